@@ -1,0 +1,210 @@
+import { createHash } from 'crypto';
+import { Duration } from 'cdk8s';
+import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
+import { Construct } from 'constructs';
+import { flinkDuration } from './config/units';
+import { checkInt, checkUri, ValidationError } from './errors';
+import { FlinkCluster, FlinkClusterProps } from './cluster/flink-cluster';
+import { BoundJob, checkJobId, checkParallelism, JobSource } from './job-source';
+import { FlinkVersion } from './config/flink-version';
+
+/** How `helm upgrade` carries a job's state into the new version. */
+export enum UpgradeMode {
+  /** Start from scratch: state is dropped. */
+  STATELESS = 'stateless',
+  /** Stop with a savepoint before the upgrade and restore from it. Needs a savepoint directory. */
+  SAVEPOINT = 'savepoint',
+  /** Restore from the latest checkpoint found through HA metadata. Needs high availability. */
+  LAST_STATE = 'last-state',
+}
+
+export interface FlinkApplicationProps extends FlinkClusterProps {
+  /** What the job runs. */
+  readonly job: JobSource;
+  /**
+   * Default parallelism of the job's operators.
+   * @default - every slot: taskManagerReplicas x taskManagerSlots
+   */
+  readonly parallelism?: number;
+  /**
+   * Upper bound for rescaling keyed state (`pipeline.max-parallelism`). Changing it later
+   * makes savepoints incompatible, so it is always written.
+   * @default 128, or the next power of two above 1.5 x the largest parallelism
+   */
+  readonly maxParallelism?: number;
+  /**
+   * @default - enough for the parallelism: ceil(parallelism / taskManagerSlots), or 1
+   */
+  readonly taskManagerReplicas?: number;
+  /** The Flink job id. @default - derived from the job name and namespace, stable across synths */
+  readonly jobId?: string;
+  /** Restore the first deployment from this savepoint or retained checkpoint. @default - none */
+  readonly initialSavepointPath?: string;
+  /** Allow the restore to skip state that maps to no operator. @default false */
+  readonly allowNonRestoredState?: boolean;
+  /** @default UpgradeMode.SAVEPOINT when a savepoint directory is set, else UpgradeMode.STATELESS */
+  readonly upgradeMode?: UpgradeMode;
+
+  /**
+   * Reactive mode: the job uses every slot there is, and an HPA scales the TaskManagers.
+   * Every scale event restarts the job from its latest checkpoint.
+   * @default false
+   */
+  readonly reactive?: boolean;
+  /** @default 1 */
+  readonly reactiveMinTaskManagers?: number;
+  /** @default 4 */
+  readonly reactiveMaxTaskManagers?: number;
+  /** CPU utilization (percent of the request) the HPA aims for. @default 70 */
+  readonly reactiveTargetCpuUtilization?: number;
+  /** How long the scheduler waits for more TaskManagers before (re)starting at lower parallelism. @default Duration.minutes(1) */
+  readonly reactiveStabilizationTimeout?: Duration;
+}
+
+/**
+ * One Flink job in its own application cluster: a JobManager that runs the job and
+ * TaskManagers that serve only it. A failure touches no other job.
+ *
+ * The JobManager runs as a one-replica Deployment with the Recreate strategy rather than as
+ * a Kubernetes Job: a Job's pod template is immutable, so `helm upgrade` could not change the
+ * image, configuration or arguments in place, and a per-revision Job name would leave the
+ * old JobManager running beside the new one until something deleted it. The cluster keeps
+ * its REST API up after the job ends (`execution.shutdown-on-application-finish: false`), so
+ * the Deployment never restarts a finished job and its final state stays visible.
+ */
+export class FlinkApplication extends FlinkCluster {
+  public readonly job: JobSource;
+  /** The job as it runs here: entry class, arguments, files. */
+  public readonly boundJob: BoundJob;
+  public readonly jobId: string;
+  public readonly parallelism: number;
+  public readonly maxParallelism: number;
+  public readonly taskManagerReplicas: number;
+  public readonly upgradeMode: UpgradeMode;
+  public readonly reactive: boolean;
+  public readonly initialSavepointPath?: string;
+  /** The HorizontalPodAutoscaler of the TaskManagers, in reactive mode. */
+  public readonly autoscaler?: k8s.KubeHorizontalPodAutoscalerV2;
+
+  constructor(scope: Construct, id: string, props: FlinkApplicationProps) {
+    const name = props.name ?? id;
+    const reactive = props.reactive ?? false;
+    const slots = props.taskManagerSlots ?? 2;
+    if (!(props.job instanceof JobSource)) {
+      throw new ValidationError('job', props.job, 'is required; expected JobSource.jar({...}) or JobSource.sql("...")');
+    }
+    if (reactive && props.parallelism !== undefined) {
+      throw new ValidationError('parallelism', props.parallelism, 'is set in reactive mode, where the job always uses every slot; remove it (maxParallelism caps the scale)');
+    }
+    if (reactive && props.taskManagerReplicas !== undefined) {
+      throw new ValidationError('taskManagerReplicas', props.taskManagerReplicas, 'is set in reactive mode, where the HorizontalPodAutoscaler owns the count; use reactiveMinTaskManagers and reactiveMaxTaskManagers');
+    }
+    const minTm = reactive ? checkInt('reactiveMinTaskManagers', props.reactiveMinTaskManagers ?? 1, 1, 1000) : 0;
+    const maxTm = reactive ? checkInt('reactiveMaxTaskManagers', props.reactiveMaxTaskManagers ?? 4, 1, 1000) : 0;
+    if (reactive && maxTm < minTm) {
+      throw new ValidationError('reactiveMaxTaskManagers', maxTm, `is below reactiveMinTaskManagers (${minTm}); expected max >= min`);
+    }
+    if (!reactive) {
+      for (const f of ['reactiveMinTaskManagers', 'reactiveMaxTaskManagers', 'reactiveTargetCpuUtilization', 'reactiveStabilizationTimeout'] as const) {
+        if (props[f] !== undefined) throw new ValidationError(f, props[f] instanceof Duration ? (props[f] as Duration).toHumanString() : props[f], 'is set but reactive is false; set reactive: true or remove it');
+      }
+    }
+    const parallelism = props.parallelism !== undefined ? checkParallelism('parallelism', props.parallelism) : undefined;
+    const replicas = reactive ? minTm
+      : props.taskManagerReplicas !== undefined ? checkInt('taskManagerReplicas', props.taskManagerReplicas, 1, 1000)
+        : Math.max(1, Math.ceil((parallelism ?? slots) / Math.max(1, slots)));
+
+    const bound = props.job.bind(name, props.flinkVersion instanceof FlinkVersion ? props.flinkVersion : FlinkVersion.V1_20);
+    for (const k of Object.keys(bound.env)) {
+      if (props.env && k in props.env) throw new ValidationError('env name', k, 'is already set by the job (credentials of its pipeline); choose another name');
+    }
+    let jobId = '';
+    super(scope, id, name, { ...props, env: { ...bound.env, ...props.env } }, () => ({
+      mode: 'application',
+      jobManagerArgs: ['standalone-job', '--job-classname', bound.entryClass, '--job-id', () => jobId],
+      jobManagerTrailingArgs: bound.programArgs,
+      taskManagerReplicas: reactive ? undefined : replicas,
+      jobFiles: Object.keys(bound.files).length ? bound.files : undefined,
+    }));
+
+    this.job = props.job;
+    this.boundJob = bound;
+    this.reactive = reactive;
+    this.taskManagerReplicas = replicas;
+    this.parallelism = parallelism ?? (reactive ? maxTm * this.taskManagerSlots : replicas * this.taskManagerSlots);
+    if (!reactive && this.parallelism > this.totalSlots) {
+      throw new ValidationError('parallelism', this.parallelism,
+        `exceeds the ${this.totalSlots} slots of ${replicas} TaskManagers x ${this.taskManagerSlots} slots; raise taskManagerReplicas or taskManagerSlots, or enable reactive mode`);
+    }
+    const largest = reactive ? maxTm * this.taskManagerSlots : this.parallelism;
+    this.maxParallelism = props.maxParallelism !== undefined
+      ? checkInt('maxParallelism', props.maxParallelism, 1, 32768)
+      : Math.max(128, 2 ** Math.ceil(Math.log2(Math.ceil(largest * 1.5))));
+    if (this.maxParallelism < largest) {
+      throw new ValidationError('maxParallelism', this.maxParallelism, `is below the largest parallelism the job can reach (${largest}); expected at least ${largest}`);
+    }
+    jobId = props.jobId !== undefined ? checkJobId('jobId', props.jobId) : deriveJobId(this.namespace, this.name);
+    this.jobId = jobId;
+
+    const config = this.configuration;
+    config.set('parallelism.default', this.parallelism, 'parallelism');
+    config.set('pipeline.max-parallelism', this.maxParallelism, 'maxParallelism');
+    config.set('pipeline.name', this.name, 'name');
+    if (props.initialSavepointPath !== undefined) {
+      this.initialSavepointPath = checkUri('initialSavepointPath', props.initialSavepointPath);
+      config.set('execution.savepoint.path', this.initialSavepointPath, 'initialSavepointPath');
+      config.set('execution.savepoint.ignore-unclaimed-state', props.allowNonRestoredState ?? false, 'allowNonRestoredState');
+    } else if (props.allowNonRestoredState !== undefined) {
+      throw new ValidationError('allowNonRestoredState', props.allowNonRestoredState, 'is set without initialSavepointPath; it only applies to a restore');
+    }
+
+    this.upgradeMode = props.upgradeMode ?? (this.savepointDirectory ? UpgradeMode.SAVEPOINT : UpgradeMode.STATELESS);
+    if (!Object.values(UpgradeMode).includes(this.upgradeMode)) {
+      throw new ValidationError('upgradeMode', this.upgradeMode, `is unknown; expected one of ${Object.values(UpgradeMode).join(', ')}`);
+    }
+    if (this.upgradeMode === UpgradeMode.SAVEPOINT && !this.savepointDirectory) {
+      throw new ValidationError('savepointDirectory', undefined, 'is required with upgradeMode savepoint; expected durable storage such as "s3://bucket/flink/savepoints"');
+    }
+    if (this.upgradeMode === UpgradeMode.LAST_STATE && !(this.highAvailability && this.checkpointDirectory)) {
+      throw new ValidationError('upgradeMode', this.upgradeMode, 'needs highAvailability and a checkpointDirectory: the latest checkpoint is found through HA metadata');
+    }
+
+    if (reactive) {
+      if (!config.has('execution.checkpointing.interval')) {
+        throw new ValidationError('reactive', true, 'needs checkpointing: every scale event restarts the job from its latest checkpoint');
+      }
+      if (config.get('restart-strategy.type') === 'none') {
+        throw new ValidationError('restartStrategy', 'none', 'cannot be used in reactive mode: every scale event is a restart');
+      }
+      config.set('scheduler-mode', 'reactive', 'reactive');
+      config.set('jobmanager.adaptive-scheduler.resource-stabilization-timeout',
+        flinkDuration('reactiveStabilizationTimeout', props.reactiveStabilizationTimeout ?? Duration.minutes(1), 0), 'reactiveStabilizationTimeout');
+      this.autoscaler = new k8s.KubeHorizontalPodAutoscalerV2(this, 'TaskManagerAutoscaler', {
+        metadata: this.objectMetadata('-taskmanager', 'taskmanager'),
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: this.taskManagerDeployment.name },
+          minReplicas: minTm,
+          maxReplicas: maxTm,
+          metrics: [{
+            type: 'Resource',
+            resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: checkInt('reactiveTargetCpuUtilization', props.reactiveTargetCpuUtilization ?? 70, 10, 100) } },
+          }],
+          // Each scale event restarts the job: scale down slowly, never in bursts.
+          behavior: {
+            scaleDown: { stabilizationWindowSeconds: 600, policies: [{ type: 'Pods', value: 1, periodSeconds: 300 }] },
+            scaleUp: { stabilizationWindowSeconds: 120, policies: [{ type: 'Pods', value: 2, periodSeconds: 120 }] },
+          },
+        },
+      });
+    }
+  }
+
+  public get totalSlots(): number {
+    return this.taskManagerReplicas * this.taskManagerSlots;
+  }
+}
+
+/** A stable job id from the namespace and name, so resynthesis does not change it. */
+export function deriveJobId(namespace: string | undefined, name: string): string {
+  return createHash('sha256').update(`cdk8s-flink/${namespace ?? ''}/${name}`).digest('hex').slice(0, 32);
+}

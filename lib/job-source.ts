@@ -1,0 +1,145 @@
+import { checkInt, ValidationError } from './errors';
+import { JOB_FILES_DIR } from './cluster/flink-cluster';
+import { EnvValue } from './cluster/options';
+import { FlinkVersion } from './config/flink-version';
+import { LogPipeline } from './pipeline/pipeline';
+
+/** The entry class of the SQL runner in the toolkit's runtime image. */
+export const SQL_RUNNER_CLASS = 'org.cdk8sflink.runner.SqlRunner';
+/** Where the runtime image keeps job artifacts (the image layout of the official images). */
+export const USRLIB = '/opt/flink/usrlib';
+
+export interface JarJobOptions {
+  /** The job's main class. */
+  readonly entryClass: string;
+  /**
+   * The jar file. In application mode it must be in the image under /opt/flink/usrlib (Flink
+   * puts that folder on the classpath of every process). For a session job it is uploaded by
+   * the submitter: a path inside the operations image, or an http(s) URL.
+   * @default - application mode: found on the classpath from /opt/flink/usrlib
+   */
+  readonly jarFile?: string;
+  /** Program arguments. @default - none */
+  readonly args?: string[];
+}
+
+/** A job source bound to its job's name and Flink version. */
+export interface BoundJob {
+  readonly kind: 'jar' | 'sql';
+  readonly entryClass: string;
+  /** The program arguments the job's main class receives. */
+  readonly programArgs: string[];
+  /** Files the job needs next to it (mounted under /opt/flink/job). */
+  readonly files: Record<string, string>;
+  /** Environment the job's containers need (credentials from Secrets). */
+  readonly env: Record<string, EnvValue>;
+  readonly jarFile?: string;
+  readonly sqlScript?: string;
+}
+
+/** What a job runs: a jar's main class, SQL, or a typed log pipeline, both executed by the runtime's SQL runner. */
+export abstract class JobSource {
+  /** A user jar and its main class. */
+  public static jar(options: JarJobOptions): JobSource {
+    return new JarJobSource(options);
+  }
+
+  /**
+   * A Flink SQL script (DDL plus INSERT statements, which run as one job) executed by the SQL
+   * runner of the toolkit's runtime image. `${env:NAME}` in the script is replaced at start with
+   * the container's environment variable NAME, so credentials stay in Secrets.
+   */
+  public static sql(script: string, env: Record<string, EnvValue> = {}): JobSource {
+    return new SqlJobSource(() => script, () => env);
+  }
+
+  /** A typed log pipeline (Kafka in; filters, enrichment; sinks), rendered to SQL for the job's Flink version. */
+  public static pipeline(pipeline: LogPipeline): JobSource {
+    if (!(pipeline instanceof LogPipeline)) {
+      throw new ValidationError('job', pipeline, 'is invalid; expected a LogPipeline');
+    }
+    return new SqlJobSource((name, v) => pipeline.toSql(name, v), (name, v) => pipeline.env(name, v), pipeline);
+  }
+
+  public abstract readonly kind: 'jar' | 'sql';
+  public abstract readonly entryClass: string;
+  /** The pipeline, for jobs declared with `JobSource.pipeline`. */
+  public readonly pipeline?: LogPipeline;
+
+  /** The source as it runs for job `name` on `version`. */
+  public abstract bind(name: string, version: FlinkVersion): BoundJob;
+}
+
+const CLASS_NAME = /^([A-Za-z_$][A-Za-z0-9_$]*\.)*[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+class JarJobSource extends JobSource {
+  public readonly kind = 'jar' as const;
+  public readonly entryClass: string;
+  private readonly programArgs: string[];
+  private readonly jarFile?: string;
+  constructor(o: JarJobOptions) {
+    super();
+    if (typeof o.entryClass !== 'string' || !CLASS_NAME.test(o.entryClass)) {
+      throw new ValidationError('job.entryClass', o.entryClass, 'is not a Java class name; expected e.g. "com.example.logs.AccessLogJob"');
+    }
+    if (o.jarFile !== undefined && (typeof o.jarFile !== 'string' || !(/^\/\S+\.jar$/.test(o.jarFile) || /^https?:\/\/\S+$/.test(o.jarFile)))) {
+      throw new ValidationError('job.jarFile', o.jarFile, 'is invalid; expected an absolute path to a .jar file or an http(s) URL');
+    }
+    (o.args ?? []).forEach((a, i) => {
+      if (typeof a !== 'string') throw new ValidationError(`job.args[${i}]`, a, 'is invalid; expected a string');
+    });
+    this.entryClass = o.entryClass;
+    this.jarFile = o.jarFile;
+    this.programArgs = [...(o.args ?? [])];
+  }
+  public bind(): BoundJob {
+    return { kind: 'jar', entryClass: this.entryClass, programArgs: this.programArgs, files: {}, env: {}, jarFile: this.jarFile };
+  }
+}
+
+class SqlJobSource extends JobSource {
+  public readonly kind = 'sql' as const;
+  public readonly entryClass = SQL_RUNNER_CLASS;
+  constructor(
+    private readonly render: (name: string, v: FlinkVersion) => string,
+    private readonly envOf: (name: string, v: FlinkVersion) => Record<string, EnvValue>,
+    public readonly pipeline?: LogPipeline,
+  ) {
+    super();
+    if (!pipeline) checkScript(render('', FlinkVersion.V1_20));
+  }
+  public bind(name: string, version: FlinkVersion): BoundJob {
+    const script = checkScript(this.render(name, version));
+    const sqlScript = script.endsWith('\n') ? script : script + '\n';
+    return {
+      kind: 'sql',
+      entryClass: SQL_RUNNER_CLASS,
+      programArgs: ['--script', `${JOB_FILES_DIR}/pipeline.sql`],
+      files: { 'pipeline.sql': sqlScript },
+      env: this.envOf(name, version),
+      sqlScript,
+    };
+  }
+}
+
+function checkScript(script: unknown): string {
+  if (typeof script !== 'string' || !/\binsert\s+into\b/i.test(script)) {
+    throw new ValidationError('job.sql', typeof script === 'string' ? script.slice(0, 60) : script, 'has no INSERT INTO statement; expected a script whose INSERT statements form the job');
+  }
+  return script;
+}
+
+/** A Flink job id: 32 lower-case hex digits. */
+export function checkJobId(field: string, id: unknown): string {
+  if (typeof id !== 'string' || !/^[0-9a-f]{32}$/.test(id)) {
+    throw new ValidationError(field, id, 'is not a Flink job id; expected 32 lower-case hex digits');
+  }
+  if (/^0+$/.test(id)) {
+    throw new ValidationError(field, id, 'is the all-zero id Flink uses when none is set; expected a distinct id per job');
+  }
+  return id;
+}
+
+export function checkParallelism(field: string, p: unknown): number {
+  return checkInt(field, p, 1, 32768);
+}

@@ -1,0 +1,367 @@
+import { Duration } from 'cdk8s';
+import { FlinkVersion } from '../config/flink-version';
+import { durationMs } from '../config/units';
+import { EnvValue } from '../cluster/options';
+import { checkInt, checkName, checkUri, ValidationError } from '../errors';
+
+/** SQL column types a log field can have. */
+export enum FieldType {
+  STRING = 'STRING',
+  INT = 'INT',
+  BIGINT = 'BIGINT',
+  DOUBLE = 'DOUBLE',
+  BOOLEAN = 'BOOLEAN',
+  /** Milliseconds precision timestamp (ISO-8601 text in JSON). */
+  TIMESTAMP = 'TIMESTAMP(3)',
+}
+
+/** How the pipeline authenticates to Kafka. The password always comes from a Secret. */
+export class KafkaCredentials {
+  /** SASL/SCRAM-SHA-512 over TLS, user name and password from a Secret. */
+  public static scram(secretName: string, usernameKey = 'username', passwordKey = 'password'): KafkaCredentials {
+    checkName('KafkaCredentials.scram secretName', secretName, 253);
+    return new KafkaCredentials('SCRAM-SHA-512', 'org.apache.kafka.common.security.scram.ScramLoginModule', secretName, usernameKey, passwordKey);
+  }
+  /** SASL/PLAIN over TLS, user name and password from a Secret. */
+  public static plain(secretName: string, usernameKey = 'username', passwordKey = 'password'): KafkaCredentials {
+    checkName('KafkaCredentials.plain secretName', secretName, 253);
+    return new KafkaCredentials('PLAIN', 'org.apache.kafka.common.security.plain.PlainLoginModule', secretName, usernameKey, passwordKey);
+  }
+  private constructor(
+    public readonly mechanism: string,
+    private readonly loginModule: string,
+    public readonly secretName: string,
+    private readonly usernameKey: string,
+    private readonly passwordKey: string,
+  ) {}
+
+  /** Environment variables the containers get from the Secret. @internal */
+  public _env(prefix: string): Record<string, EnvValue> {
+    return {
+      [`${prefix}_USERNAME`]: EnvValue.fromSecret(this.secretName, this.usernameKey),
+      [`${prefix}_PASSWORD`]: EnvValue.fromSecret(this.secretName, this.passwordKey),
+    };
+  }
+
+  /** Kafka client properties; `${env:...}` is filled in by the SQL runner at start. @internal */
+  public _properties(prefix: string): Record<string, string> {
+    return {
+      'properties.security.protocol': 'SASL_SSL',
+      'properties.sasl.mechanism': this.mechanism,
+      'properties.sasl.jaas.config': `${this.loginModule} required username="\${env:${prefix}_USERNAME}" password="\${env:${prefix}_PASSWORD}";`,
+    };
+  }
+}
+
+export interface KafkaConnection {
+  /** `host:port[,host:port]`. */
+  readonly bootstrapServers: string;
+  /** @default - none (plaintext, unauthenticated) */
+  readonly credentials?: KafkaCredentials;
+}
+
+export enum StartingOffsets {
+  EARLIEST = 'earliest-offset',
+  LATEST = 'latest-offset',
+  /** Committed group offsets, falling back to earliest. */
+  GROUP = 'group-offsets',
+}
+
+export interface KafkaSourceProps extends KafkaConnection {
+  readonly topic: string;
+  readonly groupId: string;
+  /** The JSON fields read from each record (other fields are ignored). */
+  readonly fields: Record<string, FieldType>;
+  /** A TIMESTAMP field that drives event time and watermarks. @default - processing time */
+  readonly eventTimeField?: string;
+  /** How late records may arrive. @default Duration.seconds(5) */
+  readonly maxOutOfOrderness?: Duration;
+  /** @default StartingOffsets.GROUP */
+  readonly startingOffsets?: StartingOffsets;
+}
+
+export enum DeliveryGuarantee {
+  EXACTLY_ONCE = 'exactly-once',
+  AT_LEAST_ONCE = 'at-least-once',
+}
+
+/** Where records go. */
+export abstract class Sink {
+  /** A Kafka topic, JSON records. Exactly-once uses Kafka transactions committed on checkpoints. */
+  public static kafka(props: KafkaConnection & { readonly topic: string; readonly deliveryGuarantee?: DeliveryGuarantee; readonly transactionalIdPrefix?: string }): Sink {
+    return new KafkaSink(props);
+  }
+  /** Files under a directory (`hdfs://`, `s3://`, `file://`), JSON lines, partitioned. Files are committed on checkpoints. */
+  public static fileSystem(props: { readonly path: string; readonly partitionBy?: string[]; readonly rollInterval?: Duration }): Sink {
+    return new FileSystemSink(props);
+  }
+  /** An Elasticsearch 7 index. */
+  public static elasticsearch(props: { readonly hosts: string[]; readonly index: string; readonly credentialsSecret?: string }): Sink {
+    return new ElasticsearchSink(props);
+  }
+  /** @internal */
+  public abstract _ddl(table: string, columns: string, ctx: RenderContext): string;
+  /** @internal */
+  public abstract _env(ctx: RenderContext): Record<string, EnvValue>;
+  /** @internal */
+  public abstract readonly _kind: string;
+}
+
+/** @internal */
+export interface RenderContext {
+  readonly name: string;
+  readonly version: FlinkVersion;
+  readonly index: number;
+}
+
+const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
+
+function checkTopic(field: string, t: unknown): string {
+  if (typeof t !== 'string' || !TOPIC.test(t) || t === '.' || t === '..') {
+    throw new ValidationError(field, t, 'is not a Kafka topic name; expected 1-249 characters of [A-Za-z0-9._-]');
+  }
+  return t;
+}
+
+function checkBootstrap(field: string, b: unknown): string {
+  if (typeof b !== 'string' || !b.split(',').every((hp) => /^[A-Za-z0-9.-]+:\d{1,5}$/.test(hp.trim()))) {
+    throw new ValidationError(field, b, 'is invalid; expected host:port[,host:port]');
+  }
+  return b;
+}
+
+function withOptions(opts: Record<string, string>): string {
+  return Object.entries(opts).map(([k, v]) => `  ${sqlString(k)} = ${sqlString(v)}`).join(',\n');
+}
+
+/** A SQL string literal. */
+export function sqlString(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+/** A SQL identifier. */
+export function sqlIdent(s: string): string {
+  return `\`${s.replace(/`/g, '``')}\``;
+}
+
+class KafkaSink extends Sink {
+  public readonly _kind = 'kafka';
+  constructor(private readonly p: KafkaConnection & { topic: string; deliveryGuarantee?: DeliveryGuarantee; transactionalIdPrefix?: string }) {
+    super();
+    checkTopic('Sink.kafka topic', p.topic);
+    checkBootstrap('Sink.kafka bootstrapServers', p.bootstrapServers);
+    if (p.deliveryGuarantee !== undefined && !Object.values(DeliveryGuarantee).includes(p.deliveryGuarantee)) {
+      throw new ValidationError('Sink.kafka deliveryGuarantee', p.deliveryGuarantee, `is unknown; expected one of ${Object.values(DeliveryGuarantee).join(', ')}`);
+    }
+  }
+  public _ddl(table: string, columns: string, ctx: RenderContext): string {
+    const eo = (this.p.deliveryGuarantee ?? DeliveryGuarantee.EXACTLY_ONCE) === DeliveryGuarantee.EXACTLY_ONCE;
+    return `CREATE TABLE ${sqlIdent(table)} (\n${columns}\n) WITH (\n${withOptions({
+      'connector': 'kafka',
+      'topic': this.p.topic,
+      'properties.bootstrap.servers': this.p.bootstrapServers,
+      'format': 'json',
+      'sink.delivery-guarantee': eo ? 'exactly-once' : 'at-least-once',
+      ...(eo ? {
+        'sink.transactional-id-prefix': this.p.transactionalIdPrefix ?? `${ctx.name}-${ctx.index}`,
+        // Kafka brokers cap transactions at transaction.max.timeout.ms (15 min by default); Flink's default is 1 h.
+        'properties.transaction.timeout.ms': '900000',
+      } : {}),
+      ...(this.p.credentials ? this.p.credentials._properties(`KAFKA_SINK_${ctx.index}`) : {}),
+    })}\n);`;
+  }
+  public _env(ctx: RenderContext): Record<string, EnvValue> {
+    return this.p.credentials ? this.p.credentials._env(`KAFKA_SINK_${ctx.index}`) : {};
+  }
+}
+
+class FileSystemSink extends Sink {
+  public readonly _kind = 'filesystem';
+  constructor(private readonly p: { path: string; partitionBy?: string[]; rollInterval?: Duration }) {
+    super();
+    checkUri('Sink.fileSystem path', p.path);
+  }
+  public _ddl(table: string, columns: string): string {
+    const parts = this.p.partitionBy ?? [];
+    return `CREATE TABLE ${sqlIdent(table)} (\n${columns}\n)${parts.length ? ` PARTITIONED BY (${parts.map(sqlIdent).join(', ')})` : ''} WITH (\n${withOptions({
+      'connector': 'filesystem',
+      'path': this.p.path,
+      'format': 'json',
+      'sink.rolling-policy.rollover-interval': `${Math.round(durationMs('Sink.fileSystem rollInterval', this.p.rollInterval ?? Duration.minutes(15)) / 1000)} s`,
+      'sink.rolling-policy.check-interval': '1 min',
+      ...(parts.length ? { 'sink.partition-commit.policy.kind': 'success-file', 'sink.partition-commit.trigger': 'process-time' } : {}),
+    })}\n);`;
+  }
+  public _env(): Record<string, EnvValue> {
+    return {};
+  }
+  public get partitionBy(): string[] {
+    return this.p.partitionBy ?? [];
+  }
+}
+
+class ElasticsearchSink extends Sink {
+  public readonly _kind = 'elasticsearch';
+  constructor(private readonly p: { hosts: string[]; index: string; credentialsSecret?: string }) {
+    super();
+    if (!Array.isArray(p.hosts) || p.hosts.length === 0 || !p.hosts.every((h) => /^https?:\/\/\S+$/.test(h))) {
+      throw new ValidationError('Sink.elasticsearch hosts', p.hosts, 'is invalid; expected one or more http(s) URLs');
+    }
+    if (typeof p.index !== 'string' || !/^[a-z0-9][a-z0-9._-]*$/.test(p.index)) {
+      throw new ValidationError('Sink.elasticsearch index', p.index, 'is not an index name; expected lower-case letters, digits, ".", "_" or "-"');
+    }
+    if (p.credentialsSecret !== undefined) checkName('Sink.elasticsearch credentialsSecret', p.credentialsSecret, 253);
+  }
+  public _ddl(table: string, columns: string, ctx: RenderContext): string {
+    return `CREATE TABLE ${sqlIdent(table)} (\n${columns}\n) WITH (\n${withOptions({
+      'connector': 'elasticsearch-7',
+      'hosts': this.p.hosts.join(';'),
+      'index': this.p.index,
+      'sink.delivery-guarantee': 'at-least-once',
+      ...(this.p.credentialsSecret ? { username: `\${env:ES_SINK_${ctx.index}_USERNAME}`, password: `\${env:ES_SINK_${ctx.index}_PASSWORD}` } : {}),
+    })}\n);`;
+  }
+  public _env(ctx: RenderContext): Record<string, EnvValue> {
+    return this.p.credentialsSecret ? {
+      [`ES_SINK_${ctx.index}_USERNAME`]: EnvValue.fromSecret(this.p.credentialsSecret, 'username'),
+      [`ES_SINK_${ctx.index}_PASSWORD`]: EnvValue.fromSecret(this.p.credentialsSecret, 'password'),
+    } : {};
+  }
+}
+
+/** A keyed, stateful enrichment: a running count of records per key, added as a column. */
+export interface CountPerKey {
+  /** The field to key by, e.g. `service`. */
+  readonly key: string;
+  /** The name of the added column. @default '<key>_count' */
+  readonly as?: string;
+}
+
+export interface LogPipelineProps {
+  readonly source: KafkaSourceProps;
+  /** SQL boolean conditions on the source fields, all of which must hold, e.g. `level = 'ERROR'`. @default - none */
+  readonly filters?: string[];
+  /** Extra computed columns: name -> SQL expression over the source fields. @default - none */
+  readonly derive?: Record<string, string>;
+  /** Keyed running counts (exact under exactly-once checkpointing). @default - none */
+  readonly countPerKey?: CountPerKey;
+  /** At least one sink; every sink receives every record that passes. */
+  readonly sinks: Sink[];
+}
+
+/**
+ * A log pipeline: Kafka JSON records, filtered, enriched, written to one or more sinks.
+ * Rendered to a Flink SQL script for the runtime's SQL runner; all sinks run in one job.
+ */
+export class LogPipeline {
+  constructor(public readonly props: LogPipelineProps) {
+    const s = props.source;
+    if (!s) throw new ValidationError('pipeline.source', s, 'is required; expected a Kafka source');
+    checkTopic('pipeline.source.topic', s.topic);
+    checkBootstrap('pipeline.source.bootstrapServers', s.bootstrapServers);
+    if (typeof s.groupId !== 'string' || s.groupId.length === 0) throw new ValidationError('pipeline.source.groupId', s.groupId, 'is required; expected a consumer group id');
+    const fields = Object.entries(s.fields ?? {});
+    if (fields.length === 0) throw new ValidationError('pipeline.source.fields', s.fields, 'is empty; expected at least one field, e.g. { message: FieldType.STRING }');
+    for (const [f, t] of fields) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(f)) throw new ValidationError('pipeline.source.fields key', f, 'is not a column name; expected letters, digits and _');
+      if (!Object.values(FieldType).includes(t)) throw new ValidationError(`pipeline.source.fields.${f}`, t, `is unknown; expected one of ${Object.keys(FieldType).join(', ')}`);
+    }
+    if (s.eventTimeField !== undefined && s.fields[s.eventTimeField] !== FieldType.TIMESTAMP) {
+      throw new ValidationError('pipeline.source.eventTimeField', s.eventTimeField, 'is not a TIMESTAMP field of the source');
+    }
+    if (s.maxOutOfOrderness !== undefined) durationMs('pipeline.source.maxOutOfOrderness', s.maxOutOfOrderness);
+    if (props.countPerKey && !(props.countPerKey.key in s.fields)) {
+      throw new ValidationError('pipeline.countPerKey.key', props.countPerKey.key, `is not a source field; expected one of ${Object.keys(s.fields).join(', ')}`);
+    }
+    for (const [name, expr] of Object.entries(props.derive ?? {})) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new ValidationError('pipeline.derive key', name, 'is not a column name; expected letters, digits and _');
+      if (typeof expr !== 'string' || expr.includes(';')) throw new ValidationError(`pipeline.derive.${name}`, expr, 'is invalid; expected one SQL expression without ";"');
+    }
+    (props.filters ?? []).forEach((f, i) => {
+      if (typeof f !== 'string' || f.trim() === '' || f.includes(';')) throw new ValidationError(`pipeline.filters[${i}]`, f, 'is invalid; expected one SQL condition without ";"');
+    });
+    if (!Array.isArray(props.sinks) || props.sinks.length === 0) throw new ValidationError('pipeline.sinks', props.sinks, 'is empty; expected at least one sink');
+    checkInt('pipeline.sinks length', props.sinks.length, 1, 16);
+    const cols = this.outputColumns().map(([c]) => c);
+    for (const sink of props.sinks) {
+      if (!(sink instanceof Sink)) throw new ValidationError('pipeline.sinks[]', sink, 'is invalid; expected Sink.kafka(...), Sink.fileSystem(...) or Sink.elasticsearch(...)');
+      if (sink instanceof FileSystemSink) {
+        for (const p of sink.partitionBy) {
+          if (!cols.includes(p) && p !== 'dt' && p !== 'hr') {
+            throw new ValidationError('Sink.fileSystem partitionBy', p, `is neither an output column (${cols.join(', ')}) nor a time partition (dt, hr)`);
+          }
+        }
+      }
+    }
+  }
+
+  /** Environment variables (from Secrets) the job's containers need. */
+  public env(name: string, version: FlinkVersion): Record<string, EnvValue> {
+    const src = this.props.source.credentials ? this.props.source.credentials._env('KAFKA_SOURCE') : {};
+    return Object.assign(src, ...this.props.sinks.map((s, index) => s._env({ name, version, index })));
+  }
+
+  /** The output columns: the source fields, derived columns and the count. */
+  public outputColumns(): [string, string][] {
+    const s = this.props.source;
+    const cols: [string, string][] = Object.entries(s.fields).map(([f, t]) => [f, t]);
+    for (const name of Object.keys(this.props.derive ?? {})) cols.push([name, 'STRING']);
+    if (this.props.countPerKey) cols.push([this.props.countPerKey.as ?? `${this.props.countPerKey.key}_count`, 'BIGINT']);
+    return cols;
+  }
+
+  /** The Flink SQL script: source and sink tables, a view, one INSERT per sink (one job). */
+  public toSql(name: string, version: FlinkVersion): string {
+    const s = this.props.source;
+    const srcCols = Object.entries(s.fields).map(([f, t]) => `  ${sqlIdent(f)} ${t}`);
+    if (s.eventTimeField) {
+      const lateMs = durationMs('pipeline.source.maxOutOfOrderness', s.maxOutOfOrderness ?? Duration.seconds(5));
+      srcCols.push(`  WATERMARK FOR ${sqlIdent(s.eventTimeField)} AS ${sqlIdent(s.eventTimeField)} - INTERVAL '${(lateMs / 1000).toFixed(3)}' SECOND`);
+    }
+    const parts: string[] = [`-- ${name}: generated by cdk8s-flink for Flink ${version.line}`];
+    parts.push(`CREATE TABLE ${sqlIdent('source')} (\n${srcCols.join(',\n')}\n) WITH (\n${withOptions({
+      'connector': 'kafka',
+      'topic': s.topic,
+      'properties.bootstrap.servers': s.bootstrapServers,
+      'properties.group.id': s.groupId,
+      // Read only committed records from transactional producers upstream.
+      'properties.isolation.level': 'read_committed',
+      'scan.startup.mode': s.startingOffsets ?? StartingOffsets.GROUP,
+      ...((s.startingOffsets ?? StartingOffsets.GROUP) === StartingOffsets.GROUP ? { 'properties.auto.offset.reset': 'earliest' } : {}),
+      'format': 'json',
+      'json.ignore-parse-errors': 'true',
+      ...(s.credentials ? s.credentials._properties('KAFKA_SOURCE') : {}),
+    })}\n);`);
+    const select: string[] = Object.keys(s.fields).map(sqlIdent);
+    for (const [n, expr] of Object.entries(this.props.derive ?? {})) select.push(`CAST(${expr} AS STRING) AS ${sqlIdent(n)}`);
+    const where = (this.props.filters ?? []).map((f) => `(${f})`).join(' AND ');
+    parts.push(`CREATE TEMPORARY VIEW ${sqlIdent('filtered')} AS\nSELECT ${select.join(', ')}\nFROM ${sqlIdent('source')}${where ? `\nWHERE ${where}` : ''};`);
+    let last = 'filtered';
+    if (this.props.countPerKey) {
+      const k = this.props.countPerKey;
+      const as = k.as ?? `${k.key}_count`;
+      // A keyed running count: an OVER aggregation per key, unbounded preceding, in arrival order.
+      parts.push(`CREATE TEMPORARY VIEW ${sqlIdent('enriched')} AS\nSELECT *, COUNT(*) OVER (PARTITION BY ${sqlIdent(k.key)} ORDER BY ${sqlIdent('proc_time')} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS ${sqlIdent(as)}\nFROM (SELECT *, PROCTIME() AS ${sqlIdent('proc_time')} FROM ${sqlIdent('filtered')});`);
+      last = 'enriched';
+    }
+    const cols = this.outputColumns();
+    this.props.sinks.forEach((sink, index) => {
+      const extra = sink instanceof FileSystemSink ? sink.partitionBy.filter((p) => !cols.some(([c]) => c === p)) : [];
+      const columns = [...cols, ...extra.map((p) => [p, 'STRING'] as [string, string])].map(([c, t]) => `  ${sqlIdent(c)} ${t}`).join(',\n');
+      parts.push(sink._ddl(`sink_${index}`, columns, { name, version, index }));
+    });
+    this.props.sinks.forEach((sink, index) => {
+      const extra = sink instanceof FileSystemSink ? sink.partitionBy.filter((p) => !cols.some(([c]) => c === p)) : [];
+      const proj = [...cols.map(([c]) => sqlIdent(c)), ...extra.map((p) => partitionExpr(p))].join(', ');
+      parts.push(`INSERT INTO ${sqlIdent(`sink_${index}`)}\nSELECT ${proj}\nFROM ${sqlIdent(last)};`);
+    });
+    return parts.join('\n\n') + '\n';
+  }
+}
+
+/** Time partitions computed at write time: `dt` (yyyy-MM-dd) and `hr` (HH). */
+function partitionExpr(p: string): string {
+  if (p === 'dt') return `DATE_FORMAT(LOCALTIMESTAMP, 'yyyy-MM-dd') AS ${sqlIdent(p)}`;
+  if (p === 'hr') return `DATE_FORMAT(LOCALTIMESTAMP, 'HH') AS ${sqlIdent(p)}`;
+  throw new ValidationError('Sink.fileSystem partitionBy', p, 'is neither an output column nor a time partition (dt, hr)');
+}

@@ -1,0 +1,128 @@
+import { FlinkApplication } from './application';
+import { StateBackend } from './cluster/options';
+import { FlinkPlatform } from './platform';
+import { FlinkSessionCluster, FlinkSessionJob } from './session';
+
+/** CPU (millicores) and memory (MiB) requested. */
+export interface Resources {
+  readonly cpuMillis: number;
+  readonly memoryMiB: number;
+}
+
+export interface JobPlan {
+  readonly name: string;
+  /** How the job is declared now. */
+  readonly mode: 'application' | 'session';
+  readonly parallelism: number;
+  /** What it requests as its own application cluster: JobManager plus enough TaskManagers. */
+  readonly asApplication: Resources;
+  /** Its share as a session job: the slots it takes plus its share of the session JobManager. */
+  readonly asSession: Resources;
+  readonly recommendation: 'application' | 'session';
+  readonly reason: string;
+}
+
+export interface PlatformPlan {
+  readonly jobs: JobPlan[];
+  /** Sum over jobs in their declared modes (session clusters counted whole). */
+  readonly declared: Resources;
+  readonly allApplication: Resources;
+  readonly allSession: Resources;
+}
+
+/** JobManager size assumed for a job that has none of its own (the toolkit's defaults). */
+const DEFAULT_JM: Resources = { cpuMillis: 1000, memoryMiB: 1600 };
+
+function add(a: Resources, b: Resources, times = 1): Resources {
+  return { cpuMillis: a.cpuMillis + b.cpuMillis * times, memoryMiB: a.memoryMiB + b.memoryMiB * times };
+}
+const ZERO: Resources = { cpuMillis: 0, memoryMiB: 0 };
+
+/**
+ * The isolation/efficiency trade-off per job. A session job pays for its slots (a slot is
+ * 1/slots of a TaskManager) and an equal share of the session JobManager; an application pays
+ * for a whole JobManager and whole TaskManagers. Application mode is recommended when the
+ * job needs what only it gives (reactive scaling, its own HA or upgrades from the latest
+ * checkpoint, a whole TaskManager of work or more, RocksDB-sized state) or when sharing
+ * saves little; session mode when a small job would pay mostly for an idle JobManager.
+ */
+export function planPlatform(platform: FlinkPlatform): PlatformPlan {
+  const units = platform.releaseUnits;
+  const sessions = units.map((u) => u.construct).filter((c): c is FlinkSessionCluster => c instanceof FlinkSessionCluster);
+  const jobsOn = new Map<string, number>();
+  for (const u of units) if (u.construct instanceof FlinkSessionJob) jobsOn.set(u.construct.cluster.name, (jobsOn.get(u.construct.cluster.name) ?? 0) + 1);
+  // Session jobs of application jobs are priced on the platform's first session cluster, or the defaults.
+  const ref = sessions[0];
+  const refSlot: Resources = ref
+    ? { cpuMillis: ref.taskManagerCpuMillis / ref.taskManagerSlots, memoryMiB: ref.taskManagerMemoryMiB / ref.taskManagerSlots }
+    : { cpuMillis: 500, memoryMiB: 1024 };
+  const refJm: Resources = ref ? { cpuMillis: ref.jobManagerCpuMillis * ref.jobManagerReplicas, memoryMiB: ref.jobManagerMemoryMiB * ref.jobManagerReplicas } : DEFAULT_JM;
+  const refJobs = ref ? Math.max(1, (jobsOn.get(ref.name) ?? 0) + 1) : 4;
+
+  const jobs: JobPlan[] = [];
+  let declared = ZERO;
+  for (const u of units) {
+    const c = u.construct;
+    if (c instanceof FlinkSessionCluster) {
+      declared = add(add(declared, { cpuMillis: c.jobManagerCpuMillis, memoryMiB: c.jobManagerMemoryMiB }, c.jobManagerReplicas),
+        { cpuMillis: c.taskManagerCpuMillis, memoryMiB: c.taskManagerMemoryMiB }, c.taskManagerReplicas);
+      continue;
+    }
+    if (c instanceof FlinkApplication) {
+      const jm = { cpuMillis: c.jobManagerCpuMillis * c.jobManagerReplicas, memoryMiB: c.jobManagerMemoryMiB * c.jobManagerReplicas };
+      const tm = { cpuMillis: c.taskManagerCpuMillis, memoryMiB: c.taskManagerMemoryMiB };
+      const asApplication = add(jm, tm, c.taskManagerReplicas);
+      const asSession = round(add(div(refJm, refJobs), refSlot, c.parallelism));
+      declared = add(declared, asApplication);
+      const why = applicationNeeds(c);
+      const saving = 1 - asSession.memoryMiB / asApplication.memoryMiB;
+      jobs.push({
+        name: u.name, mode: 'application', parallelism: c.parallelism, asApplication, asSession,
+        ...(why ? { recommendation: 'application' as const, reason: why }
+          : saving >= 0.3
+            ? { recommendation: 'session' as const, reason: `small job: sharing saves ${pct(saving)} of its memory; choose application only if its failures must not touch other jobs` }
+            : { recommendation: 'application' as const, reason: `sharing would save only ${pct(Math.max(0, saving))}; keep the isolation` }),
+      });
+      continue;
+    }
+    if (c instanceof FlinkSessionJob) {
+      const cluster = sessions.find((s) => s.name === c.cluster.name);
+      const slot: Resources = cluster ? { cpuMillis: cluster.taskManagerCpuMillis / cluster.taskManagerSlots, memoryMiB: cluster.taskManagerMemoryMiB / cluster.taskManagerSlots } : refSlot;
+      const slotsPerTm = cluster?.taskManagerSlots ?? 2;
+      const jm: Resources = cluster ? { cpuMillis: cluster.jobManagerCpuMillis * cluster.jobManagerReplicas, memoryMiB: cluster.jobManagerMemoryMiB * cluster.jobManagerReplicas } : DEFAULT_JM;
+      const n = jobsOn.get(c.cluster.name) ?? 1;
+      const asSession = round(add(div(jm, n), slot, c.parallelism));
+      const tms = Math.ceil(c.parallelism / slotsPerTm);
+      const asApplication = add(cluster ? { cpuMillis: cluster.jobManagerCpuMillis, memoryMiB: cluster.jobManagerMemoryMiB } : DEFAULT_JM,
+        { cpuMillis: slot.cpuMillis * slotsPerTm, memoryMiB: slot.memoryMiB * slotsPerTm }, tms);
+      const saving = 1 - asSession.memoryMiB / asApplication.memoryMiB;
+      jobs.push({
+        name: u.name, mode: 'session', parallelism: c.parallelism, asApplication: round(asApplication), asSession,
+        ...(c.parallelism > slotsPerTm * 2
+          ? { recommendation: 'application' as const, reason: `takes ${c.parallelism} slots (over two TaskManagers): its restarts would disturb the jobs sharing them` }
+          : { recommendation: 'session' as const, reason: `shares the JobManager with ${n - 1} other job(s): ${pct(Math.max(0, saving))} less memory than its own cluster` }),
+      });
+    }
+  }
+  const allApplication = jobs.reduce((a, j) => add(a, j.asApplication), ZERO);
+  const allSession = jobs.reduce((a, j) => add(a, j.asSession), ZERO);
+  return { jobs, declared: round(declared), allApplication: round(allApplication), allSession: round(allSession) };
+}
+
+function applicationNeeds(c: FlinkApplication): string | undefined {
+  if (c.reactive) return 'reactive scaling needs its own application cluster';
+  if (c.highAvailability) return 'declared with its own high availability: a JobManager failure must touch no other job';
+  if (c.taskManagerReplicas > 1) return `needs ${c.taskManagerReplicas} whole TaskManagers: sharing saves little and its restarts would disturb other jobs`;
+  if (c.configuration.get('state.backend.type') === StateBackend.ROCKSDB) return 'RocksDB state: managed memory per slot is its own, and large state recovers faster alone';
+  return undefined;
+}
+
+function div(r: Resources, n: number): Resources {
+  return { cpuMillis: r.cpuMillis / n, memoryMiB: r.memoryMiB / n };
+}
+function round(r: Resources): Resources {
+  return { cpuMillis: Math.round(r.cpuMillis), memoryMiB: Math.round(r.memoryMiB) };
+}
+function pct(x: number): string {
+  return `${Math.round(x * 100)}%`;
+}

@@ -1,0 +1,136 @@
+import { App, Chart } from 'cdk8s';
+import { FlinkApplication, FlinkApplicationProps } from './application';
+import { FlinkClusterProps, MAX_NAME_LENGTH } from './cluster/flink-cluster';
+import { checkName, checkUri, ValidationError } from './errors';
+import { FlinkSessionCluster, FlinkSessionClusterProps, FlinkSessionJob, FlinkSessionJobProps } from './session';
+
+export interface FlinkPlatformProps {
+  /** The namespace of every object. @default - none: the namespace `kubectl` or `helm` is told */
+  readonly namespace?: string;
+  /** Written to `app.kubernetes.io/part-of` on every object. @default 'flink' */
+  readonly partOf?: string;
+  /**
+   * A durable base URI under which each cluster gets `<name>/checkpoints`, `<name>/savepoints`
+   * and (with HA) `<name>/ha`, unless it sets its own directories.
+   * @default - none: each cluster sets its directories
+   */
+  readonly storageBaseDirectory?: string;
+  /** Props every application and session cluster starts from; a cluster's own props win. @default - none */
+  readonly defaults?: Omit<FlinkClusterProps, 'name'>;
+}
+
+/** What one release unit is: one chart, one `dist/<name>/` folder, one Helm release. */
+export type UnitKind = 'application' | 'session-cluster' | 'session-job';
+
+export interface ReleaseUnit {
+  readonly name: string;
+  readonly kind: UnitKind;
+  readonly chart: Chart;
+  readonly construct: FlinkApplication | FlinkSessionCluster | FlinkSessionJob;
+}
+
+/**
+ * A platform of Flink jobs: the registry the CLI synthesizes. Each application, session
+ * cluster and session job is its own cdk8s App and Chart (one release unit), which keeps
+ * synthesis linear in the number of jobs; cdk8s' whole-App work per chart makes one App
+ * with thousands of charts quadratic.
+ */
+export class FlinkPlatform {
+  private readonly units = new Map<string, ReleaseUnit>();
+
+  constructor(public readonly props: FlinkPlatformProps = {}) {
+    if (props.namespace !== undefined) checkName('namespace', props.namespace, 63);
+    if (props.storageBaseDirectory !== undefined) checkUri('storageBaseDirectory', props.storageBaseDirectory);
+  }
+
+  /** Declares a job in its own application cluster. */
+  public addApplication(name: string, props: FlinkApplicationProps): FlinkApplication {
+    const chart = this.newChart(name);
+    return this.register(name, 'application', chart, new FlinkApplication(chart, name, this.clusterProps(name, props)));
+  }
+
+  /** Declares a session cluster that session jobs can run on. */
+  public addSessionCluster(name: string, props: FlinkSessionClusterProps = {}): FlinkSessionCluster {
+    const chart = this.newChart(name);
+    return this.register(name, 'session-cluster', chart, new FlinkSessionCluster(chart, name, this.clusterProps(name, props)));
+  }
+
+  /** Declares a job that runs on a session cluster. */
+  public addSessionJob(name: string, props: FlinkSessionJobProps): FlinkSessionJob {
+    const chart = this.newChart(name);
+    return this.register(name, 'session-job', chart, new FlinkSessionJob(chart, name, { partOf: this.props.partOf, ...props, name }));
+  }
+
+  /** Every release unit, in declaration order. */
+  public get releaseUnits(): ReleaseUnit[] {
+    return [...this.units.values()];
+  }
+
+  public unit(name: string): ReleaseUnit | undefined {
+    return this.units.get(name);
+  }
+
+  /**
+   * Checks across units that no single construct can see: returns problems as one-line
+   * messages (the CLI's `validate` reports them and exits 2).
+   */
+  public crossCheck(): string[] {
+    const problems: string[] = [];
+    const byCluster = new Map<string, { slots: number; used: number; jobs: string[] }>();
+    for (const u of this.units.values()) {
+      if (u.construct instanceof FlinkSessionJob) {
+        const c = u.construct.cluster;
+        const local = this.units.get(c.name);
+        if (!local || !(local.construct instanceof FlinkSessionCluster)) {
+          problems.push(`session job "${u.name}": cluster "${c.name}" is not a session cluster of this platform; its slots and version cannot be checked here`);
+          continue;
+        }
+        if (local.construct.version.toString() !== u.construct.cluster.version.toString()) {
+          problems.push(`session job "${u.name}": built for Flink ${u.construct.cluster.version} but cluster "${c.name}" runs ${local.construct.version}`);
+        }
+        const clusterEnv = local.construct.envNames;
+        const missing = Object.keys(u.construct.boundJob.env).filter((k) => !clusterEnv.includes(k));
+        if (missing.length) {
+          problems.push(`session job "${u.name}": its pipeline reads ${missing.join(', ')} from the environment, which cluster "${c.name}" does not set; add them to the cluster's env (from the same Secrets)`);
+        }
+        const e = byCluster.get(c.name) ?? { slots: local.construct.totalSlots, used: 0, jobs: [] };
+        e.used += u.construct.parallelism;
+        e.jobs.push(u.name);
+        byCluster.set(c.name, e);
+      }
+    }
+    for (const [name, e] of byCluster) {
+      if (e.used > e.slots) {
+        problems.push(`session cluster "${name}": its jobs (${e.jobs.join(', ')}) need ${e.used} slots but it has ${e.slots}; add TaskManagers or lower parallelism`);
+      }
+    }
+    return problems;
+  }
+
+  private newChart(name: string): Chart {
+    checkName('job name', name, MAX_NAME_LENGTH);
+    if (this.units.has(name)) {
+      throw new ValidationError('job name', name, `is declared twice (as ${this.units.get(name)!.kind} and again); expected unique names across applications, session clusters and session jobs`);
+    }
+    return new Chart(new App(), name, { disableResourceNameHashes: true });
+  }
+
+  private register<T extends ReleaseUnit['construct']>(name: string, kind: UnitKind, chart: Chart, construct: T): T {
+    this.units.set(name, { name, kind, chart, construct });
+    return construct;
+  }
+
+  private clusterProps<P extends FlinkClusterProps>(name: string, props: P): P {
+    const base = this.props.storageBaseDirectory?.replace(/\/+$/, '');
+    const merged: P = { ...(this.props.defaults ?? {}), partOf: this.props.partOf, ...props, name } as P;
+    const dirs: Partial<FlinkClusterProps> = {
+      ...(this.props.namespace !== undefined && merged.namespace === undefined ? { namespace: this.props.namespace } : {}),
+    };
+    if (base) {
+      if (merged.checkpointDirectory === undefined && merged.checkpointing !== false) Object.assign(dirs, { checkpointDirectory: `${base}/${name}/checkpoints` });
+      if (merged.savepointDirectory === undefined) Object.assign(dirs, { savepointDirectory: `${base}/${name}/savepoints` });
+      if (merged.highAvailability && merged.highAvailabilityStorageDir === undefined) Object.assign(dirs, { highAvailabilityStorageDir: `${base}/${name}/ha` });
+    }
+    return { ...merged, ...dirs };
+  }
+}

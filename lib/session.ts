@@ -1,0 +1,223 @@
+import { createHash } from 'crypto';
+import { Duration } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
+import { Construct } from 'constructs';
+import { UpgradeMode, deriveJobId } from './application';
+import { FlinkConfigValue, FlinkConfiguration } from './config/flink-configuration';
+import { FlinkVersion } from './config/flink-version';
+import { durationMs } from './config/units';
+import { checkImage, FlinkCluster, FlinkClusterProps, MAX_NAME_LENGTH } from './cluster/flink-cluster';
+import { recommendedLabels } from './cluster/labels';
+import { checkInt, checkLabels, checkName, checkUri, ValidationError } from './errors';
+import { BoundJob, checkJobId, checkParallelism, JobSource } from './job-source';
+import { PACKAGE_VERSION } from './version';
+
+/** What a session job needs to know about the cluster it runs on. */
+export interface ISessionCluster {
+  readonly name: string;
+  /** The REST API's URL, which the submitter calls. */
+  readonly restUrl: string;
+  readonly version: FlinkVersion;
+  /** Slots at the cluster's declared TaskManager count. */
+  readonly totalSlots: number;
+  readonly namespace?: string;
+  readonly savepointDirectory?: string;
+  readonly checkpointDirectory?: string;
+}
+
+export interface FlinkSessionClusterProps extends FlinkClusterProps {
+  /** @default 2 */
+  readonly taskManagerReplicas?: number;
+}
+
+/**
+ * A long-running Flink cluster that many jobs share: a JobManager Deployment and a pool of
+ * TaskManagers whose slots the jobs take. Cheaper than one cluster per job; a TaskManager
+ * failure restarts every job with a task on it. Jobs are declared with `FlinkSessionJob`.
+ */
+export class FlinkSessionCluster extends FlinkCluster implements ISessionCluster {
+  public readonly taskManagerReplicas: number;
+
+  constructor(scope: Construct, id: string, props: FlinkSessionClusterProps = {}) {
+    const replicas = checkInt('taskManagerReplicas', props.taskManagerReplicas ?? 2, 1, 1000);
+    super(scope, id, props.name ?? id, props, () => ({
+      mode: 'session',
+      jobManagerArgs: ['jobmanager'],
+      taskManagerReplicas: replicas,
+    }));
+    this.taskManagerReplicas = replicas;
+  }
+
+  public get totalSlots(): number {
+    return this.taskManagerReplicas * this.taskManagerSlots;
+  }
+}
+
+export interface FlinkSessionJobProps {
+  /** The session cluster the job runs on. */
+  readonly cluster: ISessionCluster;
+  /** What the job runs. */
+  readonly job: JobSource;
+  /** The job's name, a DNS label of at most 40 characters. @default - the construct id */
+  readonly name?: string;
+  /** @default 1 */
+  readonly parallelism?: number;
+  /** @default - derived from the namespace and name, stable across synths */
+  readonly jobId?: string;
+  /** Restore the first submission from this savepoint. @default - none */
+  readonly initialSavepointPath?: string;
+  /** @default false */
+  readonly allowNonRestoredState?: boolean;
+  /** @default UpgradeMode.SAVEPOINT when the cluster has a savepoint directory, else UpgradeMode.STATELESS */
+  readonly upgradeMode?: UpgradeMode;
+  /** Job-level Flink configuration, sent with the submission. @default - none */
+  readonly flinkConfiguration?: Record<string, FlinkConfigValue>;
+  /**
+   * The image of the operations tool that submits the job (built from `runtime/`).
+   * @default `cdk8s-flink-ops:<package version>`
+   */
+  readonly opsImage?: string;
+  /** How long the submitter may take before Kubernetes stops it. @default Duration.minutes(5) */
+  readonly submitTimeout?: Duration;
+  /** Extra labels on every object. @default - none */
+  readonly labels?: Record<string, string>;
+  /** @default 'flink' */
+  readonly partOf?: string;
+}
+
+/** Where the submitter finds the job's spec. */
+export const SUBMIT_SPEC_DIR = '/etc/cdk8s-flink/job';
+const OPS_UID = 10001;
+
+/**
+ * A job declared against a session cluster. The objects here submit it: a ConfigMap with the
+ * job's spec and a Kubernetes Job running the operations tool's `submit`, named after a hash of
+ * the spec so that a changed job gets a new submitter while an unchanged one is left alone.
+ * `submit` is idempotent: a job id that is already running is not submitted again.
+ */
+export class FlinkSessionJob extends Construct {
+  public readonly name: string;
+  public readonly cluster: ISessionCluster;
+  public readonly job: JobSource;
+  /** The job as it runs: entry class, arguments, files, and the environment its cluster must provide. */
+  public readonly boundJob: BoundJob;
+  public readonly jobId: string;
+  public readonly parallelism: number;
+  public readonly upgradeMode: UpgradeMode;
+  public readonly namespace?: string;
+  /** The submission spec the operations tool reads. */
+  public readonly spec: Record<string, unknown>;
+  public readonly specConfigMap: k8s.KubeConfigMap;
+  public readonly submitJob: k8s.KubeJob;
+
+  constructor(scope: Construct, id: string, props: FlinkSessionJobProps) {
+    super(scope, id);
+    this.name = checkName('name', props.name ?? id, MAX_NAME_LENGTH);
+    const c = props.cluster;
+    if (!c || typeof c.restUrl !== 'string' || !(c.version instanceof FlinkVersion)) {
+      throw new ValidationError('cluster', c === undefined ? undefined : (c as any).name, 'is required; expected a FlinkSessionCluster or an ISessionCluster');
+    }
+    if (!(props.job instanceof JobSource)) {
+      throw new ValidationError('job', props.job, 'is required; expected JobSource.jar({...}) or JobSource.sql("...")');
+    }
+    this.cluster = c;
+    this.job = props.job;
+    this.namespace = c.namespace;
+    this.parallelism = checkParallelism('parallelism', props.parallelism ?? 1);
+    if (this.parallelism > c.totalSlots) {
+      throw new ValidationError('parallelism', this.parallelism,
+        `exceeds the ${c.totalSlots} slots of session cluster "${c.name}"; lower it or add TaskManagers to the cluster`);
+    }
+    this.jobId = props.jobId !== undefined ? checkJobId('jobId', props.jobId) : deriveJobId(this.namespace, this.name);
+    this.upgradeMode = props.upgradeMode ?? (c.savepointDirectory ? UpgradeMode.SAVEPOINT : UpgradeMode.STATELESS);
+    if (!Object.values(UpgradeMode).includes(this.upgradeMode)) {
+      throw new ValidationError('upgradeMode', this.upgradeMode, `is unknown; expected one of ${Object.values(UpgradeMode).join(', ')}`);
+    }
+    if (this.upgradeMode === UpgradeMode.SAVEPOINT && !c.savepointDirectory) {
+      throw new ValidationError('upgradeMode', this.upgradeMode, `needs a savepoint directory on session cluster "${c.name}"`);
+    }
+    if (this.upgradeMode === UpgradeMode.LAST_STATE) {
+      throw new ValidationError('upgradeMode', this.upgradeMode, 'is for application clusters; a session job upgrades with savepoint or stateless');
+    }
+    const bound = props.job.bind(this.name, c.version);
+    this.boundJob = bound;
+    if (bound.kind === 'jar' && !bound.jarFile) {
+      throw new ValidationError('job.jarFile', undefined, 'is required for a session job: the submitter uploads the jar to the cluster');
+    }
+    const jobConfig = new FlinkConfiguration(c.version);
+    jobConfig.set('pipeline.name', this.name, 'name');
+    jobConfig.setRaw('flinkConfiguration', props.flinkConfiguration);
+    const savepoint = props.initialSavepointPath !== undefined ? checkUri('initialSavepointPath', props.initialSavepointPath) : undefined;
+    if (props.allowNonRestoredState !== undefined && savepoint === undefined) {
+      throw new ValidationError('allowNonRestoredState', props.allowNonRestoredState, 'is set without initialSavepointPath; it only applies to a restore');
+    }
+    const opsImage = checkImage('opsImage', props.opsImage ?? `cdk8s-flink-ops:${PACKAGE_VERSION}`);
+    const timeoutS = Math.ceil(durationMs('submitTimeout', props.submitTimeout ?? Duration.minutes(5), 10_000) / 1000);
+
+    this.spec = {
+      name: this.name,
+      jobId: this.jobId,
+      restUrl: c.restUrl,
+      flinkVersion: c.version.toString(),
+      kind: bound.kind,
+      entryClass: bound.entryClass,
+      ...(bound.kind === 'jar' ? { jarFile: bound.jarFile, programArgs: bound.programArgs } : { sqlFile: `${SUBMIT_SPEC_DIR}/pipeline.sql` }),
+      parallelism: this.parallelism,
+      upgradeMode: this.upgradeMode,
+      ...(savepoint ? { initialSavepointPath: savepoint, allowNonRestoredState: props.allowNonRestoredState ?? false } : {}),
+      ...(c.savepointDirectory ? { savepointDirectory: c.savepointDirectory } : {}),
+      flinkConfiguration: jobConfig.toObject(),
+    };
+
+    const labels = {
+      ...checkLabels('labels', props.labels),
+      ...recommendedLabels(this.name, c.version.toString(), props.partOf ?? 'flink', 'session-job'),
+    };
+    const md = (name: string) => ({ name, ...(this.namespace ? { namespace: this.namespace } : {}), labels });
+    const data: Record<string, string> = { 'job.json': JSON.stringify(this.spec, null, 2) + '\n', ...bound.files };
+    this.specConfigMap = new k8s.KubeConfigMap(this, 'Spec', { metadata: md(`${this.name}-job`), data });
+    const sa = new kplus.ServiceAccount(this, 'Submitter', { metadata: md(`${this.name}-submitter`), automountToken: false });
+    const hash = createHash('sha256').update(JSON.stringify([data, opsImage])).digest('hex').slice(0, 8);
+
+    this.submitJob = new k8s.KubeJob(this, 'Submit', {
+      metadata: md(`${this.name}-submit-${hash}`),
+      spec: {
+        backoffLimit: 3,
+        activeDeadlineSeconds: timeoutS,
+        template: {
+          metadata: { labels },
+          spec: {
+            restartPolicy: 'Never',
+            serviceAccountName: sa.name,
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            securityContext: { runAsNonRoot: true, runAsUser: OPS_UID, runAsGroup: OPS_UID, seccompProfile: { type: 'RuntimeDefault' } },
+            containers: [{
+              name: 'submit',
+              image: opsImage,
+              imagePullPolicy: 'IfNotPresent',
+              args: ['submit', '--spec', `${SUBMIT_SPEC_DIR}/job.json`, '--timeout', `${Math.max(10, timeoutS - 30)}s`],
+              securityContext: {
+                allowPrivilegeEscalation: false, privileged: false, readOnlyRootFilesystem: true, runAsNonRoot: true,
+                capabilities: { drop: ['ALL'] },
+              },
+              resources: {
+                requests: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('128Mi') },
+                limits: { memory: k8s.Quantity.fromString('128Mi') },
+              },
+              volumeMounts: [
+                { name: 'spec', mountPath: SUBMIT_SPEC_DIR, readOnly: true },
+                { name: 'tmp', mountPath: '/tmp' },
+              ],
+            }],
+            volumes: [
+              { name: 'spec', configMap: { name: this.specConfigMap.name } },
+              { name: 'tmp', emptyDir: {} },
+            ],
+          },
+        },
+      },
+    });
+  }
+}

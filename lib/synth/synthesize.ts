@@ -1,0 +1,52 @@
+import * as YAML from 'yaml';
+import { ValidationError } from '../errors';
+import { FlinkPlatform, ReleaseUnit, UnitKind } from '../platform';
+
+/** The manifests of one release unit: file name -> YAML document. */
+export interface SynthesizedUnit {
+  readonly name: string;
+  readonly kind: UnitKind;
+  readonly objects: any[];
+  readonly files: Record<string, string>;
+}
+
+/** Turns one unit's chart into Kubernetes objects and their YAML files (one object per file). */
+export function synthesizeUnit(unit: ReleaseUnit): SynthesizedUnit {
+  let objects: any[];
+  try {
+    objects = unit.chart.toJson();
+  } catch (e) {
+    // cdk8s wraps errors raised while rendering lazy values; surface ours unwrapped.
+    const m = /ValidationError: (.*)$/s.exec(String((e as Error).message));
+    if (m) throw new ValidationError(`${unit.name}`, undefined, '').withMessage(`${unit.name}: ${m[1]}`);
+    throw e;
+  }
+  const files: Record<string, string> = {};
+  for (const obj of objects) {
+    const file = `${String(obj.kind).toLowerCase()}-${obj.metadata.name}.yaml`;
+    if (files[file]) throw new Error(`two objects would be written to ${unit.name}/${file}`);
+    files[file] = toYaml(obj);
+  }
+  return { name: unit.name, kind: unit.kind, objects, files };
+}
+
+/** Synthesizes every unit of the platform, or only those named. Throws on the first invalid one. */
+export function synthesizePlatform(platform: FlinkPlatform, only?: string[]): SynthesizedUnit[] {
+  const units = only ? only.map((n) => {
+    const u = platform.unit(n);
+    if (!u) throw new UnknownJobError(n, platform.releaseUnits.map((x) => x.name));
+    return u;
+  }) : platform.releaseUnits;
+  return units.map(synthesizeUnit);
+}
+
+export class UnknownJobError extends Error {
+  constructor(name: string, known: string[]) {
+    super(`--job: ${JSON.stringify(name)} is not defined; expected one of ${known.join(', ') || '(none)'}`);
+    this.name = 'UnknownJobError';
+  }
+}
+
+export function toYaml(obj: unknown): string {
+  return YAML.stringify(obj, { lineWidth: 0, aliasDuplicateObjects: false });
+}
