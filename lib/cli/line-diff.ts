@@ -14,8 +14,8 @@ export function lineDiff(a: string, b: string, context = 3): string {
   let j = 0;
   while (i < n || j < m) {
     if (i < n && j < m && x[i] === y[j]) { ops.push({ op: ' ', line: x[i], ai: i++, bi: j++ }); }
-    else if (j < m && (i >= n || lcs[i][j + 1] >= lcs[i + 1][j])) { ops.push({ op: '+', line: y[j], ai: i, bi: j++ }); }
-    else { ops.push({ op: '-', line: x[i], ai: i++, bi: j }); }
+    else if (i < n && (j >= m || lcs[i + 1][j] >= lcs[i][j + 1])) { ops.push({ op: '-', line: x[i], ai: i++, bi: j }); }
+    else { ops.push({ op: '+', line: y[j], ai: i, bi: j++ }); }
   }
   let out = '';
   let k = 0;

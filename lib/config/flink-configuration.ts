@@ -9,7 +9,7 @@ export type FlinkConfigValue = string | number | boolean;
 const SECRET_KEY = /(password|secret|sasl\.jaas\.config|access[-.]?key|token)/i;
 const KEY = /^[$A-Za-z0-9][A-Za-z0-9_.\-$]*$/;
 
-interface Entry { readonly value: FlinkConfigValue; readonly owner: string }
+interface Entry { readonly value: FlinkConfigValue; readonly owner: string; readonly raw?: boolean }
 
 /**
  * The Flink configuration of one cluster, keyed by the names the target version reads.
@@ -30,6 +30,9 @@ export class FlinkConfiguration {
     const k = keyFor(this.version, key);
     const prev = this.entries.get(k);
     if (prev && prev.owner !== owner) {
+      if (prev.raw) {
+        throw new ValidationError(prev.owner, prev.value, `duplicates Flink key "${k}", which ${owner} sets; change that prop instead`);
+      }
       throw new ValidationError(owner, value, `conflicts with ${prev.owner}, which already sets Flink key "${k}"; set it in one place`);
     }
     this.entries.set(k, { value, owner });
@@ -61,7 +64,7 @@ export class FlinkConfiguration {
         const alias = k === key ? '' : ` (the ${this.version.line} name of "${key}")`;
         throw new ValidationError(where, value, `duplicates Flink key "${k}"${alias}, which ${prev.owner} already sets; change that prop instead`);
       }
-      this.entries.set(k, { value, owner: where });
+      this.entries.set(k, { value, owner: where, raw: true });
       this.checkPrefixes();
     }
   }

@@ -1,0 +1,200 @@
+/**
+ * A real single-node KRaft Kafka broker for tests, run from Maven Central jars
+ * (org.apache.kafka:kafka_2.13 and its runtime dependencies, resolved with mvn into
+ * cacheDir('kafka', version)). Listens on 127.0.0.1 only, on free ports; internal topics
+ * (offsets, transaction state) have replication factor 1 so transactional producers and
+ * Flink's exactly-once Kafka sink work.
+ */
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Admin, Kafka, logLevel } from 'kafkajs';
+import { cacheDir } from './cache';
+import { mavenResolve, run, withLock } from './flink-dist';
+import { freePorts, ManagedProcess, spawnManaged, waitFor } from './flink-proc';
+
+export const KAFKA_VERSION = '3.9.1';
+export const KAFKA_SCALA = '2.13';
+
+const JARS_MARKER = '.complete';
+
+/** The broker's jars (classpath directory), downloaded on first use. */
+export async function ensureKafkaJars(version = KAFKA_VERSION): Promise<string> {
+  const dir = path.join(cacheDir('kafka', version), 'libs');
+  if (fs.existsSync(path.join(dir, JARS_MARKER))) return dir;
+  return withLock(`kafka-${version}`, 20 * 60_000, async () => {
+    if (fs.existsSync(path.join(dir, JARS_MARKER))) return dir;
+    const tmp = `${dir}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+    try {
+      await mavenResolve({
+        artifacts: [
+          `org.apache.kafka:kafka_${KAFKA_SCALA}:${version}`,
+          // a logging backend, as the binary distribution ships (slf4j + reload4j)
+          'org.slf4j:slf4j-reload4j:1.7.36',
+        ],
+        transitive: true,
+        dest: tmp,
+      });
+      fs.writeFileSync(path.join(tmp, JARS_MARKER), '');
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.renameSync(tmp, dir);
+    } catch (e) {
+      if (fs.existsSync(path.join(dir, JARS_MARKER))) return dir; // another process won
+      throw e;
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    return dir;
+  });
+}
+
+export interface KafkaBroker {
+  /** "127.0.0.1:<port>" */
+  bootstrap: string;
+  createTopic(name: string, partitions: number): Promise<void>;
+  /** a kafkajs client for this broker (quiet logging) */
+  client(clientId?: string): Kafka;
+  /** broker output so far (stdout/stderr and its server.log) */
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+export interface StartKafkaOptions {
+  /** parent directory for the broker's data (default: a new temp dir); removed by stop() */
+  dataDir?: string;
+  /** default false: topics must be created with createTopic */
+  autoCreateTopics?: boolean;
+  /** max heap, default 512m */
+  heap?: string;
+  /** how long to wait for the broker to answer, default 90 s */
+  readyTimeoutMs?: number;
+}
+
+/** Kafka's random cluster id format: 16 random bytes, URL-safe base64, no padding. */
+function clusterId(): string {
+  return crypto.randomBytes(16).toString('base64').replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBroker> {
+  const libs = await ensureKafkaJars();
+  const [port, controllerPort] = await freePorts(2);
+  const base = opts.dataDir ? path.resolve(opts.dataDir) : fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-kafka-'));
+  const root = path.join(base, `kafka-${port}`);
+  const logDirs = path.join(root, 'data');
+  fs.mkdirSync(logDirs, { recursive: true });
+  const bootstrap = `127.0.0.1:${port}`;
+
+  const props: Record<string, string | number | boolean> = {
+    'process.roles': 'broker,controller',
+    'node.id': 1,
+    'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
+    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://${bootstrap}`,
+    'controller.listener.names': 'CONTROLLER',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    'log.dirs': logDirs,
+    'num.partitions': 1,
+    'default.replication.factor': 1,
+    'min.insync.replicas': 1,
+    'offsets.topic.replication.factor': 1,
+    'offsets.topic.num.partitions': 1,
+    'transaction.state.log.replication.factor': 1,
+    'transaction.state.log.min.isr': 1,
+    'transaction.state.log.num.partitions': 1,
+    'group.initial.rebalance.delay.ms': 0,
+    'auto.create.topics.enable': opts.autoCreateTopics ?? false,
+    'num.network.threads': 2,
+    'num.io.threads': 2,
+    'log.flush.interval.messages': 10000,
+  };
+  const serverProps = path.join(root, 'server.properties');
+  fs.writeFileSync(serverProps, Object.entries(props).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+  const log4j = path.join(root, 'log4j.properties');
+  fs.writeFileSync(
+    log4j,
+    [
+      'log4j.rootLogger=INFO, file',
+      'log4j.appender.file=org.apache.log4j.FileAppender',
+      `log4j.appender.file.File=${path.join(root, 'server.log')}`,
+      'log4j.appender.file.layout=org.apache.log4j.PatternLayout',
+      'log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n',
+      'log4j.logger.kafka=INFO',
+      'log4j.logger.org.apache.kafka=INFO',
+      'log4j.logger.state.change.logger=WARN',
+      '',
+    ].join('\n'),
+  );
+  const classpath = path.join(libs, '*');
+  const jvm = [`-Xmx${opts.heap ?? '512m'}`, '-Xms128m', '-XX:+UseG1GC', '-Djava.awt.headless=true', `-Dlog4j.configuration=file:${log4j}`, '-cp', classpath];
+
+  await run('java', [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', serverProps, '--ignore-formatted'], { timeoutMs: 120_000 });
+
+  const proc: ManagedProcess = spawnManaged(`kafka-${port}`, 'java', [...jvm, 'kafka.Kafka', serverProps], {
+    cwd: root,
+    logFile: path.join(root, 'console.log'),
+  });
+  const serverLog = () => {
+    try {
+      return fs.readFileSync(path.join(root, 'server.log'), 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const logs = () => `${proc.logs()}\n${serverLog()}`;
+
+  const client = (clientId = 'cdk8s-flink-test') =>
+    new Kafka({ clientId, brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 3, initialRetryTime: 200 }, connectionTimeout: 3000 });
+
+  let admin: Admin | undefined;
+  const stop = async () => {
+    try {
+      await admin?.disconnect();
+    } catch {
+      /* ignore */
+    }
+    await proc.stop(20_000);
+    fs.rmSync(root, { recursive: true, force: true });
+    if (!opts.dataDir) fs.rmSync(base, { recursive: true, force: true });
+  };
+
+  try {
+    admin = client('cdk8s-flink-test-admin').admin();
+    await waitFor(
+      async () => {
+        await admin!.connect();
+        await admin!.listTopics();
+        return true;
+      },
+      {
+        timeoutMs: opts.readyTimeoutMs ?? 90_000,
+        intervalMs: 500,
+        what: `Kafka ${KAFKA_VERSION} at ${bootstrap}`,
+        abortIf: () => (proc.exitCode() !== undefined ? `the broker exited with code ${proc.exitCode()}:\n${logs().slice(-4000)}` : undefined),
+      },
+    );
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+
+  return {
+    bootstrap,
+    client,
+    logs,
+    stop,
+    async createTopic(name: string, partitions: number) {
+      const created = await admin!.createTopics({ topics: [{ topic: name, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true, timeout: 30_000 });
+      if (!created) throw new Error(`topic ${name} already exists`);
+      await waitFor(
+        async () => {
+          const md = await admin!.fetchTopicMetadata({ topics: [name] });
+          const t = md.topics[0];
+          return t && t.partitions.length === partitions && t.partitions.every((p) => p.leader >= 0);
+        },
+        { timeoutMs: 30_000, intervalMs: 200, what: `leaders for topic ${name}` },
+      );
+    },
+  };
+}

