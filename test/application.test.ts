@@ -30,7 +30,8 @@ test('application: one JobManager Deployment running the job, TaskManagers sized
   assert.equal(cfg['taskmanager.numberOfTaskSlots'], 2);
   assert.equal(cfg['execution.shutdown-on-application-finish'], false);
   assert.equal(cfg['execution.checkpointing.mode'], 'EXACTLY_ONCE');
-  assert.equal(cfg['state.checkpoints.dir'], 's3://state/cp', '1.20 reads the 1.x key name');
+  assert.equal(cfg['execution.checkpointing.dir'], 's3://state/cp', '1.20 prefers the new key name');
+  assert.match(String(cfg['env.java.default-opts.all']), /--add-opens=java.base\/java.util=ALL-UNNAMED/);
   matchSnapshot('application-basic', objects);
 });
 
@@ -45,7 +46,7 @@ test('application: services for rpc/blob and REST, named after the job', () => {
   });
   for (const o of objects) {
     assert.equal(o.metadata.labels['app.kubernetes.io/managed-by'], 'cdk8s-flink', `${o.kind} labelled`);
-    assert.equal(o.metadata.labels['app.kubernetes.io/version'], '1.20.3');
+    assert.equal(o.metadata.labels['app.kubernetes.io/version'], '1.20.5');
     assert.ok(!/[0-9a-f]{8}$/.test(o.metadata.name) || o.kind === 'Job', `${o.metadata.name} is readable, not hashed`);
   }
 });
@@ -112,7 +113,8 @@ test('application: Kubernetes HA adds the namespaced Role, pod IP addressing and
   assert.ok(!objects.some((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding'), 'RBAC is namespaced');
   const jm = find(objects, 'Deployment', 'j-jobmanager');
   assert.equal(jm.spec.template.spec.automountServiceAccountToken, true);
-  assert.ok(container(jm, 'jobmanager').args.includes('-Djobmanager.rpc.address=$(POD_IP)'));
+  const jmArgs = container(jm, 'jobmanager').args;
+  assert.equal(jmArgs[jmArgs.indexOf('jobmanager.rpc.address=$(POD_IP)') - 1], '-D');
 
   const plain = synth((s) => new FlinkApplication(s, 'k', { job: JAR, ...DIRS }));
   assert.equal(find(plain, 'Deployment', 'k-jobmanager').spec.template.spec.automountServiceAccountToken, false);
@@ -195,7 +197,9 @@ test('application: raw Flink keys pass through, renamed ones translated for the 
   const v1 = synth((s) => new FlinkApplication(s, 'j', { job: JAR, ...DIRS, flinkConfiguration: { 'pipeline.object-reuse': true, 'execution.state-recovery.claim-mode': 'CLAIM' } }));
   const c1 = flinkConfig(v1, 'j');
   assert.equal(c1['pipeline.object-reuse'], true);
-  assert.equal(c1['execution.savepoint-restore-mode'], 'CLAIM', '1.20 name');
+  assert.equal(c1['execution.state-recovery.claim-mode'], 'CLAIM', '1.20 prefers the new name');
+  const v118 = synth((s) => new FlinkApplication(s, 'j', { job: JAR, ...DIRS, flinkVersion: FlinkVersion.V1_18, flinkConfiguration: { 'execution.state-recovery.claim-mode': 'CLAIM' } }));
+  assert.equal(flinkConfig(v118, 'j')['execution.savepoint-restore-mode'], 'CLAIM', '1.18 only knows the old name');
   const v2 = synth((s) => new FlinkApplication(s, 'j', { job: JAR, ...DIRS, flinkVersion: FlinkVersion.V2_0, flinkConfiguration: { 'execution.savepoint-restore-mode': 'CLAIM' } }));
   assert.equal(flinkConfig(v2, 'j')['execution.state-recovery.claim-mode'], 'CLAIM', '2.x name');
 });
@@ -206,8 +210,8 @@ test('application: restore from a savepoint, a fixed job id, and the derived id 
   const args = container(find(objects, 'Deployment', 'j-jobmanager'), 'jobmanager').args;
   assert.equal(args[args.indexOf('--job-id') + 1], id);
   const cfg = flinkConfig(objects, 'j');
-  assert.equal(cfg['execution.savepoint.path'], 's3://state/sp/savepoint-1');
-  assert.equal(cfg['execution.savepoint.ignore-unclaimed-state'], true);
+  assert.equal(cfg['execution.state-recovery.path'], 's3://state/sp/savepoint-1');
+  assert.equal(cfg['execution.state-recovery.ignore-unclaimed-state'], true);
   const a = synth((s) => new FlinkApplication(s, 'j', { job: JAR, ...DIRS }));
   const b = synth((s) => new FlinkApplication(s, 'j', { job: JAR, ...DIRS }));
   const idOf = (o: any[]) => { const x = container(find(o, 'Deployment', 'j-jobmanager'), 'jobmanager').args; return x[x.indexOf('--job-id') + 1]; };

@@ -134,7 +134,7 @@ test('cli diff: nothing after synth; a changed definition shows a unified diff a
   const changed = appModule(d, GOOD.replace("entryClass: 'com.example.B' }) }", "entryClass: 'com.example.B' }), parallelism: 4, taskManagerSlots: 4 }"));
   const r = cli(['diff', '--app', changed, '--out', out, '--exit-code']);
   assert.equal(r.code, 3, r.stderr);
-  assert.match(r.stdout, /--- a\/two\/configmap-two-config.yaml\n\+\+\+ b\/two\/configmap-two-config.yaml\n@@ /);
+  assert.match(r.stdout, /--- a\/two\/two.k8s.yaml\n\+\+\+ b\/two\/two.k8s.yaml\n@@ /);
   assert.match(r.stdout, /\n-\s+parallelism.default: 2\n\+\s+parallelism.default: 4\n/);
   assert.doesNotMatch(r.stdout, /a\/one\//, 'unchanged job not shown');
   assert.equal(cli(['diff', '--app', changed, '--out', out]).code, 0, 'without --exit-code differences are not an error');

@@ -6,11 +6,15 @@ import { minimumTaskManagerMiB, taskManagerBreakdown } from '../lib/config/memor
 
 test('config: renamed keys are written in the form each version reads', () => {
   const cases: [FlinkVersion, string, string][] = [
-    [FlinkVersion.V1_20, 'execution.checkpointing.dir', 'state.checkpoints.dir'],
+    [FlinkVersion.V1_20, 'state.checkpoints.dir', 'execution.checkpointing.dir'],
+    [FlinkVersion.V1_19, 'execution.checkpointing.dir', 'state.checkpoints.dir'],
+    [FlinkVersion.V2_2, 'jobmanager.adaptive-scheduler.resource-stabilization-timeout', 'jobmanager.adaptive-scheduler.submission.resource-stabilization-timeout'],
+    [FlinkVersion.V1_20, 'jobmanager.adaptive-scheduler.resource-stabilization-timeout', 'jobmanager.adaptive-scheduler.resource-stabilization-timeout'],
     [FlinkVersion.V2_0, 'state.checkpoints.dir', 'execution.checkpointing.dir'],
     [FlinkVersion.V1_20, 'state.backend.type', 'state.backend.type'],
     [FlinkVersion.V2_2, 'state.backend', 'state.backend.type'],
-    [FlinkVersion.V1_20, 'execution.state-recovery.path', 'execution.savepoint.path'],
+    [FlinkVersion.V1_20, 'execution.savepoint.path', 'execution.state-recovery.path'],
+    [FlinkVersion.V1_18, 'execution.state-recovery.path', 'execution.savepoint.path'],
     [FlinkVersion.V2_1, 'execution.savepoint.path', 'execution.state-recovery.path'],
   ];
   for (const [v, given, written] of cases) {
@@ -23,10 +27,23 @@ test('config: renamed keys are written in the form each version reads', () => {
 test('config: keys removed in 2.0 are rejected naming the replacement; allowed on 1.x', () => {
   const c = new FlinkConfiguration(FlinkVersion.V2_0);
   assert.throws(() => c.setRaw('flinkConfiguration', { 'taskmanager.heap.size': '1g' }), /flinkConfiguration\["taskmanager.heap.size"\]: "1g" sets a key removed in Flink 2.0; use taskmanager.memory.process.size/);
-  assert.throws(() => c.setRaw('flinkConfiguration', { 'web.port': 8081 }), /use rest.port/);
+  assert.throws(() => c.setRaw('flinkConfiguration', { 'state.backend.rocksdb.checkpointdir': '/x' }), /sets a key removed in Flink 2.0; use state.backend.rocksdb.localdir$/);
+  assert.throws(() => c.setRaw('flinkConfiguration', { 'security.ssl.enabled': true }), /the nearest 2.x option is security.ssl.internal.enabled/);
   const old = new FlinkConfiguration(FlinkVersion.V1_20);
-  old.setRaw('flinkConfiguration', { 'web.port': 8081 });
-  assert.equal(old.get('web.port'), 8081);
+  old.setRaw('flinkConfiguration', { 'taskmanager.heap.size': '1g' });
+  assert.equal(old.get('taskmanager.heap.size'), '1g', '1.20 still reads it');
+  // Deprecated aliases 2.x still reads are translated, not rejected.
+  const alias = new FlinkConfiguration(FlinkVersion.V2_2);
+  alias.setRaw('flinkConfiguration', { 'env.java.opts': '-Xss2m' });
+  assert.deepEqual(alias.toObject(), { 'env.java.opts.all': '-Xss2m' });
+});
+
+test('config: a misspelled key is caught with the option Flink declares; unknown plugin keys pass', () => {
+  const c = new FlinkConfiguration(FlinkVersion.V2_2);
+  assert.throws(() => c.setRaw('flinkConfiguration', { 'taskmanager.numberOfTaskSlot': 2 }), /^.*flinkConfiguration key: "taskmanager.numberOfTaskSlot" is not a Flink 2.2 option; did you mean "taskmanager.numberOfTaskSlots"\?$/);
+  assert.throws(() => c.setRaw('flinkConfiguration', { 'execution.checkpointing.intervall': '1 min' }), /did you mean "execution.checkpointing.interval"/);
+  c.setRaw('flinkConfiguration', { 's3.endpoint': 'http://minio:9000', 'metrics.reporter.jmx.factory.class': 'x', 'fs.s3a.connection.maximum': 64 });
+  assert.equal(c.get('s3.endpoint'), 'http://minio:9000');
 });
 
 test('config: no duplicates, no dotted-prefix overlap, no credentials', () => {

@@ -254,6 +254,7 @@ export abstract class FlinkCluster extends Construct {
     config.set('taskmanager.rpc.port', PORTS.taskManagerRpc, 'cluster addresses');
     config.set('taskmanager.data.port', PORTS.taskManagerData, 'cluster addresses');
     config.set('io.tmp.dirs', '/tmp', 'cluster addresses');
+    config.set(this.version.jvmDefaultOptionsKey, this.version.jvmModuleOptions, 'Java 17 module flags');
 
     // --- memory and slots
     config.set('jobmanager.memory.process.size', `${this.jobManagerMemoryMiB}m`, 'jobManagerMemory');
@@ -390,11 +391,13 @@ export abstract class FlinkCluster extends Construct {
       ...(this.metricsEnabled ? [{ name: 'metrics', containerPort: PORTS.metrics }] : []),
     ];
 
+    // "-D" and "key=value" as two arguments: jobmanager.sh reads a first argument that is not
+    // exactly "-D" as the legacy <host> parameter.
     const haArgs = this.highAvailability
-      ? ['-Djobmanager.rpc.address=$(POD_IP)', '-Dkubernetes.namespace=$(POD_NAMESPACE)']
+      ? ['-D', 'jobmanager.rpc.address=$(POD_IP)', '-D', 'kubernetes.namespace=$(POD_NAMESPACE)']
       : [];
     const jmArgs = Lazy.any({ produce: () => [...spec.jobManagerArgs.map((a) => (typeof a === 'function' ? a() : a)), ...haArgs, ...(spec.jobManagerTrailingArgs ?? [])] });
-    const tmArgs = ['taskmanager', ...(this.highAvailability ? ['-Dkubernetes.namespace=$(POD_NAMESPACE)'] : [])];
+    const tmArgs = ['taskmanager', ...(this.highAvailability ? ['-D', 'kubernetes.namespace=$(POD_NAMESPACE)'] : [])];
 
     const tolerations = checkTolerations('tolerations', props.tolerations);
     const nodeSelector = checkLabels('nodeSelector', props.nodeSelector);

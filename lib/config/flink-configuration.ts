@@ -1,7 +1,8 @@
-import * as YAML from 'yaml';
+import { emitYaml } from '../synth/yaml';
 import { ValidationError } from '../errors';
 import { FlinkVersion } from './flink-version';
-import { keyFor, REMOVED_IN_2, RENAMED_IN_2 } from './keys';
+import { OptionCatalog } from './catalog';
+import { keyFor, removedIn2, RENAMED_IN_2 } from './keys';
 
 /** A value of one Flink configuration key. */
 export type FlinkConfigValue = string | number | boolean;
@@ -55,8 +56,14 @@ export class FlinkConfiguration {
       if (SECRET_KEY.test(key)) {
         throw new ValidationError(where, '***', 'looks like a credential; Flink configuration lives in a ConfigMap, so pass credentials from a Kubernetes Secret (env or a mounted file) instead');
       }
-      if (this.version.is2x && key in REMOVED_IN_2) {
-        throw new ValidationError(where, value, `sets a key removed in Flink 2.0; ${REMOVED_IN_2[key]}`);
+      const removed = this.version.is2x ? removedIn2(key) : undefined;
+      if (removed) {
+        throw new ValidationError(where, value, `sets a key removed in Flink 2.0; ${removed}`);
+      }
+      const catalog = OptionCatalog.for(this.version);
+      if (catalog && !catalog.knows(key)) {
+        const near = catalog.nearest(key);
+        if (near) throw new ValidationError(`${field} key`, key, `is not a Flink ${this.version.line} option; did you mean "${near}"?`);
       }
       const k = keyFor(this.version, key);
       const prev = this.entries.get(k);
@@ -98,7 +105,7 @@ export class FlinkConfiguration {
       });
       return { fileName, content: lines.join('\n') + '\n' };
     }
-    return { fileName, content: YAML.stringify(obj, { lineWidth: 0 }) };
+    return { fileName, content: emitYaml(obj).replace(/^\n/, '') };
   }
 
   private checkPrefixes(): void {

@@ -7,10 +7,10 @@ import { ValidationError } from '../errors';
 export class FlinkVersion {
   public static readonly V1_18 = new FlinkVersion(1, 18, 1);
   public static readonly V1_19 = new FlinkVersion(1, 19, 3);
-  public static readonly V1_20 = new FlinkVersion(1, 20, 3);
+  public static readonly V1_20 = new FlinkVersion(1, 20, 5);
   public static readonly V2_0 = new FlinkVersion(2, 0, 1);
   public static readonly V2_1 = new FlinkVersion(2, 1, 1);
-  public static readonly V2_2 = new FlinkVersion(2, 2, 0);
+  public static readonly V2_2 = new FlinkVersion(2, 2, 1);
 
   /** Every release line the toolkit supports, oldest first. */
   public static readonly SUPPORTED: readonly FlinkVersion[] = [
@@ -53,7 +53,32 @@ export class FlinkVersion {
     return this.atLeast(1, 19) ? 'config.yaml' : 'flink-conf.yaml';
   }
 
-  /** The official image tag for this release on Java 17, e.g. `flink:1.20.3-java17`. */
+  /**
+   * The JVM flags Flink's own distribution passes on Java 17 (its conf/config.yaml sets them);
+   * a configuration that replaces that file must carry them, or Flink fails at job submission
+   * with InaccessibleObjectException.
+   */
+  public get jvmModuleOptions(): string {
+    const exports = [
+      ...(this.is2x ? [] : ['java.base/sun.net.util']),
+      'java.rmi/sun.rmi.registry', 'jdk.compiler/com.sun.tools.javac.api', 'jdk.compiler/com.sun.tools.javac.file',
+      'jdk.compiler/com.sun.tools.javac.parser', 'jdk.compiler/com.sun.tools.javac.tree', 'jdk.compiler/com.sun.tools.javac.util',
+      'java.security.jgss/sun.security.krb5',
+    ];
+    const opens = [
+      'java.base/java.lang', 'java.base/java.net', 'java.base/java.io', 'java.base/java.nio', 'java.base/sun.nio.ch',
+      'java.base/java.lang.reflect', 'java.base/java.text', 'java.base/java.time', 'java.base/java.util',
+      'java.base/java.util.concurrent', 'java.base/java.util.concurrent.atomic', 'java.base/java.util.concurrent.locks',
+    ];
+    return [...exports.map((e) => `--add-exports=${e}=ALL-UNNAMED`), ...opens.map((o) => `--add-opens=${o}=ALL-UNNAMED`)].join(' ');
+  }
+
+  /** The key that carries `jvmModuleOptions`, leaving `env.java.opts.all` to users. */
+  public get jvmDefaultOptionsKey(): string {
+    return this.atLeast(1, 19) ? 'env.java.default-opts.all' : 'env.java.opts.all';
+  }
+
+  /** The official image tag for this release on Java 17, e.g. `flink:1.20.5-java17`. */
   public get defaultImage(): string {
     return `flink:${this.toString()}-java17`;
   }

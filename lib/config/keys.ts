@@ -1,3 +1,4 @@
+import { OptionCatalog } from './catalog';
 import { FlinkVersion } from './flink-version';
 
 /**
@@ -34,38 +35,42 @@ const OLD_NAME: Readonly<Record<string, string>> = Object.fromEntries(
   Object.entries(RENAMED_IN_2).map(([old, now]) => [now, old]));
 
 /**
- * Keys that Flink 2.0 removed without a same-meaning rename, with what to use instead.
- * Supplying one for a 2.x job is an error that names the replacement.
+ * What to do instead of keys Flink 2.0 removed, where the advice says more than Flink's own
+ * replacement (the full list of removed keys comes from the option catalogs: see
+ * `removedIn2`).
  */
-export const REMOVED_IN_2: Readonly<Record<string, string>> = {
+const REMOVAL_HINTS: Readonly<Record<string, string>> = {
   'jobmanager.heap.size': 'use jobmanager.memory.process.size (the toolkit sets it from jobManagerMemory)',
   'jobmanager.heap.mb': 'use jobmanager.memory.process.size (the toolkit sets it from jobManagerMemory)',
   'taskmanager.heap.size': 'use taskmanager.memory.process.size (the toolkit sets it from taskManagerMemory)',
   'taskmanager.heap.mb': 'use taskmanager.memory.process.size (the toolkit sets it from taskManagerMemory)',
-  'web.port': 'use rest.port',
   'state.backend.async': 'remove it: snapshots are always asynchronous in 2.x',
-  'taskmanager.network.memory.min': 'use taskmanager.memory.network.min',
-  'taskmanager.network.memory.max': 'use taskmanager.memory.network.max',
-  'taskmanager.network.memory.fraction': 'use taskmanager.memory.network.fraction',
   'taskmanager.network.memory.floating-buffers-per-gate': 'remove it: floating buffers are sized by taskmanager.network.memory.read-buffer.required-per-gate.max',
   'taskmanager.network.memory.buffers-per-channel': 'remove it: buffer debloating (taskmanager.network.memory.buffer-debloat.enabled) replaces it',
-  'slotmanager.taskmanager-timeout': 'use resourcemanager.taskmanager-timeout',
-  'jobmanager.scheduler.scheduling-strategy': 'remove it: only the default scheduling strategy remains',
-  'state.backend.rocksdb.checkpointdir': 'use execution.checkpointing.dir',
-  'queryable-state.enable': 'remove it: queryable state was removed in 2.0',
-  'queryable-state.proxy.ports': 'remove it: queryable state was removed in 2.0',
-  'queryable-state.server.ports': 'remove it: queryable state was removed in 2.0',
   'cluster.evenly-spread-out-slots': 'use taskmanager.load-balance.mode: SLOTS',
-  'pipeline.auto-type-registration': 'remove it: type registration changed in 2.0',
-  'akka.ask.timeout': 'use pekko.ask.timeout',
-  'akka.framesize': 'use pekko.framesize',
-};
+}
 
 /** The key the target version reads for a setting known under either name. */
 export function keyFor(version: FlinkVersion, key: string): string {
+  const preferred = OptionCatalog.for(version)?.preferred(key);
+  if (preferred) return preferred;
   if (version.is2x) return RENAMED_IN_2[key] ?? key;
   const old = OLD_NAME[key];
   if (old === undefined) return key;
   const since = NEW_NAME_SINCE[key];
   return since !== undefined && version.atLeast(1, since) ? key : old;
+}
+
+/**
+ * Why `key` cannot be used on Flink 2.x, or undefined when it can: a key 1.20 accepted that
+ * 2.x declares nowhere (from the catalogs generated from the Flink jars), with the
+ * replacement Flink names, a hint, or a suggestion.
+ */
+export function removedIn2(key: string): string | undefined {
+  const r = OptionCatalog.removedIn2(key);
+  if (!r) return undefined;
+  if (REMOVAL_HINTS[key]) return REMOVAL_HINTS[key];
+  if (r.replacement) return `use ${r.replacement}`;
+  if (r.suggested?.length) return `remove it; the nearest 2.x option is ${r.suggested.join(' or ')}`;
+  return 'remove it: 2.x has no such option';
 }

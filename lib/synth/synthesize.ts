@@ -1,4 +1,4 @@
-import * as YAML from 'yaml';
+import { emitYaml } from './yaml';
 import { ValidationError } from '../errors';
 import { FlinkPlatform, ReleaseUnit, UnitKind } from '../platform';
 
@@ -21,12 +21,8 @@ export function synthesizeUnit(unit: ReleaseUnit): SynthesizedUnit {
     if (m) throw new ValidationError(`${unit.name}`, undefined, '').withMessage(`${unit.name}: ${m[1]}`);
     throw e;
   }
-  const files: Record<string, string> = {};
-  for (const obj of objects) {
-    const file = `${String(obj.kind).toLowerCase()}-${obj.metadata.name}.yaml`;
-    if (files[file]) throw new Error(`two objects would be written to ${unit.name}/${file}`);
-    files[file] = toYaml(obj);
-  }
+  // One multi-document file per release unit, as cdk8s writes one per chart.
+  const files: Record<string, string> = { [`${unit.name}.k8s.yaml`]: objects.map((o) => toYaml(o)).join('---\n') };
   return { name: unit.name, kind: unit.kind, objects, files };
 }
 
@@ -48,5 +44,5 @@ export class UnknownJobError extends Error {
 }
 
 export function toYaml(obj: unknown): string {
-  return YAML.stringify(obj, { lineWidth: 0, aliasDuplicateObjects: false });
+  return emitYaml(obj).replace(/^\n/, '');
 }

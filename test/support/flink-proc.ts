@@ -159,7 +159,10 @@ export interface FlinkProcessOptions {
   /**
    * Dynamic properties, passed as `-D key=value` pairs right AFTER the mode word (not at the end:
    * after a standalone job's own arguments they would be handed to the job's main method instead).
-   * They override config.yaml, in Flink 1.20 and 2.x alike.
+   * They override config.yaml, in Flink 1.20 and 2.x alike. Both `-D k=v` and `-Dk=v` work for
+   * standalone-job and taskmanager, but bin/jobmanager.sh (session mode) takes a first argument
+   * that is not exactly "-D" as the legacy `<host> [<webui-port>]` and then fails to start: hence
+   * the separate "-D" token here.
    */
   dynamicProperties?: Record<string, string | number | boolean>;
   /** extra environment (e.g. JOB_MANAGER_RPC_ADDRESS); FLINK_CONF_DIR/FLINK_LOG_DIR are set for you */

@@ -1,0 +1,103 @@
+package org.cdk8sflink.runner;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+
+/**
+ * Main class of the cdk8s-flink SQL runner.
+ *
+ * <pre>
+ *   SqlRunner --script &lt;file&gt; [--dry-run]
+ * </pre>
+ *
+ * Reads the SQL script, splits it into statements ({@link SqlScript#split}), applies
+ * {@code SET 'key' = 'value';} to the table configuration, executes DDL and other statements one
+ * by one, and collects every {@code INSERT INTO} (also inside {@code EXECUTE STATEMENT SET BEGIN
+ * ... END;}) into ONE StatementSet that is executed once: the whole script is one Flink job.
+ *
+ * <p>{@code --dry-run} prints the plan and exits without touching Flink (no Flink classes needed).
+ *
+ * <p>Errors are thrown as exceptions (not System.exit) so that Flink's application mode reports
+ * them as the application's failure cause.
+ */
+public final class SqlRunner {
+
+  private SqlRunner() {}
+
+  static final String USAGE = "usage: SqlRunner --script <file.sql> [--dry-run]";
+
+  /** Parsed command line. */
+  static final class Args {
+    String script;
+    boolean dryRun;
+  }
+
+  public static void main(String[] argv) throws Exception {
+    Args args = parseArgs(argv);
+    Path file = resolve(args.script);
+    String text = read(file);
+    SqlScript.Plan plan;
+    try {
+      plan = SqlScript.plan(text);
+    } catch (SqlScript.ScriptException e) {
+      throw new SqlScript.ScriptException("SQL script " + file + ": " + e.getMessage());
+    }
+    if (plan.steps.isEmpty() && plan.initialConfig.isEmpty()) {
+      throw new SqlScript.ScriptException("SQL script " + file + " contains no SQL statements");
+    }
+    if (plan.insertCount() == 0) {
+      throw new SqlScript.ScriptException("SQL script " + file
+          + " contains no INSERT INTO statement, so there is no job to run");
+    }
+    if (args.dryRun) {
+      System.out.println("-- plan of " + file);
+      plan.initialConfig.forEach((k, v) -> System.out.println("CONFIG " + k + " = " + v));
+      for (SqlScript.Step s : plan.steps) System.out.println("line " + s.line + ": " + s);
+      return;
+    }
+    FlinkExecutor.run(plan, file);
+  }
+
+  static Args parseArgs(String[] argv) {
+    Args a = new Args();
+    for (int i = 0; i < argv.length; i++) {
+      String arg = argv[i];
+      if (arg.equals("--script") || arg.equals("-s")) {
+        if (i + 1 >= argv.length) throw new IllegalArgumentException("--script needs a file. " + USAGE);
+        a.script = argv[++i];
+      } else if (arg.startsWith("--script=")) {
+        a.script = arg.substring("--script=".length());
+      } else if (arg.equals("--dry-run")) {
+        a.dryRun = true;
+      } else if (arg.equals("--help") || arg.equals("-h")) {
+        throw new IllegalArgumentException(USAGE);
+      } else {
+        throw new IllegalArgumentException("unknown argument '" + arg + "'. " + USAGE);
+      }
+    }
+    if (a.script == null || a.script.trim().isEmpty()) {
+      throw new IllegalArgumentException("no SQL script given. " + USAGE);
+    }
+    return a;
+  }
+
+  static Path resolve(String script) {
+    if (script.startsWith("file:")) return Paths.get(URI.create(script));
+    return Paths.get(script);
+  }
+
+  static String read(Path file) throws IOException {
+    if (!Files.exists(file)) {
+      throw new IllegalArgumentException("SQL script not found: " + file.toAbsolutePath()
+          + " (given with --script; in a container, is the ConfigMap or volume with the script mounted there?)");
+    }
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException("SQL script is not a regular file: " + file.toAbsolutePath());
+    }
+    return new String(Files.readAllBytes(file), StandardCharsets.UTF_8);
+  }
+}
