@@ -11,7 +11,7 @@ export enum FieldType {
   BIGINT = 'BIGINT',
   DOUBLE = 'DOUBLE',
   BOOLEAN = 'BOOLEAN',
-  /** Milliseconds precision timestamp (ISO-8601 text in JSON). */
+  /** Millisecond timestamp, ISO-8601 local date-time text in JSON (`2026-11-22T10:15:30.123`). */
   TIMESTAMP = 'TIMESTAMP(3)',
 }
 
@@ -161,6 +161,7 @@ class KafkaSink extends Sink {
       'topic': this.p.topic,
       'properties.bootstrap.servers': this.p.bootstrapServers,
       'format': 'json',
+      'json.timestamp-format.standard': 'ISO-8601',
       'sink.delivery-guarantee': eo ? 'exactly-once' : 'at-least-once',
       ...(eo ? {
         'sink.transactional-id-prefix': this.p.transactionalIdPrefix ?? `${ctx.name}-${ctx.index}`,
@@ -187,6 +188,7 @@ class FileSystemSink extends Sink {
       'connector': 'filesystem',
       'path': this.p.path,
       'format': 'json',
+      'json.timestamp-format.standard': 'ISO-8601',
       'sink.rolling-policy.rollover-interval': `${Math.round(durationMs('Sink.fileSystem rollInterval', this.p.rollInterval ?? Duration.minutes(15)) / 1000)} s`,
       'sink.rolling-policy.check-interval': '1 min',
       ...(parts.length ? { 'sink.partition-commit.policy.kind': 'success-file', 'sink.partition-commit.trigger': 'process-time' } : {}),
@@ -330,6 +332,7 @@ export class LogPipeline {
       ...((s.startingOffsets ?? StartingOffsets.GROUP) === StartingOffsets.GROUP ? { 'properties.auto.offset.reset': 'earliest' } : {}),
       'format': 'json',
       'json.ignore-parse-errors': 'true',
+      'json.timestamp-format.standard': 'ISO-8601',
       ...(s.credentials ? s.credentials._properties('KAFKA_SOURCE') : {}),
     })}\n);`);
     const select: string[] = Object.keys(s.fields).map(sqlIdent);

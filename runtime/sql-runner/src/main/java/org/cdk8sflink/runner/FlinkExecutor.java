@@ -25,8 +25,9 @@ final class FlinkExecutor {
   private FlinkExecutor() {}
 
   static void run(SqlScript.Plan plan, Path file) {
+    // No default pipeline.name here: settings would override the cluster's configuration, where
+    // the toolkit sets the job's name.
     Map<String, String> initial = new LinkedHashMap<>(plan.initialConfig);
-    initial.putIfAbsent("pipeline.name", "sql: " + file.getFileName());
     EnvironmentSettings.Builder builder =
         EnvironmentSettings.newInstance().withConfiguration(Configuration.fromMap(initial));
     if (!initial.containsKey("execution.runtime-mode")) builder.inStreamingMode();

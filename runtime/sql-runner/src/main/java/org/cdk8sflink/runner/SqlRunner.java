@@ -39,7 +39,7 @@ public final class SqlRunner {
   public static void main(String[] argv) throws Exception {
     Args args = parseArgs(argv);
     Path file = resolve(args.script);
-    String text = read(file);
+    String text = substituteEnv(read(file), System.getenv(), file);
     SqlScript.Plan plan;
     try {
       plan = SqlScript.plan(text);
@@ -83,6 +83,31 @@ public final class SqlRunner {
       throw new IllegalArgumentException("no SQL script given. " + USAGE);
     }
     return a;
+  }
+
+  private static final java.util.regex.Pattern ENV_REF =
+      java.util.regex.Pattern.compile("\\$\\{env:([A-Za-z_][A-Za-z0-9_]*)\\}");
+
+  /**
+   * Replaces {@code ${env:NAME}} with the process environment's NAME, so credentials reach the
+   * SQL from Kubernetes Secrets (env valueFrom secretKeyRef) and never sit in a ConfigMap. A
+   * reference to an unset variable is an error naming the variable and the line.
+   */
+  static String substituteEnv(String text, java.util.Map<String, String> env, Path file) {
+    java.util.regex.Matcher m = ENV_REF.matcher(text);
+    StringBuffer out = new StringBuffer();
+    while (m.find()) {
+      String value = env.get(m.group(1));
+      if (value == null) {
+        int line = 1;
+        for (int i = 0; i < m.start(); i++) if (text.charAt(i) == '\n') line++;
+        throw new SqlScript.ScriptException("SQL script " + file + ", line " + line + ": environment variable "
+            + m.group(1) + " is not set (the script reads it with ${env:" + m.group(1) + "}; set it on the container, from a Secret)");
+      }
+      m.appendReplacement(out, java.util.regex.Matcher.quoteReplacement(value));
+    }
+    m.appendTail(out);
+    return out.toString();
   }
 
   static Path resolve(String script) {

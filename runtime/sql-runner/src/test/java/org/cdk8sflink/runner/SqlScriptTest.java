@@ -199,4 +199,16 @@ class SqlScriptTest {
     assertTrue(out.contains("CONFIG a = b"), out);
     assertTrue(out.contains("INSERT INSERT INTO t SELECT 1"), out);
   }
+
+  @Test
+  void environmentReferencesAreFilledFromTheEnvironment() {
+    java.util.Map<String, String> env = new java.util.HashMap<>();
+    env.put("KAFKA_PASSWORD", "s3cr$t\\x");
+    String sql = "CREATE TABLE t (x INT) WITH ('properties.sasl.jaas.config' = 'x password=\"${env:KAFKA_PASSWORD}\";');";
+    String out = SqlRunner.substituteEnv(sql, env, java.nio.file.Paths.get("job.sql"));
+    assertTrue(out.contains("password=\"s3cr$t\\x\""), out);
+    SqlScript.ScriptException e = assertThrows(SqlScript.ScriptException.class,
+        () -> SqlRunner.substituteEnv("SELECT 1;\nSELECT '${env:MISSING}';", env, java.nio.file.Paths.get("job.sql")));
+    assertTrue(e.getMessage().contains("line 2: environment variable MISSING is not set"), e.getMessage());
+  }
 }
