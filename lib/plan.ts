@@ -72,12 +72,14 @@ export function planPlatform(platform: FlinkPlatform): PlatformPlan {
       const jm = { cpuMillis: c.jobManagerCpuMillis * c.jobManagerReplicas, memoryMiB: c.jobManagerMemoryMiB * c.jobManagerReplicas };
       const tm = { cpuMillis: c.taskManagerCpuMillis, memoryMiB: c.taskManagerMemoryMiB };
       const asApplication = add(jm, tm, c.taskManagerReplicas);
-      const asSession = round(add(div(refJm, refJobs), refSlot, c.parallelism));
+      // Reactive jobs are priced at their minimum size (what they request when idle).
+      const slotsUsed = c.reactive ? c.totalSlots : c.parallelism;
+      const asSession = round(add(div(refJm, refJobs), refSlot, slotsUsed));
       declared = add(declared, asApplication);
       const why = applicationNeeds(c);
       const saving = 1 - asSession.memoryMiB / asApplication.memoryMiB;
       jobs.push({
-        name: u.name, mode: 'application', parallelism: c.parallelism, asApplication, asSession,
+        name: u.name, mode: 'application', parallelism: slotsUsed, asApplication, asSession,
         ...(why ? { recommendation: 'application' as const, reason: why }
           : saving >= 0.3
             ? { recommendation: 'session' as const, reason: `small job: sharing saves ${pct(saving)} of its memory; choose application only if its failures must not touch other jobs` }
