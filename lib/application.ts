@@ -83,6 +83,13 @@ export class FlinkApplication extends FlinkCluster {
   public readonly upgradeMode: UpgradeMode;
   public readonly reactive: boolean;
   public readonly initialSavepointPath?: string;
+  public readonly allowNonRestoredState: boolean;
+  /**
+   * `<name>-handoff`: the job id and the savepoint the JobManager starts from. Upgrade hooks
+   * rewrite it (a new job id and the savepoint they took); Helm installs it once and never
+   * overwrites it.
+   */
+  public readonly handoff: k8s.KubeConfigMap;
   /** The HorizontalPodAutoscaler of the TaskManagers, in reactive mode. */
   public readonly autoscaler?: k8s.KubeHorizontalPodAutoscalerV2;
 
@@ -118,13 +125,13 @@ export class FlinkApplication extends FlinkCluster {
     for (const k of Object.keys(bound.env)) {
       if (props.env && k in props.env) throw new ValidationError('env name', k, 'is already set by the job (credentials of its pipeline); choose another name');
     }
-    let jobId = '';
     super(scope, id, name, { ...props, env: { ...bound.env, ...props.env } }, () => ({
       mode: 'application',
-      jobManagerArgs: ['standalone-job', '--job-classname', bound.entryClass, '--job-id', () => jobId],
+      jobManagerArgs: ['standalone-job', '--job-classname', bound.entryClass, '--job-id', '$(FLINK_JOB_ID)'],
       jobManagerTrailingArgs: bound.programArgs,
       taskManagerReplicas: reactive ? undefined : replicas,
       jobFiles: Object.keys(bound.files).length ? bound.files : undefined,
+      handoff: true,
     }));
 
     this.job = props.job;
@@ -143,8 +150,7 @@ export class FlinkApplication extends FlinkCluster {
     if (this.maxParallelism < largest) {
       throw new ValidationError('maxParallelism', this.maxParallelism, `is below the largest parallelism the job can reach (${largest}); expected at least ${largest}`);
     }
-    jobId = props.jobId !== undefined ? checkJobId('jobId', props.jobId) : deriveJobId(this.namespace, this.name);
-    this.jobId = jobId;
+    this.jobId = props.jobId !== undefined ? checkJobId('jobId', props.jobId) : deriveJobId(this.namespace, this.name);
 
     const config = this.configuration;
     config.set('parallelism.default', this.parallelism, 'parallelism');
@@ -152,11 +158,18 @@ export class FlinkApplication extends FlinkCluster {
     config.set('pipeline.name', this.name, 'name');
     if (props.initialSavepointPath !== undefined) {
       this.initialSavepointPath = checkUri('initialSavepointPath', props.initialSavepointPath);
-      config.set('execution.savepoint.path', this.initialSavepointPath, 'initialSavepointPath');
-      config.set('execution.savepoint.ignore-unclaimed-state', props.allowNonRestoredState ?? false, 'allowNonRestoredState');
     } else if (props.allowNonRestoredState !== undefined) {
       throw new ValidationError('allowNonRestoredState', props.allowNonRestoredState, 'is set without initialSavepointPath; it only applies to a restore');
     }
+    this.allowNonRestoredState = props.allowNonRestoredState ?? false;
+    this.handoff = new k8s.KubeConfigMap(this, 'Handoff', {
+      metadata: this.objectMetadata('-handoff', 'jobmanager'),
+      data: {
+        jobId: this.jobId,
+        savepointPath: this.initialSavepointPath ?? '',
+        allowNonRestoredState: String(this.allowNonRestoredState),
+      },
+    });
 
     this.upgradeMode = props.upgradeMode ?? (this.savepointDirectory ? UpgradeMode.SAVEPOINT : UpgradeMode.STATELESS);
     if (!Object.values(UpgradeMode).includes(this.upgradeMode)) {
@@ -204,7 +217,11 @@ export class FlinkApplication extends FlinkCluster {
   }
 }
 
-/** A stable job id from the namespace and name, so resynthesis does not change it. */
+/**
+ * A stable job id from the namespace and name, so resynthesis does not change it: the first
+ * 32 hex digits of sha256("cdk8s-flink/<namespace>/<name>"), the namespace "default" when none
+ * is set. The Helm charts compute the same from the release's namespace and name.
+ */
 export function deriveJobId(namespace: string | undefined, name: string): string {
-  return createHash('sha256').update(`cdk8s-flink/${namespace ?? ''}/${name}`).digest('hex').slice(0, 32);
+  return createHash('sha256').update(`cdk8s-flink/${namespace ?? 'default'}/${name}`).digest('hex').slice(0, 32);
 }

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { createHash } from 'crypto';
 import * as assert from 'node:assert/strict';
 import { Duration, Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-27';
@@ -21,8 +22,7 @@ test('application: one JobManager Deployment running the job, TaskManagers sized
   assert.equal(tm.spec.replicas, 3, 'ceil(6 / 2) TaskManagers');
   const args = container(jm, 'jobmanager').args;
   assert.deepEqual(args.slice(0, 3), ['standalone-job', '--job-classname', 'com.example.logs.AccessLogJob']);
-  assert.equal(args[3], '--job-id');
-  assert.match(args[4], /^[0-9a-f]{32}$/);
+  assert.deepEqual(args.slice(3, 5), ['--job-id', '$(FLINK_JOB_ID)']);
   assert.deepEqual(args.slice(-2), ['--topic', 'logs.access'], 'program args come last');
   assert.deepEqual(container(tm, 'taskmanager').args, ['taskmanager']);
   const cfg = flinkConfig(objects, 'access-logs');
@@ -207,17 +207,24 @@ test('application: raw Flink keys pass through, renamed ones translated for the 
 test('application: restore from a savepoint, a fixed job id, and the derived id is stable', () => {
   const id = '0123456789abcdef0123456789abcdef';
   const objects = synth((s) => new FlinkApplication(s, 'j', { job: JAR, ...DIRS, jobId: id, initialSavepointPath: 's3://state/sp/savepoint-1', allowNonRestoredState: true }));
-  const args = container(find(objects, 'Deployment', 'j-jobmanager'), 'jobmanager').args;
-  assert.equal(args[args.indexOf('--job-id') + 1], id);
+  const jm = find(objects, 'Deployment', 'j-jobmanager');
+  const args = container(jm, 'jobmanager').args;
+  assert.equal(args[args.indexOf('--job-id') + 1], '$(FLINK_JOB_ID)', 'the job id comes from the hand-off');
+  assert.deepEqual(container(jm, 'jobmanager').env.find((e: any) => e.name === 'FLINK_JOB_ID'),
+    { name: 'FLINK_JOB_ID', valueFrom: { configMapKeyRef: { name: 'j-handoff', key: 'jobId' } } });
+  assert.deepEqual(find(objects, 'ConfigMap', 'j-handoff').data, { jobId: id, savepointPath: 's3://state/sp/savepoint-1', allowNonRestoredState: 'true' });
   const cfg = flinkConfig(objects, 'j');
-  assert.equal(cfg['execution.state-recovery.path'], 's3://state/sp/savepoint-1');
-  assert.equal(cfg['execution.state-recovery.ignore-unclaimed-state'], true);
+  assert.equal(cfg['execution.state-recovery.path'], undefined, 'restore keys are appended at start, never in the file');
+  const init = jm.spec.template.spec.initContainers[0].command[2];
+  assert.match(init, /if \[ -s \/opt\/flink\/handoff\/savepointPath \]; then printf '%s: "%s"\\n%s: %s\\n' execution.state-recovery.path .* execution.state-recovery.ignore-unclaimed-state/);
+  assert.equal(jm.spec.template.metadata.annotations['cdk8s-flink/revision'], '1');
+  const idOf = (o: any[], n: string) => find(o, 'ConfigMap', `${n}-handoff`).data.jobId;
   const a = synth((s) => new FlinkApplication(s, 'j', { job: JAR, ...DIRS }));
   const b = synth((s) => new FlinkApplication(s, 'j', { job: JAR, ...DIRS }));
-  const idOf = (o: any[]) => { const x = container(find(o, 'Deployment', 'j-jobmanager'), 'jobmanager').args; return x[x.indexOf('--job-id') + 1]; };
-  assert.equal(idOf(a), idOf(b));
+  assert.equal(idOf(a, 'j'), idOf(b, 'j'));
+  assert.equal(idOf(a, 'j'), createHash('sha256').update('cdk8s-flink/default/j').digest('hex').slice(0, 32), 'the formula the charts compute');
   const other = synth((s) => new FlinkApplication(s, 'k', { job: JAR, ...DIRS }));
-  assert.notEqual(idOf(a), container(find(other, 'Deployment', 'k-jobmanager'), 'jobmanager').args[4]);
+  assert.notEqual(idOf(a, 'j'), idOf(other, 'k'));
 });
 
 test('application: upgrade mode defaults to savepoint when a savepoint directory exists', () => {

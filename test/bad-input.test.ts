@@ -63,6 +63,7 @@ const CASES: [string, () => unknown, RegExp][] = [
   ['managed memory fraction above 0.9', app({ managedMemoryFraction: 0.95 }), /^managedMemoryFraction: 0.95 is invalid; expected a number between 0 and 0.9$/],
   ['job id not hex', app({ jobId: 'not-a-job-id' }), /^jobId: "not-a-job-id" is not a Flink job id; expected 32 lower-case hex digits$/],
   ['all-zero job id', app({ jobId: '0'.repeat(32) }), /^jobId: "0{32}" is the all-zero id/],
+  ['raw restore key managed by the hand-off', app({ flinkConfiguration: { 'execution.savepoint.path': 's3://b/sp/1' } }), /^flinkConfiguration\["execution.savepoint.path"\]: "s3:\/\/b\/sp\/1" is set at start from initialSavepointPath \(and the upgrade hand-off\); use that instead$/],
   ['savepoint path not a URI', app({ initialSavepointPath: 'savepoint-1' }), /^initialSavepointPath: "savepoint-1" is not a URI/],
   ['allowNonRestoredState without a savepoint', app({ allowNonRestoredState: true }), /^allowNonRestoredState: true is set without initialSavepointPath/],
   ['savepoint upgrades without a savepoint dir', app({ savepointDirectory: undefined, upgradeMode: UpgradeMode.SAVEPOINT }), /^savepointDirectory: \(missing\) is required with upgradeMode savepoint/],

@@ -102,9 +102,10 @@ for (const c of CASES) {
       // The REST API answers and every TaskManager registered with the declared slots.
       const overview = await waitFor(async () => {
         const o = await restGet<{ taskmanagers: number; 'slots-total': number; 'flink-version': string }>(`${rest}/overview`).catch(() => undefined);
-        return o && o.taskmanagers === local.taskManager.replicas ? o : undefined;
-      }, { timeoutMs: 180_000, intervalMs: 1000, what: `${local.taskManager.replicas} registered TaskManagers`, abortIf: died });
-      assert.equal(overview['slots-total'], local.taskManager.replicas * app.taskManagerSlots);
+        // Slots are reported a moment after a TaskManager registers: wait for both.
+        const slots = local.taskManager.replicas * app.taskManagerSlots;
+        return o && o.taskmanagers === local.taskManager.replicas && o['slots-total'] === slots ? o : undefined;
+      }, { timeoutMs: 180_000, intervalMs: 1000, what: `${local.taskManager.replicas} TaskManagers registered with ${local.taskManager.replicas} x ${app.taskManagerSlots} slots`, abortIf: died });
       assert.equal(overview['flink-version'], c.dist);
       t.diagnostic(`REST up, ${overview.taskmanagers} TaskManager(s), ${overview['slots-total']} slots after ${Date.now() - t0} ms`);
 

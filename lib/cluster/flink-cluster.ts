@@ -5,6 +5,7 @@ import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
 import { Construct } from 'constructs';
 import { FlinkConfigValue, FlinkConfiguration } from '../config/flink-configuration';
 import { FlinkVersion } from '../config/flink-version';
+import { keyFor } from '../config/keys';
 import { log4jConsoleProperties, LogLevel } from '../config/log4j';
 import { checkJobManagerMemory, checkTaskManagerMemory } from '../config/memory';
 import { durationMs, flinkDuration, mebibytes } from '../config/units';
@@ -31,6 +32,8 @@ export const FLINK_UID = 9999;
 /** Where the image keeps Flink; the layout of the official images. */
 export const FLINK_HOME = '/opt/flink';
 const CONF_TEMPLATE_DIR = '/opt/flink/conf-template';
+/** Where the JobManager's init container reads the state hand-off (job id, savepoint path). */
+export const HANDOFF_DIR = '/opt/flink/handoff';
 export const JOB_FILES_DIR = '/opt/flink/job';
 
 /** The longest cluster or job name: leaves room for `-taskmanager` and release prefixes in 63-character names. */
@@ -158,6 +161,11 @@ export interface ClusterModeSpec {
   readonly taskManagerReplicas: number | undefined;
   /** Files besides the Flink configuration in the ConfigMap, mounted under /opt/flink/job. */
   readonly jobFiles?: Record<string, string>;
+  /**
+   * The JobManager reads its job id and the savepoint to restore from the ConfigMap
+   * `<name>-handoff`, which upgrade hooks rewrite (application mode).
+   */
+  readonly handoff?: boolean;
 }
 
 /**
@@ -339,6 +347,11 @@ export abstract class FlinkCluster extends Construct {
     if (spec.mode === 'application') {
       config.set('execution.shutdown-on-application-finish', false, 'application mode');
     }
+    if (spec.handoff) {
+      // The restore keys come from the hand-off at start; the configuration must not set them.
+      config.reserve('execution.state-recovery.path', 'initialSavepointPath (and the upgrade hand-off)');
+      config.reserve('execution.state-recovery.ignore-unclaimed-state', 'allowNonRestoredState (and the upgrade hand-off)');
+    }
     config.setRaw('flinkConfiguration', props.flinkConfiguration);
 
     this.jobManagerReplicas = checkInt('jobManagerReplicas', props.jobManagerReplicas ?? (this.highAvailability && spec.mode === 'session' ? 2 : 1), 1, 5);
@@ -404,10 +417,18 @@ export abstract class FlinkCluster extends Construct {
     const pullSecrets = (props.imagePullSecrets ?? []).map((n, i) => ({ name: checkName(`imagePullSecrets[${i}]`, n, 253) }));
     const pullPolicy = props.imagePullPolicy ?? ImagePullPolicy.IF_NOT_PRESENT;
 
+    const copyConfig = `cp -L ${CONF_TEMPLATE_DIR}/${this.version.configFileName} ${CONF_TEMPLATE_DIR}/log4j-console.properties ${FLINK_HOME}/conf/`;
     const pod = (component: 'jobmanager' | 'taskmanager', container: { name: string; [k: string]: any }, affinity?: Record<string, any>): k8s.PodTemplateSpec => ({
       metadata: {
         labels: { ...this.labels, 'app.kubernetes.io/component': component },
-        annotations: Lazy.any({ produce: () => ({ ...(props.podAnnotations ?? {}), 'checksum/config': checksum() }) }),
+        annotations: Lazy.any({
+          produce: () => ({
+            ...(props.podAnnotations ?? {}),
+            'checksum/config': checksum(),
+            // Changes with every release revision, so the JobManager restarts and picks up the hand-off.
+            ...(component === 'jobmanager' && spec.handoff ? { [REVISION_ANNOTATION]: '1' } : {}),
+          }),
+        }),
       },
       spec: {
         serviceAccountName: this.serviceAccount.name,
@@ -428,12 +449,13 @@ export abstract class FlinkCluster extends Construct {
           name: 'flink-config',
           image: this.image,
           imagePullPolicy: pullPolicy,
-          command: ['sh', '-c', `cp -L ${CONF_TEMPLATE_DIR}/${this.version.configFileName} ${CONF_TEMPLATE_DIR}/log4j-console.properties ${FLINK_HOME}/conf/`],
+          command: ['sh', '-c', component === 'jobmanager' && spec.handoff ? this.handoffScript() : copyConfig],
           securityContext: containerSecurity(),
           resources: { requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('32Mi') }, limits: { memory: k8s.Quantity.fromString('32Mi') } },
           volumeMounts: [
             { name: 'flink-config-template', mountPath: CONF_TEMPLATE_DIR, readOnly: true },
             { name: 'flink-conf', mountPath: `${FLINK_HOME}/conf` },
+            ...(component === 'jobmanager' && spec.handoff ? [{ name: 'flink-handoff', mountPath: HANDOFF_DIR, readOnly: true }] : []),
           ],
         }],
         containers: [{
@@ -441,7 +463,14 @@ export abstract class FlinkCluster extends Construct {
           imagePullPolicy: pullPolicy,
           securityContext: containerSecurity(),
           ...container,
-          env: Lazy.any({ produce: () => this.renderEnv() }),
+          env: Lazy.any({
+            produce: () => [
+              ...this.renderEnv(),
+              ...(component === 'jobmanager' && spec.handoff
+                ? [{ name: 'FLINK_JOB_ID', valueFrom: { configMapKeyRef: { name: `${this.name}-handoff`, key: 'jobId' } } }]
+                : []),
+            ],
+          }),
           volumeMounts: Lazy.any({
             produce: () => [
               { name: 'flink-conf', mountPath: `${FLINK_HOME}/conf` },
@@ -458,6 +487,7 @@ export abstract class FlinkCluster extends Construct {
             { name: 'flink-conf', emptyDir: {} },
             { name: 'flink-log', emptyDir: {} },
             { name: 'flink-tmp', emptyDir: {} },
+            ...(component === 'jobmanager' && spec.handoff ? [{ name: 'flink-handoff', configMap: { name: `${this.name}-handoff` } }] : []),
             ...(spec.jobFiles && component === 'jobmanager'
               ? [{ name: 'flink-job', configMap: { name: this.configMap.name, items: Object.keys(spec.jobFiles).sort().map((k) => ({ key: k, path: k })) } }]
               : []),
@@ -592,6 +622,23 @@ export abstract class FlinkCluster extends Construct {
     this.configuration.setRaw('addFlinkConfiguration', { [key]: value });
   }
 
+  /**
+   * The JobManager init container's script with a hand-off: copy the configuration, then, when
+   * the hand-off names a savepoint, append the restore keys (the configuration never sets them
+   * itself, so they cannot appear twice).
+   */
+  private handoffScript(): string {
+    const file = `${FLINK_HOME}/conf/${this.version.configFileName}`;
+    const pathKey = keyFor(this.version, 'execution.state-recovery.path');
+    const ignoreKey = keyFor(this.version, 'execution.state-recovery.ignore-unclaimed-state');
+    // config.yaml is standard YAML (quote the path); flink-conf.yaml keeps quotes literally.
+    const q = this.version.configFileName === 'config.yaml' ? '"' : '';
+    return [
+      `cp -L ${CONF_TEMPLATE_DIR}/${this.version.configFileName} ${CONF_TEMPLATE_DIR}/log4j-console.properties ${FLINK_HOME}/conf/`,
+      `if [ -s ${HANDOFF_DIR}/savepointPath ]; then printf '%s: ${q}%s${q}\\n%s: %s\\n' ${pathKey} "$(cat ${HANDOFF_DIR}/savepointPath)" ${ignoreKey} "$(cat ${HANDOFF_DIR}/allowNonRestoredState 2>/dev/null || echo false)" >> ${file}; fi`,
+    ].join(' && ');
+  }
+
   /** Metadata of an object named `<name><suffix>`, with the recommended labels. */
   protected objectMetadata(suffix: string, component?: string): { name: string; namespace?: string; labels: Record<string, string> } {
     return {
@@ -620,9 +667,12 @@ export abstract class FlinkCluster extends Construct {
 
 }
 
-const RESERVED_ENV = ['POD_IP', 'POD_NAMESPACE', 'JOB_MANAGER_RPC_ADDRESS', 'FLINK_PROPERTIES', 'FLINK_CONF_DIR', 'FLINK_HOME'];
-const RESERVED_VOLUMES = ['flink-config-template', 'flink-conf', 'flink-log', 'flink-tmp', 'flink-job'];
-const RESERVED_MOUNTS = [`${FLINK_HOME}/conf`, `${FLINK_HOME}/log`, '/tmp', JOB_FILES_DIR, CONF_TEMPLATE_DIR, FLINK_HOME];
+/** The JobManager pod annotation that carries the release revision. */
+export const REVISION_ANNOTATION = 'cdk8s-flink/revision';
+
+const RESERVED_ENV = ['POD_IP', 'POD_NAMESPACE', 'JOB_MANAGER_RPC_ADDRESS', 'FLINK_PROPERTIES', 'FLINK_CONF_DIR', 'FLINK_HOME', 'FLINK_JOB_ID'];
+const RESERVED_VOLUMES = ['flink-config-template', 'flink-conf', 'flink-log', 'flink-tmp', 'flink-job', 'flink-handoff'];
+const RESERVED_MOUNTS = [`${FLINK_HOME}/conf`, `${FLINK_HOME}/log`, '/tmp', JOB_FILES_DIR, CONF_TEMPLATE_DIR, FLINK_HOME, HANDOFF_DIR];
 
 function containerSecurity() {
   return {

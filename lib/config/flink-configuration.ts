@@ -23,6 +23,7 @@ interface Entry { readonly value: FlinkConfigValue; readonly owner: string; read
  */
 export class FlinkConfiguration {
   private readonly entries = new Map<string, Entry>();
+  private readonly reserved = new Map<string, string>();
 
   constructor(public readonly version: FlinkVersion) {}
 
@@ -37,6 +38,14 @@ export class FlinkConfiguration {
       throw new ValidationError(owner, value, `conflicts with ${prev.owner}, which already sets Flink key "${k}"; set it in one place`);
     }
     this.entries.set(k, { value, owner });
+  }
+
+  /**
+   * Marks a key as managed elsewhere (written at start, not in the file): a raw key of that
+   * name is refused, naming `owner`.
+   */
+  public reserve(key: string, owner: string): void {
+    this.reserved.set(keyFor(this.version, key), owner);
   }
 
   /** Sets keys from the raw escape hatch (`field` is the prop that holds them). */
@@ -66,6 +75,9 @@ export class FlinkConfiguration {
         if (near) throw new ValidationError(`${field} key`, key, `is not a Flink ${this.version.line} option; did you mean "${near}"?`);
       }
       const k = keyFor(this.version, key);
+      if (this.reserved.has(k)) {
+        throw new ValidationError(where, value, `is set at start from ${this.reserved.get(k)}; use that instead`);
+      }
       const prev = this.entries.get(k);
       if (prev) {
         const alias = k === key ? '' : ` (the ${this.version.line} name of "${key}")`;

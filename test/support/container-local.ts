@@ -1,3 +1,4 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -10,6 +11,8 @@ import * as path from 'path';
  */
 export interface LocalCluster {
   readonly confDir: string;
+  /** Where the hand-off ConfigMap is projected (rewrite it and rerun `prepare` to restore). */
+  readonly handoffDir: string;
   readonly configFile: string;
   readonly jobManager: LocalContainer;
   readonly taskManager: LocalContainer & { readonly replicas: number };
@@ -29,18 +32,33 @@ export function localCluster(objects: any[], name: string, work: string, podEnv:
   if (!cm || !jm || !tm) throw new Error(`${name}: ConfigMap or Deployments missing`);
   const confDir = path.join(work, 'conf');
   const jobDir = path.join(work, 'job');
-  fs.mkdirSync(confDir, { recursive: true });
-  fs.mkdirSync(jobDir, { recursive: true });
+  const templateDir = path.join(work, 'conf-template');
+  const handoffDir = path.join(work, 'handoff');
+  for (const d of [confDir, jobDir, templateDir, handoffDir]) fs.mkdirSync(d, { recursive: true });
   const configFile = cm.data['config.yaml'] !== undefined ? 'config.yaml' : 'flink-conf.yaml';
-  // The init container copies exactly the config file and log4j-console.properties.
-  const init = jm.spec.template.spec.initContainers[0].command[2] as string;
-  for (const f of [configFile, 'log4j-console.properties']) {
-    if (!init.includes(`/${f}`)) throw new Error(`init container does not copy ${f}: ${init}`);
-    fs.writeFileSync(path.join(confDir, f), cm.data[f]);
-  }
-  const jobVolume = jm.spec.template.spec.volumes.find((v: any) => v.name === 'flink-job');
-  for (const item of jobVolume?.configMap.items ?? []) fs.writeFileSync(path.join(jobDir, item.path), cm.data[item.key]);
-  const mounts: Record<string, string> = { '/opt/flink/job': jobDir, '/opt/flink/conf': confDir };
+  const configMaps = new Map(objects.filter((o) => o.kind === 'ConfigMap').map((o) => [o.metadata.name, o.data as Record<string, string>]));
+  // ConfigMap volumes as the kubelet projects them.
+  const project = (pod: any, volume: string, dir: string) => {
+    const v = pod.spec.template.spec.volumes.find((x: any) => x.name === volume);
+    if (!v) return;
+    const data = configMaps.get(v.configMap.name);
+    if (!data) throw new Error(`ConfigMap ${v.configMap.name} of volume ${volume} is not among the objects`);
+    const items: { key: string; path: string }[] = v.configMap.items ?? Object.keys(data).map((k) => ({ key: k, path: k }));
+    for (const i of items) fs.writeFileSync(path.join(dir, i.path), data[i.key]);
+  };
+  project(jm, 'flink-config-template', templateDir);
+  project(jm, 'flink-job', jobDir);
+  project(jm, 'flink-handoff', handoffDir);
+  // Mount paths, longest first so /opt/flink/conf-template is not taken for /opt/flink/conf.
+  const mounts: [string, string][] = [
+    ['/opt/flink/conf-template', templateDir], ['/opt/flink/handoff', handoffDir], ['/opt/flink/conf', confDir], ['/opt/flink/job', jobDir],
+  ];
+  const mapPaths = (s: string) => mounts.reduce((acc, [from, to]) => acc.split(from).join(to), s);
+  // Run the init container's own command with the volumes mapped to local folders.
+  const init = jm.spec.template.spec.initContainers[0];
+  const r = spawnSync(init.command[0], [init.command[1], mapPaths(init.command[2])], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`init container command failed (${r.status}): ${r.stderr}`);
+  if (!fs.existsSync(path.join(confDir, configFile))) throw new Error(`init container did not write ${configFile}`);
 
   const container = (d: any, which: string): LocalContainer => {
     const c = d.spec.template.spec.containers.find((x: any) => x.name === which);
@@ -49,16 +67,19 @@ export function localCluster(objects: any[], name: string, work: string, podEnv:
       if (e.value !== undefined) env[e.name] = e.value;
       else if (e.valueFrom?.fieldRef?.fieldPath === 'status.podIP') env[e.name] = podEnv.POD_IP;
       else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace') env[e.name] = podEnv.POD_NAMESPACE;
+      else if (e.valueFrom?.configMapKeyRef) {
+        const ref = e.valueFrom.configMapKeyRef;
+        const v = configMaps.get(ref.name)?.[ref.key];
+        if (v === undefined) throw new Error(`env ${e.name}: ConfigMap ${ref.name} key ${ref.key} not found`);
+        env[e.name] = v;
+      }
     }
-    const args = (c.args as string[]).map((a) => {
-      let out = a.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, v) => (v in env ? env[v] : m));
-      for (const [from, to] of Object.entries(mounts)) if (out.startsWith(`${from}/`)) out = to + out.slice(from.length);
-      return out;
-    });
+    const args = (c.args as string[]).map((a) => mapPaths(a.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, v) => (v in env ? env[v] : m))));
     return { args, env };
   };
   return {
     confDir,
+    handoffDir,
     configFile,
     jobManager: container(jm, 'jobmanager'),
     taskManager: { ...container(tm, 'taskmanager'), replicas: tm.spec.replicas ?? 1 },
