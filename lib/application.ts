@@ -77,6 +77,8 @@ export class FlinkApplication extends FlinkCluster {
   /** The job as it runs here: entry class, arguments, files. */
   public readonly boundJob: BoundJob;
   public readonly jobId: string;
+  /** Whether the job id was given (else derived from namespace and name). */
+  public readonly jobIdGiven: boolean;
   public readonly parallelism: number;
   public readonly maxParallelism: number;
   public readonly taskManagerReplicas: number;
@@ -151,6 +153,7 @@ export class FlinkApplication extends FlinkCluster {
       throw new ValidationError('maxParallelism', this.maxParallelism, `is below the largest parallelism the job can reach (${largest}); expected at least ${largest}`);
     }
     this.jobId = props.jobId !== undefined ? checkJobId('jobId', props.jobId) : deriveJobId(this.namespace, this.name);
+    this.jobIdGiven = props.jobId !== undefined;
 
     const config = this.configuration;
     config.set('parallelism.default', this.parallelism, 'parallelism');

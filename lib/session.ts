@@ -103,6 +103,8 @@ export class FlinkSessionJob extends Construct {
   /** The job as it runs: entry class, arguments, files, and the environment its cluster must provide. */
   public readonly boundJob: BoundJob;
   public readonly jobId: string;
+  /** Whether the job id was given (else derived from namespace and name). */
+  public readonly jobIdGiven: boolean;
   public readonly parallelism: number;
   public readonly upgradeMode: UpgradeMode;
   public readonly namespace?: string;
@@ -130,6 +132,7 @@ export class FlinkSessionJob extends Construct {
         `exceeds the ${c.totalSlots} slots of session cluster "${c.name}"; lower it or add TaskManagers to the cluster`);
     }
     this.jobId = props.jobId !== undefined ? checkJobId('jobId', props.jobId) : deriveJobId(this.namespace, this.name);
+    this.jobIdGiven = props.jobId !== undefined;
     this.upgradeMode = props.upgradeMode ?? (c.savepointDirectory ? UpgradeMode.SAVEPOINT : UpgradeMode.STATELESS);
     if (!Object.values(UpgradeMode).includes(this.upgradeMode)) {
       throw new ValidationError('upgradeMode', this.upgradeMode, `is unknown; expected one of ${Object.values(UpgradeMode).join(', ')}`);
@@ -175,7 +178,7 @@ export class FlinkSessionJob extends Construct {
       ...recommendedLabels(this.name, c.version.toString(), props.partOf ?? 'flink', 'session-job'),
     };
     const md = (name: string) => ({ name, ...(this.namespace ? { namespace: this.namespace } : {}), labels });
-    const data: Record<string, string> = { 'job.json': JSON.stringify(this.spec, null, 2) + '\n', ...bound.files };
+    const data: Record<string, string> = { 'job.json': goJson(this.spec) + '\n', ...bound.files };
     this.specConfigMap = new k8s.KubeConfigMap(this, 'Spec', { metadata: md(`${this.name}-job`), data });
     const sa = new kplus.ServiceAccount(this, 'Submitter', { metadata: md(`${this.name}-submitter`), automountToken: false });
     const hash = createHash('sha256').update(JSON.stringify([data, opsImage])).digest('hex').slice(0, 8);
@@ -220,4 +223,14 @@ export class FlinkSessionJob extends Construct {
       },
     });
   }
+}
+
+/**
+ * JSON as Go's json.MarshalIndent writes it (what Helm's toPrettyJson prints): keys sorted,
+ * two-space indent, and <, > and & escaped. The session job charts render the same text.
+ */
+export function goJson(value: unknown): string {
+  const sort = (v: unknown): unknown => Array.isArray(v) ? v.map(sort)
+    : v !== null && typeof v === 'object' ? Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, sort((v as any)[k])])) : v;
+  return JSON.stringify(sort(value), null, 2).replace(/[<>&]/g, (ch) => `\\u00${ch.charCodeAt(0).toString(16)}`);
 }

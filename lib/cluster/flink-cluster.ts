@@ -197,6 +197,8 @@ export abstract class FlinkCluster extends Construct {
   public readonly savepointDirectory?: string;
   public readonly metricsEnabled: boolean;
   public readonly partOf: string;
+  /** Extra annotations of the pods, as given. */
+  public readonly podAnnotations: Record<string, string>;
 
   /** Escape hatches: the generated objects. */
   public readonly configMap: k8s.KubeConfigMap;
@@ -228,7 +230,7 @@ export abstract class FlinkCluster extends Construct {
     this.restServiceName = `${this.name}-rest`;
     this.restUrl = `http://${this.restServiceName}${this.namespace ? `.${this.namespace}.svc` : ''}:${PORTS.rest}`;
     this.labels = { ...checkLabels('labels', props.labels), ...recommendedLabels(this.name, this.version.toString(), this.partOf) };
-    checkLabels('podAnnotations', props.podAnnotations, false);
+    this.podAnnotations = checkLabels('podAnnotations', props.podAnnotations, false);
 
     const config = new FlinkConfiguration(this.version);
     this.configuration = config;

@@ -1,3 +1,4 @@
+import { synthesizeChart } from '../helm/chart';
 import { emitYaml } from './yaml';
 import { ValidationError } from '../errors';
 import { FlinkPlatform, ReleaseUnit, UnitKind } from '../platform';
@@ -7,7 +8,10 @@ export interface SynthesizedUnit {
   readonly name: string;
   readonly kind: UnitKind;
   readonly objects: any[];
+  /** dist/<name>/: the plain manifests. */
   readonly files: Record<string, string>;
+  /** charts/<name>/: the Helm chart. */
+  readonly chart: Record<string, string>;
 }
 
 /** Turns one unit's chart into Kubernetes objects and their YAML files (one object per file). */
@@ -23,7 +27,7 @@ export function synthesizeUnit(unit: ReleaseUnit): SynthesizedUnit {
   }
   // One multi-document file per release unit, as cdk8s writes one per chart.
   const files: Record<string, string> = { [`${unit.name}.k8s.yaml`]: objects.map((o) => toYaml(o)).join('---\n') };
-  return { name: unit.name, kind: unit.kind, objects, files };
+  return { name: unit.name, kind: unit.kind, objects, files, chart: synthesizeChart(unit, objects) };
 }
 
 /** Synthesizes every unit of the platform, or only those named. Throws on the first invalid one. */

@@ -7,8 +7,51 @@
  */
 export function emitYaml(value: unknown): string {
   const out: string[] = [];
+  template = false;
   emit(value, 0, out, false);
   return out.join('');
+}
+
+/**
+ * Emits a Helm template: like `emitYaml`, but the Tpl* nodes below become template actions,
+ * and every literal `{{` or `}}` in the data is escaped so Helm prints it unchanged.
+ */
+export function emitTemplate(value: unknown): string {
+  const out: string[] = [];
+  template = true;
+  try {
+    emit(value, 0, out, false);
+  } finally {
+    template = false;
+  }
+  return out.join('');
+}
+
+/** A scalar computed by a template action, written as is: `replicas: {{ .Values.replicas }}`. */
+export class TplScalar {
+  constructor(public readonly expr: string) {}
+}
+
+/** A mapping or list computed by a template: `key:` then `{{- expr | nindent N }}`. */
+export class TplBlock {
+  constructor(public readonly expr: string) {}
+}
+
+/** A multi-line string computed by a template: `key: |` then `{{- expr | nindent N }}`. */
+export class TplLiteral {
+  constructor(public readonly expr: string) {}
+}
+
+/** A map entry present only when the template condition holds. */
+export class TplIf {
+  constructor(public readonly cond: string, public readonly value: unknown) {}
+}
+
+let template = false;
+
+/** `{{` and `}}` in data, escaped for Helm. */
+export function escapeTemplate(s: string): string {
+  return s.replace(/\{\{|\}\}/g, (m) => (m === '{{' ? '{{ "{{" }}' : '{{ "}}" }}'));
 }
 
 const PLAIN = /^[A-Za-z0-9_./][A-Za-z0-9_./=+:@-]*(?:[ ][A-Za-z0-9_./=+(),-]+)*$/;
@@ -29,7 +72,7 @@ function blockable(s: string): boolean {
 }
 
 function key(k: string): string {
-  return scalar(k);
+  return template ? escapeTemplate(scalar(k)) : scalar(k);
 }
 
 function emit(v: unknown, indent: number, out: string[], inSeq: boolean): void {
@@ -51,23 +94,37 @@ function emit(v: unknown, indent: number, out: string[], inSeq: boolean): void {
     if (entries.length === 0) { out.push('{}\n'); return; }
     if (!inSeq) out.push('\n');
     let first = inSeq;
-    for (const [k, x] of entries) {
+    for (const [k, raw] of entries) {
+      let x = raw;
+      let cond: string | undefined;
+      if (x instanceof TplIf) {
+        cond = x.cond;
+        x = x.value;
+        // `{{-` trims the line break before it; the entry then starts on a fresh line.
+        out.push(first ? '' : pad, `{{- if ${cond} }}\n`);
+        first = false;
+      }
       if (!first) out.push(pad);
       first = false;
       out.push(key(k), ':');
-      if (Array.isArray(x) && x.length > 0) {
+      if (x instanceof TplBlock) {
+        out.push('\n', pad, '  ', `{{- ${x.expr} | nindent ${indent + 2} }}\n`);
+      } else if (x instanceof TplLiteral) {
+        out.push(' |\n', pad, '  ', `{{- ${x.expr} | nindent ${indent + 2} }}\n`);
+      } else if (Array.isArray(x) && x.length > 0) {
         // Sequences under a key are indented by two, as kubectl does.
         out.push('\n');
         for (const item of x) {
           out.push(pad, '  - ');
           emitInline(item, indent + 4, out);
         }
-      } else if (x !== null && typeof x === 'object' && Object.keys(x).some((kk) => (x as any)[kk] !== undefined)) {
+      } else if (x !== null && typeof x === 'object' && !(x instanceof TplScalar) && Object.keys(x).some((kk) => (x as any)[kk] !== undefined)) {
         emit(x, indent + 2, out, false);
       } else {
         out.push(' ');
         emitInline(x, indent + 2, out);
       }
+      if (cond !== undefined) out.push(pad, '{{- end }}\n');
     }
     return;
   }
@@ -77,6 +134,7 @@ function emit(v: unknown, indent: number, out: string[], inSeq: boolean): void {
 /** Emits a value that starts on the current line (after "key: " or "- "). */
 function emitInline(v: unknown, indent: number, out: string[]): void {
   if (v === null || v === undefined) { out.push('null\n'); return; }
+  if (v instanceof TplScalar) { out.push(v.expr, '\n'); return; }
   if (typeof v === 'boolean') { out.push(v ? 'true\n' : 'false\n'); return; }
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) throw new Error(`cannot write ${v} as YAML`);
@@ -85,10 +143,10 @@ function emitInline(v: unknown, indent: number, out: string[]): void {
   }
   if (typeof v === 'string') {
     if (v.includes('\n') && blockable(v)) {
-      out.push(block(v, indent));
+      out.push(template ? escapeTemplate(block(v, indent)) : block(v, indent));
       return;
     }
-    out.push(scalar(v), '\n');
+    out.push(template ? escapeTemplate(scalar(v)) : scalar(v), '\n');
     return;
   }
   if (Array.isArray(v) || typeof v === 'object') {

@@ -34,3 +34,17 @@ export const KUBECTL_LAYER: keyof typeof HELM_LAYERS = 4;
 
 /** Debian package that provides /usr/bin/promtool and /usr/bin/prometheus. */
 export const PROMETHEUS_DEB_PACKAGE = 'prometheus';
+
+/**
+ * etcd of the tests' control plane (test/support/control-plane.ts): the
+ * `go.etcd.io/etcd/server/v3` that k8s.io/kubernetes@KUBERNETES_VERSION requires,
+ * built from test/support/control-plane/k8s/go.mod together with kube-apiserver.
+ * (Debian bookworm's etcd-server is 3.4.23; Kubernetes 1.34 wants etcd >= 3.5.)
+ */
+export const ETCD_VERSION = 'v3.6.4';
+
+/**
+ * `sigs.k8s.io/kwok` (simulated nodes and pod lifecycles) of the tests' control
+ * plane, built from test/support/control-plane/kwok/go.mod (which must require it).
+ */
+export const KWOK_VERSION = 'v0.8.0';

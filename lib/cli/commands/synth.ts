@@ -6,24 +6,26 @@ import { APP_OPTION, Command, JOB_OPTION, JSON_OPTION, list, log, OUT_OPTION, st
 
 export const synthCommand: Command = {
   name: 'synth',
-  summary: 'write the Kubernetes manifests of every job to dist/<job>/',
-  usage: 'cdk8s-flink synth [--app <file>] [--job <name>]... [--out <dir>]',
+  summary: 'write the manifests of every job to dist/<job>/ and its Helm chart to charts/<job>/',
+  usage: 'cdk8s-flink synth [--app <file>] [--job <name>]... [--out <dir>] [--charts <dir>]',
   examples: [
     'cdk8s-flink synth                      # every job of the app in cdk8s.yaml',
     'cdk8s-flink synth --job access-logs    # one job; other folders are left alone',
     'cdk8s-flink synth --app build/platform.js --out manifests',
   ],
-  options: [APP_OPTION, JOB_OPTION, OUT_OPTION, JSON_OPTION],
+  options: [APP_OPTION, JOB_OPTION, OUT_OPTION, { name: 'charts', value: 'dir', description: 'where Helm charts go (default: charts)', env: 'CDK8S_FLINK_CHARTS' }, JSON_OPTION],
   run(args) {
     const started = Date.now();
     const platform = loadPlatform(resolveAppPath(str(args.options.app)));
     const only = list(args.options.job);
     const units = synthesizePlatform(platform, only);
     const out = path.resolve(str(args.options.out) ?? 'dist');
+    const charts = path.resolve(str(args.options.charts) ?? 'charts');
     replaceDirs(out, Object.fromEntries(units.map((u) => [u.name, u.files])), !only);
+    replaceDirs(charts, Object.fromEntries(units.map((u) => [u.name, u.chart])), !only);
     const objects = units.reduce((n, u) => n + u.objects.length, 0);
     const ms = Date.now() - started;
-    log(`synthesized ${units.length} release unit(s), ${objects} objects, into ${path.relative(process.cwd(), out) || '.'}/ in ${ms} ms`);
+    log(`synthesized ${units.length} release unit(s), ${objects} objects, into ${path.relative(process.cwd(), out) || '.'}/ and ${path.relative(process.cwd(), charts) || '.'}/ in ${ms} ms`);
     if (args.options.json) {
       process.stdout.write(JSON.stringify({ out, units: units.map((u) => ({ name: u.name, kind: u.kind, files: Object.keys(u.files) })), ms }, null, 2) + '\n');
     }

@@ -32,6 +32,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -42,6 +43,10 @@ type clients []string
 
 func (c *clients) String() string     { return strings.Join(*c, " ") }
 func (c *clients) Set(v string) error { *c = append(*c, v); return nil }
+
+// The death signal is an attribute of the thread that sets it, and exec keeps only the
+// thread that calls it: both must happen on the same (main) thread.
+func init() { runtime.LockOSThread() }
 
 func main() {
 	if len(os.Args) < 2 {

@@ -1,0 +1,781 @@
+import { FlinkApplication, UpgradeMode } from '../application';
+import { FlinkCluster, FLINK_UID, REVISION_ANNOTATION } from '../cluster/flink-cluster';
+import { jobManagerHeapMiB, minimumTaskManagerMiB, MIN_JOB_MANAGER_HEAP_MIB } from '../config/memory';
+import { keyFor } from '../config/keys';
+import { ReleaseUnit } from '../platform';
+import { FlinkSessionJob } from '../session';
+import { emitTemplate, emitYaml, TplBlock, TplIf, TplLiteral, TplScalar } from '../synth/yaml';
+import { PACKAGE_VERSION } from '../version';
+import { LABELS, QUANTITY_CPU, QUANTITY_MEMORY, renderSchema, renderValues, URI_OR_EMPTY, ValueTree } from './values';
+
+/** Object-name suffixes the toolkit generates; a string `<name><suffix>` in a name field is a reference. */
+const SUFFIXES = ['', '-jobmanager', '-taskmanager', '-rest', '-config', '-flink', '-flink-ha', '-handoff', '-job', '-submitter', '-hooks', '-metrics'];
+const NAME_FIELDS = new Set(['name', 'serviceAccountName']);
+const HOOK_UID = 10001;
+
+/** The Helm chart of one release unit: file path (relative to charts/<name>/) -> content. */
+export function synthesizeChart(unit: ReleaseUnit, objects: any[]): Record<string, string> {
+  const c = unit.construct;
+  if (c instanceof FlinkSessionJob) return sessionJobChart(unit.name, c, objects);
+  return clusterChart(unit.name, c as FlinkCluster, objects);
+}
+
+const T = (expr: string) => new TplScalar(expr);
+const B = (expr: string) => new TplBlock(expr);
+
+function clone<X>(x: X): X {
+  return JSON.parse(JSON.stringify(x));
+}
+
+/** Replaces references to this unit's objects (name fields, the JobManager address) with release-based names. */
+function templatizeNames(node: any, name: string, c: string, parentKey?: string): any {
+  if (Array.isArray(node)) return node.map((x) => templatizeNames(x, name, c));
+  if (node === null || typeof node !== 'object' || node instanceof TplScalar || node instanceof TplBlock || node instanceof TplLiteral) return node;
+  if (node instanceof TplIf) return new TplIf(node.cond, templatizeNames(node.value, name, c));
+  const out: any = {};
+  for (const [k, v] of Object.entries(node)) {
+    const isRef = typeof v === 'string' && (NAME_FIELDS.has(k) || (k === 'value' && node.name === 'JOB_MANAGER_RPC_ADDRESS'))
+      && SUFFIXES.some((s) => v === `${name}${s}`) && !(parentKey === 'ports' || parentKey === 'containers' || parentKey === 'initContainers');
+    out[k] = isRef ? T(`{{ include "${c}.fullname" $ }}${(v as string).slice(name.length)}`) : templatizeNames(v, name, c, k);
+  }
+  return out;
+}
+
+function baseMetadata(o: any, name: string, c: string, extra: Record<string, unknown> = {}): any {
+  const component = o.metadata.labels?.['app.kubernetes.io/component'] ?? '';
+  return {
+    name: T(`{{ include "${c}.fullname" . }}${o.metadata.name.slice(name.length)}`),
+    namespace: T('{{ .Release.Namespace }}'),
+    labels: B(`include "${c}.labels" (dict "ctx" $ "component" "${component}")`),
+    ...extra,
+  };
+}
+
+interface Ctx {
+  readonly name: string;
+  readonly c: string;
+  readonly app?: FlinkApplication;
+  readonly cluster: FlinkCluster;
+}
+
+/** A Deployment's pod template, with values for image, resources, scheduling and labels. */
+function templatizeDeployment(o: any, ctx: Ctx): any {
+  const { c, app } = ctx;
+  const component: string = o.metadata.labels['app.kubernetes.io/component'];
+  const isJm = component === 'jobmanager';
+  const pod = o.spec.template.spec;
+  const suspended = app ? 'eq .Values.job.state "suspended"' : undefined;
+  const spec: any = { ...o.spec };
+  if (isJm) {
+    spec.replicas = suspended ? T(`{{ if ${suspended} }}0{{ else }}${o.spec.replicas}{{ end }}`) : o.spec.replicas;
+  } else if (o.spec.replicas !== undefined) {
+    spec.replicas = suspended
+      ? T(`{{ if ${suspended} }}0{{ else }}{{ .Values.taskManager.replicas }}{{ end }}`)
+      : T('{{ .Values.taskManager.replicas }}');
+  } else if (suspended) {
+    spec.replicas = new TplIf(suspended, 0);
+  }
+  spec.selector = { matchLabels: B(`include "${c}.selectorLabels" (dict "ctx" $ "component" "${component}")`) };
+  const { nodeSelector: _n, tolerations: _t, affinity, ...podRest } = pod;
+  void _n; void _t;
+  const values = isJm ? '.Values.jobManager' : '.Values.taskManager';
+  const main = podRest.containers.map((ct: any) => ({
+    ...ct,
+    image: T(`{{ include "${c}.image" $ }}`),
+    imagePullPolicy: T('{{ .Values.image.pullPolicy }}'),
+    resources: B(`include "${c}.resources" ${values}.resources`),
+    ...(isJm && app ? { args: B(`include "${c}.jobManagerArgs" .`) } : {}),
+  }));
+  const init = (podRest.initContainers ?? []).map((ct: any) => ({ ...ct, image: T(`{{ include "${c}.image" $ }}`), imagePullPolicy: T('{{ .Values.image.pullPolicy }}') }));
+  spec.template = {
+    metadata: {
+      labels: B(`include "${c}.podLabels" (dict "ctx" $ "component" "${component}")`),
+      annotations: B(`include "${c}.podAnnotations" (dict "ctx" $ "component" "${component}")`),
+    },
+    spec: {
+      ...podRest,
+      initContainers: init,
+      containers: main,
+      nodeSelector: new TplIf('.Values.nodeSelector', B('toYaml .Values.nodeSelector')),
+      tolerations: new TplIf('.Values.tolerations', B('toYaml .Values.tolerations')),
+      affinity: isJm
+        ? new TplIf('.Values.affinity', B('toYaml .Values.affinity'))
+        : affinity
+          ? B(`include "${c}.taskManagerAffinity" .`)
+          : new TplIf('.Values.affinity', B('toYaml .Values.affinity')),
+    },
+  };
+  return { ...o, metadata: baseMetadata(o, ctx.name, c), spec };
+}
+
+function templatizeObject(o: any, ctx: Ctx, configFile: string): { file: string; text: string } {
+  const { name, c } = ctx;
+  const suffix = o.metadata.name.slice(name.length).replace(/^-/, '');
+  let out: any;
+  let file = `${o.kind.toLowerCase()}${suffix ? `-${suffix}` : ''}.yaml`;
+  let prefix = '';
+  let suffixText = '';
+  switch (o.kind) {
+    case 'Deployment':
+      out = templatizeDeployment(o, ctx);
+      break;
+    case 'ConfigMap':
+      if (suffix === 'config') {
+        file = 'configmap.yaml';
+        prefix = `{{- include "${c}.validate" . }}\n`;
+        out = { ...o, metadata: baseMetadata(o, name, c), data: { ...o.data, [configFile]: new TplLiteral(`include "${c}.flinkConfig" .`) } };
+      } else if (suffix === 'handoff') {
+        // Installed once by a hook and never overwritten: upgrade hooks rewrite it.
+        out = {
+          ...o,
+          metadata: baseMetadata(o, name, c, {
+            annotations: { 'helm.sh/hook': 'pre-install', 'helm.sh/hook-weight': '-10', 'helm.sh/hook-delete-policy': 'before-hook-creation' },
+          }),
+          data: {
+            jobId: T(`{{ include "${c}.jobId" . }}`),
+            savepointPath: T('{{ .Values.job.initialSavepointPath | quote }}'),
+            allowNonRestoredState: T('{{ .Values.job.allowNonRestoredState | toString | quote }}'),
+          },
+        };
+      } else {
+        out = { ...o, metadata: baseMetadata(o, name, c) };
+      }
+      break;
+    case 'Service':
+      out = { ...o, metadata: baseMetadata(o, name, c), spec: { ...o.spec, selector: B(`include "${c}.selectorLabels" (dict "ctx" $ "component" "${o.spec.selector['app.kubernetes.io/component']}")`) } };
+      break;
+    case 'PodDisruptionBudget':
+      out = { ...o, metadata: baseMetadata(o, name, c), spec: { ...o.spec, selector: { matchLabels: B(`include "${c}.selectorLabels" (dict "ctx" $ "component" "${o.spec.selector.matchLabels['app.kubernetes.io/component']}")`) } } };
+      if (ctx.app) {
+        prefix = '{{- if eq .Values.job.state "running" }}\n';
+        suffixText = '{{- end }}\n';
+      }
+      break;
+    case 'HorizontalPodAutoscaler':
+      prefix = '{{- if eq .Values.job.state "running" }}\n';
+      suffixText = '{{- end }}\n';
+      out = {
+        ...o, metadata: baseMetadata(o, name, c),
+        spec: {
+          ...o.spec,
+          minReplicas: T('{{ .Values.taskManager.autoscaling.minReplicas }}'),
+          maxReplicas: T('{{ .Values.taskManager.autoscaling.maxReplicas }}'),
+          metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: T('{{ .Values.taskManager.autoscaling.targetCpuUtilization }}') } } }],
+        },
+      };
+      break;
+    default:
+      out = { ...o, metadata: baseMetadata(o, name, c) };
+  }
+  out = templatizeNames(out, name, c);
+  return { file: `templates/${file}`, text: prefix + emitTemplate(out).replace(/^\n/, '') + suffixText };
+}
+
+function splitImage(image: string): { repository: string; tag: string; digest: string } {
+  const at = image.indexOf('@');
+  if (at >= 0) return { repository: image.slice(0, at), tag: '', digest: image.slice(at + 1) };
+  const colon = image.lastIndexOf(':');
+  return { repository: image.slice(0, colon), tag: image.slice(colon + 1), digest: '' };
+}
+
+/** A Go template string literal. */
+function goString(s: string): string {
+  return JSON.stringify(s);
+}
+
+function clusterChart(name: string, cluster: FlinkCluster, objects: any[]): Record<string, string> {
+  const c = name;
+  const app = cluster instanceof FlinkApplication ? cluster : undefined;
+  const ctx: Ctx = { name, c, app, cluster };
+  const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === `${name}-config`);
+  const configFile = cm.data['config.yaml'] !== undefined ? 'config.yaml' : 'flink-conf.yaml';
+  const files: Record<string, string> = {};
+  for (const o of objects) {
+    const t = templatizeObject(o, ctx, configFile);
+    if (files[t.file]) throw new Error(`chart ${name}: two objects would be written to ${t.file}`);
+    files[t.file] = t.text;
+  }
+  if (app) Object.assign(files, applicationHooks(ctx));
+  files['templates/_helpers.tpl'] = helpers(ctx, objects, configFile);
+  files['templates/NOTES.txt'] = notes(ctx);
+  const values = clusterValues(ctx, objects);
+  files['values.yaml'] = renderValues(values, `# Values of the ${app ? 'Flink application' : 'Flink session cluster'} "${name}", generated by cdk8s-flink ${PACKAGE_VERSION}.
+# The defaults are what the TypeScript definition says: with them, "helm template ${name}" renders
+# the same objects as dist/${name}/. Change per release or environment with -f or --set.`);
+  files['values.schema.json'] = renderSchema(values, `${name} values`);
+  files['Chart.yaml'] = chartYaml(name, cluster.version.toString(), app
+    ? `Flink ${cluster.version.line} application cluster running the job "${name}"`
+    : `Flink ${cluster.version.line} session cluster "${name}"`);
+  files['.helmignore'] = '*.tgz\n.DS_Store\n';
+  return files;
+}
+
+function chartYaml(name: string, appVersion: string, description: string): string {
+  return emitYaml({
+    apiVersion: 'v2',
+    name,
+    description,
+    type: 'application',
+    version: PACKAGE_VERSION,
+    appVersion,
+    keywords: ['flink', 'streaming', 'cdk8s-flink'],
+    annotations: { 'cdk8s-flink/generated': 'true' },
+  }).replace(/^\n/, '');
+}
+
+function clusterValues(ctx: Ctx, objects: any[]): ValueTree {
+  const { cluster, app } = ctx;
+  const jm = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === `${ctx.name}-jobmanager`);
+  const tm = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === `${ctx.name}-taskmanager`);
+  const jmRes = jm.spec.template.spec.containers[0].resources;
+  const tmRes = tm.spec.template.spec.containers[0].resources;
+  const pod = tm.spec.template.spec;
+  const image = splitImage(cluster.image);
+  const tree: any = {
+    image: {
+      doc: 'The Flink image (the runtime image built from runtime/ for SQL and pipeline jobs).',
+      children: {
+        repository: { doc: 'Image repository.', value: image.repository, schema: { type: 'string', minLength: 1 } },
+        tag: { doc: 'Image tag, pinned (never "latest"); ignored when digest is set.', value: image.tag, schema: { type: 'string', pattern: '^[\\w][\\w.-]{0,127}$', not: { const: 'latest' } } },
+        digest: { doc: 'Image digest ("sha256:..."); wins over the tag when set.', value: image.digest, schema: { type: 'string', pattern: '^(sha256:[a-f0-9]{64})?$' } },
+        pullPolicy: { doc: 'Image pull policy.', value: jm.spec.template.spec.containers[0].imagePullPolicy, schema: { type: 'string', enum: ['IfNotPresent', 'Always', 'Never'] } },
+      },
+    },
+  };
+  if (app) {
+    tree.job = {
+      doc: 'The job and how releases carry its state.',
+      children: {
+        state: { doc: 'running, or suspended: stop with a savepoint and scale to zero; running again restores from it.', value: 'running', schema: { type: 'string', enum: ['running', 'suspended'] } },
+        upgradeMode: { doc: 'How an upgrade carries state: stateless (start over), savepoint (stop with a savepoint, restore from it), last-state (restore the latest checkpoint through HA metadata).', value: app.upgradeMode, schema: { type: 'string', enum: Object.values(UpgradeMode) } },
+        parallelism: { doc: 'Default parallelism of the job; at most taskManager.replicas x slots per TaskManager.', value: app.parallelism, schema: { type: 'integer', minimum: 1, maximum: 32768 } },
+        args: { doc: app.boundJob.kind === 'sql' ? 'Extra program arguments, after the SQL runner\'s --script.' : 'Program arguments of the job\'s main class.', value: app.boundJob.kind === 'sql' ? [] : app.boundJob.programArgs, schema: { type: 'array', items: { type: 'string' } } },
+        initialSavepointPath: { doc: 'Savepoint or retained checkpoint the first install restores from ("" for none).', value: app.initialSavepointPath ?? '', schema: URI_OR_EMPTY },
+        allowNonRestoredState: { doc: 'Let a restore skip state that maps to no operator.', value: app.allowNonRestoredState, schema: { type: 'boolean' } },
+        savepointDirectory: { doc: 'Where upgrade and suspend savepoints go ("" for none: then only stateless upgrades).', value: app.savepointDirectory ?? '', schema: URI_OR_EMPTY },
+      },
+    };
+  }
+  tree.jobManager = {
+    doc: 'The JobManager.',
+    children: {
+      resources: {
+        doc: 'CPU request and memory; the memory is Flink\'s process size and the container\'s request and limit.',
+        children: {
+          cpu: { doc: 'CPU request.', value: jmRes.requests.cpu, schema: QUANTITY_CPU },
+          memory: { doc: 'Memory request = limit = jobmanager.memory.process.size (Mi or Gi).', value: jmRes.requests.memory, schema: QUANTITY_MEMORY },
+        },
+      },
+    },
+  };
+  const tmChildren: any = {};
+  if (tm.spec.replicas !== undefined) {
+    tmChildren.replicas = { doc: `Number of TaskManagers (${cluster.taskManagerSlots} slots each).`, value: tm.spec.replicas, schema: { type: 'integer', minimum: app ? 1 : 0, maximum: 1000 } };
+  }
+  tmChildren.resources = {
+    doc: 'CPU request, optional CPU limit, and memory of each TaskManager.',
+    children: {
+      cpu: { doc: 'CPU request.', value: tmRes.requests.cpu, schema: QUANTITY_CPU },
+      cpuLimit: { doc: 'CPU limit ("" for none: a limit throttles Flink\'s timers and heartbeats).', value: tmRes.limits.cpu ?? '', schema: { anyOf: [QUANTITY_CPU, { const: '' }] } },
+      memory: { doc: 'Memory request = limit = taskmanager.memory.process.size (Mi or Gi).', value: tmRes.requests.memory, schema: QUANTITY_MEMORY },
+    },
+  };
+  if (app?.autoscaler) {
+    const hpa = objects.find((o) => o.kind === 'HorizontalPodAutoscaler');
+    tmChildren.autoscaling = {
+      doc: 'Reactive mode: the HorizontalPodAutoscaler owns the TaskManager count.',
+      children: {
+        minReplicas: { doc: 'Fewest TaskManagers.', value: hpa.spec.minReplicas, schema: { type: 'integer', minimum: 1 } },
+        maxReplicas: { doc: 'Most TaskManagers.', value: hpa.spec.maxReplicas, schema: { type: 'integer', minimum: 1 } },
+        targetCpuUtilization: { doc: 'CPU utilization (percent of the request) to aim for.', value: hpa.spec.metrics[0].resource.target.averageUtilization, schema: { type: 'integer', minimum: 10, maximum: 100 } },
+      },
+    };
+  }
+  tree.taskManager = { doc: 'The TaskManagers.', children: tmChildren };
+  tree.flinkConfiguration = {
+    doc: 'Flink configuration keys merged over the generated configuration. Keys the toolkit manages\n(addresses, memory, parallelism, restore) are set through their own values and rejected here.',
+    value: {},
+    schema: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] }, propertyNames: { not: { enum: managedKeys(cluster) } } },
+  };
+  tree.podLabels = { doc: 'Extra labels on the pods.', value: {}, schema: LABELS };
+  tree.podAnnotations = { doc: 'Extra annotations on the pods.', value: cluster.podAnnotations, schema: LABELS };
+  tree.nodeSelector = { doc: 'Node labels the pods must match.', value: pod.nodeSelector ?? {}, schema: LABELS };
+  tree.tolerations = { doc: 'Taints the pods tolerate.', value: pod.tolerations ?? [], schema: { type: 'array', items: { type: 'object' } } };
+  tree.affinity = { doc: 'Affinity of the pods; when set it replaces the generated TaskManager anti-affinity.', value: {}, schema: { type: 'object' } };
+  if (app) {
+    tree.hooks = {
+      doc: 'The upgrade, rollback, cleanup and test hooks (the operations tool).',
+      children: {
+        image: { doc: 'Image of the operations tool (built from runtime/).', value: defaultOpsImage(), schema: { type: 'string', pattern: '^[^\\s@:]+(:[\\w][\\w.-]{0,127}|@sha256:[a-f0-9]{64})$', not: { pattern: ':latest$' } } },
+        timeoutSeconds: { doc: 'How long a hook may run (stop with savepoint included) before it fails the release.', value: 600, schema: { type: 'integer', minimum: 30, maximum: 7200 } },
+        cleanupHaConfigMaps: { doc: 'On uninstall, also delete the Flink HA ConfigMaps (the job\'s recovery metadata).', value: false, schema: { type: 'boolean' } },
+      },
+    };
+  }
+  return tree;
+}
+
+function defaultOpsImage(): string {
+  return `cdk8s-flink-ops:${PACKAGE_VERSION}`;
+}
+
+/** Keys set through dedicated values or at start; `flinkConfiguration` may not set them. */
+function managedKeys(cluster: FlinkCluster): string[] {
+  const keys = ['jobmanager.rpc.address', 'rest.address', 'jobmanager.memory.process.size', 'taskmanager.memory.process.size', 'kubernetes.cluster-id'];
+  if (cluster instanceof FlinkApplication) {
+    keys.push('parallelism.default', 'execution.state-recovery.path', 'execution.state-recovery.ignore-unclaimed-state',
+      'execution.savepoint.path', 'execution.savepoint.ignore-unclaimed-state', 'execution.checkpointing.savepoint-dir', 'state.savepoints.dir');
+  }
+  return [...new Set(keys.map((k) => keyFor(cluster.version, k)).concat(keys))].sort();
+}
+
+/** _helpers.tpl: names, labels, image, resources, the Flink configuration and the checks. */
+function helpers(ctx: Ctx, objects: any[], configFile: string): string {
+  const { c, cluster, app, name } = ctx;
+  const labels = objects[0].metadata.labels as Record<string, string>;
+  const extraLabels = Object.entries(labels).filter(([k]) => !k.startsWith('app.kubernetes.io/'));
+  const config = cluster.configuration.toObject();
+  const v = cluster.version;
+  const dynamic: Record<string, string> = {
+    [keyFor(v, 'jobmanager.rpc.address')]: `(printf "%s-jobmanager" (include "${c}.fullname" .))`,
+    [keyFor(v, 'rest.address')]: `(printf "%s-rest" (include "${c}.fullname" .))`,
+    [keyFor(v, 'jobmanager.memory.process.size')]: `(include "${c}.flinkMemory" .Values.jobManager.resources.memory)`,
+    [keyFor(v, 'taskmanager.memory.process.size')]: `(include "${c}.flinkMemory" .Values.taskManager.resources.memory)`,
+  };
+  if (config[keyFor(v, 'kubernetes.cluster-id')] === name) dynamic[keyFor(v, 'kubernetes.cluster-id')] = `(include "${c}.fullname" .)`;
+  if (app) dynamic[keyFor(v, 'parallelism.default')] = '(toString .Values.job.parallelism)';
+  const spKey = keyFor(v, 'execution.checkpointing.savepoint-dir');
+  const lines: string[] = [];
+  for (const [k, val] of Object.entries(config)) {
+    if (k in dynamic || (app && k === spKey)) continue;
+    const text = configFile === 'config.yaml' ? emitYaml({ v: val }).replace(/^\nv: /, '').replace(/\n$/, '') : String(val);
+    lines.push(`{{- $_ := set $c ${goString(k)} ${goString(text)} }}`);
+  }
+  for (const [k, expr] of Object.entries(dynamic)) if (k in config) lines.push(`{{- $_ := set $c ${goString(k)} ${expr} }}`);
+  if (app) lines.push(`{{- with .Values.job.savepointDirectory }}{{ $_ := set $c ${goString(spKey)} . }}{{ end }}`);
+  const jmArgs = app ? jobManagerArgsHelper(ctx, objects) : '';
+  const slots = cluster.taskManagerSlots;
+  const minTm = minimumTaskManagerMiB(Number(config['taskmanager.memory.managed.fraction']));
+  let minJm = 512;
+  while (jobManagerHeapMiB(minJm) < MIN_JOB_MANAGER_HEAP_MIB) minJm += 16;
+  const tm = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === `${name}-taskmanager`);
+  const tmAffinity = tm.spec.template.spec.affinity;
+  return `{{/* Generated by cdk8s-flink ${PACKAGE_VERSION}. */}}
+
+{{/* Object names start with the release name, so two releases of this chart never collide. */}}
+{{- define "${c}.fullname" -}}
+{{- if gt (len .Release.Name) 40 -}}
+{{- fail (printf "release name %q is longer than 40 characters; expected at most 40 so that names like %s-taskmanager stay within 63" .Release.Name .Release.Name) -}}
+{{- end -}}
+{{- .Release.Name -}}
+{{- end -}}
+
+{{/* Selector labels: stable across versions. Call with (dict "ctx" $ "component" "..."). */}}
+{{- define "${c}.selectorLabels" -}}
+app.kubernetes.io/name: ${c}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+{{- with .component }}
+app.kubernetes.io/component: {{ . }}
+{{- end }}
+{{- end -}}
+
+{{/* The recommended labels. Call with (dict "ctx" $ "component" "..."). */}}
+{{- define "${c}.labels" -}}
+${extraLabels.map(([k, val]) => `${k}: ${JSON.stringify(val)}\n`).join('')}app.kubernetes.io/name: ${c}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
+{{- with .component }}
+app.kubernetes.io/component: {{ . }}
+{{- end }}
+app.kubernetes.io/part-of: ${cluster.partOf}
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .ctx.Chart.Name .ctx.Chart.Version | replace "+" "_" | trunc 63 }}
+{{- end -}}
+
+{{- define "${c}.podLabels" -}}
+{{ include "${c}.labels" . }}
+{{- with .ctx.Values.podLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Pod annotations: the user's, a checksum of the configuration (pods roll when it changes) and, on the JobManager, the release revision (it restarts on every release to pick up the hand-off). */}}
+{{- define "${c}.podAnnotations" -}}
+{{- with .ctx.Values.podAnnotations }}
+{{ toYaml . }}
+{{- end }}
+checksum/config: {{ include (print .ctx.Template.BasePath "/configmap.yaml") .ctx | sha256sum }}
+${app ? `{{- if eq .component "jobmanager" }}
+${REVISION_ANNOTATION}: {{ .ctx.Release.Revision | quote }}
+{{- end }}
+` : ''}{{- end -}}
+
+{{- define "${c}.image" -}}
+{{- if .Values.image.digest -}}
+{{ .Values.image.repository }}@{{ .Values.image.digest }}
+{{- else -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag }}
+{{- end -}}
+{{- end -}}
+
+{{/* Container resources: memory request = limit; a CPU limit only when asked. */}}
+{{- define "${c}.resources" -}}
+requests:
+  cpu: {{ .cpu | quote }}
+  memory: {{ .memory | quote }}
+limits:
+  memory: {{ .memory | quote }}
+  {{- with .cpuLimit }}
+  cpu: {{ . | quote }}
+  {{- end }}
+{{- end -}}
+
+{{/* A Kubernetes quantity (Mi or Gi) as a Flink memory size. */}}
+{{- define "${c}.flinkMemory" -}}
+{{- if hasSuffix "Gi" . -}}
+{{ mul (trimSuffix "Gi" . | atoi) 1024 }}m
+{{- else -}}
+{{ trimSuffix "Mi" . }}m
+{{- end -}}
+{{- end -}}
+
+{{- define "${c}.mebibytes" -}}
+{{- if hasSuffix "Gi" . -}}{{ mul (trimSuffix "Gi" . | atoi) 1024 }}{{- else -}}{{ trimSuffix "Mi" . }}{{- end -}}
+{{- end -}}
+
+{{/* The Flink configuration file: the generated keys, the values that change them, then flinkConfiguration. */}}
+{{- define "${c}.flinkConfig" -}}
+{{- $c := dict }}
+${lines.join('\n')}
+{{- range $k, $v := .Values.flinkConfiguration }}{{ $_ := set $c $k (toJson $v) }}{{ end }}
+{{- range $i, $k := keys $c | sortAlpha }}{{ if $i }}{{ "\\n" }}{{ end }}{{ $k }}: {{ get $c $k }}{{ end }}
+{{- end -}}
+
+{{/* Checks values the schema cannot express; fails the release with one line. */}}
+{{- define "${c}.validate" -}}
+{{- if lt (include "${c}.mebibytes" .Values.taskManager.resources.memory | atoi) ${minTm} -}}
+{{- fail (printf "taskManager.resources.memory: %s is below Flink's minimum; expected at least ${minTm}Mi" .Values.taskManager.resources.memory) -}}
+{{- end -}}
+{{- if lt (include "${c}.mebibytes" .Values.jobManager.resources.memory | atoi) ${minJm} -}}
+{{- fail (printf "jobManager.resources.memory: %s is below Flink's minimum; expected at least ${minJm}Mi" .Values.jobManager.resources.memory) -}}
+{{- end -}}
+${app ? appValidation(ctx, slots) : ''}{{- end -}}
+${app ? `
+{{/* The job id of the first install: sha256("cdk8s-flink/<namespace>/<release>"), as the toolkit derives it. Upgrade hooks rotate it. */}}
+{{- define "${c}.jobId" -}}
+${app.jobIdGiven ? app.jobId : `{{- sha256sum (printf "cdk8s-flink/%s/%s" .Release.Namespace .Release.Name) | trunc 32 -}}`}
+{{- end -}}
+${jmArgs}` : ''}${tmAffinity ? `
+{{/* TaskManager affinity: the values' affinity, else the generated anti-affinity across nodes. */}}
+{{- define "${c}.taskManagerAffinity" -}}
+{{- if .Values.affinity -}}
+{{ toYaml .Values.affinity }}
+{{- else -}}
+${affinityTemplate(tmAffinity, c)}
+{{- end -}}
+{{- end -}}
+` : ''}`;
+}
+
+function affinityTemplate(aff: any, c: string): string {
+  const anti = aff.podAntiAffinity;
+  if (anti.requiredDuringSchedulingIgnoredDuringExecution) {
+    return `podAntiAffinity:
+  requiredDuringSchedulingIgnoredDuringExecution:
+    - topologyKey: kubernetes.io/hostname
+      labelSelector:
+        matchLabels:
+          {{- include "${c}.selectorLabels" (dict "ctx" $ "component" "taskmanager") | nindent 10 }}`;
+  }
+  return `podAntiAffinity:
+  preferredDuringSchedulingIgnoredDuringExecution:
+    - weight: 100
+      podAffinityTerm:
+        topologyKey: kubernetes.io/hostname
+        labelSelector:
+          matchLabels:
+            {{- include "${c}.selectorLabels" (dict "ctx" $ "component" "taskmanager") | nindent 12 }}`;
+}
+
+function appValidation(ctx: Ctx, slots: number): string {
+  const app = ctx.app!;
+  const reactive = app.reactive;
+  return `${reactive ? '' : `{{- if gt (int .Values.job.parallelism) (mul (int .Values.taskManager.replicas) ${slots}) -}}
+{{- fail (printf "job.parallelism: %d exceeds the %d slots of %d TaskManagers x ${slots} slots; raise taskManager.replicas" (int .Values.job.parallelism) (mul (int .Values.taskManager.replicas) ${slots}) (int .Values.taskManager.replicas)) -}}
+{{- end -}}
+`}{{- if and (eq .Values.job.state "suspended") (not .Values.job.savepointDirectory) -}}
+{{- fail "job.state: \\"suspended\\" needs job.savepointDirectory: suspending stops the job with a savepoint" -}}
+{{- end -}}
+{{- if and (eq .Values.job.upgradeMode "savepoint") (not .Values.job.savepointDirectory) -}}
+{{- fail "job.upgradeMode: \\"savepoint\\" needs job.savepointDirectory" -}}
+{{- end -}}
+${app.highAvailability ? '' : `{{- if eq .Values.job.upgradeMode "last-state" -}}
+{{- fail "job.upgradeMode: \\"last-state\\" needs high availability, which this job was not built with; use savepoint" -}}
+{{- end -}}
+`}`;
+}
+
+/** The JobManager's args: the generated ones, then job.args. */
+function jobManagerArgsHelper(ctx: Ctx, objects: any[]): string {
+  const { c, app, name } = ctx;
+  const jm = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === `${name}-jobmanager`);
+  const args: string[] = jm.spec.template.spec.containers[0].args;
+  const fixed = app!.boundJob.kind === 'sql' ? args : args.slice(0, args.length - app!.boundJob.programArgs.length);
+  return `
+{{/* The JobManager's container args: the generated ones, then job.args. */}}
+{{- define "${c}.jobManagerArgs" -}}
+{{- $args := list ${fixed.map(goString).join(' ')} }}
+{{- toYaml (concat $args .Values.job.args) }}
+{{- end -}}
+`;
+}
+
+function notes(ctx: Ctx): string {
+  const { c, app, cluster } = ctx;
+  return `{{ .Release.Name }}: Flink ${cluster.version} ${app ? `application cluster running the job "${c}"` : `session cluster "${c}"`} in namespace {{ .Release.Namespace }}.
+${app ? `Job state: {{ .Values.job.state }}; upgrade mode: {{ .Values.job.upgradeMode }}.
+` : ''}
+Web UI and REST API:
+  kubectl -n {{ .Release.Namespace }} port-forward svc/{{ include "${c}.fullname" . }}-rest 8081:8081
+  then open http://localhost:8081
+
+${app ? `The job's state and checkpoints:
+  curl -s http://localhost:8081/jobs/overview
+  kubectl -n {{ .Release.Namespace }} logs deploy/{{ include "${c}.fullname" . }}-jobmanager
+
+Prove it end to end:
+  helm test {{ .Release.Name }} -n {{ .Release.Namespace }}
+
+Suspend (stop with a savepoint, scale to zero) and resume:
+  helm upgrade {{ .Release.Name }} <chart> --reuse-values --set job.state=suspended
+  helm upgrade {{ .Release.Name }} <chart> --reuse-values --set job.state=running
+` : `Jobs on this cluster:
+  curl -s http://localhost:8081/jobs/overview
+${cluster.highAvailability ? '' : `
+Without high availability an upgrade that restarts the JobManager cancels every job on this cluster.
+`}`}`;
+}
+
+/** Upgrade, rollback and cleanup hooks, their RBAC, and the test, for an application chart. */
+function applicationHooks(ctx: Ctx): Record<string, string> {
+  const { c, app } = ctx;
+  const a = app!;
+  const labels = (component: string) => B(`include "${c}.labels" (dict "ctx" $ "component" "${component}")`);
+  const md = (suffix: string, component: string, annotations?: Record<string, string>) => ({
+    name: T(`{{ include "${c}.fullname" . }}${suffix}`),
+    namespace: T('{{ .Release.Namespace }}'),
+    labels: labels(component),
+    ...(annotations ? { annotations } : {}),
+  });
+  const restUrl = T(`http://{{ include "${c}.fullname" . }}-rest.{{ .Release.Namespace }}.svc:8081`);
+  const security = {
+    allowPrivilegeEscalation: false, privileged: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] },
+  };
+  const podSecurity = { runAsNonRoot: true, runAsUser: HOOK_UID, runAsGroup: HOOK_UID, seccompProfile: { type: 'RuntimeDefault' } };
+  const resources = { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '128Mi' } };
+  const haRule = a.highAvailability ? [{ apiGroups: [''], resources: ['configmaps'], resourceNames: [T(`{{ include "${c}.fullname" . }}-cluster-config-map`)], verbs: ['get'] }] : [];
+  const rbac = (suffix: string, component: string, rules: any[], hook?: Record<string, string>) => ({
+    [`templates/serviceaccount${suffix}.yaml`]: emitTemplate({
+      apiVersion: 'v1', kind: 'ServiceAccount', metadata: md(suffix, component, hook && { ...hook, 'helm.sh/hook-weight': '-20' }), automountServiceAccountToken: true,
+    }).replace(/^\n/, ''),
+    [`templates/role${suffix}.yaml`]: emitTemplate({
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: md(suffix, component, hook && { ...hook, 'helm.sh/hook-weight': '-20' }), rules,
+    }).replace(/^\n/, ''),
+    [`templates/rolebinding${suffix}.yaml`]: emitTemplate({
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: md(suffix, component, hook && { ...hook, 'helm.sh/hook-weight': '-15' }),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: T(`{{ include "${c}.fullname" . }}${suffix}`) },
+      subjects: [{ kind: 'ServiceAccount', name: T(`{{ include "${c}.fullname" . }}${suffix}`), namespace: T('{{ .Release.Namespace }}') }],
+    }).replace(/^\n/, ''),
+  });
+  const job = (suffix: string, hook: string, weight: string, args: unknown[], sa: string) => emitTemplate({
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: md(suffix, 'hooks', { 'helm.sh/hook': hook, 'helm.sh/hook-weight': weight, 'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded' }),
+    spec: {
+      backoffLimit: 0,
+      activeDeadlineSeconds: T('{{ .Values.hooks.timeoutSeconds }}'),
+      template: {
+        metadata: { labels: labels('hooks') },
+        spec: {
+          restartPolicy: 'Never',
+          serviceAccountName: T(`{{ include "${c}.fullname" . }}${sa}`),
+          automountServiceAccountToken: true,
+          enableServiceLinks: false,
+          securityContext: podSecurity,
+          containers: [{
+            name: 'ops',
+            image: T('{{ .Values.hooks.image }}'),
+            imagePullPolicy: 'IfNotPresent',
+            args,
+            securityContext: security,
+            resources,
+            volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+          }],
+          volumes: [{ name: 'tmp', emptyDir: {} }],
+        },
+      },
+    },
+  }).replace(/^\n/, '');
+  const handoffArgs = (event: string) => [
+    'handoff', '--event', event,
+    '--rest-url', restUrl,
+    '--namespace', T('{{ .Release.Namespace }}'),
+    '--configmap', T(`{{ include "${c}.fullname" . }}-handoff`),
+    '--upgrade-mode', T('{{ .Values.job.upgradeMode }}'),
+    '--state', T('{{ .Values.job.state }}'),
+    '--revision', T('{{ .Release.Revision | quote }}'),
+    '--savepoint-dir', T('{{ .Values.job.savepointDirectory | quote }}'),
+    ...(a.highAvailability ? ['--ha-configmap', T(`{{ include "${c}.fullname" . }}-cluster-config-map`)] : []),
+    '--timeout', T('{{ printf "%ds" (sub (int .Values.hooks.timeoutSeconds) 30) | quote }}'),
+  ];
+  const kafka = a.job.pipeline;
+  const src = kafka?.props.source;
+  const sink = kafka?.props.sinks.map((s) => (s as any).p).find((p: any) => p && typeof p.topic === 'string' && p.bootstrapServers);
+  const testArgs = [
+    'smoke', '--rest-url', restUrl, '--job-name', c, '--require-checkpoint',
+    ...(src && sink ? ['--kafka-bootstrap', src.bootstrapServers, '--source-topic', src.topic, '--sink-topic', sink.topic] : []),
+    '--timeout', '240s',
+  ];
+  const testEnv = Object.entries(a.boundJob.env).filter(([k]) => k.startsWith('KAFKA_')).map(([k, v]) => v._toEnvVar(k));
+  return {
+    ...rbac('-hooks', 'hooks', [
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: [T(`{{ include "${c}.fullname" . }}-handoff`)], verbs: ['get', 'update', 'patch'] },
+      ...haRule,
+    ]),
+    'templates/job-pre-upgrade.yaml': job('-pre-upgrade', 'pre-upgrade', '0', handoffArgs('upgrade'), '-hooks'),
+    'templates/job-pre-rollback.yaml': job('-pre-rollback', 'pre-rollback', '0', handoffArgs('rollback'), '-hooks'),
+    // After uninstall the release's own RBAC is gone: the cleanup hook brings its own, as hooks.
+    ...rbac('-cleanup', 'hooks', [
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: [T(`{{ include "${c}.fullname" . }}-handoff`)], verbs: ['get', 'delete'] },
+      ...(a.highAvailability ? [{ apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'deletecollection'] }] : []),
+    ], { 'helm.sh/hook': 'post-delete', 'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded' }),
+    'templates/job-post-delete.yaml': job('-cleanup', 'post-delete', '0', [
+      'cleanup', '--namespace', T('{{ .Release.Namespace }}'), '--configmap', T(`{{ include "${c}.fullname" . }}-handoff`),
+      ...(a.highAvailability ? ['--ha-cluster-id', T(`{{ if .Values.hooks.cleanupHaConfigMaps }}{{ include "${c}.fullname" . }}{{ end }}`)] : []),
+    ], '-cleanup'),
+    'templates/tests/pod-test.yaml': emitTemplate({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: md('-test', 'test', { 'helm.sh/hook': 'test', 'helm.sh/hook-delete-policy': 'before-hook-creation' }),
+      spec: {
+        restartPolicy: 'Never',
+        automountServiceAccountToken: false,
+        enableServiceLinks: false,
+        securityContext: podSecurity,
+        containers: [{
+          name: 'smoke', image: T('{{ .Values.hooks.image }}'), imagePullPolicy: 'IfNotPresent', args: testArgs,
+          ...(testEnv.length ? { env: testEnv } : {}),
+          securityContext: security, resources, volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+        }],
+        volumes: [{ name: 'tmp', emptyDir: {} }],
+      },
+    }).replace(/^\n/, ''),
+  };
+}
+
+/** A session job's chart: the spec ConfigMap, the submitter (a post-install/post-upgrade hook) and its account. */
+function sessionJobChart(name: string, job: FlinkSessionJob, objects: any[]): Record<string, string> {
+  const c = name;
+  const files: Record<string, string> = {};
+  const ctx = { name, c };
+  for (const o of objects) {
+    let out: any = { ...clone(o), metadata: baseMetadata(o, name, c) };
+    let file = `templates/${o.kind.toLowerCase()}-${o.metadata.name.slice(name.length + 1)}.yaml`;
+    if (o.kind === 'Job') {
+      file = 'templates/job-submit.yaml';
+      out.metadata = {
+        ...baseMetadata({ metadata: { ...o.metadata, name: `${name}-submit` } }, name, c),
+        annotations: { 'helm.sh/hook': 'post-install,post-upgrade', 'helm.sh/hook-weight': '0', 'helm.sh/hook-delete-policy': 'before-hook-creation' },
+      };
+      const ct = out.spec.template.spec.containers[0];
+      ct.image = T(`{{ include "${c}.image" $ }}`);
+      out.spec.template.metadata.labels = B(`include "${c}.labels" (dict "ctx" $ "component" "session-job")`);
+      out.spec.activeDeadlineSeconds = T('{{ .Values.submitTimeoutSeconds }}');
+    }
+    if (o.kind === 'ConfigMap') {
+      out.data = { ...o.data, 'job.json': new TplLiteral(`include "${c}.spec" .`) };
+    }
+    out = templatizeNames(out, name, c);
+    files[file] = emitTemplate(out).replace(/^\n/, '');
+  }
+  const spec = job.spec as any;
+  const image = splitImage(objects.find((o) => o.kind === 'Job').spec.template.spec.containers[0].image);
+  const values: ValueTree = {
+    image: {
+      doc: 'The operations tool image that submits the job (built from runtime/).',
+      children: {
+        repository: { doc: 'Image repository.', value: image.repository, schema: { type: 'string', minLength: 1 } },
+        tag: { doc: 'Image tag, pinned (never "latest").', value: image.tag, schema: { type: 'string', pattern: '^[\\w][\\w.-]{0,127}$', not: { const: 'latest' } } },
+        digest: { doc: 'Image digest; wins over the tag when set.', value: image.digest, schema: { type: 'string', pattern: '^(sha256:[a-f0-9]{64})?$' } },
+      },
+    },
+    job: {
+      doc: 'The job on the session cluster.',
+      children: {
+        parallelism: { doc: 'Parallelism of the job.', value: job.parallelism, schema: { type: 'integer', minimum: 1, maximum: 32768 } },
+        args: { doc: 'Program arguments (jar jobs).', value: spec.programArgs ?? [], schema: { type: 'array', items: { type: 'string' } } },
+        upgradeMode: { doc: 'stateless or savepoint.', value: job.upgradeMode, schema: { type: 'string', enum: ['stateless', 'savepoint'] } },
+        initialSavepointPath: { doc: 'Savepoint the first submission restores from ("" for none).', value: spec.initialSavepointPath ?? '', schema: URI_OR_EMPTY },
+        allowNonRestoredState: { doc: 'Let a restore skip state that maps to no operator.', value: spec.allowNonRestoredState ?? false, schema: { type: 'boolean' } },
+      },
+    },
+    flinkConfiguration: { doc: 'Job-level Flink configuration sent with the submission.', value: spec.flinkConfiguration, schema: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } } },
+    submitTimeoutSeconds: { doc: 'How long the submitter may run.', value: objects.find((o) => o.kind === 'Job').spec.activeDeadlineSeconds, schema: { type: 'integer', minimum: 10, maximum: 7200 } },
+  };
+  files['values.yaml'] = renderValues(values, `# Values of the Flink session job "${name}" on session cluster "${job.cluster.name}", generated by cdk8s-flink ${PACKAGE_VERSION}.`);
+  files['values.schema.json'] = renderSchema(values, `${name} values`);
+  files['templates/_helpers.tpl'] = `{{/* Generated by cdk8s-flink ${PACKAGE_VERSION}. */}}
+
+{{- define "${c}.fullname" -}}
+{{- if gt (len .Release.Name) 40 -}}
+{{- fail (printf "release name %q is longer than 40 characters" .Release.Name) -}}
+{{- end -}}
+{{- .Release.Name -}}
+{{- end -}}
+
+{{- define "${c}.labels" -}}
+app.kubernetes.io/name: ${c}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
+app.kubernetes.io/component: session-job
+app.kubernetes.io/part-of: ${objects[0].metadata.labels['app.kubernetes.io/part-of']}
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .ctx.Chart.Name .ctx.Chart.Version | replace "+" "_" | trunc 63 }}
+{{- end -}}
+
+{{- define "${c}.image" -}}
+{{- if .Values.image.digest -}}
+{{ .Values.image.repository }}@{{ .Values.image.digest }}
+{{- else -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag }}
+{{- end -}}
+{{- end -}}
+
+{{/* The submission spec the operations tool reads (keys sorted, as the toolkit writes them). */}}
+{{- define "${c}.spec" -}}
+{{- $s := dict ${Object.entries(spec).filter(([k]) => !['parallelism', 'programArgs', 'upgradeMode', 'initialSavepointPath', 'allowNonRestoredState', 'flinkConfiguration', 'jobId', 'name'].includes(k)).map(([k, val]) => `${goString(k)} ${goString(String(val))}`).join(' ')} }}
+{{- $_ := set $s "name" (include "${c}.fullname" .) }}
+{{- $_ := set $s "jobId" ${job.jobIdGiven ? goString(job.jobId) : `(sha256sum (printf "cdk8s-flink/%s/%s" .Release.Namespace .Release.Name) | trunc 32)`} }}
+{{- $_ := set $s "parallelism" (int .Values.job.parallelism) }}
+{{- $_ := set $s "upgradeMode" .Values.job.upgradeMode }}
+{{- $_ := set $s "flinkConfiguration" .Values.flinkConfiguration }}
+${spec.kind === 'jar' ? '{{- $_ := set $s "programArgs" .Values.job.args }}\n' : ''}{{- with .Values.job.initialSavepointPath }}
+{{- $_ := set $s "initialSavepointPath" . }}
+{{- $_ := set $s "allowNonRestoredState" $.Values.job.allowNonRestoredState }}
+{{- end }}
+{{- toPrettyJson $s }}
+{{- end -}}
+`;
+  files['templates/NOTES.txt'] = `{{ .Release.Name }}: Flink job "${c}" on session cluster "${job.cluster.name}" ({{ .Values.job.upgradeMode }} upgrades).
+
+The submitter's log:
+  kubectl -n {{ .Release.Namespace }} logs job/{{ include "${c}.fullname" . }}-submit
+The cluster's jobs:
+  kubectl -n {{ .Release.Namespace }} port-forward svc/${job.cluster.name}-rest 8081:8081
+  curl -s http://localhost:8081/jobs/overview
+`;
+  files['Chart.yaml'] = chartYaml(name, job.cluster.version.toString(), `Flink ${job.cluster.version.line} job "${name}" on session cluster "${job.cluster.name}"`);
+  files['.helmignore'] = '*.tgz\n.DS_Store\n';
+  void ctx; void FLINK_UID;
+  return files;
+}

@@ -1,0 +1,55 @@
+import { emitYaml } from '../synth/yaml';
+
+/** One value of a chart: its default, what it means, and its JSON schema. */
+export interface ValueSpec {
+  readonly doc: string;
+  readonly value: unknown;
+  readonly schema: Record<string, unknown>;
+}
+
+/** A tree of values: maps of values or of subtrees (each subtree documented too). */
+export interface ValueTree {
+  readonly [key: string]: ValueSpec | { readonly doc: string; readonly children: ValueTree };
+}
+
+function isLeaf(x: ValueSpec | { doc: string; children: ValueTree }): x is ValueSpec {
+  return 'schema' in x;
+}
+
+/** values.yaml: every value commented, starting with its own name (Helm's convention). */
+export function renderValues(tree: ValueTree, header: string): string {
+  const out: string[] = [header.trimEnd(), ''];
+  const walk = (t: ValueTree, indent: number) => {
+    const pad = ' '.repeat(indent);
+    for (const [k, v] of Object.entries(t)) {
+      for (const line of `${k} -- ${v.doc}`.split('\n')) out.push(`${pad}# ${line}`.trimEnd());
+      if (isLeaf(v)) {
+        const text = emitYaml({ [k]: v.value }).replace(/^\n/, '').trimEnd();
+        out.push(...text.split('\n').map((l) => pad + l));
+      } else {
+        out.push(`${pad}${k}:`);
+        walk(v.children, indent + 2);
+      }
+      if (indent === 0) out.push('');
+    }
+  };
+  walk(tree, 0);
+  return out.join('\n').trimEnd() + '\n';
+}
+
+/** values.schema.json: types, enums and patterns; unknown keys are rejected at every level. */
+export function renderSchema(tree: ValueTree, title: string): string {
+  const node = (t: ValueTree): Record<string, unknown> => ({
+    type: 'object',
+    additionalProperties: false,
+    properties: Object.fromEntries(Object.entries(t).map(([k, v]) => [k, isLeaf(v)
+      ? { description: v.doc.split('\n')[0], ...v.schema }
+      : { description: v.doc.split('\n')[0], ...node(v.children) }])),
+  });
+  return JSON.stringify({ $schema: 'https://json-schema.org/draft-07/schema#', title, ...node(tree) }, null, 2) + '\n';
+}
+
+export const QUANTITY_CPU = { type: 'string', pattern: '^([1-9][0-9]*|[0-9]+\\.[0-9]+|[1-9][0-9]*m)$' };
+export const QUANTITY_MEMORY = { type: 'string', pattern: '^[1-9][0-9]*(Mi|Gi)$' };
+export const URI_OR_EMPTY = { type: 'string', pattern: '^([a-z][a-z0-9+.-]*://\\S+)?$' };
+export const LABELS = { type: 'object', additionalProperties: { type: 'string' } };
