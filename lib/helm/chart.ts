@@ -651,7 +651,8 @@ function applicationHooks(ctx: Ctx): Record<string, string> {
     ], { 'helm.sh/hook': 'post-delete', 'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded' }),
     'templates/job-post-delete.yaml': job('-cleanup', 'post-delete', '0', [
       'cleanup', '--namespace', T('{{ .Release.Namespace }}'), '--configmap', T(`{{ include "${c}.fullname" . }}-handoff`),
-      ...(a.highAvailability ? ['--ha-cluster-id', T(`{{ if .Values.hooks.cleanupHaConfigMaps }}{{ include "${c}.fullname" . }}{{ end }}`)] : []),
+      // "" unless the user asks to drop the HA metadata too.
+      ...(a.highAvailability ? ['--ha-cluster-id', T(`"{{ if .Values.hooks.cleanupHaConfigMaps }}{{ include "${c}.fullname" . }}{{ end }}"`)] : []),
     ], '-cleanup'),
     'templates/tests/pod-test.yaml': emitTemplate({
       apiVersion: 'v1',
