@@ -1,16 +1,18 @@
 #!/usr/bin/env node
 import { ValidationError } from '../errors';
 import { UnknownJobError } from '../synth/synthesize';
+import { HelmError } from './helm';
 import { PACKAGE_VERSION } from '../version';
 import { formatOptions, OptionSpec, parseArgs, UsageError } from './args';
 import { Command } from './command';
 import { diffCommand } from './commands/diff';
 import { listCommand } from './commands/list';
 import { planCommand } from './commands/plan';
+import { deployCommand, resumeCommand, rollbackCommand, statusCommand, suspendCommand } from './commands/release';
 import { synthCommand } from './commands/synth';
 import { validateCommand } from './commands/validate';
 
-export const COMMANDS: Command[] = [synthCommand, listCommand, validateCommand, diffCommand, planCommand];
+export const COMMANDS: Command[] = [synthCommand, listCommand, validateCommand, diffCommand, planCommand, deployCommand, statusCommand, rollbackCommand, suspendCommand, resumeCommand];
 
 const GLOBAL: OptionSpec[] = [
   { name: 'help', short: 'h', description: 'show help' },
@@ -72,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
     const err = e as Error;
     if (err instanceof UsageError) {
       process.stderr.write(`cdk8s-flink: ${err.message} (see --help)\n`);
-    } else if (err instanceof ValidationError || err instanceof UnknownJobError || err?.name === 'ValidationError') {
+    } else if (err instanceof ValidationError || err instanceof UnknownJobError || err instanceof HelmError || err?.name === 'ValidationError') {
       process.stderr.write(`cdk8s-flink: error: ${err.message}\n`);
     } else {
       process.stderr.write(`cdk8s-flink: ${err?.message ?? String(e)}${verbose ? '' : ' (--verbose shows the stack trace)'}\n`);
