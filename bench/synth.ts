@@ -1,10 +1,11 @@
 /**
  * Synthesis at scale: N generated jobs (two thirds application clusters, one third session
- * jobs on shared session clusters of 10 jobs each), synthesized and written to disk, each size
- * in its own process so peak memory is that size's own.
+ * jobs on shared session clusters of 10 jobs each), synthesized and written to disk (plain
+ * manifests and Helm charts), each size in its own process so peak memory is that size's own.
  *
  *   npm run bench:synth               # 1, 10, 100, 1000 jobs, 3 runs each
  *   npm run bench:synth -- 1000 5000  # chosen sizes
+ *   BENCH_CHARTS=0 npm run bench:synth  # plain manifests only (charts are still synthesized in memory)
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -34,16 +35,19 @@ export function generatedPlatform(jobs: number): FlinkPlatform {
   return p;
 }
 
-function measureOnce(jobs: number): { jobs: number; ms: number; buildMs: number; synthMs: number; writeMs: number; peakMiB: number; files: number } {
+const withCharts = process.env.BENCH_CHARTS !== '0';
+
+async function measureOnce(jobs: number): Promise< { jobs: number; ms: number; buildMs: number; synthMs: number; writeMs: number; peakMiB: number; files: number }> {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-bench-'));
   const t0 = process.hrtime.bigint();
   const platform = generatedPlatform(jobs);
   const t1 = process.hrtime.bigint();
   const units = synthesizePlatform(platform);
   const t2 = process.hrtime.bigint();
-  replaceDirs(path.join(out, 'dist'), Object.fromEntries(units.map((u) => [u.name, u.files])), true);
+  await replaceDirs(path.join(out, 'dist'), Object.fromEntries(units.map((u) => [u.name, u.files])), true);
+  if (withCharts) await replaceDirs(path.join(out, 'charts'), Object.fromEntries(units.map((u) => [u.name, u.chart])), true);
   const t3 = process.hrtime.bigint();
-  const files = units.reduce((n, u) => n + Object.keys(u.files).length, 0);
+  const files = units.reduce((n, u) => n + Object.keys(u.files).length + (withCharts ? Object.keys(u.chart).length : 0), 0);
   fs.rmSync(out, { recursive: true, force: true });
   const ms = (a: bigint, b: bigint) => Number(b - a) / 1e6;
   return { jobs, ms: ms(t0, t3), buildMs: ms(t0, t1), synthMs: ms(t1, t2), writeMs: ms(t2, t3), peakMiB: process.resourceUsage().maxRSS / 1024, files };
@@ -56,7 +60,7 @@ function median(xs: number[]): number {
 
 if (require.main === module) {
   if (process.argv[2] === '--child') {
-    process.stdout.write(JSON.stringify(measureOnce(Number(process.argv[3]))));
+    measureOnce(Number(process.argv[3])).then((r) => process.stdout.write(JSON.stringify(r)));
   } else {
     const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
     const runs = Number(process.env.BENCH_RUNS ?? 3);
@@ -80,6 +84,6 @@ if (require.main === module) {
     for (const r of rows) {
       console.log(`${String(r.jobs).padEnd(8)} ${String(r.files).padEnd(7)} ${`${r.medianMs} (${r.minMs}-${r.maxMs})`.padEnd(22)} ${String(r.buildMs).padEnd(6)} ${String(r.synthMs).padEnd(6)} ${String(r.writeMs).padEnd(7)} ${String(r.msPerJob).padEnd(8)} ${r.peakMiB}`);
     }
-    console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, node ${process.version}`);
+    console.log(`written: ${withCharts ? 'dist/ and charts/' : 'dist/ only'}; machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, node ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   }
 }

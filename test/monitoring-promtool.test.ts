@@ -450,3 +450,30 @@ function restartExp(all: Case[], file: RuleFile) {
   const k = all.find((x) => x.alert === FlinkAlert.JOB_RESTARTING)!;
   return { exp_labels: k.labels, exp_annotations: { summary: k.summary, description: k.description, runbook: ruleOf(file, k.alert).annotations.runbook } };
 }
+
+test('promtool check config accepts the annotation-mode scrape config (with the rule file) for a Prometheus without the Operator', async () => {
+  const { prometheusScrapeConfig } = await import('../lib/monitoring');
+  const fs = await import('fs');
+  const os = await import('os');
+  const path = await import('path');
+  const { stringify } = await import('yaml');
+  const { ensurePromtool, run } = await import('./support/tools');
+  const chart = new Chart(new App(), 'cfg', { disableResourceNameHashes: true });
+  const app = new FlinkApplication(chart, 'audit-logs', { namespace: 'logs', job: JAR, checkpointDirectory: 's3://state/cp' });
+  const m = new FlinkMonitoring(chart, 'mon', { cluster: app, scrape: (await import('../lib/monitoring')).ScrapeMode.ANNOTATIONS });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-promcfg-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'flink.rules.yaml'), stringify(m.ruleFile(), { lineWidth: 0 }));
+    // Debian's Prometheus is built without Kubernetes service discovery ("field kubernetes_sd_configs not
+    // found"): the relabelings and the rest of the job are checked with a static target in its place.
+    const { kubernetes_sd_configs: sd, ...job } = prometheusScrapeConfig() as Record<string, unknown>;
+    assert.deepEqual(sd, [{ role: 'pod' }]);
+    const scrape = { ...job, static_configs: [{ targets: ['127.0.0.1:9249'] }] };
+    fs.writeFileSync(path.join(dir, 'prometheus.yml'), stringify({ global: { scrape_interval: '30s' }, rule_files: ['flink.rules.yaml'], scrape_configs: [scrape] }));
+    const r = await run(await ensurePromtool(), ['check', 'config', 'prometheus.yml'], { cwd: dir, timeoutMs: 60_000 });
+    assert.match(r.stdout + r.stderr, /SUCCESS: prometheus.yml is valid prometheus config file syntax/);
+    assert.match(r.stdout + r.stderr, /SUCCESS: \d+ rules found/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

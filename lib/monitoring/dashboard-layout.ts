@@ -58,6 +58,14 @@ export function dashboardLayoutSvg(d: Dashboard): string {
     lines.forEach((line, i) => {
       out.push(`<text x="${x + 8}" y="${y + 20 + i * 17}" font-size="14" font-weight="bold" fill="#1d1d1d">${esc(line)}</text>`);
     });
+    // the metrics the panel reads, without the scope prefix (numRestarts, Heap_Used, ...)
+    const metrics = [...new Set(p.targets.flatMap((t) => t.expr.match(/\b(?:flink_[A-Za-z0-9_]+|vector)(?=[{(])/g) ?? [])
+      .map((n) => n.replace(/^flink_jobmanager_Status_JVM_/, 'JM ').replace(/^flink_taskmanager_Status_JVM_/, 'TM ')
+        .replace(/^flink_(jobmanager_job_|jobmanager_|taskmanager_job_task_operator_|taskmanager_job_task_|taskmanager_)/, '')))];
+    const room = Math.max(0, Math.floor((h - 20 - lines.length * 17 - 34) / 15));
+    wrap(metrics.join(', '), Math.floor((w - 16) / 6.6)).slice(0, room).forEach((line, i) => {
+      out.push(`<text x="${x + 8}" y="${y + 22 + lines.length * 17 + i * 15}" font-size="11" fill="#555">${esc(line)}</text>`);
+    });
     const unit = String(p.fieldConfig.defaults.unit);
     out.push(`<rect x="${x + 8}" y="${y + h - 24}" width="${p.type.length * 7.5 + 12}" height="17" rx="3" fill="${c.badge}"/>`);
     out.push(`<text x="${x + 14}" y="${y + h - 11}" font-size="11" fill="#ffffff">${esc(p.type)}</text>`);

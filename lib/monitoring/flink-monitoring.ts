@@ -134,6 +134,8 @@ export class FlinkMonitoring extends Construct {
         metadata: md('-metrics', 'metrics', t.selectorLabels),
         spec: {
           clusterIp: 'None',
+          // scrape pods that are not ready too: a JobManager whose REST API is down still reports metrics
+          publishNotReadyAddresses: true,
           selector: { ...t.selectorLabels },
           ports: [{ name: METRICS_PORT_NAME, port: t.metricsPort, targetPort: k8s.IntOrString.fromString(METRICS_PORT_NAME) }],
         },

@@ -11,18 +11,31 @@ export type Tree = Record<string, string>;
  * leaves the previous output as it was. With `prune`, subfolders of `outDir` not in `dirs`
  * are removed (a full synthesis owns the whole folder).
  */
-export function replaceDirs(outDir: string, dirs: Record<string, Tree>, prune: boolean): void {
+export async function replaceDirs(outDir: string, dirs: Record<string, Tree>, prune: boolean): Promise<void> {
   const parent = path.dirname(path.resolve(outDir));
   fs.mkdirSync(parent, { recursive: true });
   const tmp = fs.mkdtempSync(path.join(parent, `.${path.basename(outDir)}.tmp-`));
   try {
+    // Folders first (synchronously, each once), then the files, many at a time: the writes are
+    // independent and the thread pool overlaps them.
+    const folders = new Set<string>();
+    const writes: [string, string][] = [];
     for (const [dir, tree] of Object.entries(dirs)) {
       for (const [rel, content] of Object.entries(tree)) {
         const p = path.join(tmp, dir, rel);
-        fs.mkdirSync(path.dirname(p), { recursive: true });
-        fs.writeFileSync(p, content);
+        folders.add(path.dirname(p));
+        writes.push([p, content]);
       }
     }
+    for (const f of [...folders].sort()) fs.mkdirSync(f, { recursive: true });
+    let next = 0;
+    const worker = async () => {
+      while (next < writes.length) {
+        const [p, content] = writes[next++];
+        await fs.promises.writeFile(p, content);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(32, writes.length) }, worker));
     if (prune) {
       // Swap the whole folder: rename the old one aside, move the new one in, drop the old.
       const old = fs.existsSync(outDir) ? `${tmp}.old` : undefined;

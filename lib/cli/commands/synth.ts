@@ -14,15 +14,15 @@ export const synthCommand: Command = {
     'cdk8s-flink synth --app build/platform.js --out manifests',
   ],
   options: [APP_OPTION, JOB_OPTION, OUT_OPTION, { name: 'charts', value: 'dir', description: 'where Helm charts go (default: charts)', env: 'CDK8S_FLINK_CHARTS' }, JSON_OPTION],
-  run(args) {
+  async run(args) {
     const started = Date.now();
     const platform = loadPlatform(resolveAppPath(str(args.options.app)));
     const only = list(args.options.job);
     const units = synthesizePlatform(platform, only);
     const out = path.resolve(str(args.options.out) ?? 'dist');
     const charts = path.resolve(str(args.options.charts) ?? 'charts');
-    replaceDirs(out, Object.fromEntries(units.map((u) => [u.name, u.files])), !only);
-    replaceDirs(charts, Object.fromEntries(units.map((u) => [u.name, u.chart])), !only);
+    await replaceDirs(out, Object.fromEntries(units.map((u) => [u.name, u.files])), !only);
+    await replaceDirs(charts, Object.fromEntries(units.map((u) => [u.name, u.chart])), !only);
     const objects = units.reduce((n, u) => n + u.objects.length, 0);
     const ms = Date.now() - started;
     log(`synthesized ${units.length} release unit(s), ${objects} objects, into ${path.relative(process.cwd(), out) || '.'}/ and ${path.relative(process.cwd(), charts) || '.'}/ in ${ms} ms`);
