@@ -12,7 +12,9 @@ const EXAMPLES = path.join(ROOT, 'build', 'examples', 'main.js');
 const LIB = path.join(ROOT, 'build', 'lib');
 
 function cli(args: string[], cwd = ROOT) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, CDK8S_FLINK_VERBOSE: '' } });
+  // Charts go to a scratch folder unless a test names one: never into the repository's charts/.
+  const charts = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-cli-charts-'));
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, CDK8S_FLINK_VERBOSE: '', CDK8S_FLINK_CHARTS: charts } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
