@@ -1,5 +1,4 @@
 export * from './metrics';
-export * from './promql';
 export * from './target';
 export * from './alerts';
 export * from './scrape';

@@ -10,6 +10,8 @@ import * as path from 'path';
  * volumes mapped to local folders.
  */
 export interface LocalCluster {
+  /** Runs the init container again and re-reads env from the (possibly rewritten) hand-off. */
+  prepare(): LocalCluster;
   readonly confDir: string;
   /** Where the hand-off ConfigMap is projected (rewrite it and rerun `prepare` to restore). */
   readonly handoffDir: string;
@@ -49,6 +51,12 @@ export function localCluster(objects: any[], name: string, work: string, podEnv:
   project(jm, 'flink-config-template', templateDir);
   project(jm, 'flink-job', jobDir);
   project(jm, 'flink-handoff', handoffDir);
+  // The hand-off is live: env and the init container read what is in its folder now.
+  const handoffName = jm.spec.template.spec.volumes.find((x: any) => x.name === 'flink-handoff')?.configMap.name;
+  const liveData = (cmName: string): Record<string, string> | undefined => {
+    if (cmName !== handoffName) return configMaps.get(cmName);
+    return Object.fromEntries(fs.readdirSync(handoffDir).filter((f) => !f.startsWith('.')).map((f) => [f, fs.readFileSync(path.join(handoffDir, f), 'utf8')]));
+  };
   // Mount paths, longest first so /opt/flink/conf-template is not taken for /opt/flink/conf.
   const mounts: [string, string][] = [
     ['/opt/flink/conf-template', templateDir], ['/opt/flink/handoff', handoffDir], ['/opt/flink/conf', confDir], ['/opt/flink/job', jobDir],
@@ -56,9 +64,11 @@ export function localCluster(objects: any[], name: string, work: string, podEnv:
   const mapPaths = (s: string) => mounts.reduce((acc, [from, to]) => acc.split(from).join(to), s);
   // Run the init container's own command with the volumes mapped to local folders.
   const init = jm.spec.template.spec.initContainers[0];
-  const r = spawnSync(init.command[0], [init.command[1], mapPaths(init.command[2])], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`init container command failed (${r.status}): ${r.stderr}`);
-  if (!fs.existsSync(path.join(confDir, configFile))) throw new Error(`init container did not write ${configFile}`);
+  const runInit = () => {
+    const r = spawnSync(init.command[0], [init.command[1], mapPaths(init.command[2])], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`init container command failed (${r.status}): ${r.stderr}`);
+    if (!fs.existsSync(path.join(confDir, configFile))) throw new Error(`init container did not write ${configFile}`);
+  };
 
   const container = (d: any, which: string): LocalContainer => {
     const c = d.spec.template.spec.containers.find((x: any) => x.name === which);
@@ -69,7 +79,7 @@ export function localCluster(objects: any[], name: string, work: string, podEnv:
       else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace') env[e.name] = podEnv.POD_NAMESPACE;
       else if (e.valueFrom?.configMapKeyRef) {
         const ref = e.valueFrom.configMapKeyRef;
-        const v = configMaps.get(ref.name)?.[ref.key];
+        const v = liveData(ref.name)?.[ref.key];
         if (v === undefined) throw new Error(`env ${e.name}: ConfigMap ${ref.name} key ${ref.key} not found`);
         env[e.name] = v;
       }
@@ -77,11 +87,16 @@ export function localCluster(objects: any[], name: string, work: string, podEnv:
     const args = (c.args as string[]).map((a) => mapPaths(a.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, v) => (v in env ? env[v] : m))));
     return { args, env };
   };
-  return {
-    confDir,
-    handoffDir,
-    configFile,
-    jobManager: container(jm, 'jobmanager'),
-    taskManager: { ...container(tm, 'taskmanager'), replicas: tm.spec.replicas ?? 1 },
+  const prepare = (): LocalCluster => {
+    runInit();
+    return {
+      prepare,
+      confDir,
+      handoffDir,
+      configFile,
+      jobManager: container(jm, 'jobmanager'),
+      taskManager: { ...container(tm, 'taskmanager'), replicas: tm.spec.replicas ?? 1 },
+    };
   };
+  return prepare();
 }

@@ -570,6 +570,14 @@ function httpGet(url: string, timeoutMs = 5_000): Promise<{ status: number; body
   });
 }
 
+interface Conditioned {
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
+function hasCondition(o: Conditioned, type: string): boolean {
+  return o.status?.conditions?.some((c) => c.type === type && c.status === 'True') ?? false;
+}
+
 // ---------------------------------------------------------------------------------------------
 // kubeconfigs
 
@@ -661,13 +669,15 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       '-service-ip',
       SERVICE_IP,
       '-client',
-      'admin=kubernetes-admin:system:masters',
+      'admin=kubernetes-admin/system:masters',
       '-client',
       'controller-manager=system:kube-controller-manager',
       '-client',
       'scheduler=system:kube-scheduler',
       '-client',
-      'kwok=system:kwok-controller:system:masters',
+      'kwok=system:kwok-controller/system:masters',
+      '-client',
+      'front-proxy-client=front-proxy-client',
     ]);
     const f = (n: string) => path.join(pki, n);
     const kubeconfigs: Record<string, string> = {};
@@ -740,6 +750,14 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
           `--tls-cert-file=${f('apiserver.crt')}`,
           `--tls-private-key-file=${f('apiserver.key')}`,
           `--client-ca-file=${f('ca.crt')}`,
+          // the aggregation layer's front proxy (as kubeadm sets it up; one CA here)
+          `--requestheader-client-ca-file=${f('ca.crt')}`,
+          '--requestheader-allowed-names=front-proxy-client',
+          '--requestheader-username-headers=X-Remote-User',
+          '--requestheader-group-headers=X-Remote-Group',
+          '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+          `--proxy-client-cert-file=${f('front-proxy-client.crt')}`,
+          `--proxy-client-key-file=${f('front-proxy-client.key')}`,
           `--service-cluster-ip-range=${SERVICE_CIDR}`,
           '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
           `--service-account-key-file=${f('sa.pub')}`,
@@ -781,7 +799,6 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
           `--cluster-signing-cert-file=${f('ca.crt')}`,
           `--cluster-signing-key-file=${f('ca.key')}`,
           `--service-cluster-ip-range=${SERVICE_CIDR}`,
-          `--cluster-cidr=${POD_CIDR}`,
           '--cluster-name=cdk8s-flink-test',
           `--v=${v}`,
         ],
@@ -865,18 +882,25 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       (async () => {
         if (crdFiles.length === 0) return;
         const r = await mustKubectl(['apply', '--server-side', '--field-manager=cdk8s-flink-test', ...crdFiles.flatMap((c) => ['-f', c]), '-o', 'name']);
-        const names = r.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
-        await mustKubectl(['wait', '--for=condition=Established', `--timeout=${Math.max(5, Math.round((deadline - Date.now()) / 1000))}s`, ...names]);
+        // (kubectl wait fails at once on an object that has no conditions yet)
+        const names = r.stdout.split('\n').map((l) => l.trim().replace(/^customresourcedefinition\.apiextensions\.k8s\.io\//, '')).filter(Boolean);
+        await Promise.all(
+          names.map((n) =>
+            waitFor(`CRD ${n} Established`, async () => {
+              const crd = JSON.parse((await apiRequest(apiPort, tls, 'GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${n}`)).body) as Conditioned;
+              return hasCondition(crd, 'Established');
+            }),
+          ),
+        );
       })(),
     ]);
     lap('nodes+crds');
 
-    const ready = (o: { status?: { conditions?: { type: string; status: string }[] } }) => o.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
     await Promise.all([
       waitFor(`${nodeCount} Ready nodes (kwok)`, async () => {
         const r = await apiRequest(apiPort, tls, 'GET', '/api/v1/nodes');
         const items = (JSON.parse(r.body) as { items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[] }).items.filter((n) => nodes.includes(n.metadata.name));
-        return items.length === nodeCount && items.every(ready);
+        return items.length === nodeCount && items.every((n) => hasCondition(n, 'Ready'));
       }),
       // the serviceaccount controller (kube-controller-manager) is up
       waitFor('the default ServiceAccount', async () => (await apiRequest(apiPort, tls, 'GET', '/api/v1/namespaces/default/serviceaccounts/default')).status === 200),

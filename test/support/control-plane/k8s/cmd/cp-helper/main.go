@@ -11,9 +11,9 @@
 //	apiserver.crt, apiserver.key   kube-apiserver serving cert: 127.0.0.1, ::1, localhost,
 //	                               kubernetes.default.svc[.cluster.local], the service IP
 //	sa.key, sa.pub                 service-account token signing key pair (RSA 2048)
-//	<name>.crt, <name>.key         a client cert for each -client CN[:O[,O...]] flag
+//	<name>.crt, <name>.key         a client cert for each -client NAME=CN[/O[,O...]] flag
 //
-// Usage: cp-helper pki -dir DIR -service-ip 10.96.0.1 -client admin=kubernetes-admin:system:masters ...
+// Usage: cp-helper pki -dir DIR -service-ip 10.96.0.1 -client admin=kubernetes-admin/system:masters ...
 package main
 
 import (
@@ -87,7 +87,7 @@ func pki(args []string) {
 	dir := fs.String("dir", "", "output directory")
 	serviceIP := fs.String("service-ip", "10.96.0.1", "the kubernetes Service's cluster IP")
 	var cl clients
-	fs.Var(&cl, "client", "FILE=CN[:O1,O2]: a client certificate (repeatable)")
+	fs.Var(&cl, "client", "FILE=CN[/O1,O2]: a client certificate (repeatable)")
 	fail(fs.Parse(args))
 	if *dir == "" {
 		fail(fmt.Errorf("-dir is required"))
@@ -134,9 +134,10 @@ func pki(args []string) {
 	for _, c := range cl {
 		file, subject, ok := strings.Cut(c, "=")
 		if !ok || file == "" {
-			fail(fmt.Errorf("bad -client %q (want FILE=CN[:O1,O2])", c))
+			fail(fmt.Errorf("bad -client %q (want FILE=CN[/O1,O2])", c))
 		}
-		cn, orgs, _ := strings.Cut(subject, ":")
+		// names like system:kube-scheduler hold colons: the organizations follow a slash
+		cn, orgs, _ := strings.Cut(subject, "/")
 		name := pkix.Name{CommonName: cn}
 		if orgs != "" {
 			name.Organization = strings.Split(orgs, ",")

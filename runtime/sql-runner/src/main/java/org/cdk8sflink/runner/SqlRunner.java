@@ -28,18 +28,23 @@ public final class SqlRunner {
 
   private SqlRunner() {}
 
-  static final String USAGE = "usage: SqlRunner --script <file.sql> [--dry-run]";
+  static final String USAGE = "usage: SqlRunner (--script <file.sql> | --script-base64 <base64>) [--dry-run]";
 
   /** Parsed command line. */
   static final class Args {
     String script;
+    String inline;
     boolean dryRun;
   }
 
   public static void main(String[] argv) throws Exception {
     Args args = parseArgs(argv);
-    Path file = resolve(args.script);
-    String text = substituteEnv(read(file), System.getenv(), file);
+    // A session job's submitter passes the script inline: the JobManager has no copy of the file.
+    Path file = args.inline != null ? Paths.get("inline.sql") : resolve(args.script);
+    String raw = args.inline != null
+        ? new String(java.util.Base64.getDecoder().decode(args.inline.trim()), StandardCharsets.UTF_8)
+        : read(file);
+    String text = substituteEnv(raw, System.getenv(), file);
     SqlScript.Plan plan;
     try {
       plan = SqlScript.plan(text);
@@ -69,6 +74,9 @@ public final class SqlRunner {
       if (arg.equals("--script") || arg.equals("-s")) {
         if (i + 1 >= argv.length) throw new IllegalArgumentException("--script needs a file. " + USAGE);
         a.script = argv[++i];
+      } else if (arg.equals("--script-base64")) {
+        if (i + 1 >= argv.length) throw new IllegalArgumentException("--script-base64 needs a value. " + USAGE);
+        a.inline = argv[++i];
       } else if (arg.startsWith("--script=")) {
         a.script = arg.substring("--script=".length());
       } else if (arg.equals("--dry-run")) {
@@ -79,6 +87,7 @@ public final class SqlRunner {
         throw new IllegalArgumentException("unknown argument '" + arg + "'. " + USAGE);
       }
     }
+    if (a.inline != null) return a;
     if (a.script == null || a.script.trim().isEmpty()) {
       throw new IllegalArgumentException("no SQL script given. " + USAGE);
     }

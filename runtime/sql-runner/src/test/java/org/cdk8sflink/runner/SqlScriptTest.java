@@ -211,4 +211,19 @@ class SqlScriptTest {
         () -> SqlRunner.substituteEnv("SELECT 1;\nSELECT '${env:MISSING}';", env, java.nio.file.Paths.get("job.sql")));
     assertTrue(e.getMessage().contains("line 2: environment variable MISSING is not set"), e.getMessage());
   }
+
+  @Test
+  void inlineScriptIsDecodedFromBase64() throws Exception {
+    String sql = "SET 'a' = 'b'; CREATE TABLE t (x INT); INSERT INTO t SELECT 1;";
+    String b64 = java.util.Base64.getEncoder().encodeToString(sql.getBytes(StandardCharsets.UTF_8));
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    PrintStream old = System.out;
+    System.setOut(new PrintStream(buf, true, "UTF-8"));
+    try {
+      SqlRunner.main(new String[] {"--script-base64", b64, "--dry-run"});
+    } finally {
+      System.setOut(old);
+    }
+    assertTrue(buf.toString("UTF-8").contains("CONFIG a = b"), buf.toString("UTF-8"));
+  }
 }
