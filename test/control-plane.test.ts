@@ -58,7 +58,7 @@ test('control plane: real apiserver/controllers/scheduler, kwok nodes, CRDs, hel
     assert.equal(r.code, 0, `kubectl ${args.join(' ')}:\n${r.stdout}\n${r.stderr}\n${cp.logs(15)}`);
     return r.stdout;
   };
-  const apply = (obj: unknown) => kubectl(['apply', '--server-side', '--field-validation=Strict', '--field-manager=cp-test', '-f', '-'], JSON.stringify(obj));
+  const apply = (obj: unknown) => kubectl(['apply', '--server-side', '--validate=strict', '--field-manager=cp-test', '-f', '-'], JSON.stringify(obj));
 
   try {
     await t.test('server version is the built release', async () => {
@@ -120,13 +120,24 @@ test('control plane: real apiserver/controllers/scheduler, kwok nodes, CRDs, hel
       assert.match(r.stderr, /spec\.selector: Invalid value: .*field is immutable/);
     });
 
-    await t.test('an unknown field is rejected with --field-validation=Strict', async () => {
-      const r = await apply(deployment('web2', { app: 'web2' }, { imagePullPolicyy: 'Always' }));
+    await t.test('an unknown field is rejected with --validate=strict (fieldValidation=Strict)', async () => {
+      const bad = deployment('web2', { app: 'web2' }, { imagePullPolicyy: 'Always' });
+      // server-side apply: the structured-merge-diff schema check
+      const r = await apply(bad);
       assert.notEqual(r.code, 0);
-      assert.match(r.stderr, /unknown field "spec\.template\.spec\.containers\[0\]\.imagePullPolicyy"/);
-      const cr = await apply({ apiVersion: 'monitoring.coreos.com/v1', kind: 'PodMonitor', metadata: { name: 'bad', namespace: NS }, spec: { selector: {}, podMetricsEndpointz: [] } });
+      assert.match(r.stderr, /\.imagePullPolicyy: field not declared in schema/);
+      // create/update with fieldValidation=Strict: the strict decoder
+      const c = await kubectl(['create', '--validate=strict', '-f', '-'], JSON.stringify(bad));
+      assert.notEqual(c.code, 0);
+      assert.match(c.stderr, /strict decoding error: unknown field "spec\.template\.spec\.containers\[0\]\.imagePullPolicyy"/);
+      // the same for a custom resource (structural schema of the CRD)
+      const pm = { apiVersion: 'monitoring.coreos.com/v1', kind: 'PodMonitor', metadata: { name: 'bad', namespace: NS }, spec: { selector: {}, podMetricsEndpointz: [] } };
+      const cr = await apply(pm);
       assert.notEqual(cr.code, 0);
-      assert.match(cr.stderr, /unknown field "spec\.podMetricsEndpointz"/);
+      assert.match(cr.stderr, /podMetricsEndpointz: field not declared in schema/);
+      const cc = await kubectl(['create', '--validate=strict', '-f', '-'], JSON.stringify(pm));
+      assert.notEqual(cc.code, 0);
+      assert.match(cc.stderr, /strict decoding error: unknown field "spec\.podMetricsEndpointz"/);
     });
 
     await t.test('a PodMonitor (CRD) is accepted', async () => {

@@ -243,7 +243,7 @@ for (const v of VARIANTS) {
     assert.match(r.stdout, /SUCCESS: \d+ rules found/);
   });
 
-  test(`promtool test rules: every alert of the ${v.key} cluster fires on time with its labels and rendered annotations, and is silent on healthy series`, async () => {
+  test(`promtool test rules: every alert of the ${v.key} cluster fires on time with its labels and rendered annotations, and is silent on healthy series`, async (t) => {
     const file = v.monitoring.ruleFile();
     const all = cases(v);
     const alertNames = file.groups.flatMap((g) => g.rules.map((r) => r.alert)).sort();
@@ -278,6 +278,7 @@ for (const v of VARIANTS) {
     const r = await testRules({ 'rules.yaml': file }, groups);
     assert.ok(r.ok, failure(r));
     assert.match(r.stdout, /SUCCESS/);
+    t.diagnostic(`${alertNames.length} alerts: ${groups.length} promtool test groups, ${groups.reduce((n, g) => n + (g.alerts?.length ?? 0), 0)} alert_rule_test evaluations passed`);
   });
 
   test(`promtool test rules: the ${v.key} cluster's rules never fire for another cluster's or another namespace's series`, async () => {
@@ -403,7 +404,7 @@ function concrete(expr: string, ns: string): string {
 }
 
 for (const v of VARIANTS) {
-  test(`dashboard of the ${v.key} cluster: every query parses (promtool check rules) and returns data from a scraped cluster's series (promtool test rules)`, async () => {
+  test(`dashboard of the ${v.key} cluster: every query parses (promtool check rules) and returns data from a scraped cluster's series (promtool test rules)`, async (t) => {
     const d = v.monitoring.dashboard!;
     const queries = d.panels.flatMap((p) => p.targets.map((t) => ({ id: `${p.id}${t.refId}`, title: p.title, expr: concrete(t.expr, v.c.ns) })));
     const varQueries = d.templating.list.filter((x) => x.type === 'query').map((x) => {
@@ -429,6 +430,7 @@ for (const v of VARIANTS) {
     }
     const r = await testRules({ 'empty.yaml': { groups: [] } }, [{ name: 'dashboard queries return data', series, exprs }]);
     assert.ok(r.ok, failure(r));
+    t.diagnostic(`${queries.length} panel queries and ${varQueries.length} variable queries parsed; ${exprs.length} promql_expr_test cases passed`);
   });
 }
 

@@ -40,7 +40,7 @@ test('monitoring: by default a PodMonitor on port "metrics" of both components, 
     ['__meta_kubernetes_namespace', 'namespace'],
     ['__meta_kubernetes_pod_name', 'pod'],
     ['__meta_kubernetes_pod_label_app_kubernetes_io_component', 'component'],
-    ['audit-logs', 'flink_cluster'],
+    ['__meta_kubernetes_pod_label_app_kubernetes_io_instance', 'flink_cluster'],
   ]);
   // the selector picks exactly the JobManager and TaskManager pods, which both name port 9249 "metrics"
   for (const component of ['jobmanager', 'taskmanager']) {
@@ -123,6 +123,16 @@ test('monitoring: a job named "audit-logs" is matched as "audit_logs", as Flink\
   const { monitoring } = appWith();
   const job = monitoring.dashboard!.templating.list.find((v) => v.name === 'job') as any;
   assert.deepEqual(job.current.value, ['audit_logs']);
+});
+
+test('monitoring: a target whose pods do not carry its name in app.kubernetes.io/instance gets a fixed flink_cluster label', () => {
+  const objects = synth((s) => new FlinkMonitoring(s, 'm', {
+    cluster: { name: 'legacy', namespace: 'ops', version: FlinkVersion.V1_20, mode: ClusterMode.SESSION, expectedTaskManagers: 1, selectorLabels: { app: 'flink', release: 'legacy-1' } },
+    dashboard: false,
+  }));
+  const pm = find(objects, 'PodMonitor', 'legacy-metrics');
+  assert.deepEqual(pm.spec.selector.matchLabels, { app: 'flink', release: 'legacy-1' });
+  assert.deepEqual(pm.spec.podMetricsEndpoints[0].relabelings[3], { action: 'replace', replacement: 'legacy', targetLabel: 'flink_cluster' });
 });
 
 test('monitoring: ServiceMonitor mode adds a headless <name>-metrics Service over both components and a ServiceMonitor that selects only it', () => {

@@ -29,6 +29,8 @@ export interface Relabeling {
   readonly replacement?: string;
 }
 
+const INSTANCE_LABEL = 'app.kubernetes.io/instance';
+
 /** Prometheus' meta label of a pod label: characters outside [a-zA-Z0-9_] become `_`. */
 export function podLabelMeta(key: string): string {
   return `__meta_kubernetes_pod_label_${key.replace(/[^a-zA-Z0-9_]/g, '_')}`;
@@ -37,14 +39,19 @@ export function podLabelMeta(key: string): string {
 /**
  * Target labels every series of the cluster gets: `namespace`, `pod`, `component`
  * (`jobmanager` / `taskmanager`, from the pod label app.kubernetes.io/component) and
- * `flink_cluster` (the cluster's name), which the rules and the dashboard match on.
+ * `flink_cluster` (the cluster's name: its pods' app.kubernetes.io/instance label), which the
+ * rules and the dashboard match on.
  */
 export function relabelings(t: ResolvedTarget): Relabeling[] {
   return [
     { sourceLabels: ['__meta_kubernetes_namespace'], targetLabel: 'namespace', action: 'replace' },
     { sourceLabels: ['__meta_kubernetes_pod_name'], targetLabel: 'pod', action: 'replace' },
     { sourceLabels: [podLabelMeta('app.kubernetes.io/component')], targetLabel: 'component', action: 'replace' },
-    { targetLabel: 'flink_cluster', replacement: t.name, action: 'replace' },
+    // From the pod label when it carries the cluster's name (the toolkit's clusters, and their Helm
+    // releases, where it is the release name); a fixed value for other targets.
+    t.selectorLabels[INSTANCE_LABEL] === t.name
+      ? { sourceLabels: [podLabelMeta(INSTANCE_LABEL)], targetLabel: 'flink_cluster', action: 'replace' }
+      : { targetLabel: 'flink_cluster', replacement: t.name, action: 'replace' },
   ];
 }
 
