@@ -14,3 +14,5 @@ export * from './policy/pod-security';
 export * from './synth/synthesize';
 export * from './synth/write';
 export * from './pipeline/pipeline';
+export * from './monitoring';
+export * from './helm/chart';

@@ -1,6 +1,7 @@
 import { App, Chart } from 'cdk8s';
 import { FlinkApplication, FlinkApplicationProps } from './application';
 import { FlinkClusterProps, MAX_NAME_LENGTH } from './cluster/flink-cluster';
+import { FlinkMonitoring, FlinkMonitoringProps } from './monitoring/flink-monitoring';
 import { checkName, checkUri, ValidationError } from './errors';
 import { FlinkSessionCluster, FlinkSessionClusterProps, FlinkSessionJob, FlinkSessionJobProps } from './session';
 
@@ -17,6 +18,12 @@ export interface FlinkPlatformProps {
   readonly storageBaseDirectory?: string;
   /** Props every application and session cluster starts from; a cluster's own props win. @default - none */
   readonly defaults?: Omit<FlinkClusterProps, 'name'>;
+  /**
+   * Prometheus and Grafana wiring (monitor, alert rules, dashboard) for every application and
+   * session cluster, or false for none. A cluster with `metrics: false` gets none.
+   * @default - on, with FlinkMonitoring's defaults (a PodMonitor, alerts, a dashboard)
+   */
+  readonly monitoring?: Omit<FlinkMonitoringProps, 'cluster'> | false;
 }
 
 /** What one release unit is: one chart, one `dist/<name>/` folder, one Helm release. */
@@ -46,13 +53,13 @@ export class FlinkPlatform {
   /** Declares a job in its own application cluster. */
   public addApplication(name: string, props: FlinkApplicationProps): FlinkApplication {
     const chart = this.newChart(name);
-    return this.register(name, 'application', chart, new FlinkApplication(chart, name, this.clusterProps(name, props)));
+    return this.register(name, 'application', chart, this.monitor(chart, new FlinkApplication(chart, name, this.clusterProps(name, props))));
   }
 
   /** Declares a session cluster that session jobs can run on. */
   public addSessionCluster(name: string, props: FlinkSessionClusterProps = {}): FlinkSessionCluster {
     const chart = this.newChart(name);
-    return this.register(name, 'session-cluster', chart, new FlinkSessionCluster(chart, name, this.clusterProps(name, props)));
+    return this.register(name, 'session-cluster', chart, this.monitor(chart, new FlinkSessionCluster(chart, name, this.clusterProps(name, props))));
   }
 
   /** Declares a job that runs on a session cluster. */
@@ -105,6 +112,14 @@ export class FlinkPlatform {
       }
     }
     return problems;
+  }
+
+  /** The cluster's monitoring objects, in its chart (the id is fixed: it is part of generated names). */
+  private monitor<C extends FlinkApplication | FlinkSessionCluster>(chart: Chart, cluster: C): C {
+    if (this.props.monitoring !== false && cluster.metricsEnabled) {
+      new FlinkMonitoring(chart, 'Monitoring', { ...(this.props.monitoring ?? {}), cluster });
+    }
+    return cluster;
   }
 
   private newChart(name: string): Chart {

@@ -45,7 +45,7 @@ test('control plane: real apiserver/controllers/scheduler, kwok nodes, CRDs, hel
   const tb = Date.now();
   await ensureControlPlaneBinaries();
   const build = lastBuildReport();
-  t.diagnostic(`binaries ready in ${Math.round((Date.now() - tb) / 1000)} s (build ${Math.round((build?.buildMs ?? 0) / 1000)} s); sizes MiB: ${Object.entries(build?.sizes ?? {}).map(([k, v]) => `${k}=${(v / 2 ** 20).toFixed(1)}`).join(' ')}`);
+  t.diagnostic(`binaries ready in ${Math.round((Date.now() - tb) / 1000)} s (build ${Math.round((build?.buildMs ?? 0) / 1000)} s: ${Object.entries(build?.steps ?? {}).map(([k, v]) => `${k} ${Math.round(v / 1000)} s`).join(', ')}); sizes MiB: ${Object.entries(build?.sizes ?? {}).map(([k, v]) => `${k}=${(v / 2 ** 20).toFixed(1)}`).join(' ')}`);
 
   const t0 = Date.now();
   const cp: ControlPlane = await startControlPlane();
@@ -216,7 +216,9 @@ test('control plane: real apiserver/controllers/scheduler, kwok nodes, CRDs, hel
     t.diagnostic(cp.logs(30));
     throw e;
   } finally {
+    const ts = Date.now();
     await cp.stop();
+    t.diagnostic(`stop ${Date.now() - ts} ms`);
   }
 
   await t.test('stop() leaves no process behind', () => {

@@ -20,9 +20,9 @@ import * as path from 'path';
 import { Partitioners } from 'kafkajs';
 import { buildLogPlatform } from '../examples/platform';
 import { synthesizeUnit } from '../lib/synth/synthesize';
-import { localCluster } from './support/container-local';
 import { layoutFlinkHome } from './support/flink-dist';
-import { FlinkProcess, freePorts, restGet, startJobManager, startTaskManager, waitFor } from './support/flink-proc';
+import { restGet, waitFor } from './support/flink-proc';
+import { RunningCluster, runCluster } from './support/local-flink';
 import { KafkaBroker, startKafka } from './support/kafka';
 
 let kafka: Promise<KafkaBroker> | undefined;
@@ -56,7 +56,7 @@ function accessRecord(i: number) {
 for (const c of CASES) {
   test(`boot: example "${c.job}" runs on real Flink ${c.dist} with its generated config, log4j file and container args`, { timeout: 8 * 60_000 }, async (t) => {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), `cdk8s-flink-boot-${c.job}-`));
-    const procs: FlinkProcess[] = [];
+    let cluster: RunningCluster | undefined;
     const t0 = Date.now();
     try {
       const home = await layoutFlinkHome(c.dist, c.line, path.join(work, 'flink'));
@@ -74,30 +74,10 @@ for (const c of CASES) {
       });
       const unit = synthesizeUnit(platform.unit(c.job)!);
       const app = platform.unit(c.job)!.construct as any;
-      const local = localCluster(unit.objects, c.job, work);
+      cluster = await runCluster(unit.objects, c.job, work, home);
+      const { local, rest } = cluster;
+      const died = cluster.died;
       assert.equal(local.configFile, 'config.yaml');
-
-      const [restPort, rpcPort, blobPort, jmProm] = await freePorts(4);
-      const loopback = {
-        'jobmanager.rpc.address': '127.0.0.1', 'jobmanager.bind-host': '127.0.0.1', 'rest.address': '127.0.0.1',
-        'rest.bind-address': '127.0.0.1', 'taskmanager.host': '127.0.0.1', 'taskmanager.bind-host': '127.0.0.1',
-        'rest.port': restPort, 'jobmanager.rpc.port': rpcPort, 'blob.server.port': blobPort,
-      };
-      const rest = `http://127.0.0.1:${restPort}`;
-      procs.push(await startJobManager({
-        flinkHome: home, confDir: local.confDir, logDir: path.join(work, 'log-jm'), name: 'jobmanager',
-        args: local.jobManager.args, env: local.jobManager.env,
-        dynamicProperties: { ...loopback, 'metrics.reporter.prom.port': jmProm },
-      }));
-      for (let i = 0; i < local.taskManager.replicas; i++) {
-        const [tmRpc, tmData, tmProm] = await freePorts(3);
-        procs.push(await startTaskManager({
-          flinkHome: home, confDir: local.confDir, logDir: path.join(work, `log-tm-${i}`), name: `taskmanager-${i}`,
-          args: local.taskManager.args, env: local.taskManager.env,
-          dynamicProperties: { ...loopback, 'taskmanager.rpc.port': tmRpc, 'taskmanager.data.port': tmData, 'metrics.reporter.prom.port': tmProm },
-        }));
-      }
-      const died = () => procs.map((p) => (p.exitCode() !== undefined ? `${p.name} exited with ${p.exitCode()}` : '')).find(Boolean);
 
       // The REST API answers and every TaskManager registered with the declared slots.
       const overview = await waitFor(async () => {
@@ -122,18 +102,13 @@ for (const c of CASES) {
       await producer.send({ topic: c.source, messages: Array.from({ length: 30 }, (_, i) => ({ value: JSON.stringify(make(i)) })) });
       await producer.disconnect();
 
-      // The job runs under the fixed job id from the container args, every task RUNNING.
+      // The job runs under the job id of the container args (from the hand-off), every task RUNNING.
       const jobId = local.jobManager.args[local.jobManager.args.indexOf('--job-id') + 1];
-      const job = await waitFor(async () => {
-        const o = await restGet<{ jobs: Array<{ jid: string; name: string; state: string }> }>(`${rest}/jobs/overview`);
-        const j = o.jobs.find((x) => x.jid === jobId);
-        if (j && ['FAILED', 'CANCELED', 'FINISHED'].includes(j.state)) throw Object.assign(new Error(`job ${j.jid} is ${j.state}`), { fatal: true });
-        if (!j || j.state !== 'RUNNING') return undefined;
-        const d = await restGet<{ vertices: Array<{ status: string; parallelism: number }> }>(`${rest}/jobs/${j.jid}`);
-        return d.vertices.every((v) => v.status === 'RUNNING') ? { ...j, vertices: d.vertices } : undefined;
-      }, { timeoutMs: 180_000, intervalMs: 1000, what: `job ${jobId} RUNNING`, abortIf: died });
+      assert.match(jobId, /^[0-9a-f]{32}$/);
+      const job = await cluster.waitRunning(jobId);
       assert.equal(job.name, c.job);
-      assert.ok(job.vertices.some((v) => v.parallelism === app.parallelism), `a vertex runs at parallelism ${app.parallelism}`);
+      const vertices = (await restGet<{ vertices: Array<{ parallelism: number }> }>(`${rest}/jobs/${jobId}`)).vertices;
+      assert.ok(vertices.some((v) => v.parallelism === app.parallelism), `a vertex runs at parallelism ${app.parallelism}`);
       t.diagnostic(`job RUNNING after ${Date.now() - t0} ms`);
 
       // A checkpoint completes into the generated checkpoint directory (the example's interval is 1 min).
@@ -165,10 +140,10 @@ for (const c of CASES) {
       }
       t.diagnostic(`all checks passed after ${Date.now() - t0} ms`);
     } catch (e) {
-      for (const p of procs) t.diagnostic(`---- ${p.name} (tail) ----\n${(p.logFile() || p.logs()).split('\n').slice(-60).join('\n')}`);
+      if (cluster) t.diagnostic(cluster.logs());
       throw e;
     } finally {
-      await Promise.all(procs.map((p) => p.stop(15_000)));
+      await cluster?.stop();
       fs.rmSync(work, { recursive: true, force: true });
     }
   });

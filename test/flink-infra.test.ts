@@ -14,6 +14,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Partitioners } from 'kafkajs';
+import { log4jConsoleProperties } from '../lib/config/log4j';
 import { distJavaOpts, layoutFlinkHome, readArtifacts } from './support/flink-dist';
 import { FlinkProcess, freePorts, restGet, startJobManager, startTaskManager, waitFor } from './support/flink-proc';
 import { KafkaBroker, startKafka } from './support/kafka';
@@ -38,31 +39,7 @@ after(async () => {
   if (kafka) await (await kafka).stop();
 });
 
-const LOG4J = `# minimal log4j2 config: console + the rolling file the web UI reads (log.file)
-rootLogger.level = INFO
-rootLogger.appenderRef.console.ref = ConsoleAppender
-rootLogger.appenderRef.rolling.ref = RollingFileAppender
-logger.kafka.name = org.apache.kafka
-logger.kafka.level = WARN
-logger.pekko.name = org.apache.pekko
-logger.pekko.level = WARN
-appender.console.name = ConsoleAppender
-appender.console.type = CONSOLE
-appender.console.layout.type = PatternLayout
-appender.console.layout.pattern = %d{HH:mm:ss,SSS} %-5p %-50c{1.} %x - %m%n
-appender.rolling.name = RollingFileAppender
-appender.rolling.type = RollingFile
-appender.rolling.append = true
-appender.rolling.fileName = \${sys:log.file}
-appender.rolling.filePattern = \${sys:log.file}.%i
-appender.rolling.layout.type = PatternLayout
-appender.rolling.layout.pattern = %d{yyyy-MM-dd HH:mm:ss,SSS} %-5p %-60c %x - %m%n
-appender.rolling.policies.type = Policies
-appender.rolling.policies.size.type = SizeBasedTriggeringPolicy
-appender.rolling.policies.size.size = 100MB
-appender.rolling.strategy.type = DefaultRolloverStrategy
-appender.rolling.strategy.max = 3
-`;
+const LOG4J = log4jConsoleProperties();
 
 function configYaml(work: string, javaOpts: string): string {
   // Flat keys, valid for 1.20 and 2.x. Ports here are deliberately the defaults: the test

@@ -261,17 +261,20 @@ test('schema: every monitoring object (PodMonitor, ServiceMonitor, PrometheusRul
   assert.deepEqual(errors, []);
 });
 
-test('monitoring works per release unit of a FlinkPlatform (one FlinkMonitoring in each unit\'s chart)', () => {
-  const platform = new FlinkPlatform({ namespace: 'logs', storageBaseDirectory: 's3://state' });
+test('a FlinkPlatform wires monitoring into every application and session cluster unit; monitoring: false and metrics: false opt out', () => {
+  const platform = new FlinkPlatform({ namespace: 'logs', storageBaseDirectory: 's3://state', monitoring: { releaseLabel: 'kps' } });
   platform.addApplication('audit-logs', { job: JAR });
   platform.addSessionCluster('shared', { taskManagerReplicas: 2 });
-  for (const u of platform.releaseUnits) {
-    if (u.kind === 'application' || u.kind === 'session-cluster') new FlinkMonitoring(u.chart, 'monitoring', { cluster: u.construct as FlinkApplication });
-  }
-  const names = platform.releaseUnits.flatMap((u) => u.chart.toJson()).filter((o: any) => o.apiVersion === 'monitoring.coreos.com/v1').map((o: any) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`);
+  platform.addApplication('quiet', { job: JAR, metrics: false });
+  const objs = platform.releaseUnits.flatMap((u) => u.chart.toJson());
+  const names = objs.filter((o: any) => o.apiVersion === 'monitoring.coreos.com/v1').map((o: any) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`);
   assert.deepEqual(names.sort(), [
     'PodMonitor/logs/audit-logs-metrics', 'PodMonitor/logs/shared-metrics', 'PrometheusRule/logs/audit-logs-alerts', 'PrometheusRule/logs/shared-alerts',
   ]);
+  assert.ok(objs.filter((o: any) => o.apiVersion === 'monitoring.coreos.com/v1').every((o: any) => o.metadata.labels.release === 'kps'));
+  const off = new FlinkPlatform({ storageBaseDirectory: 's3://state', monitoring: false });
+  off.addApplication('audit-logs', { job: JAR });
+  assert.ok(!off.releaseUnits[0].chart.toJson().some((o: any) => o.apiVersion === 'monitoring.coreos.com/v1' || /dashboard/.test(o.metadata.name)));
 });
 
 test('bad input: one-line ValidationErrors naming the field, the value and what is expected', () => {

@@ -4,7 +4,7 @@ import { jobManagerHeapMiB, minimumTaskManagerMiB, MIN_JOB_MANAGER_HEAP_MIB } fr
 import { keyFor } from '../config/keys';
 import { ReleaseUnit } from '../platform';
 import { FlinkSessionJob } from '../session';
-import { emitTemplate, emitYaml, TplBlock, TplIf, TplLiteral, TplScalar } from '../synth/yaml';
+import { emitTemplate, emitYaml, TplBlock, TplIf, TplLiteral, TplScalar, TplString } from '../synth/yaml';
 import { PACKAGE_VERSION } from '../version';
 import { LABELS, QUANTITY_CPU, QUANTITY_MEMORY, renderSchema, renderValues, URI_OR_EMPTY, ValueTree } from './values';
 
@@ -30,7 +30,7 @@ function clone<X>(x: X): X {
 /** Replaces references to this unit's objects (name fields, the JobManager address) with release-based names. */
 function templatizeNames(node: any, name: string, c: string, parentKey?: string): any {
   if (Array.isArray(node)) return node.map((x) => templatizeNames(x, name, c));
-  if (node === null || typeof node !== 'object' || node instanceof TplScalar || node instanceof TplBlock || node instanceof TplLiteral) return node;
+  if (node === null || typeof node !== 'object' || node instanceof TplScalar || node instanceof TplBlock || node instanceof TplLiteral || node instanceof TplString) return node;
   if (node instanceof TplIf) return new TplIf(node.cond, templatizeNames(node.value, name, c));
   const out: any = {};
   for (const [k, v] of Object.entries(node)) {
@@ -43,11 +43,77 @@ function templatizeNames(node: any, name: string, c: string, parentKey?: string)
 
 function baseMetadata(o: any, name: string, c: string, extra: Record<string, unknown> = {}): any {
   const component = o.metadata.labels?.['app.kubernetes.io/component'] ?? '';
+  // Labels beyond the recommended ones (grafana_dashboard, ...) stay; `release` comes from values.
+  const others = Object.entries(o.metadata.labels ?? {}).filter(([k]) => !k.startsWith('app.kubernetes.io/') && k !== 'release');
+  const extraLabels = others.length ? ` "extra" (dict ${others.map(([k, v]) => `${JSON.stringify(k)} ${JSON.stringify(v)}`).join(' ')})` : '';
   return {
     name: T(`{{ include "${c}.fullname" . }}${o.metadata.name.slice(name.length)}`),
     namespace: T('{{ .Release.Namespace }}'),
-    labels: B(`include "${c}.labels" (dict "ctx" $ "component" "${component}")`),
+    labels: B(`include "${c}.labels" (dict "ctx" $ "component" "${component}"${extraLabels})`),
+    ...(o.metadata.annotations ? { annotations: o.metadata.annotations } : {}),
     ...extra,
+  };
+}
+
+/**
+ * Strings that name this release's cluster or namespace (PromQL selectors, rule group names,
+ * dashboard ids and titles) as release-relative templates.
+ */
+function releaseRelative(node: any, name: string, ns: string | undefined): any {
+  if (Array.isArray(node)) return node.map((x) => releaseRelative(x, name, ns));
+  if (node && typeof node === 'object' && node.constructor === Object) {
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, releaseRelative(v, name, ns)]));
+  }
+  if (typeof node !== 'string') return node;
+  const esc = (w: string) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const b = '(?<![A-Za-z0-9_-])';
+  const e = '(?![A-Za-z0-9_-])';
+  // The namespace only where it names this cluster: namespace="<ns>", or <ns>/<name>, <ns>.<name>, <ns>-<name>.
+  const alts = [
+    ...(ns ? [`namespace="(${esc(ns)})"`, `${b}(${esc(ns)})(?=[/.-]${esc(name)}${e})`] : []),
+    `${b}(${esc(name)})${e}`,
+  ];
+  const re = new RegExp(alts.join('|'), 'g');
+  const parts: string[] = [];
+  let last = 0;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(node)) !== null) {
+    const isName = m[m.length - 1] !== undefined;
+    const word = isName ? name : ns!;
+    const at = m.index + m[0].indexOf(word);
+    parts.push(node.slice(last, at), isName ? '.Release.Name' : '.Release.Namespace');
+    last = at + word.length;
+  }
+  if (parts.length === 0) return node;
+  parts.push(node.slice(last));
+  return new TplString(parts);
+}
+
+/** Monitoring objects: release-relative selectors and queries, the `release` label, switches. */
+function templatizeMonitoring(o: any, ctx: Ctx): { file: string; text: string } {
+  const { name, c } = ctx;
+  const ns = o.metadata.namespace as string | undefined;
+  const switchOf: Record<string, string> = {
+    PodMonitor: 'scrape', ServiceMonitor: 'scrape', Service: 'scrape', PrometheusRule: 'alerts',
+  };
+  const suffix = o.metadata.name.slice(name.length + 1);
+  const which = o.kind === 'ConfigMap' ? (/dashboard/.test(suffix) ? 'dashboard' : 'alerts') : switchOf[o.kind] ?? 'scrape';
+  const sel = B(`include "${c}.selectorLabels" (dict "ctx" $ "component" "")`);
+  let out: any = { ...o, metadata: baseMetadata(o, name, c) };
+  if (o.kind === 'PodMonitor' || o.kind === 'ServiceMonitor') out.spec = { ...o.spec, selector: { ...o.spec.selector, matchLabels: sel } };
+  if (o.kind === 'Service') out.spec = { ...o.spec, selector: sel };
+  out = { ...out, ...Object.fromEntries(Object.entries(out).filter(([k]) => k !== 'metadata' && k !== 'apiVersion' && k !== 'kind').map(([k, v]) => [k, releaseRelative(v, name, ns)])) };
+  if (out.data) out.data = Object.fromEntries(Object.entries(out.data).map(([k, v]) => [k, v]));
+  if (o.kind === 'ConfigMap' && o.data) {
+    // Data keys that carry the name (the dashboard file) stay as synthesized: Grafana reads any key.
+    out.data = Object.fromEntries(Object.entries(o.data).map(([k, v]) => [k, releaseRelative(v, name, ns)]));
+  }
+  out = templatizeNames(out, name, c);
+  return {
+    file: `templates/${o.kind.toLowerCase()}-${suffix}.yaml`,
+    text: `{{- if .Values.monitoring.${which} }}
+${emitTemplate(out).replace(/^\n/, '')}{{- end }}
+`,
   };
 }
 
@@ -110,6 +176,7 @@ function templatizeDeployment(o: any, ctx: Ctx): any {
 
 function templatizeObject(o: any, ctx: Ctx, configFile: string): { file: string; text: string } {
   const { name, c } = ctx;
+  if (o.metadata.labels?.['app.kubernetes.io/component'] === 'monitoring') return templatizeMonitoring(o, ctx);
   const suffix = o.metadata.name.slice(name.length).replace(/^-/, '');
   let out: any;
   let file = `${o.kind.toLowerCase()}${suffix ? `-${suffix}` : ''}.yaml`;
@@ -298,10 +365,22 @@ function clusterValues(ctx: Ctx, objects: any[]): ValueTree {
     schema: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] }, propertyNames: { not: { enum: managedKeys(cluster) } } },
   };
   tree.podLabels = { doc: 'Extra labels on the pods.', value: {}, schema: LABELS };
-  tree.podAnnotations = { doc: 'Extra annotations on the pods.', value: cluster.podAnnotations, schema: LABELS };
+  const podAnnotations = Object.fromEntries(Object.entries(tm.spec.template.metadata.annotations ?? {}).filter(([k]) => k !== 'checksum/config' && k !== REVISION_ANNOTATION));
+  tree.podAnnotations = { doc: 'Extra annotations on the pods (with annotation scraping, the prometheus.io/* ones).', value: podAnnotations, schema: LABELS };
   tree.nodeSelector = { doc: 'Node labels the pods must match.', value: pod.nodeSelector ?? {}, schema: LABELS };
   tree.tolerations = { doc: 'Taints the pods tolerate.', value: pod.tolerations ?? [], schema: { type: 'array', items: { type: 'object' } } };
   tree.affinity = { doc: 'Affinity of the pods; when set it replaces the generated TaskManager anti-affinity.', value: {}, schema: { type: 'object' } };
+  const mon = objects.filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] === 'monitoring');
+  const release = mon.map((o) => o.metadata.labels.release).find(Boolean) ?? '';
+  tree.monitoring = {
+    doc: 'Prometheus and Grafana wiring; each part can be switched off.',
+    children: {
+      scrape: { doc: 'The PodMonitor or ServiceMonitor (and its metrics Service).', value: mon.some((o) => ['PodMonitor', 'ServiceMonitor'].includes(o.kind)), schema: { type: 'boolean' } },
+      alerts: { doc: 'The alerting rules (PrometheusRule, or a rules ConfigMap with annotation scraping).', value: mon.some((o) => o.kind === 'PrometheusRule' || /prometheus-rules$/.test(o.metadata.name)), schema: { type: 'boolean' } },
+      dashboard: { doc: 'The Grafana dashboard ConfigMap (labelled grafana_dashboard: "1").', value: mon.some((o) => /dashboard$/.test(o.metadata.name)), schema: { type: 'boolean' } },
+      releaseLabel: { doc: 'The release label kube-prometheus-stack selects monitors and rules by ("" for none).', value: release, schema: { type: 'string', pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$', maxLength: 63 } },
+    },
+  };
   if (app) {
     tree.hooks = {
       doc: 'The upgrade, rollback, cleanup and test hooks (the operations tool).',
@@ -390,6 +469,12 @@ app.kubernetes.io/component: {{ . }}
 app.kubernetes.io/part-of: ${cluster.partOf}
 app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .ctx.Chart.Name .ctx.Chart.Version | replace "+" "_" | trunc 63 }}
+{{- if and (eq .component "monitoring") .ctx.Values.monitoring.releaseLabel }}
+release: {{ .ctx.Values.monitoring.releaseLabel | quote }}
+{{- end }}
+{{- with .extra }}
+{{ toYaml . }}
+{{- end }}
 {{- end -}}
 
 {{- define "${c}.podLabels" -}}
@@ -410,13 +495,7 @@ ${REVISION_ANNOTATION}: {{ .ctx.Release.Revision | quote }}
 {{- end }}
 ` : ''}{{- end -}}
 
-{{- define "${c}.image" -}}
-{{- if .Values.image.digest -}}
-{{ .Values.image.repository }}@{{ .Values.image.digest }}
-{{- else -}}
-{{ .Values.image.repository }}:{{ .Values.image.tag }}
-{{- end -}}
-{{- end -}}
+${imageHelper(c)}
 
 {{/* Container resources: memory request = limit; a CPU limit only when asked. */}}
 {{- define "${c}.resources" -}}
@@ -475,6 +554,17 @@ ${affinityTemplate(tmAffinity, c)}
 {{- end -}}
 {{- end -}}
 ` : ''}`;
+}
+
+/** The image from repository and tag, or repository and digest when one is set. */
+function imageHelper(c: string): string {
+  return `{{- define "${c}.image" -}}
+{{- if .Values.image.digest -}}
+{{ .Values.image.repository }}@{{ .Values.image.digest }}
+{{- else -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag }}
+{{- end -}}
+{{- end -}}`;
 }
 
 function affinityTemplate(aff: any, c: string): string {
@@ -744,13 +834,7 @@ app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .ctx.Chart.Name .ctx.Chart.Version | replace "+" "_" | trunc 63 }}
 {{- end -}}
 
-{{- define "${c}.image" -}}
-{{- if .Values.image.digest -}}
-{{ .Values.image.repository }}@{{ .Values.image.digest }}
-{{- else -}}
-{{ .Values.image.repository }}:{{ .Values.image.tag }}
-{{- end -}}
-{{- end -}}
+${imageHelper(c)}
 
 {{/* The submission spec the operations tool reads (keys sorted, as the toolkit writes them). */}}
 {{- define "${c}.spec" -}}

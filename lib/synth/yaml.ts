@@ -42,6 +42,14 @@ export class TplLiteral {
   constructor(public readonly expr: string) {}
 }
 
+/**
+ * A string mixing literal text and template actions: `parts` alternate literal text (escaped)
+ * and action expressions (`{{ expr }}`), starting with text.
+ */
+export class TplString {
+  constructor(public readonly parts: string[]) {}
+}
+
 /** A map entry present only when the template condition holds. */
 export class TplIf {
   constructor(public readonly cond: string, public readonly value: unknown) {}
@@ -118,7 +126,7 @@ function emit(v: unknown, indent: number, out: string[], inSeq: boolean): void {
           out.push(pad, '  - ');
           emitInline(item, indent + 4, out);
         }
-      } else if (x !== null && typeof x === 'object' && !(x instanceof TplScalar) && Object.keys(x).some((kk) => (x as any)[kk] !== undefined)) {
+      } else if (x !== null && typeof x === 'object' && !(x instanceof TplScalar) && !(x instanceof TplString) && Object.keys(x).some((kk) => (x as any)[kk] !== undefined)) {
         emit(x, indent + 2, out, false);
       } else {
         out.push(' ');
@@ -135,6 +143,15 @@ function emit(v: unknown, indent: number, out: string[], inSeq: boolean): void {
 function emitInline(v: unknown, indent: number, out: string[]): void {
   if (v === null || v === undefined) { out.push('null\n'); return; }
   if (v instanceof TplScalar) { out.push(v.expr, '\n'); return; }
+  if (v instanceof TplString) {
+    // Render with tokens for the actions, escape the literal text, then put the actions in.
+    const token = (i: number) => `\u00a7\u00a7${i}\u00a7\u00a7`;
+    const text = v.parts.map((p, i) => (i % 2 ? token(i) : p)).join('');
+    let rendered = text.includes('\n') && blockable(text) ? escapeTemplate(block(text, indent)) : `${escapeTemplate(JSON.stringify(text))}\n`;
+    v.parts.forEach((p, i) => { if (i % 2) rendered = rendered.split(token(i)).join(`{{ ${p} }}`); });
+    out.push(rendered);
+    return;
+  }
   if (typeof v === 'boolean') { out.push(v ? 'true\n' : 'false\n'); return; }
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) throw new Error(`cannot write ${v} as YAML`);

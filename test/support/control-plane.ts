@@ -264,8 +264,10 @@ function goModRequires(file: string): Map<string, string> {
 }
 
 export interface BuildReport {
-  /** ms spent building (0 when cached) */
+  /** ms spent in all (0 when cached) */
   buildMs: number;
+  /** ms of each step: go mod download and go build, per module (absent when cached) */
+  steps: Record<string, number>;
   sizes: Record<string, number>;
   commands: string[];
 }
@@ -295,7 +297,15 @@ async function buildBinaries(): Promise<ControlPlaneBinaries> {
   const src = goSourceDir();
   const k8sMod = path.join(src, 'k8s');
   const kwokMod = path.join(src, 'kwok');
-  const report: BuildReport = { buildMs: 0, sizes: {}, commands: [] };
+  const report: BuildReport = { buildMs: 0, steps: {}, sizes: {}, commands: [] };
+  const timed = async <T>(step: string, fn: () => Promise<T>): Promise<T> => {
+    const t = Date.now();
+    try {
+      return await fn();
+    } finally {
+      report.steps[step] = Date.now() - t;
+    }
+  };
 
   // the wrapper modules must match versions.ts
   const k8sReq = goModRequires(path.join(k8sMod, 'go.mod'));
@@ -347,8 +357,8 @@ async function buildBinaries(): Promise<ControlPlaneBinaries> {
       if (k8sReady()) return;
       const tmp = fs.mkdtempSync(path.join(k8sDir, '.tmp-'));
       try {
-        await mustExec(go, ['mod', 'download'], { cwd: k8sMod, env: goEnv(), timeoutMs: 30 * 60_000 });
-        await mustExec(go, k8sArgs.map((a) => a.replace('<out>', tmp)), { cwd: k8sMod, env: goEnv(), timeoutMs: 80 * 60_000 });
+        await timed('k8s: go mod download', () => mustExec(go, ['mod', 'download'], { cwd: k8sMod, env: goEnv(), timeoutMs: 30 * 60_000 }));
+        await timed('k8s: go build', () => mustExec(go, k8sArgs.map((a) => a.replace('<out>', tmp)), { cwd: k8sMod, env: goEnv(), timeoutMs: 80 * 60_000 }));
         // `go build` names the binary of the module path go.etcd.io/etcd/server/v3 "server"
         fs.renameSync(path.join(tmp, 'server'), path.join(tmp, 'etcd'));
         fs.writeFileSync(path.join(tmp, 'stamp'), `${k8sKey}\n`);
@@ -364,8 +374,8 @@ async function buildBinaries(): Promise<ControlPlaneBinaries> {
       if (kwokReady()) return;
       const tmp = fs.mkdtempSync(path.join(kwokDir, '.tmp-'));
       try {
-        await mustExec(go, ['mod', 'download'], { cwd: kwokMod, env: goEnv(), timeoutMs: 30 * 60_000 });
-        await mustExec(go, kwokArgs.map((a) => a.replace('<out>', tmp)), { cwd: kwokMod, env: goEnv(), timeoutMs: 60 * 60_000 });
+        await timed('kwok: go mod download', () => mustExec(go, ['mod', 'download'], { cwd: kwokMod, env: goEnv(), timeoutMs: 30 * 60_000 }));
+        await timed('kwok: go build', () => mustExec(go, kwokArgs.map((a) => a.replace('<out>', tmp)), { cwd: kwokMod, env: goEnv(), timeoutMs: 60 * 60_000 }));
         // kwok's own default stages (what kwokctl configures for a kwok it runs), from the module source
         const info = JSON.parse((await mustExec(go, ['mod', 'download', '-json', `sigs.k8s.io/kwok@${KWOK_VERSION}`], { cwd: kwokMod, env: goEnv() })).stdout) as { Dir: string };
         const stages = [
@@ -413,6 +423,8 @@ interface Proc {
 
 /** Every live control-plane process of this test process: killed on exit, whatever happens. */
 const live = new Set<Proc>();
+/** Work directories to remove when the test process exits without stop(). */
+const workDirs = new Set<string>();
 let hooksInstalled = false;
 
 function installExitHooks(): void {
@@ -426,6 +438,7 @@ function installExitHooks(): void {
         // already gone
       }
     }
+    for (const d of workDirs) fs.rmSync(d, { recursive: true, force: true });
   };
   process.on('exit', killAll);
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
@@ -622,6 +635,17 @@ function defaultCrdDir(): string | undefined {
  * ServiceAccount exists and the CRDs are Established. Builds the binaries first if needed.
  */
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  try {
+    return await startOnce(opts);
+  } catch (e) {
+    // the free ports are picked before the processes bind them: another process may have
+    // taken one in between. Try once more with new ports.
+    if (!/address already in use/.test((e as Error).message)) throw e;
+    return startOnce(opts);
+  }
+}
+
+async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const timings: Record<string, number> = {};
   let t = Date.now();
   const lap = (name: string) => {
@@ -638,6 +662,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   const nodes = Array.from({ length: nodeCount }, (_, i) => `kwok-node-${i}`);
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-cp-'));
+  installExitHooks();
+  if (!opts.keepWorkDir) workDirs.add(work);
   const pki = path.join(work, 'pki');
   const logDir = path.join(work, 'logs');
   fs.mkdirSync(logDir);
@@ -655,6 +681,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     stopped = true;
     // reverse start order: kwok and the controllers first, etcd last
     for (const p of [...procs].reverse()) await stopProcess(p);
+    workDirs.delete(work);
     if (!keepWorkDir) fs.rmSync(work, { recursive: true, force: true });
   };
 

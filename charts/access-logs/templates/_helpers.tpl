@@ -28,6 +28,12 @@ app.kubernetes.io/component: {{ . }}
 app.kubernetes.io/part-of: log-platform
 app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .ctx.Chart.Name .ctx.Chart.Version | replace "+" "_" | trunc 63 }}
+{{- if and (eq .component "monitoring") .ctx.Values.monitoring.releaseLabel }}
+release: {{ .ctx.Values.monitoring.releaseLabel | quote }}
+{{- end }}
+{{- with .extra }}
+{{ toYaml . }}
+{{- end }}
 {{- end -}}
 
 {{- define "access-logs.podLabels" -}}
