@@ -15,7 +15,7 @@
 import { Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-27';
 import {
-  DeliveryGuarantee, EnvValue, FieldType, FlinkPlatform, FlinkVersion, JobSource, KafkaCredentials,
+  DeliveryGuarantee, EnvValue, FieldType, FlinkPlatform, FlinkPlatformProps, FlinkVersion, JobSource, KafkaCredentials,
   LogPipeline, Sink, StateBackend, UpgradeMode,
 } from '../lib';
 
@@ -33,6 +33,8 @@ export interface LogPlatformOptions {
   /** The runtime image for a Flink version (built from runtime/). */
   readonly image: (v: FlinkVersion) => string;
   readonly opsImage: string;
+  /** Monitoring settings for every cluster (FlinkPlatform's `monitoring`). */
+  readonly monitoring?: FlinkPlatformProps['monitoring'];
 }
 
 export const PRODUCTION: LogPlatformOptions = {
@@ -71,6 +73,7 @@ export function buildLogPlatform(o: LogPlatformOptions): FlinkPlatform {
     namespace: o.namespace,
     partOf: 'log-platform',
     storageBaseDirectory: o.stateBase,
+    monitoring: o.monitoring,
   });
 
   platform.addApplication('access-logs', {

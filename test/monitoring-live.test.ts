@@ -74,12 +74,11 @@ for (const c of CASES) {
       const platform = buildLogPlatform({
         kafkaBootstrap: k.bootstrap, stateBase: `file://${work}/state`, archiveBase: `file://${work}/archive`, namespace: NS,
         elasticsearch: 'http://127.0.0.1:9', image: (v) => `flink:${v}-java17`, opsImage: 'cdk8s-flink-ops:0.1.0',
+        monitoring: { scrape: ScrapeMode.ANNOTATIONS, targetDownFor: Duration.seconds(10), taskManagersMissingFor: Duration.seconds(10) },
       });
       const u = platform.unit(c.job)!;
       const app = u.construct as FlinkApplication;
-      const monitoring = new FlinkMonitoring(u.chart, 'monitoring', {
-        cluster: app, scrape: ScrapeMode.ANNOTATIONS, targetDownFor: Duration.seconds(10), taskManagersMissingFor: Duration.seconds(10),
-      });
+      const monitoring = u.chart.node.findChild('Monitoring') as FlinkMonitoring;
       const unit = synthesizeUnit(u);
       const local = localCluster(unit.objects, c.job, work);
       const rulesCm = unit.objects.find((o: any) => o.kind === 'ConfigMap' && o.metadata.name === `${c.job}-prometheus-rules`);
