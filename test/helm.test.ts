@@ -254,3 +254,23 @@ test('charts: literal {{ and }} in job text and labels survive helm template unc
   assert.equal(find(objs, 'ConfigMap', 'braces-config').data['pipeline.sql'], sql);
   assert.equal(find(objs, 'Deployment', 'braces-jobmanager').spec.template.metadata.annotations.note, '{{ not a template }}');
 });
+
+test('charts: monitoring objects follow the release, keep {{ $labels }} in alert text, and switch on and off by values', async () => {
+  const bin = await ensureHelm(3);
+  const chart = writeChart(UNITS.find((u) => u.name === 'audit-logs')!);
+  const objs = render(bin, chart, 'audit-b', ['monitoring.releaseLabel=kube-prometheus-stack'], 'team-x');
+  const pm = find(objs, 'PodMonitor', 'audit-b-metrics');
+  assert.equal(pm.metadata.labels.release, 'kube-prometheus-stack');
+  assert.equal(pm.spec.selector.matchLabels['app.kubernetes.io/instance'], 'audit-b');
+  const rule = find(objs, 'PrometheusRule', 'audit-b-alerts');
+  const rules = rule.spec.groups.flatMap((g: any) => g.rules);
+  assert.ok(rules.every((r: any) => r.expr.includes('flink_cluster="audit-b"') && !r.expr.includes('audit-logs')), 'queries select this release');
+  assert.ok(rules.every((r: any) => !/namespace="logs"/.test(r.expr)), 'and this namespace');
+  assert.ok(rules.some((r: any) => r.annotations.summary.includes('{{ $labels.namespace }}')), 'alert templates survive helm');
+  const dash = find(objs, 'ConfigMap', 'audit-b-dashboard');
+  assert.equal(dash.metadata.labels.grafana_dashboard, '1');
+  const json = JSON.parse(Object.values(dash.data)[0] as string);
+  assert.match(JSON.stringify(json), /flink_cluster=\\"audit-b\\"/);
+  const off = render(bin, chart, 'audit-logs', ['monitoring.alerts=false', 'monitoring.dashboard=false', 'monitoring.scrape=false']);
+  assert.ok(!off.some((o) => ['PodMonitor', 'PrometheusRule'].includes(o.kind) || /dashboard$/.test(o.metadata.name)));
+});
