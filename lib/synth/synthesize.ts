@@ -27,7 +27,12 @@ export function synthesizeUnit(unit: ReleaseUnit): SynthesizedUnit {
   }
   // One multi-document file per release unit, as cdk8s writes one per chart.
   const files: Record<string, string> = { [`${unit.name}.k8s.yaml`]: objects.map((o) => toYaml(o)).join('---\n') };
-  return { name: unit.name, kind: unit.kind, objects, files, chart: synthesizeChart(unit, objects) };
+  let chart: Record<string, string> | undefined;
+  return {
+    name: unit.name, kind: unit.kind, objects, files,
+    // Rendered on first use: plain-manifest runs and checks do not pay for the charts.
+    get chart() { return (chart ??= synthesizeChart(unit, objects)); },
+  };
 }
 
 /** Synthesizes every unit of the platform, or only those named. Throws on the first invalid one. */

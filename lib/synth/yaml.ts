@@ -76,7 +76,7 @@ function scalar(s: string): string {
 function blockable(s: string): boolean {
   if (/[\r\u0000-\u0008\u000b-\u001f\u007f\u0085\u2028\u2029\ufeff]/.test(s)) return false;
   // Lines of only blanks, or ending in blanks, are easy to lose in review tools: quote those strings.
-  return !s.replace(/\n+$/, '').split('\n').some((l) => /[ \t]$/.test(l));
+  return !/[ \t](\n|$)/.test(s);
 }
 
 function key(k: string): string {
@@ -175,7 +175,8 @@ function emitInline(v: unknown, indent: number, out: string[]): void {
 
 /** A literal block scalar keeping the string exactly (chomping and indentation indicators as needed). */
 function block(s: string, indent: number): string {
-  const trailing = /\n*$/.exec(s)![0].length;
+  let trailing = 0;
+  while (trailing < s.length && s.charCodeAt(s.length - 1 - trailing) === 10) trailing++;
   const chomp = trailing === 0 ? '-' : trailing === 1 ? '' : '+';
   const body = trailing === 0 ? s : s.slice(0, s.length - trailing);
   const lines = body.split('\n');
