@@ -28,7 +28,7 @@ let cp: ControlPlane;
 
 before(async () => {
   cp = await startControlPlane();
-  for (const ns of ['logs', 'team-b']) await cp.createNamespace(ns, { podSecurity: 'restricted' });
+  for (const ns of ['logs', 'team-b', 'dry-run']) await cp.createNamespace(ns, { podSecurity: 'restricted' });
 });
 after(async () => { await cp?.stop(); });
 
@@ -199,4 +199,17 @@ test('cdk8s-flink deploy against the API server: installs; a value the server re
   assert.equal(JSON.parse(status.stdout).info.status, 'deployed');
   helmOk(helm, ['uninstall', 'audit-logs', '-n', 'logs', '--wait', '--timeout', '180s']);
   fs.rmSync(path.join(os.tmpdir(), 'helm-data'), { recursive: true, force: true });
+});
+
+test('every object of every example chart, hooks and tests included, passes the API server\'s strict validation and restricted admission (dry run)', { timeout: 5 * 60_000 }, async () => {
+  const helm = await ensureHelm(3);
+  for (const chart of fs.readdirSync(CHARTS)) {
+    const t = helmRun(helm, ['template', chart, path.join(CHARTS, chart), '-n', 'dry-run']);
+    assert.equal(t.code, 0, t.out);
+    const r = await cp.kubectl(['create', '--dry-run=server', '--validate=strict', '-n', 'dry-run', '-f', '-'], { input: t.out });
+    assert.equal(r.code, 0, `${chart}: ${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /Warning/, `${chart}: no API server warnings`);
+    const created = r.stdout.trim().split('\n').filter(Boolean);
+    assert.ok(created.length >= 3, `${chart}: ${created.length} objects accepted`);
+  }
 });
