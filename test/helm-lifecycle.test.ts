@@ -28,7 +28,7 @@ let cp: ControlPlane;
 
 before(async () => {
   cp = await startControlPlane();
-  for (const ns of ['logs', 'team-b', 'dry-run']) await cp.createNamespace(ns, { podSecurity: 'restricted' });
+  for (const ns of ['logs', 'team-b', 'dry-run', 'ops']) await cp.createNamespace(ns, { podSecurity: 'restricted' });
 });
 after(async () => { await cp?.stop(); });
 
@@ -211,5 +211,62 @@ test('every object of every example chart, hooks and tests included, passes the 
     assert.doesNotMatch(r.stderr, /Warning/, `${chart}: no API server warnings`);
     const created = r.stdout.trim().split('\n').filter(Boolean);
     assert.ok(created.length >= 3, `${chart}: ${created.length} objects accepted`);
+  }
+});
+
+test('the hook program with the hook\'s own ServiceAccount token: rewrites exactly its hand-off, is refused everything else, and reports missing HA metadata', { timeout: 8 * 60_000 }, async () => {
+  const helm = await ensureHelm(3);
+  const OPS = path.join(ROOT, 'build', 'lib', 'ops', 'main.js');
+  const admin = YAML.parse(fs.readFileSync(cp.kubeconfig, 'utf8'));
+  const tokenKubeconfig = async (sa: string) => {
+    const tok = await cp.kubectl(['create', 'token', sa, '-n', 'ops', '--duration', '10m']);
+    assert.equal(tok.code, 0, tok.stderr);
+    const file = path.join(os.tmpdir(), `kubeconfig-${sa}`);
+    fs.writeFileSync(file, YAML.stringify({
+      apiVersion: 'v1', kind: 'Config', 'current-context': 'sa',
+      clusters: [{ name: 'c', cluster: admin.clusters[0].cluster }],
+      users: [{ name: 'sa', user: { token: tok.stdout.trim() } }],
+      contexts: [{ name: 'sa', context: { cluster: 'c', user: 'sa' } }],
+    }));
+    return file;
+  };
+  const ops = (args: string[]) => spawnSync(process.execPath, [OPS, ...args], { encoding: 'utf8', timeout: 60_000 });
+  for (const chart of ['audit-logs', 'log-enricher']) {
+    helmOk(helm, ['upgrade', '--install', chart, path.join(CHARTS, chart), '-n', 'ops', '--wait', '--timeout', '180s']);
+  }
+  // savepoint mode, no JobManager reachable, a savepoint handed over before: the hook keeps it and rotates the id
+  const patch = await cp.kubectl(['patch', 'configmap', 'audit-logs-handoff', '-n', 'ops', '--type', 'merge', '-p', JSON.stringify({ data: { savepointPath: 'file:///sp/savepoint-1' } })]);
+  assert.equal(patch.code, 0, patch.stderr);
+  const kc = await tokenKubeconfig('audit-logs-hooks');
+  const before = (await get('configmap', 'audit-logs-handoff', 'ops')).data.jobId;
+  const r = ops(['handoff', '--event', 'upgrade', '--rest-url', 'http://127.0.0.1:65533', '--namespace', 'ops', '--configmap', 'audit-logs-handoff',
+    '--upgrade-mode', 'savepoint', '--state', 'running', '--revision', '2', '--savepoint-dir', 'file:///sp', '--kubeconfig', kc]);
+  assert.equal(r.status, 0, r.stderr);
+  const after = (await get('configmap', 'audit-logs-handoff', 'ops')).data;
+  assert.notEqual(after.jobId, before);
+  assert.equal(after.savepointPath, 'file:///sp/savepoint-1');
+  // least privilege: the same token reads no other ConfigMap and writes nothing else
+  const other = await cp.kubectl(['--kubeconfig', kc, 'get', 'configmap', 'audit-logs-config', '-n', 'ops']);
+  assert.notEqual(other.code, 0);
+  assert.match(other.stderr, /forbidden/i);
+  const write = await cp.kubectl(['--kubeconfig', kc, 'create', 'configmap', 'x', '-n', 'ops']);
+  assert.match(write.stderr, /forbidden/i);
+  // last-state with no HA metadata yet: a clear refusal (the HA Role lets the hook read exactly that ConfigMap)
+  const kcHa = await tokenKubeconfig('log-enricher-hooks');
+  const ls = ops(['handoff', '--event', 'upgrade', '--rest-url', 'http://127.0.0.1:65533', '--namespace', 'ops', '--configmap', 'log-enricher-handoff',
+    '--upgrade-mode', 'last-state', '--state', 'running', '--revision', '2', '--savepoint-dir', '', '--ha-configmap', 'log-enricher-cluster-config-map', '--kubeconfig', kcHa]);
+  assert.equal(ls.status, 1);
+  assert.match(ls.stderr.trim().split('\n').pop()!, /^cdk8s-flink-ops: error: upgradeMode last-state: the HA metadata of this job is missing/);
+  // and with HA metadata present it keeps the job id
+  await cp.kubectl(['create', 'configmap', 'log-enricher-cluster-config-map', '-n', 'ops', '--from-literal=checkpointID-0000000000000000001=x']);
+  const ok2 = ops(['handoff', '--event', 'upgrade', '--rest-url', 'http://127.0.0.1:65533', '--namespace', 'ops', '--configmap', 'log-enricher-handoff',
+    '--upgrade-mode', 'last-state', '--state', 'running', '--revision', '2', '--savepoint-dir', '', '--ha-configmap', 'log-enricher-cluster-config-map', '--kubeconfig', kcHa]);
+  assert.equal(ok2.status, 0, ok2.stderr);
+  // cleanup (as the post-delete hook would, here with the admin credentials)
+  for (const chart of ['audit-logs', 'log-enricher']) {
+    helmOk(helm, ['uninstall', chart, '-n', 'ops', '--wait', '--timeout', '180s']);
+    const c = ops(['cleanup', '--namespace', 'ops', '--configmap', `${chart}-handoff`, '--kubeconfig', cp.kubeconfig]);
+    assert.equal(c.status, 0, c.stderr);
+    assert.equal(await get('configmap', `${chart}-handoff`, 'ops'), undefined);
   }
 });
