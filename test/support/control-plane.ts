@@ -26,7 +26,7 @@ import * as https from 'https';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { cacheDir } from './cache';
+import { cacheDir, withLock } from './cache';
 import { ensureKubectl, which } from './tools';
 import { ETCD_VERSION, KUBERNETES_VERSION, KWOK_VERSION } from './versions';
 
@@ -156,52 +156,7 @@ async function mustExec(cmd: string, args: string[], opts: { cwd?: string; env?:
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
-/** Cross-process lock: a directory under the cache holding the owner's pid. */
-async function withLock<T>(name: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
-  const dir = path.join(cacheDir('locks'), `${name}.lock`);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      fs.mkdirSync(dir);
-      fs.writeFileSync(path.join(dir, 'pid'), String(process.pid));
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      let owner = NaN;
-      try {
-        owner = Number(fs.readFileSync(path.join(dir, 'pid'), 'utf8'));
-      } catch {
-        // being created or removed
-      }
-      let age = 0;
-      try {
-        age = Date.now() - fs.statSync(dir).mtimeMs;
-      } catch {
-        // removed meanwhile
-      }
-      if ((owner > 0 && !pidAlive(owner)) || (Number.isNaN(owner) && age > 60_000)) {
-        fs.rmSync(dir, { recursive: true, force: true });
-        continue;
-      }
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for the lock ${dir} (pid ${owner})`);
-      await sleep(1000);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 function goBinary(): string {
   const go = which('go') ?? (fs.existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);

