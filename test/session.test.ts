@@ -51,6 +51,7 @@ test('session job: a spec ConfigMap and a submitter Job named by the spec hash, 
   assert.deepEqual(container(submit, 'submit').args.slice(0, 3), ['submit', '--spec', '/etc/cdk8s-flink/job/job.json']);
   assert.ok(submit.spec.activeDeadlineSeconds > 0 && submit.spec.backoffLimit > 0, 'bounded');
   assert.deepEqual(restrictedViolations(objects), []);
+  matchSnapshot('session-job', objects.filter((o) => o.metadata.name.startsWith('errors')));
 
   const changed = synth((s) => {
     const c = new FlinkSessionCluster(s, 'shared', { namespace: 'logs', checkpointDirectory: 's3://st/cp', savepointDirectory: 's3://st/sp', flinkVersion: FlinkVersion.V2_1 });
