@@ -6,8 +6,6 @@ import { LogPipeline } from './pipeline/pipeline';
 
 /** The entry class of the SQL runner in the toolkit's runtime image. */
 export const SQL_RUNNER_CLASS = 'org.cdk8sflink.runner.SqlRunner';
-/** Where the runtime image keeps job artifacts (the image layout of the official images). */
-export const USRLIB = '/opt/flink/usrlib';
 
 export interface JarJobOptions {
   /** The job's main class. */

@@ -210,12 +210,10 @@ export abstract class FlinkCluster extends Construct {
 
   private readonly env: Record<string, EnvValue> = {};
   private readonly volumes: ExtraVolume[] = [];
-  private readonly props: FlinkClusterProps;
   private readonly labels: Record<string, string>;
 
   protected constructor(scope: Construct, id: string, name: string, props: FlinkClusterProps, mode: () => ClusterModeSpec) {
     super(scope, id);
-    this.props = props;
     this.name = checkName('name', name, MAX_NAME_LENGTH);
     this.version = props.flinkVersion ?? FlinkVersion.V1_20;
     if (!(this.version instanceof FlinkVersion)) {
@@ -652,11 +650,6 @@ export abstract class FlinkCluster extends Construct {
 
   /** Total slots at the declared TaskManager count. */
   public abstract get totalSlots(): number;
-
-  /** @internal */
-  protected get clusterProps(): FlinkClusterProps {
-    return this.props;
-  }
 
   private renderEnv(): Record<string, unknown>[] {
     return [

@@ -1,5 +1,5 @@
 import { FlinkApplication, UpgradeMode } from '../application';
-import { FlinkCluster, FLINK_UID, REVISION_ANNOTATION } from '../cluster/flink-cluster';
+import { FlinkCluster, REVISION_ANNOTATION } from '../cluster/flink-cluster';
 import { jobManagerHeapMiB, minimumTaskManagerMiB, MIN_JOB_MANAGER_HEAP_MIB } from '../config/memory';
 import { keyFor } from '../config/keys';
 import { ReleaseUnit } from '../platform';
@@ -103,7 +103,6 @@ function templatizeMonitoring(o: any, ctx: Ctx): { file: string; text: string } 
   if (o.kind === 'PodMonitor' || o.kind === 'ServiceMonitor') out.spec = { ...o.spec, selector: { ...o.spec.selector, matchLabels: sel } };
   if (o.kind === 'Service') out.spec = { ...o.spec, selector: sel };
   out = { ...out, ...Object.fromEntries(Object.entries(out).filter(([k]) => k !== 'metadata' && k !== 'apiVersion' && k !== 'kind').map(([k, v]) => [k, releaseRelative(v, name, ns)])) };
-  if (out.data) out.data = Object.fromEntries(Object.entries(out.data).map(([k, v]) => [k, v]));
   if (o.kind === 'ConfigMap' && o.data) {
     // Data keys that carry the name (the dashboard file) stay as synthesized: Grafana reads any key.
     out.data = Object.fromEntries(Object.entries(o.data).map(([k, v]) => [k, releaseRelative(v, name, ns)]));
@@ -245,6 +244,15 @@ function splitImage(image: string): { repository: string; tag: string; digest: s
   return { repository: image.slice(0, colon), tag: image.slice(colon + 1), digest: '' };
 }
 
+/** The image values both kinds of chart share: repository, a pinned tag, an optional digest. */
+function imageValues(image: { repository: string; tag: string; digest: string }): ValueTree {
+  return {
+    repository: { doc: 'Image repository.', value: image.repository, schema: { type: 'string', minLength: 1 } },
+    tag: { doc: 'Image tag, pinned (never "latest"); ignored when digest is set.', value: image.tag, schema: { type: 'string', pattern: '^[\\w][\\w.-]{0,127}$', not: { const: 'latest' } } },
+    digest: { doc: 'Image digest ("sha256:..."); wins over the tag when set.', value: image.digest, schema: { type: 'string', pattern: '^(sha256:[a-f0-9]{64})?$' } },
+  };
+}
+
 /** A Go template string literal. */
 function goString(s: string): string {
   return JSON.stringify(s);
@@ -302,9 +310,7 @@ function clusterValues(ctx: Ctx, objects: any[]): ValueTree {
     image: {
       doc: 'The Flink image (the runtime image built from runtime/ for SQL and pipeline jobs).',
       children: {
-        repository: { doc: 'Image repository.', value: image.repository, schema: { type: 'string', minLength: 1 } },
-        tag: { doc: 'Image tag, pinned (never "latest"); ignored when digest is set.', value: image.tag, schema: { type: 'string', pattern: '^[\\w][\\w.-]{0,127}$', not: { const: 'latest' } } },
-        digest: { doc: 'Image digest ("sha256:..."); wins over the tag when set.', value: image.digest, schema: { type: 'string', pattern: '^(sha256:[a-f0-9]{64})?$' } },
+        ...imageValues(image),
         pullPolicy: { doc: 'Image pull policy.', value: jm.spec.template.spec.containers[0].imagePullPolicy, schema: { type: 'string', enum: ['IfNotPresent', 'Always', 'Never'] } },
       },
     },
@@ -768,7 +774,6 @@ function applicationHooks(ctx: Ctx): Record<string, string> {
 function sessionJobChart(name: string, job: FlinkSessionJob, objects: any[]): Record<string, string> {
   const c = name;
   const files: Record<string, string> = {};
-  const ctx = { name, c };
   for (const o of objects) {
     let out: any = { ...clone(o), metadata: baseMetadata(o, name, c) };
     let file = `templates/${o.kind.toLowerCase()}-${o.metadata.name.slice(name.length + 1)}.yaml`;
@@ -794,11 +799,7 @@ function sessionJobChart(name: string, job: FlinkSessionJob, objects: any[]): Re
   const values: ValueTree = {
     image: {
       doc: 'The operations tool image that submits the job (built from runtime/).',
-      children: {
-        repository: { doc: 'Image repository.', value: image.repository, schema: { type: 'string', minLength: 1 } },
-        tag: { doc: 'Image tag, pinned (never "latest").', value: image.tag, schema: { type: 'string', pattern: '^[\\w][\\w.-]{0,127}$', not: { const: 'latest' } } },
-        digest: { doc: 'Image digest; wins over the tag when set.', value: image.digest, schema: { type: 'string', pattern: '^(sha256:[a-f0-9]{64})?$' } },
-      },
+      children: imageValues(image),
     },
     job: {
       doc: 'The job on the session cluster.',
@@ -861,6 +862,5 @@ The cluster's jobs:
 `;
   files['Chart.yaml'] = chartYaml(name, job.cluster.version.toString(), `Flink ${job.cluster.version.line} job "${name}" on session cluster "${job.cluster.name}"`);
   files['.helmignore'] = '*.tgz\n.DS_Store\n';
-  void ctx; void FLINK_UID;
   return files;
 }
