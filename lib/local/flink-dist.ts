@@ -1,0 +1,531 @@
+/**
+ * Real Flink distributions and the runtime artifacts of runtime/artifacts.json, for tests.
+ *
+ * - ensureFlink(version): a FLINK_HOME built from PyPI's `apache-flink-libraries` (lib/, opt/,
+ *   plugins/, bin/bash-java-utils.jar) and `apache-flink` (bin/, conf/) packages, downloaded with
+ *   pip and cached under cacheDir('flink', version).
+ * - ensureRuntimeArtifacts(line): the Maven jars of a line of runtime/artifacts.json (resolved
+ *   with mvn into the default local repository ~/.m2 and copied into the cache) plus the
+ *   runtime/sql-runner jar, built with mvn and cached by a hash of its sources.
+ * - layoutFlinkHome(version, line, dir): a runnable Flink home laid out like the runtime image:
+ *   the distribution plus the line's lib/ and usrlib/ jars, with the prometheus reporter plugin
+ *   in plugins/metrics-prometheus/.
+ *
+ * Every download happens here; two processes calling these at once are safe (a lock directory,
+ * downloads into a temp dir, then rename).
+ */
+import { execFile } from 'child_process';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { parse as parseYaml } from 'yaml';
+import { cacheDir, withLock } from './cache';
+
+// ---------------------------------------------------------------------------------------------
+// runtime/artifacts.json
+
+export interface MavenArtifact {
+  /** groupId:artifactId:version[:classifier] */
+  maven: string;
+  /** sha256 of the jar, checked after download */
+  sha256?: string;
+}
+export interface BuildArtifact {
+  /** a Maven project directory, relative to the repository root */
+  build: string;
+  /** the jar it produces (under its build directory) */
+  jar: string;
+  mainClass?: string;
+}
+export type RuntimeArtifact = MavenArtifact | BuildArtifact;
+
+export interface PluginEntry {
+  /** directory name under plugins/ */
+  name: string;
+  /** where the jar comes from: "dist" = already in the Flink distribution at distPath */
+  from: 'dist';
+  distPath: string;
+}
+
+export interface RuntimeLine {
+  flinkVersion: string;
+  lib: RuntimeArtifact[];
+  usrlib: RuntimeArtifact[];
+  plugins: PluginEntry[];
+  [k: string]: unknown;
+}
+
+export interface ArtifactsFile {
+  lines: Record<string, RuntimeLine>;
+  [k: string]: unknown;
+}
+
+/** The repository root (the directory holding runtime/artifacts.json). */
+export function repoRoot(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 8; i++) {
+    if (fs.existsSync(path.join(dir, 'runtime', 'artifacts.json'))) return dir;
+    dir = path.dirname(dir);
+  }
+  throw new Error(`runtime/artifacts.json not found above ${__dirname}`);
+}
+
+export function readArtifacts(): ArtifactsFile {
+  const file = path.join(repoRoot(), 'runtime', 'artifacts.json');
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as ArtifactsFile;
+}
+
+/** The line of runtime/artifacts.json, e.g. "1.20" or "2.2". */
+export function runtimeLine(line: string): RuntimeLine {
+  const all = readArtifacts().lines;
+  const l = all[line];
+  if (!l) throw new Error(`runtime/artifacts.json has no line '${line}' (has: ${Object.keys(all).join(', ')})`);
+  return l;
+}
+
+/** The line whose key is a prefix of the Flink version: "1.20.5" -> "1.20". */
+export function lineForVersion(version: string): string {
+  const keys = Object.keys(readArtifacts().lines).sort((a, b) => b.length - a.length);
+  const k = keys.find((key) => version === key || version.startsWith(key + '.'));
+  if (!k) throw new Error(`no line in runtime/artifacts.json for Flink ${version} (lines: ${keys.join(', ')})`);
+  return k;
+}
+
+// ---------------------------------------------------------------------------------------------
+// small helpers
+
+interface RunResult {
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command (no shell), bounded in time; rejects with its output on failure. */
+export function run(cmd: string, args: string[], opts: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+  const timeout = opts.timeoutMs ?? 10 * 60_000;
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, timeout, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) {
+        const out = `${stdout}\n${stderr}`.trim().split('\n').slice(-60).join('\n');
+        const why = (err as NodeJS.ErrnoException & { killed?: boolean }).killed ? `killed after ${timeout} ms` : err.message.split('\n')[0];
+        reject(new Error(`${cmd} ${args.join(' ')} failed (${why}):\n${out}`));
+      } else {
+        resolve({ stdout, stderr });
+      }
+    });
+  });
+}
+
+
+
+export { withLock };
+
+function tmpSibling(dir: string): string {
+  return path.join(path.dirname(dir), `.tmp-${path.basename(dir)}-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
+}
+
+/** Moves a finished temp dir into place; if another process won the race, keeps theirs. */
+function publish(tmp: string, final: string): void {
+  try {
+    fs.renameSync(tmp, final);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if ((code === 'ENOTEMPTY' || code === 'EEXIST') && fs.existsSync(final)) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      return;
+    }
+    throw e;
+  }
+}
+
+export function sha256File(file: string): string {
+  return crypto.createHash('sha256').update(fs.readFileSync(file) as unknown as Uint8Array).digest('hex');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flink distribution from PyPI
+
+const PYTHON = process.env.CDK8S_FLINK_PYTHON ?? 'python3';
+const DIST_MARKER = '.cdk8s-flink-dist.json';
+
+// Extracts the parts of a FLINK_HOME from the two PyPI packages:
+//  apache-flink-libraries: sdist (1.x: <name>/deps/{lib,opt,plugins,bin}/...) or
+//                          wheel (2.x: pyflink/{lib,opt,plugins,bin}/...)
+//  apache-flink wheel:     pyflink/{bin,conf}/...
+const EXTRACT_PY = String.raw`
+import sys, os, re, tarfile, zipfile, stat
+archive, dest, wanted = sys.argv[1], sys.argv[2], sys.argv[3].split(',')
+pat = re.compile(r'^(?:[^/]+/deps|pyflink|deps)/(' + '|'.join(wanted) + r')/(.+)$')
+n = 0
+def out_path(name):
+    m = pat.match(name)
+    if not m or m.group(2).endswith('/') or '..' in m.group(2).split('/'):
+        return None
+    return os.path.join(dest, m.group(1), m.group(2))
+if archive.endswith('.whl') or archive.endswith('.zip'):
+    with zipfile.ZipFile(archive) as z:
+        for info in z.infolist():
+            p = out_path(info.filename)
+            if p is None or info.is_dir(): continue
+            os.makedirs(os.path.dirname(p), exist_ok=True)
+            with z.open(info) as src, open(p, 'wb') as dst:
+                dst.write(src.read())
+            n += 1
+else:
+    with tarfile.open(archive) as t:
+        for m in t.getmembers():
+            p = out_path(m.name)
+            if p is None or not m.isfile(): continue
+            os.makedirs(os.path.dirname(p), exist_ok=True)
+            with t.extractfile(m) as src, open(p, 'wb') as dst:
+                dst.write(src.read())
+            n += 1
+print(n)
+`;
+
+async function pipDownload(spec: string, dest: string, extra: string[]): Promise<string> {
+  fs.mkdirSync(dest, { recursive: true });
+  await run(PYTHON, ['-m', 'pip', 'download', '--no-deps', '--no-cache-dir', '--disable-pip-version-check', '--no-input', '--quiet', '-d', dest, ...extra, spec], {
+    timeoutMs: 15 * 60_000,
+  });
+  const files = fs.readdirSync(dest).filter((f) => /\.(whl|tar\.gz|zip)$/.test(f));
+  if (files.length !== 1) throw new Error(`pip download ${spec}: expected one file in ${dest}, found ${files.join(', ') || 'none'}`);
+  return path.join(dest, files[0]);
+}
+
+async function downloadBinaryWheel(pkg: string, version: string, dest: string): Promise<string> {
+  // The apache-flink wheel is platform specific only because of its Cython parts; bin/ and conf/
+  // are the same in all of them. Ask for a fixed platform so the local Python does not matter.
+  const errors: string[] = [];
+  for (const py of ['3.11', '3.10', '3.12', '3.9']) {
+    const d = path.join(dest, `py${py}`);
+    try {
+      return await pipDownload(`${pkg}==${version}`, d, ['--only-binary=:all:', '--platform', 'manylinux2014_x86_64', '--python-version', py, '--implementation', 'cp']);
+    } catch (e) {
+      errors.push((e as Error).message.split('\n').slice(-3).join(' '));
+    }
+  }
+  throw new Error(`could not download a wheel of ${pkg}==${version}:\n${errors.join('\n')}`);
+}
+
+function chmodExecutables(home: string): void {
+  const bin = path.join(home, 'bin');
+  for (const f of fs.readdirSync(bin)) {
+    if (f.endsWith('.sh') || f === 'flink') fs.chmodSync(path.join(bin, f), 0o755);
+  }
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.sh')) fs.chmodSync(p, 0o755);
+    }
+  };
+  walk(path.join(home, 'plugins'));
+}
+
+/** Where ensureFlink(version) puts the Flink home. */
+export function flinkHomePath(version: string): string {
+  return path.join(cacheDir('flink', version), `flink-${version}`);
+}
+
+/**
+ * A FLINK_HOME for the given Flink version (e.g. "1.20.5", "2.2.1"), cached under
+ * cacheDir('flink', version). Downloads from PyPI with pip on first use.
+ */
+export async function ensureFlink(version: string): Promise<string> {
+  if (!/^\d+\.\d+\.\d+$/.test(version)) throw new Error(`ensureFlink: expected a version like 1.20.5, got '${version}'`);
+  const home = flinkHomePath(version);
+  if (fs.existsSync(path.join(home, DIST_MARKER))) return home;
+  return withLock(`flink-${version}`, 30 * 60_000, async () => {
+    if (fs.existsSync(path.join(home, DIST_MARKER))) return home;
+    const started = Date.now();
+    const tmp = tmpSibling(home);
+    const dl = path.join(tmp, '.download');
+    try {
+      const libs = await pipDownload(`apache-flink-libraries==${version}`, path.join(dl, 'libraries'), []);
+      const wheel = await downloadBinaryWheel('apache-flink', version, path.join(dl, 'pyflink'));
+      const h = path.join(tmp, 'home');
+      await run(PYTHON, ['-c', EXTRACT_PY, libs, h, 'lib,opt,plugins,bin'], { timeoutMs: 10 * 60_000 });
+      await run(PYTHON, ['-c', EXTRACT_PY, wheel, h, 'bin,conf'], { timeoutMs: 5 * 60_000 });
+      fs.mkdirSync(path.join(h, 'log'), { recursive: true });
+      fs.mkdirSync(path.join(h, 'usrlib'), { recursive: true });
+      chmodExecutables(h);
+      const must = [
+        `lib/flink-dist-${version}.jar`,
+        'bin/config.sh',
+        'bin/jobmanager.sh',
+        'bin/standalone-job.sh',
+        'bin/taskmanager.sh',
+        'bin/bash-java-utils.jar',
+        'conf/config.yaml',
+        `plugins/metrics-prometheus/flink-metrics-prometheus-${version}.jar`,
+      ];
+      const missing = must.filter((m) => !fs.existsSync(path.join(h, m)));
+      if (missing.length) throw new Error(`Flink ${version} from PyPI lacks ${missing.join(', ')}`);
+      const layout: Record<string, string[]> = {};
+      for (const d of ['lib', 'opt', 'plugins']) layout[d] = listFiles(path.join(h, d)).map((f) => path.relative(h, f));
+      fs.writeFileSync(
+        path.join(h, DIST_MARKER),
+        JSON.stringify({ version, source: { pypi: [path.basename(libs), path.basename(wheel)] }, createdMs: Date.now() - started, layout }, null, 2),
+      );
+      fs.rmSync(dl, { recursive: true, force: true });
+      publish(h, home);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    return home;
+  });
+}
+
+/**
+ * The JVM flags the distribution's own conf/config.yaml sets in env.java.opts.all: the
+ * --add-opens/--add-exports list Flink needs on Java 17 (without it Flink 2.x fails at job
+ * submission with InaccessibleObjectException). A hand-written config.yaml must carry them, as
+ * env.java.opts.all or env.java.default-opts.all (both read by bin/config.sh in 1.20 and 2.x).
+ */
+export function distJavaOpts(flinkHome: string): string {
+  const doc = parseYaml(fs.readFileSync(path.join(flinkHome, 'conf', 'config.yaml'), 'utf8')) as Record<string, any>;
+  const v = doc?.env?.java?.opts?.all ?? doc?.['env.java.opts.all'];
+  if (typeof v !== 'string' || !v.includes('--add-opens')) throw new Error(`no env.java.opts.all in ${flinkHome}/conf/config.yaml`);
+  return v.trim();
+}
+
+function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  if (!fs.existsSync(dir)) return out;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...listFiles(p));
+    else out.push(p);
+  }
+  return out.sort();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Maven
+
+const MVN = process.env.CDK8S_FLINK_MVN ?? 'mvn';
+const DEP_PLUGIN = 'org.apache.maven.plugins:maven-dependency-plugin:3.6.1';
+
+export interface MavenResolveOptions {
+  /** groupId:artifactId:version[:classifier] */
+  artifacts: string[];
+  /** also copy the runtime dependencies of the artifacts (default false: exactly these jars) */
+  transitive?: boolean;
+  /** directory that receives the jars (created) */
+  dest: string;
+  timeoutMs?: number;
+}
+
+function parseCoords(c: string): { g: string; a: string; v: string; classifier?: string } {
+  const parts = c.split(':');
+  if (parts.length < 3 || parts.length > 4 || parts.some((p) => !p)) throw new Error(`bad Maven coordinates '${c}' (want group:artifact:version[:classifier])`);
+  return { g: parts[0], a: parts[1], v: parts[2], classifier: parts[3] };
+}
+
+/** The file name dependency:copy-dependencies gives a jar. */
+export function mavenJarName(coords: string): string {
+  const { a, v, classifier } = parseCoords(coords);
+  return `${a}-${v}${classifier ? `-${classifier}` : ''}.jar`;
+}
+
+/**
+ * Resolves jars with mvn (local repository: the default ~/.m2, or whatever the user's Maven
+ * settings say) and copies them into dest. Returns the absolute paths of the copied jars.
+ */
+export async function mavenResolve(opts: MavenResolveOptions): Promise<string[]> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-mvn-'));
+  try {
+    const deps = opts.artifacts
+      .map((c) => {
+        const { g, a, v, classifier } = parseCoords(c);
+        const excl = opts.transitive ? '' : '<exclusions><exclusion><groupId>*</groupId><artifactId>*</artifactId></exclusion></exclusions>';
+        return `<dependency><groupId>${g}</groupId><artifactId>${a}</artifactId><version>${v}</version>${classifier ? `<classifier>${classifier}</classifier>` : ''}${excl}</dependency>`;
+      })
+      .join('\n    ');
+    fs.writeFileSync(
+      path.join(work, 'pom.xml'),
+      `<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
+  <groupId>cdk8s-flink.test</groupId><artifactId>resolve</artifactId><version>0</version><packaging>pom</packaging>
+  <dependencies>
+    ${deps}
+  </dependencies>
+</project>
+`,
+    );
+    const out = path.join(work, 'out');
+    await run(MVN, ['-B', '-ntp', '-q', '-f', path.join(work, 'pom.xml'), `${DEP_PLUGIN}:copy-dependencies`, `-DoutputDirectory=${out}`, '-DincludeScope=runtime'], {
+      timeoutMs: opts.timeoutMs ?? 15 * 60_000,
+    });
+    fs.mkdirSync(opts.dest, { recursive: true });
+    const copied: string[] = [];
+    for (const f of fs.readdirSync(out).sort()) {
+      const to = path.join(opts.dest, f);
+      fs.copyFileSync(path.join(out, f), to);
+      copied.push(to);
+    }
+    return copied;
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// runtime artifacts
+
+function isMaven(a: RuntimeArtifact): a is MavenArtifact {
+  return typeof (a as MavenArtifact).maven === 'string';
+}
+
+/** sha256 over a Maven project's pom.xml and src/ tree. */
+export function sourceHash(projectDir: string): string {
+  const h = crypto.createHash('sha256');
+  const files = [path.join(projectDir, 'pom.xml'), ...listFiles(path.join(projectDir, 'src'))];
+  for (const f of files) {
+    h.update(path.relative(projectDir, f).split(path.sep).join('/'));
+    h.update('\0');
+    h.update(fs.readFileSync(f) as unknown as Uint8Array);
+    h.update('\0');
+  }
+  return h.digest('hex');
+}
+
+/**
+ * Builds a Maven project of the repository (e.g. runtime/sql-runner) with `mvn package` (which
+ * runs its unit tests), into the cache, keyed by a hash of its sources. Returns the jar's path.
+ */
+export async function ensureBuiltJar(a: BuildArtifact): Promise<string> {
+  const projectDir = path.join(repoRoot(), a.build);
+  if (!fs.existsSync(path.join(projectDir, 'pom.xml'))) throw new Error(`no Maven project at ${projectDir}`);
+  const hash = sourceHash(projectDir).slice(0, 20);
+  const dir = path.join(cacheDir('build', path.basename(a.build)), hash);
+  const jar = path.join(dir, a.jar);
+  if (fs.existsSync(jar)) return jar;
+  return withLock(`build-${path.basename(a.build)}-${hash}`, 20 * 60_000, async () => {
+    if (fs.existsSync(jar)) return jar;
+    const tmp = tmpSibling(dir);
+    try {
+      const buildDir = path.join(tmp, 'target');
+      await run(MVN, ['-B', '-ntp', '-q', '-f', path.join(projectDir, 'pom.xml'), 'package', `-Drunner.build.dir=${buildDir}`], { timeoutMs: 15 * 60_000 });
+      const built = path.join(buildDir, a.jar);
+      if (!fs.existsSync(built)) throw new Error(`mvn package in ${projectDir} did not produce ${a.jar}`);
+      const out = path.join(tmp, 'out');
+      fs.mkdirSync(out);
+      fs.copyFileSync(built, path.join(out, a.jar));
+      publish(out, dir);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    return jar;
+  });
+}
+
+async function ensureMavenJars(line: string, kind: string, artifacts: MavenArtifact[]): Promise<string[]> {
+  if (artifacts.length === 0) return [];
+  const key = crypto.createHash('sha256').update(artifacts.map((a) => a.maven).join('\n')).digest('hex').slice(0, 16);
+  const dir = path.join(cacheDir('runtime-artifacts', line), `${kind}-${key}`);
+  const expected = artifacts.map((a) => path.join(dir, mavenJarName(a.maven)));
+  const verify = () => {
+    for (const [i, a] of artifacts.entries()) {
+      if (a.sha256) {
+        const got = sha256File(expected[i]);
+        if (got !== a.sha256) throw new Error(`${a.maven}: sha256 ${got} does not match runtime/artifacts.json (${a.sha256})`);
+      }
+    }
+    return expected;
+  };
+  if (expected.every((f) => fs.existsSync(f))) return verify();
+  return withLock(`runtime-${line}-${kind}-${key}`, 20 * 60_000, async () => {
+    if (expected.every((f) => fs.existsSync(f))) return verify();
+    const tmp = tmpSibling(dir);
+    try {
+      await mavenResolve({ artifacts: artifacts.map((a) => a.maven), transitive: false, dest: tmp });
+      const missing = artifacts.filter((a) => !fs.existsSync(path.join(tmp, mavenJarName(a.maven))));
+      if (missing.length) throw new Error(`mvn did not deliver ${missing.map((a) => a.maven).join(', ')}`);
+      fs.rmSync(dir, { recursive: true, force: true });
+      publish(tmp, dir);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    return verify();
+  });
+}
+
+async function resolveList(line: string, kind: string, list: RuntimeArtifact[]): Promise<string[]> {
+  const maven = await ensureMavenJars(line, kind, list.filter(isMaven));
+  const out: string[] = [];
+  let m = 0;
+  for (const a of list) {
+    if (isMaven(a)) out.push(maven[m++]);
+    else out.push(await ensureBuiltJar(a));
+  }
+  return out;
+}
+
+/**
+ * The jars that the runtime image adds to lib/ and usrlib/ for a line of runtime/artifacts.json,
+ * as absolute paths (downloaded/built on first use).
+ */
+export async function ensureRuntimeArtifacts(line: string): Promise<{ lib: string[]; usrlib: string[] }> {
+  const l = runtimeLine(line);
+  return { lib: await resolveList(line, 'lib', l.lib), usrlib: await resolveList(line, 'usrlib', l.usrlib) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// layout
+
+function copyDir(from: string, to: string): void {
+  fs.cpSync(from, to, { recursive: true, dereference: true, preserveTimestamps: true });
+}
+
+/**
+ * Lays out a runnable Flink home in dir, as the runtime Dockerfile does on top of the official
+ * image: the distribution of `version` (lib/ jars and opt/ as symlinks into the cache, bin/,
+ * conf/ and plugins/ copied) plus the `line`'s lib/ jars in lib/ and usrlib/ jars in usrlib/.
+ * The prometheus reporter is a plugin of the distribution (plugins/metrics-prometheus/); it is
+ * switched on by the metrics.reporter.prom.* keys of config.yaml. Returns dir.
+ */
+export async function layoutFlinkHome(version: string, line: string, dir: string): Promise<string> {
+  const dist = await ensureFlink(version);
+  const arts = await ensureRuntimeArtifacts(line);
+  const l = runtimeLine(line);
+  dir = path.resolve(dir);
+  fs.mkdirSync(dir, { recursive: true });
+  for (const d of ['bin', 'conf', 'lib', 'opt', 'plugins', 'usrlib', 'log']) fs.rmSync(path.join(dir, d), { recursive: true, force: true });
+
+  // bin/ is copied, not linked: config.sh derives FLINK_HOME from the script's real location.
+  copyDir(path.join(dist, 'bin'), path.join(dir, 'bin'));
+  copyDir(path.join(dist, 'conf'), path.join(dir, 'conf'));
+  copyDir(path.join(dist, 'plugins'), path.join(dir, 'plugins'));
+  fs.symlinkSync(path.join(dist, 'opt'), path.join(dir, 'opt'));
+  fs.mkdirSync(path.join(dir, 'log'));
+
+  const lib = path.join(dir, 'lib');
+  fs.mkdirSync(lib);
+  for (const f of fs.readdirSync(path.join(dist, 'lib'))) fs.symlinkSync(path.join(dist, 'lib', f), path.join(lib, f));
+  for (const jar of arts.lib) {
+    const to = path.join(lib, path.basename(jar));
+    if (fs.existsSync(to)) throw new Error(`lib/${path.basename(jar)} is already in the Flink ${version} distribution`);
+    fs.copyFileSync(jar, to);
+  }
+  const usrlib = path.join(dir, 'usrlib');
+  fs.mkdirSync(usrlib);
+  for (const jar of arts.usrlib) fs.copyFileSync(jar, path.join(usrlib, path.basename(jar)));
+
+  for (const p of l.plugins ?? []) {
+    const src = path.join(dist, p.distPath.replace(/\$\{flinkVersion\}/g, version));
+    if (!fs.existsSync(src)) throw new Error(`plugin ${p.name}: ${src} is not in the Flink ${version} distribution`);
+    const pd = path.join(dir, 'plugins', p.name);
+    fs.mkdirSync(pd, { recursive: true });
+    const to = path.join(pd, path.basename(src));
+    if (!fs.existsSync(to)) fs.copyFileSync(src, to);
+  }
+  if (!fs.readdirSync(path.join(dir, 'plugins', 'metrics-prometheus')).some((f) => f.endsWith('.jar'))) {
+    throw new Error('plugins/metrics-prometheus has no jar');
+  }
+  fs.writeFileSync(
+    path.join(dir, '.cdk8s-flink-layout.json'),
+    JSON.stringify({ flinkVersion: version, line, dist, lib: arts.lib, usrlib: arts.usrlib }, null, 2),
+  );
+  return dir;
+}

@@ -1,0 +1,81 @@
+import * as path from 'path';
+import { LocalCluster, localCluster } from './container-local';
+import { FlinkProcess, freePorts, restGet, startJobManager, startTaskManager, waitFor } from './flink-proc';
+
+/**
+ * A synthesized cluster running as local Flink processes: the JobManager and TaskManagers with
+ * the generated config, log4j file and container args. Addresses and ports are the only
+ * overrides (`-D`, loopback and free ports).
+ */
+export interface RunningCluster {
+  readonly rest: string;
+  readonly local: LocalCluster;
+  readonly procs: FlinkProcess[];
+  /** The first process that exited, for aborting waits. */
+  died(): string | undefined;
+  /** Stops the JobManager and starts it again after re-running the init container (a pod restart). */
+  restartJobManager(): Promise<void>;
+  waitRunning(jobId: string, timeoutMs?: number): Promise<{ jid: string; name: string; state: string }>;
+  stop(): Promise<void>;
+  logs(): string;
+}
+
+export async function runCluster(objects: any[], name: string, work: string, home: string): Promise<RunningCluster> {
+  let local = localCluster(objects, name, work);
+  const [restPort, rpcPort, blobPort, jmProm] = await freePorts(4);
+  const loopback = {
+    'jobmanager.rpc.address': '127.0.0.1', 'jobmanager.bind-host': '127.0.0.1', 'rest.address': '127.0.0.1',
+    'rest.bind-address': '127.0.0.1', 'taskmanager.host': '127.0.0.1', 'taskmanager.bind-host': '127.0.0.1',
+    'rest.port': restPort, 'jobmanager.rpc.port': rpcPort, 'blob.server.port': blobPort,
+  };
+  const procs: FlinkProcess[] = [];
+  let generation = 0;
+  const startJm = async () => {
+    const jm = await startJobManager({
+      flinkHome: home, confDir: local.confDir, logDir: path.join(work, `log-jm-${generation++}`), name: 'jobmanager',
+      args: local.jobManager.args, env: local.jobManager.env,
+      dynamicProperties: { ...loopback, 'metrics.reporter.prom.port': jmProm },
+    });
+    procs.unshift(jm);
+  };
+  await startJm();
+  for (let i = 0; i < local.taskManager.replicas; i++) {
+    const [tmRpc, tmData, tmProm] = await freePorts(3);
+    procs.push(await startTaskManager({
+      flinkHome: home, confDir: local.confDir, logDir: path.join(work, `log-tm-${i}`), name: `taskmanager-${i}`,
+      args: local.taskManager.args, env: local.taskManager.env,
+      dynamicProperties: { ...loopback, 'taskmanager.rpc.port': tmRpc, 'taskmanager.data.port': tmData, 'metrics.reporter.prom.port': tmProm },
+    }));
+  }
+  const rest = `http://127.0.0.1:${restPort}`;
+  const died = () => procs.filter((p) => p.name !== 'stopped').map((p) => (p.exitCode() !== undefined ? `${p.name} exited with ${p.exitCode()}` : '')).find(Boolean);
+  const cluster: RunningCluster = {
+    rest,
+    get local() { return local; },
+    procs,
+    died,
+    async restartJobManager() {
+      const old = procs.shift()!;
+      await old.stop(20_000);
+      local = local.prepare();
+      await startJm();
+    },
+    waitRunning(jobId: string, timeoutMs = 180_000) {
+      return waitFor(async () => {
+        const o = await restGet<{ jobs: Array<{ jid: string; name: string; state: string }> }>(`${rest}/jobs/overview`).catch(() => undefined);
+        const j = o?.jobs.find((x) => x.jid === jobId);
+        if (j && ['FAILED', 'CANCELED'].includes(j.state)) throw Object.assign(new Error(`job ${j.jid} is ${j.state}`), { fatal: true });
+        if (!j || j.state !== 'RUNNING') return undefined;
+        const d = await restGet<{ vertices: Array<{ status: string }> }>(`${rest}/jobs/${j.jid}`);
+        return d.vertices.every((v) => v.status === 'RUNNING') ? j : undefined;
+      }, { timeoutMs, intervalMs: 1000, what: `job ${jobId} RUNNING`, abortIf: died });
+    },
+    async stop() {
+      await Promise.all(procs.map((p) => p.stop(15_000)));
+    },
+    logs() {
+      return procs.map((p) => `---- ${p.name} (tail) ----\n${(p.logFile() || p.logs()).split('\n').slice(-60).join('\n')}`).join('\n');
+    },
+  };
+  return cluster;
+}
