@@ -15,6 +15,12 @@ export interface RunningCluster {
   died(): string | undefined;
   /** Stops the JobManager and starts it again after re-running the init container (a pod restart). */
   restartJobManager(): Promise<void>;
+  /** The TaskManager processes now alive or last started, by index (index i is pod taskmanager-i). */
+  taskManagers(): FlinkProcess[];
+  /** SIGKILL to TaskManager i (a node or container crash); resolves when it has exited. */
+  killTaskManager(i: number): Promise<void>;
+  /** Starts a replacement TaskManager i with new ports, as a Deployment would start a new pod. */
+  replaceTaskManager(i: number): Promise<FlinkProcess>;
   waitRunning(jobId: string, timeoutMs?: number): Promise<{ jid: string; name: string; state: string }>;
   stop(): Promise<void>;
   logs(): string;
@@ -39,16 +45,24 @@ export async function runCluster(objects: any[], name: string, work: string, hom
     procs.unshift(jm);
   };
   await startJm();
-  for (let i = 0; i < local.taskManager.replicas; i++) {
+  const tms: FlinkProcess[] = [];
+  const tmGeneration: number[] = [];
+  const startTm = async (i: number) => {
     const [tmRpc, tmData, tmProm] = await freePorts(3);
-    procs.push(await startTaskManager({
-      flinkHome: home, confDir: local.confDir, logDir: path.join(work, `log-tm-${i}`), name: `taskmanager-${i}`,
+    const g = (tmGeneration[i] = (tmGeneration[i] ?? -1) + 1);
+    const tm = await startTaskManager({
+      flinkHome: home, confDir: local.confDir, logDir: path.join(work, g ? `log-tm-${i}-${g}` : `log-tm-${i}`), name: `taskmanager-${i}`,
       args: local.taskManager.args, env: local.taskManager.env,
       dynamicProperties: { ...loopback, 'taskmanager.rpc.port': tmRpc, 'taskmanager.data.port': tmData, 'metrics.reporter.prom.port': tmProm },
-    }));
-  }
+    });
+    tms[i] = tm;
+    procs.push(tm);
+    return tm;
+  };
+  for (let i = 0; i < local.taskManager.replicas; i++) await startTm(i);
+  const killed = new Set<FlinkProcess>();
   const rest = `http://127.0.0.1:${restPort}`;
-  const died = () => procs.filter((p) => p.name !== 'stopped').map((p) => (p.exitCode() !== undefined ? `${p.name} exited with ${p.exitCode()}` : '')).find(Boolean);
+  const died = () => procs.filter((p) => !killed.has(p)).map((p) => (p.exitCode() !== undefined ? `${p.name} exited with ${p.exitCode()}` : '')).find(Boolean);
   const cluster: RunningCluster = {
     rest,
     get local() { return local; },
@@ -56,9 +70,22 @@ export async function runCluster(objects: any[], name: string, work: string, hom
     died,
     async restartJobManager() {
       const old = procs.shift()!;
+      killed.add(old);
       await old.stop(20_000);
       local = local.prepare();
       await startJm();
+    },
+    taskManagers: () => [...tms],
+    async killTaskManager(i: number) {
+      const tm = tms[i];
+      if (!tm) throw new Error(`no TaskManager ${i}`);
+      killed.add(tm);
+      tm.kill();
+      await tm.exited;
+    },
+    replaceTaskManager(i: number) {
+      if (tms[i] && tms[i].exitCode() === undefined) throw new Error(`TaskManager ${i} is still running`);
+      return startTm(i);
     },
     waitRunning(jobId: string, timeoutMs = 180_000) {
       return waitFor(async () => {
