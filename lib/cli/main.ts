@@ -7,12 +7,13 @@ import { formatOptions, OptionSpec, parseArgs, UsageError } from './args';
 import { Command } from './command';
 import { diffCommand } from './commands/diff';
 import { listCommand } from './commands/list';
+import { localCommand } from './commands/local';
 import { planCommand } from './commands/plan';
 import { deployCommand, resumeCommand, rollbackCommand, statusCommand, suspendCommand } from './commands/release';
 import { synthCommand } from './commands/synth';
 import { validateCommand } from './commands/validate';
 
-export const COMMANDS: Command[] = [synthCommand, listCommand, validateCommand, diffCommand, planCommand, deployCommand, statusCommand, rollbackCommand, suspendCommand, resumeCommand];
+export const COMMANDS: Command[] = [synthCommand, listCommand, validateCommand, diffCommand, planCommand, deployCommand, statusCommand, rollbackCommand, suspendCommand, resumeCommand, localCommand];
 
 const GLOBAL: OptionSpec[] = [
   { name: 'help', short: 'h', description: 'show help' },

@@ -39,6 +39,11 @@ export interface SpawnManagedOptions {
   cwd?: string;
   /** also append stdout/stderr to this file */
   logFile?: string;
+  /**
+   * Let the process outlive this one (the CLI's `local up`): output goes only to logFile, and
+   * neither the exit hooks nor the watchdog kill it. Stop it with `kill -- -<pid>` (its group).
+   */
+  detached?: boolean;
 }
 
 const LOG_LIMIT = 2 * 1024 * 1024;
@@ -76,6 +81,7 @@ function installExitHooks(): void {
  * outlive the test process.
  */
 export function spawnManaged(name: string, cmd: string, args: string[], opts: SpawnManagedOptions = {}): ManagedProcess {
+  if (opts.detached) return spawnDetached(name, cmd, args, opts);
   installExitHooks();
   const child = spawn(cmd, args, {
     env: opts.env ?? process.env,
@@ -143,6 +149,66 @@ export function spawnManaged(name: string, cmd: string, args: string[], opts: Sp
   };
 }
 
+function spawnDetached(name: string, cmd: string, args: string[], opts: SpawnManagedOptions): ManagedProcess {
+  if (!opts.logFile) throw new Error(`${name}: a detached process needs a log file`);
+  const fd = fs.openSync(opts.logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, detached: true, stdio: ['ignore', fd, fd] });
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (child.pid === undefined) throw new Error(`${name}: could not start ${cmd}`);
+  const pid = child.pid;
+  let code: number | null | undefined;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('exit', (c, signal) => { code = c; resolve({ code: c, signal }); });
+  });
+  child.unref();
+  const logs = () => {
+    try {
+      const s = fs.readFileSync(opts.logFile!, 'utf8');
+      return s.length > LOG_LIMIT ? s.slice(s.length - LOG_LIMIT) : s;
+    } catch {
+      return '';
+    }
+  };
+  return {
+    pid,
+    exited,
+    logs,
+    exitCode: () => code,
+    kill: () => killGroup(pid, 'SIGKILL'),
+    stop: (timeoutMs = 15_000) => stopGroup(pid, timeoutMs),
+  };
+}
+
+/** Whether a process (group leader) is alive. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * SIGTERM to a process group, then SIGKILL after timeoutMs; resolves once the leader is gone.
+ * Works for groups started by another process (polls, as there is no exit event to wait on).
+ */
+export async function stopGroup(pid: number, timeoutMs = 15_000): Promise<void> {
+  if (!processAlive(pid)) return;
+  killGroup(pid, 'SIGTERM');
+  const deadline = Date.now() + timeoutMs;
+  while (processAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  if (processAlive(pid)) {
+    killGroup(pid, 'SIGKILL');
+    const hard = Date.now() + 5_000;
+    while (processAlive(pid) && Date.now() < hard) await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Flink processes
 
@@ -171,6 +237,8 @@ export interface FlinkProcessOptions {
   logDir: string;
   /** a name for messages and the console log file (default: the mode word) */
   name?: string;
+  /** outlive this process (see SpawnManagedOptions.detached) */
+  detached?: boolean;
 }
 
 export interface FlinkProcess extends ManagedProcess {
@@ -225,6 +293,7 @@ export async function startFlinkProcess(opts: FlinkProcessOptions): Promise<Flin
     env,
     cwd: opts.logDir,
     logFile: path.join(opts.logDir, `${name}.console.log`),
+    detached: opts.detached,
   });
   // fail fast when the script dies right away (bad args, missing java, ...)
   await new Promise((r) => setTimeout(r, 300));

@@ -11,6 +11,8 @@ export interface RunningCluster {
   readonly rest: string;
   readonly local: LocalCluster;
   readonly procs: FlinkProcess[];
+  /** The Prometheus reporter ports: the JobManager's and each TaskManager's (by index). */
+  metricsPorts(): { jobManager: number; taskManagers: number[] };
   /** The first process that exited, for aborting waits. */
   died(): string | undefined;
   /** Stops the JobManager and starts it again after re-running the init container (a pod restart). */
@@ -26,8 +28,19 @@ export interface RunningCluster {
   logs(): string;
 }
 
-export async function runCluster(objects: any[], name: string, work: string, home: string): Promise<RunningCluster> {
+export interface RunClusterOptions {
+  /** Processes outlive the caller (`cdk8s-flink local up`); default false (stopped on exit). */
+  readonly detached?: boolean;
+  /** TaskManagers to start instead of the Deployment's replicas. */
+  readonly taskManagers?: number;
+  /** More `-D` properties for every process (after the generated config; they win). */
+  readonly properties?: Record<string, string>;
+}
+
+export async function runCluster(objects: any[], name: string, work: string, home: string, opts: RunClusterOptions = {}): Promise<RunningCluster> {
   let local = localCluster(objects, name, work);
+  const detached = opts.detached ?? false;
+  const extra = opts.properties ?? {};
   const [restPort, rpcPort, blobPort, jmProm] = await freePorts(4);
   const loopback = {
     'jobmanager.rpc.address': '127.0.0.1', 'jobmanager.bind-host': '127.0.0.1', 'rest.address': '127.0.0.1',
@@ -40,12 +53,14 @@ export async function runCluster(objects: any[], name: string, work: string, hom
     const jm = await startJobManager({
       flinkHome: home, confDir: local.confDir, logDir: path.join(work, `log-jm-${generation++}`), name: 'jobmanager',
       args: local.jobManager.args, env: local.jobManager.env,
-      dynamicProperties: { ...loopback, 'metrics.reporter.prom.port': jmProm },
+      dynamicProperties: { ...loopback, 'metrics.reporter.prom.port': jmProm, ...extra },
+      detached,
     });
     procs.unshift(jm);
   };
   await startJm();
   const tms: FlinkProcess[] = [];
+  const tmProms: number[] = [];
   const tmGeneration: number[] = [];
   const startTm = async (i: number) => {
     const [tmRpc, tmData, tmProm] = await freePorts(3);
@@ -53,15 +68,19 @@ export async function runCluster(objects: any[], name: string, work: string, hom
     const tm = await startTaskManager({
       flinkHome: home, confDir: local.confDir, logDir: path.join(work, g ? `log-tm-${i}-${g}` : `log-tm-${i}`), name: `taskmanager-${i}`,
       args: local.taskManager.args, env: local.taskManager.env,
-      dynamicProperties: { ...loopback, 'taskmanager.rpc.port': tmRpc, 'taskmanager.data.port': tmData, 'metrics.reporter.prom.port': tmProm },
+      dynamicProperties: { ...loopback, 'taskmanager.rpc.port': tmRpc, 'taskmanager.data.port': tmData, 'metrics.reporter.prom.port': tmProm, ...extra },
+      detached,
     });
     tms[i] = tm;
+    tmProms[i] = tmProm;
     procs.push(tm);
     return tm;
   };
-  for (let i = 0; i < local.taskManager.replicas; i++) await startTm(i);
+  const tmCount = opts.taskManagers ?? local.taskManager.replicas;
+  for (let i = 0; i < tmCount; i++) await startTm(i);
   const killed = new Set<FlinkProcess>();
   const rest = `http://127.0.0.1:${restPort}`;
+
   const died = () => procs.filter((p) => !killed.has(p)).map((p) => (p.exitCode() !== undefined ? `${p.name} exited with ${p.exitCode()}` : '')).find(Boolean);
   const cluster: RunningCluster = {
     rest,
@@ -76,6 +95,7 @@ export async function runCluster(objects: any[], name: string, work: string, hom
       await startJm();
     },
     taskManagers: () => [...tms],
+    metricsPorts: () => ({ jobManager: jmProm, taskManagers: [...tmProms] }),
     async killTaskManager(i: number) {
       const tm = tms[i];
       if (!tm) throw new Error(`no TaskManager ${i}`);

@@ -26,7 +26,7 @@ export interface SubmitSpec {
  * left alone. SQL jobs upload the SQL runner and pass the script inline (the JobManager, which
  * runs the runner's main, has no copy of the file).
  */
-export async function submit(spec: SubmitSpec, specFile: string, o: { timeoutMs: number; handoffDir?: string; log: (m: string) => void }): Promise<string> {
+export async function submit(spec: SubmitSpec, specFile: string, o: { timeoutMs: number; handoffDir?: string; log: (m: string) => void; /** the SQL runner jar to upload (default SQL_RUNNER_JAR) */ runnerJar?: string }): Promise<string> {
   const rest = new FlinkRest(spec.restUrl);
   const handoff = o.handoffDir && fs.existsSync(o.handoffDir)
     ? Object.fromEntries(fs.readdirSync(o.handoffDir).filter((f) => !f.startsWith('.')).map((f) => [f, fs.readFileSync(path.join(o.handoffDir!, f), 'utf8')]))
@@ -42,7 +42,7 @@ export async function submit(spec: SubmitSpec, specFile: string, o: { timeoutMs:
   let args: string[];
   if (spec.kind === 'sql') {
     const script = fs.readFileSync(spec.sqlFile ? path.resolve(path.dirname(specFile), path.basename(spec.sqlFile)) : '', 'utf8');
-    jar = SQL_RUNNER_JAR;
+    jar = o.runnerJar ?? SQL_RUNNER_JAR;
     args = ['--script-base64', Buffer.from(script).toString('base64')];
   } else {
     if (!spec.jarFile) throw new OpsError('spec.jarFile is missing: a session jar job needs the jar to upload');
