@@ -7,9 +7,12 @@
  * - ensureRuntimeArtifacts(line): the Maven jars of a line of runtime/artifacts.json (resolved
  *   with mvn into the default local repository ~/.m2 and copied into the cache) plus the
  *   runtime/sql-runner jar, built with mvn and cached by a hash of its sources.
+ * - imageLayout(line): what the runtime image adds to the Flink home, as (source -> destination)
+ *   entries; the one list that both layoutFlinkHome and the runtime Dockerfiles
+ *   (lib/local/image.ts) are made from.
  * - layoutFlinkHome(version, line, dir): a runnable Flink home laid out like the runtime image:
- *   the distribution plus the line's lib/ and usrlib/ jars, with the prometheus reporter plugin
- *   in plugins/metrics-prometheus/.
+ *   the distribution plus the entries of imageLayout(line) (lib/ and usrlib/ jars, the
+ *   prometheus reporter plugin in plugins/metrics-prometheus/).
  *
  * Every download happens here; two processes calling these at once are safe (a lock directory,
  * downloads into a temp dir, then rename).
@@ -90,6 +93,90 @@ export function lineForVersion(version: string): string {
   const k = keys.find((key) => version === key || version.startsWith(key + '.'));
   if (!k) throw new Error(`no line in runtime/artifacts.json for Flink ${version} (lines: ${keys.join(', ')})`);
   return k;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the image layout: one list for the local Flink home and the runtime Dockerfiles
+
+/** A jar from Maven Central. */
+export interface MavenLayoutEntry {
+  readonly kind: 'maven';
+  /** groupId:artifactId:version[:classifier] */
+  readonly coords: string;
+  /** sha256 of the jar (from runtime/artifacts.json) */
+  readonly sha256?: string;
+  /** where Maven Central serves the jar */
+  readonly url: string;
+  /** destination, relative to the Flink home, e.g. "lib/kafka-clients-3.4.0.jar" */
+  readonly dest: string;
+}
+
+/** A jar built from a Maven project of this repository. */
+export interface BuildLayoutEntry {
+  readonly kind: 'build';
+  /** the project directory, relative to the repository root, e.g. "runtime/sql-runner" */
+  readonly project: string;
+  /** the jar the project's `mvn package` writes into its build directory */
+  readonly jar: string;
+  readonly mainClass?: string;
+  readonly dest: string;
+}
+
+/** A plugin jar the Flink distribution (and the official image) already carries. */
+export interface PluginLayoutEntry {
+  readonly kind: 'plugin';
+  readonly name: string;
+  /** where the jar is in the distribution, relative to the Flink home */
+  readonly source: string;
+  /** where Flink's plugin manager loads it: plugins/<name>/<jar> */
+  readonly dest: string;
+}
+
+export type LayoutEntry = MavenLayoutEntry | BuildLayoutEntry | PluginLayoutEntry;
+
+const MAVEN_CENTRAL = 'https://repo1.maven.org/maven2';
+
+/** The Maven Central URL of a jar. */
+export function mavenCentralUrl(coords: string): string {
+  const { g, a, v } = parseCoords(coords);
+  return `${MAVEN_CENTRAL}/${g.split('.').join('/')}/${a}/${v}/${mavenJarName(coords)}`;
+}
+
+/**
+ * What the runtime image adds to the official Flink image for a line of runtime/artifacts.json,
+ * in order: lib/ jars, usrlib/ jars, then plugins. `flinkVersion` (default: the line's) fills
+ * `${flinkVersion}` in plugin paths. layoutFlinkHome and the runtime Dockerfiles are both made
+ * from this list.
+ */
+export function imageLayout(line: string, flinkVersion?: string): LayoutEntry[] {
+  const l = runtimeLine(line);
+  const version = flinkVersion ?? l.flinkVersion;
+  const out: LayoutEntry[] = [];
+  const where = (list: string, i: number) => `runtime/artifacts.json lines.${line}.${list}[${i}]`;
+  for (const list of ['lib', 'usrlib'] as const) {
+    (l[list] ?? []).forEach((a, i) => {
+      if (isMaven(a)) {
+        out.push({ kind: 'maven', coords: a.maven, ...(a.sha256 ? { sha256: a.sha256 } : {}), url: mavenCentralUrl(a.maven), dest: `${list}/${mavenJarName(a.maven)}` });
+      } else if (typeof (a as BuildArtifact).build === 'string' && typeof (a as BuildArtifact).jar === 'string') {
+        const b = a as BuildArtifact;
+        if (b.jar.includes('/')) throw new Error(`${where(list, i)}.jar: '${b.jar}' is a path; expected a file name`);
+        out.push({ kind: 'build', project: b.build, jar: b.jar, ...(b.mainClass ? { mainClass: b.mainClass } : {}), dest: `${list}/${b.jar}` });
+      } else {
+        throw new Error(`${where(list, i)}: ${JSON.stringify(a)} is neither {maven, sha256} nor {build, jar}`);
+      }
+    });
+  }
+  (l.plugins ?? []).forEach((p, i) => {
+    if (p.from !== 'dist') throw new Error(`${where('plugins', i)}.from: '${p.from}' is unknown; expected 'dist'`);
+    const source = p.distPath.replace(/\$\{flinkVersion\}/g, version);
+    out.push({ kind: 'plugin', name: p.name, source, dest: `plugins/${p.name}/${path.posix.basename(source)}` });
+  });
+  const seen = new Set<string>();
+  for (const e of out) {
+    if (seen.has(e.dest)) throw new Error(`runtime/artifacts.json lines.${line}: two entries write ${e.dest}`);
+    seen.add(e.dest);
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -451,15 +538,24 @@ async function ensureMavenJars(line: string, kind: string, artifacts: MavenArtif
   });
 }
 
-async function resolveList(line: string, kind: string, list: RuntimeArtifact[]): Promise<string[]> {
-  const maven = await ensureMavenJars(line, kind, list.filter(isMaven));
-  const out: string[] = [];
-  let m = 0;
-  for (const a of list) {
-    if (isMaven(a)) out.push(maven[m++]);
-    else out.push(await ensureBuiltJar(a));
+/** The local file of every maven and build entry (downloaded or built on first use), by dest. */
+async function resolveLayout(line: string, entries: LayoutEntry[]): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  // Maven jars in one batch per destination folder (the cache key of ensureMavenJars).
+  const groups = new Map<string, MavenLayoutEntry[]>();
+  for (const e of entries) {
+    if (e.kind !== 'maven') continue;
+    const folder = e.dest.split('/')[0];
+    groups.set(folder, [...(groups.get(folder) ?? []), e]);
   }
-  return out;
+  for (const [folder, list] of groups) {
+    const jars = await ensureMavenJars(line, folder, list.map((e) => ({ maven: e.coords, sha256: e.sha256 })));
+    list.forEach((e, i) => files.set(e.dest, jars[i]));
+  }
+  for (const e of entries) {
+    if (e.kind === 'build') files.set(e.dest, await ensureBuiltJar({ build: e.project, jar: e.jar, mainClass: e.mainClass }));
+  }
+  return files;
 }
 
 /**
@@ -467,8 +563,10 @@ async function resolveList(line: string, kind: string, list: RuntimeArtifact[]):
  * as absolute paths (downloaded/built on first use).
  */
 export async function ensureRuntimeArtifacts(line: string): Promise<{ lib: string[]; usrlib: string[] }> {
-  const l = runtimeLine(line);
-  return { lib: await resolveList(line, 'lib', l.lib), usrlib: await resolveList(line, 'usrlib', l.usrlib) };
+  const entries = imageLayout(line);
+  const files = await resolveLayout(line, entries);
+  const under = (folder: string) => entries.filter((e) => e.kind !== 'plugin' && e.dest.startsWith(`${folder}/`)).map((e) => files.get(e.dest)!);
+  return { lib: under('lib'), usrlib: under('usrlib') };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -481,14 +579,15 @@ function copyDir(from: string, to: string): void {
 /**
  * Lays out a runnable Flink home in dir, as the runtime Dockerfile does on top of the official
  * image: the distribution of `version` (lib/ jars and opt/ as symlinks into the cache, bin/,
- * conf/ and plugins/ copied) plus the `line`'s lib/ jars in lib/ and usrlib/ jars in usrlib/.
- * The prometheus reporter is a plugin of the distribution (plugins/metrics-prometheus/); it is
- * switched on by the metrics.reporter.prom.* keys of config.yaml. Returns dir.
+ * conf/ and plugins/ copied) plus every entry of imageLayout(line): Maven and built jars copied
+ * to their destination (lib/, usrlib/), plugins of the distribution made sure of under
+ * plugins/<name>/. The prometheus reporter is such a plugin; it is switched on by the
+ * metrics.reporter.prom.* keys of config.yaml. Returns dir.
  */
 export async function layoutFlinkHome(version: string, line: string, dir: string): Promise<string> {
   const dist = await ensureFlink(version);
-  const arts = await ensureRuntimeArtifacts(line);
-  const l = runtimeLine(line);
+  const entries = imageLayout(line, version);
+  const files = await resolveLayout(line, entries);
   dir = path.resolve(dir);
   fs.mkdirSync(dir, { recursive: true });
   for (const d of ['bin', 'conf', 'lib', 'opt', 'plugins', 'usrlib', 'log']) fs.rmSync(path.join(dir, d), { recursive: true, force: true });
@@ -499,33 +598,31 @@ export async function layoutFlinkHome(version: string, line: string, dir: string
   copyDir(path.join(dist, 'plugins'), path.join(dir, 'plugins'));
   fs.symlinkSync(path.join(dist, 'opt'), path.join(dir, 'opt'));
   fs.mkdirSync(path.join(dir, 'log'));
-
+  fs.mkdirSync(path.join(dir, 'usrlib'));
   const lib = path.join(dir, 'lib');
   fs.mkdirSync(lib);
   for (const f of fs.readdirSync(path.join(dist, 'lib'))) fs.symlinkSync(path.join(dist, 'lib', f), path.join(lib, f));
-  for (const jar of arts.lib) {
-    const to = path.join(lib, path.basename(jar));
-    if (fs.existsSync(to)) throw new Error(`lib/${path.basename(jar)} is already in the Flink ${version} distribution`);
-    fs.copyFileSync(jar, to);
-  }
-  const usrlib = path.join(dir, 'usrlib');
-  fs.mkdirSync(usrlib);
-  for (const jar of arts.usrlib) fs.copyFileSync(jar, path.join(usrlib, path.basename(jar)));
 
-  for (const p of l.plugins ?? []) {
-    const src = path.join(dist, p.distPath.replace(/\$\{flinkVersion\}/g, version));
-    if (!fs.existsSync(src)) throw new Error(`plugin ${p.name}: ${src} is not in the Flink ${version} distribution`);
-    const pd = path.join(dir, 'plugins', p.name);
-    fs.mkdirSync(pd, { recursive: true });
-    const to = path.join(pd, path.basename(src));
-    if (!fs.existsSync(to)) fs.copyFileSync(src, to);
+  for (const e of entries) {
+    const to = path.join(dir, ...e.dest.split('/'));
+    if (e.kind === 'plugin') {
+      const src = path.join(dist, ...e.source.split('/'));
+      if (!fs.existsSync(src)) throw new Error(`plugin ${e.name}: ${e.source} is not in the Flink ${version} distribution`);
+      fs.mkdirSync(path.dirname(to), { recursive: true });
+      if (!fs.existsSync(to)) fs.copyFileSync(src, to);
+    } else {
+      if (fs.existsSync(to)) throw new Error(`${e.dest} is already in the Flink ${version} distribution`);
+      fs.mkdirSync(path.dirname(to), { recursive: true });
+      fs.copyFileSync(files.get(e.dest)!, to);
+    }
   }
   if (!fs.readdirSync(path.join(dir, 'plugins', 'metrics-prometheus')).some((f) => f.endsWith('.jar'))) {
     throw new Error('plugins/metrics-prometheus has no jar');
   }
+  const local = (folder: string) => entries.filter((e) => e.kind !== 'plugin' && e.dest.startsWith(`${folder}/`)).map((e) => files.get(e.dest)!);
   fs.writeFileSync(
     path.join(dir, '.cdk8s-flink-layout.json'),
-    JSON.stringify({ flinkVersion: version, line, dist, lib: arts.lib, usrlib: arts.usrlib }, null, 2),
+    JSON.stringify({ flinkVersion: version, line, dist, lib: local('lib'), usrlib: local('usrlib'), entries }, null, 2),
   );
   return dir;
 }
