@@ -22,16 +22,14 @@ import * as os from 'os';
 import * as path from 'path';
 import { Duration } from 'cdk8s';
 import { Partitioners } from 'kafkajs';
-import { stringify } from 'yaml';
 import { buildLogPlatform } from '../examples/platform';
 import { FlinkApplication } from '../lib';
-import { allMetrics, FlinkAlert, FlinkMetric, FlinkMonitoring, metricAvailable, prometheusScrapeConfig, ScrapeMode } from '../lib/monitoring';
+import { allMetrics, FlinkAlert, FlinkMetric, FlinkMonitoring, metricAvailable, ScrapeMode } from '../lib/monitoring';
 import { synthesizeUnit } from '../lib/synth/synthesize';
-import { localCluster } from './support/container-local';
+import { PrometheusServer, ScrapedFlink, startPrometheus, startScrapedFlink } from './support/e2e-prometheus';
 import { layoutFlinkHome } from './support/flink-dist';
-import { FlinkProcess, freePort, freePorts, ManagedProcess, restGet, spawnManaged, startJobManager, startTaskManager, waitFor } from './support/flink-proc';
+import { restGet, waitFor } from './support/flink-proc';
 import { KafkaBroker, startKafka } from './support/kafka';
-import { ensurePrometheus } from './support/tools';
 
 let kafka: Promise<KafkaBroker> | undefined;
 after(async () => {
@@ -52,18 +50,11 @@ function record(job: string, i: number) {
     : { ts: '2026-11-22T10:00:00.000', service: services[i % 3], host: 'h1', method: 'GET', path: `/p/${i}`, status: 200, bytes: 100 + i, latency_ms: 1.5 };
 }
 
-/** Prometheus' instant query API: the result vector. */
-async function query(base: string, expr: string): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>> {
-  const r = await restGet<{ status: string; data: { result: any[] } }>(`${base}/api/v1/query?query=${encodeURIComponent(expr)}`, 10_000);
-  assert.equal(r.status, 'success', expr);
-  return r.data.result;
-}
-
 for (const c of CASES) {
   test(`live: Prometheus scrapes real Flink ${c.dist} through the generated config; rules and dashboard work on its series; a lost TaskManager raises alerts`, { timeout: 9 * 60_000 }, async (t) => {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), `cdk8s-flink-live-${c.job}-`));
-    const procs: FlinkProcess[] = [];
-    let prom: ManagedProcess | undefined;
+    let flink: ScrapedFlink | undefined;
+    let prom: PrometheusServer | undefined;
     const t0 = Date.now();
     try {
       const home = await layoutFlinkHome(c.dist, c.line, path.join(work, 'flink'));
@@ -80,34 +71,11 @@ for (const c of CASES) {
       const app = u.construct as FlinkApplication;
       const monitoring = u.chart.node.findChild('Monitoring') as FlinkMonitoring;
       const unit = synthesizeUnit(u);
-      const local = localCluster(unit.objects, c.job, work);
-      const rulesCm = unit.objects.find((o: any) => o.kind === 'ConfigMap' && o.metadata.name === `${c.job}-prometheus-rules`);
-      const pod = (component: string) => unit.objects.find((o: any) => o.kind === 'Deployment' && o.metadata.name === `${c.job}-${component}`).spec.template.metadata;
 
       // --- Flink, as in the boot test (addresses and ports changed through -D only)
-      const [restPort, rpcPort, blobPort, jmProm] = await freePorts(4);
-      const loopback = {
-        'jobmanager.rpc.address': '127.0.0.1', 'jobmanager.bind-host': '127.0.0.1', 'rest.address': '127.0.0.1',
-        'rest.bind-address': '127.0.0.1', 'taskmanager.host': '127.0.0.1', 'taskmanager.bind-host': '127.0.0.1',
-        'rest.port': restPort, 'jobmanager.rpc.port': rpcPort, 'blob.server.port': blobPort,
-      };
-      const rest = `http://127.0.0.1:${restPort}`;
-      procs.push(await startJobManager({
-        flinkHome: home, confDir: local.confDir, logDir: path.join(work, 'log-jm'), name: 'jobmanager',
-        args: local.jobManager.args, env: local.jobManager.env, dynamicProperties: { ...loopback, 'metrics.reporter.prom.port': jmProm },
-      }));
-      const targets: Array<{ component: string; pod: string; port: number }> = [{ component: 'jobmanager', pod: `${c.job}-jobmanager-0`, port: jmProm }];
-      for (let i = 0; i < local.taskManager.replicas; i++) {
-        const [tmRpc, tmData, tmProm] = await freePorts(3);
-        procs.push(await startTaskManager({
-          flinkHome: home, confDir: local.confDir, logDir: path.join(work, `log-tm-${i}`), name: `taskmanager-${i}`,
-          args: local.taskManager.args, env: local.taskManager.env,
-          dynamicProperties: { ...loopback, 'taskmanager.rpc.port': tmRpc, 'taskmanager.data.port': tmData, 'metrics.reporter.prom.port': tmProm },
-        }));
-        targets.push({ component: 'taskmanager', pod: `${c.job}-taskmanager-${i}`, port: tmProm });
-      }
-      const died = () => procs.slice(0, 1 + local.taskManager.replicas).map((p) => (p.exitCode() !== undefined && p.name !== 'taskmanager-0' ? `${p.name} exited with ${p.exitCode()}` : '')).find(Boolean)
-        || (prom && prom.exitCode() !== undefined ? `prometheus exited: ${prom.logs().slice(-2000)}` : '');
+      flink = await startScrapedFlink(unit.objects, c.job, work, home);
+      const f = flink;
+      const targets = f.targets;
 
       const producer = k.client().producer({ createPartitioner: Partitioners.DefaultPartitioner });
       await producer.connect();
@@ -115,48 +83,20 @@ for (const c of CASES) {
       await producer.disconnect();
 
       // --- Prometheus with the generated scrape config (static targets in place of the pod role) and rule file
-      const promBin = await ensurePrometheus();
-      const promPort = await freePort();
-      const promDir = path.join(work, 'prometheus');
-      fs.mkdirSync(promDir);
-      const { kubernetes_sd_configs: _sd, ...job } = prometheusScrapeConfig() as Record<string, unknown>;
-      const staticConfigs = targets.map((x) => {
-        const meta = pod(x.component);
-        return {
-          targets: [`127.0.0.1:${x.port}`],
-          labels: {
-            __meta_kubernetes_namespace: NS,
-            __meta_kubernetes_pod_name: x.pod,
-            __meta_kubernetes_pod_container_port_name: 'metrics',
-            ...Object.fromEntries(Object.entries(meta.labels as Record<string, string>).map(([kk, v]) => [`__meta_kubernetes_pod_label_${kk.replace(/[^a-zA-Z0-9_]/g, '_')}`, v])),
-            ...Object.fromEntries(Object.entries(meta.annotations as Record<string, string>).filter(([kk]) => kk.startsWith('prometheus.io/'))
-              .map(([kk, v]) => [`__meta_kubernetes_pod_annotation_${kk.replace(/[^a-zA-Z0-9_]/g, '_')}`, kk === 'prometheus.io/port' ? String(x.port) : v])),
-          },
-        };
-      });
-      const ruleFile = Object.keys(rulesCm.data)[0];
-      fs.writeFileSync(path.join(promDir, ruleFile), rulesCm.data[ruleFile]);
-      fs.writeFileSync(path.join(promDir, 'prometheus.yml'), stringify({
-        global: { scrape_interval: '2s', evaluation_interval: '2s' },
-        rule_files: [ruleFile],
-        scrape_configs: [{ ...job, scrape_interval: '2s', static_configs: staticConfigs }],
-      }));
-      prom = spawnManaged('prometheus', promBin, [
-        `--config.file=${path.join(promDir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(promDir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${promPort}`, '--storage.tsdb.retention.time=1h', '--log.level=warn',
-      ], { cwd: promDir });
-      const base = `http://127.0.0.1:${promPort}`;
-      await waitFor(() => restGet(`${base}/-/ready`).then(() => true), { timeoutMs: 60_000, intervalMs: 500, what: 'prometheus ready', abortIf: died });
+      prom = await startPrometheus({ dir: path.join(work, 'prometheus'), objects: unit.objects, name: c.job, namespace: NS, targets, abortIf: f.died });
+      const p = prom;
+      const died = () => f.died() || (p.proc.exitCode() !== undefined ? `prometheus exited: ${p.proc.logs().slice(-2000)}` : undefined);
+      const query = (expr: string) => p.query(expr);
 
       // --- the job runs, every process is scraped with the relabeled target labels
-      const jobId = local.jobManager.args[local.jobManager.args.indexOf('--job-id') + 1];
+      const jobId = f.jobId!;
       await waitFor(async () => {
-        const o = await restGet<{ jobs: Array<{ jid: string; state: string }> }>(`${rest}/jobs/overview`);
+        const o = await restGet<{ jobs: Array<{ jid: string; state: string }> }>(`${f.rest}/jobs/overview`);
         return o.jobs.some((j) => j.jid === jobId && j.state === 'RUNNING');
       }, { timeoutMs: 180_000, intervalMs: 1000, what: `job ${jobId} RUNNING`, abortIf: died });
       const cl = `namespace="${NS}",flink_cluster="${c.job}"`;
       const ups = await waitFor(async () => {
-        const r = await query(base, `up{${cl}} == 1`);
+        const r = await query(`up{${cl}} == 1`);
         return r.length === targets.length ? r : undefined;
       }, { timeoutMs: 60_000, intervalMs: 1000, what: `${targets.length} targets up`, abortIf: died });
       assert.deepEqual(ups.map((x) => [x.metric.pod, x.metric.component]).sort(), targets.map((x) => [x.pod, x.component]).sort());
@@ -166,68 +106,67 @@ for (const c of CASES) {
       const expected = allMetrics().filter((m) => metricAvailable(m.name, app.version) && !/_G1_/.test(m.name));
       const missing = await waitFor(async () => {
         const absent: string[] = [];
-        for (const m of expected) if ((await query(base, `count(${m.name}{${cl}})`)).length === 0) absent.push(m.name);
+        for (const m of expected) if ((await query(`count(${m.name}{${cl}})`)).length === 0) absent.push(m.name);
         return absent.length === 0 ? absent : undefined;
       }, { timeoutMs: 120_000, intervalMs: 3000, what: 'every catalog metric scraped', abortIf: died }).catch(async (e) => {
         const absent: string[] = [];
-        for (const m of expected) if ((await query(base, `count(${m.name}{${cl}})`)).length === 0) absent.push(m.name);
+        for (const m of expected) if ((await query(`count(${m.name}{${cl}})`)).length === 0) absent.push(m.name);
         throw new Error(`${(e as Error).message}; missing: ${absent.join(', ')}`);
       });
       assert.deepEqual(missing, []);
-      const collectors = (await query(base, `count by (__name__) ({__name__=~"flink_taskmanager_Status_JVM_GarbageCollector_.*_Time",${cl}})`)).map((x) => x.metric.__name__);
+      const collectors = (await query(`count by (__name__) ({__name__=~"flink_taskmanager_Status_JVM_GarbageCollector_.*_Time",${cl}})`)).map((x) => x.metric.__name__);
       t.diagnostic(`all ${expected.length} catalog metrics present; GC collectors: ${collectors.join(', ')}`);
 
       // the labels the rules group and match by, with the values Flink writes
-      const restarts = await query(base, `${FlinkMetric.JOB_NUM_RESTARTS}{${cl}}`);
+      const restarts = await query(`${FlinkMetric.JOB_NUM_RESTARTS}{${cl}}`);
       assert.equal(restarts.length, 1);
       assert.equal(restarts[0].metric.job_name, c.job.replace(/-/g, '_'), `job "${c.job}" is exported as job_name="${c.job.replace(/-/g, '_')}"`);
       assert.equal(restarts[0].metric.component, 'jobmanager');
-      const lag = await query(base, `${FlinkMetric.OPERATOR_PENDING_RECORDS}{${cl}}`);
+      const lag = await query(`${FlinkMetric.OPERATOR_PENDING_RECORDS}{${cl}}`);
       assert.ok(lag.length >= 1 && lag.every((x) => x.metric.operator_name && x.metric.task_name && x.metric.component === 'taskmanager' && x.metric.job_name), JSON.stringify(lag[0]?.metric));
       t.diagnostic(`pendingRecords on ${[...new Set(lag.map((x) => x.metric.operator_name))].join(', ')}`);
 
       // --- every rule evaluates without error on the real series (label matching of /, or, and on)
       await new Promise((r) => setTimeout(r, 5000));
-      const rules = await restGet<{ data: { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> } }>(`${base}/api/v1/rules`);
-      const all = rules.data.groups.flatMap((g) => g.rules);
+      const all = await p.rules();
       assert.equal(all.length, monitoring.ruleFile().groups[0].rules.length);
       assert.deepEqual(all.filter((r) => r.health !== 'ok').map((r) => `${r.name}: ${r.health} ${r.lastError ?? ''}`), []);
 
       // --- every dashboard query returns data
       const empty: string[] = [];
-      for (const p of monitoring.dashboard!.panels) {
-        for (const q of p.targets) {
+      for (const panel of monitoring.dashboard!.panels) {
+        for (const q of panel.targets) {
           const expr = q.expr.replace(/\$__rate_interval/g, '1m').replace(/\$namespace/g, NS).replace(/\$job/g, '.*');
-          if ((await query(base, expr)).length === 0) empty.push(`${p.title} [${q.refId}]: ${expr}`);
+          if ((await query(expr)).length === 0) empty.push(`${panel.title} [${q.refId}]: ${expr}`);
         }
       }
       // A job without event-time watermarks has none to lag (the reporter's value is Long.MIN_VALUE).
-      const wm = (await query(base, `max(${FlinkMetric.OPERATOR_CURRENT_OUTPUT_WATERMARK}{${cl}})`))[0]?.value[1];
+      const wm = (await query(`max(${FlinkMetric.OPERATOR_CURRENT_OUTPUT_WATERMARK}{${cl}})`))[0]?.value[1];
       const allowed = Number(wm) > 0 ? [] : ['Watermark lag per task'];
       assert.deepEqual(empty.filter((e) => !allowed.some((a) => e.startsWith(a))), [], 'dashboard queries without data');
       t.diagnostic(`dashboard: ${monitoring.dashboard!.panels.length} panels queried; watermark ${wm}`);
 
       // --- healthy: nothing fires
-      const firing = async () => (await query(base, `ALERTS{alertstate="firing",${cl}}`)).map((x) => x.metric.alertname);
+      const firing = async () => (await query(`ALERTS{alertstate="firing",${cl}}`)).map((x) => x.metric.alertname);
       assert.deepEqual(await firing(), []);
 
       // --- a TaskManager dies: its target goes down, the JobManager loses it, the job restarts
-      procs[1].kill();
+      await f.killTaskManager(0);
       const fired = await waitFor(async () => {
-        const f = await firing();
-        return [FlinkAlert.TARGET_DOWN, FlinkAlert.TASK_MANAGERS_MISSING, FlinkAlert.JOB_RESTARTING].every((a) => f.includes(a)) ? f : undefined;
+        const fa = await firing();
+        return [FlinkAlert.TARGET_DOWN, FlinkAlert.TASK_MANAGERS_MISSING, FlinkAlert.JOB_RESTARTING].every((a) => fa.includes(a)) ? fa : undefined;
       }, { timeoutMs: 150_000, intervalMs: 2000, what: 'target-down, TaskManagers-missing and restarting alerts', abortIf: died });
-      const down = (await query(base, `ALERTS{alertname="${FlinkAlert.TARGET_DOWN}",alertstate="firing",${cl}}`))[0].metric;
+      const down = (await query(`ALERTS{alertname="${FlinkAlert.TARGET_DOWN}",alertstate="firing",${cl}}`))[0].metric;
       assert.equal(down.pod, targets[1].pod);
       assert.equal(down.component, 'taskmanager');
       t.diagnostic(`after killing ${targets[1].pod}: ${[...new Set(fired)].sort().join(', ')} (${Date.now() - t0} ms)`);
     } catch (e) {
-      for (const p of procs) t.diagnostic(`---- ${p.name} (tail) ----\n${(p.logFile() || p.logs()).split('\n').slice(-40).join('\n')}`);
-      if (prom) t.diagnostic(`---- prometheus ----\n${prom.logs().slice(-3000)}`);
+      if (flink) t.diagnostic(flink.logs());
+      if (prom) t.diagnostic(`---- prometheus ----\n${prom.proc.logs().slice(-3000)}`);
       throw e;
     } finally {
-      if (prom) await prom.stop(10_000);
-      await Promise.all(procs.map((p) => p.stop(15_000)));
+      await prom?.stop();
+      await flink?.stop();
       fs.rmSync(work, { recursive: true, force: true });
     }
   });

@@ -314,7 +314,7 @@ export function buildRules(t: ResolvedTarget, th: Thresholds): AlertRule[] {
       0,
       `Checkpoints of Flink ${JOB_REF} are failing`,
       `{{ $value | printf "%.0f" }} checkpoint(s) of ${JOB_REF} failed in the last ${d(th.checkpointFailureWindowMs)} (threshold ${th.checkpointFailureThreshold}).`,
-      'Web UI: Checkpoints > History shows the failure cause of each checkpoint. Timeouts point at back-pressure or slow state uploads (raise checkpointTimeout, enable unaligned checkpoints); errors writing to the checkpoint directory point at storage credentials or quota. After tolerableCheckpointFailures consecutive failures the job restarts.');
+      'Web UI: Checkpoints > History shows the failure cause of each checkpoint. Timeouts point at back-pressure or slow state uploads (raise checkpointTimeout, enable unaligned checkpoints); errors writing to the checkpoint directory point at storage credentials or quota. After tolerableCheckpointFailures consecutive failures the job restarts. Failures right after a start or restart that are missing from the history are triggers refused while tasks were still deploying (JobManager log: "Not all required tasks are currently running"): Flink counts them as failed; they stop once every task runs.');
 
     const maxAge = th.checkpointMaxAgeMs;
     const running = `max ${by(JOB)} (${sel(t, M.JOB_RUNNING_TIME)}) > ${maxAge}`;
