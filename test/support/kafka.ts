@@ -72,8 +72,12 @@ export interface StartKafkaOptions {
 }
 
 /** Kafka's random cluster id format: 16 random bytes, URL-safe base64, no padding. */
-function clusterId(): string {
-  return crypto.randomBytes(16).toString('base64').replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+/** A random Kafka cluster id (URL-safe base64 of 16 bytes); never starting with '-', as Kafka's Uuid.randomUuid does, since StorageTool would take it for an option. */
+export function clusterId(): string {
+  for (;;) {
+    const id = crypto.randomBytes(16).toString('base64').replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBroker> {
