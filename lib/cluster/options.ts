@@ -42,11 +42,15 @@ export enum ServiceType {
 export interface ExponentialDelayOptions {
   /** @default Duration.seconds(1) */
   readonly initialBackoff?: Duration;
-  /** @default Duration.minutes(1) */
+  /**
+   * The longest wait between attempts. Short by default: after a lost TaskManager the attempts
+   * fail until its replacement pod registers (10-20 s), and a long backoff then idles the job
+   * well after the slots are back. @default Duration.seconds(10)
+   */
   readonly maxBackoff?: Duration;
-  /** @default 2 */
+  /** @default 1.5 (Flink's own default since 1.19) */
   readonly multiplier?: number;
-  /** Time without failure after which the backoff starts again from `initialBackoff`. @default Duration.hours(1) */
+  /** Time without failure after which the backoff starts again from `initialBackoff`. @default Duration.minutes(10) */
   readonly resetBackoffThreshold?: Duration;
   /** @default 0.1 */
   readonly jitter?: number;
@@ -59,9 +63,9 @@ export class RestartStrategy {
     return new RestartStrategy('exponential-delay', (c, f) => {
       const p = 'restart-strategy.exponential-delay';
       c.set(`${p}.initial-backoff`, flinkDuration(`${f}.initialBackoff`, o.initialBackoff ?? Duration.seconds(1), 1), f);
-      c.set(`${p}.max-backoff`, flinkDuration(`${f}.maxBackoff`, o.maxBackoff ?? Duration.minutes(1), 1), f);
-      c.set(`${p}.backoff-multiplier`, checkNumber(`${f}.multiplier`, o.multiplier ?? 2, 1, 100), f);
-      c.set(`${p}.reset-backoff-threshold`, flinkDuration(`${f}.resetBackoffThreshold`, o.resetBackoffThreshold ?? Duration.hours(1), 1), f);
+      c.set(`${p}.max-backoff`, flinkDuration(`${f}.maxBackoff`, o.maxBackoff ?? Duration.seconds(10), 1), f);
+      c.set(`${p}.backoff-multiplier`, checkNumber(`${f}.multiplier`, o.multiplier ?? 1.5, 1, 100), f);
+      c.set(`${p}.reset-backoff-threshold`, flinkDuration(`${f}.resetBackoffThreshold`, o.resetBackoffThreshold ?? Duration.minutes(10), 1), f);
       c.set(`${p}.jitter-factor`, checkNumber(`${f}.jitter`, o.jitter ?? 0.1, 0, 1), f);
     });
   }

@@ -111,11 +111,11 @@ limits:
 {{- $_ := set $c "metrics.reporter.prom.port" "9249" }}
 {{- $_ := set $c "rest.bind-address" "0.0.0.0" }}
 {{- $_ := set $c "rest.port" "8081" }}
-{{- $_ := set $c "restart-strategy.exponential-delay.backoff-multiplier" "2" }}
+{{- $_ := set $c "restart-strategy.exponential-delay.backoff-multiplier" "1.5" }}
 {{- $_ := set $c "restart-strategy.exponential-delay.initial-backoff" "1s" }}
 {{- $_ := set $c "restart-strategy.exponential-delay.jitter-factor" "0.1" }}
-{{- $_ := set $c "restart-strategy.exponential-delay.max-backoff" "1min" }}
-{{- $_ := set $c "restart-strategy.exponential-delay.reset-backoff-threshold" "1h" }}
+{{- $_ := set $c "restart-strategy.exponential-delay.max-backoff" "10s" }}
+{{- $_ := set $c "restart-strategy.exponential-delay.reset-backoff-threshold" "10min" }}
 {{- $_ := set $c "restart-strategy.type" "exponential-delay" }}
 {{- $_ := set $c "state.backend.type" "hashmap" }}
 {{- $_ := set $c "taskmanager.bind-host" "0.0.0.0" }}
