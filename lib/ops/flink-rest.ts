@@ -4,15 +4,41 @@ export interface JobOverview {
   readonly jid: string;
   readonly name: string;
   readonly state: string;
+  /** Epoch milliseconds. */
+  readonly 'start-time'?: number;
+  /** Epoch milliseconds; -1 while the job is not terminal. */
+  readonly 'end-time'?: number;
+  readonly duration?: number;
 }
 
-const TERMINAL = new Set(['FINISHED', 'CANCELED', 'FAILED']);
+/** What GET /jobs/:id/checkpoints answers (the fields the tool reads). */
+export interface CheckpointStats {
+  readonly counts: { restored: number; total: number; in_progress: number; completed: number; failed: number };
+  readonly latest?: {
+    readonly completed?: { id: number; trigger_timestamp?: number; latest_ack_timestamp?: number; state_size?: number; checkpointed_size?: number; end_to_end_duration?: number; external_path?: string } | null;
+    readonly savepoint?: { id: number; latest_ack_timestamp?: number; external_path?: string } | null;
+    readonly failed?: { id: number; trigger_timestamp?: number; failure_timestamp?: number; failure_message?: string } | null;
+    readonly restored?: { id: number; restore_timestamp?: number; is_savepoint?: boolean; external_path?: string } | null;
+  };
+}
+
+export const TERMINAL_STATES: ReadonlySet<string> = new Set(['FINISHED', 'CANCELED', 'FAILED']);
+
+interface SavepointStatus {
+  status: { id: string };
+  operation?: { location?: string; 'failure-cause'?: { 'stack-trace'?: string; class?: string } };
+}
 
 /**
  * The Flink REST calls the lifecycle needs, each bounded: a request times out after
- * `requestTimeoutMs`, and connection failures are retried `retries` times with a growing delay.
+ * `requestTimeoutMs`, connection failures (and 503 during a leader election) are retried
+ * `retries` times with a growing delay, and with `deadline` set (epoch ms, the command's
+ * --timeout) no request, retry or poll runs past it.
  */
 export class FlinkRest {
+  /** Epoch milliseconds after which requests fail at once. */
+  public deadline?: number;
+
   constructor(
     public readonly url: string,
     private readonly requestTimeoutMs = 10_000,
@@ -21,12 +47,31 @@ export class FlinkRest {
     if (!/^https?:\/\/[^\s/]+/.test(url)) throw new OpsError(`--rest-url: ${JSON.stringify(url)} is not an http(s) URL`);
   }
 
+  /** Bounds every later call by `timeoutMs` from now; returns this. */
+  public within(timeoutMs: number): this {
+    this.deadline = Date.now() + timeoutMs;
+    return this;
+  }
+
+  /** Milliseconds left before the deadline (Infinity without one). */
+  public remaining(): number {
+    return this.deadline === undefined ? Infinity : this.deadline - Date.now();
+  }
+
   public async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     let last: unknown;
+    let attempts = 0;
     for (let attempt = 0; attempt <= this.retries; attempt++) {
-      if (attempt > 0) await sleep(500 * 2 ** (attempt - 1));
+      if (attempt > 0) {
+        const pause = 500 * 2 ** (attempt - 1);
+        if (this.remaining() <= pause) break;
+        await sleep(pause);
+      }
+      const budget = Math.min(this.requestTimeoutMs, this.remaining());
+      if (budget <= 0) break;
+      attempts++;
       const ctl = new AbortController();
-      const timer = setTimeout(() => ctl.abort(), this.requestTimeoutMs);
+      const timer = setTimeout(() => ctl.abort(), budget);
       try {
         const res = await fetch(`${this.url.replace(/\/$/, '')}${path}`, {
           method,
@@ -37,25 +82,30 @@ export class FlinkRest {
         const text = await res.text();
         if (!res.ok) {
           let reason = text.slice(0, 300);
-          try { reason = (JSON.parse(text).errors ?? [reason]).join('; ').split('\n')[0]; } catch { /* not JSON */ }
-          // 4xx are answers, not outages: no retry.
+          try { reason = (JSON.parse(text).errors ?? [reason]).join('; '); } catch { /* not JSON */ }
+          reason = firstLine(reason);
+          // A leader election is an outage; other statuses are answers: no retry.
+          if (res.status === 503) { last = new Error(`503 ${reason}`); continue; }
           throw new OpsError(`Flink REST ${method} ${path} answered ${res.status}: ${reason}`);
         }
         return (text ? JSON.parse(text) : {}) as T;
       } catch (e) {
         if (e instanceof OpsError) throw e;
-        last = e;
+        last = ctl.signal.aborted ? new Error(`no answer within ${Math.round(budget / 100) / 10}s`) : e;
       } finally {
         clearTimeout(timer);
       }
     }
-    const cause = (last as any)?.cause?.code ?? (last as any)?.cause?.message ?? (last as any)?.name ?? String(last);
-    throw new OpsError(`Flink REST at ${this.url} is unreachable (${cause}) after ${this.retries + 1} attempts`);
+    const l = last as any;
+    const cause = l === undefined ? 'no attempt left before the --timeout' : l.cause?.code ?? l.cause?.message ?? l.message ?? String(l);
+    throw new OpsError(`Flink REST at ${this.url} is unreachable (${cause}) after ${attempts} attempt${attempts === 1 ? '' : 's'}`);
   }
 
   public async reachable(): Promise<boolean> {
     try {
-      await new FlinkRest(this.url, this.requestTimeoutMs, 0).request('GET', '/config');
+      const probe = new FlinkRest(this.url, this.requestTimeoutMs, 0);
+      probe.deadline = this.deadline;
+      await probe.request('GET', '/config');
       return true;
     } catch {
       return false;
@@ -69,44 +119,67 @@ export class FlinkRest {
   /** The job that is not terminal (an application cluster runs one), or undefined. */
   public async activeJob(jobId?: string): Promise<JobOverview | undefined> {
     const jobs = await this.jobs();
-    return jobs.find((j) => (jobId ? j.jid === jobId : true) && !TERMINAL.has(j.state));
+    return jobs.find((j) => (jobId ? j.jid === jobId : true) && !TERMINAL_STATES.has(j.state));
   }
 
-  /** Stop with a savepoint (no drain) and wait for it; returns the savepoint's location. */
-  public async stopWithSavepoint(jobId: string, targetDirectory: string, timeoutMs: number): Promise<string> {
-    const { 'request-id': trigger } = await this.request<{ 'request-id': string }>('POST', `/jobs/${jobId}/stop`, { drain: false, targetDirectory, formatType: 'CANONICAL' });
+  /** Stop with a savepoint and wait for it; returns the savepoint's location. Without a directory Flink uses its configured one. */
+  public async stopWithSavepoint(jobId: string, targetDirectory: string | undefined, timeoutMs: number, drain = false): Promise<string> {
+    const { 'request-id': trigger } = await this.request<{ 'request-id': string }>('POST', `/jobs/${jobId}/stop`,
+      { drain, formatType: 'CANONICAL', ...(targetDirectory ? { targetDirectory } : {}) });
     return this.waitSavepoint(jobId, trigger, timeoutMs);
   }
 
   /** Trigger a savepoint while the job keeps running; returns its location. */
-  public async savepoint(jobId: string, targetDirectory: string, timeoutMs: number): Promise<string> {
-    const { 'request-id': trigger } = await this.request<{ 'request-id': string }>('POST', `/jobs/${jobId}/savepoints`, { 'cancel-job': false, 'target-directory': targetDirectory, formatType: 'CANONICAL' });
+  public async savepoint(jobId: string, targetDirectory: string | undefined, timeoutMs: number): Promise<string> {
+    const { 'request-id': trigger } = await this.request<{ 'request-id': string }>('POST', `/jobs/${jobId}/savepoints`,
+      { 'cancel-job': false, formatType: 'CANONICAL', ...(targetDirectory ? { 'target-directory': targetDirectory } : {}) });
     return this.waitSavepoint(jobId, trigger, timeoutMs);
   }
 
-  private async waitSavepoint(jobId: string, trigger: string, timeoutMs: number): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const s = await this.request<{ status: { id: string }; operation?: { location?: string; 'failure-cause'?: { 'stack-trace'?: string; 'class'?: string } } }>('GET', `/jobs/${jobId}/savepoints/${trigger}`);
+  /** Polls a savepoint trigger until it completes; a failure is one line with Flink's root cause. */
+  public async waitSavepoint(jobId: string, trigger: string, timeoutMs: number): Promise<string> {
+    const deadline = Date.now() + Math.min(timeoutMs, this.remaining());
+    let pause = 250;
+    for (;;) {
+      const s = await this.request<SavepointStatus>('GET', `/jobs/${jobId}/savepoints/${trigger}`);
       if (s.status.id === 'COMPLETED') {
         const cause = s.operation?.['failure-cause'];
         if (cause || !s.operation?.location) {
-          const first = (cause?.['stack-trace'] ?? 'no location returned').split('\n').find((l) => /Exception|Error|failed|declined/i.test(l)) ?? 'failed';
-          throw new OpsError(`savepoint of job ${jobId} failed: ${first.trim()}`);
+          throw new OpsError(`savepoint of job ${jobId} failed: ${rootCause(cause?.['stack-trace'] ?? 'Flink returned no location')}`);
         }
         return s.operation.location;
       }
-      await sleep(1000);
+      if (Date.now() + pause > deadline) break;
+      await sleep(pause);
+      pause = Math.min(pause * 2, 2000);
     }
-    throw new OpsError(`savepoint of job ${jobId} did not complete within ${Math.round(timeoutMs / 1000)}s`);
+    throw new OpsError(`savepoint of job ${jobId} did not complete within ${Math.round(timeoutMs / 1000)}s (trigger ${trigger}); the job keeps running unless Flink finishes it later`);
   }
 
+  /** Asks Flink to cancel the job (returns once accepted). */
   public async cancel(jobId: string): Promise<void> {
     await this.request('PATCH', `/jobs/${jobId}?mode=cancel`);
   }
 
+  /** Polls the job until its state is one of `states`; returns the state. */
+  public async waitForState(jobId: string, states: readonly string[], timeoutMs: number): Promise<string> {
+    const deadline = Date.now() + Math.min(timeoutMs, this.remaining());
+    let state = '';
+    for (;;) {
+      state = (await this.request<{ state: string }>('GET', `/jobs/${jobId}`)).state;
+      if (states.includes(state)) return state;
+      if (Date.now() + 500 > deadline) break;
+      await sleep(500);
+    }
+    throw new OpsError(`job ${jobId} is ${state}, not ${states.join(' or ')}, after ${Math.round(timeoutMs / 1000)}s`);
+  }
+
+  public async checkpointStats(jobId: string): Promise<CheckpointStats> {
+    return this.request<CheckpointStats>('GET', `/jobs/${jobId}/checkpoints`);
+  }
+
   public async checkpoints(jobId: string): Promise<{ completed: number; failed: number; lastPath?: string }> {
-    const c = await this.request<{ counts: { completed: number; failed: number }; latest?: { completed?: { external_path?: string } } }>('GET', `/jobs/${jobId}/checkpoints`);
+    const c = await this.checkpointStats(jobId);
     return { completed: c.counts.completed, failed: c.counts.failed, lastPath: c.latest?.completed?.external_path };
   }
 
@@ -114,7 +187,7 @@ export class FlinkRest {
   public async uploadJar(name: string, content: Buffer): Promise<string> {
     const form = new FormData();
     form.append('jarfile', new Blob([new Uint8Array(content)], { type: 'application/x-java-archive' }), name);
-    const res = await fetch(`${this.url.replace(/\/$/, '')}/jars/upload`, { method: 'POST', body: form, signal: AbortSignal.timeout(this.requestTimeoutMs * 6) });
+    const res = await fetch(`${this.url.replace(/\/$/, '')}/jars/upload`, { method: 'POST', body: form, signal: AbortSignal.timeout(Math.min(this.requestTimeoutMs * 6, Math.max(1, this.remaining()))) });
     const body = await res.json() as { filename?: string; errors?: string[] };
     if (!res.ok || !body.filename) throw new OpsError(`Flink REST POST /jars/upload answered ${res.status}: ${(body.errors ?? []).join('; ')}`);
     return body.filename.split('/').pop()!;
@@ -124,4 +197,19 @@ export class FlinkRest {
     const r = await this.request<{ jobid: string }>('POST', `/jars/${jarId}/run`, body);
     return r.jobid;
   }
+}
+
+function firstLine(s: string): string {
+  return s.split('\n').map((l) => l.trim()).find(Boolean) ?? '';
+}
+
+/**
+ * The most specific reason in a Java stack trace: the message of the last "Caused by:" (the
+ * root cause), else the first line. Tab-indented "at ..." frames are skipped.
+ */
+export function rootCause(trace: string): string {
+  const lines = trace.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('at ') && !/^\.\.\. \d+ more$/.test(l) && !l.startsWith('Suppressed:'));
+  const causes = lines.filter((l) => l.startsWith('Caused by: ')).map((l) => l.slice('Caused by: '.length));
+  const pick = causes.length ? causes[causes.length - 1] : lines[0] ?? 'unknown';
+  return pick.length > 400 ? `${pick.slice(0, 400)}...` : pick;
 }

@@ -2,13 +2,14 @@ import { randomUUID } from 'crypto';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { OpsError, sleep } from './errors';
 import { FlinkRest } from './flink-rest';
+import { KafkaSasl } from './kafka';
 
 export interface SmokeOptions {
   readonly jobName: string;
   readonly requireCheckpoint: boolean;
   readonly timeoutMs: number;
   /** A marker record sent through the job: source topic in, sink topic out (read_committed). */
-  readonly kafka?: { bootstrap: string; sourceTopic: string; sinkTopic: string; marker: Record<string, unknown>; idField: string; sasl?: { mechanism: 'scram-sha-512' | 'plain'; username: string; password: string } };
+  readonly kafka?: { bootstrap: string; sourceTopic: string; sinkTopic: string; marker: Record<string, unknown>; idField: string; sasl?: KafkaSasl };
   readonly log: (msg: string) => void;
 }
 

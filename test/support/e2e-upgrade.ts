@@ -1,0 +1,61 @@
+/**
+ * Releases of an application cluster as local processes: what `helm upgrade` and
+ * `helm rollback` do to the pods, for end-to-end proofs of the savepoint hand-off.
+ *
+ * On Kubernetes the `<release>-handoff` ConfigMap is created once (a pre-install hook) and never
+ * overwritten by a later release; the hooks patch it, and the next JobManager reads it at start.
+ * Here a release stops every process of the running cluster and starts the new objects'
+ * JobManager and TaskManagers in a fresh folder, with the hand-off ConfigMap carried over as the
+ * hooks left it. Nothing else of the objects changes.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { RunningCluster, runCluster } from './local-flink';
+import { restGet } from './flink-proc';
+
+/** The hand-off as the hooks left it (the folder the ConfigMap is projected into). */
+export function readHandoff(dir: string): Record<string, string> {
+  return Object.fromEntries(fs.readdirSync(dir).filter((f) => !f.startsWith('.')).map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')]));
+}
+
+/** The objects with the hand-off ConfigMap's data replaced by `handoff` (Helm never overwrites it). */
+export function withHandoff(objects: any[], name: string, handoff: Record<string, string>): any[] {
+  const cmName = `${name}-handoff`;
+  if (!objects.some((o) => o.kind === 'ConfigMap' && o.metadata.name === cmName)) {
+    throw new Error(`${name}: no ConfigMap ${cmName} among the objects`);
+  }
+  return objects.map((o) => (o.kind === 'ConfigMap' && o.metadata.name === cmName ? { ...o, data: { ...handoff } } : o));
+}
+
+/**
+ * A release of `objects` over the running cluster `current`: stops its JobManager and
+ * TaskManagers (the Deployments roll: the JobManager's pod template carries the revision, the
+ * TaskManagers' the config checksum), then starts the new ones in `work` with the hand-off as
+ * it is now.
+ */
+export async function release(current: RunningCluster, objects: any[], name: string, work: string, home: string): Promise<RunningCluster> {
+  const handoff = readHandoff(current.local.handoffDir);
+  await current.stop();
+  fs.mkdirSync(work, { recursive: true });
+  return runCluster(withHandoff(objects, name, handoff), name, work, home);
+}
+
+export interface RestoreInfo {
+  /** The savepoint or checkpoint the job restored, undefined for a fresh start. */
+  readonly path?: string;
+  readonly isSavepoint?: boolean;
+  readonly restoredAt?: number;
+}
+
+/** What a running job restored from (REST /jobs/:id/checkpoints, latest.restored). */
+export async function restoredFrom(rest: string, jobId: string): Promise<RestoreInfo> {
+  const c = await restGet<any>(`${rest}/jobs/${jobId}/checkpoints`);
+  const r = c.latest?.restored;
+  return r ? { path: r.external_path, isSavepoint: r.is_savepoint, restoredAt: r.restore_timestamp } : {};
+}
+
+/** The highest parallelism of a job's vertices (a committer or other singleton vertex runs at 1). */
+export async function maxParallelism(rest: string, jobId: string): Promise<number> {
+  const d = await restGet<{ vertices: Array<{ parallelism: number }> }>(`${rest}/jobs/${jobId}`);
+  return Math.max(...d.vertices.map((v) => v.parallelism));
+}
