@@ -1,89 +1,270 @@
 /**
- * Synthesis at scale: N generated jobs (two thirds application clusters, one third session
- * jobs on shared session clusters of 10 jobs each), synthesized and written to disk (plain
- * manifests and Helm charts), each size in its own process so peak memory is that size's own.
+ * Synthesis at scale (see README.md): n generated jobs (bench/workload.ts) turned into
+ * manifests three ways, each size and way in its own process so wall time includes start-up
+ * and peak memory is that run's own:
  *
- *   npm run bench:synth               # 1, 10, 100, 1000 jobs, 3 runs each
- *   npm run bench:synth -- 1000 5000  # chosen sizes
- *   BENCH_CHARTS=0 npm run bench:synth  # plain manifests only (charts are still synthesized in memory)
+ * - `platform`: what `cdk8s-flink synth` does: build the definitions, synthesize every unit
+ *   (one cdk8s App per unit), write dist/ (manifests) and charts/ (Helm charts);
+ * - `platform-manifests`: the same, writing dist/ only (the same output as the next two);
+ * - `one-app`: the same objects as charts of one cdk8s App, written by `app.synth()`;
+ * - `helm`: `helm template` of each generated chart, one process per release, as a CI that
+ *   renders each release would (run by bench/helm_render.py, which reads the peak memory of
+ *   each helm process).
+ *
+ *   node build/bench/synth.js --child <mode> <jobs> <out dir>   one measurement, JSON on stdout
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { FlinkPlatform, FlinkVersion, JobSource, FieldType, LogPipeline, Sink } from '../lib';
 import { synthesizePlatform } from '../lib/synth/synthesize';
 import { replaceDirs } from '../lib/synth/write';
+import { median, summarize, Summary } from './stats';
+import { generatedOneApp, generatedPlatform, generatedUnits } from './workload';
 
-export function generatedPlatform(jobs: number): FlinkPlatform {
-  const p = new FlinkPlatform({ namespace: 'bench', storageBaseDirectory: 's3://bench/flink' });
-  const pipeline = (i: number) => JobSource.pipeline(new LogPipeline({
-    source: { bootstrapServers: 'kafka:9092', topic: `logs.t${i % 50}`, groupId: `g${i}`, fields: { id: FieldType.STRING, service: FieldType.STRING, msg: FieldType.STRING } },
-    filters: ["msg IS NOT NULL"],
-    sinks: [Sink.kafka({ bootstrapServers: 'kafka:9092', topic: `out.t${i}` }), Sink.fileSystem({ path: `s3://archive/t${i}`, partitionBy: ['dt'] })],
-  }));
-  let cluster;
-  for (let i = 0; i < jobs; i++) {
-    const version = i % 2 ? FlinkVersion.V2_2 : FlinkVersion.V1_20;
-    if (i % 3 === 2) {
-      if (!cluster || i % 30 === 2) cluster = p.addSessionCluster(`session-${i}`, { flinkVersion: FlinkVersion.V1_20, taskManagerReplicas: 10, taskManagerSlots: 4 });
-      p.addSessionJob(`job-${i}`, { cluster, job: pipeline(i), parallelism: 2, opsImage: 'ops:1.0.0' });
-    } else {
-      p.addApplication(`job-${i}`, { flinkVersion: version, image: `flink:${version}-java17`, job: pipeline(i), parallelism: 2, highAvailability: i % 5 === 0 });
+export type SynthMode = 'platform' | 'platform-manifests' | 'one-app';
+
+/** What one child process reports. */
+export interface ChildResult {
+  readonly mode: SynthMode;
+  readonly jobs: number;
+  readonly units: number;
+  readonly files: number;
+  readonly bytes: number;
+  /** Milliseconds per phase, in process (module loading excluded). */
+  readonly phases: Record<string, number>;
+  readonly cpuMs: number;
+  readonly peakMiB: number;
+}
+
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+
+/** One measurement, in this process. `out` is a fresh folder; it is left for the caller. */
+export async function measureChild(mode: SynthMode, jobs: number, out: string): Promise<ChildResult> {
+  const cpu0 = process.cpuUsage();
+  const phases: Record<string, number> = {};
+  let t = now();
+  const lap = (name: string) => {
+    const x = now();
+    phases[name] = x - t;
+    t = x;
+  };
+  let units: number;
+  let files = 0;
+  let bytes = 0;
+  if (mode === 'one-app') {
+    const platform = generatedOneApp(jobs, path.join(out, 'dist'));
+    lap('build');
+    platform.app.synth();
+    lap('synth+write');
+    units = platform.releaseUnits.length;
+    for (const f of fs.readdirSync(path.join(out, 'dist'))) {
+      files++;
+      bytes += fs.statSync(path.join(out, 'dist', f)).size;
     }
-  }
-  return p;
-}
-
-const withCharts = process.env.BENCH_CHARTS !== '0';
-
-async function measureOnce(jobs: number): Promise< { jobs: number; ms: number; buildMs: number; synthMs: number; writeMs: number; peakMiB: number; files: number }> {
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-bench-'));
-  const t0 = process.hrtime.bigint();
-  const platform = generatedPlatform(jobs);
-  const t1 = process.hrtime.bigint();
-  const units = synthesizePlatform(platform);
-  const t2 = process.hrtime.bigint();
-  await replaceDirs(path.join(out, 'dist'), Object.fromEntries(units.map((u) => [u.name, u.files])), true);
-  if (withCharts) await replaceDirs(path.join(out, 'charts'), Object.fromEntries(units.map((u) => [u.name, u.chart])), true);
-  const t3 = process.hrtime.bigint();
-  const files = units.reduce((n, u) => n + Object.keys(u.files).length + (withCharts ? Object.keys(u.chart).length : 0), 0);
-  fs.rmSync(out, { recursive: true, force: true });
-  const ms = (a: bigint, b: bigint) => Number(b - a) / 1e6;
-  return { jobs, ms: ms(t0, t3), buildMs: ms(t0, t1), synthMs: ms(t1, t2), writeMs: ms(t2, t3), peakMiB: process.resourceUsage().maxRSS / 1024, files };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-if (require.main === module) {
-  if (process.argv[2] === '--child') {
-    measureOnce(Number(process.argv[3])).then((r) => process.stdout.write(JSON.stringify(r)));
   } else {
-    const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
-    const runs = Number(process.env.BENCH_RUNS ?? 3);
-    const rows = [];
-    for (const n of sizes.length ? sizes : [1, 10, 100, 1000]) {
-      const samples = [];
-      for (let r = 0; r < runs; r++) {
-        const res = spawnSync(process.execPath, [__filename, '--child', String(n)], { encoding: 'utf8' });
-        if (res.status !== 0) throw new Error(res.stderr);
-        samples.push(JSON.parse(res.stdout));
+    const platform = generatedPlatform(jobs);
+    lap('build');
+    const synthesized = synthesizePlatform(platform);
+    lap('manifests');
+    const dist = Object.fromEntries(synthesized.map((u) => [u.name, u.files]));
+    const charts = mode === 'platform' ? Object.fromEntries(synthesized.map((u) => [u.name, u.chart])) : {};
+    if (mode === 'platform') lap('charts');
+    await replaceDirs(path.join(out, 'dist'), dist, true);
+    lap('write dist');
+    if (mode === 'platform') {
+      await replaceDirs(path.join(out, 'charts'), charts, true);
+      lap('write charts');
+    }
+    units = synthesized.length;
+    for (const tree of [...Object.values(dist), ...Object.values(charts)]) {
+      for (const text of Object.values(tree)) {
+        files++;
+        bytes += Buffer.byteLength(text);
       }
-      const ms = samples.map((x) => x.ms);
-      rows.push({
-        jobs: n, files: samples[0].files, medianMs: Math.round(median(ms)), minMs: Math.round(Math.min(...ms)), maxMs: Math.round(Math.max(...ms)),
-        buildMs: Math.round(median(samples.map((x) => x.buildMs))), synthMs: Math.round(median(samples.map((x) => x.synthMs))), writeMs: Math.round(median(samples.map((x) => x.writeMs))),
-        peakMiB: Math.round(median(samples.map((x) => x.peakMiB))), msPerJob: +(median(ms) / n).toFixed(2),
-      });
-      process.stderr.write(`${n} jobs: median ${Math.round(median(ms))} ms over ${runs} runs\n`);
     }
-    console.log(`jobs     files   median ms (min-max)    build  synth  write   ms/job   peak RSS MiB`);
-    for (const r of rows) {
-      console.log(`${String(r.jobs).padEnd(8)} ${String(r.files).padEnd(7)} ${`${r.medianMs} (${r.minMs}-${r.maxMs})`.padEnd(22)} ${String(r.buildMs).padEnd(6)} ${String(r.synthMs).padEnd(6)} ${String(r.writeMs).padEnd(7)} ${String(r.msPerJob).padEnd(8)} ${r.peakMiB}`);
-    }
-    console.log(`written: ${withCharts ? 'dist/ and charts/' : 'dist/ only'}; machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, node ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   }
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    mode, jobs, units, files, bytes, phases,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    peakMiB: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+/** A child's result plus the wall time of the whole process (spawn to exit). */
+export interface Run extends ChildResult {
+  readonly wallMs: number;
+}
+
+/** Runs one measurement in a fresh node process; with keepOut, its output stays in keepOut. */
+export function runChild(mode: SynthMode, jobs: number, opts: { keepOut?: string; nodeArgs?: string[]; timeoutMs?: number } = {}): Run {
+  const out = opts.keepOut ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-bench-'));
+  try {
+    const t0 = now();
+    const r = spawnSync(process.execPath, [...(opts.nodeArgs ?? []), __filename, '--child', mode, String(jobs), out], {
+      encoding: 'utf8', timeout: opts.timeoutMs ?? 15 * 60_000, maxBuffer: 16 * 1024 * 1024,
+    });
+    const wallMs = now() - t0;
+    if (r.status !== 0) throw new Error(`synthesis benchmark child (${mode}, ${jobs} jobs) failed (${r.status ?? r.signal}): ${r.stderr || r.error}`);
+    return { ...(JSON.parse(r.stdout) as ChildResult), wallMs };
+  } finally {
+    if (!opts.keepOut) fs.rmSync(out, { recursive: true, force: true });
+  }
+}
+
+/** `helm template` of every chart under chartsDir (or an even sample of them). */
+export interface HelmRun {
+  /** Releases rendered. */
+  readonly rendered: number;
+  /** Wall time of the renders, summed (ms), and of each. */
+  readonly totalMs: number;
+  readonly perReleaseMs: number[];
+  /** The largest peak resident memory of one helm process (MiB). */
+  readonly peakMiB: number;
+  /** CPU time of all helm processes (ms). */
+  readonly cpuMs: number;
+}
+
+/** Renders charts with the python driver (it reads the helm processes' resource usage). */
+export function runHelm(python: string, helm: string, chartsDir: string, releases: string[], outDir: string): HelmRun {
+  const driver = path.join(__dirname, '..', '..', 'bench', 'helm_render.py');
+  const list = path.join(outDir, 'releases.txt');
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(list, releases.join('\n') + '\n');
+  const r = spawnSync(python, [driver, helm, chartsDir, list, path.join(outDir, 'rendered'), 'bench'], {
+    encoding: 'utf8', timeout: 60 * 60_000, maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.status !== 0) throw new Error(`helm_render.py failed (${r.status ?? r.signal}): ${r.stderr || r.error}`);
+  const res = JSON.parse(r.stdout) as { ms: number[]; peak_kib: number; cpu_ms: number };
+  return {
+    rendered: res.ms.length,
+    totalMs: res.ms.reduce((a, b) => a + b, 0),
+    perReleaseMs: res.ms,
+    peakMiB: res.peak_kib / 1024,
+    cpuMs: res.cpu_ms,
+  };
+}
+
+/** One way of producing manifests at one size, over its runs. */
+export interface SynthPoint {
+  readonly variant: 'platform' | 'platform-manifests' | 'one-app' | 'helm';
+  readonly jobs: number;
+  readonly units: number;
+  readonly files?: number;
+  readonly megabytes?: number;
+  /** Wall time (ms): the whole process for ours and one-App, the sum of helm processes for helm. */
+  readonly wallMs: Summary;
+  readonly cpuMs?: Summary;
+  readonly peakMiB: Summary;
+  /** Medians of the phases (ms). */
+  readonly phases?: Record<string, number>;
+  /** helm: releases actually rendered per run; fewer than units means extrapolated linearly. */
+  readonly rendered?: number;
+  readonly extrapolated?: boolean;
+  /** helm: median time of one release (ms). */
+  readonly perReleaseMs?: number;
+  readonly note?: string;
+}
+
+export interface SynthOptions {
+  readonly sizes: number[];
+  readonly runs: number;
+  /** Render every release up to this many units; above it, an even sample of this many. */
+  readonly helmMaxReleases: number;
+  /** Skip repeats of a one-App point whose first run took longer than this (ms). */
+  readonly oneAppRepeatLimitMs: number;
+  /** Skip one-App at sizes whose predicted run time exceeds this (ms). */
+  readonly oneAppLimitMs: number;
+  readonly python?: string;
+  readonly helm?: string;
+  readonly log: (m: string) => void;
+}
+
+function point(variant: SynthPoint['variant'], runs: Run[], note?: string): SynthPoint {
+  const phaseNames = Object.keys(runs[0].phases);
+  return {
+    variant, jobs: runs[0].jobs, units: runs[0].units, files: runs[0].files, megabytes: Number((runs[0].bytes / 1e6).toFixed(1)),
+    wallMs: summarize(runs.map((r) => r.wallMs), 0),
+    cpuMs: summarize(runs.map((r) => r.cpuMs), 0),
+    peakMiB: summarize(runs.map((r) => r.peakMiB), 0),
+    phases: Object.fromEntries(phaseNames.map((p) => [p, Math.round(median(runs.map((r) => r.phases[p])))])),
+    ...(note ? { note } : {}),
+  };
+}
+
+/**
+ * Every size, every way, interleaved run by run (platform, one-App, helm, then again) so that
+ * a disturbance on the machine falls on all of them alike.
+ */
+export async function runSynthBench(o: SynthOptions): Promise<SynthPoint[]> {
+  const points: SynthPoint[] = [];
+  let oneAppMsPerUnit15 = 0; // one App grows faster than linearly: predict from the last size of 100+ units, with size^1.5
+  for (const jobs of o.sizes) {
+    const units = generatedUnits(jobs);
+    const ours: Run[] = [];
+    const manifests: Run[] = [];
+    const oneApp: Run[] = [];
+    const helmRuns: HelmRun[] = [];
+    const predicted = oneAppMsPerUnit15 * units ** 1.5;
+    const runOneApp = predicted <= o.oneAppLimitMs;
+    const sample = units <= o.helmMaxReleases ? undefined : o.helmMaxReleases;
+    let oneAppNote: string | undefined;
+    for (let r = 0; r < o.runs; r++) {
+      const keep = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-bench-'));
+      try {
+        ours.push(runChild('platform', jobs, { keepOut: keep }));
+        o.log(`  ${jobs} jobs, run ${r + 1}: platform ${Math.round(ours[r].wallMs)} ms`);
+        manifests.push(runChild('platform-manifests', jobs));
+        o.log(`  ${jobs} jobs, run ${r + 1}: platform, manifests only ${Math.round(manifests[r].wallMs)} ms`);
+        if (runOneApp && (r === 0 || oneApp[0].wallMs <= o.oneAppRepeatLimitMs)) {
+          oneApp.push(runChild('one-app', jobs));
+          o.log(`  ${jobs} jobs, run ${r + 1}: one App ${Math.round(oneApp[oneApp.length - 1].wallMs)} ms`);
+        } else if (runOneApp && r === 1) {
+          oneAppNote = `1 run: the first took ${Math.round(oneApp[0].wallMs / 1000)} s`;
+        }
+        if (o.helm && o.python) {
+          const names = fs.readdirSync(path.join(keep, 'charts')).sort();
+          const chosen = sample ? Array.from({ length: sample }, (_, i) => names[Math.floor((i * names.length) / sample)]) : names;
+          const h = runHelm(o.python, o.helm, path.join(keep, 'charts'), chosen, path.join(keep, 'helm'));
+          helmRuns.push(h);
+          o.log(`  ${jobs} jobs, run ${r + 1}: helm template ${h.rendered} release(s) ${Math.round(h.totalMs)} ms`);
+        }
+      } finally {
+        fs.rmSync(keep, { recursive: true, force: true });
+      }
+    }
+    points.push(point('platform', ours), point('platform-manifests', manifests));
+    if (oneApp.length) {
+      points.push(point('one-app', oneApp, oneAppNote));
+      if (units >= 100) oneAppMsPerUnit15 = median(oneApp.map((r) => r.wallMs)) / units ** 1.5;
+    } else {
+      o.log(`  ${jobs} jobs: one App skipped (predicted ${Math.round(predicted / 1000)} s > ${o.oneAppLimitMs / 1000} s)`);
+    }
+    if (helmRuns.length) {
+      const scale = units / helmRuns[0].rendered;
+      points.push({
+        variant: 'helm', jobs, units,
+        wallMs: summarize(helmRuns.map((h) => h.totalMs * scale), 0),
+        cpuMs: summarize(helmRuns.map((h) => h.cpuMs * scale), 0),
+        peakMiB: summarize(helmRuns.map((h) => h.peakMiB), 0),
+        rendered: helmRuns[0].rendered,
+        extrapolated: scale !== 1,
+        perReleaseMs: Number(median(helmRuns.flatMap((h) => h.perReleaseMs)).toFixed(1)),
+        ...(scale !== 1 ? { note: `${helmRuns[0].rendered} of ${units} releases rendered per run, total extrapolated linearly` } : {}),
+      });
+    }
+  }
+  return points;
+}
+
+if (require.main === module && process.argv[2] === '--child') {
+  const [mode, jobs, out] = process.argv.slice(3);
+  measureChild(mode as SynthMode, Number(jobs), out).then(
+    (r) => process.stdout.write(JSON.stringify(r)),
+    (e) => {
+      process.stderr.write(`${(e as Error).stack ?? e}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -127,7 +127,15 @@ export class FlinkPlatform {
     if (this.units.has(name)) {
       throw new ValidationError('job name', name, `is declared twice (as ${this.units.get(name)!.kind} and again); expected unique names across applications, session clusters and session jobs`);
     }
-    return new Chart(new App(), name, { disableResourceNameHashes: true });
+    return new Chart(this.newApp(), name, { disableResourceNameHashes: true });
+  }
+
+  /**
+   * The App of a new unit's chart: a new one per unit, so each synthesizes alone. (The
+   * benchmark overrides it to put every chart in one App, the layout this class avoids.)
+   */
+  protected newApp(): App {
+    return new App();
   }
 
   private register<T extends ReleaseUnit['construct']>(name: string, kind: UnitKind, chart: Chart, construct: T): T {

@@ -53,5 +53,6 @@ export class UnknownJobError extends Error {
 }
 
 export function toYaml(obj: unknown): string {
-  return emitYaml(obj).replace(/^\n/, '');
+  const s = emitYaml(obj);
+  return s.charCodeAt(0) === 10 ? s.slice(1) : s;
 }

@@ -4,12 +4,19 @@
  * on manifests, which matters at thousands of jobs. Strings are written plain only when no
  * YAML 1.1 or 1.2 reader could take them for anything else; multi-line strings become
  * literal blocks; everything else is double-quoted JSON, which is valid YAML.
+ *
+ * Output is appended to one string (V8 joins the pieces once, at the end), and the rendering
+ * of short strings is remembered: keys and most values repeat across objects and jobs.
  */
 export function emitYaml(value: unknown): string {
-  const out: string[] = [];
   template = false;
-  emit(value, 0, out, false);
-  return out.join('');
+  buf = '';
+  try {
+    emit(value, 0, false);
+    return buf;
+  } finally {
+    buf = '';
+  }
 }
 
 /**
@@ -17,14 +24,15 @@ export function emitYaml(value: unknown): string {
  * and every literal `{{` or `}}` in the data is escaped so Helm prints it unchanged.
  */
 export function emitTemplate(value: unknown): string {
-  const out: string[] = [];
   template = true;
+  buf = '';
   try {
-    emit(value, 0, out, false);
+    emit(value, 0, false);
+    return buf;
   } finally {
     template = false;
+    buf = '';
   }
-  return out.join('');
 }
 
 /** A scalar computed by a template action, written as is: `replicas: {{ .Values.replicas }}`. */
@@ -56,9 +64,11 @@ export class TplIf {
 }
 
 let template = false;
+let buf = '';
 
 /** `{{` and `}}` in data, escaped for Helm. */
 export function escapeTemplate(s: string): string {
+  if (s.indexOf('{{') < 0 && s.indexOf('}}') < 0) return s;
   return s.replace(/\{\{|\}\}/g, (m) => (m === '{{' ? '{{ "{{" }}' : '{{ "}}" }}'));
 }
 
@@ -66,111 +76,172 @@ const PLAIN = /^[A-Za-z0-9_./][A-Za-z0-9_./=+:@-]*(?:[ ][A-Za-z0-9_./=+(),-]+)*$
 // Scalars a YAML 1.1 or 1.2 reader resolves to something other than a string.
 const SPECIAL = /^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE|y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF|[-+]?(?:\.inf|\.Inf|\.INF)|\.nan|\.NaN|\.NAN|[-+]?(?:[0-9][0-9_]*)?\.?[0-9_]*(?:[eE][-+]?[0-9]+)?|0x[0-9a-fA-F_]+|0o?[0-7_]+|0b[01_]+|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?|\d{4}-\d\d?-\d\d?(?:[Tt ].*)?|=|<<|---.*|\.\.\..*)$/;
 
-function scalar(s: string): string {
+// Rendered short strings: the plain or quoted form, and its template-escaped form. Bounded:
+// cleared when full, so memory stays flat however many jobs are synthesized.
+const MEMO_MAX_LENGTH = 200;
+const MEMO_MAX_ENTRIES = 50_000;
+const scalarMemo = new Map<string, string>();
+const templateMemo = new Map<string, string>();
+
+function renderScalar(s: string): string {
   if (s.length > 0 && PLAIN.test(s) && !SPECIAL.test(s) && !/:( |$)/.test(s)) return s;
   // JSON leaves U+0085, U+2028 and U+2029 raw; YAML 1.1 reads them as line breaks.
   return JSON.stringify(s).replace(/[\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** A single-line string as YAML: plain, else double-quoted (template-escaped in templates). */
+function scalar(s: string): string {
+  if (s.length > MEMO_MAX_LENGTH) return template ? escapeTemplate(renderScalar(s)) : renderScalar(s);
+  const memo = template ? templateMemo : scalarMemo;
+  let r = memo.get(s);
+  if (r === undefined) {
+    r = template ? escapeTemplate(renderScalar(s)) : renderScalar(s);
+    if (memo.size >= MEMO_MAX_ENTRIES) memo.clear();
+    memo.set(s, r);
+  }
+  return r;
+}
+
 /** Whether a multi-line string survives a literal block unchanged. */
 function blockable(s: string): boolean {
+  // Control characters change in a block.
   if (/[\r\u0000-\u0008\u000b-\u001f\u007f\u0085\u2028\u2029\ufeff]/.test(s)) return false;
   // Lines of only blanks, or ending in blanks, are easy to lose in review tools: quote those strings.
-  return !/[ \t](\n|$)/.test(s);
+  const last = s.charCodeAt(s.length - 1);
+  return last !== 32 && last !== 9 && s.indexOf(' \n') < 0 && s.indexOf('\t\n') < 0;
 }
 
-function key(k: string): string {
-  return template ? escapeTemplate(scalar(k)) : scalar(k);
+const PADS: string[] = [];
+function pad(n: number): string {
+  return PADS[n] ??= ' '.repeat(n);
 }
 
-function emit(v: unknown, indent: number, out: string[], inSeq: boolean): void {
-  const pad = ' '.repeat(indent);
+/** The index of the first key whose value is not undefined, or -1. */
+function firstDefined(o: Record<string, unknown>, keys: string[]): number {
+  for (let i = 0; i < keys.length; i++) if (o[keys[i]] !== undefined) return i;
+  return -1;
+}
+
+function emit(v: unknown, indent: number, inSeq: boolean): void {
   if (Array.isArray(v)) {
-    if (v.length === 0) { out.push('[]\n'); return; }
-    if (!inSeq) out.push('\n');
+    if (v.length === 0) { buf += '[]\n'; return; }
+    if (!inSeq) buf += '\n';
+    const p = pad(indent);
     let first = inSeq;
     for (const item of v) {
-      if (!first) out.push(pad);
+      if (!first) buf += p;
       first = false;
-      out.push('- ');
-      emitInline(item, indent + 2, out);
+      buf += '- ';
+      emitInline(item, indent + 2);
     }
     return;
   }
   if (v !== null && typeof v === 'object') {
-    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
-    if (entries.length === 0) { out.push('{}\n'); return; }
-    if (!inSeq) out.push('\n');
-    let first = inSeq;
-    for (const [k, raw] of entries) {
-      let x = raw;
-      let cond: string | undefined;
-      if (x instanceof TplIf) {
-        cond = x.cond;
-        x = x.value;
-        // `{{-` trims the line break before it; the entry then starts on a fresh line.
-        out.push(first ? '' : pad, `{{- if ${cond} }}\n`);
-        first = false;
-      }
-      if (!first) out.push(pad);
-      first = false;
-      out.push(key(k), ':');
-      if (x instanceof TplBlock) {
-        out.push('\n', pad, '  ', `{{- ${x.expr} | nindent ${indent + 2} }}\n`);
-      } else if (x instanceof TplLiteral) {
-        out.push(' |\n', pad, '  ', `{{- ${x.expr} | nindent ${indent + 2} }}\n`);
-      } else if (Array.isArray(x) && x.length > 0) {
-        // Sequences under a key are indented by two, as kubectl does.
-        out.push('\n');
-        for (const item of x) {
-          out.push(pad, '  - ');
-          emitInline(item, indent + 4, out);
-        }
-      } else if (x !== null && typeof x === 'object' && !(x instanceof TplScalar) && !(x instanceof TplString) && Object.keys(x).some((kk) => (x as any)[kk] !== undefined)) {
-        emit(x, indent + 2, out, false);
-      } else {
-        out.push(' ');
-        emitInline(x, indent + 2, out);
-      }
-      if (cond !== undefined) out.push(pad, '{{- end }}\n');
-    }
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o);
+    const from = firstDefined(o, keys);
+    if (from < 0) { buf += '{}\n'; return; }
+    if (!inSeq) buf += '\n';
+    emitMapping(o, keys, from, indent, inSeq);
     return;
   }
-  emitInline(v, indent, out);
+  emitInline(v, indent);
+}
+
+/** The entries of a mapping with at least one defined value (keys[from] is the first). */
+function emitMapping(o: Record<string, unknown>, keys: string[], from: number, indent: number, inSeq: boolean): void {
+  const p = pad(indent);
+  let first = inSeq;
+  for (let i = from; i < keys.length; i++) {
+    const k = keys[i];
+    let x = o[k];
+    if (x === undefined) continue;
+    let cond: string | undefined;
+    if (x instanceof TplIf) {
+      cond = x.cond;
+      x = x.value;
+      // `{{-` trims the line break before it; the entry then starts on a fresh line.
+      buf += `${first ? '' : p}{{- if ${cond} }}\n`;
+      first = false;
+    }
+    if (!first) buf += p;
+    first = false;
+    buf += scalar(k);
+    buf += ':';
+    if (x instanceof TplBlock) {
+      buf += `\n${p}  {{- ${x.expr} | nindent ${indent + 2} }}\n`;
+    } else if (x instanceof TplLiteral) {
+      buf += ` |\n${p}  {{- ${x.expr} | nindent ${indent + 2} }}\n`;
+    } else if (Array.isArray(x) && x.length > 0) {
+      // Sequences under a key are indented by two, as kubectl does.
+      buf += '\n';
+      for (const item of x) {
+        buf += p;
+        buf += '  - ';
+        emitInline(item, indent + 4);
+      }
+    } else if (x !== null && typeof x === 'object' && !(x instanceof TplScalar) && !(x instanceof TplString)) {
+      const xo = x as Record<string, unknown>;
+      const xk = Object.keys(xo);
+      const xf = firstDefined(xo, xk);
+      if (xf >= 0) {
+        buf += '\n';
+        emitMapping(xo, xk, xf, indent + 2, false);
+      } else {
+        buf += ' ';
+        emitInline(x, indent + 2);
+      }
+    } else {
+      buf += ' ';
+      emitInline(x, indent + 2);
+    }
+    if (cond !== undefined) buf += `${p}{{- end }}\n`;
+  }
 }
 
 /** Emits a value that starts on the current line (after "key: " or "- "). */
-function emitInline(v: unknown, indent: number, out: string[]): void {
-  if (v === null || v === undefined) { out.push('null\n'); return; }
-  if (v instanceof TplScalar) { out.push(v.expr, '\n'); return; }
-  if (v instanceof TplString) {
-    // Render with tokens for the actions, escape the literal text, then put the actions in.
-    const token = (i: number) => `\u00a7\u00a7${i}\u00a7\u00a7`;
-    const text = v.parts.map((p, i) => (i % 2 ? token(i) : p)).join('');
-    let rendered = text.includes('\n') && blockable(text) ? escapeTemplate(block(text, indent)) : `${escapeTemplate(JSON.stringify(text))}\n`;
-    v.parts.forEach((p, i) => { if (i % 2) rendered = rendered.split(token(i)).join(`{{ ${p} }}`); });
-    out.push(rendered);
-    return;
-  }
-  if (typeof v === 'boolean') { out.push(v ? 'true\n' : 'false\n'); return; }
-  if (typeof v === 'number') {
-    if (!Number.isFinite(v)) throw new Error(`cannot write ${v} as YAML`);
-    out.push(String(v), '\n');
-    return;
-  }
+function emitInline(v: unknown, indent: number): void {
   if (typeof v === 'string') {
-    if (v.includes('\n') && blockable(v)) {
-      out.push(template ? escapeTemplate(block(v, indent)) : block(v, indent));
+    if (v.indexOf('\n') >= 0 && blockable(v)) {
+      buf += template ? escapeTemplate(block(v, indent)) : block(v, indent);
       return;
     }
-    out.push(template ? escapeTemplate(scalar(v)) : scalar(v), '\n');
+    buf += scalar(v);
+    buf += '\n';
     return;
   }
-  if (Array.isArray(v) || typeof v === 'object') {
-    emit(v, indent, out, true);
+  if (v === null || v === undefined) { buf += 'null\n'; return; }
+  if (typeof v === 'boolean') { buf += v ? 'true\n' : 'false\n'; return; }
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new Error(`cannot write ${v} as YAML`);
+    buf += `${v}\n`;
+    return;
+  }
+  if (v instanceof TplScalar) { buf += `${v.expr}\n`; return; }
+  if (v instanceof TplString) { buf += tplString(v, indent); return; }
+  if (typeof v === 'object') {
+    emit(v, indent, true);
     return;
   }
   throw new Error(`cannot write a ${typeof v} as YAML`);
+}
+
+const TOKEN_MARK = '\u00a7\u00a7';
+const TOKENS = /\u00a7\u00a7(\d+)\u00a7\u00a7/g;
+
+/** A TplString: its text rendered with tokens for the actions and escaped, then the actions put in. */
+function tplString(v: TplString, indent: number): string {
+  const token = (i: number) => `${TOKEN_MARK}${i}${TOKEN_MARK}`;
+  const text = v.parts.map((p, i) => (i % 2 ? token(i) : p)).join('');
+  const rendered = text.indexOf('\n') >= 0 && blockable(text) ? escapeTemplate(block(text, indent)) : `${escapeTemplate(JSON.stringify(text))}\n`;
+  // Neither rendering splits or repeats a token. When no part holds the token mark, each token
+  // occurs once and is ours: put every action in with one pass.
+  if (v.parts.every((p) => p.indexOf('\u00a7') < 0)) {
+    return rendered.replace(TOKENS, (m, i: string) => (Number(i) % 2 && Number(i) < v.parts.length ? `{{ ${v.parts[Number(i)]} }}` : m));
+  }
+  let out = rendered;
+  v.parts.forEach((p, i) => { if (i % 2) out = out.split(token(i)).join(`{{ ${p} }}`); });
+  return out;
 }
 
 /** A literal block scalar keeping the string exactly (chomping and indentation indicators as needed). */
@@ -179,10 +250,13 @@ function block(s: string, indent: number): string {
   while (trailing < s.length && s.charCodeAt(s.length - 1 - trailing) === 10) trailing++;
   const chomp = trailing === 0 ? '-' : trailing === 1 ? '' : '+';
   const body = trailing === 0 ? s : s.slice(0, s.length - trailing);
-  const lines = body.split('\n');
-  const pad = ' '.repeat(indent);
-  const indicator = /^[ \t]/.test(lines[0]) ? String(2) : '';
+  const p = pad(indent);
+  const first = body.charCodeAt(0);
+  const indicator = first === 32 || first === 9 ? '2' : '';
   const extra = trailing > 1 ? '\n'.repeat(trailing - 1) : '';
-  const padded = indicator ? ' '.repeat(indent) : pad;
-  return `|${indicator}${chomp}\n${lines.map((l) => (l.length ? padded + l : '')).join('\n')}\n${extra}`;
+  // Every line that is not empty, indented.
+  const lead = body.length > 0 && first !== 10 ? p : '';
+  // Without empty lines every line break is followed by a line to indent.
+  const lines = body.indexOf('\n\n') < 0 ? body.replaceAll('\n', `\n${p}`) : body.replace(/\n(?=[^\n])/g, `\n${p}`);
+  return `|${indicator}${chomp}\n${lead}${lines}\n${extra}`;
 }
