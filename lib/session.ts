@@ -63,7 +63,12 @@ export interface FlinkSessionJobProps {
   readonly name?: string;
   /** @default 1 */
   readonly parallelism?: number;
-  /** @default - derived from the namespace and name, stable across synths */
+  /**
+   * The base of the Flink job ids of this job's runs (32 hex digits). Each run's id is derived
+   * from it and a digest of the submission spec, so resubmitting an unchanged spec finds its
+   * run, and a changed spec (an upgrade or a rollback) gets an id of its own.
+   * @default - derived from the namespace and name, stable across synths
+   */
   readonly jobId?: string;
   /** Restore the first submission from this savepoint. @default - none */
   readonly initialSavepointPath?: string;

@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { OpsError } from './errors';
@@ -16,32 +17,37 @@ export interface SubmitSpec {
   readonly sqlFile?: string;
   readonly programArgs?: string[];
   readonly parallelism: number;
+  readonly upgradeMode?: 'savepoint' | 'stateless';
+  readonly savepointDirectory?: string;
   readonly initialSavepointPath?: string;
   readonly allowNonRestoredState?: boolean;
   readonly flinkConfiguration?: Record<string, unknown>;
 }
 
+const TERMINAL = ['FINISHED', 'CANCELED', 'FAILED'];
+
 /**
- * Submits a session job, idempotently: a job with the spec's id that is already running is
- * left alone. SQL jobs upload the SQL runner and pass the script inline (the JobManager, which
- * runs the runner's main, has no copy of the file).
+ * Submits a session job, idempotently, and upgrades it when its spec changed.
+ *
+ * The job id of a run is derived from the spec's jobId and a digest of the spec and its files,
+ * so an unchanged spec finds its run and does nothing, and a changed one gets a new id (Flink
+ * refuses a job id it has seen end); a spec that ran before (a rollback) takes the next id of
+ * its sequence. An active job of the same name with another id is the
+ * previous version: upgradeMode savepoint stops it with a savepoint and the new run restores it
+ * (a failed savepoint fails the submission and leaves it running); stateless cancels it. With no
+ * active job, the newest savepoint of a finished run of that name is restored (a retry after a
+ * stop), else initialSavepointPath.
  */
 export async function submit(spec: SubmitSpec, specFile: string, o: { timeoutMs: number; handoffDir?: string; log: (m: string) => void; /** the SQL runner jar to upload (default SQL_RUNNER_JAR) */ runnerJar?: string }): Promise<string> {
   const rest = new FlinkRest(spec.restUrl);
   const handoff = o.handoffDir && fs.existsSync(o.handoffDir)
     ? Object.fromEntries(fs.readdirSync(o.handoffDir).filter((f) => !f.startsWith('.')).map((f) => [f, fs.readFileSync(path.join(o.handoffDir!, f), 'utf8')]))
     : {};
-  const jobId = handoff.jobId || spec.jobId;
-  const savepoint = handoff.savepointPath || spec.initialSavepointPath;
-  const running = (await rest.jobs()).find((j) => j.jid === jobId && !['FINISHED', 'CANCELED', 'FAILED'].includes(j.state));
-  if (running) {
-    o.log(`job ${jobId} "${spec.name}" is already ${running.state}: nothing to submit`);
-    return jobId;
-  }
   let jar: string;
   let args: string[];
+  let script = '';
   if (spec.kind === 'sql') {
-    const script = fs.readFileSync(spec.sqlFile ? path.resolve(path.dirname(specFile), path.basename(spec.sqlFile)) : '', 'utf8');
+    script = fs.readFileSync(spec.sqlFile ? path.resolve(path.dirname(specFile), path.basename(spec.sqlFile)) : '', 'utf8');
     jar = o.runnerJar ?? SQL_RUNNER_JAR;
     args = ['--script-base64', Buffer.from(script).toString('base64')];
   } else {
@@ -49,10 +55,55 @@ export async function submit(spec: SubmitSpec, specFile: string, o: { timeoutMs:
     jar = spec.jarFile;
     args = spec.programArgs ?? [];
   }
+  const { restUrl: _where, ...what } = spec;
+  const digest = createHash('sha256').update(JSON.stringify([what, script])).digest('hex');
+  const jobs = await rest.jobs();
+  // The ids this spec's runs take, in turn: a spec that ran before and was replaced (a rollback
+  // to it) takes the next id, since the JobManager refuses an id it has seen end.
+  const known = new Map(jobs.map((j) => [j.jid, j]));
+  const idOf = (k: number) => createHash('sha256').update(k === 0 ? `${spec.jobId}/${digest}` : `${spec.jobId}/${digest}/${k}`).digest('hex').slice(0, 32);
+  let k = 0;
+  for (; k <= jobs.length; k++) {
+    const j = known.get(idOf(k));
+    if (!j) break;
+    if (!TERMINAL.includes(j.state)) {
+      o.log(`job ${j.jid} "${spec.name}" is already ${j.state} with this spec: nothing to submit`);
+      return j.jid;
+    }
+  }
+  const jobId = handoff.jobId || idOf(k);
+  const mine = jobs.filter((j) => j.name === spec.name);
+  const previous = mine.find((j) => !TERMINAL.includes(j.state));
+  let savepoint = handoff.savepointPath || undefined;
+  if (previous) {
+    if ((spec.upgradeMode ?? 'stateless') === 'savepoint') {
+      if (previous.state !== 'RUNNING') {
+        throw new OpsError(`job ${previous.jid} "${spec.name}" is ${previous.state}, not RUNNING: a savepoint cannot be taken now; retry when it runs`);
+      }
+      o.log(`upgrading job ${previous.jid} "${spec.name}": stopping it with a savepoint into ${spec.savepointDirectory}`);
+      savepoint = await rest.stopWithSavepoint(previous.jid, spec.savepointDirectory ?? '', o.timeoutMs);
+      o.log(`savepoint ${savepoint}`);
+    } else {
+      await rest.cancel(previous.jid);
+      o.log(`job ${previous.jid} "${spec.name}" cancelled (upgradeMode stateless)`);
+    }
+  } else if (!savepoint && (spec.upgradeMode ?? 'stateless') === 'savepoint') {
+    // A retry after a stop whose resubmission failed: the newest savepoint of a finished run of this job.
+    for (const j of mine.filter((x) => x.state === 'FINISHED').sort((a: any, b: any) => (b['end-time'] ?? 0) - (a['end-time'] ?? 0))) {
+      const c = await rest.request<any>('GET', `/jobs/${j.jid}/checkpoints`).catch(() => undefined);
+      const p = c?.latest?.savepoint?.external_path;
+      if (p) { savepoint = p; o.log(`no active run; restoring the savepoint of the finished run ${j.jid}: ${p}`); break; }
+    }
+  }
+  savepoint ??= spec.initialSavepointPath;
+
   const content = /^https?:\/\//.test(jar) ? Buffer.from(await (await fetch(jar, { signal: AbortSignal.timeout(o.timeoutMs) })).arrayBuffer()) : fs.readFileSync(jar);
   const jarId = await rest.uploadJar(path.basename(jar.split('?')[0]), content);
   o.log(`uploaded ${jar} as ${jarId}`);
-  const id = await rest.runJar(jarId, {
+  // Running the jar plans the job on the JobManager and may take longer than a REST call's
+  // timeout; it is not idempotent (a retry of a submission that went through is refused as a
+  // duplicate), so it is sent once, bounded by the command's timeout.
+  const id = await new FlinkRest(spec.restUrl, o.timeoutMs, 0).runJar(jarId, {
     entryClass: spec.entryClass,
     programArgsList: args,
     parallelism: spec.parallelism,
