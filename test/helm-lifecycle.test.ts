@@ -58,10 +58,15 @@ async function list(kind: string, selector: string, ns = 'logs'): Promise<any[]>
   return JSON.parse(r.stdout).items;
 }
 
-async function hookRan(job: string, ns = 'logs'): Promise<string | undefined> {
+/** When each run of a hook Job started (its events), oldest first. */
+async function hookTimes(job: string, ns = 'logs'): Promise<string[]> {
   const r = await cp.kubectl(['get', 'events', '-n', ns, '--field-selector', `involvedObject.kind=Job,involvedObject.name=${job}`, '-o', 'json']);
   const items = JSON.parse(r.stdout).items as any[];
-  return items.map((e) => e.firstTimestamp ?? e.eventTime).filter(Boolean).sort()[0];
+  return items.map((e) => e.firstTimestamp ?? e.eventTime).filter(Boolean).sort();
+}
+
+async function hookRan(job: string, ns = 'logs'): Promise<string | undefined> {
+  return (await hookTimes(job, ns))[0];
 }
 
 /** Objects the release owns, by the instance label (hooks and the hand-off excluded). */
@@ -92,6 +97,7 @@ for (const [chart, major] of [['audit-logs', 3], ['log-enricher', 4]] as const) 
     assert.ok(pods.length >= 2 && pods.every((p) => p.status.phase === 'Running'), 'pods admitted under restricted and running');
     const handoff = await get('configmap', `${chart}-handoff`);
     assert.equal(handoff.data.jobId, createHash('sha256').update(`cdk8s-flink/logs/${chart}`).digest('hex').slice(0, 32), 'the pre-install hook created the hand-off');
+    assert.ok(await hookRan(`${chart}-preflight`), 'the Kafka preflight hook ran before install');
     assert.ok(await get('podmonitor', `${chart}-metrics`), 'PodMonitor accepted by its CRD');
     assert.ok(await get('prometheusrule', `${chart}-alerts`), 'PrometheusRule accepted by its CRD');
     await testObjectsAccepted(helm, chart, chart);
@@ -115,6 +121,8 @@ for (const [chart, major] of [['audit-logs', 3], ['log-enricher', 4]] as const) 
     }
     const hookAt = await hookRan(`${chart}-pre-upgrade`);
     assert.ok(hookAt, 'the pre-upgrade hook ran');
+    const preflights = await hookTimes(`${chart}-preflight`);
+    assert.ok(preflights.some((x) => Date.parse(x) >= before - 2000 && Date.parse(x) <= Date.parse(hookAt!) + 1000), `the preflight hook ran again, before the hand-off hook: ${preflights.join(', ')} / ${hookAt}`);
     assert.ok(Date.parse(hookAt!) >= before - 2000, 'during this upgrade');
     assert.equal(await get('job', `${chart}-pre-upgrade`), undefined, 'and was deleted after success');
     const rs = (await list('replicasets', `app.kubernetes.io/instance=${chart},app.kubernetes.io/component=jobmanager`))

@@ -21,6 +21,8 @@ import { layoutFlinkHome } from './support/flink-dist';
 import { freePorts, restGet, waitFor } from './support/flink-proc';
 import { KafkaBroker, startKafka } from './support/kafka';
 import { runCluster } from './support/local-flink';
+import { ensureHelm } from './support/tools';
+import * as YAML from 'yaml';
 
 const OPS = path.join(__dirname, '..', 'lib', 'ops', 'main.js');
 
@@ -324,4 +326,40 @@ test('ops preflight against a real Kafka: partitions and a recommendation; a mis
   } finally {
     await admin.disconnect();
   }
+});
+
+test('the charts\' preflight hook, as helm renders it, runs the operations tool against a real Kafka: a missing sink topic fails the release, createSinkTopics creates it, enabled=false drops the hook', { timeout: 5 * 60_000 }, async () => {
+  const k = kafka!;
+  const helm = await ensureHelm(3);
+  const chart = path.join(__dirname, '..', '..', 'charts', 'audit-logs');
+  const render = (sets: string[]) => spawnSync(helm, ['template', 'audit-logs', chart, '-n', 'logs', '--show-only', 'templates/job-preflight.yaml', ...sets.flatMap((x) => ['--set', x])], { encoding: 'utf8' });
+  const hookArgs = (sets: string[]) => {
+    const r = render(sets);
+    assert.equal(r.status, 0, r.stderr);
+    const job = YAML.parse(r.stdout);
+    assert.equal(job.metadata.annotations['helm.sh/hook'], 'pre-install,pre-upgrade');
+    assert.ok(Number(job.metadata.annotations['helm.sh/hook-weight']) < 0, 'before the hand-off hooks (weight 0)');
+    const pod = job.spec.template.spec;
+    assert.equal(pod.automountServiceAccountToken, false, 'no API access: at pre-install the release\'s ServiceAccount does not exist yet');
+    assert.deepEqual(pod.containers[0].env.map((e: any) => [e.name, e.valueFrom?.secretKeyRef?.name]), [['KAFKA_SOURCE_USERNAME', 'logs-kafka-flink'], ['KAFKA_SOURCE_PASSWORD', 'logs-kafka-flink']], 'credentials from the Secret');
+    const args = pod.containers[0].args as string[];
+    // The one mapped value: the brokers (a Service there, SASL over TLS; a local plaintext broker here).
+    args[args.indexOf('--kafka-bootstrap') + 1] = k.bootstrap;
+    return args;
+  };
+  await createTopic(k, 'logs.audit', 2);
+  const plain = hookArgs([]);
+  assert.deepEqual(plain.filter((a) => a.startsWith('--')), ['--kafka-bootstrap', '--source-topic', '--sink-topic', '--parallelism', '--timeout']);
+  const missing = ops(plain);
+  assertOneLineFailure(missing, /^cdk8s-flink-ops: error: sink topic "logs\.audit\.counted" does not exist on .*; create it or pass --create-sink-topics \(nothing was created\)$/, 'the hook with a missing sink topic');
+  const creating = hookArgs(['hooks.preflight.createSinkTopics=true', 'job.parallelism=3', 'taskManager.replicas=2']);
+  assert.equal(creating[creating.indexOf('--parallelism') + 1], '3', 'the release\'s parallelism');
+  const created = ops(creating);
+  assert.equal(created.code, 0, created.stderr);
+  assert.match(created.stdout, /^source logs\.audit: 2 partition\(s\)$/m);
+  assert.match(created.stdout, /^sink logs\.audit\.counted: \d+ partition\(s\) \(created\)$/m);
+  assert.match(created.stderr, /parallelism 3 exceeds the 2 partition\(s\) of logs\.audit/, 'the warning reaches the hook\'s log');
+  const off = render(['hooks.preflight.enabled=false']);
+  assert.notEqual(off.status, 0);
+  assert.match(off.stderr, /could not find template templates\/job-preflight\.yaml/, 'disabled: no hook');
 });

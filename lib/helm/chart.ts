@@ -394,6 +394,15 @@ function clusterValues(ctx: Ctx, objects: any[]): ValueTree {
         image: { doc: 'Image of the operations tool (built from runtime/).', value: defaultOpsImage(), schema: { type: 'string', pattern: '^[^\\s@:]+(:[\\w][\\w.-]{0,127}|@sha256:[a-f0-9]{64})$', not: { pattern: ':latest$' } } },
         timeoutSeconds: { doc: 'How long a hook may run (stop with savepoint included) before it fails the release.', value: 600, schema: { type: 'integer', minimum: 30, maximum: 7200 } },
         cleanupHaConfigMaps: { doc: 'On uninstall, also delete the Flink HA ConfigMaps (the job\'s recovery metadata).', value: false, schema: { type: 'boolean' } },
+        ...(app.job.pipeline ? {
+          preflight: {
+            doc: 'The Kafka preflight before install and upgrade: source topics exist, the parallelism fits their partitions, sink topics exist.',
+            children: {
+              enabled: { doc: 'Run the preflight; a failed check fails the install or upgrade before anything changes.', value: true, schema: { type: 'boolean' } },
+              createSinkTopics: { doc: 'Create missing Kafka sink topics (on the source brokers) instead of failing.', value: false, schema: { type: 'boolean' } },
+            },
+          },
+        } : {}),
       },
     };
   }
@@ -733,7 +742,51 @@ function applicationHooks(ctx: Ctx): Record<string, string> {
     '--timeout', '240s',
   ];
   const testEnv = Object.entries(a.boundJob.env).filter(([k]) => k.startsWith('KAFKA_')).map(([k, v]) => v._toEnvVar(k));
+  // Before the job's pods change: its source topics exist and its parallelism fits their
+  // partitions; the Kafka sink topics on the same brokers exist (or are created when allowed).
+  // A pre-install hook runs before the release's own ServiceAccount exists: it needs no API access.
+  const sinkTopics = src ? [...new Set(kafka!.props.sinks.map((x) => (x as any).p)
+    .filter((p: any) => p && typeof p.topic === 'string' && p.bootstrapServers === src.bootstrapServers).map((p: any) => p.topic as string))] : [];
+  const sourceEnv = Object.entries(a.boundJob.env).filter(([k]) => k.startsWith('KAFKA_SOURCE_')).map(([k, v]) => v._toEnvVar(k));
+  const preflight: Record<string, string> = src ? {
+    'templates/job-preflight.yaml': `{{- if and .Values.hooks.preflight .Values.hooks.preflight.enabled }}\n${emitTemplate({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: md('-preflight', 'hooks', { 'helm.sh/hook': 'pre-install,pre-upgrade', 'helm.sh/hook-weight': '-5', 'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded' }),
+      spec: {
+        backoffLimit: 0,
+        activeDeadlineSeconds: 120,
+        template: {
+          metadata: { labels: labels('hooks') },
+          spec: {
+            restartPolicy: 'Never',
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            securityContext: podSecurity,
+            containers: [{
+              name: 'preflight',
+              image: T('{{ .Values.hooks.image }}'),
+              imagePullPolicy: 'IfNotPresent',
+              args: [
+                'preflight', '--kafka-bootstrap', src.bootstrapServers, '--source-topic', src.topic,
+                ...sinkTopics.flatMap((t) => ['--sink-topic', t]),
+                '--parallelism', T('{{ .Values.job.parallelism | quote }}'),
+                new TplIf('.Values.hooks.preflight.createSinkTopics', '--create-sink-topics'),
+                '--timeout', '90s',
+              ],
+              ...(sourceEnv.length ? { env: sourceEnv } : {}),
+              securityContext: security,
+              resources,
+              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+            }],
+            volumes: [{ name: 'tmp', emptyDir: {} }],
+          },
+        },
+      },
+    }).replace(/^\n/, '')}{{- end }}\n`,
+  } : {};
   return {
+    ...preflight,
     ...rbac('-hooks', 'hooks', [
       { apiGroups: [''], resources: ['configmaps'], resourceNames: [T(`{{ include "${c}.fullname" . }}-handoff`)], verbs: ['get', 'update', 'patch'] },
       ...haRule,

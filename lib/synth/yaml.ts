@@ -58,7 +58,7 @@ export class TplString {
   constructor(public readonly parts: string[]) {}
 }
 
-/** A map entry present only when the template condition holds. */
+/** A map entry, or an item of a sequence under a key, present only when the template condition holds. */
 export class TplIf {
   constructor(public readonly cond: string, public readonly value: unknown) {}
 }
@@ -176,6 +176,13 @@ function emitMapping(o: Record<string, unknown>, keys: string[], from: number, i
       // Sequences under a key are indented by two, as kubectl does.
       buf += '\n';
       for (const item of x) {
+        // An item that only some values render: `{{- if cond }}` on its own line around it.
+        if (item instanceof TplIf) {
+          buf += `${p}  {{- if ${item.cond} }}\n${p}  - `;
+          emitInline(item.value, indent + 4);
+          buf += `${p}  {{- end }}\n`;
+          continue;
+        }
         buf += p;
         buf += '  - ';
         emitInline(item, indent + 4);
