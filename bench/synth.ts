@@ -176,6 +176,8 @@ export interface SynthOptions {
   readonly oneAppRepeatLimitMs: number;
   /** Skip one-App at sizes whose predicted run time exceeds this (ms). */
   readonly oneAppLimitMs: number;
+  /** Measure "manifests only" up to this many jobs (above, only the full synth and the two alternatives). */
+  readonly manifestsMaxJobs?: number;
   readonly python?: string;
   readonly helm?: string;
   readonly log: (m: string) => void;
@@ -215,8 +217,10 @@ export async function runSynthBench(o: SynthOptions): Promise<SynthPoint[]> {
       try {
         ours.push(runChild('platform', jobs, { keepOut: keep }));
         o.log(`  ${jobs} jobs, run ${r + 1}: platform ${Math.round(ours[r].wallMs)} ms`);
-        manifests.push(runChild('platform-manifests', jobs));
-        o.log(`  ${jobs} jobs, run ${r + 1}: platform, manifests only ${Math.round(manifests[r].wallMs)} ms`);
+        if (jobs <= (o.manifestsMaxJobs ?? Infinity)) {
+          manifests.push(runChild('platform-manifests', jobs));
+          o.log(`  ${jobs} jobs, run ${r + 1}: platform, manifests only ${Math.round(manifests[r].wallMs)} ms`);
+        }
         if (runOneApp && (r === 0 || oneApp[0].wallMs <= o.oneAppRepeatLimitMs)) {
           oneApp.push(runChild('one-app', jobs));
           o.log(`  ${jobs} jobs, run ${r + 1}: one App ${Math.round(oneApp[oneApp.length - 1].wallMs)} ms`);
@@ -234,7 +238,8 @@ export async function runSynthBench(o: SynthOptions): Promise<SynthPoint[]> {
         fs.rmSync(keep, { recursive: true, force: true });
       }
     }
-    points.push(point('platform', ours), point('platform-manifests', manifests));
+    points.push(point('platform', ours));
+    if (manifests.length) points.push(point('platform-manifests', manifests));
     if (oneApp.length) {
       points.push(point('one-app', oneApp, oneAppNote));
       if (units >= 100) oneAppMsPerUnit15 = median(oneApp.map((r) => r.wallMs)) / units ** 1.5;

@@ -169,6 +169,8 @@ export class FlinkApplication extends FlinkCluster {
       metadata: this.objectMetadata('-handoff', 'jobmanager'),
       data: {
         jobId: this.jobId,
+        // The release revision whose code the JobManager runs; the upgrade hooks keep it current.
+        revision: '1',
         savepointPath: this.initialSavepointPath ?? '',
         allowNonRestoredState: String(this.allowNonRestoredState),
       },

@@ -212,7 +212,7 @@ test('application: restore from a savepoint, a fixed job id, and the derived id 
   assert.equal(args[args.indexOf('--job-id') + 1], '$(FLINK_JOB_ID)', 'the job id comes from the hand-off');
   assert.deepEqual(container(jm, 'jobmanager').env.find((e: any) => e.name === 'FLINK_JOB_ID'),
     { name: 'FLINK_JOB_ID', valueFrom: { configMapKeyRef: { name: 'j-handoff', key: 'jobId' } } });
-  assert.deepEqual(find(objects, 'ConfigMap', 'j-handoff').data, { jobId: id, savepointPath: 's3://state/sp/savepoint-1', allowNonRestoredState: 'true' });
+  assert.deepEqual(find(objects, 'ConfigMap', 'j-handoff').data, { jobId: id, revision: '1', savepointPath: 's3://state/sp/savepoint-1', allowNonRestoredState: 'true' });
   const cfg = flinkConfig(objects, 'j');
   assert.equal(cfg['execution.state-recovery.path'], undefined, 'restore keys are appended at start, never in the file');
   const init = jm.spec.template.spec.initContainers[0].command[2];

@@ -199,6 +199,8 @@ function templatizeObject(o: any, ctx: Ctx, configFile: string): { file: string;
           }),
           data: {
             jobId: T(`{{ include "${c}.jobId" . }}`),
+            // The revision whose code the JobManager runs: what a rollback finds its state by.
+            revision: T('{{ .Release.Revision | quote }}'),
             savepointPath: T('{{ .Values.job.initialSavepointPath | quote }}'),
             allowNonRestoredState: T('{{ .Values.job.allowNonRestoredState | toString | quote }}'),
           },

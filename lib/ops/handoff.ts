@@ -63,16 +63,24 @@ export interface HandoffOptions {
  *   running (a suspended release resuming), the savepoint already handed over stays.
  * - last-state: the job keeps its id; the HA metadata must exist, or the release fails.
  * - stateless: a new job id, no savepoint.
- * - rollback: the savepoint the undone upgrade took (recorded as `savepoint.r<N>`), so the older
- *   version restores state it can read; if that upgrade took none, a fresh one.
+ * - rollback to revision T: the latest savepoint taken from a job running T's code (recorded as
+ *   `state.r<T>`, with the revision of the release that took it), so the older version restores
+ *   state it can read, also after several upgrades or a second rollback to T; else the savepoint
+ *   the undone upgrade took (`savepoint.r<T+1>`, hand-offs written before `state.r<T>`); else a
+ *   fresh one. A stateless job rolls back stateless.
  *
- * Savepoint and stateless releases get a new job id (sha256 of release, revision and event),
- * so checkpoints of different runs never share a folder. Returns what was written.
+ * The hand-off's `revision` is the revision whose code the next JobManager runs. Every release
+ * gets a new job id (sha256 of release, revision, event and the previous id), so checkpoints of
+ * different runs never share a folder and a second rollback to the same revision is a new job
+ * (Flink's high availability refuses an id that has finished). Returns what was written.
  */
 export async function handoff(rest: FlinkRest, store: HandoffStore, o: HandoffOptions): Promise<Record<string, string>> {
   const current = await store.read();
   const mode = o.state === 'suspended' ? 'savepoint' : o.upgradeMode;
-  const newJobId = createHash('sha256').update(`cdk8s-flink/${o.namespace}/${o.release}/r${o.revision}/${o.event}`).digest('hex').slice(0, 32);
+  const newJobId = createHash('sha256').update(`cdk8s-flink/${o.namespace}/${o.release}/r${o.revision}/${o.event}/${current.jobId ?? ''}`).digest('hex').slice(0, 32);
+  // The revision whose code the running job runs (absent in hand-offs of older charts).
+  const runningRevision = /^[1-9][0-9]*$/.test(current.revision ?? '') ? current.revision : undefined;
+  const revision = String(o.revision);
   const reachable = await rest.reachable();
   const active = reachable ? await rest.activeJob() : undefined;
   o.log(`${o.event} to revision ${o.revision}: mode ${mode}, state ${o.state}; running job: ${active ? `${active.jid} (${active.state})` : reachable ? 'none' : 'JobManager not reachable'}`);
@@ -82,15 +90,15 @@ export async function handoff(rest: FlinkRest, store: HandoffStore, o: HandoffOp
     if (!ha || Object.keys(ha).length === 0) {
       throw new OpsError(`upgradeMode last-state: the HA metadata of this job is missing, so its latest checkpoint cannot be found; upgrade with job.upgradeMode=savepoint, or set job.initialSavepointPath to a retained checkpoint`);
     }
-    const next = { savepointPath: '', jobId: current.jobId };
+    const next = { savepointPath: '', jobId: current.jobId, revision };
     await store.write(next);
     o.log(`last-state: HA metadata present (${Object.keys(ha).length} keys); the job keeps id ${current.jobId}`);
     return next;
   }
 
-  if (mode === 'stateless' && o.event === 'upgrade') {
+  if (mode === 'stateless') {
     if (active) await rest.cancel(active.jid);
-    const next = { jobId: newJobId, savepointPath: '' };
+    const next = { jobId: newJobId, savepointPath: '', revision };
     await store.write(next);
     o.log(`stateless: job ${active?.jid ?? '(none)'} cancelled; the new job starts from scratch as ${newJobId}`);
     return next;
@@ -108,9 +116,11 @@ export async function handoff(rest: FlinkRest, store: HandoffStore, o: HandoffOp
 
   let restore: string | undefined;
   if (o.event === 'rollback') {
-    const undone = current[`savepoint.r${o.revision + 1}`];
+    const own = current[`state.r${o.revision}`];
+    const undone = own || current[`savepoint.r${o.revision + 1}`];
+    const by = own ? current[`state.r${o.revision}.by`] || '?' : String(o.revision + 1);
     restore = undone || taken || current.savepointPath || undefined;
-    o.log(undone ? `rollback restores ${undone}, taken by the upgrade it undoes (revision ${o.revision + 1})` : `no savepoint recorded for revision ${o.revision + 1}; restoring ${restore ?? 'nothing'}`);
+    o.log(undone ? `rollback restores ${undone}, taken by the upgrade it undoes (revision ${by})` : `no savepoint recorded for revision ${o.revision}'s code; restoring ${restore ?? 'nothing'}`);
   } else {
     restore = taken ?? (current.savepointPath || undefined);
     if (!taken && restore) o.log(`no running job; the savepoint handed over before stays: ${restore}`);
@@ -118,8 +128,9 @@ export async function handoff(rest: FlinkRest, store: HandoffStore, o: HandoffOp
   if (!restore) {
     throw new OpsError('no running job to stop with a savepoint and no savepoint handed over before: refusing to start without state; use job.upgradeMode=stateless to start fresh');
   }
-  const next: Record<string, string> = { jobId: newJobId, savepointPath: restore };
+  const next: Record<string, string> = { jobId: newJobId, savepointPath: restore, revision };
   if (taken && o.event === 'upgrade') next[`savepoint.r${o.revision}`] = taken;
+  if (taken && runningRevision) Object.assign(next, { [`state.r${runningRevision}`]: taken, [`state.r${runningRevision}.by`]: revision });
   await store.write(next);
   return next;
 }
