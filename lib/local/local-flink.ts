@@ -63,12 +63,14 @@ export async function runCluster(objects: any[], name: string, work: string, hom
   const tmProms: number[] = [];
   const tmGeneration: number[] = [];
   const startTm = async (i: number) => {
-    const [tmRpc, tmData, tmProm] = await freePorts(3);
+    // The TaskManager's RPC and data ports are its own to pick (0: the OS chooses, no race with
+    // other processes); the reporter's port is chosen here because the scrapes need it.
+    const [tmProm] = await freePorts(1);
     const g = (tmGeneration[i] = (tmGeneration[i] ?? -1) + 1);
     const tm = await startTaskManager({
       flinkHome: home, confDir: local.confDir, logDir: path.join(work, g ? `log-tm-${i}-${g}` : `log-tm-${i}`), name: `taskmanager-${i}`,
       args: local.taskManager.args, env: local.taskManager.env,
-      dynamicProperties: { ...loopback, 'taskmanager.rpc.port': tmRpc, 'taskmanager.data.port': tmData, 'metrics.reporter.prom.port': tmProm, ...extra },
+      dynamicProperties: { ...loopback, 'taskmanager.rpc.port': '0', 'taskmanager.data.port': 0, 'metrics.reporter.prom.port': tmProm, ...extra },
       detached,
     });
     tms[i] = tm;
