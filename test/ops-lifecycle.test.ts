@@ -343,22 +343,27 @@ test('the charts\' preflight hook, as helm renders it, runs the operations tool 
     assert.equal(pod.automountServiceAccountToken, false, 'no API access: at pre-install the release\'s ServiceAccount does not exist yet');
     assert.deepEqual(pod.containers[0].env.map((e: any) => [e.name, e.valueFrom?.secretKeyRef?.name]), [['KAFKA_SOURCE_USERNAME', 'logs-kafka-flink'], ['KAFKA_SOURCE_PASSWORD', 'logs-kafka-flink']], 'credentials from the Secret');
     const args = pod.containers[0].args as string[];
-    // The one mapped value: the brokers (a Service there, SASL over TLS; a local plaintext broker here).
-    args[args.indexOf('--kafka-bootstrap') + 1] = k.bootstrap;
+    const value = (flag: string) => args.indexOf(flag) + 1;
+    assert.deepEqual([args[value('--source-topic')], args[value('--sink-topic')]], ['logs.audit', 'logs.audit.counted'], 'the pipeline\'s topics');
+    // Mapped: the brokers (a Service there, SASL over TLS; a local plaintext broker here) and the
+    // topic names (fresh ones: other tests of this file run the pipeline on the same broker).
+    args[value('--kafka-bootstrap')] = k.bootstrap;
+    args[value('--source-topic')] = 'pfh.audit';
+    args[value('--sink-topic')] = 'pfh.audit.counted';
     return args;
   };
-  await createTopic(k, 'logs.audit', 2);
+  await createTopic(k, 'pfh.audit', 2);
   const plain = hookArgs([]);
   assert.deepEqual(plain.filter((a) => a.startsWith('--')), ['--kafka-bootstrap', '--source-topic', '--sink-topic', '--parallelism', '--timeout']);
   const missing = ops(plain);
-  assertOneLineFailure(missing, /^cdk8s-flink-ops: error: sink topic "logs\.audit\.counted" does not exist on .*; create it or pass --create-sink-topics \(nothing was created\)$/, 'the hook with a missing sink topic');
+  assertOneLineFailure(missing, /^cdk8s-flink-ops: error: sink topic "pfh\.audit\.counted" does not exist on .*; create it or pass --create-sink-topics \(nothing was created\)$/, 'the hook with a missing sink topic');
   const creating = hookArgs(['hooks.preflight.createSinkTopics=true', 'job.parallelism=3', 'taskManager.replicas=2']);
   assert.equal(creating[creating.indexOf('--parallelism') + 1], '3', 'the release\'s parallelism');
   const created = ops(creating);
   assert.equal(created.code, 0, created.stderr);
-  assert.match(created.stdout, /^source logs\.audit: 2 partition\(s\)$/m);
-  assert.match(created.stdout, /^sink logs\.audit\.counted: \d+ partition\(s\) \(created\)$/m);
-  assert.match(created.stderr, /parallelism 3 exceeds the 2 partition\(s\) of logs\.audit/, 'the warning reaches the hook\'s log');
+  assert.match(created.stdout, /^source pfh\.audit: 2 partition\(s\)$/m);
+  assert.match(created.stdout, /^sink pfh\.audit\.counted: \d+ partition\(s\) \(created\)$/m);
+  assert.match(created.stderr, /parallelism 3 exceeds the 2 partition\(s\) of pfh\.audit/, 'the warning reaches the hook\'s log');
   const off = render(['hooks.preflight.enabled=false']);
   assert.notEqual(off.status, 0);
   assert.match(off.stderr, /could not find template templates\/job-preflight\.yaml/, 'disabled: no hook');
