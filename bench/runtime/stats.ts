@@ -1,6 +1,7 @@
 /** Summaries of repeated measurements. */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
+import { median as medianOf } from '../stats';
 
 /** One measured point: every run's value, and median, min and max over them. */
 export interface Stat {
@@ -11,11 +12,9 @@ export interface Stat {
   readonly max: number | null;
 }
 
+/** The median, or null for no values (the JSON's missing value). */
 export function median(xs: number[]): number | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  return xs.length === 0 ? null : medianOf(xs);
 }
 
 export function stat(unit: string, runs: number[]): Stat {

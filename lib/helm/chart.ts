@@ -694,26 +694,33 @@ function applicationHooks(ctx: Ctx): Record<string, string> {
       subjects: [{ kind: 'ServiceAccount', name: T(`{{ include "${c}.fullname" . }}${suffix}`), namespace: T('{{ .Release.Namespace }}') }],
     }).replace(/^\n/, ''),
   });
-  const job = (suffix: string, hook: string, weight: string, args: unknown[], sa: string) => emitTemplate({
+  /**
+   * A hook Job running the operations tool. With a ServiceAccount suffix it gets that account's
+   * token; without one it gets no API access at all (the preflight, which runs at pre-install,
+   * before the release's own accounts exist).
+   */
+  const job = (suffix: string, hook: string, weight: string, args: unknown[], sa: string | undefined,
+    o: { container?: string; env?: unknown[]; deadlineSeconds?: unknown } = {}) => emitTemplate({
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: md(suffix, 'hooks', { 'helm.sh/hook': hook, 'helm.sh/hook-weight': weight, 'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded' }),
     spec: {
       backoffLimit: 0,
-      activeDeadlineSeconds: T('{{ .Values.hooks.timeoutSeconds }}'),
+      activeDeadlineSeconds: o.deadlineSeconds ?? T('{{ .Values.hooks.timeoutSeconds }}'),
       template: {
         metadata: { labels: labels('hooks') },
         spec: {
           restartPolicy: 'Never',
-          serviceAccountName: T(`{{ include "${c}.fullname" . }}${sa}`),
-          automountServiceAccountToken: true,
+          ...(sa !== undefined ? { serviceAccountName: T(`{{ include "${c}.fullname" . }}${sa}`) } : {}),
+          automountServiceAccountToken: sa !== undefined,
           enableServiceLinks: false,
           securityContext: podSecurity,
           containers: [{
-            name: 'ops',
+            name: o.container ?? 'ops',
             image: T('{{ .Values.hooks.image }}'),
             imagePullPolicy: 'IfNotPresent',
             args,
+            ...(o.env?.length ? { env: o.env } : {}),
             securityContext: security,
             resources,
             volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
@@ -751,41 +758,13 @@ function applicationHooks(ctx: Ctx): Record<string, string> {
     .filter((p: any) => p && typeof p.topic === 'string' && p.bootstrapServers === src.bootstrapServers).map((p: any) => p.topic as string))] : [];
   const sourceEnv = Object.entries(a.boundJob.env).filter(([k]) => k.startsWith('KAFKA_SOURCE_')).map(([k, v]) => v._toEnvVar(k));
   const preflight: Record<string, string> = src ? {
-    'templates/job-preflight.yaml': `{{- if and .Values.hooks.preflight .Values.hooks.preflight.enabled }}\n${emitTemplate({
-      apiVersion: 'batch/v1',
-      kind: 'Job',
-      metadata: md('-preflight', 'hooks', { 'helm.sh/hook': 'pre-install,pre-upgrade', 'helm.sh/hook-weight': '-5', 'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded' }),
-      spec: {
-        backoffLimit: 0,
-        activeDeadlineSeconds: 120,
-        template: {
-          metadata: { labels: labels('hooks') },
-          spec: {
-            restartPolicy: 'Never',
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: podSecurity,
-            containers: [{
-              name: 'preflight',
-              image: T('{{ .Values.hooks.image }}'),
-              imagePullPolicy: 'IfNotPresent',
-              args: [
-                'preflight', '--kafka-bootstrap', src.bootstrapServers, '--source-topic', src.topic,
-                ...sinkTopics.flatMap((t) => ['--sink-topic', t]),
-                '--parallelism', T('{{ .Values.job.parallelism | quote }}'),
-                new TplIf('.Values.hooks.preflight.createSinkTopics', '--create-sink-topics'),
-                '--timeout', '90s',
-              ],
-              ...(sourceEnv.length ? { env: sourceEnv } : {}),
-              securityContext: security,
-              resources,
-              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-            }],
-            volumes: [{ name: 'tmp', emptyDir: {} }],
-          },
-        },
-      },
-    }).replace(/^\n/, '')}{{- end }}\n`,
+    'templates/job-preflight.yaml': `{{- if and .Values.hooks.preflight .Values.hooks.preflight.enabled }}\n${job('-preflight', 'pre-install,pre-upgrade', '-5', [
+      'preflight', '--kafka-bootstrap', src.bootstrapServers, '--source-topic', src.topic,
+      ...sinkTopics.flatMap((t) => ['--sink-topic', t]),
+      '--parallelism', T('{{ .Values.job.parallelism | quote }}'),
+      new TplIf('.Values.hooks.preflight.createSinkTopics', '--create-sink-topics'),
+      '--timeout', '90s',
+    ], undefined, { container: 'preflight', env: sourceEnv, deadlineSeconds: 120 })}{{- end }}\n`,
   } : {};
   return {
     ...preflight,
