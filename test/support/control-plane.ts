@@ -12,7 +12,7 @@
  *   pod-delete (a pod being deleted is removed at once). No image is pulled, no probe runs, no
  *   volume is mounted, exec/logs/port-forward do not work.
  *
- * The CRDs of shared/crds (PodMonitor, ServiceMonitor, PrometheusRule, FlinkDeployment,
+ * The CRDs of test/support/crds (PodMonitor, ServiceMonitor, PrometheusRule, FlinkDeployment,
  * FlinkSessionJob) are installed and Established before startControlPlane() resolves.
  *
  * Every process is started through `cp-helper exec`, which makes the kernel SIGKILL it when the
@@ -36,8 +36,8 @@ import { ETCD_VERSION, KUBERNETES_VERSION, KWOK_VERSION } from './versions';
 export interface ControlPlaneOptions {
   /** Fake nodes managed by kwok (default 3). */
   nodes?: number;
-  /** Directory of CRD manifests to install (default: shared/crds beside the repository, or
-   *  $CDK8S_FLINK_CRDS); false for none. */
+  /** Directory of CRD manifests to install (default: $CDK8S_FLINK_CRDS, else the repository's
+   *  test/support/crds); false for none. */
   crds?: string | false;
   /** Bound on the whole start-up, binaries already built (default 180 s). */
   startTimeoutMs?: number;
@@ -575,10 +575,8 @@ function kubeconfigYaml(server: string, caFile: string, user: string, certFile: 
   ].join('\n');
 }
 
-function defaultCrdDir(): string | undefined {
-  if (process.env.CDK8S_FLINK_CRDS) return process.env.CDK8S_FLINK_CRDS;
-  const candidates = [path.join(repoRoot(), '..', 'shared', 'crds'), '/work/shared/crds'];
-  return candidates.find((d) => fs.existsSync(d));
+function defaultCrdDir(): string {
+  return process.env.CDK8S_FLINK_CRDS ?? path.join(repoRoot(), 'test', 'support', 'crds');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -856,7 +854,7 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
       })),
     };
     const crdDir = opts.crds === false ? undefined : (opts.crds ?? defaultCrdDir());
-    if (opts.crds !== false && !crdDir) throw new Error('no CRD directory: shared/crds not found beside the repository (set CDK8S_FLINK_CRDS or pass crds: false)');
+    if (crdDir && !fs.existsSync(crdDir)) throw new Error(`no CRD directory at ${crdDir} (set CDK8S_FLINK_CRDS or pass crds: false)`);
     const crdFiles = crdDir ? fs.readdirSync(crdDir).filter((n) => /\.ya?ml$/.test(n)).sort().map((n) => path.join(crdDir, n)) : [];
 
     await Promise.all([

@@ -1,7 +1,7 @@
 /**
  * A strict Kubernetes schema validator for generated manifests, built from the
  * real OpenAPI spec of the Kubernetes release in ./versions (swagger.json from
- * the `k8s.io/kubernetes` Go module) and from the CRDs in ../shared/crds.
+ * the `k8s.io/kubernetes` Go module) and from the CRDs in test/support/crds.
  *
  * Like `kubeconform -strict` / `kubectl --validate=strict`: unknown fields,
  * wrong types, missing required fields, enum and pattern violations (where the
@@ -120,8 +120,8 @@ async function ensureKubernetesEnums(): Promise<EnumMap> {
 }
 
 /**
- * Directories searched for CRD files: $CDK8S_FLINK_CRDS (path-separated list)
- * or `../shared/crds` beside the project root.
+ * Directories searched for CRD files: $CDK8S_FLINK_CRDS (path-separated list), else the
+ * repository's own `test/support/crds` (test/support/crds/README.md says where each came from).
  */
 export function crdDirs(): string[] {
   if (process.env.CDK8S_FLINK_CRDS) return process.env.CDK8S_FLINK_CRDS.split(path.delimiter).filter(Boolean);
@@ -129,7 +129,7 @@ export function crdDirs(): string[] {
   for (;;) {
     const pkg = path.join(dir, 'package.json');
     if (fs.existsSync(pkg) && /"name":\s*"cdk8s-flink"/.test(fs.readFileSync(pkg, 'utf8'))) {
-      return [path.join(dir, '..', 'shared', 'crds')];
+      return [path.join(dir, 'test', 'support', 'crds')];
     }
     const up = path.dirname(dir);
     if (up === dir) throw new Error(`cannot find the cdk8s-flink project root above ${__dirname}`);
