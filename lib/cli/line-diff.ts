@@ -1,40 +1,22 @@
+import { structuredPatch } from 'diff';
+
 /**
- * A unified diff of two texts with three lines of context (LCS on lines; manifests are a few
- * hundred lines, so the quadratic table is small).
+ * A unified diff of two texts with `context` lines of context, hunks only (the caller writes
+ * the `---`/`+++` header). jsdiff's Myers diff: time and memory grow with the size of the
+ * change, not with the product of the two lengths, so a small change to a large manifest is
+ * cheap.
  */
 export function lineDiff(a: string, b: string, context = 3): string {
-  const x = a === '' ? [] : a.replace(/\n$/, '').split('\n');
-  const y = b === '' ? [] : b.replace(/\n$/, '').split('\n');
-  const n = x.length;
-  const m = y.length;
-  const lcs: Uint32Array[] = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
-  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) lcs[i][j] = x[i] === y[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
-  const ops: { op: ' ' | '-' | '+'; line: string; ai: number; bi: number }[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < n || j < m) {
-    if (i < n && j < m && x[i] === y[j]) { ops.push({ op: ' ', line: x[i], ai: i++, bi: j++ }); }
-    else if (i < n && (j >= m || lcs[i + 1][j] >= lcs[i][j + 1])) { ops.push({ op: '-', line: x[i], ai: i++, bi: j }); }
-    else { ops.push({ op: '+', line: y[j], ai: i, bi: j++ }); }
-  }
+  const patch = structuredPatch('a', 'b', withNewline(a), withNewline(b), undefined, undefined, { context });
   let out = '';
-  let k = 0;
-  while (k < ops.length) {
-    if (ops[k].op === ' ') { k++; continue; }
-    const start = Math.max(0, k - context);
-    let end = k;
-    // extend the hunk while changes are within 2*context lines of each other
-    for (let q = k; q < ops.length; q++) {
-      if (ops[q].op !== ' ') end = q;
-      else if (q - end > 2 * context) break;
-    }
-    const stop = Math.min(ops.length, end + context + 1);
-    const hunk = ops.slice(start, stop);
-    const aLen = hunk.filter((o) => o.op !== '+').length;
-    const bLen = hunk.filter((o) => o.op !== '-').length;
-    out += `@@ -${hunk[0].ai + (aLen ? 1 : 0)},${aLen} +${hunk[0].bi + (bLen ? 1 : 0)},${bLen} @@\n`;
-    out += hunk.map((o) => `${o.op}${o.line}`).join('\n') + '\n';
-    k = stop;
+  for (const h of patch.hunks) {
+    out += `@@ -${h.oldLines ? h.oldStart : h.oldStart - (h.oldStart > 0 ? 1 : 0)},${h.oldLines} +${h.newLines ? h.newStart : h.newStart - (h.newStart > 0 ? 1 : 0)},${h.newLines} @@\n`;
+    for (const line of h.lines) if (!line.startsWith('\\')) out += `${line}\n`;
   }
   return out;
+}
+
+/** Both sides end with a newline, so a missing final newline is no change of its own. */
+function withNewline(s: string): string {
+  return s === '' || s.endsWith('\n') ? s : `${s}\n`;
 }
