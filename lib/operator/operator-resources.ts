@@ -1,0 +1,243 @@
+import { FlinkApplication } from '../application';
+import { FlinkCluster } from '../cluster/flink-cluster';
+import { ValidationError } from '../errors';
+import { SQL_RUNNER_CLASS } from '../job-source';
+import { ReleaseUnit } from '../platform';
+import { FlinkSessionCluster, FlinkSessionJob } from '../session';
+
+/**
+ * The Flink Kubernetes Operator's resources for the same definitions (`synth --target
+ * operator`): a `FlinkDeployment` per application or session cluster and a `FlinkSessionJob`
+ * per session job, for teams that keep the operator. They carry what the toolkit decides (the
+ * Flink configuration, image, resources, security context, labels, environment and volumes, the
+ * job and its upgrade mode) and leave to the operator what it owns (the cluster id, addresses,
+ * ports, probes, the configuration file, savepoints on upgrade). The monitoring objects (PodMonitor,
+ * alert rules, dashboard) come along unchanged: they select the pods by the labels the pod
+ * templates carry.
+ */
+export interface OperatorOptions {
+  /**
+   * Where the operator fetches the SQL runner jar for SQL session jobs (the operator downloads a
+   * session job's jar; a `local://` path does not apply). Required when a SQL session job is
+   * synthesized. @default - none
+   */
+  readonly sqlRunnerJarUri?: string;
+}
+
+type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** Flink configuration keys the operator sets itself: carrying them would fight it. */
+export const OPERATOR_OWNED_KEYS: readonly string[] = [
+  'kubernetes.cluster-id', 'kubernetes.namespace', 'jobmanager.rpc.address', 'jobmanager.rpc.port', 'rest.port', 'rest.address', 'rest.bind-address',
+  'blob.server.port', 'taskmanager.rpc.port', 'taskmanager.data.port', 'taskmanager.host', 'jobmanager.bind-host', 'taskmanager.bind-host',
+  'jobmanager.memory.process.size', 'taskmanager.memory.process.size', 'parallelism.default', 'execution.savepoint.path',
+  'execution.state-recovery.path', 'execution.savepoint.ignore-unclaimed-state', 'execution.state-recovery.ignore-unclaimed-state',
+  'kubernetes.jobmanager.replicas', 'high-availability.cluster-id', 'scheduler-mode',
+];
+
+/** Volumes and env of the toolkit's own configuration hand-off, which the operator replaces. */
+const TOOLKIT_VOLUMES = ['flink-config-template', 'flink-conf', 'flink-handoff'];
+const TOOLKIT_ENV = ['FLINK_JOB_ID', 'JOB_MANAGER_RPC_ADDRESS'];
+/** The container name the operator merges a pod template's main container into. */
+export const OPERATOR_MAIN_CONTAINER = 'flink-main-container';
+
+/** The operator's resources for one release unit, plus the unit's objects that carry over unchanged. */
+export function operatorResources(unit: ReleaseUnit, objects: Json[], options: OperatorOptions = {}): Json[] {
+  const c = unit.construct;
+  const carried = objects.filter((o) => ['PodMonitor', 'ServiceMonitor', 'PrometheusRule'].includes(o.kind)
+    || (o.kind === 'ConfigMap' && o.metadata?.labels?.['grafana_dashboard'] !== undefined)
+    || ['NetworkPolicy', 'PodDisruptionBudget'].includes(o.kind));
+  if (c instanceof FlinkSessionJob) return [sessionJob(c, options), ...carried];
+  const cluster = c as FlinkApplication | FlinkSessionCluster;
+  const out: Json[] = [serviceAccount(cluster), role(cluster), roleBinding(cluster)];
+  const files = cluster instanceof FlinkApplication ? cluster.boundJob.files : {};
+  if (Object.keys(files).length) out.push(jobFilesConfigMap(cluster, files));
+  out.push(flinkDeployment(cluster, objects));
+  // The operator names TaskManager pods itself and scales native TaskManagers on its own:
+  // the toolkit's PodDisruptionBudget selects them by labels the pod template carries.
+  return [...out, ...carried];
+}
+
+function metadata(c: FlinkCluster | FlinkSessionJob, suffix = '', component?: string): Json {
+  const labels: Record<string, string> = {
+    'app.kubernetes.io/name': c.name,
+    'app.kubernetes.io/instance': c.name,
+    'app.kubernetes.io/managed-by': 'cdk8s-flink',
+    'app.kubernetes.io/part-of': c instanceof FlinkSessionJob ? (c.specConfigMap.metadata.getLabel('app.kubernetes.io/part-of') ?? 'flink') : c.partOf,
+    ...(component ? { 'app.kubernetes.io/component': component } : {}),
+  };
+  return { name: `${c.name}${suffix}`, ...(c.namespace ? { namespace: c.namespace } : {}), labels };
+}
+
+function serviceAccount(c: FlinkCluster): Json {
+  return { apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata(c, '-flink') };
+}
+
+/**
+ * What a JobManager of a native cluster does with the API server: it creates and deletes its
+ * TaskManager pods, watches them, and keeps HA and the cluster's ConfigMaps; the operator's own
+ * documentation gives its `flink` ServiceAccount the same, namespaced.
+ */
+function role(c: FlinkCluster): Json {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: metadata(c, '-flink'),
+    rules: [
+      { apiGroups: [''], resources: ['pods', 'configmaps', 'services'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
+      { apiGroups: ['apps'], resources: ['deployments', 'deployments/finalizers'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
+    ],
+  };
+}
+
+function roleBinding(c: FlinkCluster): Json {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: metadata(c, '-flink'),
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${c.name}-flink` },
+    subjects: [{ kind: 'ServiceAccount', name: `${c.name}-flink`, ...(c.namespace ? { namespace: c.namespace } : {}) }],
+  };
+}
+
+function jobFilesConfigMap(c: FlinkCluster, files: Record<string, string>): Json {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: metadata(c, '-job-files'), data: { ...files } };
+}
+
+/** The operator's enum for a Flink version: `v1_20`, `v2_2`. */
+export function operatorFlinkVersion(c: FlinkCluster): string {
+  const [major, minor] = c.version.toString().split('.');
+  return `v${major}_${minor}`;
+}
+
+/** The toolkit's Flink configuration less the keys the operator owns, every value a string. */
+function flinkConfiguration(c: FlinkCluster): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(c.configuration.toObject())) {
+    if (!OPERATOR_OWNED_KEYS.includes(k)) out[k] = String(v);
+  }
+  return out;
+}
+
+/**
+ * A pod template from the toolkit's Deployment of a component: the pod's security context, node
+ * selection, tolerations, affinity, labels and annotations, and the main container's security
+ * context, environment, volume mounts and metrics port, renamed to the container the operator
+ * merges into. The configuration hand-off (init container, conf volumes) is the operator's.
+ */
+function podTemplate(deployment: Json): Json {
+  const t = deployment.spec.template;
+  const spec = t.spec;
+  const main = spec.containers[0];
+  const volumes = (spec.volumes ?? []).filter((v: Json) => !TOOLKIT_VOLUMES.includes(v.name));
+  const container: Json = {
+    name: OPERATOR_MAIN_CONTAINER,
+    ...(main.securityContext ? { securityContext: main.securityContext } : {}),
+    env: (main.env ?? []).filter((e: Json) => !TOOLKIT_ENV.includes(e.name)),
+    ...(main.envFrom ? { envFrom: main.envFrom } : {}),
+    ports: (main.ports ?? []).filter((p: Json) => p.name === 'metrics'),
+    volumeMounts: (main.volumeMounts ?? []).filter((m: Json) => !TOOLKIT_VOLUMES.includes(m.name)),
+  };
+  const podSpec: Json = { ...spec, containers: [container, ...spec.containers.slice(1)], volumes };
+  delete podSpec.initContainers;
+  delete podSpec.serviceAccountName;
+  // A native JobManager talks to the API server (TaskManager pods, HA): it needs its token.
+  delete podSpec.automountServiceAccountToken;
+  const initContainers = (spec.initContainers ?? []).filter((i: Json) => i.name !== 'flink-config');
+  if (initContainers.length) podSpec.initContainers = initContainers;
+  const annotations = Object.fromEntries(Object.entries(t.metadata?.annotations ?? {}).filter(([k]) => !k.startsWith('checksum/') && !k.startsWith('cdk8s-flink/')));
+  return {
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: { labels: { ...t.metadata.labels }, ...(Object.keys(annotations).length ? { annotations } : {}) },
+    spec: podSpec,
+  };
+}
+
+function resource(c: FlinkCluster, component: 'jobmanager' | 'taskmanager'): Json {
+  const cpu = component === 'jobmanager' ? c.jobManagerCpuMillis : c.taskManagerCpuMillis;
+  const mem = component === 'jobmanager' ? c.jobManagerMemoryMiB : c.taskManagerMemoryMiB;
+  return { cpu: cpu / 1000, memory: `${mem}m` };
+}
+
+function flinkDeployment(c: FlinkApplication | FlinkSessionCluster, objects: Json[]): Json {
+  const deployment = (component: string) => {
+    const d = objects.find((o) => o.kind === 'Deployment' && o.spec?.template?.metadata?.labels?.['app.kubernetes.io/component'] === component);
+    if (!d) throw new ValidationError('target', 'operator', `found no ${component} Deployment in "${c.name}"`);
+    return d;
+  };
+  const jm = deployment('jobmanager');
+  const tm = deployment('taskmanager');
+  const spec: Json = {
+    image: c.image,
+    imagePullPolicy: jm.spec.template.spec.containers[0].imagePullPolicy,
+    flinkVersion: operatorFlinkVersion(c),
+    serviceAccount: `${c.name}-flink`,
+    // Reactive mode scales standalone TaskManagers with an HPA; the operator supports it only
+    // in standalone mode. Otherwise the JobManager asks Kubernetes for TaskManagers itself.
+    mode: c instanceof FlinkApplication && c.reactive ? 'standalone' : 'native',
+    flinkConfiguration: flinkConfiguration(c),
+    jobManager: { replicas: c.jobManagerReplicas, resource: resource(c, 'jobmanager'), podTemplate: podTemplate(jm) },
+    taskManager: { resource: resource(c, 'taskmanager'), podTemplate: podTemplate(tm) },
+  };
+  if (c instanceof FlinkApplication) {
+    if (c.reactive) {
+      spec.flinkConfiguration['scheduler-mode'] = 'reactive';
+      spec.taskManager.replicas = c.taskManagerReplicas;
+    }
+    const files = Object.keys(c.boundJob.files);
+    if (files.length) {
+      // The job's files (the pipeline's SQL) are read by the JobManager, which runs the job's main.
+      const p = spec.jobManager.podTemplate;
+      p.spec.volumes = [...p.spec.volumes.filter((v: Json) => v.name !== 'flink-job'), { name: 'flink-job', configMap: { name: `${c.name}-job-files` } }];
+    }
+    spec.job = {
+      jarURI: applicationJarUri(c),
+      entryClass: c.boundJob.entryClass,
+      args: c.boundJob.programArgs,
+      ...(c.reactive ? {} : { parallelism: c.parallelism }),
+      upgradeMode: c.upgradeMode,
+      state: 'running',
+      ...(c.initialSavepointPath ? { initialSavepointPath: c.initialSavepointPath, allowNonRestoredState: c.allowNonRestoredState } : {}),
+    };
+  }
+  return { apiVersion: 'flink.apache.org/v1beta1', kind: 'FlinkDeployment', metadata: metadata(c), spec };
+}
+
+/** `local://` for a jar in the image: the SQL runner, or the job's own jar file. */
+function applicationJarUri(c: FlinkApplication): string {
+  if (c.boundJob.kind === 'sql') return 'local:///opt/flink/usrlib/cdk8s-flink-sql-runner.jar';
+  const jar = c.boundJob.jarFile;
+  if (jar && jar.startsWith('/')) return `local://${jar}`;
+  if (jar) return jar;
+  throw new ValidationError('job.jarFile', undefined, `is required for the operator target (application "${c.name}"): the operator needs the jar's URI; expected the jar's absolute path in the image, e.g. "/opt/flink/usrlib/job.jar"`);
+}
+
+function sessionJob(j: FlinkSessionJob, options: OperatorOptions): Json {
+  const bound = j.boundJob;
+  let jarURI: string;
+  let args = bound.programArgs;
+  if (bound.kind === 'sql') {
+    if (!options.sqlRunnerJarUri) {
+      throw new ValidationError('--sql-runner-jar', undefined, `is required for the operator target: session job "${j.name}" runs SQL, and the operator downloads a session job's jar; expected an http(s) or s3:// URI of cdk8s-flink-sql-runner.jar`);
+    }
+    jarURI = options.sqlRunnerJarUri;
+    // The script travels in the resource: the session cluster's pods do not mount it.
+    args = ['--script-base64', Buffer.from(bound.sqlScript ?? '').toString('base64')];
+  } else {
+    if (!bound.jarFile || bound.jarFile.startsWith('/')) {
+      throw new ValidationError('job.jarFile', bound.jarFile, `is not a URI the operator can fetch for session job "${j.name}"; expected an http(s) URL`);
+    }
+    jarURI = bound.jarFile;
+  }
+  const spec: Json = {
+    deploymentName: j.cluster.name,
+    flinkConfiguration: Object.fromEntries(Object.entries(j.spec.flinkConfiguration as Record<string, unknown>).map(([k, v]) => [k, String(v)])),
+    job: {
+      jarURI,
+      entryClass: bound.kind === 'sql' ? SQL_RUNNER_CLASS : bound.entryClass,
+      args,
+      parallelism: j.parallelism,
+      upgradeMode: j.upgradeMode,
+      state: 'running',
+      ...(j.spec.initialSavepointPath ? { initialSavepointPath: j.spec.initialSavepointPath, allowNonRestoredState: j.spec.allowNonRestoredState } : {}),
+    },
+  };
+  if (!Object.keys(spec.flinkConfiguration).length) delete spec.flinkConfiguration;
+  return { apiVersion: 'flink.apache.org/v1beta1', kind: 'FlinkSessionJob', metadata: metadata(j), spec };
+}
