@@ -133,3 +133,37 @@ test('operator: what the operator cannot fetch is refused with one line naming t
   const [v] = synthesizePlatform(q);
   assert.equal(operatorResources(q.unit('jar-app')!, v.objects).find((o) => o.kind === 'FlinkDeployment').spec.job.jarURI, 'local:///opt/flink/usrlib/job.jar');
 });
+
+test('operator: `synth --target operator` writes one file of resources per release unit; a bad runner URI or target exits 1 with one line', () => {
+  const { execFileSync, spawnSync } = require('node:child_process') as typeof import('node:child_process');
+  const fs = require('node:fs') as typeof import('node:fs');
+  const os = require('node:os') as typeof import('node:os');
+  const path = require('node:path') as typeof import('node:path');
+  const YAML = require('yaml') as typeof import('yaml');
+  const root = path.resolve(__dirname, '..', '..');
+  const main = path.join(root, 'build', 'lib', 'cli', 'main.js');
+  const app = path.join(root, 'build', 'examples', 'main.js');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'operator-cli-'));
+  try {
+    execFileSync(process.execPath, [main, 'synth', '--app', app, '--target', 'operator', '--sql-runner-jar', RUNNER], { cwd: dir, stdio: 'pipe' });
+    const expected = operatorPlatform();
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'dist-operator')).filter((n) => !n.startsWith('.')).sort(), expected.map((x) => x.u.name).sort());
+    for (const { u, out } of expected) {
+      const docs = YAML.parseAllDocuments(fs.readFileSync(path.join(dir, 'dist-operator', u.name, `${u.name}.operator.yaml`), 'utf8')).map((d) => d.toJS());
+      assert.deepEqual(docs, out, u.name);
+    }
+    assert.ok(!fs.existsSync(path.join(dir, 'charts')) && !fs.existsSync(path.join(dir, 'dist')), 'no charts, no plain manifests');
+    for (const [args, message] of [
+      [['--sql-runner-jar', 'file:///x.jar'], /^cdk8s-flink: error: --sql-runner-jar: "file:\/\/\/x\.jar" is not a jar URI the operator can fetch/],
+      [['--target', 'helm'], /^cdk8s-flink: --target: "helm" is unknown; expected one of manifests, operator/],
+    ] as const) {
+      const r = spawnSync(process.execPath, [main, 'synth', '--app', app, '--target', 'operator', ...args, '--out', 'other'], { cwd: dir, encoding: 'utf8' });
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trim().split('\n').length, 1);
+      assert.ok(!fs.existsSync(path.join(dir, 'other')), 'nothing written');
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -216,6 +216,9 @@ function sessionJob(j: FlinkSessionJob, options: OperatorOptions): Json {
     if (!options.sqlRunnerJarUri) {
       throw new ValidationError('--sql-runner-jar', undefined, `is required for the operator target: session job "${j.name}" runs SQL, and the operator downloads a session job's jar; expected an http(s) or s3:// URI of cdk8s-flink-sql-runner.jar`);
     }
+    if (!/^(https?|s3|s3a|gs|hdfs|abfss?|oss):\/\/[^\s/]+\/\S*\.jar$/.test(options.sqlRunnerJarUri)) {
+      throw new ValidationError('--sql-runner-jar', options.sqlRunnerJarUri, 'is not a jar URI the operator can fetch; expected e.g. "https://artifacts.example.com/cdk8s-flink-sql-runner.jar" or "s3://bucket/jars/cdk8s-flink-sql-runner.jar"');
+    }
     jarURI = options.sqlRunnerJarUri;
     // The script travels in the resource: the session cluster's pods do not mount it.
     args = ['--script-base64', Buffer.from(bound.sqlScript ?? '').toString('base64')];
