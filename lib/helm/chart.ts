@@ -427,7 +427,7 @@ function clusterValues(ctx: Ctx, objects: any[]): ValueTree {
   tree.affinity = { doc: 'Affinity of the pods; when set it replaces the generated TaskManager anti-affinity.', value: {}, schema: { type: 'object' } };
   const access = cluster.networkAccess;
   tree.networkPolicy = {
-    doc: 'Ingress to the pods: Flink RPC, blob and data ports only from this release\'s JobManager and\nTaskManager pods; the REST API only from ' + (app ? 'the hooks and the test pod' : 'the session jobs\' submitters\n(pods labelled cdk8s-flink/rest-client: <release>)') + ' and restClients; metrics only from\nmetricsScrapers. Egress is not restricted.',
+    doc: 'Ingress to the pods: Flink RPC, blob and data ports only from this release\'s JobManager and\nTaskManager pods; the REST API only from ' + (app ? 'the hooks, the test pod' : 'the session jobs\' submitters\n(pods labelled cdk8s-flink/rest-client: <release>)') + ' and restClients; metrics only from\nmetricsScrapers. Egress is not restricted.',
     children: {
       enabled: { doc: 'Create the NetworkPolicy; false leaves every port open to every pod of the cluster.', value: access.enabled, schema: { type: 'boolean' } },
       restClients: {
