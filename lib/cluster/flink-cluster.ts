@@ -241,7 +241,7 @@ export abstract class FlinkCluster extends Construct {
   /** The NetworkPolicy, unless `networkPolicy.enabled` is false. */
   public readonly networkPolicy?: k8s.KubeNetworkPolicy;
   /** Who may reach the cluster's ports: the resolved `networkPolicy` options. */
-  public readonly networkAccess!: NetworkAccess;
+  public readonly networkAccess: NetworkAccess;
 
   private readonly env: Record<string, EnvValue> = {};
   private readonly volumes: ExtraVolume[] = [];
@@ -616,42 +616,18 @@ export abstract class FlinkCluster extends Construct {
       if (this.jobManagerReplicas > 1) budget('JobManagerBudget', 'jobmanager');
     }
 
-    this.networkPolicy = this.createNetworkPolicy(props.networkPolicy ?? {}, spec, svcType);
+    this.networkAccess = resolveNetworkAccess(props.networkPolicy ?? {}, spec, svcType);
+    if (this.networkAccess.enabled) this.networkPolicy = this.createNetworkPolicy(this.networkAccess, spec.mode);
   }
 
   /**
    * The ingress rules of the cluster's pods. Kubelet probes need no rule: traffic from the
    * pod's own node is always allowed.
    */
-  private createNetworkPolicy(o: NetworkPolicyOptions, spec: ClusterModeSpec, svcType: ServiceType): k8s.KubeNetworkPolicy | undefined {
-    const peers = (field: string, list: unknown): NetworkPeer[] => {
-      if (list === undefined) return [];
-      if (!Array.isArray(list)) throw new ValidationError(field, list, 'is invalid; expected a list of NetworkPeer');
-      list.forEach((p, i) => {
-        if (!(p instanceof NetworkPeer)) throw new ValidationError(`${field}[${i}]`, p, 'is invalid; expected a NetworkPeer such as NetworkPeer.pods({ app: "gateway" })');
-      });
-      return list;
-    };
-    const restClients = peers('networkPolicy.restClients', o.restClients);
-    const scrapers = o.metricsScrapers === undefined ? [NetworkPeer.kubePrometheusStack()] : peers('networkPolicy.metricsScrapers', o.metricsScrapers);
-    const enabled = o.enabled ?? true;
-    if (typeof enabled !== 'boolean') throw new ValidationError('networkPolicy.enabled', enabled, 'is invalid; expected true or false');
-    if (!spec.restExposureAllowed) {
-      const outside = restClients.findIndex((p) => p.outsideCluster);
-      if (outside >= 0) {
-        throw new ValidationError(`networkPolicy.restClients[${outside}]`, restClients[outside]._toPeer().ipBlock.cidr,
-          'opens the session cluster\'s REST API (jar upload and run: code execution) to addresses outside the cluster; set allowRemoteCodeExecutionViaRestApi: true to accept that, or name pods or namespaces');
-      }
-      if (svcType !== ServiceType.CLUSTER_IP) {
-        throw new ValidationError('restServiceType', svcType,
-          'exposes the session cluster\'s REST API (jar upload and run: code execution) outside the cluster; set allowRemoteCodeExecutionViaRestApi: true to accept that, or keep ClusterIP');
-      }
-    }
-    (this as { networkAccess: NetworkAccess }).networkAccess = { enabled, restClients, metricsScrapers: scrapers, restExposureAllowed: spec.restExposureAllowed };
-    if (!enabled) return undefined;
+  private createNetworkPolicy(access: NetworkAccess, mode: ClusterModeSpec['mode']): k8s.KubeNetworkPolicy {
     const own = { matchLabels: { 'app.kubernetes.io/name': this.name, 'app.kubernetes.io/instance': this.name }, matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: ['jobmanager', 'taskmanager'] }] };
     const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) }));
-    const ownClients = spec.mode === 'application'
+    const ownClients = mode === 'application'
       ? ['hooks', 'test'].map((component) => ({ podSelector: { matchLabels: selectorLabels(this.name, component) } }))
       : [{ podSelector: { matchLabels: { [REST_CLIENT_LABEL]: this.name } } }];
     return new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
@@ -661,8 +637,8 @@ export abstract class FlinkCluster extends Construct {
         policyTypes: ['Ingress'],
         ingress: [
           { from: [{ podSelector: own }], ports: tcp(PORTS.jobManagerRpc, PORTS.blobServer, PORTS.taskManagerRpc, PORTS.taskManagerData) },
-          { from: [...ownClients, ...restClients.map((p) => p._toPeer())], ports: tcp(PORTS.rest) },
-          ...(this.metricsEnabled && scrapers.length ? [{ from: scrapers.map((p) => p._toPeer()), ports: tcp(PORTS.metrics) }] : []),
+          { from: [...ownClients, ...access.restClients.map((p) => p._toPeer())], ports: tcp(PORTS.rest) },
+          ...(this.metricsEnabled && access.metricsScrapers.length ? [{ from: access.metricsScrapers.map((p) => p._toPeer()), ports: tcp(PORTS.metrics) }] : []),
         ],
       },
     });
@@ -752,6 +728,34 @@ export const REVISION_ANNOTATION = 'cdk8s-flink/revision';
 const RESERVED_ENV = ['POD_IP', 'POD_NAMESPACE', 'JOB_MANAGER_RPC_ADDRESS', 'FLINK_PROPERTIES', 'FLINK_CONF_DIR', 'FLINK_HOME', 'FLINK_JOB_ID'];
 const RESERVED_VOLUMES = ['flink-config-template', 'flink-conf', 'flink-log', 'flink-tmp', 'flink-job', 'flink-handoff'];
 const RESERVED_MOUNTS = [`${FLINK_HOME}/conf`, `${FLINK_HOME}/log`, '/tmp', JOB_FILES_DIR, CONF_TEMPLATE_DIR, FLINK_HOME, HANDOFF_DIR];
+
+/** The `networkPolicy` options checked, with their defaults; the session REST exposure checked against its opt-in. */
+function resolveNetworkAccess(o: NetworkPolicyOptions, spec: ClusterModeSpec, svcType: ServiceType): NetworkAccess {
+  const peers = (field: string, list: unknown): NetworkPeer[] => {
+    if (list === undefined) return [];
+    if (!Array.isArray(list)) throw new ValidationError(field, list, 'is invalid; expected a list of NetworkPeer');
+    list.forEach((p, i) => {
+      if (!(p instanceof NetworkPeer)) throw new ValidationError(`${field}[${i}]`, p, 'is invalid; expected a NetworkPeer such as NetworkPeer.pods({ app: "gateway" })');
+    });
+    return list;
+  };
+  const restClients = peers('networkPolicy.restClients', o.restClients);
+  const scrapers = o.metricsScrapers === undefined ? [NetworkPeer.kubePrometheusStack()] : peers('networkPolicy.metricsScrapers', o.metricsScrapers);
+  const enabled = o.enabled ?? true;
+  if (typeof enabled !== 'boolean') throw new ValidationError('networkPolicy.enabled', enabled, 'is invalid; expected true or false');
+  if (!spec.restExposureAllowed) {
+    const outside = restClients.findIndex((p) => p.outsideCluster);
+    if (outside >= 0) {
+      throw new ValidationError(`networkPolicy.restClients[${outside}]`, restClients[outside]._toPeer().ipBlock.cidr,
+        'opens the session cluster\'s REST API (jar upload and run: code execution) to addresses outside the cluster; set allowRemoteCodeExecutionViaRestApi: true to accept that, or name pods or namespaces');
+    }
+    if (svcType !== ServiceType.CLUSTER_IP) {
+      throw new ValidationError('restServiceType', svcType,
+        'exposes the session cluster\'s REST API (jar upload and run: code execution) outside the cluster; set allowRemoteCodeExecutionViaRestApi: true to accept that, or keep ClusterIP');
+    }
+  }
+  return { enabled, restClients, metricsScrapers: scrapers, restExposureAllowed: spec.restExposureAllowed };
+}
 
 function checkAntiAffinity(field: string, anti: AntiAffinity | undefined): AntiAffinity {
   const a = anti ?? AntiAffinity.PREFERRED;
