@@ -134,6 +134,8 @@ export class FlinkApplication extends FlinkCluster {
       taskManagerReplicas: reactive ? undefined : replicas,
       jobFiles: Object.keys(bound.files).length ? bound.files : undefined,
       handoff: true,
+      // In application mode Flink's REST API has no jar upload or run: exposing it needs no opt-in.
+      restExposureAllowed: true,
     }));
 
     this.job = props.job;

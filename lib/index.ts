@@ -5,6 +5,7 @@ export * from './config/log4j';
 export * from './cluster/options';
 export * from './cluster/flink-cluster';
 export * from './cluster/labels';
+export * from './cluster/network-policy';
 export * from './job-source';
 export * from './application';
 export * from './session';

@@ -9,6 +9,7 @@ import { FlinkVersion } from './config/flink-version';
 import { durationMs } from './config/units';
 import { checkImage, FlinkCluster, FlinkClusterProps, MAX_NAME_LENGTH } from './cluster/flink-cluster';
 import { recommendedLabels } from './cluster/labels';
+import { REST_CLIENT_LABEL } from './cluster/network-policy';
 import { checkInt, checkLabels, checkName, checkUri, ValidationError } from './errors';
 import { BoundJob, checkJobId, checkParallelism, JobSource } from './job-source';
 import { PACKAGE_VERSION } from './version';
@@ -29,6 +30,15 @@ export interface ISessionCluster {
 export interface FlinkSessionClusterProps extends FlinkClusterProps {
   /** @default 2 */
   readonly taskManagerReplicas?: number;
+  /**
+   * Accept that the REST API is reachable from outside the Kubernetes cluster: required for a
+   * `restServiceType` other than ClusterIP and for address blocks in `networkPolicy.restClients`.
+   * A session cluster's REST API is unauthenticated and runs any uploaded jar
+   * (`POST /jars/upload`, then `/jars/:id/run`): whoever reaches it runs code in pods that hold
+   * the jobs' credentials (Kafka, storage). Put an authenticating proxy in front instead when you can.
+   * @default false
+   */
+  readonly allowRemoteCodeExecutionViaRestApi?: boolean;
 }
 
 /**
@@ -45,6 +55,7 @@ export class FlinkSessionCluster extends FlinkCluster implements ISessionCluster
       mode: 'session',
       jobManagerArgs: ['jobmanager'],
       taskManagerReplicas: replicas,
+      restExposureAllowed: props.allowRemoteCodeExecutionViaRestApi === true,
     }));
     this.taskManagerReplicas = replicas;
   }
@@ -194,7 +205,8 @@ export class FlinkSessionJob extends Construct {
         backoffLimit: 3,
         activeDeadlineSeconds: timeoutS,
         template: {
-          metadata: { labels },
+          // The session cluster's NetworkPolicy lets pods with this label call its REST API.
+          metadata: { labels: { ...labels, [REST_CLIENT_LABEL]: c.name } },
           spec: {
             restartPolicy: 'Never',
             serviceAccountName: sa.name,

@@ -47,6 +47,21 @@ function helmOk(bin: string, args: string[]): string {
   return r.out;
 }
 
+/** A kubeconfig that authenticates with a short-lived token of the ServiceAccount `sa`. */
+async function serviceAccountKubeconfig(sa: string, ns: string): Promise<string> {
+  const admin = YAML.parse(fs.readFileSync(cp.kubeconfig, 'utf8'));
+  const tok = await cp.kubectl(['create', 'token', sa, '-n', ns, '--duration', '10m']);
+  assert.equal(tok.code, 0, tok.stderr);
+  const file = path.join(os.tmpdir(), `kubeconfig-${ns}-${sa}`);
+  fs.writeFileSync(file, YAML.stringify({
+    apiVersion: 'v1', kind: 'Config', 'current-context': 'sa',
+    clusters: [{ name: 'c', cluster: admin.clusters[0].cluster }],
+    users: [{ name: 'sa', user: { token: tok.stdout.trim() } }],
+    contexts: [{ name: 'sa', context: { cluster: 'c', user: 'sa' } }],
+  }));
+  return file;
+}
+
 async function get(kind: string, name: string, ns = 'logs'): Promise<any | undefined> {
   const r = await cp.kubectl(['get', kind, name, '-n', ns, '-o', 'json']);
   return r.code === 0 ? JSON.parse(r.stdout) : undefined;
@@ -225,19 +240,7 @@ test('every object of every example chart, hooks and tests included, passes the 
 test('the hook program with the hook\'s own ServiceAccount token: rewrites exactly its hand-off, is refused everything else, and reports missing HA metadata', { timeout: 8 * 60_000 }, async () => {
   const helm = await ensureHelm(3);
   const OPS = path.join(ROOT, 'build', 'lib', 'ops', 'main.js');
-  const admin = YAML.parse(fs.readFileSync(cp.kubeconfig, 'utf8'));
-  const tokenKubeconfig = async (sa: string) => {
-    const tok = await cp.kubectl(['create', 'token', sa, '-n', 'ops', '--duration', '10m']);
-    assert.equal(tok.code, 0, tok.stderr);
-    const file = path.join(os.tmpdir(), `kubeconfig-${sa}`);
-    fs.writeFileSync(file, YAML.stringify({
-      apiVersion: 'v1', kind: 'Config', 'current-context': 'sa',
-      clusters: [{ name: 'c', cluster: admin.clusters[0].cluster }],
-      users: [{ name: 'sa', user: { token: tok.stdout.trim() } }],
-      contexts: [{ name: 'sa', context: { cluster: 'c', user: 'sa' } }],
-    }));
-    return file;
-  };
+  const tokenKubeconfig = (sa: string) => serviceAccountKubeconfig(sa, 'ops');
   const ops = (args: string[]) => spawnSync(process.execPath, [OPS, ...args], { encoding: 'utf8', timeout: 60_000 });
   for (const chart of ['audit-logs', 'log-enricher']) {
     helmOk(helm, ['upgrade', '--install', chart, path.join(CHARTS, chart), '-n', 'ops', '--wait', '--timeout', '180s']);
@@ -276,5 +279,46 @@ test('the hook program with the hook\'s own ServiceAccount token: rewrites exact
     const c = ops(['cleanup', '--namespace', 'ops', '--configmap', `${chart}-handoff`, '--kubeconfig', cp.kubeconfig]);
     assert.equal(c.status, 0, c.stderr);
     assert.equal(await get('configmap', `${chart}-handoff`, 'ops'), undefined);
+  }
+});
+
+test('the cleanup hook\'s own token deletes the HA ConfigMaps by label only with hooks.cleanupHaConfigMaps, and nothing else', { timeout: 5 * 60_000 }, async () => {
+  const helm = await ensureHelm(3);
+  const OPS = path.join(ROOT, 'build', 'lib', 'ops', 'main.js');
+  const ns = 'cleanup';
+  await cp.createNamespace(ns, { podSecurity: 'restricted' });
+  try {
+    // The post-delete hook's ServiceAccount, Role and RoleBinding as the chart renders them.
+    const installRbac = async (set: string[]) => {
+      const t = helmRun(helm, ['template', 'log-enricher', path.join(CHARTS, 'log-enricher'), '-n', ns, ...set.flatMap((s) => ['--set', s]),
+        '--show-only', 'templates/serviceaccount-cleanup.yaml', '--show-only', 'templates/role-cleanup.yaml', '--show-only', 'templates/rolebinding-cleanup.yaml']);
+      assert.equal(t.code, 0, t.out);
+      const r = await cp.kubectl(['apply', '-n', ns, '-f', '-'], { input: t.out });
+      assert.equal(r.code, 0, r.stderr);
+      return serviceAccountKubeconfig('log-enricher-cleanup', ns);
+    };
+    const seed = async () => {
+      for (const [name, labels] of [['log-enricher-handoff', ''], ['log-enricher-cluster-config-map', 'app=log-enricher,configmap-type=high-availability'], ['unrelated', '']] as const) {
+        if (await get('configmap', name, ns)) continue;
+        assert.equal((await cp.kubectl(['create', 'configmap', name, '-n', ns])).code, 0);
+        if (labels) assert.equal((await cp.kubectl(['label', 'configmap', name, '-n', ns, ...labels.split(',')])).code, 0);
+      }
+    };
+    const cleanup = (kc: string) => spawnSync(process.execPath, [OPS, 'cleanup', '--namespace', ns, '--configmap', 'log-enricher-handoff', '--ha-cluster-id', 'log-enricher', '--kubeconfig', kc], { encoding: 'utf8', timeout: 60_000 });
+    // Default values: the token deletes the hand-off by name and is refused the HA ConfigMaps.
+    await seed();
+    const off = cleanup(await installRbac([]));
+    assert.equal(off.status, 1, off.stderr);
+    assert.match(off.stderr, /forbidden|403/i);
+    assert.equal(await get('configmap', 'log-enricher-handoff', ns), undefined, 'hand-off deleted by name');
+    assert.ok(await get('configmap', 'log-enricher-cluster-config-map', ns), 'HA metadata kept');
+    // Asked to drop the HA metadata: the deletecollection rule alone is enough, and only labelled ConfigMaps go.
+    await seed();
+    const on = cleanup(await installRbac(['hooks.cleanupHaConfigMaps=true']));
+    assert.equal(on.status, 0, on.stderr);
+    assert.equal(await get('configmap', 'log-enricher-cluster-config-map', ns), undefined);
+    assert.ok(await get('configmap', 'unrelated', ns), 'an unlabelled ConfigMap stays');
+  } finally {
+    await cp.kubectl(['delete', 'namespace', ns, '--wait=false']);
   }
 });

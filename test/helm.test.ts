@@ -15,6 +15,7 @@ import { FlinkPlatform, JobSource, restrictedViolations } from '../lib';
 import { synthesizePlatform, SynthesizedUnit } from '../lib/synth/synthesize';
 import { readTree } from '../lib/synth/write';
 import { loadValidator } from './support/k8s-schema';
+import { ingressAllowed } from './support/network-policy';
 import { ensureHelm } from './support/tools';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -273,4 +274,68 @@ test('charts: monitoring objects follow the release, keep {{ $labels }} in alert
   assert.match(JSON.stringify(json), /flink_cluster=\\"audit-b\\"/);
   const off = render(bin, chart, 'audit-logs', ['monitoring.alerts=false', 'monitoring.dashboard=false', 'monitoring.scrape=false']);
   assert.ok(!off.some((o) => ['PodMonitor', 'PrometheusRule'].includes(o.kind) || /dashboard$/.test(o.metadata.name)));
+});
+
+test('charts: the NetworkPolicy follows the release (own pods, hooks, test pod, submitters), switches and adjusts by values', async () => {
+  const bin = await ensureHelm(3);
+  const shared = writeChart(UNITS.find((u) => u.name === 'shared-logs')!);
+  const pods = (objs: any[], release: string, c: string) => ({ namespace: 'logs', labels: find(objs, 'Deployment', `${release}-${c}`).spec.template.metadata.labels });
+  // A second release of the session cluster: its policy selects its own pods, not the first release's.
+  const b = render(bin, shared, 'shared-b');
+  const a = render(bin, shared, 'shared-logs');
+  const podOf = (objs: any[], release: string, c: string) => ({ namespace: 'logs', podLabels: pods(objs, release, c).labels });
+  assert.equal(ingressAllowed(b, pods(b, 'shared-b', 'jobmanager'), podOf(b, 'shared-b', 'taskmanager'), 6123), true, 'own TaskManager -> JobManager RPC');
+  assert.equal(ingressAllowed(b, pods(b, 'shared-b', 'taskmanager'), podOf(b, 'shared-b', 'jobmanager'), 6122), true, 'own JobManager -> TaskManager RPC');
+  assert.equal(ingressAllowed(b, pods(b, 'shared-b', 'jobmanager'), podOf(a, 'shared-logs', 'taskmanager'), 6123), false, 'the other release\'s TaskManager');
+  // The session jobs' charts label their submitters for the cluster they submit to.
+  const submit = find(render(bin, writeChart(UNITS.find((u) => u.name === 'error-logs')!), 'error-logs'), 'Job', 'error-logs-submit');
+  const submitter = { namespace: 'logs', podLabels: submit.spec.template.metadata.labels };
+  assert.equal(ingressAllowed(a, pods(a, 'shared-logs', 'jobmanager'), submitter, 8081), true, 'submitter -> REST');
+  assert.equal(ingressAllowed(a, pods(a, 'shared-logs', 'jobmanager'), submitter, 6123), false, 'submitter -> RPC');
+  assert.equal(ingressAllowed(b, pods(b, 'shared-b', 'jobmanager'), submitter, 8081), false, 'submitter of another cluster');
+  // The standby JobManager's anti-affinity follows the release too.
+  const term = find(b, 'Deployment', 'shared-b-jobmanager').spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm;
+  assert.deepEqual(term.labelSelector.matchLabels, { 'app.kubernetes.io/name': 'shared-logs', 'app.kubernetes.io/instance': 'shared-b', 'app.kubernetes.io/component': 'jobmanager' });
+  // An application chart's hooks and test pod, as rendered, may call REST and nothing else.
+  const enricher = writeChart(UNITS.find((u) => u.name === 'log-enricher')!);
+  const e = render(bin, enricher, 'log-enricher');
+  const jm = pods(e, 'log-enricher', 'jobmanager');
+  for (const [kind, name] of [['Job', 'log-enricher-pre-upgrade'], ['Job', 'log-enricher-cleanup'], ['Pod', 'log-enricher-test']]) {
+    const o = find(e, kind, name);
+    const source = { namespace: 'logs', podLabels: kind === 'Pod' ? o.metadata.labels : o.spec.template.metadata.labels };
+    assert.equal(ingressAllowed(e, jm, source, 8081), true, `${name} -> REST`);
+    assert.equal(ingressAllowed(e, jm, source, 6124), false, `${name} -> blob`);
+  }
+  const prometheus = { namespace: 'monitoring', podLabels: { 'app.kubernetes.io/name': 'prometheus' } };
+  assert.equal(ingressAllowed(e, jm, prometheus, 9249), true, 'kube-prometheus-stack scrapes by default');
+  const json = (set: string[]) => helm(bin, ['template', 'log-enricher', enricher, '--namespace', 'logs', ...set.flatMap((s) => ['--set-json', s])]);
+  const adjusted = json(['networkPolicy.metricsScrapers=[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"observability"}}}]',
+    'networkPolicy.restClients=[{"podSelector":{"matchLabels":{"app":"gateway"}}}]']);
+  assert.equal(adjusted.code, 0, adjusted.stderr);
+  const adj = YAML.parseAllDocuments(adjusted.stdout).map((d) => d.toJSON()).filter(Boolean);
+  assert.equal(ingressAllowed(adj, jm, prometheus, 9249), false, 'scrapers replaced');
+  assert.equal(ingressAllowed(adj, jm, { namespace: 'observability', podLabels: { app: 'vmagent' } }, 9249), true);
+  assert.equal(ingressAllowed(adj, jm, { namespace: 'logs', podLabels: { app: 'gateway' } }, 8081), true, 'declared REST client');
+  assert.equal(ingressAllowed(adj, jm, { namespace: 'logs', podLabels: { app: 'gateway' } }, 6123), false);
+  const closed = json(['networkPolicy.metricsScrapers=[]']);
+  assert.equal(closed.code, 0, closed.stderr);
+  const cl = YAML.parseAllDocuments(closed.stdout).map((d) => d.toJSON()).filter(Boolean);
+  assert.equal(ingressAllowed(cl, jm, prometheus, 9249), false, 'no scrapers: metrics closed');
+  assert.ok(!render(bin, enricher, 'log-enricher', ['networkPolicy.enabled=false']).some((o) => o.kind === 'NetworkPolicy'), 'switched off');
+  assert.match(renderError(bin, enricher, ['networkPolicy.restClients[0].podSelector.bogus=x']), /bogus/);
+  const emptyPeer = helm(bin, ['template', 'x', enricher, '--set-json', 'networkPolicy.restClients=[{"podSelector":{}}]']);
+  assert.notEqual(emptyPeer.code, 0, 'an empty selector (every pod) is refused');
+  // A session cluster's REST API to addresses outside the cluster: only with the opt-in.
+  assert.match(renderError(bin, shared, ['networkPolicy.restClients[0].ipBlock.cidr=10.0.0.0/8']),
+    /networkPolicy\.restClients\[0\]\.ipBlock: 10\.0\.0\.0\/8 opens the session cluster's REST API \(jar upload and run: code execution\)/);
+  const opened = render(bin, shared, 'shared-logs', ['networkPolicy.restClients[0].ipBlock.cidr=10.0.0.0/8', 'networkPolicy.allowRemoteCodeExecutionViaRestApi=true']);
+  assert.equal(ingressAllowed(opened, pods(opened, 'shared-logs', 'jobmanager'), { ip: '10.1.2.3' }, 8081), true);
+});
+
+test('charts: the cleanup hook may delete ConfigMaps by label only when asked to drop the HA metadata', async () => {
+  const bin = await ensureHelm(3);
+  const enricher = writeChart(UNITS.find((u) => u.name === 'log-enricher')!);
+  const role = (set: string[]) => find(render(bin, enricher, 'log-enricher', set), 'Role', 'log-enricher-cleanup');
+  assert.deepEqual(role([]).rules, [{ apiGroups: [''], resources: ['configmaps'], resourceNames: ['log-enricher-handoff'], verbs: ['get', 'delete'] }]);
+  assert.deepEqual(role(['hooks.cleanupHaConfigMaps=true']).rules.map((r: any) => r.verbs), [['get', 'delete'], ['deletecollection']]);
 });

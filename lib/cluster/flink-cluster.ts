@@ -11,6 +11,7 @@ import { checkJobManagerMemory, checkTaskManagerMemory } from '../config/memory'
 import { durationMs, flinkDuration, mebibytes } from '../config/units';
 import { checkInt, checkLabels, checkName, checkNumber, checkUri, ValidationError } from '../errors';
 import { recommendedLabels, selectorLabels } from './labels';
+import { NetworkPeer, NetworkPolicyOptions, REST_CLIENT_LABEL } from './network-policy';
 import {
   AntiAffinity, CheckpointingMode, checkTolerations, EnvValue, ExtraVolume, ImagePullPolicy,
   RestartStrategy, ServiceType, StateBackend, Toleration,
@@ -124,10 +125,29 @@ export interface FlinkClusterProps {
   /** @default RestartStrategy.exponentialDelay() */
   readonly restartStrategy?: RestartStrategy;
 
-  /** A PodDisruptionBudget allowing one TaskManager at a time to be evicted. @default true */
+  /**
+   * PodDisruptionBudgets allowing one TaskManager (and, with standby JobManagers, one JobManager)
+   * at a time to be evicted; pods that are not ready can always be evicted
+   * (`unhealthyPodEvictionPolicy: AlwaysAllow`), so a crash-looping pod never blocks a node drain.
+   * @default true
+   */
   readonly podDisruptionBudget?: boolean;
   /** @default AntiAffinity.PREFERRED */
   readonly taskManagerAntiAffinity?: AntiAffinity;
+  /**
+   * How the JobManagers are spread over nodes when there is more than one (high availability):
+   * preferred by default, so a standby still schedules on a one-node cluster; REQUIRED keeps a
+   * standby Pending rather than on its leader's node.
+   * @default AntiAffinity.PREFERRED
+   */
+  readonly jobManagerAntiAffinity?: AntiAffinity;
+  /**
+   * The cluster's NetworkPolicy: Flink RPC, blob and data ports only from the cluster's own
+   * JobManager and TaskManager pods, the REST API only from the cluster's own clients and
+   * `restClients`, the metrics port only from `metricsScrapers`. Egress stays open.
+   * @default - on, with NetworkPolicyOptions' defaults
+   */
+  readonly networkPolicy?: NetworkPolicyOptions;
   /** @default - none */
   readonly nodeSelector?: Record<string, string>;
   /** @default - none */
@@ -150,6 +170,15 @@ export interface FlinkClusterProps {
   readonly logLevel?: LogLevel;
 }
 
+/** A cluster's resolved network access. */
+export interface NetworkAccess {
+  readonly enabled: boolean;
+  readonly restClients: NetworkPeer[];
+  readonly metricsScrapers: NetworkPeer[];
+  /** Whether the REST API may be reached from outside the cluster (always for applications). */
+  readonly restExposureAllowed: boolean;
+}
+
 /** What the mode (application or session) adds to the shared cluster shape. @internal */
 export interface ClusterModeSpec {
   readonly mode: 'application' | 'session';
@@ -166,6 +195,8 @@ export interface ClusterModeSpec {
    * `<name>-handoff`, which upgrade hooks rewrite (application mode).
    */
   readonly handoff?: boolean;
+  /** Whether the REST API may be opened to peers outside the cluster (session: an explicit opt-in). */
+  readonly restExposureAllowed: boolean;
 }
 
 /**
@@ -207,6 +238,10 @@ export abstract class FlinkCluster extends Construct {
   public readonly taskManagerDeployment: k8s.KubeDeployment;
   public readonly jobManagerService: k8s.KubeService;
   public readonly restService: k8s.KubeService;
+  /** The NetworkPolicy, unless `networkPolicy.enabled` is false. */
+  public readonly networkPolicy?: k8s.KubeNetworkPolicy;
+  /** Who may reach the cluster's ports: the resolved `networkPolicy` options. */
+  public readonly networkAccess: NetworkAccess;
 
   private readonly env: Record<string, EnvValue> = {};
   private readonly volumes: ExtraVolume[] = [];
@@ -497,7 +532,10 @@ export abstract class FlinkCluster extends Construct {
       },
     });
 
-    // --- JobManager
+    // --- JobManager: standby JobManagers (HA) on other nodes than the leader, so one node's loss
+    // does not take every JobManager with it.
+    const jmAnti = checkAntiAffinity('jobManagerAntiAffinity', props.jobManagerAntiAffinity);
+    const jmAffinity = this.jobManagerReplicas > 1 ? antiAffinity(jmAnti, selectorLabels(this.name, 'jobmanager')) : undefined;
     this.jobManagerDeployment = new k8s.KubeDeployment(this, 'JobManager', {
       metadata: md('-jobmanager', 'jobmanager'),
       spec: {
@@ -514,19 +552,12 @@ export abstract class FlinkCluster extends Construct {
           startupProbe: { tcpSocket: { port: k8s.IntOrString.fromString('rpc') }, periodSeconds: 5, failureThreshold: 60 },
           livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('rpc') }, periodSeconds: 10, failureThreshold: 6 },
           readinessProbe: { httpGet: { path: '/overview', port: k8s.IntOrString.fromString('webui') }, periodSeconds: 10, failureThreshold: 3 },
-        }),
+        }, jmAffinity),
       },
     });
 
     // --- TaskManagers
-    const anti = props.taskManagerAntiAffinity ?? AntiAffinity.PREFERRED;
-    if (!Object.values(AntiAffinity).includes(anti)) {
-      throw new ValidationError('taskManagerAntiAffinity', anti, `is unknown; expected one of ${Object.values(AntiAffinity).join(', ')}`);
-    }
-    const term = { labelSelector: { matchLabels: selectorLabels(this.name, 'taskmanager') }, topologyKey: 'kubernetes.io/hostname' };
-    const affinity = anti === AntiAffinity.NONE ? undefined
-      : anti === AntiAffinity.REQUIRED ? { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [term] } }
-        : { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: term }] } };
+    const affinity = antiAffinity(checkAntiAffinity('taskManagerAntiAffinity', props.taskManagerAntiAffinity), selectorLabels(this.name, 'taskmanager'));
     const tmCpuLimit = props.taskManagerCpuLimit ? cpuMillis('taskManagerCpuLimit', props.taskManagerCpuLimit) : undefined;
     this.taskManagerDeployment = new k8s.KubeDeployment(this, 'TaskManager', {
       metadata: md('-taskmanager', 'taskmanager'),
@@ -571,17 +602,46 @@ export abstract class FlinkCluster extends Construct {
     });
 
     if (props.podDisruptionBudget ?? true) {
-      new k8s.KubePodDisruptionBudget(this, 'TaskManagerBudget', {
-        metadata: md('-taskmanager', 'taskmanager'),
-        spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: selectorLabels(this.name, 'taskmanager') } },
+      // AlwaysAllow: a pod that is not ready protects nothing; without it a crash-looping pod
+      // would block every node drain (the default policy only evicts it while the budget holds).
+      const budget = (id: string, component: 'jobmanager' | 'taskmanager') => new k8s.KubePodDisruptionBudget(this, id, {
+        metadata: md(`-${component}`, component),
+        spec: {
+          maxUnavailable: k8s.IntOrString.fromNumber(1),
+          selector: { matchLabels: selectorLabels(this.name, component) },
+          unhealthyPodEvictionPolicy: 'AlwaysAllow',
+        },
       });
-      if (this.jobManagerReplicas > 1) {
-        new k8s.KubePodDisruptionBudget(this, 'JobManagerBudget', {
-          metadata: md('-jobmanager', 'jobmanager'),
-          spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: selectorLabels(this.name, 'jobmanager') } },
-        });
-      }
+      budget('TaskManagerBudget', 'taskmanager');
+      if (this.jobManagerReplicas > 1) budget('JobManagerBudget', 'jobmanager');
     }
+
+    this.networkAccess = resolveNetworkAccess(props.networkPolicy ?? {}, spec, svcType);
+    if (this.networkAccess.enabled) this.networkPolicy = this.createNetworkPolicy(this.networkAccess, spec.mode);
+  }
+
+  /**
+   * The ingress rules of the cluster's pods. Kubelet probes need no rule: traffic from the
+   * pod's own node is always allowed.
+   */
+  private createNetworkPolicy(access: NetworkAccess, mode: ClusterModeSpec['mode']): k8s.KubeNetworkPolicy {
+    const own = { matchLabels: { 'app.kubernetes.io/name': this.name, 'app.kubernetes.io/instance': this.name }, matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: ['jobmanager', 'taskmanager'] }] };
+    const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) }));
+    const ownClients = mode === 'application'
+      ? ['hooks', 'test'].map((component) => ({ podSelector: { matchLabels: selectorLabels(this.name, component) } }))
+      : [{ podSelector: { matchLabels: { [REST_CLIENT_LABEL]: this.name } } }];
+    return new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
+      metadata: this.objectMetadata(''),
+      spec: {
+        podSelector: own,
+        policyTypes: ['Ingress'],
+        ingress: [
+          { from: [{ podSelector: own }], ports: tcp(PORTS.jobManagerRpc, PORTS.blobServer, PORTS.taskManagerRpc, PORTS.taskManagerData) },
+          { from: [...ownClients, ...access.restClients.map((p) => p._toPeer())], ports: tcp(PORTS.rest) },
+          ...(this.metricsEnabled && access.metricsScrapers.length ? [{ from: access.metricsScrapers.map((p) => p._toPeer()), ports: tcp(PORTS.metrics) }] : []),
+        ],
+      },
+    });
   }
 
   /** Names of the extra environment variables of the containers. */
@@ -668,6 +728,50 @@ export const REVISION_ANNOTATION = 'cdk8s-flink/revision';
 const RESERVED_ENV = ['POD_IP', 'POD_NAMESPACE', 'JOB_MANAGER_RPC_ADDRESS', 'FLINK_PROPERTIES', 'FLINK_CONF_DIR', 'FLINK_HOME', 'FLINK_JOB_ID'];
 const RESERVED_VOLUMES = ['flink-config-template', 'flink-conf', 'flink-log', 'flink-tmp', 'flink-job', 'flink-handoff'];
 const RESERVED_MOUNTS = [`${FLINK_HOME}/conf`, `${FLINK_HOME}/log`, '/tmp', JOB_FILES_DIR, CONF_TEMPLATE_DIR, FLINK_HOME, HANDOFF_DIR];
+
+/** The `networkPolicy` options checked, with their defaults; the session REST exposure checked against its opt-in. */
+function resolveNetworkAccess(o: NetworkPolicyOptions, spec: ClusterModeSpec, svcType: ServiceType): NetworkAccess {
+  const peers = (field: string, list: unknown): NetworkPeer[] => {
+    if (list === undefined) return [];
+    if (!Array.isArray(list)) throw new ValidationError(field, list, 'is invalid; expected a list of NetworkPeer');
+    list.forEach((p, i) => {
+      if (!(p instanceof NetworkPeer)) throw new ValidationError(`${field}[${i}]`, p, 'is invalid; expected a NetworkPeer such as NetworkPeer.pods({ app: "gateway" })');
+    });
+    return list;
+  };
+  const restClients = peers('networkPolicy.restClients', o.restClients);
+  const scrapers = o.metricsScrapers === undefined ? [NetworkPeer.kubePrometheusStack()] : peers('networkPolicy.metricsScrapers', o.metricsScrapers);
+  const enabled = o.enabled ?? true;
+  if (typeof enabled !== 'boolean') throw new ValidationError('networkPolicy.enabled', enabled, 'is invalid; expected true or false');
+  if (!spec.restExposureAllowed) {
+    const outside = restClients.findIndex((p) => p.outsideCluster);
+    if (outside >= 0) {
+      throw new ValidationError(`networkPolicy.restClients[${outside}]`, restClients[outside]._toPeer().ipBlock.cidr,
+        'opens the session cluster\'s REST API (jar upload and run: code execution) to addresses outside the cluster; set allowRemoteCodeExecutionViaRestApi: true to accept that, or name pods or namespaces');
+    }
+    if (svcType !== ServiceType.CLUSTER_IP) {
+      throw new ValidationError('restServiceType', svcType,
+        'exposes the session cluster\'s REST API (jar upload and run: code execution) outside the cluster; set allowRemoteCodeExecutionViaRestApi: true to accept that, or keep ClusterIP');
+    }
+  }
+  return { enabled, restClients, metricsScrapers: scrapers, restExposureAllowed: spec.restExposureAllowed };
+}
+
+function checkAntiAffinity(field: string, anti: AntiAffinity | undefined): AntiAffinity {
+  const a = anti ?? AntiAffinity.PREFERRED;
+  if (!Object.values(AntiAffinity).includes(a)) {
+    throw new ValidationError(field, a, `is unknown; expected one of ${Object.values(AntiAffinity).join(', ')}`);
+  }
+  return a;
+}
+
+/** Pod anti-affinity across nodes among the pods with these labels. */
+function antiAffinity(anti: AntiAffinity, matchLabels: Record<string, string>): Record<string, any> | undefined {
+  const term = { labelSelector: { matchLabels }, topologyKey: 'kubernetes.io/hostname' };
+  return anti === AntiAffinity.NONE ? undefined
+    : anti === AntiAffinity.REQUIRED ? { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [term] } }
+      : { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: term }] } };
+}
 
 function containerSecurity() {
   return {

@@ -1,5 +1,6 @@
 import { FlinkApplication, UpgradeMode } from '../application';
-import { FlinkCluster, REVISION_ANNOTATION } from '../cluster/flink-cluster';
+import { FlinkCluster, PORTS, REVISION_ANNOTATION } from '../cluster/flink-cluster';
+import { REST_CLIENT_LABEL } from '../cluster/network-policy';
 import { jobManagerHeapMiB, minimumTaskManagerMiB, MIN_JOB_MANAGER_HEAP_MIB } from '../config/memory';
 import { keyFor } from '../config/keys';
 import { ReleaseUnit } from '../platform';
@@ -163,11 +164,9 @@ function templatizeDeployment(o: any, ctx: Ctx): any {
       containers: main,
       nodeSelector: new TplIf('.Values.nodeSelector', B('toYaml .Values.nodeSelector')),
       tolerations: new TplIf('.Values.tolerations', B('toYaml .Values.tolerations')),
-      affinity: isJm
-        ? new TplIf('.Values.affinity', B('toYaml .Values.affinity'))
-        : affinity
-          ? B(`include "${c}.taskManagerAffinity" .`)
-          : new TplIf('.Values.affinity', B('toYaml .Values.affinity')),
+      affinity: affinity
+        ? B(`include "${c}.${isJm ? 'jobManager' : 'taskManager'}Affinity" .`)
+        : new TplIf('.Values.affinity', B('toYaml .Values.affinity')),
     },
   };
   return { ...o, metadata: baseMetadata(o, ctx.name, c), spec };
@@ -219,6 +218,11 @@ function templatizeObject(o: any, ctx: Ctx, configFile: string): { file: string;
         suffixText = '{{- end }}\n';
       }
       break;
+    case 'NetworkPolicy':
+      prefix = '{{- if .Values.networkPolicy.enabled }}\n';
+      suffixText = '{{- end }}\n';
+      out = { ...o, metadata: baseMetadata(o, name, c), spec: networkPolicySpec(o.spec, ctx) };
+      break;
     case 'HorizontalPodAutoscaler':
       prefix = '{{- if eq .Values.job.state "running" }}\n';
       suffixText = '{{- end }}\n';
@@ -238,6 +242,49 @@ function templatizeObject(o: any, ctx: Ctx, configFile: string): { file: string;
   out = templatizeNames(out, name, c);
   return { file: `templates/${file}`, text: prefix + emitTemplate(out).replace(/^\n/, '') + suffixText };
 }
+
+/**
+ * The NetworkPolicy's spec: release-based selectors; the REST clients and metrics scrapers from
+ * values, after the cluster's own clients.
+ */
+function networkPolicySpec(spec: any, ctx: Ctx): any {
+  const { c } = ctx;
+  const own = { ...spec.podSelector, matchLabels: B(`include "${c}.selectorLabels" (dict "ctx" $ "component" "")`) };
+  const [peers, rest] = spec.ingress;
+  return {
+    ...spec,
+    podSelector: own,
+    ingress: [
+      { ...peers, from: [{ podSelector: own }] },
+      { ...rest, from: B(`include "${c}.restClients" .`) },
+      ...(ctx.cluster.metricsEnabled
+        ? [new TplIf('.Values.networkPolicy.metricsScrapers', { from: B('toYaml .Values.networkPolicy.metricsScrapers'), ports: METRICS_PORTS })]
+        : []),
+    ],
+  };
+}
+
+/** The metrics rule's ports (also when the definition's scrapers are empty and dist/ has no such rule). */
+const METRICS_PORTS = [{ protocol: 'TCP', port: PORTS.metrics }];
+
+/** A NetworkPolicy peer in values: pods, namespaces or an address block, never an empty selector. */
+const NETWORK_PEER = (() => {
+  const selector = {
+    type: 'object', additionalProperties: false, minProperties: 1,
+    properties: { matchLabels: { ...LABELS, minProperties: 1 }, matchExpressions: { type: 'array', minItems: 1, items: { type: 'object', required: ['key', 'operator'] } } },
+  };
+  return {
+    type: 'array',
+    items: {
+      type: 'object', additionalProperties: false, minProperties: 1,
+      properties: {
+        podSelector: selector,
+        namespaceSelector: selector,
+        ipBlock: { type: 'object', additionalProperties: false, required: ['cidr'], properties: { cidr: { type: 'string', minLength: 1 }, except: { type: 'array', items: { type: 'string' } } } },
+      },
+    },
+  };
+})();
 
 function splitImage(image: string): { repository: string; tag: string; digest: string } {
   const at = image.indexOf('@');
@@ -378,6 +425,32 @@ function clusterValues(ctx: Ctx, objects: any[]): ValueTree {
   tree.nodeSelector = { doc: 'Node labels the pods must match.', value: pod.nodeSelector ?? {}, schema: LABELS };
   tree.tolerations = { doc: 'Taints the pods tolerate.', value: pod.tolerations ?? [], schema: { type: 'array', items: { type: 'object' } } };
   tree.affinity = { doc: 'Affinity of the pods; when set it replaces the generated TaskManager anti-affinity.', value: {}, schema: { type: 'object' } };
+  const access = cluster.networkAccess;
+  tree.networkPolicy = {
+    doc: 'Ingress to the pods: Flink RPC, blob and data ports only from this release\'s JobManager and\nTaskManager pods; the REST API only from ' + (app ? 'the hooks, the test pod' : 'the session jobs\' submitters\n(pods labelled cdk8s-flink/rest-client: <release>)') + ' and restClients; metrics only from\nmetricsScrapers. Egress is not restricted.',
+    children: {
+      enabled: { doc: 'Create the NetworkPolicy; false leaves every port open to every pod of the cluster.', value: access.enabled, schema: { type: 'boolean' } },
+      restClients: {
+        doc: 'More peers (NetworkPolicyPeer: podSelector, namespaceSelector, ipBlock) allowed to call the REST API.' + (app ? '' : '\nAn ipBlock needs allowRemoteCodeExecutionViaRestApi.'),
+        value: access.restClients.map((p) => p._toPeer()),
+        schema: NETWORK_PEER,
+      },
+      ...(cluster.metricsEnabled ? {
+        metricsScrapers: {
+          doc: 'Peers allowed to scrape the metrics port ([] closes it). The default is kube-prometheus-stack\'s Prometheus\n(app.kubernetes.io/name: prometheus) in the namespace "monitoring".',
+          value: access.metricsScrapers.map((p) => p._toPeer()),
+          schema: NETWORK_PEER,
+        },
+      } : {}),
+      ...(app ? {} : {
+        allowRemoteCodeExecutionViaRestApi: {
+          doc: 'Allow ipBlock restClients: addresses outside the cluster reach the REST API, whose jar upload and run\nexecute code in pods that hold the jobs\' credentials.',
+          value: access.restExposureAllowed,
+          schema: { type: 'boolean' },
+        },
+      }),
+    },
+  };
   const mon = objects.filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] === 'monitoring');
   const release = mon.map((o) => o.metadata.labels.release).find(Boolean) ?? '';
   tree.monitoring = {
@@ -454,8 +527,27 @@ function helpers(ctx: Ctx, objects: any[], configFile: string): string {
   const minTm = minimumTaskManagerMiB(Number(config['taskmanager.memory.managed.fraction']));
   let minJm = 512;
   while (jobManagerHeapMiB(minJm) < MIN_JOB_MANAGER_HEAP_MIB) minJm += 16;
-  const tm = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === `${name}-taskmanager`);
-  const tmAffinity = tm.spec.template.spec.affinity;
+  const deployment = (component: string) => objects.find((o) => o.kind === 'Deployment' && o.metadata.name === `${name}-${component}`);
+  const affinityHelper = (component: 'jobmanager' | 'taskmanager', what: string) => {
+    const aff = deployment(component).spec.template.spec.affinity;
+    return aff ? `
+{{/* ${what} affinity: the values' affinity, else the generated anti-affinity across nodes. */}}
+{{- define "${c}.${component === 'jobmanager' ? 'jobManager' : 'taskManager'}Affinity" -}}
+{{- if .Values.affinity -}}
+{{ toYaml .Values.affinity }}
+{{- else -}}
+${affinityTemplate(aff, c, component)}
+{{- end -}}
+{{- end -}}
+` : '';
+  };
+  const restClients = app
+    ? ['hooks', 'test'].map((component) => `- podSelector:
+    matchLabels:
+      {{- include "${c}.selectorLabels" (dict "ctx" $ "component" "${component}") | nindent 6 }}`).join('\n')
+    : `- podSelector:
+    matchLabels:
+      ${REST_CLIENT_LABEL}: {{ include "${c}.fullname" . }}`;
   return `{{/* Generated by cdk8s-flink ${PACKAGE_VERSION}. */}}
 
 {{/* Object names start with the release name, so two releases of this chart never collide. */}}
@@ -555,22 +647,21 @@ ${lines.join('\n')}
 {{- if lt (include "${c}.mebibytes" .Values.jobManager.resources.memory | atoi) ${minJm} -}}
 {{- fail (printf "jobManager.resources.memory: %s is below Flink's minimum; expected at least ${minJm}Mi" .Values.jobManager.resources.memory) -}}
 {{- end -}}
-${app ? appValidation(ctx, slots) : ''}{{- end -}}
+${app ? appValidation(ctx, slots) : sessionValidation()}{{- end -}}
 ${app ? `
 {{/* The job id of the first install: sha256("cdk8s-flink/<namespace>/<release>"), as the toolkit derives it. Upgrade hooks rotate it. */}}
 {{- define "${c}.jobId" -}}
 ${app.jobIdGiven ? app.jobId : `{{- sha256sum (printf "cdk8s-flink/%s/%s" .Release.Namespace .Release.Name) | trunc 32 -}}`}
 {{- end -}}
-${jmArgs}` : ''}${tmAffinity ? `
-{{/* TaskManager affinity: the values' affinity, else the generated anti-affinity across nodes. */}}
-{{- define "${c}.taskManagerAffinity" -}}
-{{- if .Values.affinity -}}
-{{ toYaml .Values.affinity }}
-{{- else -}}
-${affinityTemplate(tmAffinity, c)}
+${jmArgs}` : ''}${affinityHelper('jobmanager', 'JobManager (standbys)')}${affinityHelper('taskmanager', 'TaskManager')}
+{{/* Peers allowed to call the REST API: ${app ? 'the hooks and the test pod' : 'the session jobs\' submitters'}, then networkPolicy.restClients. */}}
+{{- define "${c}.restClients" -}}
+${restClients}
+{{- with .Values.networkPolicy.restClients }}
+{{ toYaml . }}
+{{- end }}
 {{- end -}}
-{{- end -}}
-` : ''}`;
+`;
 }
 
 /** The image from repository and tag, or repository and digest when one is set. */
@@ -584,7 +675,7 @@ function imageHelper(c: string): string {
 {{- end -}}`;
 }
 
-function affinityTemplate(aff: any, c: string): string {
+function affinityTemplate(aff: any, c: string, component: string): string {
   const anti = aff.podAntiAffinity;
   if (anti.requiredDuringSchedulingIgnoredDuringExecution) {
     return `podAntiAffinity:
@@ -592,7 +683,7 @@ function affinityTemplate(aff: any, c: string): string {
     - topologyKey: kubernetes.io/hostname
       labelSelector:
         matchLabels:
-          {{- include "${c}.selectorLabels" (dict "ctx" $ "component" "taskmanager") | nindent 10 }}`;
+          {{- include "${c}.selectorLabels" (dict "ctx" $ "component" "${component}") | nindent 10 }}`;
   }
   return `podAntiAffinity:
   preferredDuringSchedulingIgnoredDuringExecution:
@@ -601,7 +692,19 @@ function affinityTemplate(aff: any, c: string): string {
         topologyKey: kubernetes.io/hostname
         labelSelector:
           matchLabels:
-            {{- include "${c}.selectorLabels" (dict "ctx" $ "component" "taskmanager") | nindent 12 }}`;
+            {{- include "${c}.selectorLabels" (dict "ctx" $ "component" "${component}") | nindent 12 }}`;
+}
+
+/** A session cluster's REST API runs uploaded jars: address blocks among its clients need the opt-in. */
+function sessionValidation(): string {
+  return `{{- if not .Values.networkPolicy.allowRemoteCodeExecutionViaRestApi -}}
+{{- range $i, $p := .Values.networkPolicy.restClients -}}
+{{- if $p.ipBlock -}}
+{{- fail (printf "networkPolicy.restClients[%d].ipBlock: %v opens the session cluster's REST API (jar upload and run: code execution) to addresses outside the cluster; expected podSelector or namespaceSelector peers, or networkPolicy.allowRemoteCodeExecutionViaRestApi: true" $i $p.ipBlock.cidr) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+`;
 }
 
 function appValidation(ctx: Ctx, slots: number): string {
@@ -777,7 +880,8 @@ function applicationHooks(ctx: Ctx): Record<string, string> {
     // After uninstall the release's own RBAC is gone: the cleanup hook brings its own, as hooks.
     ...rbac('-cleanup', 'hooks', [
       { apiGroups: [''], resources: ['configmaps'], resourceNames: [T(`{{ include "${c}.fullname" . }}-handoff`)], verbs: ['get', 'delete'] },
-      ...(a.highAvailability ? [{ apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'deletecollection'] }] : []),
+      // Deleting the HA ConfigMaps by label needs a rule no name can narrow: only when asked for.
+      ...(a.highAvailability ? [new TplIf('.Values.hooks.cleanupHaConfigMaps', { apiGroups: [''], resources: ['configmaps'], verbs: ['deletecollection'] })] : []),
     ], { 'helm.sh/hook': 'post-delete', 'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded' }),
     'templates/job-post-delete.yaml': job('-cleanup', 'post-delete', '0', [
       'cleanup', '--namespace', T('{{ .Release.Namespace }}'), '--configmap', T(`{{ include "${c}.fullname" . }}-handoff`),
@@ -819,7 +923,7 @@ function sessionJobChart(name: string, job: FlinkSessionJob, objects: any[]): Re
       };
       const ct = out.spec.template.spec.containers[0];
       ct.image = T(`{{ include "${c}.image" $ }}`);
-      out.spec.template.metadata.labels = B(`include "${c}.labels" (dict "ctx" $ "component" "session-job")`);
+      out.spec.template.metadata.labels = B(`include "${c}.podLabels" (dict "ctx" $)`);
       out.spec.activeDeadlineSeconds = T('{{ .Values.submitTimeoutSeconds }}');
     }
     if (o.kind === 'ConfigMap') {
@@ -867,6 +971,12 @@ app.kubernetes.io/component: session-job
 app.kubernetes.io/part-of: ${objects[0].metadata.labels['app.kubernetes.io/part-of']}
 app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .ctx.Chart.Name .ctx.Chart.Version | replace "+" "_" | trunc 63 }}
+{{- end -}}
+
+{{/* The submitter's labels: the session cluster's NetworkPolicy lets ${REST_CLIENT_LABEL} pods call its REST API. */}}
+{{- define "${c}.podLabels" -}}
+{{ include "${c}.labels" . }}
+${REST_CLIENT_LABEL}: ${job.cluster.name}
 {{- end -}}
 
 ${imageHelper(c)}

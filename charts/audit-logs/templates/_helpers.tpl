@@ -184,3 +184,16 @@ podAntiAffinity:
             {{- include "audit-logs.selectorLabels" (dict "ctx" $ "component" "taskmanager") | nindent 12 }}
 {{- end -}}
 {{- end -}}
+
+{{/* Peers allowed to call the REST API: the hooks and the test pod, then networkPolicy.restClients. */}}
+{{- define "audit-logs.restClients" -}}
+- podSelector:
+    matchLabels:
+      {{- include "audit-logs.selectorLabels" (dict "ctx" $ "component" "hooks") | nindent 6 }}
+- podSelector:
+    matchLabels:
+      {{- include "audit-logs.selectorLabels" (dict "ctx" $ "component" "test") | nindent 6 }}
+{{- with .Values.networkPolicy.restClients }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}

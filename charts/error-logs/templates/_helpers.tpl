@@ -17,6 +17,12 @@ app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .ctx.Chart.Name .ctx.Chart.Version | replace "+" "_" | trunc 63 }}
 {{- end -}}
 
+{{/* The submitter's labels: the session cluster's NetworkPolicy lets cdk8s-flink/rest-client pods call its REST API. */}}
+{{- define "error-logs.podLabels" -}}
+{{ include "error-logs.labels" . }}
+cdk8s-flink/rest-client: shared-logs
+{{- end -}}
+
 {{- define "error-logs.image" -}}
 {{- if .Values.image.digest -}}
 {{ .Values.image.repository }}@{{ .Values.image.digest }}

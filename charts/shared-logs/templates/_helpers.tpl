@@ -140,6 +140,29 @@ limits:
 {{- if lt (include "shared-logs.mebibytes" .Values.jobManager.resources.memory | atoi) 704 -}}
 {{- fail (printf "jobManager.resources.memory: %s is below Flink's minimum; expected at least 704Mi" .Values.jobManager.resources.memory) -}}
 {{- end -}}
+{{- if not .Values.networkPolicy.allowRemoteCodeExecutionViaRestApi -}}
+{{- range $i, $p := .Values.networkPolicy.restClients -}}
+{{- if $p.ipBlock -}}
+{{- fail (printf "networkPolicy.restClients[%d].ipBlock: %v opens the session cluster's REST API (jar upload and run: code execution) to addresses outside the cluster; expected podSelector or namespaceSelector peers, or networkPolicy.allowRemoteCodeExecutionViaRestApi: true" $i $p.ipBlock.cidr) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* JobManager (standbys) affinity: the values' affinity, else the generated anti-affinity across nodes. */}}
+{{- define "shared-logs.jobManagerAffinity" -}}
+{{- if .Values.affinity -}}
+{{ toYaml .Values.affinity }}
+{{- else -}}
+podAntiAffinity:
+  preferredDuringSchedulingIgnoredDuringExecution:
+    - weight: 100
+      podAffinityTerm:
+        topologyKey: kubernetes.io/hostname
+        labelSelector:
+          matchLabels:
+            {{- include "shared-logs.selectorLabels" (dict "ctx" $ "component" "jobmanager") | nindent 12 }}
+{{- end -}}
 {{- end -}}
 
 {{/* TaskManager affinity: the values' affinity, else the generated anti-affinity across nodes. */}}
@@ -156,4 +179,14 @@ podAntiAffinity:
           matchLabels:
             {{- include "shared-logs.selectorLabels" (dict "ctx" $ "component" "taskmanager") | nindent 12 }}
 {{- end -}}
+{{- end -}}
+
+{{/* Peers allowed to call the REST API: the session jobs' submitters, then networkPolicy.restClients. */}}
+{{- define "shared-logs.restClients" -}}
+- podSelector:
+    matchLabels:
+      cdk8s-flink/rest-client: {{ include "shared-logs.fullname" . }}
+{{- with .Values.networkPolicy.restClients }}
+{{ toYaml . }}
+{{- end }}
 {{- end -}}
