@@ -97,6 +97,7 @@ test('operator: pod templates keep the restricted security context, labels, env 
     const role = out.find((o) => o.kind === 'Role');
     assert.ok(role.rules.some((r: any) => r.resources.includes('pods') && r.verbs.includes('create')), 'native TaskManagers');
     assert.ok(!role.rules.some((r: any) => r.verbs.includes('*') || r.resources.includes('secrets')));
+    assert.ok(u.objects.some((o) => o.kind === 'NetworkPolicy') && !out.some((o) => o.kind === 'NetworkPolicy'), 'the toolkit\'s policy would shut the operator out of the REST API');
     for (const kind of ['PodMonitor', 'PrometheusRule']) {
       assert.deepEqual(out.find((o) => o.kind === kind), u.objects.find((o) => o.kind === kind), `${kind} carried unchanged`);
     }

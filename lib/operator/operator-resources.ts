@@ -46,7 +46,9 @@ export function operatorResources(unit: ReleaseUnit, objects: Json[], options: O
   const c = unit.construct;
   const carried = objects.filter((o) => ['PodMonitor', 'ServiceMonitor', 'PrometheusRule'].includes(o.kind)
     || (o.kind === 'ConfigMap' && o.metadata?.labels?.['grafana_dashboard'] !== undefined)
-    || ['NetworkPolicy', 'PodDisruptionBudget'].includes(o.kind));
+    || o.kind === 'PodDisruptionBudget');
+  // The toolkit's NetworkPolicy is not carried: the operator, in a namespace of its own, calls the
+  // JobManager's REST API, which the policy opens only to the toolkit's hooks and submitters.
   if (c instanceof FlinkSessionJob) return [sessionJob(c, options), ...carried];
   const cluster = c as FlinkApplication | FlinkSessionCluster;
   const out: Json[] = [serviceAccount(cluster), role(cluster), roleBinding(cluster)];
