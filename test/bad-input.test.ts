@@ -380,6 +380,9 @@ const COMMAND_LINES: [string, string[], string | undefined, RegExp][] = [
   ['synth of an app module that does not exist', ['synth', '--app', 'missing.js'], undefined, /^cdk8s-flink: --app: ".*missing\.js" does not exist/],
   ['deploy of a name that is not a job name', ['deploy', 'Access_Logs'], undefined, /^cdk8s-flink: error: job: "Access_Logs" is not a job name; expected a DNS label$/],
   ['local up of an undefined job', ['local', 'up', 'nope'], APP(KJOB('a')), /^cdk8s-flink: error: job: "nope" is not defined; expected one of a$/],
+  ['validate of a session job whose SQL reads an env its cluster does not set', ['validate'],
+    APP("const c = p.addSessionCluster('shared', {});\np.addSessionJob('j', { cluster: c, job: L.JobSource.sql(\"INSERT INTO t SELECT '${env:API_TOKEN}'\") });"),
+    /^cdk8s-flink: session job "j": its pipeline reads API_TOKEN from the environment, which cluster "shared" does not set/],
 ];
 
 test(`bad input, command lines: ${COMMAND_LINES.length} invocations exit non-zero with one line on stderr and leave earlier output alone`, () => {
