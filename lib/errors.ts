@@ -65,7 +65,7 @@ const URI = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)(\S*)$/;
 /** URI schemes of the file systems Flink ships (built in or as plugins of the official images). */
 export const FLINK_FS_SCHEMES = ['file', 'hdfs', 'viewfs', 's3', 's3a', 's3p', 'gs', 'oss', 'wasb', 'wasbs', 'abfs', 'abfss', 'cosn', 'obs'];
 /** Schemes whose authority is the bucket, container or account: without it there is nowhere to write. */
-const NEEDS_BUCKET = ['s3', 's3a', 's3p', 'gs', 'oss', 'wasb', 'wasbs', 'abfs', 'abfss', 'cosn', 'obs'];
+export const NEEDS_BUCKET = ['s3', 's3a', 's3p', 'gs', 'oss', 'wasb', 'wasbs', 'abfs', 'abfss', 'cosn', 'obs'];
 
 /**
  * A durable storage location Flink can write to, such as `s3://bucket/path` or
@@ -129,7 +129,7 @@ export function checkObjectName(field: string, value: unknown): string {
 }
 
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+export const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 
 /** Kubernetes label keys and values (also used for annotations' keys). */
 export function checkLabels(field: string, labels: Record<string, string> | undefined, valuesToo = true): Record<string, string> {

@@ -13,6 +13,8 @@ import {
 } from '../lib';
 import { readTree } from '../lib/synth/write';
 import { synthesizePlatform } from '../lib/synth/synthesize';
+import { helmReason } from '../lib/cli/helm';
+import { ensureHelm } from './support/tools';
 import { synth } from './support/synth';
 
 const JAR = JobSource.jar({ entryClass: 'com.example.Job' });
@@ -341,6 +343,68 @@ test('bad input, definitions: a Secret-fed Flink value reaches the containers fr
     const env = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === d).spec.template.spec.containers[0].env;
     assert.deepEqual(env.find((e: any) => e.name === 'FLINK_CONF_SECRET_0'), { name: 'FLINK_CONF_SECRET_0', valueFrom: { secretKeyRef: { name: 'rest-tls', key: 'keystore-password' } } }, d);
     assert.equal(env.find((e: any) => e.name === 'FLINK_PROPERTIES')?.value, 'security.ssl.rest.keystore-password: ${FLINK_CONF_SECRET_0}\n', d);
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Chart values: helm refuses them before rendering anything
+
+/** [what, chart, helm template arguments after the chart, the one-line reason (as the CLI reports it)]. */
+const CHART_VALUES: [string, string, string[], RegExp][] = [
+  ['parallelism of zero', 'audit-logs', ['--set', 'job.parallelism=0'], /job\.parallelism: Must be greater than or equal to 1/],
+  ['parallelism not a number', 'audit-logs', ['--set', 'job.parallelism=four'], /job\.parallelism: Invalid type\. Expected: integer, given: string/],
+  ['an unknown top-level value', 'audit-logs', ['--set', 'bogus=1'], /Additional property bogus is not allowed/],
+  ['an unknown image value', 'audit-logs', ['--set', 'image.registry=x'], /image: Additional property registry is not allowed/],
+  ['the moving tag latest', 'audit-logs', ['--set', 'image.tag=latest'], /image\.tag: Must not validate the schema/],
+  ['a tag with a slash', 'audit-logs', ['--set', 'image.tag=1.20/x'], /image\.tag: Does not match pattern/],
+  ['a short digest', 'audit-logs', ['--set', 'image.digest=sha256:abc'], /image\.digest: Does not match pattern/],
+  ['an unknown pull policy', 'audit-logs', ['--set', 'image.pullPolicy=Sometimes'], /image\.pullPolicy: image\.pullPolicy must be one of the following/],
+  ['an unknown upgrade mode', 'audit-logs', ['--set', 'job.upgradeMode=rolling'], /job\.upgradeMode: job\.upgradeMode must be one of the following/],
+  ['an unknown job state', 'audit-logs', ['--set', 'job.state=paused'], /job\.state: job\.state must be one of the following/],
+  ['program args not a list', 'audit-logs', ['--set', 'job.args=x'], /job\.args: Invalid type\. Expected: array, given: string/],
+  ['memory in GB', 'audit-logs', ['--set', 'taskManager.resources.memory=2GB'], /taskManager\.resources\.memory: Does not match pattern/],
+  ['fractional GiB memory', 'audit-logs', ['--set', 'jobManager.resources.memory=1.5Gi'], /jobManager\.resources\.memory: Does not match pattern/],
+  ['zero CPU', 'audit-logs', ['--set-string', 'taskManager.resources.cpu=0'], /taskManager\.resources\.cpu: Does not match pattern/],
+  ['a negative CPU limit', 'audit-logs', ['--set-string', 'taskManager.resources.cpuLimit=-1'], /taskManager\.resources\.cpuLimit: Must validate at least one schema/],
+  ['zero TaskManagers of an application', 'audit-logs', ['--set', 'taskManager.replicas=0'], /taskManager\.replicas: Must be greater than or equal to 1/],
+  ['autoscaling below one TaskManager', 'log-enricher', ['--set', 'taskManager.autoscaling.minReplicas=0'], /taskManager\.autoscaling\.minReplicas: Must be greater than or equal to 1/],
+  ['a savepoint directory with no bucket', 'audit-logs', ['--set', 'job.savepointDirectory=s3:///sp'], /job\.savepointDirectory: Does not match pattern/],
+  ['a savepoint directory on an unknown scheme', 'audit-logs', ['--set', 'job.savepointDirectory=ftp://host/sp'], /job\.savepointDirectory: Does not match pattern/],
+  ['a relative file savepoint directory', 'audit-logs', ['--set', 'job.savepointDirectory=file://sp/x'], /job\.savepointDirectory: Does not match pattern/],
+  ['credentials in a savepoint path', 'audit-logs', ['--set', 'job.initialSavepointPath=s3://key:secret@b/sp'], /job\.initialSavepointPath: Does not match pattern/],
+  ['".." in a savepoint path', 'audit-logs', ['--set', 'job.initialSavepointPath=s3://b/a/../sp'], /job\.initialSavepointPath: Must not validate the schema/],
+  ['a pod label key with a space', 'audit-logs', ['--set', 'podLabels.a b=x'], /podLabels: Property name of "a b" does not match/],
+  ['a node selector key starting with a dash', 'audit-logs', ['--set', 'nodeSelector.-zone=x'], /nodeSelector: Property name of "-zone" does not match/],
+  ['a toleration that is not an object', 'audit-logs', ['--set', 'tolerations[0]=x'], /tolerations\.0: Invalid type\. Expected: object, given: string/],
+  ['a toolkit-managed Flink key', 'audit-logs', ['--set', 'flinkConfiguration.parallelism\\.default=8'], /flinkConfiguration: Must not validate the schema|parallelism\.default/],
+  ['a Flink value that is an object', 'audit-logs', ['--set', 'flinkConfiguration.a\\.b.c=1'], /flinkConfiguration\.a\.b: Invalid type/],
+  ['monitoring switch not a boolean', 'audit-logs', ['--set-string', 'monitoring.scrape=yes'], /monitoring\.scrape: Invalid type\. Expected: boolean, given: string/],
+  ['parallelism above the slots (template check)', 'audit-logs', ['--set', 'job.parallelism=9'], /job\.parallelism: 9 exceeds the 2 slots of 1 TaskManagers x 2 slots; raise taskManager\.replicas/],
+  ['TaskManager memory below Flink\'s minimum (template check)', 'audit-logs', ['--set', 'taskManager.resources.memory=512Mi'], /taskManager\.resources\.memory: 512Mi is below Flink's minimum; expected at least \d+Mi/],
+  ['last-state without HA (template check)', 'audit-logs', ['--set', 'job.upgradeMode=last-state'], /job\.upgradeMode: "last-state" needs high availability/],
+  ['suspend without a savepoint directory (template check)', 'access-logs', ['--set', 'job.state=suspended', '--set', 'job.savepointDirectory='], /job\.state: "suspended" needs job\.savepointDirectory/],
+];
+
+test(`bad input, chart values: ${CHART_VALUES.length} value sets fail helm template with one line naming the value, rendering nothing`, async () => {
+  const bin = await ensureHelm(3);
+  const values = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-bad-values-'));
+  try {
+    // A key with a line break, which would otherwise inject YAML into the pod template.
+    fs.writeFileSync(path.join(values, 'newline-key.yaml'), 'podAnnotations:\n  "a\\nkind: Secret": x\n');
+    const cases: [string, string, string[], RegExp][] = [...CHART_VALUES,
+      ['an annotation key with a line break', 'audit-logs', ['--values', path.join(values, 'newline-key.yaml')], /podAnnotations.*pattern/]];
+    for (const [what, chart, args, expected] of cases) {
+      const r = spawnSync(bin, ['template', chart, path.join(ROOT, 'charts', chart), '--namespace', 'logs', ...args],
+        { encoding: 'utf8', env: { ...process.env, HELM_CACHE_HOME: path.join(values, 'cache'), HELM_CONFIG_HOME: path.join(values, 'config') } });
+      assert.notEqual(r.status, 0, `${what}: exit code`);
+      assert.equal(r.stdout, '', `${what}: nothing rendered`);
+      const reason = helmReason(r.stderr);
+      assert.ok(!reason.includes('\n'), `${what}: one line`);
+      assert.match(reason, expected, `${what}: ${reason}`);
+    }
+    assert.ok(cases.length >= 30);
+  } finally {
+    fs.rmSync(values, { recursive: true, force: true });
   }
 });
 
