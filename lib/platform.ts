@@ -79,6 +79,8 @@ export interface ReleaseUnit {
  */
 export class FlinkPlatform {
   private readonly units = new Map<string, ReleaseUnit>();
+  /** What the units use that no other may use in the same place (see checkCollisions). */
+  private readonly claims = new Map<string, Claim[]>();
 
   constructor(public readonly props: FlinkPlatformProps = {}) {
     if (props.namespace !== undefined) checkName('namespace', props.namespace, 63);
@@ -187,20 +189,23 @@ export class FlinkPlatform {
    * consumer group may be shared when both jobs name each other in `sharedGroupWith`.
    */
   private checkCollisions(name: string, construct: ReleaseUnit['construct']): void {
-    const mine = claimsOf(name, construct);
-    const earlier = [...this.units.values()].flatMap((u) => claimsOf(u.name, u.construct));
-    mine.forEach((c, i) => {
-      for (const other of [...earlier, ...mine.slice(0, i)]) {
-        if (other.kind !== c.kind || other.value !== c.value) continue;
-        const place = c.places.find((p) => other.places.includes(p));
-        if (place === undefined) continue;
-        if (c.kind === 'consumer group' && other.unit !== name && c.sharedWith.includes(other.unit) && other.sharedWith.includes(name)) continue;
-        const whose = other.unit === name ? `${other.field} of "${name}"` : `the ${other.kind} of "${other.unit}"`;
-        throw new ValidationError(`${name}: ${c.field}`, c.value, `is also ${whose} ${place}; ${COLLISION_HARM[c.kind]}; expected ${c.kind === 'consumer group'
-          ? `a distinct groupId, or sharedGroupWith: ["${other.unit}"] on "${name}" and ["${name}"] on "${other.unit}" to share it on purpose`
-          : `a distinct ${c.kind === 'HA cluster id' ? 'highAvailabilityClusterId' : 'transactionalIdPrefix'}`}`);
+    // Indexed by kind, value and place, so declaring n jobs stays linear.
+    const added = new Map<string, Claim[]>();
+    for (const c of claimsOf(name, construct)) {
+      for (const place of c.places) {
+        const key = JSON.stringify([c.kind, c.value, place]);
+        const others = [...(this.claims.get(key) ?? []), ...(added.get(key) ?? [])];
+        const other = others.find((o) => !(c.kind === 'consumer group' && o.unit !== name && c.sharedWith.includes(o.unit) && o.sharedWith.includes(name)));
+        if (other) {
+          const whose = other.unit === name ? `${other.field} of "${name}"` : `the ${other.kind} of "${other.unit}"`;
+          throw new ValidationError(`${name}: ${c.field}`, c.value, `is also ${whose} ${place}; ${COLLISION_HARM[c.kind]}; expected ${c.kind === 'consumer group'
+            ? `a distinct groupId, or sharedGroupWith: ["${other.unit}"] on "${name}" and ["${name}"] on "${other.unit}" to share it on purpose`
+            : `a distinct ${c.kind === 'HA cluster id' ? 'highAvailabilityClusterId' : 'transactionalIdPrefix'}`}`);
+        }
+        added.set(key, [...(added.get(key) ?? []), c]);
       }
-    });
+    }
+    for (const [k, cs] of added) this.claims.set(k, [...(this.claims.get(k) ?? []), ...cs]);
   }
 
   private clusterProps<P extends FlinkClusterProps>(name: string, props: P): P {

@@ -151,6 +151,11 @@ const MORE_DEFINITIONS: [string, () => unknown, RegExp][] = [
     /^b: pipeline.source.groupId: "g" is also the consumer group of "a" on broker k2:9092/],
   ['a shared consumer group declared on one side only', onPlatform((p) => { p.addApplication('a', kafkaJob({})); p.addApplication('b', kafkaJob({ sharedGroupWith: ['a'] })); }),
     /^b: pipeline.source.groupId: "g" is also the consumer group of "a"/],
+  ['a group shared by three jobs, one of which does not name the third', onPlatform((p) => {
+    p.addApplication('a', kafkaJob({ sharedGroupWith: ['b', 'c'] }));
+    p.addApplication('b', kafkaJob({ sharedGroupWith: ['a'] }));
+    p.addApplication('c', kafkaJob({ sharedGroupWith: ['a', 'b'] }));
+  }), /^c: pipeline.source.groupId: "g" is also the consumer group of "b" on broker kafka:9092/],
   ['a session job committing to an application\'s group', onPlatform((p) => {
     p.addApplication('a', kafkaJob({}));
     const c = p.addSessionCluster('shared', {});
@@ -322,6 +327,9 @@ test('bad input, definitions: what the checks must still accept', () => {
     p.addApplication('a', kafkaJob({ sharedGroupWith: ['b'] }));
     p.addApplication('b', kafkaJob({ sharedGroupWith: ['a'] }));
     p.addApplication('c', kafkaJob({ bootstrapServers: 'other:9092' }));
+    p.addApplication('x', kafkaJob({ groupId: 'three', sharedGroupWith: ['y', 'z'] }));
+    p.addApplication('y', kafkaJob({ groupId: 'three', sharedGroupWith: ['x', 'z'] }));
+    p.addApplication('z', kafkaJob({ groupId: 'three', sharedGroupWith: ['x', 'y'] }));
     p.addApplication('d', { ...HA, highAvailabilityClusterId: 'same', namespace: 'one' });
     p.addApplication('e', { ...HA, highAvailabilityClusterId: 'same', namespace: 'two' });
   })();
@@ -385,7 +393,7 @@ const CHART_VALUES: [string, string, string[], RegExp][] = [
   ['suspend without a savepoint directory (template check)', 'access-logs', ['--set', 'job.state=suspended', '--set', 'job.savepointDirectory='], /job\.state: "suspended" needs job\.savepointDirectory/],
 ];
 
-test(`bad input, chart values: ${CHART_VALUES.length} value sets fail helm template with one line naming the value, rendering nothing`, async () => {
+test(`bad input, chart values: ${CHART_VALUES.length + 1} value sets fail helm template with one line naming the value, rendering nothing`, async () => {
   const bin = await ensureHelm(3);
   const values = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-bad-values-'));
   try {
