@@ -158,7 +158,7 @@ export class FlinkSessionJob extends Construct {
     jobConfig.setRaw('flinkConfiguration', props.flinkConfiguration);
     const secret = jobConfig.secretValues[0];
     if (secret) {
-      throw new ValidationError(`flinkConfiguration["${secret.key}"]`, `FlinkConfigValue.fromSecret("${secret.secretName}", "${secret.secretKey}")`,
+      throw new ValidationError(`flinkConfiguration["${secret.key}"]`, `FlinkConfigValue.fromSecret('${secret.secretName}', '${secret.secretKey}')`,
         'is not possible for a session job, whose configuration is submitted from a ConfigMap; set it in the session cluster\'s flinkConfiguration');
     }
     const savepoint = props.initialSavepointPath !== undefined ? checkUri('initialSavepointPath', props.initialSavepointPath) : undefined;

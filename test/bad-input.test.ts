@@ -298,7 +298,7 @@ const MORE_DEFINITIONS: [string, () => unknown, RegExp][] = [
   ['Secret-fed value in a session job', () => synth((s) => {
     const c = new FlinkSessionCluster(s, 'shared', { checkpointDirectory: 's3://b/cp' });
     new FlinkSessionJob(s, 'j', { cluster: c, job: JobSource.sql('INSERT INTO t SELECT 1'), flinkConfiguration: { 'security.ssl.key-password': FlinkConfigValue.fromSecret('tls', 'key') } });
-  }), /^flinkConfiguration\["security.ssl.key-password"\]: "FlinkConfigValue.fromSecret\(\\"tls\\", \\"key\\"\)" is not possible for a session job/],
+  }), /^flinkConfiguration\["security.ssl.key-password"\]: "FlinkConfigValue.fromSecret\('tls', 'key'\)" is not possible for a session job, whose configuration is submitted from a ConfigMap; set it in the session cluster's flinkConfiguration$/],
   ['multi-line value in flink-conf.yaml', app({ flinkVersion: FlinkVersion.of('1.18'), flinkConfiguration: { 'env.java.opts.all': '-Da=1\n-Db=2' } }), /^flinkConfiguration\["env.java.opts.all"\]: "-Da=1\\n-Db=2" contains a line break, which flink-conf.yaml cannot hold/],
 ];
 
@@ -393,7 +393,7 @@ const CHART_VALUES: [string, string, string[], RegExp][] = [
   ['suspend without a savepoint directory (template check)', 'access-logs', ['--set', 'job.state=suspended', '--set', 'job.savepointDirectory='], /job\.state: "suspended" needs job\.savepointDirectory/],
 ];
 
-test(`bad input, chart values: ${CHART_VALUES.length + 1} value sets fail helm template with one line naming the value, rendering nothing`, async () => {
+test(`bad input, chart values: ${CHART_VALUES.length + 1} value sets fail helm template with one line naming the value (its field and rule, for the schema), rendering nothing`, async () => {
   const bin = await ensureHelm(3);
   const values = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-bad-values-'));
   try {
