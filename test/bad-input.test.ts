@@ -220,6 +220,8 @@ const MORE_DEFINITIONS: [string, () => unknown, RegExp][] = [
   ['ConfigMap key with a slash', () => EnvValue.fromConfigMap('settings', 'a/b'), /^EnvValue.fromConfigMap key: "a\/b" is not a valid Secret or ConfigMap key/],
   ['env from a pod field the API does not expose', () => EnvValue.fromField('status.phase'), /^EnvValue.fromField fieldPath: "status.phase" is not a field the API server exposes to env/],
   ['env value not a string', () => EnvValue.fromValue(3 as any), /^EnvValue.fromValue value: 3 is invalid; expected a string$/],
+  ['Kafka credentials from a Secret with an upper-case name', () => KafkaCredentials.scram('Kafka'), /^KafkaCredentials.scram secretName: "Kafka" is not a valid object name/],
+  ['env from a Secret whose name ends with a dot', () => EnvValue.fromSecret('kafka.', 'password'), /^EnvValue.fromSecret secretName: "kafka." is not a valid object name/],
   ['Kafka credentials with an invalid Secret key', () => KafkaCredentials.scram('kafka', 'user name'), /^KafkaCredentials.scram usernameKey: "user name" is not a valid Secret or ConfigMap key/],
   ['Kafka credentials with an invalid password key', () => KafkaCredentials.plain('kafka', 'username', 'pass:word'), /^KafkaCredentials.plain passwordKey: "pass:word" is not a valid Secret or ConfigMap key/],
   ['env name with a dot', app({ env: { 'kafka.pass': EnvValue.fromValue('x') } }), /^env name: "kafka.pass" is invalid; expected a C identifier/],
@@ -292,7 +294,7 @@ const MORE_DEFINITIONS: [string, () => unknown, RegExp][] = [
   ['keystore password in the config', raw('security.ssl.rest.keystore-password', 'x'), /^flinkConfiguration\["security.ssl.rest.keystore-password"\]: "\*\*\*" looks like a credential/],
   ['GCS private key in the config', raw('fs.gs.auth.service.account.private.key', 'x'), /^flinkConfiguration\["fs.gs.auth.service.account.private.key"\]: "\*\*\*" looks like a credential/],
   ['URL with user and password in the config', raw('fs.s3a.endpoint', 'https://minio:minio123@minio:9000'), /^flinkConfiguration\["fs.s3a.endpoint"\]: "https:\/\/\*\*\*@minio:9000" carries credentials in a URL/],
-  ['Secret-fed value with an invalid Secret name', () => FlinkConfigValue.fromSecret('TLS_Secret', 'password'), /^FlinkConfigValue.fromSecret secretName: "TLS_Secret" is not a valid name/],
+  ['Secret-fed value with an invalid Secret name', () => FlinkConfigValue.fromSecret('TLS_Secret', 'password'), /^FlinkConfigValue.fromSecret secretName: "TLS_Secret" is not a valid object name; expected a DNS subdomain/],
   ['Secret-fed value with an invalid key', () => FlinkConfigValue.fromSecret('tls', 'pass word'), /^FlinkConfigValue.fromSecret key: "pass word" is not a valid Secret or ConfigMap key/],
   ['Secret-fed value for a key a typed prop sets', raw('parallelism.default', FlinkConfigValue.fromSecret('tls', 'p')), /^flinkConfiguration\["parallelism.default"\]: "\*\*\*" duplicates Flink key "parallelism.default"/],
   ['Secret-fed value in a session job', () => synth((s) => {
@@ -337,6 +339,10 @@ test('bad input, definitions: what the checks must still accept', () => {
   for (const image of ['flink:1.20.3-java17', 'localhost:5000/team/flink__x---y:1', 'registry.example.com:443/a/b.c_d:v1', `flink@sha256:${'a'.repeat(64)}`, `[::1]:5000/flink:1`, 'Registry.Example.com/flink:1']) {
     app({ image })();
   }
+  // Secret names are DNS subdomains, as the API server checks them (dots and leading digits allowed).
+  EnvValue.fromSecret('kafka.creds', 'password');
+  KafkaCredentials.plain('1password-kafka');
+  FlinkConfigValue.fromSecret('tls.rest', 'keystore.password');
   app({ restartStrategy: RestartStrategy.exponentialDelay({ initialBackoff: Duration.seconds(10), maxBackoff: Duration.seconds(10), multiplier: 1.01, jitter: 1 }) })();
   app({ flinkConfiguration: { 'security.delegation.tokens.enabled': false, 'kubernetes.secrets': 'a:/b', 'pipeline.auto-watermark-interval': '200ms' } })();
   app({ checkpointDirectory: 'hdfs:///flink/cp', savepointDirectory: 'file:///data/sp', env: { DB_PASSWORD: EnvValue.fromSecret('db', 'password') }, job: JobSource.sql("INSERT INTO t SELECT '${env:DB_PASSWORD}', '${env:POD_IP}'") })();

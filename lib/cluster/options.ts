@@ -1,5 +1,5 @@
 import { Duration, Size } from 'cdk8s';
-import { checkDataKey, checkInt, checkName, checkNumber, checkObjectName, ValidationError } from '../errors';
+import { checkDataKey, checkInt, checkNumber, checkObjectName, ValidationError } from '../errors';
 import { FlinkConfiguration } from '../config/flink-configuration';
 import { durationMs, flinkDuration } from '../config/units';
 
@@ -132,12 +132,12 @@ export class EnvValue {
     return new EnvValue({ value });
   }
   public static fromSecret(secretName: string, key: string, optional = false): EnvValue {
-    checkName('EnvValue.fromSecret secretName', secretName, 253);
+    checkObjectName('EnvValue.fromSecret secretName', secretName);
     checkDataKey('EnvValue.fromSecret key', key);
     return new EnvValue({ valueFrom: { secretKeyRef: { name: secretName, key, ...(optional ? { optional } : {}) } } });
   }
   public static fromConfigMap(configMapName: string, key: string): EnvValue {
-    checkName('EnvValue.fromConfigMap configMapName', configMapName, 253);
+    checkObjectName('EnvValue.fromConfigMap configMapName', configMapName);
     checkDataKey('EnvValue.fromConfigMap key', key);
     return new EnvValue({ valueFrom: { configMapKeyRef: { name: configMapName, key } } });
   }

@@ -1,5 +1,5 @@
 import { emitYaml } from '../synth/yaml';
-import { checkDataKey, checkName, hasUrlCredentials, redactUrl, ValidationError } from '../errors';
+import { checkDataKey, checkObjectName, hasUrlCredentials, redactUrl, ValidationError } from '../errors';
 import { FlinkVersion } from './flink-version';
 import { OptionCatalog } from './catalog';
 import { keyFor, removedIn2, RENAMED_IN_2 } from './keys';
@@ -10,7 +10,7 @@ export type PlainConfigValue = string | number | boolean;
 /** A Flink configuration value read from a key of a Kubernetes Secret when the process starts. */
 export class SecretConfigValue {
   constructor(public readonly secretName: string, public readonly key: string) {
-    checkName('FlinkConfigValue.fromSecret secretName', secretName, 253);
+    checkObjectName('FlinkConfigValue.fromSecret secretName', secretName);
     checkDataKey('FlinkConfigValue.fromSecret key', key);
   }
 }

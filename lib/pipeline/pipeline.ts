@@ -2,7 +2,7 @@ import { Duration } from 'cdk8s';
 import { FlinkVersion } from '../config/flink-version';
 import { durationMs } from '../config/units';
 import { EnvValue } from '../cluster/options';
-import { checkDataKey, checkInt, checkName, checkUri, hasUrlCredentials, redactUrl, ValidationError } from '../errors';
+import { checkDataKey, checkInt, checkObjectName, checkUri, hasUrlCredentials, redactUrl, ValidationError } from '../errors';
 import { SQL_RESERVED_COLUMNS, sqlFragmentProblem } from './sql-check';
 
 /** SQL column types a log field can have. */
@@ -20,14 +20,14 @@ export enum FieldType {
 export class KafkaCredentials {
   /** SASL/SCRAM-SHA-512 over TLS, user name and password from a Secret. */
   public static scram(secretName: string, usernameKey = 'username', passwordKey = 'password'): KafkaCredentials {
-    checkName('KafkaCredentials.scram secretName', secretName, 253);
+    checkObjectName('KafkaCredentials.scram secretName', secretName);
     checkDataKey('KafkaCredentials.scram usernameKey', usernameKey);
     checkDataKey('KafkaCredentials.scram passwordKey', passwordKey);
     return new KafkaCredentials('SCRAM-SHA-512', 'org.apache.kafka.common.security.scram.ScramLoginModule', secretName, usernameKey, passwordKey);
   }
   /** SASL/PLAIN over TLS, user name and password from a Secret. */
   public static plain(secretName: string, usernameKey = 'username', passwordKey = 'password'): KafkaCredentials {
-    checkName('KafkaCredentials.plain secretName', secretName, 253);
+    checkObjectName('KafkaCredentials.plain secretName', secretName);
     checkDataKey('KafkaCredentials.plain usernameKey', usernameKey);
     checkDataKey('KafkaCredentials.plain passwordKey', passwordKey);
     return new KafkaCredentials('PLAIN', 'org.apache.kafka.common.security.plain.PlainLoginModule', secretName, usernameKey, passwordKey);
@@ -274,7 +274,7 @@ class ElasticsearchSink extends Sink {
     if (typeof p.index !== 'string' || !/^[a-z0-9][a-z0-9._-]*$/.test(p.index)) {
       throw new ValidationError('Sink.elasticsearch index', p.index, 'is not an index name; expected lower-case letters, digits, ".", "_" or "-"');
     }
-    if (p.credentialsSecret !== undefined) checkName('Sink.elasticsearch credentialsSecret', p.credentialsSecret, 253);
+    if (p.credentialsSecret !== undefined) checkObjectName('Sink.elasticsearch credentialsSecret', p.credentialsSecret);
   }
   public _ddl(table: string, columns: string, ctx: RenderContext): string {
     return `CREATE TABLE ${sqlIdent(table)} (\n${columns}\n) WITH (\n${withOptions({
