@@ -5,7 +5,7 @@ import { Construct } from 'constructs';
 import { flinkDuration } from './config/units';
 import { checkInt, checkUri, ValidationError } from './errors';
 import { FlinkCluster, FlinkClusterProps } from './cluster/flink-cluster';
-import { BoundJob, checkJobId, checkParallelism, JobSource } from './job-source';
+import { BoundJob, checkEnvReferences, checkJobId, checkParallelism, JobSource } from './job-source';
 import { FlinkVersion } from './config/flink-version';
 
 /** How `helm upgrade` carries a job's state into the new version. */
@@ -140,6 +140,7 @@ export class FlinkApplication extends FlinkCluster {
 
     this.job = props.job;
     this.boundJob = bound;
+    checkEnvReferences('job.sql', bound.sqlScript, [...this.envNames, 'FLINK_JOB_ID'], `the JobManager container of "${name}"`);
     this.reactive = reactive;
     this.taskManagerReplicas = replicas;
     this.parallelism = parallelism ?? (reactive ? maxTm * this.taskManagerSlots : replicas * this.taskManagerSlots);

@@ -60,25 +60,83 @@ export function checkNumber(field: string, value: unknown, min: number, max: num
   return value;
 }
 
-const URI = /^[a-z][a-z0-9+.-]*:\/\/\S*$/;
+const URI = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)(\S*)$/;
 
-/** A durable storage location Flink can write to, such as `s3://bucket/path` or `hdfs:///flink/ha`. */
+/** URI schemes of the file systems Flink ships (built in or as plugins of the official images). */
+export const FLINK_FS_SCHEMES = ['file', 'hdfs', 'viewfs', 's3', 's3a', 's3p', 'gs', 'oss', 'wasb', 'wasbs', 'abfs', 'abfss', 'cosn', 'obs'];
+/** Schemes whose authority is the bucket, container or account: without it there is nowhere to write. */
+export const NEEDS_BUCKET = ['s3', 's3a', 's3p', 'gs', 'oss', 'wasb', 'wasbs', 'abfs', 'abfss', 'cosn', 'obs'];
+
+/**
+ * A durable storage location Flink can write to, such as `s3://bucket/path` or
+ * `hdfs:///flink/ha`: a scheme a Flink file system serves, a bucket where the scheme needs one,
+ * no credentials in the URI and no `.` or `..` segments.
+ */
 export function checkUri(field: string, value: unknown): string {
-  if (typeof value !== 'string' || !URI.test(value)) {
+  const m = typeof value === 'string' ? URI.exec(value) : null;
+  if (!m) {
     throw new ValidationError(field, value, 'is not a URI; expected a scheme and a path such as "s3://bucket/flink/checkpoints" or "hdfs:///flink/checkpoints"');
+  }
+  const [, scheme, authority, rest] = m;
+  if (!FLINK_FS_SCHEMES.includes(scheme)) {
+    throw new ValidationError(field, value, `uses scheme "${scheme}", which no Flink file system serves; expected one of ${FLINK_FS_SCHEMES.join(', ')}`);
+  }
+  if (authority.includes('@')) {
+    throw new ValidationError(field, redactUrl(value as string), 'carries credentials in the URI; expected them in a Kubernetes Secret (e.g. FlinkConfigValue.fromSecret for the file system\'s key options)');
+  }
+  if (NEEDS_BUCKET.includes(scheme) && authority === '') {
+    throw new ValidationError(field, value, `has no bucket; expected "${scheme}://<bucket>/<path>"`);
+  }
+  if (scheme === 'file' && authority !== '' && authority !== 'localhost') {
+    throw new ValidationError(field, value, `is a relative path (Flink reads "${authority}" as a host); expected an absolute path such as "file:///${authority}${rest}"`);
+  }
+  if (rest.split('/').some((s) => s === '.' || s === '..')) {
+    throw new ValidationError(field, value, 'has "." or ".." segments; expected a normalized path');
+  }
+  return value as string;
+}
+
+const URL_CREDENTIALS = /^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i;
+
+/** Whether a string is a URL with user information (`scheme://user:password@host`). */
+export function hasUrlCredentials(s: string): boolean {
+  return URL_CREDENTIALS.test(s);
+}
+
+/** The URL with its user information replaced by `***`, for error messages. */
+export function redactUrl(s: string): string {
+  return s.replace(URL_CREDENTIALS, '$1***@');
+}
+
+const DATA_KEY = /^[-._a-zA-Z0-9]+$/;
+
+/** A key of a Secret or ConfigMap: at most 253 characters of [-._a-zA-Z0-9], not "." or "..". */
+export function checkDataKey(field: string, value: unknown): string {
+  if (typeof value !== 'string' || !DATA_KEY.test(value) || value.length > 253 || value === '.' || value === '..') {
+    throw new ValidationError(field, value, 'is not a valid Secret or ConfigMap key; expected at most 253 characters of [-._a-zA-Z0-9]');
+  }
+  return value;
+}
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** A name of a Secret, ConfigMap or claim: a DNS subdomain of at most 253 characters. */
+export function checkObjectName(field: string, value: unknown): string {
+  if (typeof value !== 'string' || !DNS_SUBDOMAIN.test(value) || value.length > 253) {
+    throw new ValidationError(field, value, 'is not a valid object name; expected a DNS subdomain: lower-case letters, digits, "-" and ".", at most 253 characters');
   }
   return value;
 }
 
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+export const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 
 /** Kubernetes label keys and values (also used for annotations' keys). */
 export function checkLabels(field: string, labels: Record<string, string> | undefined, valuesToo = true): Record<string, string> {
   if (!labels) return {};
   for (const [k, v] of Object.entries(labels)) {
     const name = k.includes('/') ? k.slice(k.indexOf('/') + 1) : k;
-    if (!LABEL_KEY.test(k) || name.length > 63 || k.length > 316) {
+    if (!LABEL_KEY.test(k) || name.length > 63 || (k.includes('/') && k.indexOf('/') > 253)) {
       throw new ValidationError(`${field} key`, k, 'is not a valid label key; expected an optional DNS prefix and "/", then at most 63 characters of [A-Za-z0-9-_.]');
     }
     if (typeof v !== 'string') {

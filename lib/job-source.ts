@@ -3,6 +3,7 @@ import { JOB_FILES_DIR } from './cluster/flink-cluster';
 import { EnvValue } from './cluster/options';
 import { FlinkVersion } from './config/flink-version';
 import { LogPipeline } from './pipeline/pipeline';
+import { envReferences } from './pipeline/sql-check';
 
 /** The entry class of the SQL runner in the toolkit's runtime image. */
 export const SQL_RUNNER_CLASS = 'org.cdk8sflink.runner.SqlRunner';
@@ -117,6 +118,24 @@ class SqlJobSource extends JobSource {
       env: this.envOf(name, version),
       sqlScript,
     };
+  }
+}
+
+/** Environment variables every Flink container of the toolkit has. */
+export const TOOLKIT_ENV = ['POD_IP', 'POD_NAMESPACE', 'JOB_MANAGER_RPC_ADDRESS'];
+
+/**
+ * Refuses a script whose `${env:NAME}` references name no variable in `provided` (the pod's
+ * env): the SQL runner would stop at start. `where` names who provides env.
+ */
+export function checkEnvReferences(field: string, script: string | undefined, provided: readonly string[], where: string): void {
+  for (const ref of envReferences(script ?? '')) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(ref)) {
+      throw new ValidationError(field, `\${env:${ref}}`, 'is not a valid reference; expected ${env:NAME} with NAME a C identifier such as KAFKA_PASSWORD');
+    }
+    if (!provided.includes(ref) && !TOOLKIT_ENV.includes(ref)) {
+      throw new ValidationError(field, `\${env:${ref}}`, `reads environment variable ${ref}, which ${where} does not set; expected it in env (e.g. EnvValue.fromSecret("<secret>", "<key>")) or in JobSource.sql(script, env)`);
+    }
   }
 }
 

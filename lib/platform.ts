@@ -2,6 +2,9 @@ import { App, Chart } from 'cdk8s';
 import { FlinkApplication, FlinkApplicationProps } from './application';
 import { FlinkClusterProps, MAX_NAME_LENGTH } from './cluster/flink-cluster';
 import { FlinkMonitoring, FlinkMonitoringProps } from './monitoring/flink-monitoring';
+import { KafkaClaim } from './pipeline/pipeline';
+import { envReferences } from './pipeline/sql-check';
+import { TOOLKIT_ENV } from './job-source';
 import { checkName, checkUri, ValidationError } from './errors';
 import { FlinkSessionCluster, FlinkSessionClusterProps, FlinkSessionJob, FlinkSessionJobProps } from './session';
 
@@ -26,6 +29,38 @@ export interface FlinkPlatformProps {
   readonly monitoring?: Omit<FlinkMonitoringProps, 'cluster'> | false;
 }
 
+/** A resource a unit uses that no other unit may use in the same place. */
+interface Claim {
+  readonly unit: string;
+  readonly kind: 'HA cluster id' | KafkaClaim['kind'];
+  readonly field: string;
+  readonly value: string;
+  /** Where the value must be unique: "in namespace x", "on broker host:port". */
+  readonly places: string[];
+  readonly sharedWith: string[];
+}
+
+const COLLISION_HARM: Record<Claim['kind'], string> = {
+  'HA cluster id': 'clusters with one id share leader election and job graphs',
+  'consumer group': 'jobs committing offsets to one group overwrite each other\'s positions',
+  'transactional-id prefix': 'exactly-once producers with one prefix fence each other\'s transactions',
+};
+
+function claimsOf(unit: string, c: ReleaseUnit['construct']): Claim[] {
+  const out: Claim[] = [];
+  if ((c instanceof FlinkApplication || c instanceof FlinkSessionCluster) && c.highAvailability) {
+    out.push({
+      unit, kind: 'HA cluster id', field: 'highAvailabilityClusterId', value: String(c.configuration.get('kubernetes.cluster-id')),
+      places: [c.namespace ? `in namespace ${c.namespace}` : 'in the release namespace'], sharedWith: [],
+    });
+  }
+  const pipeline = c instanceof FlinkSessionCluster ? undefined : c.job.pipeline;
+  for (const k of pipeline?._kafkaClaims(unit) ?? []) {
+    out.push({ unit, kind: k.kind, field: k.field, value: k.value, places: k.brokers.map((b) => `on broker ${b}`), sharedWith: k.sharedWith });
+  }
+  return out;
+}
+
 /** What one release unit is: one chart, one `dist/<name>/` folder, one Helm release. */
 export type UnitKind = 'application' | 'session-cluster' | 'session-job';
 
@@ -44,6 +79,8 @@ export interface ReleaseUnit {
  */
 export class FlinkPlatform {
   private readonly units = new Map<string, ReleaseUnit>();
+  /** What the units use that no other may use in the same place (see checkCollisions). */
+  private readonly claims = new Map<string, Claim[]>();
 
   constructor(public readonly props: FlinkPlatformProps = {}) {
     if (props.namespace !== undefined) checkName('namespace', props.namespace, 63);
@@ -96,7 +133,8 @@ export class FlinkPlatform {
           problems.push(`session job "${u.name}": built for Flink ${u.construct.cluster.version} but cluster "${c.name}" runs ${local.construct.version}`);
         }
         const clusterEnv = local.construct.envNames;
-        const missing = Object.keys(u.construct.boundJob.env).filter((k) => !clusterEnv.includes(k));
+        const missing = [...Object.keys(u.construct.boundJob.env), ...envReferences(u.construct.boundJob.sqlScript ?? '')]
+          .filter((k, i, all) => !clusterEnv.includes(k) && !TOOLKIT_ENV.includes(k) && all.indexOf(k) === i);
         if (missing.length) {
           problems.push(`session job "${u.name}": its pipeline reads ${missing.join(', ')} from the environment, which cluster "${c.name}" does not set; add them to the cluster's env (from the same Secrets)`);
         }
@@ -139,8 +177,35 @@ export class FlinkPlatform {
   }
 
   private register<T extends ReleaseUnit['construct']>(name: string, kind: UnitKind, chart: Chart, construct: T): T {
+    this.checkCollisions(name, construct);
     this.units.set(name, { name, kind, chart, construct });
     return construct;
+  }
+
+  /**
+   * Refuses a unit that uses what another unit of the platform (or another part of itself)
+   * already uses where sharing breaks jobs: a Kubernetes HA cluster id in one namespace, an
+   * exactly-once sink's transactional-id prefix or a consumer group on the same brokers. A
+   * consumer group may be shared when both jobs name each other in `sharedGroupWith`.
+   */
+  private checkCollisions(name: string, construct: ReleaseUnit['construct']): void {
+    // Indexed by kind, value and place, so declaring n jobs stays linear.
+    const added = new Map<string, Claim[]>();
+    for (const c of claimsOf(name, construct)) {
+      for (const place of c.places) {
+        const key = JSON.stringify([c.kind, c.value, place]);
+        const others = [...(this.claims.get(key) ?? []), ...(added.get(key) ?? [])];
+        const other = others.find((o) => !(c.kind === 'consumer group' && o.unit !== name && c.sharedWith.includes(o.unit) && o.sharedWith.includes(name)));
+        if (other) {
+          const whose = other.unit === name ? `${other.field} of "${name}"` : `the ${other.kind} of "${other.unit}"`;
+          throw new ValidationError(`${name}: ${c.field}`, c.value, `is also ${whose} ${place}; ${COLLISION_HARM[c.kind]}; expected ${c.kind === 'consumer group'
+            ? `a distinct groupId, or sharedGroupWith: ["${other.unit}"] on "${name}" and ["${name}"] on "${other.unit}" to share it on purpose`
+            : `a distinct ${c.kind === 'HA cluster id' ? 'highAvailabilityClusterId' : 'transactionalIdPrefix'}`}`);
+        }
+        added.set(key, [...(added.get(key) ?? []), c]);
+      }
+    }
+    for (const [k, cs] of added) this.claims.set(k, [...(this.claims.get(k) ?? []), ...cs]);
   }
 
   private clusterProps<P extends FlinkClusterProps>(name: string, props: P): P {

@@ -167,6 +167,11 @@ export class FlinkSessionJob extends Construct {
     const jobConfig = new FlinkConfiguration(c.version);
     jobConfig.set('pipeline.name', this.name, 'name');
     jobConfig.setRaw('flinkConfiguration', props.flinkConfiguration);
+    const secret = jobConfig.secretValues[0];
+    if (secret) {
+      throw new ValidationError(`flinkConfiguration["${secret.key}"]`, `FlinkConfigValue.fromSecret('${secret.secretName}', '${secret.secretKey}')`,
+        'is not possible for a session job, whose configuration is submitted from a ConfigMap; set it in the session cluster\'s flinkConfiguration');
+    }
     const savepoint = props.initialSavepointPath !== undefined ? checkUri('initialSavepointPath', props.initialSavepointPath) : undefined;
     if (props.allowNonRestoredState !== undefined && savepoint === undefined) {
       throw new ValidationError('allowNonRestoredState', props.allowNonRestoredState, 'is set without initialSavepointPath; it only applies to a restore');

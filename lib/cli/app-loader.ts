@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { FlinkPlatform } from '../platform';
 import { UsageError } from './args';
+import { ValidationError } from '../errors';
 
 /**
  * Finds the app module: `--app`, else the `app` command of cdk8s.yaml in the working
@@ -26,13 +27,49 @@ export function resolveAppPath(app: string | undefined, cwd = process.cwd()): st
 export function loadPlatform(appPath: string): FlinkPlatform {
   if (!fs.existsSync(appPath)) throw new UsageError(`--app: ${JSON.stringify(appPath)} does not exist; expected a compiled JavaScript module`);
   process.env.CDK8S_FLINK_CLI = '1';
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const mod = require(appPath);
+  let mod: any;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    mod = require(appPath);
+  } catch (e) {
+    throw appError(appPath, e);
+  }
   for (const cand of [mod?.default, mod?.platform, mod]) {
-    const p = typeof cand === 'function' && !isPlatform(cand) ? cand() : cand;
+    let p: unknown;
+    try {
+      p = typeof cand === 'function' && !isPlatform(cand) ? cand() : cand;
+    } catch (e) {
+      throw appError(appPath, e);
+    }
     if (isPlatform(p)) return p;
   }
   throw new UsageError(`--app: ${appPath} exports no FlinkPlatform; expected "export default platform" or "export const platform"`);
+}
+
+/**
+ * An error raised while loading the app module: a ValidationError as it is (it names the
+ * field), anything else (a syntax error, an exception of the module's own code or of a library
+ * it calls) as one line naming the module and the line of it where the error arose.
+ */
+export class AppModuleError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AppModuleError';
+  }
+}
+
+function appError(appPath: string, e: unknown): Error {
+  const err = e as Error;
+  if (err instanceof ValidationError || err?.name === 'ValidationError') return err;
+  const rel = path.relative(process.cwd(), appPath) || appPath;
+  const firstLine = String(err?.message ?? e).split('\n')[0];
+  // Where in the app's own files it happened: the first stack frame outside node_modules and node internals.
+  const stack = String(err?.stack ?? '');
+  const syntaxAt = err instanceof SyntaxError ? /^(\/[^\n]*?\.c?js):(\d+)/m.exec(stack) : null;
+  const frame = syntaxAt ? `${path.relative(process.cwd(), syntaxAt[1])}:${syntaxAt[2]}`
+    : /\(?((?:\/|[A-Za-z]:\\)[^()\n]*?):(\d+):\d+\)?$/m.exec(stack.split('\n').slice(1).filter((l) => !/node_modules|node:internal|\(node:/.test(l)).join('\n'))?.slice(1, 3).join(':');
+  const where = frame ? ` at ${frame.startsWith('/') ? path.relative(process.cwd(), frame) : frame}` : '';
+  return new AppModuleError(`--app: ${rel} failed to load: ${err?.name ?? 'Error'}: ${firstLine}${where}`);
 }
 
 function isPlatform(x: any): x is FlinkPlatform {

@@ -2,6 +2,7 @@
 import { ValidationError } from '../errors';
 import { UnknownJobError } from '../synth/synthesize';
 import { HelmError } from './helm';
+import { AppModuleError } from './app-loader';
 import { PACKAGE_VERSION } from '../version';
 import { formatOptions, OptionSpec, parseArgs, UsageError } from './args';
 import { Command } from './command';
@@ -75,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     const err = e as Error;
     if (err instanceof UsageError) {
       process.stderr.write(`cdk8s-flink: ${err.message} (see --help)\n`);
-    } else if (err instanceof ValidationError || err instanceof UnknownJobError || err instanceof HelmError || err?.name === 'ValidationError') {
+    } else if (err instanceof ValidationError || err instanceof UnknownJobError || err instanceof HelmError || err instanceof AppModuleError || err?.name === 'ValidationError') {
       process.stderr.write(`cdk8s-flink: error: ${err.message}\n`);
     } else {
       process.stderr.write(`cdk8s-flink: ${err?.message ?? String(e)}${verbose ? '' : ' (--verbose shows the stack trace)'}\n`);
@@ -85,6 +86,19 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * A reader that closes the pipe early (`cdk8s-flink plan --json | head -1`) is not an error:
+ * stop quietly, as Unix tools do, instead of failing on the next write.
+ */
+export function exitQuietlyOnEpipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 if (require.main === module) {
+  exitQuietlyOnEpipe(process.stdout);
+  exitQuietlyOnEpipe(process.stderr);
   main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
 }

@@ -10,10 +10,11 @@ import { log4jConsoleProperties, LogLevel } from '../config/log4j';
 import { checkJobManagerMemory, checkTaskManagerMemory } from '../config/memory';
 import { durationMs, flinkDuration, mebibytes } from '../config/units';
 import { checkInt, checkLabels, checkName, checkNumber, checkUri, ValidationError } from '../errors';
+import { checkImage } from './image-ref';
 import { recommendedLabels, selectorLabels } from './labels';
 import { NetworkPeer, NetworkPolicyOptions, REST_CLIENT_LABEL } from './network-policy';
 import {
-  AntiAffinity, CheckpointingMode, checkTolerations, EnvValue, ExtraVolume, ImagePullPolicy,
+  AntiAffinity, CheckpointingMode, checkMountPath, checkTolerations, EnvValue, ExtraVolume, ImagePullPolicy,
   RestartStrategy, ServiceType, StateBackend, Toleration,
 } from './options';
 
@@ -670,9 +671,10 @@ export abstract class FlinkCluster extends Construct {
     if (RESERVED_VOLUMES.includes(volume.name) || this.volumes.some((v) => v.name === volume.name)) {
       throw new ValidationError('volumes[].name', volume.name, 'is already used in the pod; choose another name');
     }
-    if (typeof volume.mountPath !== 'string' || !volume.mountPath.startsWith('/') || RESERVED_MOUNTS.some((m) => volume.mountPath === m)) {
+    if (typeof volume.mountPath !== 'string' || !volume.mountPath.startsWith('/')) {
       throw new ValidationError(`volumes[${volume.name}].mountPath`, volume.mountPath, `is invalid; expected an absolute path other than ${RESERVED_MOUNTS.join(', ')}`);
     }
+    checkMountPath(volume, this.volumes, RESERVED_MOUNTS);
     this.volumes.push(volume);
     return volume;
   }
@@ -717,6 +719,7 @@ export abstract class FlinkCluster extends Construct {
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
       { name: 'JOB_MANAGER_RPC_ADDRESS', value: this.jobManagerHost },
       ...Object.keys(this.env).sort().map((k) => this.env[k]._toEnvVar(k)),
+      ...this.configuration.secretEnv(),
     ];
   }
 
@@ -806,34 +809,7 @@ export function cpuMillis(field: string, cpu: kplus.Cpu): number {
   return millis;
 }
 
-const TAG = /^[\w][\w.-]{0,127}$/;
-
-/** Accepts an image pinned by tag or digest; rejects `:latest` and untagged references. */
-export function checkImage(field: string, image: unknown): string {
-  if (typeof image !== 'string' || image.length === 0 || /\s/.test(image)) {
-    throw new ValidationError(field, image, 'is invalid; expected an image reference such as "flink:1.20.3-java17"');
-  }
-  const at = image.indexOf('@');
-  if (at >= 0) {
-    if (!/^sha256:[a-f0-9]{64}$/.test(image.slice(at + 1))) {
-      throw new ValidationError(field, image, 'has an invalid digest; expected "@sha256:" followed by 64 hex digits');
-    }
-    return image;
-  }
-  const slash = image.lastIndexOf('/');
-  const colon = image.lastIndexOf(':');
-  if (colon <= slash) {
-    throw new ValidationError(field, image, 'is not pinned; expected a tag or digest, e.g. "flink:1.20.3-java17"');
-  }
-  const tag = image.slice(colon + 1);
-  if (tag === 'latest') {
-    throw new ValidationError(field, image, 'uses the moving tag "latest"; expected a pinned tag or digest, e.g. "flink:1.20.3-java17"');
-  }
-  if (!TAG.test(tag)) {
-    throw new ValidationError(field, image, 'has an invalid tag; expected letters, digits, ".", "_" or "-"');
-  }
-  return image;
-}
+export { checkImage } from './image-ref';
 
 function describeProp(v: unknown): unknown {
   if (v instanceof Duration) return v.toHumanString();

@@ -1,7 +1,7 @@
 import { Duration, Size } from 'cdk8s';
-import { checkInt, checkName, checkNumber, ValidationError } from '../errors';
+import { checkDataKey, checkInt, checkNumber, checkObjectName, ValidationError } from '../errors';
 import { FlinkConfiguration } from '../config/flink-configuration';
-import { flinkDuration } from '../config/units';
+import { durationMs, flinkDuration } from '../config/units';
 
 /** Where keyed state lives between checkpoints. */
 export enum StateBackend {
@@ -62,9 +62,20 @@ export class RestartStrategy {
   public static exponentialDelay(o: ExponentialDelayOptions = {}): RestartStrategy {
     return new RestartStrategy('exponential-delay', (c, f) => {
       const p = 'restart-strategy.exponential-delay';
-      c.set(`${p}.initial-backoff`, flinkDuration(`${f}.initialBackoff`, o.initialBackoff ?? Duration.seconds(1), 1), f);
-      c.set(`${p}.max-backoff`, flinkDuration(`${f}.maxBackoff`, o.maxBackoff ?? Duration.seconds(10), 1), f);
-      c.set(`${p}.backoff-multiplier`, checkNumber(`${f}.multiplier`, o.multiplier ?? 1.5, 1, 100), f);
+      // Flink's rules (ExponentialDelayRestartBackoffTimeStrategy): backoffs and threshold >= 1 ms,
+      // initial <= max, multiplier > 1, jitter in [0, 1]; it refuses the job otherwise.
+      const initial = o.initialBackoff ?? Duration.seconds(1);
+      const max = o.maxBackoff ?? Duration.seconds(10);
+      c.set(`${p}.initial-backoff`, flinkDuration(`${f}.initialBackoff`, initial, 1), f);
+      c.set(`${p}.max-backoff`, flinkDuration(`${f}.maxBackoff`, max, 1), f);
+      if (durationMs(`${f}.maxBackoff`, max) < durationMs(`${f}.initialBackoff`, initial)) {
+        throw new ValidationError(`${f}.maxBackoff`, max.toHumanString(), `is below initialBackoff (${initial.toHumanString()}); expected maxBackoff >= initialBackoff`);
+      }
+      const multiplier = o.multiplier ?? 1.5;
+      if (typeof multiplier !== 'number' || !Number.isFinite(multiplier) || multiplier <= 1 || multiplier > 100) {
+        throw new ValidationError(`${f}.multiplier`, multiplier, 'is invalid; expected a number greater than 1 and at most 100 (Flink refuses a multiplier <= 1)');
+      }
+      c.set(`${p}.backoff-multiplier`, multiplier, f);
       c.set(`${p}.reset-backoff-threshold`, flinkDuration(`${f}.resetBackoffThreshold`, o.resetBackoffThreshold ?? Duration.minutes(10), 1), f);
       c.set(`${p}.jitter-factor`, checkNumber(`${f}.jitter`, o.jitter ?? 0.1, 0, 1), f);
     });
@@ -111,21 +122,30 @@ export interface Toleration {
   readonly tolerationSeconds?: number;
 }
 
+/** Pod fields the downward API gives environment variables (Kubernetes 1.27). */
+const POD_FIELDS = ['metadata.name', 'metadata.namespace', 'metadata.uid', 'spec.nodeName', 'spec.serviceAccountName', 'status.hostIP', 'status.podIP', 'status.podIPs'];
+
 /** The value of an extra environment variable. Credentials come from Secrets. */
 export class EnvValue {
   public static fromValue(value: string): EnvValue {
+    if (typeof value !== 'string') throw new ValidationError('EnvValue.fromValue value', value, 'is invalid; expected a string');
     return new EnvValue({ value });
   }
   public static fromSecret(secretName: string, key: string, optional = false): EnvValue {
-    checkName('EnvValue.fromSecret secretName', secretName, 253);
+    checkObjectName('EnvValue.fromSecret secretName', secretName);
+    checkDataKey('EnvValue.fromSecret key', key);
     return new EnvValue({ valueFrom: { secretKeyRef: { name: secretName, key, ...(optional ? { optional } : {}) } } });
   }
   public static fromConfigMap(configMapName: string, key: string): EnvValue {
-    checkName('EnvValue.fromConfigMap configMapName', configMapName, 253);
+    checkObjectName('EnvValue.fromConfigMap configMapName', configMapName);
+    checkDataKey('EnvValue.fromConfigMap key', key);
     return new EnvValue({ valueFrom: { configMapKeyRef: { name: configMapName, key } } });
   }
   /** A field of the pod, such as `metadata.namespace` or `status.podIP`. */
   public static fromField(fieldPath: string): EnvValue {
+    if (typeof fieldPath !== 'string' || !(POD_FIELDS.includes(fieldPath) || /^metadata\.(labels|annotations)\['[^'\]]+'\]$/.test(fieldPath))) {
+      throw new ValidationError('EnvValue.fromField fieldPath', fieldPath, `is not a field the API server exposes to env; expected one of ${POD_FIELDS.join(', ')}, or metadata.labels['<key>'] / metadata.annotations['<key>']`);
+    }
     return new EnvValue({ valueFrom: { fieldRef: { fieldPath } } });
   }
   private constructor(private readonly spec: Record<string, unknown>) {}
@@ -138,15 +158,18 @@ export class EnvValue {
 /** What an extra volume holds. */
 export class VolumeSource {
   public static secret(secretName: string): VolumeSource {
+    checkObjectName('VolumeSource.secret secretName', secretName);
     return new VolumeSource({ secret: { secretName } });
   }
   public static configMap(configMapName: string): VolumeSource {
+    checkObjectName('VolumeSource.configMap configMapName', configMapName);
     return new VolumeSource({ configMap: { name: configMapName } });
   }
   public static emptyDir(sizeLimit?: Size): VolumeSource {
     return new VolumeSource({ emptyDir: sizeLimit ? { sizeLimit: `${sizeLimit.toMebibytes()}Mi` } : {} });
   }
   public static persistentVolumeClaim(claimName: string, readOnly = false): VolumeSource {
+    checkObjectName('VolumeSource.persistentVolumeClaim claimName', claimName);
     return new VolumeSource({ persistentVolumeClaim: { claimName, ...(readOnly ? { readOnly } : {}) } });
   }
   private constructor(private readonly spec: Record<string, unknown>) {}
@@ -166,13 +189,38 @@ export interface ExtraVolume {
   readonly readOnly?: boolean;
 }
 
+const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
+const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+/** Tolerations as the API server validates them (operator, effect, key, value, seconds). */
 export function checkTolerations(field: string, ts: readonly Toleration[] | undefined): Record<string, unknown>[] {
+  if (ts !== undefined && !Array.isArray(ts)) throw new ValidationError(field, ts, 'is invalid; expected an array of tolerations');
   return (ts ?? []).map((t, i) => {
+    const at = `${field}[${i}]`;
+    if (t.operator !== undefined && t.operator !== 'Equal' && t.operator !== 'Exists') {
+      throw new ValidationError(`${at}.operator`, t.operator, 'is unknown; expected "Equal" or "Exists"');
+    }
+    if (t.effect !== undefined && !TAINT_EFFECTS.includes(t.effect)) {
+      throw new ValidationError(`${at}.effect`, t.effect, `is unknown; expected one of ${TAINT_EFFECTS.join(', ')}`);
+    }
+    if (t.key !== undefined && (typeof t.key !== 'string' || !QUALIFIED_NAME.test(t.key) || t.key.split('/').pop()!.length > 63)) {
+      throw new ValidationError(`${at}.key`, t.key, 'is not a valid taint key; expected an optional DNS prefix and "/", then at most 63 characters of [A-Za-z0-9-_.]');
+    }
     if (t.operator === 'Exists' && t.value !== undefined) {
-      throw new ValidationError(`${field}[${i}].value`, t.value, 'must be empty when operator is "Exists"');
+      throw new ValidationError(`${at}.value`, t.value, 'must be empty when operator is "Exists"');
+    }
+    if (t.key === undefined && t.operator === 'Equal') {
+      throw new ValidationError(`${at}.operator`, t.operator, 'needs a key; a toleration without a key must use operator "Exists"');
+    }
+    if (t.value !== undefined && (typeof t.value !== 'string' || !LABEL_VALUE.test(t.value) || t.value.length > 63)) {
+      throw new ValidationError(`${at}.value`, t.value, 'is not a valid taint value; expected at most 63 characters of [A-Za-z0-9-_.], starting and ending alphanumeric');
     }
     if (t.tolerationSeconds !== undefined && t.effect !== 'NoExecute') {
-      throw new ValidationError(`${field}[${i}].tolerationSeconds`, t.tolerationSeconds, 'is only allowed with effect "NoExecute"');
+      throw new ValidationError(`${at}.tolerationSeconds`, t.tolerationSeconds, 'is only allowed with effect "NoExecute"');
+    }
+    if (t.tolerationSeconds !== undefined && !Number.isInteger(t.tolerationSeconds)) {
+      throw new ValidationError(`${at}.tolerationSeconds`, t.tolerationSeconds, 'is invalid; expected a whole number of seconds');
     }
     return {
       ...(t.key !== undefined ? { key: t.key } : {}),
@@ -182,4 +230,20 @@ export function checkTolerations(field: string, ts: readonly Toleration[] | unde
       ...(t.tolerationSeconds !== undefined ? { tolerationSeconds: t.tolerationSeconds } : {}),
     };
   });
+}
+
+/**
+ * Mount paths unique in the container, as the API server requires (`taken` are the toolkit's
+ * own mounts); trailing slashes do not make a path another.
+ */
+export function checkMountPath(volume: ExtraVolume, others: readonly ExtraVolume[], taken: readonly string[]): void {
+  const norm = (p: string) => p.replace(/\/+$/, '') || '/';
+  const p = norm(volume.mountPath);
+  if (taken.some((t) => norm(t) === p)) {
+    throw new ValidationError(`volumes[${volume.name}].mountPath`, volume.mountPath, `is invalid; expected an absolute path other than ${taken.join(', ')}`);
+  }
+  const prev = others.find((o) => norm(o.mountPath) === p);
+  if (prev) {
+    throw new ValidationError(`volumes[${volume.name}].mountPath`, volume.mountPath, `is already the mount path of volume "${prev.name}"; expected one volume per path`);
+  }
 }

@@ -15,7 +15,13 @@ export function durationMs(field: string, d: Duration | undefined, minMs = 0): n
   if (!(d instanceof Duration)) {
     throw new ValidationError(field, d, 'is invalid; expected a cdk8s Duration such as Duration.seconds(30)');
   }
-  const ms = d.toMilliseconds();
+  let ms: number;
+  try {
+    ms = d.toMilliseconds();
+  } catch {
+    // cdk8s refuses fractions of a millisecond with a message that names no field.
+    throw new ValidationError(field, d.toHumanString(), `is invalid; expected a whole number of milliseconds >= ${minMs}ms`);
+  }
   if (!Number.isFinite(ms) || ms < minMs || !Number.isInteger(ms)) {
     throw new ValidationError(field, `${ms}ms`, `is invalid; expected a whole number of milliseconds >= ${minMs}ms`);
   }

@@ -1,4 +1,5 @@
 import { emitYaml } from '../synth/yaml';
+import { FLINK_FS_SCHEMES, LABEL_KEY, NEEDS_BUCKET } from '../errors';
 
 /** One value of a chart: its default, what it means, and its JSON schema. */
 export interface ValueSpec {
@@ -51,5 +52,14 @@ export function renderSchema(tree: ValueTree, title: string): string {
 
 export const QUANTITY_CPU = { type: 'string', pattern: '^([1-9][0-9]*|[0-9]+\\.[0-9]+|[1-9][0-9]*m)$' };
 export const QUANTITY_MEMORY = { type: 'string', pattern: '^[1-9][0-9]*(Mi|Gi)$' };
-export const URI_OR_EMPTY = { type: 'string', pattern: '^([a-z][a-z0-9+.-]*://\\S+)?$' };
-export const LABELS = { type: 'object', additionalProperties: { type: 'string' } };
+/**
+ * A storage URI as `checkUri` accepts it (or ""): a Flink file system's scheme, a bucket where
+ * the scheme needs one, no `user:password@`, no relative `file://` path, no `.`/`..` segments.
+ */
+export const URI_OR_EMPTY = {
+  type: 'string',
+  pattern: `^((${NEEDS_BUCKET.join('|')})://[^/@\\s?#]+(/\\S*)?|(${FLINK_FS_SCHEMES.filter((x) => !NEEDS_BUCKET.includes(x) && x !== 'file').join('|')})://[^/@\\s?#]*(/\\S*)?|file://(localhost)?/\\S*)?$`,
+  not: { pattern: '/\\.\\.?(/|$)' },
+};
+/** Labels or annotations: keys as the API server checks them (a newline or space in a key would otherwise inject YAML). */
+export const LABELS = { type: 'object', propertyNames: { pattern: LABEL_KEY.source, maxLength: 317 }, additionalProperties: { type: 'string' } };

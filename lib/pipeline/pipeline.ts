@@ -2,7 +2,8 @@ import { Duration } from 'cdk8s';
 import { FlinkVersion } from '../config/flink-version';
 import { durationMs } from '../config/units';
 import { EnvValue } from '../cluster/options';
-import { checkInt, checkName, checkUri, ValidationError } from '../errors';
+import { checkDataKey, checkInt, checkObjectName, checkUri, hasUrlCredentials, redactUrl, ValidationError } from '../errors';
+import { SQL_RESERVED_COLUMNS, sqlFragmentProblem } from './sql-check';
 
 /** SQL column types a log field can have. */
 export enum FieldType {
@@ -19,12 +20,16 @@ export enum FieldType {
 export class KafkaCredentials {
   /** SASL/SCRAM-SHA-512 over TLS, user name and password from a Secret. */
   public static scram(secretName: string, usernameKey = 'username', passwordKey = 'password'): KafkaCredentials {
-    checkName('KafkaCredentials.scram secretName', secretName, 253);
+    checkObjectName('KafkaCredentials.scram secretName', secretName);
+    checkDataKey('KafkaCredentials.scram usernameKey', usernameKey);
+    checkDataKey('KafkaCredentials.scram passwordKey', passwordKey);
     return new KafkaCredentials('SCRAM-SHA-512', 'org.apache.kafka.common.security.scram.ScramLoginModule', secretName, usernameKey, passwordKey);
   }
   /** SASL/PLAIN over TLS, user name and password from a Secret. */
   public static plain(secretName: string, usernameKey = 'username', passwordKey = 'password'): KafkaCredentials {
-    checkName('KafkaCredentials.plain secretName', secretName, 253);
+    checkObjectName('KafkaCredentials.plain secretName', secretName);
+    checkDataKey('KafkaCredentials.plain usernameKey', usernameKey);
+    checkDataKey('KafkaCredentials.plain passwordKey', passwordKey);
     return new KafkaCredentials('PLAIN', 'org.apache.kafka.common.security.plain.PlainLoginModule', secretName, usernameKey, passwordKey);
   }
   private constructor(
@@ -78,6 +83,25 @@ export interface KafkaSourceProps extends KafkaConnection {
   readonly maxOutOfOrderness?: Duration;
   /** @default StartingOffsets.GROUP */
   readonly startingOffsets?: StartingOffsets;
+  /**
+   * Other jobs of the platform that commit offsets to the same consumer group on the same
+   * brokers on purpose (e.g. a replacement job taking over from the old one's offsets). Both
+   * jobs must name each other; any other shared group is refused, since jobs committing to one
+   * group overwrite each other's positions.
+   * @default - none: the group is this job's alone
+   */
+  readonly sharedGroupWith?: string[];
+}
+
+/** A Kafka resource a job uses that no other job may use on the same brokers. @internal */
+export interface KafkaClaim {
+  readonly kind: 'consumer group' | 'transactional-id prefix';
+  readonly field: string;
+  readonly value: string;
+  /** The brokers, as `host:port` in lower case. */
+  readonly brokers: string[];
+  /** Jobs this one declares it shares the resource with. */
+  readonly sharedWith: string[];
 }
 
 export enum DeliveryGuarantee {
@@ -130,6 +154,11 @@ function checkBootstrap(field: string, b: unknown): string {
   return b;
 }
 
+/** The brokers of a bootstrap list, lower-cased `host:port`, for comparing clusters. */
+export function brokerList(bootstrap: string): string[] {
+  return bootstrap.split(',').map((b) => b.trim().toLowerCase()).filter(Boolean);
+}
+
 function withOptions(opts: Record<string, string>): string {
   return Object.entries(opts).map(([k, v]) => `  ${sqlString(k)} = ${sqlString(v)}`).join(',\n');
 }
@@ -153,6 +182,14 @@ class KafkaSink extends Sink {
     if (p.deliveryGuarantee !== undefined && !Object.values(DeliveryGuarantee).includes(p.deliveryGuarantee)) {
       throw new ValidationError('Sink.kafka deliveryGuarantee', p.deliveryGuarantee, `is unknown; expected one of ${Object.values(DeliveryGuarantee).join(', ')}`);
     }
+    if (p.transactionalIdPrefix !== undefined) {
+      if (p.deliveryGuarantee === DeliveryGuarantee.AT_LEAST_ONCE) {
+        throw new ValidationError('Sink.kafka transactionalIdPrefix', p.transactionalIdPrefix, 'is set but deliveryGuarantee is at-least-once, which uses no transactions; remove it');
+      }
+      if (typeof p.transactionalIdPrefix !== 'string' || !/^[A-Za-z0-9._-]{1,200}$/.test(p.transactionalIdPrefix)) {
+        throw new ValidationError('Sink.kafka transactionalIdPrefix', p.transactionalIdPrefix, 'is invalid; expected 1-200 characters of [A-Za-z0-9._-]');
+      }
+    }
   }
   public _ddl(table: string, columns: string, ctx: RenderContext): string {
     const eo = (this.p.deliveryGuarantee ?? DeliveryGuarantee.EXACTLY_ONCE) === DeliveryGuarantee.EXACTLY_ONCE;
@@ -164,7 +201,7 @@ class KafkaSink extends Sink {
       'json.timestamp-format.standard': 'ISO-8601',
       'sink.delivery-guarantee': eo ? 'exactly-once' : 'at-least-once',
       ...(eo ? {
-        'sink.transactional-id-prefix': this.p.transactionalIdPrefix ?? `${ctx.name}-${ctx.index}`,
+        'sink.transactional-id-prefix': this.transactionalIdPrefix(ctx.name, ctx.index)!,
         // Kafka brokers cap transactions at transaction.max.timeout.ms (15 min by default); Flink's default is 1 h.
         'properties.transaction.timeout.ms': '900000',
       } : {}),
@@ -174,6 +211,17 @@ class KafkaSink extends Sink {
   public _env(ctx: RenderContext): Record<string, EnvValue> {
     return this.p.credentials ? this.p.credentials._env(`KAFKA_SINK_${ctx.index}`) : {};
   }
+  /** The transactional-id prefix of an exactly-once sink of job `name`, else undefined. */
+  public transactionalIdPrefix(name: string, index: number): string | undefined {
+    const eo = (this.p.deliveryGuarantee ?? DeliveryGuarantee.EXACTLY_ONCE) === DeliveryGuarantee.EXACTLY_ONCE;
+    return eo ? this.p.transactionalIdPrefix ?? `${name}-${index}` : undefined;
+  }
+  public get topic(): string {
+    return this.p.topic;
+  }
+  public get brokers(): string[] {
+    return brokerList(this.p.bootstrapServers);
+  }
 }
 
 class FileSystemSink extends Sink {
@@ -181,6 +229,16 @@ class FileSystemSink extends Sink {
   constructor(private readonly p: { path: string; partitionBy?: string[]; rollInterval?: Duration }) {
     super();
     checkUri('Sink.fileSystem path', p.path);
+    if (p.rollInterval !== undefined) {
+      const ms = durationMs('Sink.fileSystem rollInterval', p.rollInterval);
+      if (ms < 1000 || ms % 1000 !== 0) {
+        throw new ValidationError('Sink.fileSystem rollInterval', p.rollInterval.toHumanString(), 'is invalid; expected a whole number of seconds, at least 1 (files roll at most once per check, every minute)');
+      }
+    }
+    const parts = p.partitionBy ?? [];
+    if (!Array.isArray(parts)) throw new ValidationError('Sink.fileSystem partitionBy', parts, 'is invalid; expected an array of column names');
+    const dup = parts.find((c, i) => parts.indexOf(c) !== i);
+    if (dup !== undefined) throw new ValidationError('Sink.fileSystem partitionBy', dup, 'is listed twice; expected each partition column once');
   }
   public _ddl(table: string, columns: string): string {
     const parts = this.p.partitionBy ?? [];
@@ -206,13 +264,17 @@ class ElasticsearchSink extends Sink {
   public readonly _kind = 'elasticsearch';
   constructor(private readonly p: { hosts: string[]; index: string; credentialsSecret?: string }) {
     super();
-    if (!Array.isArray(p.hosts) || p.hosts.length === 0 || !p.hosts.every((h) => /^https?:\/\/\S+$/.test(h))) {
+    if (!Array.isArray(p.hosts) || p.hosts.length === 0 || !p.hosts.every((h) => /^https?:\/\/[^\s;]+$/.test(h))) {
       throw new ValidationError('Sink.elasticsearch hosts', p.hosts, 'is invalid; expected one or more http(s) URLs');
+    }
+    const withCredentials = p.hosts.find(hasUrlCredentials);
+    if (withCredentials !== undefined) {
+      throw new ValidationError('Sink.elasticsearch hosts', redactUrl(withCredentials), 'carries credentials in the URL, which would land in a ConfigMap; expected credentialsSecret naming a Secret with username and password');
     }
     if (typeof p.index !== 'string' || !/^[a-z0-9][a-z0-9._-]*$/.test(p.index)) {
       throw new ValidationError('Sink.elasticsearch index', p.index, 'is not an index name; expected lower-case letters, digits, ".", "_" or "-"');
     }
-    if (p.credentialsSecret !== undefined) checkName('Sink.elasticsearch credentialsSecret', p.credentialsSecret, 253);
+    if (p.credentialsSecret !== undefined) checkObjectName('Sink.elasticsearch credentialsSecret', p.credentialsSecret);
   }
   public _ddl(table: string, columns: string, ctx: RenderContext): string {
     return `CREATE TABLE ${sqlIdent(table)} (\n${columns}\n) WITH (\n${withOptions({
@@ -272,21 +334,54 @@ export class LogPipeline {
       throw new ValidationError('pipeline.source.eventTimeField', s.eventTimeField, 'is not a TIMESTAMP field of the source');
     }
     if (s.maxOutOfOrderness !== undefined) durationMs('pipeline.source.maxOutOfOrderness', s.maxOutOfOrderness);
+    if (s.startingOffsets !== undefined && !Object.values(StartingOffsets).includes(s.startingOffsets)) {
+      throw new ValidationError('pipeline.source.startingOffsets', s.startingOffsets, `is not a Kafka startup mode; expected one of ${Object.values(StartingOffsets).join(', ')}`);
+    }
+    if (s.sharedGroupWith !== undefined && (!Array.isArray(s.sharedGroupWith) || !s.sharedGroupWith.every((j) => typeof j === 'string' && j.length > 0))) {
+      throw new ValidationError('pipeline.source.sharedGroupWith', s.sharedGroupWith, 'is invalid; expected the names of the other jobs that share the consumer group');
+    }
     if (props.countPerKey && !(props.countPerKey.key in s.fields)) {
       throw new ValidationError('pipeline.countPerKey.key', props.countPerKey.key, `is not a source field; expected one of ${Object.keys(s.fields).join(', ')}`);
     }
     for (const [name, expr] of Object.entries(props.derive ?? {})) {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new ValidationError('pipeline.derive key', name, 'is not a column name; expected letters, digits and _');
-      if (typeof expr !== 'string' || expr.includes(';')) throw new ValidationError(`pipeline.derive.${name}`, expr, 'is invalid; expected one SQL expression without ";"');
+      if (typeof expr !== 'string' || expr.trim() === '') throw new ValidationError(`pipeline.derive.${name}`, expr, 'is invalid; expected one SQL expression');
+      const problem = sqlFragmentProblem(expr, false);
+      if (problem) throw new ValidationError(`pipeline.derive.${name}`, expr, problem.startsWith('has ";"') ? 'is invalid; expected one SQL expression without ";"' : `is invalid: it ${problem}; expected one SQL expression`);
     }
     (props.filters ?? []).forEach((f, i) => {
-      if (typeof f !== 'string' || f.trim() === '' || f.includes(';')) throw new ValidationError(`pipeline.filters[${i}]`, f, 'is invalid; expected one SQL condition without ";"');
+      if (typeof f !== 'string' || f.trim() === '') throw new ValidationError(`pipeline.filters[${i}]`, f, 'is invalid; expected one SQL condition without ";"');
+      const problem = sqlFragmentProblem(f, false);
+      if (problem) throw new ValidationError(`pipeline.filters[${i}]`, f, problem.startsWith('has ";"') ? 'is invalid; expected one SQL condition without ";"' : `is invalid: it ${problem}; expected one SQL condition`);
     });
+    if (props.countPerKey?.as !== undefined && (typeof props.countPerKey.as !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(props.countPerKey.as))) {
+      throw new ValidationError('pipeline.countPerKey.as', props.countPerKey.as, 'is not a column name; expected letters, digits and _');
+    }
+    // Output columns: unique, and none the generated SQL uses itself.
+    const columns: [string, string][] = [
+      ...Object.keys(s.fields).map((c): [string, string] => [c, 'pipeline.source.fields']),
+      ...Object.keys(props.derive ?? {}).map((c): [string, string] => [c, 'pipeline.derive']),
+      ...(props.countPerKey ? [[props.countPerKey.as ?? `${props.countPerKey.key}_count`, 'pipeline.countPerKey.as'] as [string, string]] : []),
+    ];
+    const seen = new Map<string, string>();
+    for (const [c, field] of columns) {
+      const where = field === 'pipeline.countPerKey.as' ? field : `${field} key`;
+      if (seen.has(c)) {
+        throw new ValidationError(where, c, `is already a column (from ${seen.get(c)}); expected unique output column names`);
+      }
+      if (props.countPerKey && SQL_RESERVED_COLUMNS.includes(c)) {
+        throw new ValidationError(where, c, `is a column the generated SQL adds itself with countPerKey; expected a name other than ${SQL_RESERVED_COLUMNS.join(', ')}`);
+      }
+      seen.set(c, field);
+    }
     if (!Array.isArray(props.sinks) || props.sinks.length === 0) throw new ValidationError('pipeline.sinks', props.sinks, 'is empty; expected at least one sink');
     checkInt('pipeline.sinks length', props.sinks.length, 1, 16);
     const cols = this.outputColumns().map(([c]) => c);
     for (const sink of props.sinks) {
       if (!(sink instanceof Sink)) throw new ValidationError('pipeline.sinks[]', sink, 'is invalid; expected Sink.kafka(...), Sink.fileSystem(...) or Sink.elasticsearch(...)');
+      if (sink instanceof KafkaSink && sink.topic === s.topic && sink.brokers.some((b) => brokerList(s.bootstrapServers).includes(b))) {
+        throw new ValidationError('Sink.kafka topic', sink.topic, `is the pipeline's source topic on the same brokers (${s.bootstrapServers}); every record written would be read again; expected another topic`);
+      }
       if (sink instanceof FileSystemSink) {
         for (const p of sink.partitionBy) {
           if (!cols.includes(p) && p !== 'dt' && p !== 'hr') {
@@ -301,6 +396,21 @@ export class LogPipeline {
   public env(name: string, version: FlinkVersion): Record<string, EnvValue> {
     const src = this.props.source.credentials ? this.props.source.credentials._env('KAFKA_SOURCE') : {};
     return Object.assign(src, ...this.props.sinks.map((s, index) => s._env({ name, version, index })));
+  }
+
+  /** The consumer group and the transactional-id prefixes job `name` uses. @internal */
+  public _kafkaClaims(name: string): KafkaClaim[] {
+    const s = this.props.source;
+    const claims: KafkaClaim[] = [{
+      kind: 'consumer group', field: 'pipeline.source.groupId', value: s.groupId, brokers: brokerList(s.bootstrapServers), sharedWith: s.sharedGroupWith ?? [],
+    }];
+    this.props.sinks.forEach((sink, index) => {
+      const prefix = sink instanceof KafkaSink ? sink.transactionalIdPrefix(name, index) : undefined;
+      if (prefix !== undefined && sink instanceof KafkaSink) {
+        claims.push({ kind: 'transactional-id prefix', field: `pipeline.sinks[${index}].transactionalIdPrefix`, value: prefix, brokers: sink.brokers, sharedWith: [] });
+      }
+    });
+    return claims;
   }
 
   /** The output columns: the source fields, derived columns and the count. */

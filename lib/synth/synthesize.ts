@@ -2,6 +2,7 @@ import { synthesizeChart } from '../helm/chart';
 import { emitYaml } from './yaml';
 import { ValidationError } from '../errors';
 import { FlinkPlatform, ReleaseUnit, UnitKind } from '../platform';
+import { FlinkCluster } from '../cluster/flink-cluster';
 
 /** The manifests of one release unit: file name -> YAML document. */
 export interface SynthesizedUnit {
@@ -22,8 +23,10 @@ export function synthesizeUnit(unit: ReleaseUnit): SynthesizedUnit {
   } catch (e) {
     // cdk8s wraps errors raised while rendering lazy values; surface ours unwrapped.
     const m = /ValidationError: (.*)$/s.exec(String((e as Error).message));
-    if (m) throw new ValidationError(`${unit.name}`, undefined, '').withMessage(`${unit.name}: ${m[1]}`);
-    throw e;
+    if (m) throw new ValidationError(`${unit.name}`, undefined, '').withMessage(`${unit.name}: ${m[1].split('\n')[0]}`);
+    // Anything else (an error of a lazy value or of cdk8s itself) as one line naming the unit.
+    const first = String((e as Error)?.message ?? e).split('\n')[0];
+    throw new ValidationError(`${unit.name}`, undefined, '').withMessage(`${unit.name}: its objects could not be rendered: ${first}`);
   }
   // One multi-document file per release unit, as cdk8s writes one per chart.
   const files: Record<string, string> = { [`${unit.name}.k8s.yaml`]: objects.map((o) => toYaml(o)).join('---\n') };
@@ -42,7 +45,41 @@ export function synthesizePlatform(platform: FlinkPlatform, only?: string[]): Sy
     if (!u) throw new UnknownJobError(n, platform.releaseUnits.map((x) => x.name));
     return u;
   }) : platform.releaseUnits;
-  return units.map(synthesizeUnit);
+  return units.map((u) => {
+    const s = synthesizeUnit(u);
+    checkSharedStorage(u, s.objects);
+    return s;
+  });
+}
+
+/**
+ * Refuses state directories that would live inside a pod: a `file://` checkpoint, savepoint or
+ * HA directory is durable only on a PersistentVolumeClaim mounted at or above it in both the
+ * JobManager and the TaskManager pods (TaskManagers write checkpoint state, the JobManager the
+ * metadata). Local runs (`cdk8s-flink local`) share one file system and skip this check.
+ */
+export function checkSharedStorage(unit: ReleaseUnit, objects: any[]): void {
+  const c = unit.construct;
+  if (!(c instanceof FlinkCluster)) return;
+  const dirs: [string, unknown][] = [
+    ['checkpointDirectory', c.checkpointDirectory],
+    ['savepointDirectory', c.savepointDirectory],
+    ['highAvailabilityStorageDir', c.configuration.get('high-availability.storageDir')],
+  ];
+  for (const [field, dir] of dirs) {
+    if (typeof dir !== 'string' || !dir.startsWith('file:')) continue;
+    const p = dir.replace(/^file:(\/\/(localhost)?)?/, '');
+    for (const component of ['jobmanager', 'taskmanager']) {
+      const d = objects.find((o) => o.kind === 'Deployment' && o.metadata?.name === `${c.name}-${component}`);
+      const pod = d?.spec?.template?.spec;
+      const claims = new Set((pod?.volumes ?? []).filter((v: any) => v.persistentVolumeClaim).map((v: any) => v.name));
+      const shared = (pod?.containers?.[0]?.volumeMounts ?? []).some((m: any) => claims.has(m.name) && !m.readOnly
+        && (p === m.mountPath || p.startsWith(m.mountPath.replace(/\/+$/, '') + '/')));
+      if (!shared) {
+        throw new ValidationError(`${unit.name}: ${field}`, dir, `is pod-local: no writable PersistentVolumeClaim is mounted at or above ${p} in the ${component} pods, so the state dies with the pod; expected durable storage such as "s3://bucket/flink/${field === 'highAvailabilityStorageDir' ? 'ha' : 'checkpoints'}", or a shared (ReadWriteMany) claim mounted there with volumes`);
+      }
+    }
+  }
 }
 
 export class UnknownJobError extends Error {
