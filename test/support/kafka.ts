@@ -189,12 +189,13 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
     logs,
     stop,
     async createTopic(name: string, partitions: number) {
-      const created = await admin!.createTopics({ topics: [{ topic: name, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true, timeout: 30_000 });
+      // kafkajs's own waitForLeaders gives up on the first "does not host this topic-partition"
+      // a busy broker answers while the topic's metadata propagates: wait here instead.
+      const created = await admin!.createTopics({ topics: [{ topic: name, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: false, timeout: 30_000 });
       if (!created) throw new Error(`topic ${name} already exists`);
       await waitFor(
         async () => {
-          const md = await admin!.fetchTopicMetadata({ topics: [name] });
-          const t = md.topics[0];
+          const t = (await admin!.fetchTopicMetadata({ topics: [name] })).topics[0];
           return t && t.partitions.length === partitions && t.partitions.every((p) => p.leader >= 0);
         },
         { timeoutMs: 30_000, intervalMs: 200, what: `leaders for topic ${name}` },
