@@ -1,4 +1,5 @@
 import * as path from 'path';
+import { checkOutputDirs, OUTPUT_MARKER } from '../../synth/output-dir';
 import { synthesizePlatform } from '../../synth/synthesize';
 import { replaceDirs } from '../../synth/write';
 import { loadPlatform, resolveAppPath } from '../app-loader';
@@ -8,6 +9,7 @@ export const synthCommand: Command = {
   name: 'synth',
   summary: 'write the manifests of every job to dist/<job>/ and its Helm chart to charts/<job>/',
   usage: 'cdk8s-flink synth [--app <file>] [--job <name>]... [--out <dir>] [--charts <dir>]',
+  details: `Writes only into folders it owns: absent or empty ones (created with a ${OUTPUT_MARKER} marker) or ones holding that marker. It refuses the working directory and its ancestors, files, folders of other content, and overlapping --out and --charts.`,
   examples: [
     'cdk8s-flink synth                      # every job of the app in cdk8s.yaml',
     'cdk8s-flink synth --job access-logs    # one job; other folders are left alone',
@@ -18,9 +20,11 @@ export const synthCommand: Command = {
     const started = Date.now();
     const platform = loadPlatform(resolveAppPath(str(args.options.app)));
     const only = list(args.options.job);
+    const [out, charts] = checkOutputDirs([
+      { option: '--out', value: str(args.options.out) ?? 'dist' },
+      { option: '--charts', value: str(args.options.charts) ?? 'charts' },
+    ]);
     const units = synthesizePlatform(platform, only);
-    const out = path.resolve(str(args.options.out) ?? 'dist');
-    const charts = path.resolve(str(args.options.charts) ?? 'charts');
     await replaceDirs(out, Object.fromEntries(units.map((u) => [u.name, u.files])), !only);
     await replaceDirs(charts, Object.fromEntries(units.map((u) => [u.name, u.chart])), !only);
     const objects = units.reduce((n, u) => n + u.objects.length, 0);
