@@ -66,8 +66,8 @@ export async function measureChild(mode: SynthMode, jobs: number, out: string): 
     const platform = generatedPlatform(jobs);
     lap('build');
     const synthesized = synthesizePlatform(platform);
-    lap('manifests');
     const dist = Object.fromEntries(synthesized.map((u) => [u.name, u.files]));
+    lap('manifests');
     const charts = mode === 'platform' ? Object.fromEntries(synthesized.map((u) => [u.name, u.chart])) : {};
     if (mode === 'platform') lap('charts');
     await replaceDirs(path.join(out, 'dist'), dist, true);

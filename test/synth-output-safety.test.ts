@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { markerText, OUTPUT_MARKER } from '../lib/synth/output-dir';
-import { readTree } from '../lib/synth/write';
+import { readTree, STATE_FILE } from '../lib/synth/write';
 
 // `cdk8s-flink synth` writes only into folders it owns, proven through the real CLI in scratch
 // folders: every refusal is one line naming the option and the value, and leaves every file
@@ -176,23 +176,23 @@ test('synth writes into an absent or empty folder (creating the marker), replace
   assert.equal(r.code, 0, r.stderr);
   for (const d of ['empty', 'deep/absent/charts']) {
     assert.equal(fs.readFileSync(path.join(s.project, d, OUTPUT_MARKER), 'utf8'), markerText());
-    assert.deepEqual(fs.readdirSync(path.join(s.project, d)).sort(), [OUTPUT_MARKER, 'one', 'two']);
+    assert.deepEqual(fs.readdirSync(path.join(s.project, d)).sort(), [OUTPUT_MARKER, STATE_FILE, 'one', 'two']);
   }
   assert.ok(fs.existsSync(path.join(s.project, 'empty', 'one', 'one.k8s.yaml')));
   assert.ok(fs.existsSync(path.join(s.project, 'deep', 'absent', 'charts', 'one', 'Chart.yaml')));
   // The same folders again: owned now, replaced; a removed job's folder goes.
   fs.writeFileSync(s.app, appSource(['one']));
   assert.equal(cli(s, ['--out', 'empty', '--charts', 'deep/absent/charts']).code, 0);
-  assert.deepEqual(fs.readdirSync(path.join(s.project, 'empty')).sort(), [OUTPUT_MARKER, 'one']);
+  assert.deepEqual(fs.readdirSync(path.join(s.project, 'empty')).sort(), [OUTPUT_MARKER, STATE_FILE, 'one']);
   // A partial synthesis into an absent folder creates it with the marker too.
   assert.equal(cli(s, ['--out', 'partial', '--charts', 'partial-charts', '--job', 'one']).code, 0);
-  assert.deepEqual(fs.readdirSync(path.join(s.project, 'partial')).sort(), [OUTPUT_MARKER, 'one']);
+  assert.deepEqual(fs.readdirSync(path.join(s.project, 'partial')).sort(), [OUTPUT_MARKER, STATE_FILE, 'one']);
   // Through a link to a folder of ours: written where the link points; the link stays a link.
   fs.symlinkSync('empty', path.join(s.project, 'out-link'));
   fs.writeFileSync(s.app, appSource(['one', 'three']));
   assert.equal(cli(s, ['--out', 'out-link', '--charts', 'deep/absent/charts']).code, 0);
   assert.ok(fs.lstatSync(path.join(s.project, 'out-link')).isSymbolicLink());
-  assert.deepEqual(fs.readdirSync(path.join(s.project, 'empty')).sort(), [OUTPUT_MARKER, 'one', 'three']);
+  assert.deepEqual(fs.readdirSync(path.join(s.project, 'empty')).sort(), [OUTPUT_MARKER, STATE_FILE, 'one', 'three']);
   // Nothing but the outputs appeared in the project, and the user's files are as they were.
   assert.deepEqual(fs.readdirSync(s.project).sort(), ['.git', 'deep', 'empty', 'mine', 'notes.txt', 'out-link', 'partial', 'partial-charts', 'src']);
   assert.equal(fs.readFileSync(path.join(s.project, 'notes.txt'), 'utf8'), 'my notes\n');
@@ -220,7 +220,7 @@ test('a crash half-way through writing leaves the previous output intact; the ne
   assert.equal(again.code, 0, again.stderr);
   assert.deepEqual(fs.readdirSync(s.project).filter((f) => f.startsWith('.dist.')).sort(), ['.dist.tmp-99999999-abcdef', '.dist.tmp-keep']);
   assert.equal(fs.readFileSync(path.join(foreign, 'user.txt'), 'utf8'), 'not ours');
-  assert.deepEqual(fs.readdirSync(dist).sort(), [OUTPUT_MARKER, 'one', 'three', 'two']);
+  assert.deepEqual(fs.readdirSync(dist).sort(), [OUTPUT_MARKER, STATE_FILE, 'one', 'three', 'two']);
   assert.match(fs.readFileSync(path.join(dist, 'one', 'one.k8s.yaml'), 'utf8'), /com\.example\.Changed/);
 });
 
@@ -230,7 +230,8 @@ test('a crash between moving the previous output aside and moving the new one in
   const dist = path.join(s.project, 'dist');
   const previous = readTree(dist);
   fs.writeFileSync(s.app, appSource(['one', 'two'], 'com.example.Changed'));
-  const crashed = cli(s, ['--out', 'dist', ...OK_CHARTS], { CDK8S_FLINK_TEST_CRASH: 'swap' });
+  // --force: the whole folder is swapped at once (as on a first synthesis).
+  const crashed = cli(s, ['--out', 'dist', ...OK_CHARTS, '--force'], { CDK8S_FLINK_TEST_CRASH: 'swap' });
   assert.equal(crashed.signal, 'SIGKILL');
   assert.ok(!fs.existsSync(dist), 'the crash fell between the two renames');
   // The next run (one job only) first puts the previous output back, then replaces that job.
@@ -257,7 +258,7 @@ test('the repository\'s charts/ is an output folder of ours: the marker at its t
   const charts = path.join(ROOT, 'charts');
   assert.equal(fs.readFileSync(path.join(charts, OUTPUT_MARKER), 'utf8'), markerText(), 'run "npm run synth" and commit charts/');
   for (const e of fs.readdirSync(charts, { withFileTypes: true })) {
-    if (e.name === OUTPUT_MARKER) continue;
+    if (e.name === OUTPUT_MARKER || e.name === STATE_FILE) continue;
     assert.ok(e.isDirectory(), `charts/${e.name} is a chart folder`);
     assert.ok(!fs.existsSync(path.join(charts, e.name, OUTPUT_MARKER)), `no marker inside charts/${e.name}`);
   }

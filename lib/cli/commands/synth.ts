@@ -1,21 +1,21 @@
 import * as path from 'path';
 import { checkOutputDirs, OUTPUT_MARKER } from '../../synth/output-dir';
-import { synthesizePlatform } from '../../synth/synthesize';
-import { replaceDirs } from '../../synth/write';
+import { synthesizeInto } from '../../synth/synthesize';
 import { loadPlatform, resolveAppPath } from '../app-loader';
 import { APP_OPTION, Command, JOB_OPTION, JSON_OPTION, list, log, OUT_OPTION, str } from '../command';
 
 export const synthCommand: Command = {
   name: 'synth',
   summary: 'write the manifests of every job to dist/<job>/ and its Helm chart to charts/<job>/',
-  usage: 'cdk8s-flink synth [--app <file>] [--job <name>]... [--out <dir>] [--charts <dir>]',
-  details: `Writes only into folders it owns: absent or empty ones (created with a ${OUTPUT_MARKER} marker) or ones holding that marker. It refuses the working directory and its ancestors, files, folders of other content, and overlapping --out and --charts.`,
+  usage: 'cdk8s-flink synth [--app <file>] [--job <name>]... [--out <dir>] [--charts <dir>] [--force]',
+  details: `Writes only into folders it owns: absent or empty ones (created with a ${OUTPUT_MARKER} marker) or ones holding that marker. It refuses the working directory and its ancestors, files, folders of other content, and overlapping --out and --charts. Incremental: only units whose inputs (objects, toolkit, package-lock.json) or files changed are rewritten; --force rewrites all.`,
   examples: [
     'cdk8s-flink synth                      # every job of the app in cdk8s.yaml',
     'cdk8s-flink synth --job access-logs    # one job; other folders are left alone',
     'cdk8s-flink synth --app build/platform.js --out manifests',
   ],
-  options: [APP_OPTION, JOB_OPTION, OUT_OPTION, { name: 'charts', value: 'dir', description: 'where Helm charts go (default: charts)', env: 'CDK8S_FLINK_CHARTS' }, JSON_OPTION],
+  options: [APP_OPTION, JOB_OPTION, OUT_OPTION, { name: 'charts', value: 'dir', description: 'where Helm charts go (default: charts)', env: 'CDK8S_FLINK_CHARTS' },
+    { name: 'force', description: 'write every unit, also those whose inputs did not change' }, JSON_OPTION],
   async run(args) {
     const started = Date.now();
     const platform = loadPlatform(resolveAppPath(str(args.options.app)));
@@ -24,14 +24,17 @@ export const synthCommand: Command = {
       { option: '--out', value: str(args.options.out) ?? 'dist' },
       { option: '--charts', value: str(args.options.charts) ?? 'charts' },
     ]);
-    const units = synthesizePlatform(platform, only);
-    await replaceDirs(out, Object.fromEntries(units.map((u) => [u.name, u.files])), !only);
-    await replaceDirs(charts, Object.fromEntries(units.map((u) => [u.name, u.chart])), !only);
+    const r = await synthesizeInto(platform, { out, charts, only, force: args.options.force === true });
+    const units = r.units;
     const objects = units.reduce((n, u) => n + u.objects.length, 0);
     const ms = Date.now() - started;
-    log(`synthesized ${units.length} release unit(s), ${objects} objects, into ${path.relative(process.cwd(), out) || '.'}/ and ${path.relative(process.cwd(), charts) || '.'}/ in ${ms} ms`);
+    const rel = (d: string) => `${path.relative(process.cwd(), d) || '.'}/`;
+    const written = new Set([...r.dist.written, ...r.charts.written]);
+    const removed = new Set([...r.dist.removed, ...r.charts.removed]);
+    const counts = `${written.size} written, ${units.length - written.size} unchanged${removed.size ? `, ${removed.size} removed` : ''}`;
+    log(`synthesized ${units.length} release unit(s), ${objects} objects, into ${rel(out)} and ${rel(charts)} (${counts}) in ${ms} ms`);
     if (args.options.json) {
-      process.stdout.write(JSON.stringify({ out, units: units.map((u) => ({ name: u.name, kind: u.kind, files: Object.keys(u.files) })), ms }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ out, units: units.map((u) => ({ name: u.name, kind: u.kind, files: Object.keys(u.files) })), written: [...written], removed: [...removed], ms }, null, 2) + '\n');
     }
     return 0;
   },
