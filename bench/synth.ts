@@ -66,8 +66,8 @@ export async function measureChild(mode: SynthMode, jobs: number, out: string): 
     const platform = generatedPlatform(jobs);
     lap('build');
     const synthesized = synthesizePlatform(platform);
-    lap('manifests');
     const dist = Object.fromEntries(synthesized.map((u) => [u.name, u.files]));
+    lap('manifests');
     const charts = mode === 'platform' ? Object.fromEntries(synthesized.map((u) => [u.name, u.chart])) : {};
     if (mode === 'platform') lap('charts');
     await replaceDirs(path.join(out, 'dist'), dist, true);
@@ -228,7 +228,7 @@ export async function runSynthBench(o: SynthOptions): Promise<SynthPoint[]> {
           oneAppNote = `1 run: the first took ${Math.round(oneApp[0].wallMs / 1000)} s`;
         }
         if (o.helm && o.python) {
-          const names = fs.readdirSync(path.join(keep, 'charts')).sort();
+          const names = fs.readdirSync(path.join(keep, 'charts'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
           const chosen = sample ? Array.from({ length: sample }, (_, i) => names[Math.floor((i * names.length) / sample)]) : names;
           const h = runHelm(o.python, o.helm, path.join(keep, 'charts'), chosen, path.join(keep, 'helm'));
           helmRuns.push(h);

@@ -22,16 +22,19 @@ const pipeline = (i: number) => JobSource.pipeline(new LogPipeline({
   sinks: [Sink.kafka({ bootstrapServers: 'kafka:9092', topic: `out.t${i}` }), Sink.fileSystem({ path: `s3://archive/t${i}`, partitionBy: ['dt'] })],
 }));
 
-/** Adds the generated jobs to a platform (see the file comment). */
-export function addGeneratedJobs(p: FlinkPlatform, jobs: number): FlinkPlatform {
+/**
+ * Adds the generated jobs to a platform (see the file comment). The first `changed` jobs get
+ * parallelism 3 instead of 2 (an edit of that many jobs, for the incremental benchmark).
+ */
+export function addGeneratedJobs(p: FlinkPlatform, jobs: number, changed = 0): FlinkPlatform {
   let cluster: FlinkSessionCluster | undefined;
   for (let i = 0; i < jobs; i++) {
     const version = i % 2 ? FlinkVersion.V2_2 : FlinkVersion.V1_20;
     if (i % 3 === 2) {
       if (!cluster || i % 30 === 2) cluster = p.addSessionCluster(`session-${i}`, { flinkVersion: FlinkVersion.V1_20, taskManagerReplicas: 10, taskManagerSlots: 4 });
-      p.addSessionJob(`job-${i}`, { cluster, job: pipeline(i), parallelism: 2, opsImage: 'ops:1.0.0' });
+      p.addSessionJob(`job-${i}`, { cluster, job: pipeline(i), parallelism: i < changed ? 3 : 2, opsImage: 'ops:1.0.0' });
     } else {
-      p.addApplication(`job-${i}`, { flinkVersion: version, image: `flink:${version}-java17`, job: pipeline(i), parallelism: 2, highAvailability: i % 5 === 0 });
+      p.addApplication(`job-${i}`, { flinkVersion: version, image: `flink:${version}-java17`, job: pipeline(i), parallelism: i < changed ? 3 : 2, highAvailability: i % 5 === 0 });
     }
   }
   return p;
@@ -40,8 +43,8 @@ export function addGeneratedJobs(p: FlinkPlatform, jobs: number): FlinkPlatform 
 const GENERATED_PROPS: FlinkPlatformProps = { namespace: 'bench', storageBaseDirectory: 's3://bench/flink' };
 
 /** n generated jobs, each unit its own App (what `cdk8s-flink synth` synthesizes). */
-export function generatedPlatform(jobs: number): FlinkPlatform {
-  return addGeneratedJobs(new FlinkPlatform(GENERATED_PROPS), jobs);
+export function generatedPlatform(jobs: number, changed = 0): FlinkPlatform {
+  return addGeneratedJobs(new FlinkPlatform(GENERATED_PROPS), jobs, changed);
 }
 
 /** The same definitions, every unit a chart of one shared App (the layout FlinkPlatform avoids). */

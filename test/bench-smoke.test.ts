@@ -15,6 +15,7 @@ import { planPlatform } from '../lib/plan';
 import { END, renderReadme, START } from '../bench/report';
 import { parseBenchArgs, PlanPart, readResults, runBench, SynthPart } from '../bench/run';
 import { measureChild } from '../bench/synth';
+import { readTree } from '../lib/synth/write';
 import { examplePlatform } from '../bench/workload';
 
 const quiet = () => undefined;
@@ -37,17 +38,14 @@ test('bench: the one-App comparison synthesizes exactly the objects the platform
     const b = await measureChild('one-app', 12, dirs[1]);
     assert.equal(a.units, b.units);
     const objects = (dir: string) => {
+      // readTree: every file of the output (the marker of our output folder left out).
       const out = new Map<string, unknown>();
-      (function walk(d: string) {
-        for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-          const p = path.join(d, e.name);
-          if (e.isDirectory()) walk(p);
-          else for (const doc of YAML.parseAllDocuments(fs.readFileSync(p, 'utf8'))) {
-            const o = doc.toJS();
-            out.set(`${o.kind}/${o.metadata.name}`, o);
-          }
+      for (const text of Object.values(readTree(dir))) {
+        for (const doc of YAML.parseAllDocuments(text)) {
+          const o = doc.toJS();
+          out.set(`${o.kind}/${o.metadata.name}`, o);
         }
-      })(dir);
+      }
       return out;
     };
     const ours = objects(path.join(dirs[0], 'dist'));

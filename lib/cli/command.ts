@@ -5,6 +5,8 @@ export interface Command {
   readonly name: string;
   readonly summary: string;
   readonly usage: string;
+  /** More about the command, shown by --help after the usage line. */
+  readonly details?: string;
   readonly examples: string[];
   readonly options: OptionSpec[];
   run(args: Parsed): Promise<number> | number;

@@ -42,7 +42,7 @@ function commandHelp(c: Command): string {
   return `${c.summary}
 
 Usage: ${c.usage}
-
+${c.details ? `\n${c.details}\n` : ''}
 Options:
 ${formatOptions([...c.options, ...GLOBAL])}
 

@@ -23,7 +23,8 @@ interface RemovedKey {
   readonly reason: string;
 }
 
-const DIR = path.join(__dirname, '..', '..', '..', 'lib', 'config', 'catalog');
+/** Where the option catalogs are (read at synthesis: they rename deprecated keys). */
+export const CATALOG_DIR = path.join(__dirname, '..', '..', '..', 'lib', 'config', 'catalog');
 
 export class OptionCatalog {
   private static readonly cache = new Map<string, OptionCatalog | null>();
@@ -39,7 +40,7 @@ export class OptionCatalog {
         : version.is2x ? 'flink-2.2.json' : undefined;
     if (!file) return undefined;
     if (!OptionCatalog.cache.has(file)) {
-      const p = path.join(DIR, file);
+      const p = path.join(CATALOG_DIR, file);
       OptionCatalog.cache.set(file, fs.existsSync(p) ? new OptionCatalog(JSON.parse(fs.readFileSync(p, 'utf8'))) : null);
     }
     return OptionCatalog.cache.get(file) ?? undefined;
@@ -48,7 +49,7 @@ export class OptionCatalog {
   /** Keys 1.20 accepts that 2.x does not, with Flink's replacement where there is one. */
   public static removedIn2(key: string): RemovedKey | undefined {
     if (!OptionCatalog.removed) {
-      const p = path.join(DIR, 'migration-2.json');
+      const p = path.join(CATALOG_DIR, 'migration-2.json');
       const data = fs.existsSync(p) ? JSON.parse(fs.readFileSync(p, 'utf8')) : { removed: [] };
       OptionCatalog.removed = new Map((data.removed as RemovedKey[]).map((r) => [r.key, r]));
     }

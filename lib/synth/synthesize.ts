@@ -1,4 +1,6 @@
 import { synthesizeChart } from '../helm/chart';
+import { toolkitFingerprint, unitHash } from './fingerprint';
+import { SyncResult, syncDirs } from './write';
 import { emitYaml } from './yaml';
 import { ValidationError } from '../errors';
 import { FlinkPlatform, ReleaseUnit, UnitKind } from '../platform';
@@ -28,28 +30,37 @@ export function synthesizeUnit(unit: ReleaseUnit): SynthesizedUnit {
     const first = String((e as Error)?.message ?? e).split('\n')[0];
     throw new ValidationError(`${unit.name}`, undefined, '').withMessage(`${unit.name}: its objects could not be rendered: ${first}`);
   }
-  // One multi-document file per release unit, as cdk8s writes one per chart.
-  const files: Record<string, string> = { [`${unit.name}.k8s.yaml`]: objects.map((o) => toYaml(o)).join('---\n') };
+  let files: Record<string, string> | undefined;
   let chart: Record<string, string> | undefined;
   return {
-    name: unit.name, kind: unit.kind, objects, files,
-    // Rendered on first use: plain-manifest runs and checks do not pay for the charts.
+    name: unit.name, kind: unit.kind, objects,
+    // Rendered on first use: checks and an incremental synthesis of an unchanged unit do not pay
+    // for the YAML, plain-manifest runs not for the charts. One multi-document file per release
+    // unit, as cdk8s writes one per chart.
+    get files() { return (files ??= { [`${unit.name}.k8s.yaml`]: objects.map((o) => toYaml(o)).join('---\n') }); },
     get chart() { return (chart ??= synthesizeChart(unit, objects)); },
   };
 }
 
 /** Synthesizes every unit of the platform, or only those named. Throws on the first invalid one. */
 export function synthesizePlatform(platform: FlinkPlatform, only?: string[]): SynthesizedUnit[] {
+  return selectUnits(platform, only).map(synthesizeChecked);
+}
+
+function selectUnits(platform: FlinkPlatform, only?: string[]): readonly ReleaseUnit[] {
   const units = only ? only.map((n) => {
     const u = platform.unit(n);
     if (!u) throw new UnknownJobError(n, platform.releaseUnits.map((x) => x.name));
     return u;
   }) : platform.releaseUnits;
-  return units.map((u) => {
-    const s = synthesizeUnit(u);
-    checkSharedStorage(u, s.objects);
-    return s;
-  });
+  return units;
+}
+
+/** One unit's objects, with the checks that need them (state on shared storage). */
+function synthesizeChecked(u: ReleaseUnit): SynthesizedUnit {
+  const s = synthesizeUnit(u);
+  checkSharedStorage(u, s.objects);
+  return s;
 }
 
 /**
@@ -80,6 +91,32 @@ export function checkSharedStorage(unit: ReleaseUnit, objects: any[]): void {
       }
     }
   }
+}
+
+/** What `synthesizeInto` did. */
+export interface SynthesisResult {
+  readonly units: SynthesizedUnit[];
+  /** The manifests' and the charts' folders: units written, left as they were, removed. */
+  readonly dist: SyncResult;
+  readonly charts: SyncResult;
+}
+
+/**
+ * Synthesizes the platform (or the units named in `only`) into `out` (manifests) and `charts`
+ * (Helm charts), incrementally: every unit's objects are built and hashed with what else its
+ * output depends on (see unitHash), and only units whose hash or folder changed are rendered
+ * and written; a full synthesis removes the folders of units that no longer exist. `force`
+ * writes everything. The folders must have been checked (checkOutputDirs).
+ */
+export async function synthesizeInto(platform: FlinkPlatform, o: { out: string; charts: string; only?: string[]; force?: boolean; cwd?: string }): Promise<SynthesisResult> {
+  const toolkit = toolkitFingerprint(o.cwd);
+  const selected = selectUnits(platform, o.only);
+  const units = selected.map(synthesizeChecked);
+  const hashes = selected.map((u, i) => unitHash(toolkit, u, units[i].objects));
+  const opts = { prune: !o.only, force: o.force };
+  const dist = await syncDirs(o.out, units.map((u, i) => ({ name: u.name, hash: hashes[i], tree: () => u.files })), opts);
+  const charts = await syncDirs(o.charts, units.map((u, i) => ({ name: u.name, hash: hashes[i], tree: () => u.chart })), opts);
+  return { units, dist, charts };
 }
 
 export class UnknownJobError extends Error {

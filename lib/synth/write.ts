@@ -1,45 +1,208 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { isEmptyDir, isOwned, markerText, OUTPUT_MARKER } from './output-dir';
 
 /** A folder's new content: relative file path -> text. */
 export type Tree = Record<string, string>;
 
 /**
- * Replaces folders under `outDir` atomically. Each entry of `dirs` is one subfolder's
- * complete new content. Everything is first written to a temporary folder beside `outDir`;
- * only when every file is written are the subfolders swapped in by rename, so a failure
- * leaves the previous output as it was. With `prune`, subfolders of `outDir` not in `dirs`
- * are removed (a full synthesis owns the whole folder).
+ * Test hook: `CDK8S_FLINK_TEST_CRASH=<point>` kills the process (SIGKILL, no clean-up) at that
+ * point of a write, so that tests can show what a crash leaves: `write` (half the files
+ * written), `swap` (the previous output moved aside, the new one not yet in place) and
+ * `unit-swap` (the same for one folder of a partial synthesis).
  */
-export async function replaceDirs(outDir: string, dirs: Record<string, Tree>, prune: boolean): Promise<void> {
-  const parent = path.dirname(path.resolve(outDir));
-  fs.mkdirSync(parent, { recursive: true });
-  const tmp = fs.mkdtempSync(path.join(parent, `.${path.basename(outDir)}.tmp-`));
+function crashPoint(point: string): void {
+  if (process.env.CDK8S_FLINK_TEST_CRASH === point) process.kill(process.pid, 'SIGKILL');
+}
+
+/** A temporary sibling of `outDir`: `.<name>.tmp-<pid>-<random>`; `<that>.old` holds the output it replaces. */
+function tempPattern(base: string): RegExp {
+  return new RegExp(`^\\.${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.tmp-(\\d+)-[A-Za-z0-9]{6}(\\.old)?$`);
+}
+
+function alive(pid: number): boolean {
   try {
-    // Folders first (synchronously, each once), then the files, many at a time: the writes are
-    // independent and the thread pool overlaps them.
-    const folders = new Set<string>();
-    const writes: [string, string][] = [];
-    for (const [dir, tree] of Object.entries(dirs)) {
-      for (const [rel, content] of Object.entries(tree)) {
-        const p = path.join(tmp, dir, rel);
-        folders.add(path.dirname(p));
-        writes.push([p, content]);
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Cleans up after a synthesis into `outDir` that died half-way (its process is gone). Only
+ * folders with our temporary naming are touched. When the previous output had been moved aside
+ * and the new one was not yet in place, the previous output is moved back; temporary folders
+ * that carry the marker are removed; anything else with our naming is removed only if empty.
+ */
+function recoverStale(outDir: string): void {
+  const parent = path.dirname(outDir);
+  const re = tempPattern(path.basename(outDir));
+  for (const name of fs.readdirSync(parent).sort().reverse()) { // `<tmp>.old` before `<tmp>`
+    const m = re.exec(name);
+    if (!m || alive(Number(m[1]))) continue;
+    const p = path.join(parent, name);
+    if (!fs.lstatSync(p).isDirectory()) continue;
+    if (m[2] && !fs.existsSync(outDir)) {
+      fs.renameSync(p, outDir);
+      continue;
+    }
+    if (!m[2] && isOwned(p) && fs.existsSync(outDir)) {
+      // A partial synthesis keeps each replaced folder as `.old-<name>` until its new one is in.
+      for (const e of fs.readdirSync(p)) {
+        const unit = path.join(outDir, e.slice('.old-'.length));
+        if (e.startsWith('.old-') && !fs.existsSync(unit)) fs.renameSync(path.join(p, e), unit);
       }
     }
-    for (const f of [...folders].sort()) fs.mkdirSync(f, { recursive: true });
-    let next = 0;
-    const worker = async () => {
-      while (next < writes.length) {
-        const [p, content] = writes[next++];
-        await fs.promises.writeFile(p, content);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(32, writes.length) }, worker));
-    if (prune) {
+    if (isOwned(p)) fs.rmSync(p, { recursive: true, force: true });
+    else if (isEmptyDir(p)) fs.rmdirSync(p);
+  }
+}
+
+/** Writes each unit's tree into `dir/<unit>/`: folders first (each once), then the files many at a time. */
+async function writeTrees(dir: string, units: readonly OutputUnit[]): Promise<void> {
+  const folders = new Set<string>();
+  const writes: [string, string][] = [];
+  for (const u of units) {
+    for (const [rel, content] of Object.entries(u.tree())) {
+      const p = path.join(dir, u.name, rel);
+      folders.add(path.dirname(p));
+      writes.push([p, content]);
+    }
+  }
+  for (const f of [...folders].sort()) fs.mkdirSync(f, { recursive: true });
+  // The writes are independent: the thread pool overlaps them.
+  let next = 0;
+  let done = 0;
+  const half = Math.floor(writes.length / 2);
+  const worker = async () => {
+    while (next < writes.length) {
+      const [p, content] = writes[next++];
+      await fs.promises.writeFile(p, content);
+      if (++done === half) crashPoint('write');
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(32, writes.length) }, worker));
+}
+
+/** At the top of an output folder: what each unit's output was made from (see syncDirs). */
+export const STATE_FILE = '.cdk8s-flink-state.json';
+
+/** One subfolder of an output folder: its name, the hash of its inputs, its content (made on demand). */
+export interface OutputUnit {
+  readonly name: string;
+  readonly hash: string;
+  tree(): Tree;
+}
+
+/** What a unit's folder held when written: its input hash and each file's size and mtime. */
+interface UnitState {
+  readonly hash: string;
+  readonly files: Record<string, [number, number]>;
+}
+
+interface State {
+  readonly units: Record<string, UnitState>;
+}
+
+export interface SyncResult {
+  /** Units whose folder was (re)written. */
+  readonly written: string[];
+  /** Units left as they were. */
+  readonly unchanged: string[];
+  /** Entries removed from the output folder (a full synthesis's units that no longer exist). */
+  readonly removed: string[];
+}
+
+/** Every file below `dir`: path relative to it -> [size, mtime]; undefined if something else than files and folders is there. */
+function fileStats(dir: string): Record<string, [number, number]> | undefined {
+  const out: Record<string, [number, number]> = {};
+  let ok = true;
+  (function walk(d: string) {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) {
+        const st = fs.statSync(p);
+        out[path.relative(dir, p).split(path.sep).join('/')] = [st.size, st.mtimeMs];
+      } else ok = false;
+    }
+  })(dir);
+  return ok ? out : undefined;
+}
+
+function readState(outDir: string): State | undefined {
+  try {
+    const s = JSON.parse(fs.readFileSync(path.join(outDir, STATE_FILE), 'utf8')) as State;
+    return s && typeof s.units === 'object' ? s : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The unit's folder is what was recorded for this hash: the same files, sizes and mtimes, nothing more. */
+function upToDate(outDir: string, u: OutputUnit, s: UnitState | undefined): boolean {
+  if (!s || s.hash !== u.hash) return false;
+  let now: Record<string, [number, number]> | undefined;
+  try {
+    now = fileStats(path.join(outDir, u.name));
+  } catch {
+    return false;
+  }
+  if (!now) return false;
+  const names = Object.keys(s.files);
+  return names.length === Object.keys(now).length && names.every((f) => now![f] && now![f][0] === s.files[f][0] && now![f][1] === s.files[f][1]);
+}
+
+/**
+ * Brings the subfolders of `outDir` up to date, one per unit, atomically. `outDir` must be
+ * absent, empty or owned (it holds the marker that this function writes into it); anything else
+ * is refused with an error (callers check first, with a message for the user: see
+ * checkOutputDirs).
+ *
+ * A unit is rewritten when its hash or its folder on disk differs from what the state file
+ * recorded when it was written (any edit, removal or addition of a file shows in sizes and
+ * mtimes); the others are not touched. With `prune` (a full synthesis), entries of `outDir` that
+ * are not units are removed. With `force`, or without a readable state, every unit is written.
+ *
+ * New content is first written to a temporary folder beside `outDir`, then moved in by rename:
+ * a failure or a crash while writing leaves the previous output as it was. A full synthesis
+ * without a state (the first, or `force`) swaps the whole folder at once; otherwise each unit's
+ * folder is swapped on its own, so a crash during the swaps leaves some units new and some old,
+ * each complete, and the next run rewrites the old ones (the state is written last). A crash
+ * between the two renames of a swap is undone by the next run.
+ */
+export async function syncDirs(outDir: string, units: readonly OutputUnit[], opts: { prune: boolean; force?: boolean }): Promise<SyncResult> {
+  outDir = path.resolve(outDir);
+  const parent = path.dirname(outDir);
+  fs.mkdirSync(parent, { recursive: true });
+  recoverStale(outDir);
+  if (fs.existsSync(outDir) && !isOwned(outDir) && !isEmptyDir(outDir)) {
+    throw new Error(`${outDir} is not empty and holds no ${OUTPUT_MARKER}: refusing to replace what cdk8s-flink did not write`);
+  }
+  const previous = opts.force ? undefined : readState(outDir);
+  const whole = opts.prune && !previous;
+  const changed = units.filter((u) => whole || !upToDate(outDir, u, previous?.units[u.name]));
+  const changedNames = new Set(changed.map((u) => u.name));
+  const unchanged = units.filter((u) => !changedNames.has(u.name)).map((u) => u.name);
+  const tmp = fs.mkdtempSync(path.join(parent, `.${path.basename(outDir)}.tmp-${process.pid}-`));
+  try {
+    fs.writeFileSync(path.join(tmp, OUTPUT_MARKER), markerText());
+    await writeTrees(tmp, changed);
+    // The new state: a partial synthesis keeps the entries of the units it did not name.
+    const next: Record<string, UnitState> = opts.prune ? {} : { ...readState(outDir)?.units };
+    for (const name of unchanged) next[name] = previous!.units[name];
+    for (const u of changed) next[u.name] = { hash: u.hash, files: fileStats(path.join(tmp, u.name)) ?? {} };
+    const state = JSON.stringify({ units: next } satisfies State);
+    // What a full synthesis removes: entries that are not units (nor the marker and the state).
+    const names = new Set(units.map((u) => u.name));
+    const stale = !opts.prune || !fs.existsSync(outDir) ? [] : fs.readdirSync(outDir).filter((e) => !names.has(e) && e !== OUTPUT_MARKER && e !== STATE_FILE);
+    if (whole) {
+      fs.writeFileSync(path.join(tmp, STATE_FILE), state);
       // Swap the whole folder: rename the old one aside, move the new one in, drop the old.
       const old = fs.existsSync(outDir) ? `${tmp}.old` : undefined;
       if (old) fs.renameSync(outDir, old);
+      crashPoint('swap');
       try {
         fs.renameSync(tmp, outDir);
       } catch (e) {
@@ -47,26 +210,40 @@ export async function replaceDirs(outDir: string, dirs: Record<string, Tree>, pr
         throw e;
       }
       if (old) fs.rmSync(old, { recursive: true, force: true });
-      return;
+      return { written: changed.map((u) => u.name), unchanged, removed: stale };
     }
     fs.mkdirSync(outDir, { recursive: true });
-    for (const dir of Object.keys(dirs)) {
-      const target = path.join(outDir, dir);
-      const old = fs.existsSync(target) ? path.join(tmp, `.old-${dir}`) : undefined;
+    if (!isOwned(outDir)) fs.copyFileSync(path.join(tmp, OUTPUT_MARKER), path.join(outDir, OUTPUT_MARKER));
+    for (const u of changed) {
+      const target = path.join(outDir, u.name);
+      const old = fs.existsSync(target) ? path.join(tmp, `.old-${u.name}`) : undefined;
       if (old) fs.renameSync(target, old);
+      crashPoint('unit-swap');
       try {
-        fs.renameSync(path.join(tmp, dir), target);
+        fs.renameSync(path.join(tmp, u.name), target);
       } catch (e) {
         if (old) fs.renameSync(old, target);
         throw e;
       }
     }
+    for (const e of stale) fs.renameSync(path.join(outDir, e), path.join(tmp, `.gone-${e}`));
+    fs.writeFileSync(path.join(tmp, STATE_FILE), state);
+    fs.renameSync(path.join(tmp, STATE_FILE), path.join(outDir, STATE_FILE));
+    return { written: changed.map((u) => u.name), unchanged, removed: stale };
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
 
-/** Reads every file under `dir` into a Tree (empty when the folder does not exist). */
+/** Writes every folder of `dirs` (subfolder -> content), as a first or forced syncDirs does. */
+export async function replaceDirs(outDir: string, dirs: Record<string, Tree>, prune: boolean): Promise<void> {
+  await syncDirs(outDir, Object.entries(dirs).map(([name, tree]) => ({ name, hash: '', tree: () => tree })), { prune, force: true });
+}
+
+/**
+ * Reads every file under `dir` into a Tree (empty when the folder does not exist). The marker
+ * and the state file of an output folder (at its top) are not part of the output and are left out.
+ */
 export function readTree(dir: string): Tree {
   const out: Tree = {};
   if (!fs.existsSync(dir)) return out;
@@ -74,7 +251,7 @@ export function readTree(dir: string): Tree {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else out[path.relative(dir, p).split(path.sep).join('/')] = fs.readFileSync(p, 'utf8');
+      else if (!(d === dir && (e.name === OUTPUT_MARKER || e.name === STATE_FILE))) out[path.relative(dir, p).split(path.sep).join('/')] = fs.readFileSync(p, 'utf8');
     }
   })(dir);
   return out;

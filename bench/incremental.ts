@@ -1,0 +1,94 @@
+/**
+ * Incremental synthesis at scale, side by side in one run: n generated jobs (bench/workload.ts)
+ * synthesized into one output folder by fresh processes, in each round:
+ *
+ * - `full`: everything written (`synth --force`, the state recorded), into an empty folder;
+ * - `noop`: the same definitions again (every unit hashed, none written);
+ * - `changed`: 10 jobs edited (parallelism 3), only their units rendered and written;
+ * - `before`: for reference, the synthesis without hashing (bench/synth.ts `platform` mode,
+ *   what a full synth did before synthesis became incremental), in its own folder.
+ *
+ *   node build/bench/incremental.js [jobs] [runs]      a table of medians on stdout
+ *   node build/bench/incremental.js --child <mode> <jobs> <out>   one measurement, JSON on stdout
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { synthesizeInto } from '../lib/synth/synthesize';
+import { median } from './stats';
+import { runChild } from './synth';
+import { generatedPlatform } from './workload';
+
+type Mode = 'full' | 'noop' | 'changed';
+const CHANGED = 10;
+
+interface Result {
+  readonly mode: Mode | 'before';
+  readonly written: number;
+  readonly buildMs: number;
+  readonly synthMs: number;
+  readonly cpuMs: number;
+  readonly peakMiB: number;
+  wallMs?: number;
+}
+
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+
+async function child(mode: Mode, jobs: number, out: string): Promise<Result> {
+  const cpu0 = process.cpuUsage();
+  const t0 = now();
+  const platform = generatedPlatform(jobs, mode === 'changed' ? CHANGED : 0);
+  const t1 = now();
+  const r = await synthesizeInto(platform, { out: path.join(out, 'dist'), charts: path.join(out, 'charts'), force: mode === 'full', cwd: out });
+  const t2 = now();
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    mode, written: new Set([...r.dist.written, ...r.charts.written]).size,
+    buildMs: t1 - t0, synthMs: t2 - t1, cpuMs: (cpu.user + cpu.system) / 1000, peakMiB: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+function spawnChild(mode: Mode, jobs: number, out: string): Result {
+  const t0 = now();
+  const r = spawnSync(process.execPath, [__filename, '--child', mode, String(jobs), out], { encoding: 'utf8', timeout: 15 * 60_000, maxBuffer: 16 * 1024 * 1024 });
+  const wallMs = now() - t0;
+  if (r.status !== 0) throw new Error(`incremental benchmark child (${mode}, ${jobs} jobs) failed (${r.status ?? r.signal}): ${r.stderr || r.error}`);
+  return { ...(JSON.parse(r.stdout) as Result), wallMs };
+}
+
+async function main(jobs: number, runs: number): Promise<void> {
+  const results: Result[] = [];
+  for (let round = 0; round < runs; round++) {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-bench-incremental-'));
+    try {
+      const b = runChild('platform', jobs);
+      results.push({ mode: 'before', written: b.units, buildMs: b.phases.build, synthMs: b.wallMs - b.phases.build, cpuMs: b.cpuMs, peakMiB: b.peakMiB, wallMs: b.wallMs });
+      for (const mode of ['full', 'noop', 'changed'] as Mode[]) {
+        const r = spawnChild(mode, jobs, out);
+        results.push(r);
+        process.stderr.write(`  round ${round + 1}: ${mode} ${Math.round(r.wallMs!)} ms wall, ${Math.round(r.cpuMs)} ms CPU, ${r.written} unit(s) written\n`);
+      }
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  }
+  const rows = (['before', 'full', 'noop', 'changed'] as const).map((mode) => {
+    const rs = results.filter((r) => r.mode === mode);
+    const m = (f: (r: Result) => number) => Math.round(median(rs.map(f)));
+    return [mode, m((r) => r.written), m((r) => r.wallMs!), m((r) => r.cpuMs), m((r) => r.buildMs), m((r) => r.peakMiB)];
+  });
+  const head = ['mode', 'units written', 'wall ms', 'CPU ms', 'build ms', 'peak MiB'];
+  process.stdout.write(`${jobs} jobs, ${runs} round(s), medians (wall includes process start; "build" is constructing the definitions, in process)\n`);
+  for (const r of [head, ...rows]) process.stdout.write(`${r.map((c, i) => String(c).padStart(i ? 14 : 8)).join('')}\n`);
+}
+
+if (require.main === module) {
+  const args = process.argv.slice(2);
+  const done = (p: Promise<unknown>) => p.catch((e) => {
+    process.stderr.write(`${(e as Error).stack ?? e}\n`);
+    process.exitCode = 1;
+  });
+  if (args[0] === '--child') done(child(args[1] as Mode, Number(args[2]), args[3]).then((r) => process.stdout.write(JSON.stringify(r))));
+  else done(main(Number(args[0] ?? 1000), Number(args[1] ?? 3)));
+}
