@@ -11,6 +11,7 @@ import {
   FlinkSessionCluster, FlinkSessionJob, FlinkVersion, JobSource, KafkaCredentials, LogPipeline, RestartStrategy, Sink, StartingOffsets,
   StateBackend, UpgradeMode, ValidationError, VolumeSource,
 } from '../lib';
+import { markerText, OUTPUT_MARKER } from '../lib/synth/output-dir';
 import { readTree } from '../lib/synth/write';
 import { synthesizePlatform } from '../lib/synth/synthesize';
 import { helmReason } from '../lib/cli/helm';
@@ -467,9 +468,10 @@ test(`bad input, command lines: ${COMMAND_LINES.length} invocations exit non-zer
   for (const [what, args, module, expected] of COMMAND_LINES) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-bad-cli-'));
     try {
-      // Earlier output of another app, which a failed run must leave as it was.
+      // Earlier output of another app (in folders cdk8s-flink owns), which a failed run must leave as it was.
       for (const d of ['dist', 'charts']) {
         fs.mkdirSync(path.join(dir, d, 'earlier'), { recursive: true });
+        fs.writeFileSync(path.join(dir, d, OUTPUT_MARKER), markerText());
         fs.writeFileSync(path.join(dir, d, 'earlier', 'earlier.yaml'), `kind: ${d}\n`);
       }
       const before = readTree(dir);
