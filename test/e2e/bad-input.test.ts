@@ -1,0 +1,512 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Duration, Size } from 'cdk8s';
+import { Cpu } from 'cdk8s-plus-27';
+import {
+  CheckpointingMode, DeliveryGuarantee, EnvValue, FieldType, FlinkApplication, FlinkApplicationProps, FlinkConfigValue, FlinkPlatform,
+  FlinkSessionCluster, FlinkSessionJob, FlinkVersion, JobSource, KafkaCredentials, LogPipeline, RestartStrategy, Sink, StartingOffsets,
+  StateBackend, UpgradeMode, ValidationError, VolumeSource,
+} from '../../lib';
+import { markerText, OUTPUT_MARKER } from '../../lib/synth/output-dir';
+import { readTree } from '../../lib/synth/write';
+import { synthesizePlatform } from '../../lib/synth/synthesize';
+import { helmReason } from '../../lib/cli/helm';
+import { ensureHelm } from '../support/tools';
+import { synth } from '../support/synth';
+
+const JAR = JobSource.jar({ entryClass: 'com.example.Job' });
+const OK: FlinkApplicationProps = { job: JAR, checkpointDirectory: 's3://b/cp', savepointDirectory: 's3://b/sp' };
+const app = (props: Partial<FlinkApplicationProps>, name = 'job') => () => synth((s) => new FlinkApplication(s, name, { ...OK, ...props } as FlinkApplicationProps));
+const SRC = { bootstrapServers: 'kafka:9092', topic: 'logs', groupId: 'g', fields: { msg: FieldType.STRING } };
+const pipeline = (p: any) => () => new LogPipeline({ source: SRC, sinks: [Sink.kafka({ bootstrapServers: 'kafka:9092', topic: 'out' })], ...p });
+
+/** [what is wrong, the definition, the field and value the one-line message must name]. */
+const DEFINITIONS: [string, () => unknown, RegExp][] = [
+  ['zero parallelism', app({ parallelism: 0 }), /^parallelism: 0 is invalid; expected an integer between 1 and 32768$/],
+  ['negative parallelism', app({ parallelism: -3 }), /^parallelism: -3 /],
+  ['fractional parallelism', app({ parallelism: 1.5 }), /^parallelism: 1.5 /],
+  ['parallelism above total slots', app({ parallelism: 9, taskManagerReplicas: 2, taskManagerSlots: 4 }), /^parallelism: 9 exceeds the 8 slots of 2 TaskManagers x 4 slots; raise taskManagerReplicas/],
+  ['zero slots', app({ taskManagerSlots: 0 }), /^taskManagerSlots: 0 is invalid/],
+  ['zero TaskManagers', app({ taskManagerReplicas: 0 }), /^taskManagerReplicas: 0 is invalid/],
+  ['TaskManager memory below Flink minimum', app({ taskManagerMemory: Size.mebibytes(700) }), /^taskManagerMemory: "700Mi" is below Flink's minimum; .* expected at least \d+Mi$/],
+  ['JobManager memory below Flink minimum', app({ jobManagerMemory: Size.mebibytes(512) }), /^jobManagerMemory: "512Mi" is below Flink's minimum/],
+  ['fractional MiB memory', app({ taskManagerMemory: Size.kibibytes(2_000_000) }), /^taskManagerMemory: "2000000Ki" is invalid; expected a whole number of mebibytes$/],
+  ['name with upper case', app({}, 'AccessLogs'), /^name: "AccessLogs" is not a valid name; expected a DNS-1035 label of at most 40 characters/],
+  ['name with underscore', app({}, 'access_logs'), /^name: "access_logs" is not a valid name/],
+  ['name starting with a digit', app({}, '1logs'), /^name: "1logs" is not a valid name/],
+  ['name too long', app({}, 'a'.repeat(41)), /^name: "a{41}" is not a valid name; expected a DNS-1035 label of at most 40/],
+  ['exactly-once without a checkpoint dir', app({ checkpointDirectory: undefined, savepointDirectory: undefined }), /^checkpointDirectory: \(missing\) is required with exactly-once checkpointing/],
+  ['checkpoint dir not a URI', app({ checkpointDirectory: '/data/cp' }), /^checkpointDirectory: "\/data\/cp" is not a URI/],
+  ['HA without a storage dir', app({ highAvailability: true }), /^highAvailabilityStorageDir: \(missing\) is required with highAvailability/],
+  ['HA storage dir without HA', app({ highAvailabilityStorageDir: 's3://b/ha' }), /^highAvailabilityStorageDir: "s3:\/\/b\/ha" is set but highAvailability is false/],
+  ['standby JobManagers without HA', app({ jobManagerReplicas: 2 }), /^jobManagerReplicas: 2 needs highAvailability: true/],
+  ['removed 2.x key', app({ flinkVersion: FlinkVersion.V2_0, flinkConfiguration: { 'taskmanager.heap.size': '1g' } }), /^flinkConfiguration\["taskmanager.heap.size"\]: "1g" sets a key removed in Flink 2.0; use taskmanager.memory.process.size/],
+  ['removed 2.x key state.backend.async', app({ flinkVersion: FlinkVersion.V2_2, flinkConfiguration: { 'state.backend.async': true } }), /^flinkConfiguration\["state.backend.async"\]: true sets a key removed in Flink 2.0; remove it: snapshots are always asynchronous in 2.x$/],
+  ['deprecated alias of a typed key', app({ flinkVersion: FlinkVersion.V2_2, flinkConfiguration: { 'state.backend': 'rocksdb' } }), /^flinkConfiguration\["state.backend"\]: "rocksdb" duplicates Flink key "state.backend.type" \(the 2.2 name of "state.backend"\), which stateBackend already sets/],
+  ['misspelled Flink key', app({ flinkConfiguration: { 'taskmanager.numberOfTaskSlot': 4 } }), /^flinkConfiguration key: "taskmanager.numberOfTaskSlot" is not a Flink 1.20 option; did you mean "taskmanager.numberOfTaskSlots"\?$/],
+  ['raw key duplicating a typed prop', app({ flinkConfiguration: { 'parallelism.default': 4 } }), /^flinkConfiguration\["parallelism.default"\]: 4 duplicates Flink key "parallelism.default", which parallelism sets; change that prop instead$/],
+  ['raw key duplicating a typed prop by its old name', app({ flinkVersion: FlinkVersion.V2_2, flinkConfiguration: { 'state.checkpoints.dir': 's3://x' } }), /^flinkConfiguration\["state.checkpoints.dir"\]: "s3:\/\/x" duplicates Flink key "execution.checkpointing.dir"/],
+  ['raw key duplicating a typed prop by its old name on 1.20', app({ flinkConfiguration: { 'state.savepoints.dir': 's3://x' } }), /^flinkConfiguration\["state.savepoints.dir"\]: "s3:\/\/x" duplicates Flink key "execution.checkpointing.savepoint-dir"/],
+  ['raw key that is a prefix of a typed key', app({ flinkVersion: FlinkVersion.V1_20, flinkConfiguration: { 'restart-strategy.exponential-delay': 'x' } }), /is a prefix|a prefix of/],
+  ['raw credential in the config', app({ flinkConfiguration: { 'fs.s3a.secret.key': 'abc' } }), /^flinkConfiguration\["fs.s3a.secret.key"\]: "\*\*\*" looks like a credential/],
+  ['raw value of the wrong type', app({ flinkConfiguration: { 'pipeline.name': { a: 1 } as any } }), /^flinkConfiguration\["pipeline.name"\]: \{"a":1\} is invalid; expected a string, number or boolean, or FlinkConfigValue.fromSecret\(secretName, key\)$/],
+  ['image without a tag', app({ image: 'flink' }), /^image: "flink" is not pinned; expected a tag or digest/],
+  ['image :latest', app({ image: 'registry.example.com/flink:latest' }), /^image: "registry.example.com\/flink:latest" uses the moving tag "latest"/],
+  ['image with a port but no tag', app({ image: 'registry:5000/flink' }), /^image: "registry:5000\/flink" is not pinned/],
+  ['image with a bad digest', app({ image: 'flink@sha256:abc' }), /^image: "flink@sha256:abc" has an invalid digest/],
+  ['reactive with fixed parallelism', app({ reactive: true, parallelism: 4 }), /^parallelism: 4 is set in reactive mode/],
+  ['reactive without checkpointing', app({ reactive: true, checkpointing: false, checkpointDirectory: undefined }), /^reactive: true needs checkpointing/],
+  ['reactive max below min', app({ reactive: true, reactiveMinTaskManagers: 4, reactiveMaxTaskManagers: 2 }), /^reactiveMaxTaskManagers: 2 is below reactiveMinTaskManagers \(4\)/],
+  ['reactive settings without reactive', app({ reactiveMaxTaskManagers: 4 }), /^reactiveMaxTaskManagers: 4 is set but reactive is false/],
+  ['reactive with no restart strategy', app({ reactive: true, restartStrategy: RestartStrategy.none() }), /^restartStrategy: "none" cannot be used in reactive mode/],
+  ['incremental checkpoints on hashmap', app({ stateBackend: StateBackend.HASHMAP, incrementalCheckpoints: true }), /^incrementalCheckpoints: true requires stateBackend ROCKSDB/],
+  ['unknown state backend', app({ stateBackend: 'memory' as StateBackend }), /^stateBackend: "memory" is unknown; expected one of hashmap, rocksdb$/],
+  ['unknown checkpoint mode', app({ checkpointMode: 'ONCE' as CheckpointingMode }), /^checkpointMode: "ONCE" is unknown/],
+  ['unaligned with at-least-once', app({ checkpointMode: CheckpointingMode.AT_LEAST_ONCE, unalignedCheckpoints: true }), /^unalignedCheckpoints: true requires checkpointMode EXACTLY_ONCE$/],
+  ['checkpoint interval below 100 ms', app({ checkpointInterval: Duration.millis(10) }), /^checkpointInterval: "10ms" is invalid; expected a whole number of milliseconds >= 100ms$/],
+  ['checkpoint settings with checkpointing off', app({ checkpointing: false, checkpointInterval: Duration.seconds(5) }), /^checkpointInterval: "5 seconds" is set while checkpointing is false/],
+  ['managed memory fraction above 0.9', app({ managedMemoryFraction: 0.95 }), /^managedMemoryFraction: 0.95 is invalid; expected a number between 0 and 0.9$/],
+  ['job id not hex', app({ jobId: 'not-a-job-id' }), /^jobId: "not-a-job-id" is not a Flink job id; expected 32 lower-case hex digits$/],
+  ['all-zero job id', app({ jobId: '0'.repeat(32) }), /^jobId: "0{32}" is the all-zero id/],
+  ['raw restore key managed by the hand-off', app({ flinkConfiguration: { 'execution.savepoint.path': 's3://b/sp/1' } }), /^flinkConfiguration\["execution.savepoint.path"\]: "s3:\/\/b\/sp\/1" is set at start from initialSavepointPath \(and the upgrade hand-off\); use that instead$/],
+  ['savepoint path not a URI', app({ initialSavepointPath: 'savepoint-1' }), /^initialSavepointPath: "savepoint-1" is not a URI/],
+  ['allowNonRestoredState without a savepoint', app({ allowNonRestoredState: true }), /^allowNonRestoredState: true is set without initialSavepointPath/],
+  ['savepoint upgrades without a savepoint dir', app({ savepointDirectory: undefined, upgradeMode: UpgradeMode.SAVEPOINT }), /^savepointDirectory: \(missing\) is required with upgradeMode savepoint/],
+  ['last-state upgrades without HA', app({ upgradeMode: UpgradeMode.LAST_STATE }), /^upgradeMode: "last-state" needs highAvailability and a checkpointDirectory/],
+  ['unknown upgrade mode', app({ upgradeMode: 'rolling' as UpgradeMode }), /^upgradeMode: "rolling" is unknown; expected one of stateless, savepoint, last-state$/],
+  ['CPU limit below request', app({ taskManagerCpu: Cpu.units(2), taskManagerCpuLimit: Cpu.units(1) }), /^taskManagerCpuLimit: "1" is below taskManagerCpu \(2\)/],
+  ['invalid label key', app({ labels: { 'bad key': 'x' } }), /^labels key: "bad key" is not a valid label key/],
+  ['invalid label value', app({ labels: { team: 'a b' } }), /^labels.team: "a b" is not a valid label value/],
+  ['env name reserved by the toolkit', app({ env: { POD_IP: EnvValue.fromValue('x') } }), /^env name: "POD_IP" is already set by the toolkit/],
+  ['env name not an identifier', app({ env: { 'KAFKA-PASS': EnvValue.fromValue('x') } }), /^env name: "KAFKA-PASS" is invalid; expected a C identifier/],
+  ['volume over the conf dir', app({ volumes: [{ name: 'x', mountPath: '/opt/flink/conf', source: VolumeSource.emptyDir() }] }), /^volumes\[x\].mountPath: "\/opt\/flink\/conf" is invalid/],
+  ['volume name taken', app({ volumes: [{ name: 'flink-conf', mountPath: '/x', source: VolumeSource.emptyDir() }] }), /^volumes\[\].name: "flink-conf" is already used in the pod/],
+  ['toleration value with Exists', app({ tolerations: [{ key: 'a', operator: 'Exists', value: 'b' }] }), /^tolerations\[0\].value: "b" must be empty when operator is "Exists"$/],
+  ['unsupported Flink version', () => FlinkVersion.of('1.16'), /^flinkVersion: "1.16" is not supported/],
+  ['jar entry class not a class name', () => JobSource.jar({ entryClass: 'com.example.Job; rm -rf' }), /^job.entryClass: "com.example.Job; rm -rf" is not a Java class name/],
+  ['SQL without an INSERT', () => JobSource.sql('CREATE TABLE t (x INT);'), /^job.sql: "CREATE TABLE t \(x INT\);" has no INSERT INTO statement/],
+  ['missing job', app({ job: undefined as any }), /^job: \(missing\) is required; expected JobSource.jar/],
+  ['pipeline topic invalid', () => new LogPipeline({ source: { ...SRC, topic: 'logs/access' }, sinks: [Sink.fileSystem({ path: 'file:///x' })] }), /^pipeline.source.topic: "logs\/access" is not a Kafka topic name/],
+  ['pipeline bootstrap without a port', () => new LogPipeline({ source: { ...SRC, bootstrapServers: 'kafka' }, sinks: [Sink.fileSystem({ path: 'file:///x' })] }), /^pipeline.source.bootstrapServers: "kafka" is invalid; expected host:port/],
+  ['pipeline with no sinks', pipeline({ sinks: [] }), /^pipeline.sinks: \[\] is empty; expected at least one sink$/],
+  ['pipeline filter with two statements', pipeline({ filters: ["level = 'ERROR'; DROP TABLE x"] }), /^pipeline.filters\[0\]: "level = 'ERROR'; DROP TABLE x" is invalid; expected one SQL condition without ";"$/],
+  ['pipeline count key not a field', pipeline({ countPerKey: { key: 'service' } }), /^pipeline.countPerKey.key: "service" is not a source field; expected one of msg$/],
+  ['pipeline partition neither a column nor time', () => new LogPipeline({ source: SRC, sinks: [Sink.fileSystem({ path: 'file:///x', partitionBy: ['region'] })] }), /^Sink.fileSystem partitionBy: "region" is neither an output column \(msg\) nor a time partition/],
+  ['filesystem sink path not a URI', () => Sink.fileSystem({ path: 'logs/' }), /^Sink.fileSystem path: "logs\/" is not a URI/],
+  ['elasticsearch host not a URL', () => Sink.elasticsearch({ hosts: ['es:9200'], index: 'logs' }), /^Sink.elasticsearch hosts: \["es:9200"\] is invalid; expected one or more http\(s\) URLs$/],
+  ['session job above cluster slots', () => synth((s) => {
+    const c = new FlinkSessionCluster(s, 'shared', { taskManagerReplicas: 1, taskManagerSlots: 2, checkpointDirectory: 's3://b/cp' });
+    new FlinkSessionJob(s, 'j', { cluster: c, job: JobSource.sql('INSERT INTO t SELECT 1'), parallelism: 3 });
+  }), /^parallelism: 3 exceeds the 2 slots of session cluster "shared"/],
+  ['session jar job without a jar file', () => synth((s) => {
+    const c = new FlinkSessionCluster(s, 'shared', { checkpointDirectory: 's3://b/cp' });
+    new FlinkSessionJob(s, 'j', { cluster: c, job: JAR });
+  }), /^job.jarFile: \(missing\) is required for a session job/],
+  ['session job with last-state upgrades', () => synth((s) => {
+    const c = new FlinkSessionCluster(s, 'shared', { checkpointDirectory: 's3://b/cp' });
+    new FlinkSessionJob(s, 'j', { cluster: c, job: JobSource.sql('INSERT INTO t SELECT 1'), upgradeMode: UpgradeMode.LAST_STATE });
+  }), /^upgradeMode: "last-state" is for application clusters/],
+  ['duplicate job names', () => {
+    const p = new FlinkPlatform();
+    p.addApplication('logs', OK);
+    p.addSessionCluster('logs', { checkpointDirectory: 's3://b/cp' });
+  }, /^job name: "logs" is declared twice \(as application and again\)/],
+  ['platform storage base not a URI', () => new FlinkPlatform({ storageBaseDirectory: 'bucket/flink' }), /^storageBaseDirectory: "bucket\/flink" is not a URI/],
+];
+
+
+// ---------------------------------------------------------------------------------------------
+// Definitions that build but would fail at run time, leak a credential or break out of their SQL
+
+const kafkaJob = (source: Record<string, unknown>, sinks?: Sink[]) => ({
+  job: JobSource.pipeline(new LogPipeline({ source: { ...SRC, ...source } as any, sinks: sinks ?? [Sink.kafka({ bootstrapServers: 'kafka:9092', topic: 'out', deliveryGuarantee: DeliveryGuarantee.AT_LEAST_ONCE })] })),
+});
+const onPlatform = (build: (p: FlinkPlatform) => void, props: ConstructorParameters<typeof FlinkPlatform>[0] = {}) => () => {
+  const p = new FlinkPlatform({ storageBaseDirectory: 's3://b/flink', ...props });
+  build(p);
+  return p;
+};
+const HA = { job: JAR, highAvailability: true };
+const synthOf = (props: Partial<FlinkApplicationProps>) => () => {
+  const p = new FlinkPlatform();
+  p.addApplication('job', { ...OK, ...props } as FlinkApplicationProps);
+  return synthesizePlatform(p);
+};
+const filter = (f: string) => pipeline({ filters: [f] });
+const derive = (expr: string) => pipeline({ derive: { extra: expr } });
+const raw = (key: string, value: unknown) => app({ flinkConfiguration: { [key]: value as any } });
+
+const MORE_DEFINITIONS: [string, () => unknown, RegExp][] = [
+  // cross-job collisions (refused when the second job is declared)
+  ['two HA clusters sharing a cluster id', onPlatform((p) => { p.addApplication('a', { ...HA, highAvailabilityClusterId: 'logs' }); p.addApplication('b', { ...HA, highAvailabilityClusterId: 'logs' }); }),
+    /^b: highAvailabilityClusterId: "logs" is also the HA cluster id of "a" in the release namespace; clusters with one id share leader election and job graphs; expected a distinct highAvailabilityClusterId$/],
+  ['HA cluster id of an application equal to a session cluster\'s name', onPlatform((p) => { p.addSessionCluster('shared', { highAvailability: true }); p.addApplication('b', { ...HA, highAvailabilityClusterId: 'shared' }); }, { namespace: 'logs' }),
+    /^b: highAvailabilityClusterId: "shared" is also the HA cluster id of "shared" in namespace logs/],
+  ['two jobs committing to one consumer group', onPlatform((p) => { p.addApplication('a', kafkaJob({})); p.addApplication('b', kafkaJob({})); }),
+    /^b: pipeline.source.groupId: "g" is also the consumer group of "a" on broker kafka:9092; jobs committing offsets to one group overwrite each other's positions; expected a distinct groupId, or sharedGroupWith: \["a"\] on "b" and \["b"\] on "a" to share it on purpose$/],
+  ['one consumer group over differently spelled broker lists', onPlatform((p) => { p.addApplication('a', kafkaJob({ bootstrapServers: 'k1:9092,K2:9092' })); p.addApplication('b', kafkaJob({ bootstrapServers: 'k2:9092' })); }),
+    /^b: pipeline.source.groupId: "g" is also the consumer group of "a" on broker k2:9092/],
+  ['a shared consumer group declared on one side only', onPlatform((p) => { p.addApplication('a', kafkaJob({})); p.addApplication('b', kafkaJob({ sharedGroupWith: ['a'] })); }),
+    /^b: pipeline.source.groupId: "g" is also the consumer group of "a"/],
+  ['a group shared by three jobs, one of which does not name the third', onPlatform((p) => {
+    p.addApplication('a', kafkaJob({ sharedGroupWith: ['b', 'c'] }));
+    p.addApplication('b', kafkaJob({ sharedGroupWith: ['a'] }));
+    p.addApplication('c', kafkaJob({ sharedGroupWith: ['a', 'b'] }));
+  }), /^c: pipeline.source.groupId: "g" is also the consumer group of "b" on broker kafka:9092/],
+  ['a session job committing to an application\'s group', onPlatform((p) => {
+    p.addApplication('a', kafkaJob({}));
+    const c = p.addSessionCluster('shared', {});
+    p.addSessionJob('s', { cluster: c, ...kafkaJob({}) });
+  }), /^s: pipeline.source.groupId: "g" is also the consumer group of "a" on broker kafka:9092/],
+  ['two exactly-once sinks sharing a transactional-id prefix', onPlatform((p) => {
+    p.addApplication('a', kafkaJob({ groupId: 'ga' }, [Sink.kafka({ bootstrapServers: 'kafka:9092', topic: 'x', transactionalIdPrefix: 'tx' })]));
+    p.addApplication('b', kafkaJob({ groupId: 'gb' }, [Sink.kafka({ bootstrapServers: 'kafka:9092', topic: 'y', transactionalIdPrefix: 'tx' })]));
+  }), /^b: pipeline.sinks\[0\].transactionalIdPrefix: "tx" is also the transactional-id prefix of "a" on broker kafka:9092; exactly-once producers with one prefix fence each other's transactions; expected a distinct transactionalIdPrefix$/],
+  ['a prefix equal to another job\'s default prefix', onPlatform((p) => {
+    p.addApplication('a', kafkaJob({ groupId: 'ga' }, [Sink.kafka({ bootstrapServers: 'kafka:9092', topic: 'x' })]));
+    p.addApplication('b', kafkaJob({ groupId: 'gb' }, [Sink.kafka({ bootstrapServers: 'kafka:9092', topic: 'y', transactionalIdPrefix: 'a-0' })]));
+  }), /^b: pipeline.sinks\[0\].transactionalIdPrefix: "a-0" is also the transactional-id prefix of "a"/],
+  ['two sinks of one job sharing a prefix', onPlatform((p) => {
+    p.addApplication('a', kafkaJob({}, [Sink.kafka({ bootstrapServers: 'kafka:9092', topic: 'x', transactionalIdPrefix: 'tx' }), Sink.kafka({ bootstrapServers: 'kafka:9092', topic: 'y', transactionalIdPrefix: 'tx' })]));
+  }), /^a: pipeline.sinks\[1\].transactionalIdPrefix: "tx" is also pipeline.sinks\[0\].transactionalIdPrefix of "a" on broker kafka:9092/],
+  ['sink topic equal to the source topic', pipeline({ sinks: [Sink.kafka({ bootstrapServers: 'kafka:9092', topic: 'logs' })] }),
+    /^Sink.kafka topic: "logs" is the pipeline's source topic on the same brokers \(kafka:9092\); every record written would be read again; expected another topic$/],
+  ['sink topic equal to the source topic on an overlapping broker list', pipeline({ sinks: [Sink.kafka({ bootstrapServers: 'other:9092,KAFKA:9092', topic: 'logs' })] }),
+    /^Sink.kafka topic: "logs" is the pipeline's source topic on the same brokers/],
+
+  // restart strategy as Flink checks it
+  ['restart multiplier of 1', app({ restartStrategy: RestartStrategy.exponentialDelay({ multiplier: 1 }) }), /^restartStrategy.multiplier: 1 is invalid; expected a number greater than 1 and at most 100 \(Flink refuses a multiplier <= 1\)$/],
+  ['restart multiplier below 1', app({ restartStrategy: RestartStrategy.exponentialDelay({ multiplier: 0.5 }) }), /^restartStrategy.multiplier: 0.5 is invalid/],
+  ['restart initial backoff above the maximum', app({ restartStrategy: RestartStrategy.exponentialDelay({ initialBackoff: Duration.minutes(1), maxBackoff: Duration.seconds(5) }) }),
+    /^restartStrategy.maxBackoff: "5 seconds" is below initialBackoff \(1 minute\); expected maxBackoff >= initialBackoff$/],
+  ['restart default max below a long initial backoff', app({ restartStrategy: RestartStrategy.exponentialDelay({ initialBackoff: Duration.seconds(30) }) }), /^restartStrategy.maxBackoff: "10 seconds" is below initialBackoff/],
+  ['restart jitter above 1', app({ restartStrategy: RestartStrategy.exponentialDelay({ jitter: 1.5 }) }), /^restartStrategy.jitter: 1.5 is invalid; expected a number between 0 and 1$/],
+  ['restart reset threshold of zero', app({ restartStrategy: RestartStrategy.exponentialDelay({ resetBackoffThreshold: Duration.seconds(0) }) }), /^restartStrategy.resetBackoffThreshold: "0ms" is invalid; expected a whole number of milliseconds >= 1ms$/],
+  ['restart backoff in fractions of a millisecond', app({ restartStrategy: RestartStrategy.exponentialDelay({ initialBackoff: Duration.seconds(0.0001) }) }), /^restartStrategy.initialBackoff: "0.1 millis" is invalid; expected a whole number of milliseconds >= 1ms$/],
+  ['fixed-delay with zero attempts', app({ restartStrategy: RestartStrategy.fixedDelay(0, Duration.seconds(1)) }), /^restartStrategy.attempts: 0 is invalid/],
+  ['checkpoint timeout in fractions of a millisecond', app({ checkpointTimeout: Duration.millis(1500.5) }), /^checkpointTimeout: "1 second 500.5 millis" is invalid; expected a whole number of milliseconds/],
+
+  // sinks and sources that start but misbehave
+  ['rolling interval that rounds to 0 s', () => Sink.fileSystem({ path: 's3://b/logs', rollInterval: Duration.millis(400) }), /^Sink.fileSystem rollInterval: "400 millis" is invalid; expected a whole number of seconds, at least 1/],
+  ['rolling interval with a fraction of a second', () => Sink.fileSystem({ path: 's3://b/logs', rollInterval: Duration.millis(1500) }), /^Sink.fileSystem rollInterval: "1 second 500 millis" is invalid/],
+  ['partition column listed twice', () => Sink.fileSystem({ path: 's3://b/logs', partitionBy: ['dt', 'dt'] }), /^Sink.fileSystem partitionBy: "dt" is listed twice; expected each partition column once$/],
+  ['invalid Kafka startup mode', pipeline({ source: { ...SRC, startingOffsets: 'earliest' as StartingOffsets } }), /^pipeline.source.startingOffsets: "earliest" is not a Kafka startup mode; expected one of earliest-offset, latest-offset, group-offsets$/],
+  ['unsupported Kafka startup mode', pipeline({ source: { ...SRC, startingOffsets: 'timestamp' as StartingOffsets } }), /^pipeline.source.startingOffsets: "timestamp" is not a Kafka startup mode/],
+  ['sharedGroupWith not a list of jobs', pipeline({ source: { ...SRC, sharedGroupWith: 'a' as any } }), /^pipeline.source.sharedGroupWith: "a" is invalid; expected the names of the other jobs/],
+  ['transactional prefix on an at-least-once sink', () => Sink.kafka({ bootstrapServers: 'kafka:9092', topic: 'o', deliveryGuarantee: DeliveryGuarantee.AT_LEAST_ONCE, transactionalIdPrefix: 'tx' }),
+    /^Sink.kafka transactionalIdPrefix: "tx" is set but deliveryGuarantee is at-least-once, which uses no transactions; remove it$/],
+  ['transactional prefix with a space', () => Sink.kafka({ bootstrapServers: 'kafka:9092', topic: 'o', transactionalIdPrefix: 'a b' }), /^Sink.kafka transactionalIdPrefix: "a b" is invalid; expected 1-200 characters of \[A-Za-z0-9._-\]$/],
+  ['out-of-orderness in fractions of a millisecond', pipeline({ source: { ...SRC, maxOutOfOrderness: Duration.seconds(0.0001) } }), /^pipeline.source.maxOutOfOrderness: "0.1 millis" is invalid/],
+
+  // image references by the reference grammar
+  ['image with an upper-case repository', app({ image: 'Flink:1.20.3' }), /^image: "Flink:1.20.3" has an invalid repository component "Flink"; expected lower-case letters and digits/],
+  ['image with an empty path component', app({ image: 'registry.example.com//flink:1.20' }), /^image: "registry.example.com\/\/flink:1.20" has an invalid repository component ""/],
+  ['image with a tag starting with a dot', app({ image: 'flink:.1' }), /^image: "flink:.1" has an invalid tag ".1"/],
+  ['image with a tag over 128 characters', app({ image: `flink:${'a'.repeat(129)}` }), /^image: "flink:a+.*" has an invalid tag/],
+  ['image with a separator at the end of a component', app({ image: 'flink-:1.20' }), /^image: "flink-:1.20" has an invalid repository component "flink-"/],
+  ['image with an underscore in the registry', app({ image: 'my_registry.example.com:5000/flink:1.20' }), /^image: "my_registry.example.com:5000\/flink:1.20" has an invalid registry "my_registry.example.com:5000"/],
+  ['image with a non-numeric registry port', app({ image: 'registry:port/flink:1.20' }), /^image: "registry:port\/flink:1.20" has an invalid registry "registry:port"/],
+  ['image with two tags', app({ image: 'flink:1:2' }), /^image: "flink:1:2" has an invalid repository component "flink:1"/],
+  ['image with a short sha512 digest', app({ image: 'flink@sha512:abcd' }), /^image: "flink@sha512:abcd" has an invalid digest/],
+  ['image with an upper-case digest', app({ image: `flink@sha256:${'A'.repeat(64)}` }), /^image: "flink@sha256:A{64}" has an invalid digest/],
+  ['image name over 255 characters', app({ image: `registry.example.com/${'a'.repeat(250)}:1` }), /^image: ".*" has a name longer than 255 characters/],
+
+  // env, Secrets, volumes and tolerations as the API server checks them
+  ['Secret key with a space', () => EnvValue.fromSecret('kafka', 'pass word'), /^EnvValue.fromSecret key: "pass word" is not a valid Secret or ConfigMap key; expected at most 253 characters of \[-._a-zA-Z0-9\]$/],
+  ['Secret key ".."', () => EnvValue.fromSecret('kafka', '..'), /^EnvValue.fromSecret key: "\.\." is not a valid Secret or ConfigMap key/],
+  ['ConfigMap key with a slash', () => EnvValue.fromConfigMap('settings', 'a/b'), /^EnvValue.fromConfigMap key: "a\/b" is not a valid Secret or ConfigMap key/],
+  ['env from a pod field the API does not expose', () => EnvValue.fromField('status.phase'), /^EnvValue.fromField fieldPath: "status.phase" is not a field the API server exposes to env/],
+  ['env value not a string', () => EnvValue.fromValue(3 as any), /^EnvValue.fromValue value: 3 is invalid; expected a string$/],
+  ['Kafka credentials from a Secret with an upper-case name', () => KafkaCredentials.scram('Kafka'), /^KafkaCredentials.scram secretName: "Kafka" is not a valid object name/],
+  ['env from a Secret whose name ends with a dot', () => EnvValue.fromSecret('kafka.', 'password'), /^EnvValue.fromSecret secretName: "kafka." is not a valid object name/],
+  ['Kafka credentials with an invalid Secret key', () => KafkaCredentials.scram('kafka', 'user name'), /^KafkaCredentials.scram usernameKey: "user name" is not a valid Secret or ConfigMap key/],
+  ['Kafka credentials with an invalid password key', () => KafkaCredentials.plain('kafka', 'username', 'pass:word'), /^KafkaCredentials.plain passwordKey: "pass:word" is not a valid Secret or ConfigMap key/],
+  ['env name with a dot', app({ env: { 'kafka.pass': EnvValue.fromValue('x') } }), /^env name: "kafka.pass" is invalid; expected a C identifier/],
+  ['toleration with an unknown effect', app({ tolerations: [{ key: 'a', effect: 'NoRun' as any }] }), /^tolerations\[0\].effect: "NoRun" is unknown; expected one of NoSchedule, PreferNoSchedule, NoExecute$/],
+  ['toleration with an unknown operator', app({ tolerations: [{ key: 'a', operator: 'In' as any, value: 'b' }] }), /^tolerations\[0\].operator: "In" is unknown; expected "Equal" or "Exists"$/],
+  ['toleration key with a space', app({ tolerations: [{ key: 'dedicated node' }] }), /^tolerations\[0\].key: "dedicated node" is not a valid taint key/],
+  ['toleration Equal without a key', app({ tolerations: [{ operator: 'Equal', value: 'x' }] }), /^tolerations\[0\].operator: "Equal" needs a key; a toleration without a key must use operator "Exists"$/],
+  ['toleration value not a label value', app({ tolerations: [{ key: 'a', value: 'b c' }] }), /^tolerations\[0\].value: "b c" is not a valid taint value/],
+  ['toleration seconds with a fraction', app({ tolerations: [{ key: 'a', effect: 'NoExecute', tolerationSeconds: 1.5 }] }), /^tolerations\[0\].tolerationSeconds: 1.5 is invalid; expected a whole number of seconds$/],
+  ['node selector value not a label value', app({ nodeSelector: { zone: 'eu west' } }), /^nodeSelector.zone: "eu west" is not a valid label value/],
+  ['label value ending in a dash', app({ labels: { team: 'logs-' } }), /^labels.team: "logs-" is not a valid label value/],
+  ['partOf not a label value', app({ partOf: 'log platform' }), /^partOf.app.kubernetes.io\/part-of: "log platform" is not a valid label value/],
+  ['label key with a prefix over 253 characters', app({ labels: { [`${'a'.repeat(254)}/team`]: 'x' } }), /^labels key: "a+\/team" is not a valid label key/],
+  ['two volumes on one mount path', app({ volumes: [{ name: 'a', mountPath: '/data', source: VolumeSource.emptyDir() }, { name: 'b', mountPath: '/data/', source: VolumeSource.emptyDir() }] }),
+    /^volumes\[b\].mountPath: "\/data\/" is already the mount path of volume "a"; expected one volume per path$/],
+  ['volume over a toolkit mount with a trailing slash', app({ volumes: [{ name: 'a', mountPath: '/tmp/', source: VolumeSource.emptyDir() }] }), /^volumes\[a\].mountPath: "\/tmp\/" is invalid; expected an absolute path other than/],
+  ['volume from a Secret with an invalid name', () => VolumeSource.secret('Kafka_TLS'), /^VolumeSource.secret secretName: "Kafka_TLS" is not a valid object name; expected a DNS subdomain/],
+  ['volume from a claim without a name', () => VolumeSource.persistentVolumeClaim(''), /^VolumeSource.persistentVolumeClaim claimName: "" is not a valid object name/],
+
+  // storage URIs by scheme and durability
+  ['checkpoint dir that is a relative file path', app({ checkpointDirectory: 'file://data/cp' }), /^checkpointDirectory: "file:\/\/data\/cp" is a relative path \(Flink reads "data" as a host\); expected an absolute path such as "file:\/\/\/data\/cp"$/],
+  ['checkpoint dir with no bucket', app({ checkpointDirectory: 's3:///cp' }), /^checkpointDirectory: "s3:\/\/\/cp" has no bucket; expected "s3:\/\/<bucket>\/<path>"$/],
+  ['savepoint dir with no bucket', app({ savepointDirectory: 'gs:///sp' }), /^savepointDirectory: "gs:\/\/\/sp" has no bucket/],
+  ['HA dir with no storage account', app({ highAvailability: true, highAvailabilityStorageDir: 'abfss:///ha' }), /^highAvailabilityStorageDir: "abfss:\/\/\/ha" has no bucket/],
+  ['checkpoint dir on a scheme no Flink file system serves', app({ checkpointDirectory: 'ftp://host/cp' }), /^checkpointDirectory: "ftp:\/\/host\/cp" uses scheme "ftp", which no Flink file system serves; expected one of file, hdfs/],
+  ['storage base with ".." segments', () => new FlinkPlatform({ storageBaseDirectory: 's3://b/flink/../other' }), /^storageBaseDirectory: "s3:\/\/b\/flink\/..\/other" has "." or ".." segments/],
+  ['credentials inside a checkpoint URI', app({ checkpointDirectory: 's3://AKIA123:hunter2@bucket/cp' }), /^checkpointDirectory: "s3:\/\/\*\*\*@bucket\/cp" carries credentials in the URI/],
+  ['filesystem sink with no bucket', () => Sink.fileSystem({ path: 's3:///logs' }), /^Sink.fileSystem path: "s3:\/\/\/logs" has no bucket/],
+  ['savepoint path on an unknown scheme', app({ initialSavepointPath: 'memory://sp/1' }), /^initialSavepointPath: "memory:\/\/sp\/1" uses scheme "memory"/],
+  ['pod-local checkpoint dir', synthOf({ checkpointDirectory: 'file:///data/cp', savepointDirectory: undefined }),
+    /^job: checkpointDirectory: "file:\/\/\/data\/cp" is pod-local: no writable PersistentVolumeClaim is mounted at or above \/data\/cp in the jobmanager pods, so the state dies with the pod/],
+  ['pod-local checkpoint dir on an emptyDir', synthOf({ checkpointDirectory: 'file:///data/cp', savepointDirectory: undefined, volumes: [{ name: 'data', mountPath: '/data', source: VolumeSource.emptyDir() }] }),
+    /^job: checkpointDirectory: "file:\/\/\/data\/cp" is pod-local/],
+  ['checkpoint dir on a read-only claim', synthOf({ checkpointDirectory: 'file:///data/cp', savepointDirectory: undefined, volumes: [{ name: 'data', mountPath: '/data', source: VolumeSource.persistentVolumeClaim('state') }] }),
+    /^job: checkpointDirectory: "file:\/\/\/data\/cp" is pod-local/],
+  ['savepoint dir beside the mounted claim', synthOf({ checkpointDirectory: 'file:///data/cp', savepointDirectory: 'file:///database/sp', volumes: [{ name: 'data', mountPath: '/data', readOnly: false, source: VolumeSource.persistentVolumeClaim('state') }] }),
+    /^job: savepointDirectory: "file:\/\/\/database\/sp" is pod-local/],
+
+  // SQL a filter or derived column could break out of
+  ['filter with a line comment', filter("level = 'ERROR' -- OR 1 = 1"), /^pipeline.filters\[0\]: "level = 'ERROR' -- OR 1 = 1" is invalid: it has a "--" comment, which hides the rest of the clause; expected one SQL condition$/],
+  ['filter with a block comment', filter("level = 'ERROR' /* AND x */"), /^pipeline.filters\[0\]: .* is invalid: it has a "\/\*" comment/],
+  ['filter with an unbalanced quote', filter("level = 'ERROR"), /^pipeline.filters\[0\]: "level = 'ERROR" is invalid: it has an unbalanced ' quote; expected one SQL condition$/],
+  ['filter closing the clause\'s parenthesis', filter('1 = 1) OR (1 = 1'), /^pipeline.filters\[0\]: "1 = 1\) OR \(1 = 1" is invalid: it closes a parenthesis it did not open, which ends the clause/],
+  ['filter leaving a parenthesis open', filter("(level = 'ERROR'"), /^pipeline.filters\[0\]: .* is invalid: it leaves a parenthesis open/],
+  ['filter with a top-level comma', filter("level = 'ERROR', msg"), /^pipeline.filters\[0\]: .* is invalid: it has a "," outside parentheses/],
+  ['filter with an unbalanced backtick', filter('`level = 1'), /^pipeline.filters\[0\]: .* is invalid: it has an unbalanced ` quote/],
+  ['filter with ";" after a string', filter("msg = 'a;b'; DROP TABLE x"), /^pipeline.filters\[0\]: .* is invalid; expected one SQL condition without ";"$/],
+  ['derived column with a comment', derive('UPPER(msg) -- x'), /^pipeline.derive.extra: "UPPER\(msg\) -- x" is invalid: it has a "--" comment, which hides the rest of the clause; expected one SQL expression$/],
+  ['derived column breaking out of its CAST', derive('msg AS STRING) AS a, (msg'), /^pipeline.derive.extra: .* is invalid: it closes a parenthesis it did not open/],
+  ['derived column with a top-level comma', derive('msg, msg'), /^pipeline.derive.extra: "msg, msg" is invalid: it has a "," outside parentheses/],
+  ['derived column with an unbalanced double quote', derive('"msg'), /^pipeline.derive.extra: .* is invalid: it has an unbalanced " quote/],
+  ['derived column that is blank', derive('  '), /^pipeline.derive.extra: "  " is invalid; expected one SQL expression$/],
+  ['derived column named like a source field', pipeline({ derive: { msg: 'UPPER(msg)' } }), /^pipeline.derive key: "msg" is already a column \(from pipeline.source.fields\); expected unique output column names$/],
+  ['count column named like a source field', pipeline({ countPerKey: { key: 'msg', as: 'msg' } }), /^pipeline.countPerKey.as: "msg" is already a column \(from pipeline.source.fields\)/],
+  ['count column name not an identifier', pipeline({ countPerKey: { key: 'msg', as: 'msg-count' } }), /^pipeline.countPerKey.as: "msg-count" is not a column name/],
+  ['source field the generated SQL uses itself', pipeline({ source: { ...SRC, fields: { msg: FieldType.STRING, proc_time: FieldType.STRING } }, countPerKey: { key: 'msg' } }),
+    /^pipeline.source.fields key: "proc_time" is a column the generated SQL adds itself with countPerKey; expected a name other than proc_time$/],
+  ['SQL reading an env no container sets', app({ job: JobSource.sql("INSERT INTO t SELECT '${env:DB_PASSWORD}'") }),
+    /^job.sql: "\$\{env:DB_PASSWORD\}" reads environment variable DB_PASSWORD, which the JobManager container of "job" does not set; expected it in env/],
+  ['SQL with a malformed env reference', app({ job: JobSource.sql("INSERT INTO t SELECT '${env:db-pass}'") }), /^job.sql: "\$\{env:db-pass\}" is not a valid reference; expected \$\{env:NAME\}/],
+  ['filter reading an env no container sets', app({ job: JobSource.pipeline(new LogPipeline({ source: SRC, filters: ["msg <> '${env:SECRET_WORD}'"], sinks: [Sink.fileSystem({ path: 's3://b/x' })] })) }),
+    /^job.sql: "\$\{env:SECRET_WORD\}" reads environment variable SECRET_WORD/],
+  ['Elasticsearch host with credentials', () => Sink.elasticsearch({ hosts: ['https://elastic:changeme@es:9200'], index: 'logs' }),
+    /^Sink.elasticsearch hosts: "https:\/\/\*\*\*@es:9200" carries credentials in the URL, which would land in a ConfigMap; expected credentialsSecret/],
+
+  // credentials kept out of ConfigMaps
+  ['storage account key in the config', raw('fs.azure.account.key.acct.blob.core.windows.net', 'AAAA'), /^flinkConfiguration\["fs.azure.account.key.acct.blob.core.windows.net"\]: "\*\*\*" looks like a credential; .* FlinkConfigValue.fromSecret\(secretName, key\)$/],
+  ['S3 secret key in the config', raw('s3.secret-key', 'x'), /^flinkConfiguration\["s3.secret-key"\]: "\*\*\*" looks like a credential/],
+  ['S3 access key in the config', raw('s3.access-key', 'x'), /^flinkConfiguration\["s3.access-key"\]: "\*\*\*" looks like a credential/],
+  ['keystore password in the config', raw('security.ssl.rest.keystore-password', 'x'), /^flinkConfiguration\["security.ssl.rest.keystore-password"\]: "\*\*\*" looks like a credential/],
+  ['GCS private key in the config', raw('fs.gs.auth.service.account.private.key', 'x'), /^flinkConfiguration\["fs.gs.auth.service.account.private.key"\]: "\*\*\*" looks like a credential/],
+  ['URL with user and password in the config', raw('fs.s3a.endpoint', 'https://minio:minio123@minio:9000'), /^flinkConfiguration\["fs.s3a.endpoint"\]: "https:\/\/\*\*\*@minio:9000" carries credentials in a URL/],
+  ['Secret-fed value with an invalid Secret name', () => FlinkConfigValue.fromSecret('TLS_Secret', 'password'), /^FlinkConfigValue.fromSecret secretName: "TLS_Secret" is not a valid object name; expected a DNS subdomain/],
+  ['Secret-fed value with an invalid key', () => FlinkConfigValue.fromSecret('tls', 'pass word'), /^FlinkConfigValue.fromSecret key: "pass word" is not a valid Secret or ConfigMap key/],
+  ['Secret-fed value for a key a typed prop sets', raw('parallelism.default', FlinkConfigValue.fromSecret('tls', 'p')), /^flinkConfiguration\["parallelism.default"\]: "\*\*\*" duplicates Flink key "parallelism.default"/],
+  ['Secret-fed value in a session job', () => synth((s) => {
+    const c = new FlinkSessionCluster(s, 'shared', { checkpointDirectory: 's3://b/cp' });
+    new FlinkSessionJob(s, 'j', { cluster: c, job: JobSource.sql('INSERT INTO t SELECT 1'), flinkConfiguration: { 'security.ssl.key-password': FlinkConfigValue.fromSecret('tls', 'key') } });
+  }), /^flinkConfiguration\["security.ssl.key-password"\]: "FlinkConfigValue.fromSecret\('tls', 'key'\)" is not possible for a session job, whose configuration is submitted from a ConfigMap; set it in the session cluster's flinkConfiguration$/],
+  ['multi-line value in flink-conf.yaml', app({ flinkVersion: FlinkVersion.of('1.18'), flinkConfiguration: { 'env.java.opts.all': '-Da=1\n-Db=2' } }), /^flinkConfiguration\["env.java.opts.all"\]: "-Da=1\\n-Db=2" contains a line break, which flink-conf.yaml cannot hold/],
+];
+
+const ALL_DEFINITIONS = [...DEFINITIONS, ...MORE_DEFINITIONS];
+
+test(`bad input, definitions: ${ALL_DEFINITIONS.length} invalid definitions fail at construction or synthesis with one line naming field and value`, () => {
+  assert.ok(ALL_DEFINITIONS.length >= 150);
+  assert.equal(new Set(ALL_DEFINITIONS.map(([what]) => what)).size, ALL_DEFINITIONS.length, 'case names are unique');
+  for (const [what, build, expected] of ALL_DEFINITIONS) {
+    let error: unknown;
+    try {
+      build();
+    } catch (e) {
+      error = e;
+    }
+    assert.ok(error instanceof ValidationError, `${what}: expected a ValidationError, got ${error === undefined ? 'no error' : String(error)}`);
+    const msg = (error as Error).message;
+    assert.ok(!msg.includes('\n'), `${what}: message is one line: ${msg}`);
+    assert.match(msg, expected, `${what}`);
+  }
+});
+
+test('bad input, definitions: what the checks must still accept', () => {
+  // Declared sharing, the same names where they do not meet, quoted text that looks like a break-out.
+  onPlatform((p) => {
+    p.addApplication('a', kafkaJob({ sharedGroupWith: ['b'] }));
+    p.addApplication('b', kafkaJob({ sharedGroupWith: ['a'] }));
+    p.addApplication('c', kafkaJob({ bootstrapServers: 'other:9092' }));
+    p.addApplication('x', kafkaJob({ groupId: 'three', sharedGroupWith: ['y', 'z'] }));
+    p.addApplication('y', kafkaJob({ groupId: 'three', sharedGroupWith: ['x', 'z'] }));
+    p.addApplication('z', kafkaJob({ groupId: 'three', sharedGroupWith: ['x', 'y'] }));
+    p.addApplication('d', { ...HA, highAvailabilityClusterId: 'same', namespace: 'one' });
+    p.addApplication('e', { ...HA, highAvailabilityClusterId: 'same', namespace: 'two' });
+  })();
+  new LogPipeline({ source: SRC, filters: ["msg = 'a;b -- c /* d'", "msg <> 'it''s'", '(msg IN (\'x\', \'y\'))'], derive: { up: 'CONCAT(msg, \'--\')' }, sinks: [Sink.kafka({ bootstrapServers: 'other:9092', topic: 'logs' })] });
+  for (const image of ['flink:1.20.3-java17', 'localhost:5000/team/flink__x---y:1', 'registry.example.com:443/a/b.c_d:v1', `flink@sha256:${'a'.repeat(64)}`, `[::1]:5000/flink:1`, 'Registry.Example.com/flink:1']) {
+    app({ image })();
+  }
+  // Secret names are DNS subdomains, as the API server checks them (dots and leading digits allowed).
+  EnvValue.fromSecret('kafka.creds', 'password');
+  KafkaCredentials.plain('1password-kafka');
+  FlinkConfigValue.fromSecret('tls.rest', 'keystore.password');
+  app({ restartStrategy: RestartStrategy.exponentialDelay({ initialBackoff: Duration.seconds(10), maxBackoff: Duration.seconds(10), multiplier: 1.01, jitter: 1 }) })();
+  app({ flinkConfiguration: { 'security.delegation.tokens.enabled': false, 'kubernetes.secrets': 'a:/b', 'pipeline.auto-watermark-interval': '200ms' } })();
+  app({ checkpointDirectory: 'hdfs:///flink/cp', savepointDirectory: 'file:///data/sp', env: { DB_PASSWORD: EnvValue.fromSecret('db', 'password') }, job: JobSource.sql("INSERT INTO t SELECT '${env:DB_PASSWORD}', '${env:POD_IP}'") })();
+  synthOf({ checkpointDirectory: 'file:///data/cp', savepointDirectory: 'file:///data/sp', volumes: [{ name: 'data', mountPath: '/data/', readOnly: false, source: VolumeSource.persistentVolumeClaim('state') }] })();
+});
+
+test('bad input, definitions: a Secret-fed Flink value reaches the containers from the Secret, never the ConfigMap', () => {
+  const objects = synth((s) => new FlinkApplication(s, 'job', { ...OK, flinkConfiguration: { 'security.ssl.rest.keystore-password': FlinkConfigValue.fromSecret('rest-tls', 'keystore-password') } }));
+  const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'job-config');
+  assert.ok(!JSON.stringify(cm.data).includes('keystore-password'), 'the key is not in the ConfigMap');
+  for (const d of ['job-jobmanager', 'job-taskmanager']) {
+    const env = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === d).spec.template.spec.containers[0].env;
+    assert.deepEqual(env.find((e: any) => e.name === 'FLINK_CONF_SECRET_0'), { name: 'FLINK_CONF_SECRET_0', valueFrom: { secretKeyRef: { name: 'rest-tls', key: 'keystore-password' } } }, d);
+    assert.equal(env.find((e: any) => e.name === 'FLINK_PROPERTIES')?.value, 'security.ssl.rest.keystore-password: ${FLINK_CONF_SECRET_0}\n', d);
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Chart values: helm refuses them before rendering anything
+
+/** [what, chart, helm template arguments after the chart, the one-line reason (as the CLI reports it)]. */
+const CHART_VALUES: [string, string, string[], RegExp][] = [
+  ['parallelism of zero', 'audit-logs', ['--set', 'job.parallelism=0'], /job\.parallelism: Must be greater than or equal to 1/],
+  ['parallelism not a number', 'audit-logs', ['--set', 'job.parallelism=four'], /job\.parallelism: Invalid type\. Expected: integer, given: string/],
+  ['an unknown top-level value', 'audit-logs', ['--set', 'bogus=1'], /Additional property bogus is not allowed/],
+  ['an unknown image value', 'audit-logs', ['--set', 'image.registry=x'], /image: Additional property registry is not allowed/],
+  ['the moving tag latest', 'audit-logs', ['--set', 'image.tag=latest'], /image\.tag: Must not validate the schema/],
+  ['a tag with a slash', 'audit-logs', ['--set', 'image.tag=1.20/x'], /image\.tag: Does not match pattern/],
+  ['a short digest', 'audit-logs', ['--set', 'image.digest=sha256:abc'], /image\.digest: Does not match pattern/],
+  ['an unknown pull policy', 'audit-logs', ['--set', 'image.pullPolicy=Sometimes'], /image\.pullPolicy: image\.pullPolicy must be one of the following/],
+  ['an unknown upgrade mode', 'audit-logs', ['--set', 'job.upgradeMode=rolling'], /job\.upgradeMode: job\.upgradeMode must be one of the following/],
+  ['an unknown job state', 'audit-logs', ['--set', 'job.state=paused'], /job\.state: job\.state must be one of the following/],
+  ['program args not a list', 'audit-logs', ['--set', 'job.args=x'], /job\.args: Invalid type\. Expected: array, given: string/],
+  ['memory in GB', 'audit-logs', ['--set', 'taskManager.resources.memory=2GB'], /taskManager\.resources\.memory: Does not match pattern/],
+  ['fractional GiB memory', 'audit-logs', ['--set', 'jobManager.resources.memory=1.5Gi'], /jobManager\.resources\.memory: Does not match pattern/],
+  ['zero CPU', 'audit-logs', ['--set-string', 'taskManager.resources.cpu=0'], /taskManager\.resources\.cpu: Does not match pattern/],
+  ['a negative CPU limit', 'audit-logs', ['--set-string', 'taskManager.resources.cpuLimit=-1'], /taskManager\.resources\.cpuLimit: Must validate at least one schema/],
+  ['zero TaskManagers of an application', 'audit-logs', ['--set', 'taskManager.replicas=0'], /taskManager\.replicas: Must be greater than or equal to 1/],
+  ['autoscaling below one TaskManager', 'log-enricher', ['--set', 'taskManager.autoscaling.minReplicas=0'], /taskManager\.autoscaling\.minReplicas: Must be greater than or equal to 1/],
+  ['a savepoint directory with no bucket', 'audit-logs', ['--set', 'job.savepointDirectory=s3:///sp'], /job\.savepointDirectory: Does not match pattern/],
+  ['a savepoint directory on an unknown scheme', 'audit-logs', ['--set', 'job.savepointDirectory=ftp://host/sp'], /job\.savepointDirectory: Does not match pattern/],
+  ['a relative file savepoint directory', 'audit-logs', ['--set', 'job.savepointDirectory=file://sp/x'], /job\.savepointDirectory: Does not match pattern/],
+  ['credentials in a savepoint path', 'audit-logs', ['--set', 'job.initialSavepointPath=s3://key:secret@b/sp'], /job\.initialSavepointPath: Does not match pattern/],
+  ['".." in a savepoint path', 'audit-logs', ['--set', 'job.initialSavepointPath=s3://b/a/../sp'], /job\.initialSavepointPath: Must not validate the schema/],
+  ['a pod label key with a space', 'audit-logs', ['--set', 'podLabels.a b=x'], /podLabels: Property name of "a b" does not match/],
+  ['a node selector key starting with a dash', 'audit-logs', ['--set', 'nodeSelector.-zone=x'], /nodeSelector: Property name of "-zone" does not match/],
+  ['a toleration that is not an object', 'audit-logs', ['--set', 'tolerations[0]=x'], /tolerations\.0: Invalid type\. Expected: object, given: string/],
+  ['a toolkit-managed Flink key', 'audit-logs', ['--set', 'flinkConfiguration.parallelism\\.default=8'], /flinkConfiguration: Must not validate the schema|parallelism\.default/],
+  ['a Flink value that is an object', 'audit-logs', ['--set', 'flinkConfiguration.a\\.b.c=1'], /flinkConfiguration\.a\.b: Invalid type/],
+  ['monitoring switch not a boolean', 'audit-logs', ['--set-string', 'monitoring.scrape=yes'], /monitoring\.scrape: Invalid type\. Expected: boolean, given: string/],
+  ['parallelism above the slots (template check)', 'audit-logs', ['--set', 'job.parallelism=9'], /job\.parallelism: 9 exceeds the 2 slots of 1 TaskManagers x 2 slots; raise taskManager\.replicas/],
+  ['TaskManager memory below Flink\'s minimum (template check)', 'audit-logs', ['--set', 'taskManager.resources.memory=512Mi'], /taskManager\.resources\.memory: 512Mi is below Flink's minimum; expected at least \d+Mi/],
+  ['last-state without HA (template check)', 'audit-logs', ['--set', 'job.upgradeMode=last-state'], /job\.upgradeMode: "last-state" needs high availability/],
+  ['suspend without a savepoint directory (template check)', 'access-logs', ['--set', 'job.state=suspended', '--set', 'job.savepointDirectory='], /job\.state: "suspended" needs job\.savepointDirectory/],
+];
+
+test(`bad input, chart values: ${CHART_VALUES.length + 1} value sets fail helm template with one line naming the value (its field and rule, for the schema), rendering nothing`, async () => {
+  const bin = await ensureHelm(3);
+  const values = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-bad-values-'));
+  try {
+    // A key with a line break, which would otherwise inject YAML into the pod template.
+    fs.writeFileSync(path.join(values, 'newline-key.yaml'), 'podAnnotations:\n  "a\\nkind: Secret": x\n');
+    const cases: [string, string, string[], RegExp][] = [...CHART_VALUES,
+      ['an annotation key with a line break', 'audit-logs', ['--values', path.join(values, 'newline-key.yaml')], /podAnnotations.*pattern/]];
+    for (const [what, chart, args, expected] of cases) {
+      const r = spawnSync(bin, ['template', chart, path.join(ROOT, 'charts', chart), '--namespace', 'logs', ...args],
+        { encoding: 'utf8', env: { ...process.env, HELM_CACHE_HOME: path.join(values, 'cache'), HELM_CONFIG_HOME: path.join(values, 'config') } });
+      assert.notEqual(r.status, 0, `${what}: exit code`);
+      assert.equal(r.stdout, '', `${what}: nothing rendered`);
+      const reason = helmReason(r.stderr);
+      assert.ok(!reason.includes('\n'), `${what}: one line`);
+      assert.match(reason, expected, `${what}: ${reason}`);
+    }
+    assert.ok(cases.length >= 30);
+  } finally {
+    fs.rmSync(values, { recursive: true, force: true });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Command lines: non-zero exit, one line on stderr, earlier output untouched
+
+const ROOT = path.join(__dirname, '..', '..', '..');
+const CLI = path.join(ROOT, 'build', 'lib', 'cli', 'main.js');
+const LIB = path.join(ROOT, 'build', 'lib');
+const APP = (body: string) => `const L = require(${JSON.stringify(LIB)});\nconst p = new L.FlinkPlatform({ storageBaseDirectory: 's3://b/flink' });\n${body}\nmodule.exports.platform = p;\n`;
+const KJOB = (name: string, extra = '') => `p.addApplication('${name}', { job: L.JobSource.pipeline(new L.LogPipeline({ source: { bootstrapServers: 'kafka:9092', topic: 'logs', groupId: 'g', fields: { msg: L.FieldType.STRING }${extra} }, sinks: [L.Sink.fileSystem({ path: 's3://b/out' })] })) });`;
+const HA_APP = (name: string) => `p.addApplication('${name}', { job: L.JobSource.jar({ entryClass: 'com.example.A' }), highAvailability: true, highAvailabilityClusterId: 'logs' });`;
+
+/** [what, command line (after the app option where `app` is given), the app module's text, the stderr line]. */
+const COMMAND_LINES: [string, string[], string | undefined, RegExp][] = [
+  ['synth with two HA clusters sharing an id', ['synth'], APP(`${HA_APP('a')}\n${HA_APP('b')}`), /^cdk8s-flink: error: b: highAvailabilityClusterId: "logs" is also the HA cluster id of "a" in the release namespace/],
+  ['validate with two HA clusters sharing an id', ['validate'], APP(`${HA_APP('a')}\n${HA_APP('b')}`), /^cdk8s-flink: error: b: highAvailabilityClusterId: "logs" is also the HA cluster id of "a"/],
+  ['synth with two jobs on one consumer group', ['synth'], APP(`${KJOB('a')}\n${KJOB('b')}`), /^cdk8s-flink: error: b: pipeline.source.groupId: "g" is also the consumer group of "a" on broker kafka:9092/],
+  ['validate with two jobs on one consumer group', ['validate', '--json'], APP(`${KJOB('a')}\n${KJOB('b')}`), /^cdk8s-flink: error: b: pipeline.source.groupId: "g" is also the consumer group of "a"/],
+  ['diff with two jobs on one consumer group', ['diff'], APP(`${KJOB('a')}\n${KJOB('b')}`), /^cdk8s-flink: error: b: pipeline.source.groupId: "g"/],
+  ['synth with a pod-local checkpoint dir', ['synth'], APP(`p.addApplication('a', { job: L.JobSource.jar({ entryClass: 'com.example.A' }), checkpointDirectory: 'file:///state/cp' });`),
+    /^cdk8s-flink: error: a: checkpointDirectory: "file:\/\/\/state\/cp" is pod-local/],
+  ['validate with a pod-local HA dir', ['validate'], APP(`p.addApplication('a', { job: L.JobSource.jar({ entryClass: 'com.example.A' }), highAvailability: true, highAvailabilityStorageDir: 'file:///ha' });`),
+    /^cdk8s-flink: error: a: highAvailabilityStorageDir: "file:\/\/\/ha" is pod-local/],
+  ['synth with SQL reading an unset env', ['synth'], APP(`p.addApplication('a', { job: L.JobSource.sql("INSERT INTO t SELECT '\${env:TOKEN}'") });`), /^cdk8s-flink: error: job.sql: "\$\{env:TOKEN\}" reads environment variable TOKEN/],
+  ['synth with a filter that comments out the clause', ['synth'], APP(KJOB('a').replace("sinks:", "filters: [\"msg = 'x' --\"], sinks:")), /^cdk8s-flink: error: pipeline.filters\[0\]: "msg = 'x' --" is invalid: it has a "--" comment/],
+  ['synth with a credential in the config', ['synth'], APP(`p.addApplication('a', { job: L.JobSource.jar({ entryClass: 'com.example.A' }), flinkConfiguration: { 'fs.azure.account.key.x.dfs.core.windows.net': 'k' } });`),
+    /^cdk8s-flink: error: flinkConfiguration\["fs.azure.account.key.x.dfs.core.windows.net"\]: "\*\*\*" looks like a credential/],
+  ['synth of an app module with a syntax error', ['synth'], 'const p = ;\n', /^cdk8s-flink: error: --app: .*app\.js failed to load: SyntaxError: Unexpected token ';' at .*app\.js:1$/],
+  ['synth of an app module that throws', ['synth'], 'const x = 1;\nthrow new RangeError("no such region");\n', /^cdk8s-flink: error: --app: .*app\.js failed to load: RangeError: no such region at .*app\.js:2$/],
+  ['synth of an app module whose platform function throws', ['synth'], 'module.exports.default = () => { null.x; };\n', /^cdk8s-flink: error: --app: .*app\.js failed to load: TypeError: Cannot read properties of null \(reading 'x'\) at .*app\.js:1$/],
+  ['synth of an app module that misuses a cdk8s type', ['synth'], `const { Duration } = require(${JSON.stringify(require.resolve('cdk8s'))});\nDuration.minutes(-1);\n`, /^cdk8s-flink: error: --app: .*app\.js failed to load: Error: Duration amounts cannot be negative\. Received: -1 at .*app\.js:2$/],
+  ['list of an app module with a syntax error', ['list'], 'module.exports = {;\n', /^cdk8s-flink: error: --app: .*app\.js failed to load: SyntaxError/],
+  ['plan with an invalid definition', ['plan'], APP("p.addApplication('a', { job: L.JobSource.jar({ entryClass: 'com.example.A' }), parallelism: 0 });"), /^cdk8s-flink: error: parallelism: 0 is invalid; expected an integer between 1 and 32768$/],
+  ['synth of an app module exporting no platform', ['synth'], 'module.exports = { answer: 42 };\n', /^cdk8s-flink: --app: .*app\.js exports no FlinkPlatform/],
+  ['synth of a job that is not defined', ['synth', '--job', 'nope'], APP(KJOB('a')), /^cdk8s-flink: error: --job: "nope" is not defined; expected one of a$/],
+  ['synth of an app module that does not exist', ['synth', '--app', 'missing.js'], undefined, /^cdk8s-flink: --app: ".*missing\.js" does not exist/],
+  ['deploy of a name that is not a job name', ['deploy', 'Access_Logs'], undefined, /^cdk8s-flink: error: job: "Access_Logs" is not a job name; expected a DNS label$/],
+  ['local up of an undefined job', ['local', 'up', 'nope'], APP(KJOB('a')), /^cdk8s-flink: error: job: "nope" is not defined; expected one of a$/],
+  ['validate of a session job whose SQL reads an env its cluster does not set', ['validate'],
+    APP("const c = p.addSessionCluster('shared', {});\np.addSessionJob('j', { cluster: c, job: L.JobSource.sql(\"INSERT INTO t SELECT '${env:API_TOKEN}'\") });"),
+    /^cdk8s-flink: session job "j": its pipeline reads API_TOKEN from the environment, which cluster "shared" does not set/],
+];
+
+test(`bad input, command lines: ${COMMAND_LINES.length} invocations exit non-zero with one line on stderr and leave earlier output alone`, () => {
+  for (const [what, args, module, expected] of COMMAND_LINES) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-bad-cli-'));
+    try {
+      // Earlier output of another app (in folders cdk8s-flink owns), which a failed run must leave as it was.
+      for (const d of ['dist', 'charts']) {
+        fs.mkdirSync(path.join(dir, d, 'earlier'), { recursive: true });
+        fs.writeFileSync(path.join(dir, d, OUTPUT_MARKER), markerText());
+        fs.writeFileSync(path.join(dir, d, 'earlier', 'earlier.yaml'), `kind: ${d}\n`);
+      }
+      const before = readTree(dir);
+      const appArgs = module === undefined ? [] : (fs.writeFileSync(path.join(dir, 'app.js'), module), ['--app', path.join(dir, 'app.js')]);
+      const r = spawnSync(process.execPath, [CLI, ...args, ...appArgs], {
+        cwd: dir, encoding: 'utf8', timeout: 60_000,
+        env: { ...process.env, CDK8S_FLINK_VERBOSE: '', CDK8S_FLINK_APP: '', CDK8S_FLINK_OUT: path.join(dir, 'dist'), CDK8S_FLINK_CHARTS: path.join(dir, 'charts'), HELM_BIN: '/nonexistent/helm' },
+      });
+      assert.notEqual(r.status, 0, `${what}: exit code`);
+      const lines = r.stderr.split('\n').filter(Boolean);
+      assert.equal(lines.length, 1, `${what}: one line on stderr, got:\n${r.stderr}`);
+      assert.match(lines[0], expected, what);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, `${what}: no stack trace`);
+      const after = readTree(dir);
+      delete after['app.js'];
+      assert.deepEqual(after, before, `${what}: earlier output untouched`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});
+
+test('bad input, command lines: a reader that stops early ends the output quietly (plan --json | head -1, diff | head -1)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-bad-pipe-'));
+  try {
+    // Enough jobs that the output overflows the pipe buffer after head exits.
+    const jobs = Array.from({ length: 150 }, (_, i) => `p.addApplication('job-${i}', { job: L.JobSource.jar({ entryClass: 'com.example.A' }) });`).join('\n');
+    fs.writeFileSync(path.join(dir, 'app.js'), APP(jobs));
+    for (const cmd of ['plan --json', 'diff --out empty']) {
+      const r = spawnSync('bash', ['-c', `"${process.execPath}" "${CLI}" ${cmd} --app app.js | head -1; echo "exit=\${PIPESTATUS[0]}" >&2`], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+      assert.equal(r.stdout.split('\n').filter(Boolean).length, 1, `${cmd}: head printed one line`);
+      assert.doesNotMatch(r.stderr, /EPIPE|Error|\n\s+at /, `${cmd}: no error or stack trace:\n${r.stderr}`);
+      assert.match(r.stderr, /exit=0\n$/, `${cmd}: exits 0`);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

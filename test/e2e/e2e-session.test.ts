@@ -1,0 +1,333 @@
+/**
+ * Session mode end to end, on real Flink 1.20.5 and 2.2.1: a FlinkSessionCluster shaped like
+ * examples/platform.ts's shared-logs (without Kubernetes HA, which needs an API server) and its
+ * two session jobs, error-logs and slow-requests, both sinking to Kafka so records can be
+ * counted.
+ *
+ * The cluster's synthesized JobManager and TaskManagers run with runCluster(); each job is
+ * submitted the way its chart's submitter Job does it: the `<job>-job` ConfigMap's files where
+ * the Job mounts them, the Job's container args, `node lib/ops/main.js submit ...`. Only the
+ * REST URL in job.json (a Service name there, a local port here) and the SQL runner jar's path
+ * (CDK8S_FLINK_SQL_RUNNER_JAR; /opt/cdk8s-flink/... in the operations image) are mapped.
+ *
+ * Proven: the job-level flinkConfiguration of the spec (sent as JarRunRequestBody
+ * `flinkConfiguration`) reaches the job on both versions; changing one job (error-logs,
+ * parallelism 1 -> 2) and running its new submitter upgrades it with a savepoint (stopped with a
+ * savepoint, resubmitted restoring it, no record lost or repeated) while the other job keeps
+ * running untouched: same job id, RUNNING at every poll of /jobs/<id>, no restart, its tasks
+ * never redeployed, its records flowing throughout. Running the new submitter again changes
+ * nothing; running the first revision's submitter again (a rollback) stops the upgraded run with
+ * a savepoint and restores it into a new run at the old parallelism.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Consumer, Partitioners, Producer } from 'kafkajs';
+import { DeliveryGuarantee, FieldType, FlinkPlatform, FlinkVersion, JobSource, LogPipeline, Sink } from '../../lib';
+import { SUBMIT_SPEC_DIR } from '../../lib/session';
+import { synthesizeUnit } from '../../lib/synth/synthesize';
+import { recordE2E } from '../support/e2e-report';
+import { layoutFlinkHome } from '../support/flink-dist';
+import { restGet, waitFor } from '../support/flink-proc';
+import { startKafka } from '../support/kafka';
+import { RunningCluster, runCluster } from '../support/local-flink';
+
+const OPS = path.join(__dirname, '..', '..', 'lib', 'ops', 'main.js');
+
+const APP_LOG = { id: FieldType.STRING, ts: FieldType.TIMESTAMP, service: FieldType.STRING, level: FieldType.STRING, message: FieldType.STRING };
+const ACCESS_LOG = {
+  ts: FieldType.TIMESTAMP, service: FieldType.STRING, host: FieldType.STRING, method: FieldType.STRING, path: FieldType.STRING,
+  status: FieldType.INT, bytes: FieldType.BIGINT, latency_ms: FieldType.DOUBLE,
+};
+/** Job-level configuration each job sends with its submission; the cluster's own values differ. */
+const JOB_CONFIG = { 'execution.checkpointing.interval': '5s', 'execution.checkpointing.min-pause': '1s', 'pipeline.object-reuse': true };
+
+/** shared-logs and its jobs as examples/platform.ts declares them, with Kafka sinks and no HA. */
+function platform(kafka: string, work: string, version: FlinkVersion, errorLogsParallelism: number): FlinkPlatform {
+  const p = new FlinkPlatform({ namespace: 'logs', partOf: 'log-platform', storageBaseDirectory: `file://${work}/state` });
+  const shared = p.addSessionCluster('shared-logs', {
+    flinkVersion: version,
+    image: `flink:${version}-java17`,
+    taskManagerReplicas: 2,
+    taskManagerSlots: 2,
+  });
+  p.addSessionJob('error-logs', {
+    cluster: shared,
+    opsImage: 'cdk8s-flink-ops:0.1.0',
+    parallelism: errorLogsParallelism,
+    flinkConfiguration: JOB_CONFIG,
+    job: JobSource.pipeline(new LogPipeline({
+      source: { bootstrapServers: kafka, topic: 'logs.app', groupId: 'flink-error-logs', fields: APP_LOG },
+      filters: ["level IN ('ERROR', 'FATAL')"],
+      sinks: [Sink.kafka({ bootstrapServers: kafka, topic: 'logs.errors', deliveryGuarantee: DeliveryGuarantee.AT_LEAST_ONCE })],
+    })),
+  });
+  p.addSessionJob('slow-requests', {
+    cluster: shared,
+    opsImage: 'cdk8s-flink-ops:0.1.0',
+    parallelism: 2,
+    flinkConfiguration: JOB_CONFIG,
+    job: JobSource.pipeline(new LogPipeline({
+      source: { bootstrapServers: kafka, topic: 'logs.access', groupId: 'flink-slow-requests', fields: ACCESS_LOG },
+      filters: ['latency_ms > 1000'],
+      sinks: [Sink.kafka({ bootstrapServers: kafka, topic: 'logs.slow-requests', deliveryGuarantee: DeliveryGuarantee.AT_LEAST_ONCE })],
+    })),
+  });
+  return p;
+}
+
+interface Submitted { code: number | null; stderr: string; ms: number; spec: any }
+
+/**
+ * Runs a session job's submitter Job locally: its ConfigMap volume written where the container
+ * mounts it, its args (mount path mapped), `node lib/ops/main.js`. Asynchronous, so the test
+ * keeps polling the other job meanwhile.
+ */
+function runSubmitter(objects: any[], name: string, work: string, rest: string, home: string): Promise<Submitted> {
+  const job = objects.find((o) => o.kind === 'Job');
+  const pod = job.spec.template.spec;
+  const container = pod.containers[0];
+  const mount = container.volumeMounts.find((m: any) => m.mountPath === SUBMIT_SPEC_DIR);
+  const cmName = pod.volumes.find((v: any) => v.name === mount.name).configMap.name;
+  assert.equal(cmName, `${name}-job`);
+  const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === cmName);
+  const dir = path.join(work, 'submitters', job.metadata.name);
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [k, v] of Object.entries(cm.data as Record<string, string>)) fs.writeFileSync(path.join(dir, k), v);
+  const spec = JSON.parse(cm.data['job.json']);
+  // The one mapped value of the spec: the REST URL (a Service name on Kubernetes).
+  fs.writeFileSync(path.join(dir, 'job.json'), JSON.stringify({ ...spec, restUrl: rest }, null, 2) + '\n');
+  const args = (container.args as string[]).map((a) => a.split(SUBMIT_SPEC_DIR).join(dir));
+  const env: Record<string, string> = { ...process.env as Record<string, string>, CDK8S_FLINK_SQL_RUNNER_JAR: path.join(home, 'usrlib', 'cdk8s-flink-sql-runner.jar') };
+  for (const e of container.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [OPS, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    p.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => p.kill('SIGKILL'), 300_000);
+    p.on('close', (code) => { clearTimeout(timer); resolve({ code, stderr, ms: Date.now() - t0, spec }); });
+  });
+}
+
+interface JobOverview { jid: string; name: string; state: string; 'start-time': number }
+const jobsNamed = async (rest: string, name: string) => (await restGet<{ jobs: JobOverview[] }>(`${rest}/jobs/overview`)).jobs.filter((j) => j.name === name);
+const maxParallelism = async (rest: string, jid: string) => Math.max(...(await restGet<any>(`${rest}/jobs/${jid}`)).vertices.map((v: any) => v.parallelism));
+const allRunning = async (rest: string, jid: string) => {
+  const d = await restGet<any>(`${rest}/jobs/${jid}`).catch(() => undefined);
+  return d && d.state === 'RUNNING' && d.vertices.every((v: any) => v.status === 'RUNNING') ? d : undefined;
+};
+
+const CASES = [
+  { dist: '1.20.5', line: '1.20', version: FlinkVersion.V1_20 },
+  { dist: '2.2.1', line: '2.2', version: FlinkVersion.V2_2 },
+];
+
+for (const c of CASES) {
+  test(`session mode on Flink ${c.dist}: two jobs submitted as the chart does; one upgraded with a savepoint while the other runs untouched`, { timeout: 9 * 60_000 }, async (t) => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), `cdk8s-flink-session-${c.line}-`));
+    const home = await layoutFlinkHome(c.dist, c.line, path.join(work, 'flink'));
+    const kafka = await startKafka();
+    let cluster: RunningCluster | undefined;
+    const consumers: Consumer[] = [];
+    let producer: Producer | undefined;
+    let pump: NodeJS.Timeout | undefined;
+    let watching = false;
+    let watcher: Promise<void> | undefined;
+    try {
+      for (const [topic, parts] of [['logs.app', 2], ['logs.access', 2], ['logs.errors', 1], ['logs.slow-requests', 1]] as const) await kafka.createTopic(topic, parts);
+      const before = platform(kafka.bootstrap, work, c.version, 1);
+      const after = platform(kafka.bootstrap, work, c.version, 2);
+      const objects = (p: FlinkPlatform, unit: string) => synthesizeUnit(p.unit(unit)!).objects;
+      const clusterObjects = objects(before, 'shared-logs');
+      assert.deepEqual(objects(after, 'shared-logs'), clusterObjects, 'a job change leaves the cluster as it is');
+      assert.deepEqual(objects(after, 'slow-requests'), objects(before, 'slow-requests'), 'and the other job as it is');
+      const oldSubmitter = objects(before, 'error-logs').find((o) => o.kind === 'Job').metadata.name;
+      const newSubmitter = objects(after, 'error-logs').find((o) => o.kind === 'Job').metadata.name;
+      assert.notEqual(newSubmitter, oldSubmitter, 'the changed job gets a new submitter Job');
+      const numbers: Record<string, any> = { flinkVersion: c.dist };
+
+      let t0 = Date.now();
+      cluster = await runCluster(clusterObjects, 'shared-logs', path.join(work, 'cluster'), home);
+      const { rest, died } = cluster;
+      await waitFor(async () => {
+        const o = await restGet<any>(`${rest}/overview`).catch(() => undefined);
+        return o && o.taskmanagers === 2 && o['slots-total'] === 4 ? o : undefined;
+      }, { timeoutMs: 180_000, intervalMs: 1000, what: '2 TaskManagers with 2 slots each', abortIf: died });
+      numbers.clusterReadyMs = Date.now() - t0;
+      const clusterConf = await restGet<Array<{ key: string; value: string }>>(`${rest}/jobmanager/config`);
+      assert.equal(clusterConf.find((e) => e.key === 'execution.checkpointing.interval')?.value, '1min', 'the cluster\'s own interval differs from the jobs\'');
+
+      // Submit both jobs as their charts' submitter Jobs do.
+      const ids: Record<string, string> = {};
+      for (const name of ['slow-requests', 'error-logs']) {
+        t0 = Date.now();
+        const r = await runSubmitter(objects(before, name), name, work, rest, home);
+        assert.equal(r.code, 0, `${name}: submit failed after ${r.ms} ms: ${r.stderr}`);
+        const jid = new RegExp(`submitted job ([0-9a-f]{32}) "${name}"`).exec(r.stderr)?.[1];
+        assert.ok(jid, `submit names the job it submitted: ${r.stderr}`);
+        ids[name] = jid;
+        await waitFor(() => allRunning(rest, jid), { timeoutMs: 180_000, intervalMs: 1000, what: `${name} RUNNING`, abortIf: died });
+        numbers[`${name}`] = { submitMs: r.ms, submitToRunningMs: Date.now() - t0 };
+        // The JarRunRequestBody fields reached the job: name, parallelism and the job-level configuration.
+        const job = await restGet<any>(`${rest}/jobs/${jid}`);
+        assert.equal(job.name, name, 'pipeline.name from flinkConfiguration');
+        assert.equal(await maxParallelism(rest, jid), r.spec.parallelism, 'parallelism');
+        const cpConf = await restGet<any>(`${rest}/jobs/${jid}/checkpoints/config`);
+        assert.equal(cpConf.interval, 5000, `${name}: execution.checkpointing.interval of flinkConfiguration (the cluster says 1min)`);
+        assert.equal(cpConf.min_pause, 1000, `${name}: execution.checkpointing.min-pause of flinkConfiguration (the cluster says 30s)`);
+        // (/jobs/<id>/jobmanager/config is the cluster's configuration, the same for every job: not a witness.)
+        const exec = (await restGet<any>(`${rest}/jobs/${jid}/config`))['execution-config'];
+        assert.deepEqual([exec['object-reuse-mode'], exec['job-parallelism']], [true, r.spec.parallelism], `${name}: pipeline.object-reuse of flinkConfiguration and the parallelism field in /jobs/<id>/config`);
+      }
+      t.diagnostic(`both jobs RUNNING: ${JSON.stringify(ids)}`);
+
+      // Traffic for both jobs, all along: every 300 ms one app log and one access log, half of each passing the filters.
+      producer = kafka.client().producer({ createPartitioner: Partitioners.DefaultPartitioner });
+      await producer.connect();
+      let sent = 0;
+      const sentAt: number[] = [];
+      const send = async () => {
+        const i = sent++;
+        sentAt[i] = Date.now();
+        await producer!.send({ topic: 'logs.app', messages: [{ value: JSON.stringify({ id: `a-${i}`, ts: '2026-11-22T10:00:00.000', service: 'checkout', level: i % 2 ? 'INFO' : (i % 4 ? 'FATAL' : 'ERROR'), message: `m ${i}` }) }] });
+        await producer!.send({ topic: 'logs.access', messages: [{ value: JSON.stringify({ ts: '2026-11-22T10:00:00.000', service: 'search', host: 'h1', method: 'GET', path: `/r/${i}`, status: 200, bytes: i, latency_ms: i % 2 ? 20 : 1500 }) }] });
+      };
+      let sending = Promise.resolve();
+      pump = setInterval(() => { sending = sending.then(send).catch(() => undefined); }, 300);
+      const received: Record<string, Array<{ key: string; at: number }>> = { 'logs.errors': [], 'logs.slow-requests': [] };
+      for (const topic of Object.keys(received)) {
+        const consumer = kafka.client().consumer({ groupId: `check-${topic}` });
+        consumers.push(consumer);
+        await consumer.connect();
+        await consumer.subscribe({ topic, fromBeginning: true });
+        await consumer.run({ eachMessage: async ({ message }) => {
+          const r = JSON.parse(message.value!.toString());
+          received[topic].push({ key: r.id ?? r.path, at: Date.now() });
+        } });
+      }
+      await waitFor(() => received['logs.errors'].length >= 5 && received['logs.slow-requests'].length >= 5,
+        { timeoutMs: 120_000, intervalMs: 500, what: 'records through both jobs', abortIf: died });
+
+      // The untouched job, polled throughout: state, tasks' start times, restarts.
+      const watchedId = ids['slow-requests'];
+      const initial = await restGet<any>(`${rest}/jobs/${watchedId}`);
+      const taskStarts = initial.vertices.map((v: any) => v['start-time']);
+      const polls: string[] = [];
+      watching = true;
+      watcher = (async () => {
+        while (watching) {
+          const d = await restGet<any>(`${rest}/jobs/${watchedId}`).catch((e) => ({ state: `unreachable: ${e.message}` }));
+          polls.push(d.state);
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      })();
+
+      // Upgrade error-logs: its new submitter Job, with the changed spec.
+      const oldId = ids['error-logs'];
+      const upgradeStart = Date.now();
+      const up = await runSubmitter(objects(after, 'error-logs'), 'error-logs', work, rest, home);
+      numbers.upgrade = { submitMs: up.ms };
+      t.diagnostic(`upgrade submitter (${up.ms} ms), exit ${up.code}:\n${up.stderr.trim()}`);
+      const active = await waitFor(async () => {
+        const js = (await jobsNamed(rest, 'error-logs')).filter((j) => !['FINISHED', 'CANCELED', 'FAILED'].includes(j.state));
+        return js.length === 1 && (await allRunning(rest, js[0].jid)) ? js[0] : undefined;
+      }, { timeoutMs: 180_000, intervalMs: 500, what: 'one error-logs job RUNNING after the upgrade', abortIf: died });
+      const upgradeEnd = Date.now();
+      numbers.upgrade.submitToRunningMs = upgradeEnd - upgradeStart;
+      await new Promise((r) => setTimeout(r, 5000));
+      watching = false;
+      await watcher;
+      clearInterval(pump);
+      pump = undefined;
+      await sending;
+      const total = sent;
+      const want = (prefix: string, pass: (i: number) => boolean) => Array.from({ length: total }, (_, i) => i).filter(pass).map((i) => `${prefix}${i}`).sort();
+      const wantSlow = want('/r/', (i) => i % 2 === 0);
+      const wantErrors = want('a-', (i) => i % 2 === 0);
+      const keys = (topic: string) => received[topic].map((r) => r.key);
+      await waitFor(() => new Set(keys('logs.slow-requests')).size >= wantSlow.length && new Set(keys('logs.errors')).size >= wantErrors.length,
+        { timeoutMs: 120_000, intervalMs: 500, what: `every filtered record in both sinks (slow-requests ${new Set(keys('logs.slow-requests')).size}/${wantSlow.length}, error-logs ${new Set(keys('logs.errors')).size}/${wantErrors.length})`, abortIf: died });
+      await new Promise((r) => setTimeout(r, 2000));
+
+      // error-logs was upgraded: stopped with a savepoint, the new parallelism restored from it, no record lost or repeated.
+      assert.equal(up.code, 0, up.stderr);
+      const spec = up.spec;
+      assert.equal(await maxParallelism(rest, active.jid), 2,
+        `error-logs runs at the changed parallelism 2 after its new submitter ran (submit's log: ${up.stderr.trim().split('\n').pop()})`);
+      const previous = await restGet<any>(`${rest}/jobs/${oldId}`);
+      assert.notEqual(active.jid, oldId, 'a new run of the job');
+      assert.equal(previous.state, 'FINISHED', 'the previous run was stopped with a savepoint');
+      const savepoint = (await restGet<any>(`${rest}/jobs/${oldId}/checkpoints`)).latest.savepoint;
+      assert.match(savepoint.external_path, new RegExp(`^${spec.savepointDirectory.replace('file://', 'file:')}/savepoint-`), 'into the spec\'s savepointDirectory');
+      const restored = (await restGet<any>(`${rest}/jobs/${active.jid}/checkpoints`)).latest.restored;
+      assert.equal(restored?.external_path, savepoint.external_path, 'the new run restored that savepoint');
+      assert.deepEqual(keys('logs.errors').sort(), wantErrors, 'error-logs: every record exactly once across the upgrade');
+      const cpConf = await restGet<any>(`${rest}/jobs/${active.jid}/checkpoints/config`);
+      assert.equal(cpConf.interval, 5000, 'the upgraded run got the job-level configuration too');
+      // slow-requests was not touched: same id, RUNNING at every poll, no restart, tasks not redeployed, records flowing throughout.
+      assert.ok(polls.length >= 10, `polled ${polls.length} times`);
+      assert.deepEqual([...new Set(polls)], ['RUNNING'], `slow-requests left RUNNING during the upgrade: ${polls.filter((s) => s !== 'RUNNING').slice(0, 3).join(', ')}`);
+      const final = await restGet<any>(`${rest}/jobs/${watchedId}`);
+      assert.equal(final.state, 'RUNNING');
+      assert.deepEqual(final.vertices.map((v: any) => v['start-time']), taskStarts, 'its tasks were never redeployed');
+      const restarts = await restGet<Array<{ id: string; value: string }>>(`${rest}/jobs/${watchedId}/metrics?get=numRestarts`);
+      assert.equal(restarts.find((m) => m.id === 'numRestarts')?.value, '0', 'no restart');
+      assert.deepEqual((await jobsNamed(rest, 'slow-requests')).map((j) => j.jid), [watchedId], 'the same and only slow-requests job');
+      assert.deepEqual(keys('logs.slow-requests').sort(), wantSlow, 'slow-requests: every record exactly once');
+      const during = received['logs.slow-requests'].filter((r) => r.at >= upgradeStart && r.at <= upgradeEnd).length;
+      assert.ok(during > 0, 'slow-requests records arrived while error-logs was being upgraded');
+      numbers['slow-requests'].untouched = { polls: polls.length, recordsDuringUpgrade: during, records: wantSlow.length };
+
+      // The upgraded submitter again (a retried pod): the job runs with this spec, nothing to do.
+      const again = await runSubmitter(objects(after, 'error-logs'), 'error-logs', work, rest, home);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stderr, new RegExp(`job ${active.jid} "error-logs" is already RUNNING with this spec: nothing to submit`));
+      // Rollback: the first revision's submitter once more. The running version is stopped with a
+      // savepoint and the old spec resubmitted from it, under the next id of that spec (Flink
+      // refuses the id of its first run, which has ended).
+      const rollbackStart = Date.now();
+      const back = await runSubmitter(objects(before, 'error-logs'), 'error-logs', work, rest, home);
+      assert.equal(back.code, 0, back.stderr);
+      const rolledBack = await waitFor(async () => {
+        const js = (await jobsNamed(rest, 'error-logs')).filter((j) => !['FINISHED', 'CANCELED', 'FAILED'].includes(j.state));
+        return js.length === 1 && (await allRunning(rest, js[0].jid)) ? js[0] : undefined;
+      }, { timeoutMs: 180_000, intervalMs: 500, what: 'one error-logs job RUNNING after the rollback', abortIf: died });
+      numbers.rollback = { submitMs: back.ms, submitToRunningMs: Date.now() - rollbackStart };
+      assert.ok(![oldId, active.jid].includes(rolledBack.jid), 'the rollback is a run of its own');
+      assert.equal(await maxParallelism(rest, rolledBack.jid), 1, 'at the first revision\'s parallelism');
+      assert.equal((await restGet<any>(`${rest}/jobs/${active.jid}`)).state, 'FINISHED', 'the upgraded run was stopped with a savepoint');
+      const rollbackSavepoint = (await restGet<any>(`${rest}/jobs/${active.jid}/checkpoints`)).latest.savepoint.external_path;
+      assert.equal((await restGet<any>(`${rest}/jobs/${rolledBack.jid}/checkpoints`)).latest.restored?.external_path, rollbackSavepoint, 'and the rollback restored it');
+      // Records after the rollback arrive, and nothing before it is repeated.
+      for (let i = 0; i < 6; i++) await send();
+      const wantAll = want('a-', (i) => i % 2 === 0).concat(Array.from({ length: 6 }, (_, j) => total + j).filter((i) => i % 2 === 0).map((i) => `a-${i}`)).sort();
+      await waitFor(() => new Set(keys('logs.errors')).size >= wantAll.length,
+        { timeoutMs: 120_000, intervalMs: 500, what: `records through error-logs after the rollback (${new Set(keys('logs.errors')).size}/${wantAll.length})`, abortIf: died });
+      await new Promise((r) => setTimeout(r, 2000));
+      assert.deepEqual(keys('logs.errors').sort(), wantAll, 'error-logs: every record exactly once across the upgrade and the rollback');
+      numbers.rollback.jobId = rolledBack.jid;
+
+      numbers.upgrade = { ...numbers.upgrade, savepointMs: savepoint.end_to_end_duration, oldJobId: oldId, newJobId: active.jid,
+        sentDuringUpgrade: sentAt.filter((at) => at >= upgradeStart && at <= upgradeEnd).length };
+      numbers.records = { sent: total, errorLogs: wantErrors.length, slowRequests: wantSlow.length };
+      const report = recordE2E(`session/flink-${c.dist}`, numbers);
+      t.diagnostic(`${JSON.stringify(numbers)} -> ${report}`);
+    } catch (err) {
+      if (cluster) t.diagnostic(cluster.logs());
+      throw err;
+    } finally {
+      watching = false;
+      await watcher;
+      if (pump) clearInterval(pump);
+      for (const consumer of consumers) await consumer.disconnect().catch(() => undefined);
+      await producer?.disconnect().catch(() => undefined);
+      await cluster?.stop();
+      await kafka.stop();
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  });
+}

@@ -1,0 +1,341 @@
+/**
+ * The charts under real helm binaries (3.x and 4.x): lint, package, default rendering equal to
+ * dist/, schema and template checks, escaping, two releases side by side, upgrade modes and
+ * hooks, and that the committed charts/ are what synthesis produces now.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as YAML from 'yaml';
+import { buildLogPlatform, PRODUCTION } from '../../examples/platform';
+import { FlinkPlatform, JobSource, restrictedViolations } from '../../lib';
+import { synthesizePlatform, SynthesizedUnit } from '../../lib/synth/synthesize';
+import { readTree } from '../../lib/synth/write';
+import { loadValidator } from '../support/k8s-schema';
+import { ingressAllowed } from '../support/network-policy';
+import { ensureHelm } from '../support/tools';
+
+const ROOT = path.join(__dirname, '..', '..', '..');
+const UNITS = synthesizePlatform(buildLogPlatform(PRODUCTION));
+const HELMS: (3 | 4)[] = [3, 4];
+
+function writeChart(u: SynthesizedUnit, dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-chart-'))): string {
+  const root = path.join(dir, u.name);
+  for (const [f, text] of Object.entries(u.chart)) {
+    fs.mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
+    fs.writeFileSync(path.join(root, f), text);
+  }
+  return root;
+}
+
+function helm(bin: string, args: string[]) {
+  const r = spawnSync(bin, args, { encoding: 'utf8', env: { ...process.env, HELM_CACHE_HOME: path.join(os.tmpdir(), 'helm-cache'), HELM_CONFIG_HOME: path.join(os.tmpdir(), 'helm-config') } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function render(bin: string, chart: string, release: string, set: string[] = [], ns = 'logs'): any[] {
+  const r = helm(bin, ['template', release, chart, '--namespace', ns, ...set.flatMap((s) => ['--set', s])]);
+  assert.equal(r.code, 0, r.stderr);
+  return YAML.parseAllDocuments(r.stdout).map((d) => d.toJSON()).filter(Boolean);
+}
+
+function renderError(bin: string, chart: string, set: string[]): string {
+  const r = helm(bin, ['template', 'x', chart, '--namespace', 'logs', ...set.flatMap((s) => ['--set', s])]);
+  assert.notEqual(r.code, 0, `expected helm template to fail with ${set.join(' ')}`);
+  return r.stderr;
+}
+
+const find = (objs: any[], kind: string, name: string) => {
+  const o = objs.find((x) => x.kind === kind && x.metadata.name === name);
+  assert.ok(o, `${kind}/${name} rendered`);
+  return o;
+};
+
+/** Removes what Helm adds by design: its own labels, hook annotations, the checksum's value. */
+function normalize(o: any): any {
+  const x = JSON.parse(JSON.stringify(o));
+  for (const labels of [x.metadata.labels, x.spec?.template?.metadata?.labels]) {
+    if (!labels) continue;
+    delete labels['helm.sh/chart'];
+    delete labels['app.kubernetes.io/managed-by'];
+  }
+  if (x.metadata.annotations) {
+    for (const k of Object.keys(x.metadata.annotations)) if (k.startsWith('helm.sh/')) delete x.metadata.annotations[k];
+    if (Object.keys(x.metadata.annotations).length === 0) delete x.metadata.annotations;
+  }
+  const pa = x.spec?.template?.metadata?.annotations;
+  if (pa?.['checksum/config']) pa['checksum/config'] = 'sha256';
+  return x;
+}
+
+for (const major of HELMS) {
+  test(`helm ${major}: every example chart passes lint --strict, packages, and renders with default values exactly the objects of dist/<job>/`, async () => {
+    const bin = await ensureHelm(major);
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-pkg-'));
+    for (const u of UNITS) {
+      const chart = writeChart(u);
+      const lint = helm(bin, ['lint', '--strict', chart]);
+      assert.equal(lint.code, 0, `${u.name}: ${lint.stdout}${lint.stderr}`);
+      assert.doesNotMatch(lint.stdout, /\[(WARNING|ERROR)\]/, u.name);
+      const pkg = helm(bin, ['package', chart, '--destination', out]);
+      assert.equal(pkg.code, 0, pkg.stderr);
+      assert.ok(fs.existsSync(path.join(out, `${u.name}-0.1.0.tgz`)));
+      const rendered = render(bin, chart, u.name, [], 'logs').map(normalize);
+      const byKey = new Map(rendered.map((o) => [`${o.kind}/${o.metadata.name}`, o]));
+      for (const d of u.objects.map(normalize)) {
+        // The session submitter is a hook in the chart (its pod template is immutable), named per release.
+        const name = d.kind === 'Job' ? d.metadata.name.replace(/-[0-9a-f]{8}$/, '') : d.metadata.name;
+        const r = byKey.get(`${d.kind}/${name}`);
+        assert.ok(r, `${u.name}: ${d.kind}/${name} rendered`);
+        if (d.kind === 'Job') d.metadata.name = name;
+        assert.deepEqual(r, d, `${u.name}: ${d.kind}/${name} equals dist`);
+      }
+    }
+  });
+}
+
+test('charts: the committed charts/ are what synthesis produces now', () => {
+  const committed = readTree(path.join(ROOT, 'charts'));
+  const now: Record<string, string> = {};
+  for (const u of UNITS) for (const [f, t] of Object.entries(u.chart)) now[`${u.name}/${f}`] = t;
+  assert.deepEqual(Object.keys(committed).sort(), Object.keys(now).sort(), 'run "npm run synth" and commit charts/');
+  for (const f of Object.keys(now)) assert.equal(committed[f], now[f], `charts/${f} is stale: run "npm run synth" and commit it`);
+});
+
+test('charts: every object a chart renders (hooks and tests too) is schema-valid, restricted, with namespaced least-privilege RBAC', async () => {
+  const bin = await ensureHelm(3);
+  const validate = await loadValidator();
+  for (const u of UNITS) {
+    const objs = render(bin, writeChart(u), u.name);
+    assert.deepEqual(objs.flatMap((o) => validate(o)), [], u.name);
+    assert.deepEqual(restrictedViolations(objs), [], u.name);
+    assert.ok(!objs.some((o) => /^Cluster/.test(o.kind)), `${u.name}: no cluster-scoped RBAC`);
+    for (const role of objs.filter((o) => o.kind === 'Role' && /-(hooks|cleanup)$/.test(o.metadata.name))) {
+      for (const rule of role.rules) {
+        if (rule.verbs.some((v: string) => ['list', 'deletecollection'].includes(v))) continue;
+        assert.ok(rule.resourceNames?.length, `${role.metadata.name}: rule ${JSON.stringify(rule)} limited by resourceNames`);
+      }
+    }
+    for (const hook of objs.filter((o) => o.metadata.annotations?.['helm.sh/hook'])) {
+      const a = hook.metadata.annotations;
+      if (hook.kind === 'Job' || hook.kind === 'Pod') {
+        assert.ok(a['helm.sh/hook-delete-policy'], `${hook.kind}/${hook.metadata.name} has a delete policy`);
+      }
+      if (a['helm.sh/hook-weight'] !== undefined) assert.equal(typeof a['helm.sh/hook-weight'], 'string');
+      if (hook.kind === 'Job') assert.ok(hook.spec.activeDeadlineSeconds > 0, `${hook.metadata.name} bounded`);
+    }
+  }
+});
+
+test('charts: the schema rejects wrong types, unknown keys, unknown modes, non-URI paths and moving tags, naming the value', async () => {
+  const bin = await ensureHelm(3);
+  const chart = writeChart(UNITS.find((u) => u.name === 'audit-logs')!);
+  const cases: [string[], RegExp][] = [
+    [['job.parallelism=four'], /job\.parallelism|parallelism: Invalid type|got string/i],
+    [['bogus=1'], /Additional property bogus is not allowed|additional properties 'bogus' not allowed/],
+    [['image.bogus=1'], /bogus/],
+    [['job.upgradeMode=rolling'], /upgradeMode.*(must be one of|value must be one of)|rolling/],
+    [['job.initialSavepointPath=savepoint-1'], /initialSavepointPath.*(Does not match pattern|does not match pattern)/],
+    [['image.tag=latest'], /tag/],
+    [['taskManager.resources.memory=2GB'], /memory/],
+    [['flinkConfiguration.parallelism\\.default=8'], /parallelism\.default|propertyNames|not/i],
+  ];
+  for (const [set, re] of cases) {
+    const err = renderError(bin, chart, set);
+    assert.match(err, re, `${set.join(' ')} -> ${err}`);
+  }
+});
+
+test('charts: template checks fail the release with one line naming the value', async () => {
+  const bin = await ensureHelm(3);
+  const audit = writeChart(UNITS.find((u) => u.name === 'audit-logs')!);
+  assert.match(renderError(bin, audit, ['job.parallelism=9']), /job\.parallelism: 9 exceeds the 2 slots of 1 TaskManagers x 2 slots; raise taskManager.replicas/);
+  assert.match(renderError(bin, audit, ['taskManager.resources.memory=512Mi']), /taskManager\.resources\.memory: 512Mi is below Flink's minimum; expected at least \d+Mi/);
+  assert.match(renderError(bin, audit, ['job.upgradeMode=last-state']), /job\.upgradeMode: "last-state" needs high availability/);
+  const access = writeChart(UNITS.find((u) => u.name === 'access-logs')!);
+  assert.match(renderError(bin, access, ['job.state=suspended', 'job.savepointDirectory=']), /job\.state: "suspended" needs job\.savepointDirectory/);
+  assert.match(renderError(bin, audit, ['x']), /./);
+  const longName = helm(bin, ['template', 'a'.repeat(41), audit]);
+  assert.notEqual(longName.code, 0);
+  assert.match(longName.stderr, /release name "a{41}" is longer than 40 characters/);
+});
+
+test('charts: values change the objects they name; the config checksum rolls only the pods whose config changed', async () => {
+  const bin = await ensureHelm(3);
+  const chart = writeChart(UNITS.find((u) => u.name === 'audit-logs')!);
+  const base = render(bin, chart, 'audit-logs');
+  const changed = render(bin, chart, 'audit-logs', [
+    'image.tag=1.20.5-0.2.0', 'job.parallelism=4', 'taskManager.replicas=2', 'taskManager.resources.memory=3Gi',
+    'flinkConfiguration.pipeline\\.object-reuse=true', 'nodeSelector.pool=flink', 'podLabels.team=logs', 'job.args[0]=--verbose',
+  ]);
+  const jm = find(changed, 'Deployment', 'audit-logs-jobmanager');
+  const tm = find(changed, 'Deployment', 'audit-logs-taskmanager');
+  assert.equal(jm.spec.template.spec.containers[0].image, 'registry.example.com/logs/flink-runtime:1.20.5-0.2.0');
+  assert.equal(tm.spec.replicas, 2);
+  assert.deepEqual(tm.spec.template.spec.containers[0].resources, { requests: { cpu: '1', memory: '3Gi' }, limits: { memory: '3Gi' } });
+  assert.deepEqual(tm.spec.template.spec.nodeSelector, { pool: 'flink' });
+  assert.equal(tm.spec.template.metadata.labels.team, 'logs');
+  assert.deepEqual(jm.spec.template.spec.containers[0].args.slice(-3), ['--script', '/opt/flink/job/pipeline.sql', '--verbose']);
+  const conf = YAML.parse(find(changed, 'ConfigMap', 'audit-logs-config').data['config.yaml']);
+  assert.equal(conf['parallelism.default'], 4);
+  assert.equal(conf['taskmanager.memory.process.size'], '3072m');
+  assert.equal(conf['pipeline.object-reuse'], true, 'flinkConfiguration merged over the generated keys');
+  const sum = (objs: any[], d: string) => find(objs, 'Deployment', d).spec.template.metadata.annotations['checksum/config'];
+  assert.notEqual(sum(base, 'audit-logs-taskmanager'), sum(changed, 'audit-logs-taskmanager'));
+  const sameConfig = render(bin, chart, 'audit-logs', ['image.tag=1.20.5-0.2.0']);
+  assert.equal(sum(base, 'audit-logs-taskmanager'), sum(sameConfig, 'audit-logs-taskmanager'), 'an image change alone keeps the checksum');
+  const digest = render(bin, chart, 'audit-logs', [`image.digest=sha256:${'a'.repeat(64)}`]);
+  assert.equal(find(digest, 'Deployment', 'audit-logs-jobmanager').spec.template.spec.containers[0].image, `registry.example.com/logs/flink-runtime@sha256:${'a'.repeat(64)}`);
+});
+
+test('charts: upgrade modes and suspend render the intended hooks and replicas', async () => {
+  const bin = await ensureHelm(3);
+  const enricher = writeChart(UNITS.find((u) => u.name === 'log-enricher')!);
+  const running = render(bin, enricher, 'log-enricher');
+  const pre = find(running, 'Job', 'log-enricher-pre-upgrade');
+  assert.equal(pre.metadata.annotations['helm.sh/hook'], 'pre-upgrade');
+  const args: string[] = pre.spec.template.spec.containers[0].args;
+  const arg = (n: string) => args[args.indexOf(n) + 1];
+  assert.equal(arg('--event'), 'upgrade');
+  assert.equal(arg('--upgrade-mode'), 'last-state');
+  assert.equal(arg('--configmap'), 'log-enricher-handoff');
+  assert.equal(arg('--ha-configmap'), 'log-enricher-cluster-config-map');
+  assert.equal(arg('--rest-url'), 'http://log-enricher-rest.logs.svc:8081');
+  assert.equal(find(running, 'Job', 'log-enricher-pre-rollback').metadata.annotations['helm.sh/hook'], 'pre-rollback');
+  find(running, 'HorizontalPodAutoscaler', 'log-enricher-taskmanager');
+  assert.equal(find(running, 'ConfigMap', 'log-enricher-handoff').metadata.annotations['helm.sh/hook'], 'pre-install');
+
+  const audit = writeChart(UNITS.find((u) => u.name === 'audit-logs')!);
+  const suspended = render(bin, audit, 'audit-logs', ['job.state=suspended']);
+  assert.equal(find(suspended, 'Deployment', 'audit-logs-jobmanager').spec.replicas, 0);
+  assert.equal(find(suspended, 'Deployment', 'audit-logs-taskmanager').spec.replicas, 0);
+  assert.ok(!suspended.some((o) => o.kind === 'PodDisruptionBudget'), 'no budget for zero pods');
+  const sargs: string[] = find(suspended, 'Job', 'audit-logs-pre-upgrade').spec.template.spec.containers[0].args;
+  assert.equal(sargs[sargs.indexOf('--state') + 1], 'suspended');
+  assert.equal(sargs[sargs.indexOf('--savepoint-dir') + 1], 'hdfs://namenode.hadoop.svc:8020/flink/audit-logs/savepoints');
+  const stateless = render(bin, audit, 'audit-logs', ['job.upgradeMode=stateless']);
+  const targs: string[] = find(stateless, 'Job', 'audit-logs-pre-upgrade').spec.template.spec.containers[0].args;
+  assert.equal(targs[targs.indexOf('--upgrade-mode') + 1], 'stateless');
+  const enricherSuspended = render(bin, enricher, 'log-enricher', ['job.state=suspended']);
+  assert.ok(!enricherSuspended.some((o) => o.kind === 'HorizontalPodAutoscaler'), 'no HPA while suspended');
+  assert.equal(find(enricherSuspended, 'Deployment', 'log-enricher-taskmanager').spec.replicas, 0);
+  // Every release revision restarts the JobManager, which then reads the hand-off.
+  const r2 = helm(bin, ['template', 'audit-logs', audit, '--namespace', 'logs', '--set', 'job.parallelism=2']);
+  assert.match(r2.stdout, /cdk8s-flink\/revision: "1"/);
+});
+
+test('charts: two releases of one chart in one namespace share no name, selector, cluster id or job id', async () => {
+  const bin = await ensureHelm(3);
+  const chart = writeChart(UNITS.find((u) => u.name === 'log-enricher')!);
+  const a = render(bin, chart, 'enricher-a');
+  const b = render(bin, chart, 'enricher-b');
+  const names = (objs: any[]) => objs.map((o) => `${o.kind}/${o.metadata.name}`);
+  assert.equal(names(a).filter((n) => names(b).includes(n)).length, 0, 'no shared object names');
+  for (const o of a.filter((x) => x.kind === 'Deployment')) assert.equal(o.spec.selector.matchLabels['app.kubernetes.io/instance'], 'enricher-a');
+  for (const o of a.filter((x) => x.kind === 'Service')) assert.equal(o.spec.selector['app.kubernetes.io/instance'], 'enricher-a');
+  const conf = (objs: any[], r: string) => YAML.parse(find(objs, 'ConfigMap', `${r}-config`).data['config.yaml']);
+  assert.equal(conf(a, 'enricher-a')['kubernetes.cluster-id'], 'enricher-a');
+  assert.equal(conf(b, 'enricher-b')['kubernetes.cluster-id'], 'enricher-b');
+  assert.equal(conf(a, 'enricher-a')['jobmanager.rpc.address'], 'enricher-a-jobmanager');
+  assert.notEqual(find(a, 'ConfigMap', 'enricher-a-handoff').data.jobId, find(b, 'ConfigMap', 'enricher-b-handoff').data.jobId);
+  const env = (objs: any[], r: string) => find(objs, 'Deployment', `${r}-taskmanager`).spec.template.spec.containers[0].env.find((e: any) => e.name === 'JOB_MANAGER_RPC_ADDRESS').value;
+  assert.equal(env(b, 'enricher-b'), 'enricher-b-jobmanager');
+});
+
+test('charts: literal {{ and }} in job text and labels survive helm template unchanged', async () => {
+  const bin = await ensureHelm(4);
+  const sql = "CREATE TABLE t (x STRING) WITH ('connector' = 'blackhole');\nINSERT INTO t SELECT '{{ $labels.job }} and }}' FROM (VALUES (1));\n";
+  const p = new FlinkPlatform({ storageBaseDirectory: 's3://b/f' });
+  p.addApplication('braces', { job: JobSource.sql(sql), podAnnotations: { note: '{{ not a template }}' } });
+  const [u] = synthesizePlatform(p);
+  const objs = render(bin, writeChart(u), 'braces');
+  assert.equal(find(objs, 'ConfigMap', 'braces-config').data['pipeline.sql'], sql);
+  assert.equal(find(objs, 'Deployment', 'braces-jobmanager').spec.template.metadata.annotations.note, '{{ not a template }}');
+});
+
+test('charts: monitoring objects follow the release, keep {{ $labels }} in alert text, and switch on and off by values', async () => {
+  const bin = await ensureHelm(3);
+  const chart = writeChart(UNITS.find((u) => u.name === 'audit-logs')!);
+  const objs = render(bin, chart, 'audit-b', ['monitoring.releaseLabel=kube-prometheus-stack'], 'team-x');
+  const pm = find(objs, 'PodMonitor', 'audit-b-metrics');
+  assert.equal(pm.metadata.labels.release, 'kube-prometheus-stack');
+  assert.equal(pm.spec.selector.matchLabels['app.kubernetes.io/instance'], 'audit-b');
+  const rule = find(objs, 'PrometheusRule', 'audit-b-alerts');
+  const rules = rule.spec.groups.flatMap((g: any) => g.rules);
+  assert.ok(rules.every((r: any) => r.expr.includes('flink_cluster="audit-b"') && !r.expr.includes('audit-logs')), 'queries select this release');
+  assert.ok(rules.every((r: any) => !/namespace="logs"/.test(r.expr)), 'and this namespace');
+  assert.ok(rules.some((r: any) => r.annotations.summary.includes('{{ $labels.namespace }}')), 'alert templates survive helm');
+  const dash = find(objs, 'ConfigMap', 'audit-b-dashboard');
+  assert.equal(dash.metadata.labels.grafana_dashboard, '1');
+  const json = JSON.parse(Object.values(dash.data)[0] as string);
+  assert.match(JSON.stringify(json), /flink_cluster=\\"audit-b\\"/);
+  const off = render(bin, chart, 'audit-logs', ['monitoring.alerts=false', 'monitoring.dashboard=false', 'monitoring.scrape=false']);
+  assert.ok(!off.some((o) => ['PodMonitor', 'PrometheusRule'].includes(o.kind) || /dashboard$/.test(o.metadata.name)));
+});
+
+test('charts: the NetworkPolicy follows the release (own pods, hooks, test pod, submitters), switches and adjusts by values', async () => {
+  const bin = await ensureHelm(3);
+  const shared = writeChart(UNITS.find((u) => u.name === 'shared-logs')!);
+  const pods = (objs: any[], release: string, c: string) => ({ namespace: 'logs', labels: find(objs, 'Deployment', `${release}-${c}`).spec.template.metadata.labels });
+  // A second release of the session cluster: its policy selects its own pods, not the first release's.
+  const b = render(bin, shared, 'shared-b');
+  const a = render(bin, shared, 'shared-logs');
+  const podOf = (objs: any[], release: string, c: string) => ({ namespace: 'logs', podLabels: pods(objs, release, c).labels });
+  assert.equal(ingressAllowed(b, pods(b, 'shared-b', 'jobmanager'), podOf(b, 'shared-b', 'taskmanager'), 6123), true, 'own TaskManager -> JobManager RPC');
+  assert.equal(ingressAllowed(b, pods(b, 'shared-b', 'taskmanager'), podOf(b, 'shared-b', 'jobmanager'), 6122), true, 'own JobManager -> TaskManager RPC');
+  assert.equal(ingressAllowed(b, pods(b, 'shared-b', 'jobmanager'), podOf(a, 'shared-logs', 'taskmanager'), 6123), false, 'the other release\'s TaskManager');
+  // The session jobs' charts label their submitters for the cluster they submit to.
+  const submit = find(render(bin, writeChart(UNITS.find((u) => u.name === 'error-logs')!), 'error-logs'), 'Job', 'error-logs-submit');
+  const submitter = { namespace: 'logs', podLabels: submit.spec.template.metadata.labels };
+  assert.equal(ingressAllowed(a, pods(a, 'shared-logs', 'jobmanager'), submitter, 8081), true, 'submitter -> REST');
+  assert.equal(ingressAllowed(a, pods(a, 'shared-logs', 'jobmanager'), submitter, 6123), false, 'submitter -> RPC');
+  assert.equal(ingressAllowed(b, pods(b, 'shared-b', 'jobmanager'), submitter, 8081), false, 'submitter of another cluster');
+  // The standby JobManager's anti-affinity follows the release too.
+  const term = find(b, 'Deployment', 'shared-b-jobmanager').spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm;
+  assert.deepEqual(term.labelSelector.matchLabels, { 'app.kubernetes.io/name': 'shared-logs', 'app.kubernetes.io/instance': 'shared-b', 'app.kubernetes.io/component': 'jobmanager' });
+  // An application chart's hooks and test pod, as rendered, may call REST and nothing else.
+  const enricher = writeChart(UNITS.find((u) => u.name === 'log-enricher')!);
+  const e = render(bin, enricher, 'log-enricher');
+  const jm = pods(e, 'log-enricher', 'jobmanager');
+  for (const [kind, name] of [['Job', 'log-enricher-pre-upgrade'], ['Job', 'log-enricher-cleanup'], ['Pod', 'log-enricher-test']]) {
+    const o = find(e, kind, name);
+    const source = { namespace: 'logs', podLabels: kind === 'Pod' ? o.metadata.labels : o.spec.template.metadata.labels };
+    assert.equal(ingressAllowed(e, jm, source, 8081), true, `${name} -> REST`);
+    assert.equal(ingressAllowed(e, jm, source, 6124), false, `${name} -> blob`);
+  }
+  const prometheus = { namespace: 'monitoring', podLabels: { 'app.kubernetes.io/name': 'prometheus' } };
+  assert.equal(ingressAllowed(e, jm, prometheus, 9249), true, 'kube-prometheus-stack scrapes by default');
+  const json = (set: string[]) => helm(bin, ['template', 'log-enricher', enricher, '--namespace', 'logs', ...set.flatMap((s) => ['--set-json', s])]);
+  const adjusted = json(['networkPolicy.metricsScrapers=[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"observability"}}}]',
+    'networkPolicy.restClients=[{"podSelector":{"matchLabels":{"app":"gateway"}}}]']);
+  assert.equal(adjusted.code, 0, adjusted.stderr);
+  const adj = YAML.parseAllDocuments(adjusted.stdout).map((d) => d.toJSON()).filter(Boolean);
+  assert.equal(ingressAllowed(adj, jm, prometheus, 9249), false, 'scrapers replaced');
+  assert.equal(ingressAllowed(adj, jm, { namespace: 'observability', podLabels: { app: 'vmagent' } }, 9249), true);
+  assert.equal(ingressAllowed(adj, jm, { namespace: 'logs', podLabels: { app: 'gateway' } }, 8081), true, 'declared REST client');
+  assert.equal(ingressAllowed(adj, jm, { namespace: 'logs', podLabels: { app: 'gateway' } }, 6123), false);
+  const closed = json(['networkPolicy.metricsScrapers=[]']);
+  assert.equal(closed.code, 0, closed.stderr);
+  const cl = YAML.parseAllDocuments(closed.stdout).map((d) => d.toJSON()).filter(Boolean);
+  assert.equal(ingressAllowed(cl, jm, prometheus, 9249), false, 'no scrapers: metrics closed');
+  assert.ok(!render(bin, enricher, 'log-enricher', ['networkPolicy.enabled=false']).some((o) => o.kind === 'NetworkPolicy'), 'switched off');
+  assert.match(renderError(bin, enricher, ['networkPolicy.restClients[0].podSelector.bogus=x']), /bogus/);
+  const emptyPeer = helm(bin, ['template', 'x', enricher, '--set-json', 'networkPolicy.restClients=[{"podSelector":{}}]']);
+  assert.notEqual(emptyPeer.code, 0, 'an empty selector (every pod) is refused');
+  // A session cluster's REST API to addresses outside the cluster: only with the opt-in.
+  assert.match(renderError(bin, shared, ['networkPolicy.restClients[0].ipBlock.cidr=10.0.0.0/8']),
+    /networkPolicy\.restClients\[0\]\.ipBlock: 10\.0\.0\.0\/8 opens the session cluster's REST API \(jar upload and run: code execution\)/);
+  const opened = render(bin, shared, 'shared-logs', ['networkPolicy.restClients[0].ipBlock.cidr=10.0.0.0/8', 'networkPolicy.allowRemoteCodeExecutionViaRestApi=true']);
+  assert.equal(ingressAllowed(opened, pods(opened, 'shared-logs', 'jobmanager'), { ip: '10.1.2.3' }, 8081), true);
+});
+
+test('charts: the cleanup hook may delete ConfigMaps by label only when asked to drop the HA metadata', async () => {
+  const bin = await ensureHelm(3);
+  const enricher = writeChart(UNITS.find((u) => u.name === 'log-enricher')!);
+  const role = (set: string[]) => find(render(bin, enricher, 'log-enricher', set), 'Role', 'log-enricher-cleanup');
+  assert.deepEqual(role([]).rules, [{ apiGroups: [''], resources: ['configmaps'], resourceNames: ['log-enricher-handoff'], verbs: ['get', 'delete'] }]);
+  assert.deepEqual(role(['hooks.cleanupHaConfigMaps=true']).rules.map((r: any) => r.verbs), [['get', 'delete'], ['deletecollection']]);
+});

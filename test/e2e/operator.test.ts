@@ -1,0 +1,170 @@
+/**
+ * `synth --target operator`: the Flink Kubernetes Operator's FlinkDeployment and FlinkSessionJob
+ * for the example platform, valid against the operator's CRDs (strict) and carrying what the
+ * toolkit decides, checked field by field against the toolkit's own objects.
+ */
+import * as assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { buildLogPlatform, PRODUCTION } from '../../examples/platform';
+import { FlinkApplication, JobSource } from '../../lib';
+import { OPERATOR_MAIN_CONTAINER, OPERATOR_OWNED_KEYS, operatorResources } from '../../lib/operator/operator-resources';
+import { FlinkPlatform } from '../../lib/platform';
+import { restrictedViolations } from '../../lib/policy/pod-security';
+import { synthesizePlatform } from '../../lib/synth/synthesize';
+import { loadValidator } from '../support/k8s-schema';
+import { flinkConfig } from '../support/synth';
+
+const RUNNER = 'https://artifacts.example.com/cdk8s-flink-sql-runner-0.1.0.jar';
+
+function operatorPlatform() {
+  const platform = buildLogPlatform(PRODUCTION);
+  return synthesizePlatform(platform).map((u) => ({ u, unit: platform.unit(u.name)!, out: operatorResources(platform.unit(u.name)!, u.objects, { sqlRunnerJarUri: RUNNER }) }));
+}
+
+test('operator: every resource of the example platform is valid against the operator CRDs and Kubernetes (strict)', async () => {
+  const validate = await loadValidator();
+  const all = operatorPlatform().flatMap((x) => x.out);
+  assert.equal(all.filter((o) => o.kind === 'FlinkDeployment').length, 4, 'three applications and one session cluster');
+  assert.equal(all.filter((o) => o.kind === 'FlinkSessionJob').length, 2);
+  assert.deepEqual(all.flatMap((o) => validate(o)), []);
+  // strict: a misspelled field inside the pod template is caught
+  const fd = JSON.parse(JSON.stringify(all.find((o) => o.kind === 'FlinkDeployment')));
+  fd.spec.jobManager.podTemplate.spec.containers[0].securityContex = {};
+  assert.match(validate(fd).join('\n'), /securityContex: unknown field/);
+});
+
+test('operator: a FlinkDeployment carries the image, version, configuration, resources, job and upgrade mode of its application', () => {
+  for (const { u, unit, out } of operatorPlatform()) {
+    if (unit.kind !== 'application') continue;
+    const app = unit.construct as FlinkApplication;
+    const fd = out.find((o) => o.kind === 'FlinkDeployment');
+    assert.equal(fd.metadata.name, u.name);
+    assert.equal(fd.spec.image, app.image);
+    assert.equal(fd.spec.flinkVersion, `v${app.version.toString().split('.').slice(0, 2).join('_')}`);
+    assert.equal(fd.spec.job.upgradeMode, app.upgradeMode);
+    assert.equal(fd.spec.job.entryClass, app.boundJob.entryClass);
+    assert.deepEqual(fd.spec.job.args, app.boundJob.programArgs);
+    assert.equal(fd.spec.job.jarURI, 'local:///opt/flink/usrlib/cdk8s-flink-sql-runner.jar');
+    if (app.reactive) {
+      assert.equal(fd.spec.mode, 'standalone');
+      assert.equal(fd.spec.flinkConfiguration['scheduler-mode'], 'reactive');
+      assert.equal(fd.spec.job.parallelism, undefined);
+    } else {
+      assert.equal(fd.spec.mode, 'native');
+      assert.equal(fd.spec.job.parallelism, app.parallelism);
+    }
+    assert.deepEqual(fd.spec.jobManager.resource, { cpu: app.jobManagerCpuMillis / 1000, memory: `${app.jobManagerMemoryMiB}m` });
+    assert.deepEqual(fd.spec.taskManager.resource, { cpu: app.taskManagerCpuMillis / 1000, memory: `${app.taskManagerMemoryMiB}m` });
+    assert.equal(fd.spec.jobManager.replicas, app.jobManagerReplicas);
+    // Every toolkit key but those the operator owns, as strings.
+    const own = flinkConfig(u.objects, u.name);
+    for (const [k, v] of Object.entries(app.configuration.toObject())) {
+      if (OPERATOR_OWNED_KEYS.includes(k)) assert.ok(!(k in fd.spec.flinkConfiguration) || k === 'scheduler-mode', `${k} left to the operator`);
+      else assert.equal(fd.spec.flinkConfiguration[k], String(v), k);
+    }
+    assert.ok(Object.keys(own).length > 10);
+    // The pipeline's SQL reaches the pods from a ConfigMap of its own.
+    const files = out.find((o) => o.kind === 'ConfigMap' && o.metadata.name === `${u.name}-job-files`);
+    assert.equal(files.data['pipeline.sql'], app.boundJob.files['pipeline.sql']);
+    const t = fd.spec.jobManager.podTemplate;
+    assert.deepEqual(t.spec.volumes.find((v: any) => v.name === 'flink-job'), { name: 'flink-job', configMap: { name: `${u.name}-job-files` } });
+    assert.ok(t.spec.containers[0].volumeMounts.some((m: any) => m.name === 'flink-job' && m.mountPath === '/opt/flink/job' && m.readOnly));
+  }
+});
+
+test('operator: pod templates keep the restricted security context, labels, env from Secrets and the metrics port; the configuration hand-off is the operator\'s', () => {
+  for (const { u, unit, out } of operatorPlatform()) {
+    if (unit.kind === 'session-job') continue;
+    const fd = out.find((o) => o.kind === 'FlinkDeployment');
+    for (const component of ['jobmanager', 'taskmanager'] as const) {
+      const t = fd.spec[component === 'jobmanager' ? 'jobManager' : 'taskManager'].podTemplate;
+      const own = u.objects.find((o) => o.kind === 'Deployment' && o.spec.template.metadata.labels['app.kubernetes.io/component'] === component);
+      const main = t.spec.containers[0];
+      assert.equal(main.name, OPERATOR_MAIN_CONTAINER);
+      assert.deepEqual(t.spec.securityContext, own.spec.template.spec.securityContext);
+      assert.deepEqual(main.securityContext, own.spec.template.spec.containers[0].securityContext);
+      assert.deepEqual(t.metadata.labels, own.spec.template.metadata.labels, 'the monitors and policies select these labels');
+      assert.deepEqual(main.ports, [{ containerPort: 9249, name: 'metrics' }]);
+      const secretEnv = own.spec.template.spec.containers[0].env.filter((e: any) => e.valueFrom?.secretKeyRef);
+      for (const e of secretEnv) assert.ok(main.env.some((x: any) => JSON.stringify(x) === JSON.stringify(e)), `${u.name} ${component}: ${e.name}`);
+      assert.ok(!main.env.some((e: any) => ['FLINK_JOB_ID', 'JOB_MANAGER_RPC_ADDRESS'].includes(e.name)));
+      assert.ok(!(t.spec.initContainers ?? []).some((i: any) => i.name === 'flink-config'));
+      assert.ok(!t.spec.volumes.some((v: any) => ['flink-conf', 'flink-config-template', 'flink-handoff'].includes(v.name)));
+      assert.equal(t.spec.automountServiceAccountToken, undefined, 'a native JobManager needs its token');
+      assert.deepEqual(restrictedViolations([{ kind: 'Deployment', metadata: { name: `${u.name}-${component}` }, spec: { template: t } }]), []);
+    }
+    assert.equal(fd.spec.serviceAccount, `${u.name}-flink`);
+    const role = out.find((o) => o.kind === 'Role');
+    assert.ok(role.rules.some((r: any) => r.resources.includes('pods') && r.verbs.includes('create')), 'native TaskManagers');
+    assert.ok(!role.rules.some((r: any) => r.verbs.includes('*') || r.resources.includes('secrets')));
+    assert.ok(u.objects.some((o) => o.kind === 'NetworkPolicy') && !out.some((o) => o.kind === 'NetworkPolicy'), 'the toolkit\'s policy would shut the operator out of the REST API');
+    for (const kind of ['PodMonitor', 'PrometheusRule']) {
+      assert.deepEqual(out.find((o) => o.kind === kind), u.objects.find((o) => o.kind === kind), `${kind} carried unchanged`);
+    }
+  }
+});
+
+test('operator: session jobs become FlinkSessionJobs on their cluster, SQL through the runner jar with the script inline', () => {
+  for (const { u, unit, out } of operatorPlatform()) {
+    if (unit.kind !== 'session-job') continue;
+    const sj = out.find((o) => o.kind === 'FlinkSessionJob');
+    const spec = JSON.parse(u.objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === `${u.name}-job`).data['job.json']);
+    assert.equal(sj.spec.deploymentName, 'shared-logs');
+    assert.equal(sj.spec.job.jarURI, RUNNER);
+    assert.equal(sj.spec.job.parallelism, spec.parallelism);
+    assert.equal(sj.spec.job.upgradeMode, spec.upgradeMode);
+    assert.equal(sj.spec.job.args[0], '--script-base64');
+    const sql = u.objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === `${u.name}-job`).data['pipeline.sql'];
+    assert.equal(Buffer.from(sj.spec.job.args[1], 'base64').toString(), sql);
+    for (const [k, v] of Object.entries(spec.flinkConfiguration)) assert.equal(sj.spec.flinkConfiguration[k], String(v));
+    assert.equal(out.filter((o) => !['PodMonitor', 'PrometheusRule', 'ServiceMonitor'].includes(o.kind) && o.kind !== 'FlinkSessionJob').length, 0, 'no submitter Job: the operator submits');
+  }
+});
+
+test('operator: what the operator cannot fetch is refused with one line naming the field', () => {
+  const platform = buildLogPlatform(PRODUCTION);
+  const [job] = synthesizePlatform(platform).filter((u) => u.kind === 'session-job');
+  assert.throws(() => operatorResources(platform.unit(job.name)!, job.objects), /^ValidationError: --sql-runner-jar: \(missing\) is required for the operator target: session job "error-logs" runs SQL/m);
+  const p = new FlinkPlatform({ storageBaseDirectory: 's3://state/flink' });
+  p.addApplication('jar-app', { job: JobSource.jar({ entryClass: 'com.example.Job' }) });
+  const [u] = synthesizePlatform(p);
+  assert.throws(() => operatorResources(p.unit('jar-app')!, u.objects), (e: Error) => /job\.jarFile/.test(e.message) && /jar-app/.test(e.message));
+  const q = new FlinkPlatform({ storageBaseDirectory: 's3://state/flink' });
+  q.addApplication('jar-app', { job: JobSource.jar({ entryClass: 'com.example.Job', jarFile: '/opt/flink/usrlib/job.jar' }) });
+  const [v] = synthesizePlatform(q);
+  assert.equal(operatorResources(q.unit('jar-app')!, v.objects).find((o) => o.kind === 'FlinkDeployment').spec.job.jarURI, 'local:///opt/flink/usrlib/job.jar');
+});
+
+test('operator: `synth --target operator` writes one file of resources per release unit; a bad runner URI or target exits 1 with one line', () => {
+  const { execFileSync, spawnSync } = require('node:child_process') as typeof import('node:child_process');
+  const fs = require('node:fs') as typeof import('node:fs');
+  const os = require('node:os') as typeof import('node:os');
+  const path = require('node:path') as typeof import('node:path');
+  const YAML = require('yaml') as typeof import('yaml');
+  const root = path.resolve(__dirname, '..', '..', '..');
+  const main = path.join(root, 'build', 'lib', 'cli', 'main.js');
+  const app = path.join(root, 'build', 'examples', 'main.js');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'operator-cli-'));
+  try {
+    execFileSync(process.execPath, [main, 'synth', '--app', app, '--target', 'operator', '--sql-runner-jar', RUNNER], { cwd: dir, stdio: 'pipe' });
+    const expected = operatorPlatform();
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'dist-operator')).filter((n) => !n.startsWith('.')).sort(), expected.map((x) => x.u.name).sort());
+    for (const { u, out } of expected) {
+      const docs = YAML.parseAllDocuments(fs.readFileSync(path.join(dir, 'dist-operator', u.name, `${u.name}.operator.yaml`), 'utf8')).map((d) => d.toJS());
+      assert.deepEqual(docs, out, u.name);
+    }
+    assert.ok(!fs.existsSync(path.join(dir, 'charts')) && !fs.existsSync(path.join(dir, 'dist')), 'no charts, no plain manifests');
+    for (const [args, message] of [
+      [['--sql-runner-jar', 'file:///x.jar'], /^cdk8s-flink: error: --sql-runner-jar: "file:\/\/\/x\.jar" is not a jar URI the operator can fetch/],
+      [['--target', 'helm'], /^cdk8s-flink: --target: "helm" is unknown; expected one of manifests, operator/],
+    ] as const) {
+      const r = spawnSync(process.execPath, [main, 'synth', '--app', app, '--target', 'operator', ...args, '--out', 'other'], { cwd: dir, encoding: 'utf8' });
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trim().split('\n').length, 1);
+      assert.ok(!fs.existsSync(path.join(dir, 'other')), 'nothing written');
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,157 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const OPS = path.join(__dirname, '..', '..', 'lib', 'ops', 'main.js');
+function ops(args: string[]) {
+  const r = spawnSync(process.execPath, [OPS, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stderr: r.stderr };
+}
+function handoffDir(data: Record<string, string>): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-handoff-'));
+  for (const [k, v] of Object.entries(data)) fs.writeFileSync(path.join(d, k), v);
+  return d;
+}
+const DEAD = 'http://127.0.0.1:65533';
+
+test('ops handoff: with no JobManager and no savepoint handed over, a savepoint upgrade refuses to start without state', () => {
+  const d = handoffDir({ jobId: 'a'.repeat(32), savepointPath: '' });
+  const r = ops(['handoff', '--event', 'upgrade', '--rest-url', DEAD, '--handoff-dir', d, '--upgrade-mode', 'savepoint', '--state', 'running', '--revision', '3', '--savepoint-dir', 'file:///sp', '--timeout', '10s']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr.trim().split('\n').pop()!, /^cdk8s-flink-ops: error: no running job to stop with a savepoint and no savepoint handed over before: refusing to start without state/);
+  assert.equal(fs.readFileSync(path.join(d, 'jobId'), 'utf8'), 'a'.repeat(32), 'nothing changed');
+});
+
+test('ops handoff: a suspended release resumes from the savepoint handed over; stateless starts fresh with a new id', () => {
+  const d = handoffDir({ jobId: 'a'.repeat(32), savepointPath: 'file:///sp/savepoint-1' });
+  const r = ops(['handoff', '--event', 'upgrade', '--rest-url', DEAD, '--handoff-dir', d, '--upgrade-mode', 'savepoint', '--state', 'running', '--revision', '4', '--savepoint-dir', 'file:///sp', '--release', 'j', '--namespace', 'logs']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(fs.readFileSync(path.join(d, 'savepointPath'), 'utf8'), 'file:///sp/savepoint-1');
+  assert.notEqual(fs.readFileSync(path.join(d, 'jobId'), 'utf8'), 'a'.repeat(32));
+  const s = ops(['handoff', '--event', 'upgrade', '--rest-url', DEAD, '--handoff-dir', d, '--upgrade-mode', 'stateless', '--state', 'running', '--revision', '5', '--savepoint-dir', '']);
+  assert.equal(s.code, 0, s.stderr);
+  assert.equal(fs.readFileSync(path.join(d, 'savepointPath'), 'utf8'), '');
+});
+
+test('ops handoff: a rollback restores the savepoint the undone upgrade recorded', () => {
+  const d = handoffDir({ jobId: 'b'.repeat(32), savepointPath: 'file:///sp/savepoint-3', 'savepoint.r3': 'file:///sp/savepoint-3', 'savepoint.r2': 'file:///sp/savepoint-2' });
+  const r = ops(['handoff', '--event', 'rollback', '--rest-url', DEAD, '--handoff-dir', d, '--upgrade-mode', 'savepoint', '--state', 'running', '--revision', '1', '--savepoint-dir', 'file:///sp']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(fs.readFileSync(path.join(d, 'savepointPath'), 'utf8'), 'file:///sp/savepoint-2', 'rolling back to revision 1 undoes the upgrade to 2');
+});
+
+test('ops: bad input is one line and a non-zero exit', () => {
+  assert.equal(ops([]).code, 2);
+  const mode = ops(['handoff', '--event', 'upgrade', '--rest-url', DEAD, '--handoff-dir', '/tmp', '--upgrade-mode', 'rolling', '--state', 'running', '--revision', '1']);
+  assert.equal(mode.code, 1);
+  assert.equal(mode.stderr.trim().split('\n').pop(), 'cdk8s-flink-ops: error: --upgrade-mode: "rolling" is invalid; expected one of stateless, savepoint, last-state');
+  const url = ops(['smoke', '--rest-url', 'not-a-url', '--job-name', 'x']);
+  assert.equal(url.stderr.trim(), 'cdk8s-flink-ops: error: --rest-url: "not-a-url" is not an http(s) URL');
+  const down = ops(['smoke', '--rest-url', DEAD, '--job-name', 'x']);
+  assert.equal(down.code, 1);
+  assert.match(down.stderr.trim(), /^cdk8s-flink-ops: error: Flink REST at http:\/\/127.0.0.1:65533 is unreachable \(ECONNREFUSED\) after 4 attempts$/);
+  const missing = ops(['submit', '--spec', '/nonexistent.json']);
+  assert.equal(missing.stderr.trim(), 'cdk8s-flink-ops: error: --spec: /nonexistent.json does not exist');
+  const noKube = ops(['cleanup', '--namespace', 'x', '--configmap', 'y']);
+  assert.equal(noKube.code, 1);
+  assert.match(noKube.stderr.trim(), /^cdk8s-flink-ops: error: no Kubernetes API access/);
+});
+
+/**
+ * A stand-in JobManager for the hand-off's bookkeeping over many releases: it answers the four
+ * REST calls the hook makes (config, jobs overview, stop with savepoint, savepoint status) for
+ * one running job whose id is the hand-off's. The savepoint protocol itself is proven against
+ * real Flink in upgrade-state.test.ts.
+ */
+async function standInJobManager(d: string) {
+  const http = await import('http');
+  let n = 0;
+  let running = true;
+  const taken: string[] = [];
+  const server = http.createServer((req, res) => {
+    const jobId = fs.readFileSync(path.join(d, 'jobId'), 'utf8');
+    const send = (body: unknown) => { res.setHeader('content-type', 'application/json'); res.end(JSON.stringify(body)); };
+    if (req.url === '/config') return send({});
+    if (req.url === '/jobs/overview') return send({ jobs: running ? [{ jid: jobId, name: 'j', state: 'RUNNING' }] : [] });
+    if (req.method === 'POST' && req.url === `/jobs/${jobId}/stop`) { n++; return send({ 'request-id': `t${n}` }); }
+    const m = /^\/jobs\/([0-9a-f]{32})\/savepoints\/(t\d+)$/.exec(req.url ?? '');
+    if (m) {
+      const location = `file:/sp/savepoint-${m[2]}`;
+      if (!taken.includes(location)) { taken.push(location); running = false; }
+      return send({ status: { id: 'COMPLETED' }, operation: { location } });
+    }
+    res.statusCode = 404;
+    send({ errors: [`no ${req.method} ${req.url}`] });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as import('net').AddressInfo).port}`,
+    /** The new JobManager starts the job the hand-off names. */
+    start: () => { running = true; },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+function opsAsync(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = require('child_process').spawn(process.execPath, [OPS, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    p.stderr.on('data', (x: Buffer) => { stderr += x; });
+    p.on('close', (code: number | null) => resolve({ code, stderr }));
+  });
+}
+
+test('ops handoff: upgrades and repeated rollbacks restore the latest state the target revision\'s code wrote, each run with a new job id', async () => {
+  const d = handoffDir({ jobId: 'c'.repeat(32), revision: '1', savepointPath: '' });
+  const jm = await standInJobManager(d);
+  const read = () => Object.fromEntries(fs.readdirSync(d).map((f) => [f, fs.readFileSync(path.join(d, f), 'utf8')]));
+  const ids = new Set<string>(['c'.repeat(32)]);
+  const hook = async (event: string, revision: number) => {
+    const r = await opsAsync(['handoff', '--event', event, '--rest-url', jm.url, '--handoff-dir', d, '--upgrade-mode', 'savepoint', '--state', 'running',
+      '--revision', String(revision), '--savepoint-dir', 'file:///sp', '--release', 'j', '--namespace', 'logs', '--timeout', '20s']);
+    assert.equal(r.code, 0, r.stderr);
+    const h = read();
+    assert.ok(!ids.has(h.jobId), `${event} ${revision}: a job id not used before (${h.jobId})`);
+    ids.add(h.jobId);
+    jm.start();
+    return { h, log: r.stderr };
+  };
+  try {
+    // r1 runs; upgrade to r2 takes t1 from r1's code.
+    let { h } = await hook('upgrade', 2);
+    assert.deepEqual([h.savepointPath, h.revision, h['state.r1'], h['savepoint.r2']], ['file:/sp/savepoint-t1', '2', 'file:/sp/savepoint-t1', 'file:/sp/savepoint-t1']);
+    // helm rollback to 1 (Helm runs revision 1's pre-rollback hook): t2 is taken from r2's code, t1 restored.
+    let log: string;
+    ({ h, log } = await hook('rollback', 1));
+    assert.deepEqual([h.savepointPath, h.revision, h['state.r2']], ['file:/sp/savepoint-t1', '1', 'file:/sp/savepoint-t2']);
+    assert.match(log, /rollback restores file:\/sp\/savepoint-t1, taken by the upgrade it undoes \(revision 2\)/);
+    // Upgrade to r4 from r1's code (running since the rollback): t3 is the latest state of r1's code.
+    ({ h } = await hook('upgrade', 4));
+    assert.deepEqual([h.savepointPath, h.revision, h['state.r1'], h['state.r1.by']], ['file:/sp/savepoint-t3', '4', 'file:/sp/savepoint-t3', '4']);
+    // A second rollback to 1 (undoing r4): t3, not the stale t1 of the first rollback, and a new job id.
+    ({ h, log } = await hook('rollback', 1));
+    assert.equal(h.savepointPath, 'file:/sp/savepoint-t3', 'the state revision 1\'s code left when revision 4 replaced it');
+    assert.match(log, /taken by the upgrade it undoes \(revision 4\)/);
+    // Two upgrades on top (r6 from r1's code: t5; r7 from r6's: t6), then back past both to r4:
+    // the state r4's code left when the second rollback replaced it (t4), not the newest (t7).
+    await hook('upgrade', 6);
+    await hook('upgrade', 7);
+    ({ h } = await hook('rollback', 4));
+    assert.deepEqual([h['state.r1'], h['state.r6'], h['state.r7']], ['file:/sp/savepoint-t5', 'file:/sp/savepoint-t6', 'file:/sp/savepoint-t7']);
+    assert.equal(h.savepointPath, 'file:/sp/savepoint-t4');
+  } finally {
+    await jm.close();
+  }
+});
+
+test('ops handoff: a stateless job rolls back stateless, with no savepoint directory', () => {
+  const d = handoffDir({ jobId: 'd'.repeat(32), revision: '2', savepointPath: '' });
+  const r = ops(['handoff', '--event', 'rollback', '--rest-url', DEAD, '--handoff-dir', d, '--upgrade-mode', 'stateless', '--state', 'running', '--revision', '1', '--savepoint-dir', '', '--timeout', '10s']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(fs.readFileSync(path.join(d, 'savepointPath'), 'utf8'), '');
+  assert.equal(fs.readFileSync(path.join(d, 'revision'), 'utf8'), '1');
+  assert.notEqual(fs.readFileSync(path.join(d, 'jobId'), 'utf8'), 'd'.repeat(32));
+});
