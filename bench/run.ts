@@ -123,7 +123,7 @@ async function runtimePart(o: BenchOptions): Promise<PartResult> {
   const m = machine();
   const base = { startedAt, smoke: o.smoke, machine: m, command: o.command };
   const file = path.join(__dirname, 'runtime', 'main.js');
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mod = fs.existsSync(file) ? require(file) : undefined;
   if (o.runtimeResult) {
     const result = JSON.parse(fs.readFileSync(o.runtimeResult, 'utf8'));

@@ -29,7 +29,7 @@ export function loadPlatform(appPath: string): FlinkPlatform {
   process.env.CDK8S_FLINK_CLI = '1';
   let mod: any;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     mod = require(appPath);
   } catch (e) {
     throw appError(appPath, e);

@@ -24,7 +24,7 @@ export interface OperatorOptions {
   readonly sqlRunnerJarUri?: string;
 }
 
-type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = any;
 
 /** Flink configuration keys the operator sets itself: carrying them would fight it. */
 export const OPERATOR_OWNED_KEYS: readonly string[] = [

@@ -16,7 +16,7 @@ export function toolkitFingerprint(cwd = process.cwd()): string {
   const h = createHash('sha256');
   h.update(`cdk8s-flink ${PACKAGE_VERSION}\n`);
   for (const lib of ['cdk8s', 'cdk8s-plus-27', 'constructs', 'yaml']) {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     h.update(`${lib} ${require(`${lib}/package.json`).version}\n`);
   }
   const lock = path.join(cwd, 'package-lock.json');

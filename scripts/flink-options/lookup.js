@@ -15,7 +15,7 @@ const catalogs = fs
   .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
 
 const brief = (o) => {
-  const { description, sources, ...rest } = o;
+  const { description: _description, sources, ...rest } = o;
   return JSON.stringify({ ...rest, sources: sources.map((s) => s.replace(/^org\.apache\.flink\./, '')) });
 };
 

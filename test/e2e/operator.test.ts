@@ -4,7 +4,12 @@
  * toolkit decides, checked field by field against the toolkit's own objects.
  */
 import * as assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { test } from 'node:test';
+import * as YAML from 'yaml';
 import { buildLogPlatform, PRODUCTION } from '../../examples/platform';
 import { FlinkApplication, JobSource } from '../../lib';
 import { OPERATOR_MAIN_CONTAINER, OPERATOR_OWNED_KEYS, operatorResources } from '../../lib/operator/operator-resources';
@@ -136,11 +141,6 @@ test('operator: what the operator cannot fetch is refused with one line naming t
 });
 
 test('operator: `synth --target operator` writes one file of resources per release unit; a bad runner URI or target exits 1 with one line', () => {
-  const { execFileSync, spawnSync } = require('node:child_process') as typeof import('node:child_process');
-  const fs = require('node:fs') as typeof import('node:fs');
-  const os = require('node:os') as typeof import('node:os');
-  const path = require('node:path') as typeof import('node:path');
-  const YAML = require('yaml') as typeof import('yaml');
   const root = path.resolve(__dirname, '..', '..', '..');
   const main = path.join(root, 'build', 'lib', 'cli', 'main.js');
   const app = path.join(root, 'build', 'examples', 'main.js');

@@ -33,7 +33,7 @@ const SCHEMA_BASE = 'https://schemas.cdk8s-flink.invalid/';
 const K8S_SCHEMA_ID = `${SCHEMA_BASE}kubernetes.json`;
 const OBJECT_META = 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';
 
-type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = any;
 type JsonSchema = Record<string, Json>;
 
 interface ConvertedK8s {

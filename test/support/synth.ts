@@ -24,7 +24,7 @@ export function container(obj: any, name: string): any {
 export function flinkConfig(objects: any[], clusterName: string): Record<string, unknown> {
   const cm = find(objects, 'ConfigMap', `${clusterName}-config`);
   const text = cm.data['config.yaml'] ?? cm.data['flink-conf.yaml'];
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const YAML = require('yaml');
   if (cm.data['config.yaml']) return YAML.parse(text);
   return Object.fromEntries(text.trim().split('\n').map((l: string) => [l.slice(0, l.indexOf(': ')), l.slice(l.indexOf(': ') + 2)]));
