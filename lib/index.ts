@@ -16,3 +16,4 @@ export * from './synth/write';
 export * from './pipeline/pipeline';
 export * from './monitoring';
 export * from './helm/chart';
+export * from './runtime-image';
