@@ -22,6 +22,7 @@ import { buildLogPlatform, PRODUCTION } from '../examples/platform';
 import { FlinkApplication } from '../lib/application';
 import { FlinkVersion } from '../lib/config/flink-version';
 import { SQL_RUNNER_CLASS } from '../lib/job-source';
+import { imageReference } from '../lib/runtime-image';
 import { synthesizeUnit, SynthesizedUnit } from '../lib/synth/synthesize';
 import {
   ENTRYPOINT_SCRIPT, flinkDockerfile, IMAGE_SCRIPTS_DIR, OFFICIAL_ENTRYPOINT, OPS_BIN, OPS_PACKAGE_DIR, PREPARE_SCRIPT,
@@ -382,7 +383,7 @@ test('pods run as the users the images declare: Flink pods as the flink user, ho
     const want = o.kind === 'Deployment' ? flink : ops;
     if (o.kind === 'Deployment') {
       flinkPods++;
-      for (const img of images) assert.ok(LINES.some(({ version }) => img === PRODUCTION.image(FlinkVersion.of(version))), img);
+      for (const img of images) assert.ok(LINES.some(({ version }) => img === imageReference(PRODUCTION.image(FlinkVersion.of(version)))), img);
     } else {
       opsPods++;
       for (const img of images) assert.equal(img, PRODUCTION.opsImage);
