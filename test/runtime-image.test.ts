@@ -164,6 +164,8 @@ test('storage credentials: S3 keys and the HDFS user as env from Secrets on ever
   const plain = synth((s) => new FlinkSessionCluster(s, 'shared', { ...STATE, storageCredentials: [StorageCredentials.hdfsUser('flink')] }));
   assert.deepEqual((container(find(plain, 'Deployment', 'shared-taskmanager'), 'taskmanager').env as any[]).find((e) => e.name === 'HADOOP_USER_NAME'), { name: 'HADOOP_USER_NAME', value: 'flink' });
   assert.match(refusal(() => app({ storageCredentials: [StorageCredentials.hdfsUser('flink')], env: { HADOOP_USER_NAME: EnvValue.fromValue('x') } })), /^storageCredentials: "hdfs" sets HADOOP_USER_NAME, which env already set/);
+  // Flink's own keys for the S3 keys would put them into the ConfigMap: refused.
+  for (const k of ['s3.access-key', 's3.secret-key']) assert.match(refusal(() => app({ flinkConfiguration: { [k]: 'x' } })), new RegExp(`^flinkConfiguration\\["${k}"\\]: "\\*\\*\\*" looks like a credential`));
   assert.match(refusal(() => StorageCredentials.hdfsUser('bad user')), /^StorageCredentials\.hdfsUser user: "bad user" is not a user name/);
   assert.match(refusal(() => StorageCredentials.s3({ secretName: 's', endpoint: 'minio:9000' })), /^StorageCredentials\.s3 endpoint: "minio:9000" is invalid/);
 });
