@@ -471,6 +471,30 @@ export async function mavenResolve(opts: MavenResolveOptions): Promise<string[]>
   }
 }
 
+/**
+ * A classpath directory of Maven jars with their runtime dependencies (the jars of a server the
+ * tests run, e.g. Kafka or HDFS), resolved with mvn on first use into cacheDir(name, version)/libs;
+ * safe when two processes ask at once. Returns the directory.
+ */
+export async function ensureMavenLibs(name: string, version: string, artifacts: string[]): Promise<string> {
+  const dir = path.join(cacheDir(name, version), 'libs');
+  const marker = path.join(dir, '.complete');
+  if (fs.existsSync(marker)) return dir;
+  return withLock(`${name}-${version}`, 20 * 60_000, async () => {
+    if (fs.existsSync(marker)) return dir;
+    const tmp = tmpSibling(dir);
+    try {
+      await mavenResolve({ artifacts, transitive: true, dest: tmp });
+      fs.writeFileSync(path.join(tmp, '.complete'), '');
+      fs.rmSync(dir, { recursive: true, force: true });
+      publish(tmp, dir);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    return dir;
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // runtime artifacts
 

@@ -8,43 +8,18 @@
  * The test reads and prepares the file system over WebHDFS (the NameNode's HTTP API), so
  * checking what Flink wrote needs no Hadoop client in the test process.
  */
-import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as http from 'http';
-import { cacheDir } from './cache';
-import { mavenResolve, run, withLock } from './flink-dist';
+import { ensureMavenLibs, run } from './flink-dist';
 import { freePorts, ManagedProcess, spawnManaged, waitFor } from './flink-proc';
 
 /** Hadoop 3.3.6: the release of the runtime images' Hadoop client (runtime/artifacts.json). */
 export const HADOOP_VERSION = '3.3.6';
-const JARS_MARKER = '.complete';
-
 /** The daemons' jars (a classpath directory), downloaded on first use. */
-export async function ensureHadoopJars(version = HADOOP_VERSION): Promise<string> {
-  const dir = path.join(cacheDir('hadoop', version), 'libs');
-  if (fs.existsSync(path.join(dir, JARS_MARKER))) return dir;
-  return withLock(`hadoop-${version}`, 20 * 60_000, async () => {
-    if (fs.existsSync(path.join(dir, JARS_MARKER))) return dir;
-    const tmp = `${dir}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
-    try {
-      await mavenResolve({
-        artifacts: ['hadoop-hdfs', 'hadoop-hdfs-client', 'hadoop-common'].map((a) => `org.apache.hadoop:${a}:${version}`),
-        transitive: true,
-        dest: tmp,
-      });
-      fs.writeFileSync(path.join(tmp, JARS_MARKER), '');
-      fs.rmSync(dir, { recursive: true, force: true });
-      fs.renameSync(tmp, dir);
-    } catch (e) {
-      if (fs.existsSync(path.join(dir, JARS_MARKER))) return dir; // another process won
-      throw e;
-    } finally {
-      fs.rmSync(tmp, { recursive: true, force: true });
-    }
-    return dir;
-  });
+export function ensureHadoopJars(version = HADOOP_VERSION): Promise<string> {
+  return ensureMavenLibs('hadoop', version, ['hadoop-hdfs', 'hadoop-hdfs-client', 'hadoop-common'].map((a) => `org.apache.hadoop:${a}:${version}`));
 }
 
 export interface HdfsFileStatus {
