@@ -16,7 +16,7 @@ import { Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-27';
 import {
   DeliveryGuarantee, EnvValue, FieldType, FlinkPlatform, FlinkPlatformProps, FlinkVersion, JobSource, KafkaCredentials,
-  LogPipeline, Sink, StateBackend, UpgradeMode,
+  LogPipeline, RuntimeImage, Sink, StateBackend, UpgradeMode,
 } from '../lib';
 
 export interface LogPlatformOptions {
@@ -30,8 +30,11 @@ export interface LogPlatformOptions {
   readonly archiveBase: string;
   readonly elasticsearch: string;
   readonly namespace?: string;
-  /** The runtime image for a Flink version (built from runtime/). */
-  readonly image: (v: FlinkVersion) => string;
+  /**
+   * The runtime image for a Flink version (built from runtime/). A RuntimeImage is checked at
+   * synth against what the jobs use (storage schemes, connectors); a plain string is not.
+   */
+  readonly image: (v: FlinkVersion) => string | RuntimeImage;
   readonly opsImage: string;
   /** Monitoring settings for every cluster (FlinkPlatform's `monitoring`). */
   readonly monitoring?: FlinkPlatformProps['monitoring'];
@@ -44,7 +47,7 @@ export const PRODUCTION: LogPlatformOptions = {
   archiveBase: 'hdfs://namenode.hadoop.svc:8020/logs',
   elasticsearch: 'https://logs-es-http.elastic.svc:9200',
   namespace: 'logs',
-  image: (v) => `registry.example.com/logs/flink-runtime:${v}-0.1.0`,
+  image: (v) => RuntimeImage.cdk8sFlink(`registry.example.com/logs/flink-runtime:${v}-0.1.0`, v),
   opsImage: 'registry.example.com/logs/cdk8s-flink-ops:0.1.0',
 };
 

@@ -7,6 +7,7 @@ import { checkInt, checkUri, ValidationError } from './errors';
 import { FlinkCluster, FlinkClusterProps } from './cluster/flink-cluster';
 import { BoundJob, checkEnvReferences, checkJobId, checkParallelism, JobSource } from './job-source';
 import { FlinkVersion } from './config/flink-version';
+import { checkImageServes, StorageCredentials } from './runtime-image';
 
 /** How `helm upgrade` carries a job's state into the new version. */
 export enum UpgradeMode {
@@ -127,7 +128,7 @@ export class FlinkApplication extends FlinkCluster {
     for (const k of Object.keys(bound.env)) {
       if (props.env && k in props.env) throw new ValidationError('env name', k, 'is already set by the job (credentials of its pipeline); choose another name');
     }
-    super(scope, id, name, { ...props, env: { ...bound.env, ...props.env } }, () => ({
+    super(scope, id, name, StorageCredentials._apply({ ...props, env: { ...bound.env, ...props.env } }), () => ({
       mode: 'application',
       jobManagerArgs: ['standalone-job', '--job-classname', bound.entryClass, '--job-id', '$(FLINK_JOB_ID)'],
       jobManagerTrailingArgs: bound.programArgs,
@@ -168,6 +169,12 @@ export class FlinkApplication extends FlinkCluster {
       throw new ValidationError('allowNonRestoredState', props.allowNonRestoredState, 'is set without initialSavepointPath; it only applies to a restore');
     }
     this.allowNonRestoredState = props.allowNonRestoredState ?? false;
+    checkImageServes(this.runtimeImage, this.version, {
+      checkpointDirectory: this.checkpointDirectory,
+      savepointDirectory: this.savepointDirectory,
+      highAvailabilityStorageDir: this.highAvailability ? props.highAvailabilityStorageDir : undefined,
+      initialSavepointPath: this.initialSavepointPath,
+    }, bound.sqlScript, props.job.pipeline !== undefined);
     this.handoff = new k8s.KubeConfigMap(this, 'Handoff', {
       metadata: this.objectMetadata('-handoff', 'jobmanager'),
       data: {

@@ -64,6 +64,8 @@ const URI = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)(\S*)$/;
 
 /** URI schemes of the file systems Flink ships (built in or as plugins of the official images). */
 export const FLINK_FS_SCHEMES = ['file', 'hdfs', 'viewfs', 's3', 's3a', 's3p', 'gs', 'oss', 'wasb', 'wasbs', 'abfs', 'abfss', 'cosn', 'obs'];
+/** Azure's schemes, whose authority is `<container>@<account>`. */
+const AZURE_SCHEMES = ['wasb', 'wasbs', 'abfs', 'abfss'];
 /** Schemes whose authority is the bucket, container or account: without it there is nowhere to write. */
 export const NEEDS_BUCKET = ['s3', 's3a', 's3p', 'gs', 'oss', 'wasb', 'wasbs', 'abfs', 'abfss', 'cosn', 'obs'];
 
@@ -81,7 +83,8 @@ export function checkUri(field: string, value: unknown): string {
   if (!FLINK_FS_SCHEMES.includes(scheme)) {
     throw new ValidationError(field, value, `uses scheme "${scheme}", which no Flink file system serves; expected one of ${FLINK_FS_SCHEMES.join(', ')}`);
   }
-  if (authority.includes('@')) {
+  // Azure's `container@account` names a place, not a user; a password (`user:key@`) is a credential anywhere.
+  if (/^[^@]*:[^@]*@/.test(authority) || (authority.includes('@') && !AZURE_SCHEMES.includes(scheme))) {
     throw new ValidationError(field, redactUrl(value as string), 'carries credentials in the URI; expected them in a Kubernetes Secret (e.g. FlinkConfigValue.fromSecret for the file system\'s key options)');
   }
   if (NEEDS_BUCKET.includes(scheme) && authority === '') {

@@ -17,3 +17,4 @@ export * from './synth/write';
 export * from './pipeline/pipeline';
 export * from './monitoring';
 export * from './helm/chart';
+export * from './runtime-image';

@@ -12,6 +12,7 @@ import { recommendedLabels } from './cluster/labels';
 import { REST_CLIENT_LABEL } from './cluster/network-policy';
 import { checkInt, checkLabels, checkName, checkUri, ValidationError } from './errors';
 import { BoundJob, checkJobId, checkParallelism, JobSource } from './job-source';
+import { checkImageServes, RuntimeImage, StorageCredentials } from './runtime-image';
 import { PACKAGE_VERSION } from './version';
 
 /** What a session job needs to know about the cluster it runs on. */
@@ -25,6 +26,8 @@ export interface ISessionCluster {
   readonly namespace?: string;
   readonly savepointDirectory?: string;
   readonly checkpointDirectory?: string;
+  /** The cluster's image with what it serves; its jobs' connectors are checked against it. @default - not checked */
+  readonly runtimeImage?: RuntimeImage;
 }
 
 export interface FlinkSessionClusterProps extends FlinkClusterProps {
@@ -51,13 +54,18 @@ export class FlinkSessionCluster extends FlinkCluster implements ISessionCluster
 
   constructor(scope: Construct, id: string, props: FlinkSessionClusterProps = {}) {
     const replicas = checkInt('taskManagerReplicas', props.taskManagerReplicas ?? 2, 1, 1000);
-    super(scope, id, props.name ?? id, props, () => ({
+    super(scope, id, props.name ?? id, StorageCredentials._apply(props), () => ({
       mode: 'session',
       jobManagerArgs: ['jobmanager'],
       taskManagerReplicas: replicas,
       restExposureAllowed: props.allowRemoteCodeExecutionViaRestApi === true,
     }));
     this.taskManagerReplicas = replicas;
+    checkImageServes(this.runtimeImage, this.version, {
+      checkpointDirectory: this.checkpointDirectory,
+      savepointDirectory: this.savepointDirectory,
+      highAvailabilityStorageDir: this.highAvailability ? props.highAvailabilityStorageDir : undefined,
+    });
   }
 
   public get totalSlots(): number {
@@ -161,6 +169,7 @@ export class FlinkSessionJob extends Construct {
     }
     const bound = props.job.bind(this.name, c.version);
     this.boundJob = bound;
+    checkImageServes(c.runtimeImage, c.version, { initialSavepointPath: props.initialSavepointPath }, bound.sqlScript, props.job.pipeline !== undefined);
     if (bound.kind === 'jar' && !bound.jarFile) {
       throw new ValidationError('job.jarFile', undefined, 'is required for a session job: the submitter uploads the jar to the cluster');
     }

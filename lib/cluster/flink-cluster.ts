@@ -11,6 +11,7 @@ import { checkJobManagerMemory, checkTaskManagerMemory } from '../config/memory'
 import { durationMs, flinkDuration, mebibytes } from '../config/units';
 import { checkInt, checkLabels, checkName, checkNumber, checkUri, ValidationError } from '../errors';
 import { checkImage } from './image-ref';
+import { imageReference, RuntimeImage, StorageCredentials } from '../runtime-image';
 import { recommendedLabels, selectorLabels } from './labels';
 import { NetworkPeer, NetworkPolicyOptions, REST_CLIENT_LABEL } from './network-policy';
 import {
@@ -55,10 +56,18 @@ export interface FlinkClusterProps {
    */
   readonly flinkVersion?: FlinkVersion;
   /**
-   * The container image: pinned by tag or digest, never `:latest`.
-   * @default - the official image for the version, e.g. `flink:1.20.3-java17`
+   * The container image: pinned by tag or digest, never `:latest`. A `RuntimeImage` also says
+   * what the image serves, and synthesis refuses storage URIs and job connectors it cannot
+   * serve; a plain string is not checked.
+   * @default - the official image for the version, e.g. `flink:1.20.3-java17` (not checked)
    */
-  readonly image?: string;
+  readonly image?: string | RuntimeImage;
+  /**
+   * Credentials of the storage (S3 access keys, the HDFS user), from Secrets as environment
+   * variables, never in the ConfigMap.
+   * @default - none
+   */
+  readonly storageCredentials?: StorageCredentials[];
   /** @default ImagePullPolicy.IF_NOT_PRESENT (tags are pinned, so a cached image is the right one) */
   readonly imagePullPolicy?: ImagePullPolicy;
   /** Names of Secrets holding registry credentials. @default - none */
@@ -218,6 +227,8 @@ export abstract class FlinkCluster extends Construct {
   /** The REST API's URL inside the cluster. */
   public readonly restUrl: string;
   public readonly image: string;
+  /** The image with what it serves, when `image` was a RuntimeImage. */
+  public readonly runtimeImage?: RuntimeImage;
   public readonly taskManagerSlots: number;
   public readonly jobManagerMemoryMiB: number;
   public readonly taskManagerMemoryMiB: number;
@@ -259,7 +270,8 @@ export abstract class FlinkCluster extends Construct {
     this.namespace = props.namespace;
     this.partOf = props.partOf ?? 'flink';
     checkLabels('partOf', { 'app.kubernetes.io/part-of': this.partOf });
-    this.image = checkImage('image', props.image ?? this.version.defaultImage);
+    this.image = checkImage('image', imageReference(props.image) ?? this.version.defaultImage);
+    if (props.image instanceof RuntimeImage) this.runtimeImage = props.image;
     this.jobManagerHost = `${this.name}-jobmanager`;
     this.restServiceName = `${this.name}-rest`;
     this.restUrl = `http://${this.restServiceName}${this.namespace ? `.${this.namespace}.svc` : ''}:${PORTS.rest}`;

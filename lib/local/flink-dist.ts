@@ -12,7 +12,8 @@
  *   (lib/local/image.ts) are made from.
  * - layoutFlinkHome(version, line, dir): a runnable Flink home laid out like the runtime image:
  *   the distribution plus the entries of imageLayout(line) (lib/ and usrlib/ jars, the
- *   prometheus reporter plugin in plugins/metrics-prometheus/).
+ *   prometheus reporter plugin in plugins/metrics-prometheus/, the S3 file system in
+ *   plugins/s3-fs-hadoop/ when the distribution has it).
  *
  * Every download happens here; two processes calling these at once are safe (a lock directory,
  * downloads into a temp dir, then rename).
@@ -28,11 +29,20 @@ import { cacheDir, withLock } from './cache';
 // ---------------------------------------------------------------------------------------------
 // runtime/artifacts.json
 
+/** What an entry makes the image serve (lib/runtime-image.ts reads it). */
+export interface Serves {
+  /** URI schemes of storage */
+  schemes?: string[];
+  /** table connectors (the SQL 'connector' option) */
+  connectors?: string[];
+}
+
 export interface MavenArtifact {
   /** groupId:artifactId:version[:classifier] */
   maven: string;
   /** sha256 of the jar, checked after download */
   sha256?: string;
+  serves?: Serves;
 }
 export interface BuildArtifact {
   /** a Maven project directory, relative to the repository root */
@@ -49,6 +59,7 @@ export interface PluginEntry {
   /** where the jar comes from: "dist" = already in the Flink distribution at distPath */
   from: 'dist';
   distPath: string;
+  serves?: Serves;
 }
 
 export interface RuntimeLine {
@@ -56,6 +67,8 @@ export interface RuntimeLine {
   lib: RuntimeArtifact[];
   usrlib: RuntimeArtifact[];
   plugins: PluginEntry[];
+  /** what the line cannot serve, and why */
+  lacks?: Record<string, string>;
   [k: string]: unknown;
 }
 
@@ -68,7 +81,8 @@ export interface ArtifactsFile {
 export function repoRoot(): string {
   let dir = __dirname;
   for (let i = 0; i < 8; i++) {
-    if (fs.existsSync(path.join(dir, 'runtime', 'artifacts.json'))) return dir;
+    // (build/ holds a copy of runtime/artifacts.json, which lib/runtime-image.ts imports, but no package.json)
+    if (fs.existsSync(path.join(dir, 'runtime', 'artifacts.json')) && fs.existsSync(path.join(dir, 'package.json'))) return dir;
     dir = path.dirname(dir);
   }
   throw new Error(`runtime/artifacts.json not found above ${__dirname}`);
@@ -457,6 +471,30 @@ export async function mavenResolve(opts: MavenResolveOptions): Promise<string[]>
   }
 }
 
+/**
+ * A classpath directory of Maven jars with their runtime dependencies (the jars of a server the
+ * tests run, e.g. Kafka or HDFS), resolved with mvn on first use into cacheDir(name, version)/libs;
+ * safe when two processes ask at once. Returns the directory.
+ */
+export async function ensureMavenLibs(name: string, version: string, artifacts: string[]): Promise<string> {
+  const dir = path.join(cacheDir(name, version), 'libs');
+  const marker = path.join(dir, '.complete');
+  if (fs.existsSync(marker)) return dir;
+  return withLock(`${name}-${version}`, 20 * 60_000, async () => {
+    if (fs.existsSync(marker)) return dir;
+    const tmp = tmpSibling(dir);
+    try {
+      await mavenResolve({ artifacts, transitive: true, dest: tmp });
+      fs.writeFileSync(path.join(tmp, '.complete'), '');
+      fs.rmSync(dir, { recursive: true, force: true });
+      publish(tmp, dir);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    return dir;
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // runtime artifacts
 
@@ -603,10 +641,17 @@ export async function layoutFlinkHome(version: string, line: string, dir: string
   fs.mkdirSync(lib);
   for (const f of fs.readdirSync(path.join(dist, 'lib'))) fs.symlinkSync(path.join(dist, 'lib', f), path.join(lib, f));
 
+  const absent: { dest: string; why: string }[] = [];
   for (const e of entries) {
     const to = path.join(dir, ...e.dest.split('/'));
     if (e.kind === 'plugin') {
       const src = path.join(dist, ...e.source.split('/'));
+      if (!fs.existsSync(src) && e.source.startsWith('opt/')) {
+        // PyPI's apache-flink-libraries leaves out the optional file systems of opt/ that the
+        // official image carries; the home cannot serve what such a plugin serves.
+        absent.push({ dest: e.dest, why: `${e.source} is not in the PyPI distribution of Flink ${version}` });
+        continue;
+      }
       if (!fs.existsSync(src)) throw new Error(`plugin ${e.name}: ${e.source} is not in the Flink ${version} distribution`);
       fs.mkdirSync(path.dirname(to), { recursive: true });
       if (!fs.existsSync(to)) fs.copyFileSync(src, to);
@@ -622,7 +667,7 @@ export async function layoutFlinkHome(version: string, line: string, dir: string
   const local = (folder: string) => entries.filter((e) => e.kind !== 'plugin' && e.dest.startsWith(`${folder}/`)).map((e) => files.get(e.dest)!);
   fs.writeFileSync(
     path.join(dir, '.cdk8s-flink-layout.json'),
-    JSON.stringify({ flinkVersion: version, line, dist, lib: local('lib'), usrlib: local('usrlib'), entries }, null, 2),
+    JSON.stringify({ flinkVersion: version, line, dist, lib: local('lib'), usrlib: local('usrlib'), entries, absent }, null, 2),
   );
   return dir;
 }

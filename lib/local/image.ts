@@ -295,10 +295,12 @@ export function opsDockerfile(): string {
     `COPY package.json package-lock.json tsconfig.json ./`,
     `RUN npm ci --no-audit --no-fund`,
     `COPY lib lib`,
+    `# What the runtime images serve (lib/runtime-image.ts imports it; tsc copies it into build/).`,
+    `COPY runtime/artifacts.json runtime/artifacts.json`,
     `RUN printf '%s\\n' '{ "extends": "./tsconfig.json", "include": ["lib/**/*.ts"] }' > tsconfig.image.json \\`,
     ` && npx tsc -p tsconfig.image.json \\`,
     ` && npm prune --omit=dev --no-audit --no-fund \\`,
-    ` && rm -rf lib tsconfig.json tsconfig.image.json`,
+    ` && rm -rf lib runtime tsconfig.json tsconfig.image.json`,
     '',
     `FROM ${NODE_IMAGE}`,
     `RUN groupadd --system --gid ${uid} cdk8s-flink \\`,
@@ -338,7 +340,7 @@ export function runtimeImageFiles(): GeneratedFile[] {
   files.push({ path: 'runtime/images/ops/Dockerfile', content: opsDockerfile() });
   files.push({
     path: 'runtime/images/ops/Dockerfile.dockerignore',
-    content: dockerignore(['package.json', 'package-lock.json', 'tsconfig.json', 'lib/', `${runner.project}/pom.xml`, `${runner.project}/src/`]),
+    content: dockerignore(['package.json', 'package-lock.json', 'tsconfig.json', 'lib/', 'runtime/artifacts.json', `${runner.project}/pom.xml`, `${runner.project}/src/`]),
   });
   return files;
 }

@@ -247,6 +247,7 @@ const MORE_DEFINITIONS: [string, () => unknown, RegExp][] = [
   ['checkpoint dir with no bucket', app({ checkpointDirectory: 's3:///cp' }), /^checkpointDirectory: "s3:\/\/\/cp" has no bucket; expected "s3:\/\/<bucket>\/<path>"$/],
   ['savepoint dir with no bucket', app({ savepointDirectory: 'gs:///sp' }), /^savepointDirectory: "gs:\/\/\/sp" has no bucket/],
   ['HA dir with no storage account', app({ highAvailability: true, highAvailabilityStorageDir: 'abfss:///ha' }), /^highAvailabilityStorageDir: "abfss:\/\/\/ha" has no bucket/],
+  ['HA dir with a storage key in the URI', app({ highAvailability: true, highAvailabilityStorageDir: 'abfss://c:key@a.dfs.core.windows.net/ha' }), /^highAvailabilityStorageDir: "abfss:\/\/\*\*\*@a\.dfs\.core\.windows\.net\/ha" carries credentials in the URI/],
   ['checkpoint dir on a scheme no Flink file system serves', app({ checkpointDirectory: 'ftp://host/cp' }), /^checkpointDirectory: "ftp:\/\/host\/cp" uses scheme "ftp", which no Flink file system serves; expected one of file, hdfs/],
   ['storage base with ".." segments', () => new FlinkPlatform({ storageBaseDirectory: 's3://b/flink/../other' }), /^storageBaseDirectory: "s3:\/\/b\/flink\/..\/other" has "." or ".." segments/],
   ['credentials inside a checkpoint URI', app({ checkpointDirectory: 's3://AKIA123:hunter2@bucket/cp' }), /^checkpointDirectory: "s3:\/\/\*\*\*@bucket\/cp" carries credentials in the URI/],

@@ -10,43 +10,19 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Admin, Kafka, logLevel } from 'kafkajs';
-import { cacheDir } from './cache';
-import { mavenResolve, run, withLock } from './flink-dist';
+import { ensureMavenLibs, run } from './flink-dist';
 import { freePorts, ManagedProcess, spawnManaged, waitFor } from './flink-proc';
 
 export const KAFKA_VERSION = '3.9.1';
 export const KAFKA_SCALA = '2.13';
 
-const JARS_MARKER = '.complete';
-
 /** The broker's jars (classpath directory), downloaded on first use. */
-export async function ensureKafkaJars(version = KAFKA_VERSION): Promise<string> {
-  const dir = path.join(cacheDir('kafka', version), 'libs');
-  if (fs.existsSync(path.join(dir, JARS_MARKER))) return dir;
-  return withLock(`kafka-${version}`, 20 * 60_000, async () => {
-    if (fs.existsSync(path.join(dir, JARS_MARKER))) return dir;
-    const tmp = `${dir}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
-    try {
-      await mavenResolve({
-        artifacts: [
-          `org.apache.kafka:kafka_${KAFKA_SCALA}:${version}`,
-          // a logging backend, as the binary distribution ships (slf4j + reload4j)
-          'org.slf4j:slf4j-reload4j:1.7.36',
-        ],
-        transitive: true,
-        dest: tmp,
-      });
-      fs.writeFileSync(path.join(tmp, JARS_MARKER), '');
-      fs.rmSync(dir, { recursive: true, force: true });
-      fs.renameSync(tmp, dir);
-    } catch (e) {
-      if (fs.existsSync(path.join(dir, JARS_MARKER))) return dir; // another process won
-      throw e;
-    } finally {
-      fs.rmSync(tmp, { recursive: true, force: true });
-    }
-    return dir;
-  });
+export function ensureKafkaJars(version = KAFKA_VERSION): Promise<string> {
+  return ensureMavenLibs('kafka', version, [
+    `org.apache.kafka:kafka_${KAFKA_SCALA}:${version}`,
+    // a logging backend, as the binary distribution ships (slf4j + reload4j)
+    'org.slf4j:slf4j-reload4j:1.7.36',
+  ]);
 }
 
 export interface KafkaBroker {

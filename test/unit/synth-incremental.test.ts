@@ -58,6 +58,7 @@ test('incremental synth: after adding, changing, renaming and removing jobs, a l
   const kit = path.join(base, 'kit');
   fs.mkdirSync(path.join(kit, 'build'), { recursive: true });
   fs.cpSync(path.join(ROOT, 'build', 'lib'), path.join(kit, 'build', 'lib'), { recursive: true });
+  fs.cpSync(path.join(ROOT, 'build', 'runtime'), path.join(kit, 'build', 'runtime'), { recursive: true });
   fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(kit, 'package.json'));
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(kit, 'node_modules'));
   const cli = path.join(kit, 'build', 'lib', 'cli', 'main.js');

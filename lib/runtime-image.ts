@@ -1,0 +1,287 @@
+/**
+ * What a Flink image serves: the storage schemes of the URIs Flink writes to (checkpoints,
+ * savepoints, HA metadata, file sinks) and the table connectors of its jobs' SQL. The
+ * toolkit's runtime images declare theirs in runtime/artifacts.json (one declaration, from
+ * which the Dockerfiles and the local test homes are made too); a user's own image declares
+ * what it adds. A definition that needs what its image does not serve is refused at synth.
+ */
+import artifacts from '../runtime/artifacts.json';
+import { EnvValue } from './cluster/options';
+import { FlinkConfigValue } from './config/flink-configuration';
+import { FlinkVersion } from './config/flink-version';
+import { describe, ValidationError } from './errors';
+
+/** What an image serves beyond what it builds on. */
+export interface ImageCapabilities {
+  /** URI schemes Flink can read and write, e.g. `gs` (a file system plugin). @default - none */
+  readonly schemes?: string[];
+  /** Table connectors, as the SQL `'connector'` option names them, e.g. `jdbc`. @default - none */
+  readonly connectors?: string[];
+}
+
+export interface CustomImageOptions extends ImageCapabilities {
+  /**
+   * The image it is built from; it serves what that one serves plus `schemes` and `connectors`.
+   * @default - the official Flink image: Flink's own `file://` file system and built-in connectors
+   */
+  readonly base?: RuntimeImage;
+}
+
+interface Serves { schemes?: string[]; connectors?: string[] }
+interface ArtifactsDeclaration {
+  distribution: Required<Serves>;
+  lines: Record<string, {
+    flinkVersion: string;
+    lib: Array<{ maven?: string; serves?: Serves }>;
+    usrlib: Array<{ serves?: Serves }>;
+    plugins: Array<{ name: string; serves?: Serves }>;
+    lacks?: Record<string, string>;
+  }>;
+}
+const DECLARED = artifacts as unknown as ArtifactsDeclaration;
+
+const SCHEME = /^[a-z][a-z0-9+.-]*$/;
+const CONNECTOR = /^[a-z][a-z0-9._-]*$/;
+
+/** The Flink lines the toolkit builds runtime images for (runtime/artifacts.json), e.g. ["1.20", "2.2"]. */
+export const RUNTIME_IMAGE_LINES: readonly string[] = Object.keys(DECLARED.lines).sort();
+
+/** What the toolkit's runtime image of a line serves: the distribution plus every entry's `serves`. */
+export function runtimeLineServes(line: string): { schemes: string[]; connectors: string[]; lacks: Record<string, string> } {
+  const l = DECLARED.lines[line];
+  if (!l) throw new Error(`runtime/artifacts.json has no line '${line}'`);
+  const entries: Array<{ serves?: Serves }> = [...l.lib, ...l.usrlib, ...l.plugins];
+  const union = (k: keyof Serves) => [...new Set([...DECLARED.distribution[k], ...entries.flatMap((e) => e.serves?.[k] ?? [])])].sort();
+  return { schemes: union('schemes'), connectors: union('connectors'), lacks: { ...(l.lacks ?? {}) } };
+}
+
+function checkList(field: string, list: unknown, pattern: RegExp, example: string): string[] {
+  if (list === undefined) return [];
+  if (!Array.isArray(list) || !list.every((s) => typeof s === 'string' && pattern.test(s))) {
+    throw new ValidationError(field, list, `is invalid; expected a list of lower-case names such as ${example}`);
+  }
+  return list;
+}
+
+/**
+ * A container image for the JobManager and TaskManagers, with what it serves. Pass one as
+ * `image` and the toolkit refuses, at synth, a checkpoint, savepoint or HA directory whose
+ * scheme, or a job whose connector, the image cannot serve. (A plain string `image` is taken
+ * as it is: the toolkit does not know what it carries and checks nothing.)
+ */
+export class RuntimeImage {
+  /** The official Flink image of the version (`flink:<version>-java17`): `file://` and Flink's built-in connectors only. */
+  public static official(version: FlinkVersion): RuntimeImage {
+    const d = DECLARED.distribution;
+    return new RuntimeImage(version.defaultImage, `the official Flink ${version.line} image`, d.schemes, d.connectors, {}, version.line);
+  }
+
+  /**
+   * The cdk8s-flink runtime image of the version's line, built from runtime/images/flink-<line>
+   * and pushed as `reference`: the official image plus what runtime/artifacts.json lists (the
+   * Kafka and, where Maven Central has one, Elasticsearch connectors; Hadoop's client for
+   * `hdfs://`; the S3 file system plugin for `s3://`; the SQL runner).
+   */
+  public static cdk8sFlink(reference: string, version: FlinkVersion): RuntimeImage {
+    if (!(version instanceof FlinkVersion)) throw new ValidationError('RuntimeImage.cdk8sFlink version', version, 'is invalid; expected a FlinkVersion');
+    if (!RUNTIME_IMAGE_LINES.includes(version.line)) {
+      throw new ValidationError('RuntimeImage.cdk8sFlink version', version.toString(), `has no cdk8s-flink runtime image; expected a Flink line of runtime/artifacts.json: ${RUNTIME_IMAGE_LINES.join(', ')}`);
+    }
+    const s = runtimeLineServes(version.line);
+    return new RuntimeImage(reference, `the cdk8s-flink runtime image for Flink ${version.line}`, s.schemes, s.connectors, s.lacks, version.line);
+  }
+
+  /** A user's own image: what `base` serves plus the schemes and connectors it adds. */
+  public static custom(reference: string, options: CustomImageOptions = {}): RuntimeImage {
+    const base = options.base;
+    if (base !== undefined && !(base instanceof RuntimeImage)) {
+      throw new ValidationError('RuntimeImage.custom base', base, 'is invalid; expected a RuntimeImage, e.g. RuntimeImage.cdk8sFlink(...)');
+    }
+    const schemes = checkList('RuntimeImage.custom schemes', options.schemes, SCHEME, '["gs"]');
+    const connectors = checkList('RuntimeImage.custom connectors', options.connectors, CONNECTOR, '["jdbc"]');
+    const d = DECLARED.distribution;
+    const added = [...schemes, ...connectors];
+    return new RuntimeImage(reference,
+      `a custom image${base ? ` built on ${base.description}` : ''}${added.length ? ` adding ${added.join(', ')}` : ''}`,
+      [...new Set([...(base?.schemes ?? d.schemes), ...schemes])].sort(),
+      [...new Set([...(base?.connectors ?? d.connectors), ...connectors])].sort(),
+      Object.fromEntries(Object.entries(base?.lacks ?? {}).filter(([k]) => !added.includes(k))),
+      base?.line);
+  }
+
+  private constructor(
+    /** The image reference the pods run. */
+    public readonly reference: string,
+    /** What the image is, for messages. */
+    public readonly description: string,
+    /** The URI schemes it serves. */
+    public readonly schemes: readonly string[],
+    /** The table connectors it serves. */
+    public readonly connectors: readonly string[],
+    private readonly lacks: Readonly<Record<string, string>>,
+    /** The Flink line it is made for, when known. */
+    public readonly line?: string,
+  ) {}
+
+  /** Refuses a URI whose scheme the image does not serve. @internal */
+  public _requireScheme(field: string, uri: string): void {
+    const scheme = uri.slice(0, uri.indexOf(':'));
+    if (this.schemes.includes(scheme)) return;
+    throw new ValidationError(field, uri, `has scheme ${scheme}, which image ${describe(this.reference)} (${this.description}) does not serve${this.why(scheme)}; expected one of ${this.schemes.join(', ')}, or an image that adds it: RuntimeImage.custom(reference, { schemes: ["${scheme}"] })`);
+  }
+
+  /** Refuses a table connector the image does not serve. @internal */
+  public _requireConnector(field: string, connector: string): void {
+    if (this.connectors.includes(connector)) return;
+    throw new ValidationError(field, connector, `is a connector that image ${describe(this.reference)} (${this.description}) does not serve${this.why(connector)}; expected one of ${this.connectors.join(', ')}, or an image that adds it: RuntimeImage.custom(reference, { connectors: ["${connector}"] })`);
+  }
+
+  private why(what: string): string {
+    return this.lacks[what] ? ` (${this.lacks[what]})` : '';
+  }
+}
+
+/** The reference of an `image` prop. */
+export function imageReference(image: string | RuntimeImage | undefined): string | undefined {
+  return image instanceof RuntimeImage ? image.reference : image;
+}
+
+/** What a cluster stores and where, for the check against its image. */
+export interface StorageUris {
+  readonly checkpointDirectory?: string;
+  readonly savepointDirectory?: string;
+  readonly highAvailabilityStorageDir?: string;
+  readonly initialSavepointPath?: string;
+}
+
+/**
+ * Refuses, with one line naming the field, the value and the image, a storage URI whose scheme
+ * or a job table whose connector (or file system path) `image` cannot serve, and an image made
+ * for another Flink line than `version`. Nothing is checked for a plain-string image.
+ */
+export function checkImageServes(image: RuntimeImage | undefined, version: FlinkVersion, storage: StorageUris, sqlScript?: string, pipeline?: boolean): void {
+  if (!image) return;
+  if (image.line !== undefined && image.line !== version.line) {
+    throw new ValidationError('image', image.reference, `is ${image.description} but flinkVersion is ${version}; expected an image of the ${version.line} line`);
+  }
+  for (const [field, uri] of Object.entries(storage)) {
+    // A value that is no URI is left to the field's own check, which names what is expected.
+    if (typeof uri === 'string' && /^[a-z][a-z0-9+.-]*:\/\//.test(uri)) image._requireScheme(field, uri);
+  }
+  if (sqlScript === undefined) return;
+  for (const t of sqlTables(sqlScript)) {
+    const field = pipeline ? pipelineField(t.name) : `job.sql table ${t.name}`;
+    if (t.connector !== undefined) image._requireConnector(`${field} connector`, t.connector);
+    if (t.path !== undefined && /^[a-z][a-z0-9+.-]*:/.test(t.path)) image._requireScheme(`${field} path`, t.path);
+  }
+}
+
+function pipelineField(table: string): string {
+  if (table === 'source') return 'pipeline.source';
+  const m = /^sink_(\d+)$/.exec(table);
+  return m ? `pipeline.sinks[${m[1]}]` : `pipeline table ${table}`;
+}
+
+/** The tables a Flink SQL script creates, with their `connector` and `path` options. */
+export function sqlTables(script: string): Array<{ name: string; connector?: string; path?: string }> {
+  const text = script.replace(/--[^\n]*/g, '');
+  const starts = [...text.matchAll(/\bCREATE\s+(?:TEMPORARY\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(`(?:[^`]|``)+`|[A-Za-z_][\w.]*)/gi)];
+  return starts.map((m, i) => {
+    const body = text.slice(m.index!, i + 1 < starts.length ? starts[i + 1].index : text.length);
+    const option = (key: string) => {
+      const o = new RegExp(`'${key}'\\s*=\\s*'((?:[^']|'')*)'`, 'i').exec(body);
+      return o ? o[1].replace(/''/g, "'") : undefined;
+    };
+    return { name: m[1].replace(/^`|`$/g, '').replace(/``/g, '`'), connector: option('connector'), path: option('path') };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// credentials of the storage
+
+export interface S3CredentialsProps {
+  /** The Secret holding the access key pair. */
+  readonly secretName: string;
+  /** @default 'access-key' */
+  readonly accessKeyKey?: string;
+  /** @default 'secret-key' */
+  readonly secretKeyKey?: string;
+  /** An S3-compatible endpoint (`s3.endpoint`), e.g. `http://minio.storage.svc:9000`. @default - AWS */
+  readonly endpoint?: string;
+  /** Path-style bucket addressing (`s3.path.style.access`), which most S3-compatible servers need. @default - false (virtual-host style) */
+  readonly pathStyleAccess?: boolean;
+}
+
+/**
+ * Credentials of a cluster's storage. Secrets reach the containers only as environment
+ * variables from Kubernetes Secrets, never through the ConfigMap that carries the Flink
+ * configuration.
+ */
+export class StorageCredentials {
+  /**
+   * S3 access keys from a Secret, as `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`: the S3
+   * file system (flink-s3-fs-hadoop, Hadoop's S3A) finds them through its default credential
+   * chain, so `s3.access-key` and `s3.secret-key` are never written into the configuration.
+   * The endpoint and path-style access are not secret: they become `s3.endpoint` and
+   * `s3.path.style.access`.
+   */
+  public static s3(props: S3CredentialsProps): StorageCredentials {
+    const secret = props.secretName;
+    const env = {
+      AWS_ACCESS_KEY_ID: EnvValue.fromSecret(secret, props.accessKeyKey ?? 'access-key'),
+      AWS_SECRET_ACCESS_KEY: EnvValue.fromSecret(secret, props.secretKeyKey ?? 'secret-key'),
+    };
+    const config: Record<string, FlinkConfigValue> = {};
+    if (props.endpoint !== undefined) {
+      if (typeof props.endpoint !== 'string' || !/^https?:\/\/\S+$/.test(props.endpoint)) {
+        throw new ValidationError('StorageCredentials.s3 endpoint', props.endpoint, 'is invalid; expected an http(s) URL such as "http://minio.storage.svc:9000"');
+      }
+      config['s3.endpoint'] = props.endpoint;
+    }
+    if (props.pathStyleAccess !== undefined) config['s3.path.style.access'] = props.pathStyleAccess;
+    return new StorageCredentials('s3', env, config);
+  }
+
+  /**
+   * The user HDFS sees under simple authentication (no Kerberos): `HADOOP_USER_NAME`, a plain
+   * value or from a Secret. Without it Hadoop's client uses the process user (`flink` in the image).
+   */
+  public static hdfsUser(user: string | EnvValue): StorageCredentials {
+    if (typeof user === 'string' && !/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/.test(user)) {
+      throw new ValidationError('StorageCredentials.hdfsUser user', user, 'is not a user name; expected letters, digits, "_", "." or "-"');
+    }
+    return new StorageCredentials('hdfs', { HADOOP_USER_NAME: typeof user === 'string' ? EnvValue.fromValue(user) : user }, {});
+  }
+
+  private constructor(
+    /** The scheme these credentials are for. */
+    public readonly scheme: string,
+    private readonly env: Record<string, EnvValue>,
+    private readonly config: Record<string, FlinkConfigValue>,
+  ) {}
+
+  /**
+   * Props with the credentials' environment and configuration added; refuses a name the
+   * props already set. @internal
+   */
+  public static _apply<P extends { env?: Record<string, EnvValue>; flinkConfiguration?: Record<string, FlinkConfigValue>; storageCredentials?: StorageCredentials[] }>(props: P): P {
+    const creds = props.storageCredentials ?? [];
+    if (!Array.isArray(creds) || !creds.every((c) => c instanceof StorageCredentials)) {
+      throw new ValidationError('storageCredentials', creds, 'is invalid; expected a list of StorageCredentials.s3(...) or StorageCredentials.hdfsUser(...)');
+    }
+    if (creds.length === 0) return props;
+    const env: Record<string, EnvValue> = {};
+    const config: Record<string, FlinkConfigValue> = {};
+    for (const c of creds) {
+      for (const k of Object.keys(c.env)) {
+        if (k in env || (props.env && k in props.env)) throw new ValidationError('storageCredentials', c.scheme, `sets ${k}, which ${k in env ? 'other storage credentials' : 'env'} already set; expected one source per variable`);
+        env[k] = c.env[k];
+      }
+      for (const k of Object.keys(c.config)) {
+        if (k in config || (props.flinkConfiguration && k in props.flinkConfiguration)) throw new ValidationError('storageCredentials', c.scheme, `sets ${k}, which flinkConfiguration already sets; expected one source per key`);
+        config[k] = c.config[k];
+      }
+    }
+    return { ...props, env: { ...env, ...props.env }, flinkConfiguration: { ...config, ...props.flinkConfiguration } };
+  }
+}
