@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import { FlinkConfigValue, FlinkConfiguration } from '../config/flink-configuration';
 import { FlinkVersion } from '../config/flink-version';
 import { keyFor } from '../config/keys';
-import { log4jConsoleProperties, LogLevel } from '../config/log4j';
+import { LogConfig, LogLevel } from '../config/log4j';
 import { checkJobManagerMemory, checkTaskManagerMemory } from '../config/memory';
 import { durationMs, flinkDuration, mebibytes } from '../config/units';
 import { checkInt, checkLabels, checkName, checkNumber, checkUri, ValidationError } from '../errors';
@@ -167,8 +167,15 @@ export interface FlinkClusterProps {
   readonly restServiceType?: ServiceType;
   /** The Prometheus reporter on port 9249 (named `metrics`). @default true */
   readonly metrics?: boolean;
-  /** @default LogLevel.INFO */
+  /** The root log level; the shorthand of `logging: LogConfig.of({ rootLevel })`. @default LogLevel.INFO */
   readonly logLevel?: LogLevel;
+  /**
+   * The full log4j2 configuration: levels per logger, JSON layout, the rolling file the web UI
+   * reads (`LogConfig.of({...})`), or your own file (`LogConfig.fromFile`, `LogConfig.fromString`).
+   * Written to the ConfigMap as `log4j-console.properties`.
+   * @default LogConfig.of({ rootLevel: logLevel })
+   */
+  readonly logging?: LogConfig;
   /**
    * The pods' ServiceAccount: generated (optionally with annotations for a cloud IAM binding)
    * or an existing one.
@@ -451,10 +458,17 @@ export abstract class FlinkCluster extends Construct {
       binding.addSubjects(subject);
     }
 
+    if (props.logging !== undefined && props.logLevel !== undefined) {
+      throw new ValidationError('logLevel', props.logLevel, 'is set together with logging; expected one of them (LogConfig.of({ rootLevel }) sets the root level)');
+    }
+    if (props.logging !== undefined && !(props.logging instanceof LogConfig)) {
+      throw new ValidationError('logging', props.logging, 'is invalid; expected LogConfig.of({...}), LogConfig.fromFile(path) or LogConfig.fromString(text)');
+    }
+    const log4j = (props.logging ?? LogConfig.of({ rootLevel: props.logLevel }))._render(this.version);
     let cache: Record<string, string> | undefined;
     const files = () => (cache ??= {
       ...(() => { const f = this.configuration.render(); return { [f.fileName]: f.content }; })(),
-      'log4j-console.properties': log4jConsoleProperties(props.logLevel),
+      'log4j-console.properties': log4j,
       ...(spec.jobFiles ?? {}),
     });
     // Rendered at synthesis, so keys added after construction (addFlinkConfiguration) are included.
