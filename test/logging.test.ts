@@ -67,6 +67,7 @@ test('logging: bad logger names, levels, layouts and files are refused in one li
     [() => LogConfig.fromString('<Configuration/>'), /^ValidationError: logging: "<Configuration\/>" has no rootLogger/],
     [() => log4j(LogConfig.of({ layout: LogLayout.JSON }), FlinkVersion.V1_20), /^ValidationError: logging.layout: "json" needs log4j-layout-template-json, which the Flink 1.20.5 distribution does not ship/],
     [() => synth((s) => new FlinkSessionCluster(s, 'c', { checkpointing: false, logLevel: LogLevel.WARN, logging: LogConfig.of() })), /^ValidationError: logLevel: "WARN" is set together with logging; expected one of them/],
+    [() => synth((s) => new FlinkSessionCluster(s, 'c', { checkpointing: false, logLevel: 'LOUD' as any })), /^ValidationError: logLevel: "LOUD" is unknown; expected one of OFF, ERROR, WARN, INFO, DEBUG, TRACE$/],
     [() => synth((s) => new FlinkSessionCluster(s, 'c', { checkpointing: false, logging: 'log4j.properties' as any })), /^ValidationError: logging: "log4j.properties" is invalid; expected LogConfig/],
   ];
   for (const [f, re] of cases) assert.throws(f, re);

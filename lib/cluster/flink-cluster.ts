@@ -458,6 +458,9 @@ export abstract class FlinkCluster extends Construct {
       binding.addSubjects(subject);
     }
 
+    if (props.logLevel !== undefined && !Object.values(LogLevel).includes(props.logLevel)) {
+      throw new ValidationError('logLevel', props.logLevel, `is unknown; expected one of ${Object.values(LogLevel).join(', ')}`);
+    }
     if (props.logging !== undefined && props.logLevel !== undefined) {
       throw new ValidationError('logLevel', props.logLevel, 'is set together with logging; expected one of them (LogConfig.of({ rootLevel }) sets the root level)');
     }
