@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { FlinkApplication, FlinkSessionCluster, IngressPathType, JobSource, NetworkPeer, restrictedViolations, ServiceAccountRef } from '../lib';
+import { FlinkApplication, FlinkPlatform, FlinkSessionCluster, IngressPathType, JobSource, NetworkPeer, restrictedViolations, ServiceAccountRef, synthesizePlatform } from '../lib';
+import { operatorResources } from '../lib/operator/operator-resources';
 import { find, synth } from './support/synth';
 
 const JAR = JobSource.jar({ entryClass: 'com.example.Job' });
@@ -81,4 +82,16 @@ test('ingress: a session cluster needs allowRemoteCodeExecutionViaRestApi (jar u
     [{ controller: 'ingress-nginx' }, /^ValidationError: ingress.controller: "ingress-nginx" is invalid; expected a NetworkPeer/],
   ];
   for (const [ingress, re] of bad) assert.throws(() => synth((s) => new FlinkApplication(s, 'j', { job: JAR, ...DIRS, ingress: ingress as any })), re);
+});
+
+test('serviceAccount: the operator output runs the FlinkDeployment as the existing or annotated account', () => {
+  const p = new FlinkPlatform({ storageBaseDirectory: 's3://b/f' });
+  p.addSessionCluster('own', { serviceAccount: ServiceAccountRef.existing('flink-irsa') });
+  p.addSessionCluster('gen', { serviceAccount: ServiceAccountRef.generated({ 'iam.gke.io/gcp-service-account': 'f@p.iam.gserviceaccount.com' }) });
+  const out = Object.fromEntries(synthesizePlatform(p).map((u) => [u.name, operatorResources(p.unit(u.name)!, u.objects)]));
+  assert.ok(!out.own.some((o: any) => o.kind === 'ServiceAccount'));
+  assert.equal(out.own.find((o: any) => o.kind === 'FlinkDeployment').spec.serviceAccount, 'flink-irsa');
+  assert.equal(out.own.find((o: any) => o.kind === 'RoleBinding').subjects[0].name, 'flink-irsa');
+  assert.deepEqual(out.gen.find((o: any) => o.kind === 'ServiceAccount').metadata.annotations, { 'iam.gke.io/gcp-service-account': 'f@p.iam.gserviceaccount.com' });
+  assert.equal(out.gen.find((o: any) => o.kind === 'FlinkDeployment').spec.serviceAccount, 'gen-flink');
 });
