@@ -74,6 +74,7 @@ test('ingress: a session cluster needs allowRemoteCodeExecutionViaRestApi (jar u
     /^ValidationError: ingress: "x.example.com" exposes the session cluster's REST API \(jar upload and run: code execution\) through an ingress controller; set allowRemoteCodeExecutionViaRestApi: true/);
   const ok = synth((s) => new FlinkSessionCluster(s, 'sc', { ...DIRS, allowRemoteCodeExecutionViaRestApi: true, ingress: { host: 'x.example.com' } }));
   find(ok, 'Ingress', 'sc-rest');
+  assert.deepEqual(find(ok, 'NetworkPolicy', 'sc').spec.ingress[1].from.at(-1), { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }, 'the controller may call REST');
   const bad: [object, RegExp][] = [
     [{ path: 'ui' }, /^ValidationError: ingress.path: "ui" is invalid; expected an absolute URL path/],
     [{ pathType: 'Regex' }, /^ValidationError: ingress.pathType: "Regex" is unknown; expected one of Prefix, Exact, ImplementationSpecific$/],
