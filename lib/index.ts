@@ -6,6 +6,7 @@ export * from './cluster/options';
 export * from './cluster/flink-cluster';
 export * from './cluster/labels';
 export * from './cluster/network-policy';
+export * from './cluster/access';
 export * from './job-source';
 export * from './application';
 export * from './session';

@@ -6,13 +6,14 @@ import { Construct } from 'constructs';
 import { FlinkConfigValue, FlinkConfiguration } from '../config/flink-configuration';
 import { FlinkVersion } from '../config/flink-version';
 import { keyFor } from '../config/keys';
-import { log4jConsoleProperties, LogLevel } from '../config/log4j';
+import { LogConfig, LogLevel } from '../config/log4j';
 import { checkJobManagerMemory, checkTaskManagerMemory } from '../config/memory';
 import { durationMs, flinkDuration, mebibytes } from '../config/units';
 import { checkInt, checkLabels, checkName, checkNumber, checkUri, ValidationError } from '../errors';
 import { checkImage } from './image-ref';
 import { imageReference, RuntimeImage, StorageCredentials } from '../runtime-image';
 import { recommendedLabels, selectorLabels } from './labels';
+import { IngressOptions, resolveIngress, ResolvedIngress, ServiceAccountRef } from './access';
 import { NetworkPeer, NetworkPolicyOptions, REST_CLIENT_LABEL } from './network-policy';
 import {
   AntiAffinity, CheckpointingMode, checkMountPath, checkTolerations, EnvValue, ExtraVolume, ImagePullPolicy,
@@ -176,8 +177,28 @@ export interface FlinkClusterProps {
   readonly restServiceType?: ServiceType;
   /** The Prometheus reporter on port 9249 (named `metrics`). @default true */
   readonly metrics?: boolean;
-  /** @default LogLevel.INFO */
+  /** The root log level; the shorthand of `logging: LogConfig.of({ rootLevel })`. @default LogLevel.INFO */
   readonly logLevel?: LogLevel;
+  /**
+   * The full log4j2 configuration: levels per logger, JSON layout, the rolling file the web UI
+   * reads (`LogConfig.of({...})`), or your own file (`LogConfig.fromFile`, `LogConfig.fromString`).
+   * Written to the ConfigMap as `log4j-console.properties`.
+   * @default LogConfig.of({ rootLevel: logLevel })
+   */
+  readonly logging?: LogConfig;
+  /**
+   * The pods' ServiceAccount: generated (optionally with annotations for a cloud IAM binding)
+   * or an existing one.
+   * @default ServiceAccountRef.generated(): `<name>-flink`, without annotations
+   */
+  readonly serviceAccount?: ServiceAccountRef;
+  /**
+   * An Ingress for the REST API and web UI. It opens the REST port to the ingress controller in
+   * the NetworkPolicy. On a session cluster it exposes jar upload and run (code execution) and
+   * needs `allowRemoteCodeExecutionViaRestApi`.
+   * @default - no Ingress
+   */
+  readonly ingress?: IngressOptions;
 }
 
 /** A cluster's resolved network access. */
@@ -187,6 +208,8 @@ export interface NetworkAccess {
   readonly metricsScrapers: NetworkPeer[];
   /** Whether the REST API may be reached from outside the cluster (always for applications). */
   readonly restExposureAllowed: boolean;
+  /** The ingress controller's pods, allowed to call the REST API when the cluster has an Ingress. */
+  readonly ingressController?: NetworkPeer;
 }
 
 /** What the mode (application or session) adds to the shared cluster shape. @internal */
@@ -245,7 +268,16 @@ export abstract class FlinkCluster extends Construct {
 
   /** Escape hatches: the generated objects. */
   public readonly configMap: k8s.KubeConfigMap;
-  public readonly serviceAccount: kplus.ServiceAccount;
+  /** The generated ServiceAccount; undefined with `ServiceAccountRef.existing`. */
+  public readonly serviceAccount?: kplus.ServiceAccount;
+  /** The name of the ServiceAccount the pods run as (generated or existing). */
+  public readonly serviceAccountName: string;
+  /** Annotations of the generated ServiceAccount (cloud IAM bindings). */
+  public readonly serviceAccountAnnotations: Record<string, string>;
+  /** The Ingress for the REST API and web UI, when `ingress` is set. */
+  public readonly ingress?: k8s.KubeIngress;
+  /** The `ingress` options, checked, with their defaults. */
+  public readonly ingressOptions?: ResolvedIngress;
   public readonly jobManagerDeployment: k8s.KubeDeployment;
   public readonly taskManagerDeployment: k8s.KubeDeployment;
   public readonly jobManagerService: k8s.KubeService;
@@ -413,23 +445,46 @@ export abstract class FlinkCluster extends Construct {
     // --- objects
     const md = (suffix: string, component?: string) => this.objectMetadata(suffix, component);
 
-    this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
-      metadata: md('-flink'),
-      automountToken: this.highAvailability,
-    });
+    const sa = props.serviceAccount ?? ServiceAccountRef.generated();
+    if (!(sa instanceof ServiceAccountRef)) {
+      throw new ValidationError('serviceAccount', sa, 'is invalid; expected ServiceAccountRef.generated({...annotations}) or ServiceAccountRef.existing("name")');
+    }
+    let subject: kplus.IServiceAccount;
+    this.serviceAccountAnnotations = { ...sa.annotations };
+    if (sa.existingName !== undefined) {
+      subject = kplus.ServiceAccount.fromServiceAccountName(this, 'ExistingServiceAccount', sa.existingName, { namespaceName: this.namespace });
+      this.serviceAccountName = sa.existingName;
+    } else {
+      this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
+        metadata: { ...md('-flink'), ...(Object.keys(sa.annotations).length ? { annotations: sa.annotations } : {}) },
+        automountToken: this.highAvailability,
+      });
+      subject = this.serviceAccount;
+      this.serviceAccountName = this.serviceAccount.name;
+    }
     if (this.highAvailability) {
       // Flink's Kubernetes HA creates, watches and deletes ConfigMaps whose names it derives at run time
       // (cluster id and job id), so the rule cannot name them; it is limited to ConfigMaps in this namespace.
       const role = new kplus.Role(this, 'HaRole', { metadata: md('-flink-ha') });
       role.allow(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'], kplus.ApiResource.CONFIG_MAPS);
       const binding = new kplus.RoleBinding(this, 'HaRoleBinding', { metadata: md('-flink-ha'), role });
-      binding.addSubjects(this.serviceAccount);
+      binding.addSubjects(subject);
     }
 
+    if (props.logLevel !== undefined && !Object.values(LogLevel).includes(props.logLevel)) {
+      throw new ValidationError('logLevel', props.logLevel, `is unknown; expected one of ${Object.values(LogLevel).join(', ')}`);
+    }
+    if (props.logging !== undefined && props.logLevel !== undefined) {
+      throw new ValidationError('logLevel', props.logLevel, 'is set together with logging; expected one of them (LogConfig.of({ rootLevel }) sets the root level)');
+    }
+    if (props.logging !== undefined && !(props.logging instanceof LogConfig)) {
+      throw new ValidationError('logging', props.logging, 'is invalid; expected LogConfig.of({...}), LogConfig.fromFile(path) or LogConfig.fromString(text)');
+    }
+    const log4j = (props.logging ?? LogConfig.of({ rootLevel: props.logLevel }))._render(this.version);
     let cache: Record<string, string> | undefined;
     const files = () => (cache ??= {
       ...(() => { const f = this.configuration.render(); return { [f.fileName]: f.content }; })(),
-      'log4j-console.properties': log4jConsoleProperties(props.logLevel),
+      'log4j-console.properties': log4j,
       ...(spec.jobFiles ?? {}),
     });
     // Rendered at synthesis, so keys added after construction (addFlinkConfiguration) are included.
@@ -479,7 +534,7 @@ export abstract class FlinkCluster extends Construct {
         }),
       },
       spec: {
-        serviceAccountName: this.serviceAccount.name,
+        serviceAccountName: this.serviceAccountName,
         automountServiceAccountToken: this.highAvailability,
         enableServiceLinks: false,
         securityContext: {
@@ -629,8 +684,32 @@ export abstract class FlinkCluster extends Construct {
       if (this.jobManagerReplicas > 1) budget('JobManagerBudget', 'jobmanager');
     }
 
-    this.networkAccess = resolveNetworkAccess(props.networkPolicy ?? {}, spec, svcType);
+    if (props.ingress !== undefined) {
+      if (!spec.restExposureAllowed) {
+        throw new ValidationError('ingress', props.ingress.host ?? '(any host)',
+          'exposes the session cluster\'s REST API (jar upload and run: code execution) through an ingress controller; set allowRemoteCodeExecutionViaRestApi: true to accept that, or use kubectl port-forward');
+      }
+      this.ingressOptions = resolveIngress(props.ingress);
+      this.ingress = this.createIngress(this.ingressOptions);
+    }
+    this.networkAccess = resolveNetworkAccess(props.networkPolicy ?? {}, spec, svcType, this.ingressOptions);
     if (this.networkAccess.enabled) this.networkPolicy = this.createNetworkPolicy(this.networkAccess, spec.mode);
+  }
+
+  /** The Ingress routing `host` + `path` to the REST Service. */
+  private createIngress(o: ResolvedIngress): k8s.KubeIngress {
+    const base = this.objectMetadata('-rest', 'jobmanager');
+    return new k8s.KubeIngress(this, 'Ingress', {
+      metadata: { ...base, ...(Object.keys(o.annotations).length ? { annotations: o.annotations } : {}) },
+      spec: {
+        ...(o.className ? { ingressClassName: o.className } : {}),
+        ...(o.tlsSecretName ? { tls: [{ ...(o.host ? { hosts: [o.host] } : {}), secretName: o.tlsSecretName }] } : {}),
+        rules: [{
+          ...(o.host ? { host: o.host } : {}),
+          http: { paths: [{ path: o.path, pathType: o.pathType, backend: { service: { name: this.restServiceName, port: { name: 'rest' } } } }] },
+        }],
+      },
+    });
   }
 
   /**
@@ -650,7 +729,7 @@ export abstract class FlinkCluster extends Construct {
         policyTypes: ['Ingress'],
         ingress: [
           { from: [{ podSelector: own }], ports: tcp(PORTS.jobManagerRpc, PORTS.blobServer, PORTS.taskManagerRpc, PORTS.taskManagerData) },
-          { from: [...ownClients, ...access.restClients.map((p) => p._toPeer())], ports: tcp(PORTS.rest) },
+          { from: [...ownClients, ...(access.ingressController ? [access.ingressController._toPeer()] : []), ...access.restClients.map((p) => p._toPeer())], ports: tcp(PORTS.rest) },
           ...(this.metricsEnabled && access.metricsScrapers.length ? [{ from: access.metricsScrapers.map((p) => p._toPeer()), ports: tcp(PORTS.metrics) }] : []),
         ],
       },
@@ -745,7 +824,7 @@ const RESERVED_VOLUMES = ['flink-config-template', 'flink-conf', 'flink-log', 'f
 const RESERVED_MOUNTS = [`${FLINK_HOME}/conf`, `${FLINK_HOME}/log`, '/tmp', JOB_FILES_DIR, CONF_TEMPLATE_DIR, FLINK_HOME, HANDOFF_DIR];
 
 /** The `networkPolicy` options checked, with their defaults; the session REST exposure checked against its opt-in. */
-function resolveNetworkAccess(o: NetworkPolicyOptions, spec: ClusterModeSpec, svcType: ServiceType): NetworkAccess {
+function resolveNetworkAccess(o: NetworkPolicyOptions, spec: ClusterModeSpec, svcType: ServiceType, ingress?: ResolvedIngress): NetworkAccess {
   const peers = (field: string, list: unknown): NetworkPeer[] => {
     if (list === undefined) return [];
     if (!Array.isArray(list)) throw new ValidationError(field, list, 'is invalid; expected a list of NetworkPeer');
@@ -769,7 +848,7 @@ function resolveNetworkAccess(o: NetworkPolicyOptions, spec: ClusterModeSpec, sv
         'exposes the session cluster\'s REST API (jar upload and run: code execution) outside the cluster; set allowRemoteCodeExecutionViaRestApi: true to accept that, or keep ClusterIP');
     }
   }
-  return { enabled, restClients, metricsScrapers: scrapers, restExposureAllowed: spec.restExposureAllowed };
+  return { enabled, restClients, metricsScrapers: scrapers, restExposureAllowed: spec.restExposureAllowed, ...(ingress ? { ingressController: ingress.controller } : {}) };
 }
 
 function checkAntiAffinity(field: string, anti: AntiAffinity | undefined): AntiAffinity {

@@ -1,5 +1,6 @@
 import { FlinkApplication, UpgradeMode } from '../application';
 import { FlinkCluster, PORTS, REVISION_ANNOTATION } from '../cluster/flink-cluster';
+import { defaultIngressController } from '../cluster/access';
 import { REST_CLIENT_LABEL } from '../cluster/network-policy';
 import { jobManagerHeapMiB, minimumTaskManagerMiB, MIN_JOB_MANAGER_HEAP_MIB } from '../config/memory';
 import { keyFor } from '../config/keys';
@@ -160,6 +161,7 @@ function templatizeDeployment(o: any, ctx: Ctx): any {
     },
     spec: {
       ...podRest,
+      serviceAccountName: T(`{{ include "${c}.serviceAccountName" $ }}`),
       initContainers: init,
       containers: main,
       nodeSelector: new TplIf('.Values.nodeSelector', B('toYaml .Values.nodeSelector')),
@@ -217,6 +219,25 @@ function templatizeObject(o: any, ctx: Ctx, configFile: string): { file: string;
         prefix = '{{- if eq .Values.job.state "running" }}\n';
         suffixText = '{{- end }}\n';
       }
+      break;
+    case 'ServiceAccount':
+      // The pods' ServiceAccount: created with the values' name and annotations, or an existing one.
+      prefix = '{{- if .Values.serviceAccount.create }}\n';
+      suffixText = '{{- end }}\n';
+      out = {
+        ...o,
+        metadata: {
+          ...baseMetadata(o, name, c),
+          name: T(`{{ include "${c}.serviceAccountName" . }}`),
+          annotations: new TplIf('.Values.serviceAccount.annotations', B('toYaml .Values.serviceAccount.annotations')),
+        },
+      };
+      break;
+    case 'RoleBinding':
+      out = {
+        ...o, metadata: baseMetadata(o, name, c),
+        subjects: o.subjects.map((x: any) => ({ ...x, name: T(`{{ include "${c}.serviceAccountName" $ }}`), namespace: T('{{ .Release.Namespace }}') })),
+      };
       break;
     case 'NetworkPolicy':
       prefix = '{{- if .Values.networkPolicy.enabled }}\n';
@@ -314,12 +335,19 @@ function clusterChart(name: string, cluster: FlinkCluster, objects: any[]): Reco
   const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === `${name}-config`);
   const configFile = cm.data['config.yaml'] !== undefined ? 'config.yaml' : 'flink-conf.yaml';
   const files: Record<string, string> = {};
-  for (const o of objects) {
+  // The chart can create the ServiceAccount even when the definition names an existing one.
+  const sa = objects.some((o) => o.kind === 'ServiceAccount' && o.metadata.name === `${name}-flink`) ? [] : [{
+    apiVersion: 'v1', kind: 'ServiceAccount',
+    metadata: { name: `${name}-flink`, labels: Object.fromEntries(Object.entries(objects[0].metadata.labels).filter(([k]) => k !== 'app.kubernetes.io/component')) },
+    automountServiceAccountToken: cluster.highAvailability,
+  }];
+  for (const o of [...objects.filter((x) => x.kind !== 'Ingress'), ...sa]) {
     const t = templatizeObject(o, ctx, configFile);
     if (files[t.file]) throw new Error(`chart ${name}: two objects would be written to ${t.file}`);
     files[t.file] = t.text;
   }
   if (app) Object.assign(files, applicationHooks(ctx));
+  files['templates/ingress.yaml'] = ingressTemplate(c);
   files['templates/_helpers.tpl'] = helpers(ctx, objects, configFile);
   files['templates/NOTES.txt'] = notes(ctx);
   const values = clusterValues(ctx, objects);
@@ -425,6 +453,37 @@ function clusterValues(ctx: Ctx, objects: any[]): ValueTree {
   tree.nodeSelector = { doc: 'Node labels the pods must match.', value: pod.nodeSelector ?? {}, schema: LABELS };
   tree.tolerations = { doc: 'Taints the pods tolerate.', value: pod.tolerations ?? [], schema: { type: 'array', items: { type: 'object' } } };
   tree.affinity = { doc: 'Affinity of the pods; when set it replaces the generated TaskManager anti-affinity.', value: {}, schema: { type: 'object' } };
+  tree.serviceAccount = {
+    doc: 'The ServiceAccount of the JobManager and TaskManager pods' + (cluster.highAvailability ? ' (bound to the HA Role)' : '') + '.',
+    children: {
+      create: { doc: 'Create it; false uses the existing ServiceAccount serviceAccount.name.', value: cluster.serviceAccount !== undefined, schema: { type: 'boolean' } },
+      name: { doc: 'Its name ("" with create: <release>-flink).', value: cluster.serviceAccount ? '' : cluster.serviceAccountName, schema: { type: 'string', maxLength: 253, pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)?$' } },
+      annotations: { doc: 'Annotations of the created ServiceAccount: cloud IAM bindings such as eks.amazonaws.com/role-arn\nor iam.gke.io/gcp-service-account.', value: cluster.serviceAccountAnnotations, schema: LABELS },
+    },
+  };
+  const ing = cluster.ingressOptions;
+  tree.ingress = {
+    doc: 'An Ingress for the REST API and web UI (the <release>-rest Service); it opens the REST port to\nthe ingress controller in the NetworkPolicy.' + (app ? '' : ' On this session cluster it exposes jar upload and run\n(code execution) and needs networkPolicy.allowRemoteCodeExecutionViaRestApi.'),
+    children: {
+      enabled: { doc: 'Create the Ingress.', value: ing !== undefined, schema: { type: 'boolean' } },
+      className: { doc: 'The IngressClass ("" for the cluster\'s default).', value: ing?.className ?? '', schema: { type: 'string' } },
+      host: { doc: 'The host name ("" for every host).', value: ing?.host ?? '', schema: { type: 'string', pattern: '^((\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)?$' } },
+      path: { doc: 'The URL path.', value: ing?.path ?? '/', schema: { type: 'string', pattern: '^/\\S*$' } },
+      pathType: { doc: 'How the path matches.', value: ing?.pathType ?? 'Prefix', schema: { type: 'string', enum: ['Prefix', 'Exact', 'ImplementationSpecific'] } },
+      tls: {
+        doc: 'TLS termination at the ingress controller.',
+        children: {
+          secretName: { doc: 'A kubernetes.io/tls Secret for host ("" for no TLS).', value: ing?.tlsSecretName ?? '', schema: { type: 'string' } },
+        },
+      },
+      annotations: { doc: 'Annotations of the Ingress (the controller\'s options: authentication, rewrites).', value: ing?.annotations ?? {}, schema: LABELS },
+      controller: {
+        doc: 'The ingress controller\'s pods (a NetworkPolicyPeer), allowed to call the REST API when the Ingress is enabled.',
+        value: (ing?.controller ?? defaultIngressController())._toPeer(),
+        schema: NETWORK_PEER.items,
+      },
+    },
+  };
   const access = cluster.networkAccess;
   tree.networkPolicy = {
     doc: 'Ingress to the pods: Flink RPC, blob and data ports only from this release\'s JobManager and\nTaskManager pods; the REST API only from ' + (app ? 'the hooks, the test pod' : 'the session jobs\' submitters\n(pods labelled cdk8s-flink/rest-client: <release>)') + ' and restClients; metrics only from\nmetricsScrapers. Egress is not restricted.',
@@ -654,9 +713,24 @@ ${app ? `
 ${app.jobIdGiven ? app.jobId : `{{- sha256sum (printf "cdk8s-flink/%s/%s" .Release.Namespace .Release.Name) | trunc 32 -}}`}
 {{- end -}}
 ${jmArgs}` : ''}${affinityHelper('jobmanager', 'JobManager (standbys)')}${affinityHelper('taskmanager', 'TaskManager')}
-{{/* Peers allowed to call the REST API: ${app ? 'the hooks and the test pod' : 'the session jobs\' submitters'}, then networkPolicy.restClients. */}}
+{{/* Peers allowed to call the REST API: ${app ? 'the hooks and the test pod' : 'the session jobs\' submitters'}, the ingress controller with an Ingress, then networkPolicy.restClients. */}}
+
+{{/* The pods' ServiceAccount: serviceAccount.name, else <release>-flink when the chart creates it. */}}
+{{- define "${c}.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{ default (printf "%s-flink" (include "${c}.fullname" .)) .Values.serviceAccount.name }}
+{{- else if .Values.serviceAccount.name -}}
+{{ .Values.serviceAccount.name }}
+{{- else -}}
+{{- fail "serviceAccount.name: \\"\\" is empty while serviceAccount.create is false; expected the name of an existing ServiceAccount" -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "${c}.restClients" -}}
 ${restClients}
+{{- if .Values.ingress.enabled }}
+- {{- toYaml .Values.ingress.controller | nindent 2 }}
+{{- end }}
 {{- with .Values.networkPolicy.restClients }}
 {{ toYaml . }}
 {{- end }}
@@ -698,6 +772,9 @@ function affinityTemplate(aff: any, c: string, component: string): string {
 /** A session cluster's REST API runs uploaded jars: address blocks among its clients need the opt-in. */
 function sessionValidation(): string {
   return `{{- if not .Values.networkPolicy.allowRemoteCodeExecutionViaRestApi -}}
+{{- if .Values.ingress.enabled -}}
+{{- fail "ingress.enabled: true exposes the session cluster's REST API (jar upload and run: code execution) through an ingress controller; expected networkPolicy.allowRemoteCodeExecutionViaRestApi: true to accept that, or ingress.enabled: false" -}}
+{{- end -}}
 {{- range $i, $p := .Values.networkPolicy.restClients -}}
 {{- if $p.ipBlock -}}
 {{- fail (printf "networkPolicy.restClients[%d].ipBlock: %v opens the session cluster's REST API (jar upload and run: code execution) to addresses outside the cluster; expected podSelector or namespaceSelector peers, or networkPolicy.allowRemoteCodeExecutionViaRestApi: true" $i $p.ipBlock.cidr) -}}
@@ -737,6 +814,49 @@ function jobManagerArgsHelper(ctx: Ctx, objects: any[]): string {
 {{- $args := list ${fixed.map(goString).join(' ')} }}
 {{- toYaml (concat $args .Values.job.args) }}
 {{- end -}}
+`;
+}
+
+/** The Ingress for the REST API and web UI, from the values (off unless the definition has one). */
+function ingressTemplate(c: string): string {
+  return `{{- if .Values.ingress.enabled }}
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: {{ include "${c}.fullname" . }}-rest
+  namespace: {{ .Release.Namespace }}
+  labels:
+    {{- include "${c}.labels" (dict "ctx" $ "component" "jobmanager") | nindent 4 }}
+  {{- with .Values.ingress.annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  {{- with .Values.ingress.className }}
+  ingressClassName: {{ . | quote }}
+  {{- end }}
+  {{- with .Values.ingress.tls.secretName }}
+  tls:
+    - secretName: {{ . | quote }}
+      {{- with $.Values.ingress.host }}
+      hosts:
+        - {{ . | quote }}
+      {{- end }}
+  {{- end }}
+  rules:
+    - http:
+        paths:
+          - path: {{ .Values.ingress.path | quote }}
+            pathType: {{ .Values.ingress.pathType }}
+            backend:
+              service:
+                name: {{ include "${c}.fullname" . }}-rest
+                port:
+                  name: rest
+      {{- with .Values.ingress.host }}
+      host: {{ . | quote }}
+      {{- end }}
+{{- end }}
 `;
 }
 

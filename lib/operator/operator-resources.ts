@@ -51,7 +51,7 @@ export function operatorResources(unit: ReleaseUnit, objects: Json[], options: O
   // JobManager's REST API, which the policy opens only to the toolkit's hooks and submitters.
   if (c instanceof FlinkSessionJob) return [sessionJob(c, options), ...carried];
   const cluster = c as FlinkApplication | FlinkSessionCluster;
-  const out: Json[] = [serviceAccount(cluster), role(cluster), roleBinding(cluster)];
+  const out: Json[] = [...(cluster.serviceAccount ? [serviceAccount(cluster)] : []), role(cluster), roleBinding(cluster)];
   const files = cluster instanceof FlinkApplication ? cluster.boundJob.files : {};
   if (Object.keys(files).length) out.push(jobFilesConfigMap(cluster, files));
   out.push(flinkDeployment(cluster, objects));
@@ -72,7 +72,8 @@ function metadata(c: FlinkCluster | FlinkSessionJob, suffix = '', component?: st
 }
 
 function serviceAccount(c: FlinkCluster): Json {
-  return { apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata(c, '-flink') };
+  const annotations = c.serviceAccountAnnotations;
+  return { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { ...metadata(c, '-flink'), ...(Object.keys(annotations).length ? { annotations } : {}) } };
 }
 
 /**
@@ -94,7 +95,7 @@ function roleBinding(c: FlinkCluster): Json {
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: metadata(c, '-flink'),
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${c.name}-flink` },
-    subjects: [{ kind: 'ServiceAccount', name: `${c.name}-flink`, ...(c.namespace ? { namespace: c.namespace } : {}) }],
+    subjects: [{ kind: 'ServiceAccount', name: c.serviceAccountName, ...(c.namespace ? { namespace: c.namespace } : {}) }],
   };
 }
 
@@ -169,7 +170,7 @@ function flinkDeployment(c: FlinkApplication | FlinkSessionCluster, objects: Jso
     image: c.image,
     imagePullPolicy: jm.spec.template.spec.containers[0].imagePullPolicy,
     flinkVersion: operatorFlinkVersion(c),
-    serviceAccount: `${c.name}-flink`,
+    serviceAccount: c.serviceAccountName,
     // Reactive mode scales standalone TaskManagers with an HPA; the operator supports it only
     // in standalone mode. Otherwise the JobManager asks Kubernetes for TaskManagers itself.
     mode: c instanceof FlinkApplication && c.reactive ? 'standalone' : 'native',

@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { buildLogPlatform, PRODUCTION } from '../../examples/platform';
-import { FlinkPlatform, JobSource, restrictedViolations } from '../../lib';
+import { FlinkPlatform, JobSource, restrictedViolations, ServiceAccountRef } from '../../lib';
 import { synthesizePlatform, SynthesizedUnit } from '../../lib/synth/synthesize';
 import { readTree } from '../../lib/synth/write';
 import { loadValidator } from '../support/k8s-schema';
@@ -338,4 +338,87 @@ test('charts: the cleanup hook may delete ConfigMaps by label only when asked to
   const role = (set: string[]) => find(render(bin, enricher, 'log-enricher', set), 'Role', 'log-enricher-cleanup');
   assert.deepEqual(role([]).rules, [{ apiGroups: [''], resources: ['configmaps'], resourceNames: ['log-enricher-handoff'], verbs: ['get', 'delete'] }]);
   assert.deepEqual(role(['hooks.cleanupHaConfigMaps=true']).rules.map((r: any) => r.verbs), [['get', 'delete'], ['deletecollection']]);
+});
+
+/** Rendered objects equal the synthesized ones, up to what Helm adds by design. */
+function assertRendersDist(bin: string, u: SynthesizedUnit): any[] {
+  const rendered = render(bin, writeChart(u), u.name).map(normalize);
+  for (const d of u.objects.map(normalize)) {
+    const r = rendered.find((o) => o.kind === d.kind && o.metadata.name === d.metadata.name);
+    assert.ok(r, `${u.name}: ${d.kind}/${d.metadata.name} rendered`);
+    assert.deepEqual(r, d, `${u.name}: ${d.kind}/${d.metadata.name} equals dist`);
+  }
+  assert.equal(rendered.length, render(bin, writeChart(u), u.name).length);
+  return rendered;
+}
+
+test('charts: serviceAccount.create/name/annotations; an existing ServiceAccount or an Ingress in the definition renders as dist/', async () => {
+  const bin = await ensureHelm(3);
+  const p = new FlinkPlatform({ storageBaseDirectory: 's3://b/f' });
+  p.addApplication('edge', {
+    job: JobSource.sql("CREATE TABLE t (x INT) WITH ('connector' = 'blackhole');\nINSERT INTO t VALUES (1);\n"),
+    namespace: 'logs', serviceAccount: ServiceAccountRef.generated({ 'iam.gke.io/gcp-service-account': 'flink@p.iam.gserviceaccount.com' }),
+    ingress: { className: 'nginx', host: 'flink.example.com', tlsSecretName: 'flink-tls', annotations: { 'nginx.ingress.kubernetes.io/auth-type': 'basic' } },
+  });
+  p.addSessionCluster('pool', { namespace: 'logs', highAvailability: true, serviceAccount: ServiceAccountRef.existing('flink-irsa'), allowRemoteCodeExecutionViaRestApi: true, ingress: { path: '/flink' } });
+  const units = synthesizePlatform(p);
+  const validate = await loadValidator();
+  for (const u of units.filter((x) => x.name === 'edge' || x.name === 'pool')) {
+    const objs = assertRendersDist(bin, u);
+    assert.deepEqual(objs.flatMap((o) => validate(o)), [], u.name);
+  }
+  const pool = render(bin, writeChart(units.find((u) => u.name === 'pool')!), 'pool');
+  assert.ok(!pool.some((o) => o.kind === 'ServiceAccount'), 'an existing ServiceAccount is not created');
+  assert.equal(find(pool, 'RoleBinding', 'pool-flink-ha').subjects[0].name, 'flink-irsa');
+  assert.equal(find(pool, 'Ingress', 'pool-rest').spec.rules[0].http.paths[0].path, '/flink');
+
+  // The example charts create <release>-flink; values switch to an existing one or annotate it.
+  const audit = writeChart(UNITS.find((u) => u.name === 'audit-logs')!);
+  const existing = render(bin, audit, 'audit-logs', ['serviceAccount.create=false', 'serviceAccount.name=team-flink']);
+  assert.ok(!existing.some((o) => o.kind === 'ServiceAccount' && o.metadata.name === 'audit-logs-flink'));
+  for (const c of ['jobmanager', 'taskmanager']) assert.equal(find(existing, 'Deployment', `audit-logs-${c}`).spec.template.spec.serviceAccountName, 'team-flink');
+  const annotated = render(bin, audit, 'audit-logs', ['serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=arn:aws:iam::1:role/f']);
+  assert.deepEqual(find(annotated, 'ServiceAccount', 'audit-logs-flink').metadata.annotations, { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::1:role/f' });
+  const renamed = render(bin, audit, 'audit-logs', ['serviceAccount.name=custom']);
+  find(renamed, 'ServiceAccount', 'custom');
+  assert.equal(find(renamed, 'Deployment', 'audit-logs-taskmanager').spec.template.spec.serviceAccountName, 'custom');
+  const shared = writeChart(UNITS.find((u) => u.name === 'shared-logs')!);
+  const sharedExisting = render(bin, shared, 'shared-logs', ['serviceAccount.create=false', 'serviceAccount.name=team-flink']);
+  assert.equal(find(sharedExisting, 'RoleBinding', 'shared-logs-flink-ha').subjects[0].name, 'team-flink', 'the HA Role is bound to the existing account');
+  assert.match(renderError(bin, audit, ['serviceAccount.create=false']), /serviceAccount\.name: "" is empty while serviceAccount\.create is false; expected the name of an existing ServiceAccount/);
+  assert.match(renderError(bin, audit, ['serviceAccount.name=Team_Flink']), /serviceAccount\.name|pattern/);
+});
+
+test('charts: ingress.* renders the Ingress and opens REST to the controller; a session cluster needs the opt-in; the schema refuses bad fields', async () => {
+  const bin = await ensureHelm(3);
+  const audit = writeChart(UNITS.find((u) => u.name === 'audit-logs')!);
+  assert.ok(!render(bin, audit, 'audit-logs').some((o) => o.kind === 'Ingress'), 'off by default');
+  const on = render(bin, audit, 'audit-logs', ['ingress.enabled=true', 'ingress.className=nginx', 'ingress.host=flink.example.com', 'ingress.path=/ui',
+    'ingress.pathType=Exact', 'ingress.tls.secretName=flink-tls', 'ingress.annotations.nginx\\.ingress\\.kubernetes\\.io/auth-type=basic']);
+  const ing = find(on, 'Ingress', 'audit-logs-rest');
+  assert.deepEqual(ing.metadata.annotations, { 'nginx.ingress.kubernetes.io/auth-type': 'basic' });
+  assert.deepEqual(ing.spec, {
+    ingressClassName: 'nginx', tls: [{ secretName: 'flink-tls', hosts: ['flink.example.com'] }],
+    rules: [{ host: 'flink.example.com', http: { paths: [{ path: '/ui', pathType: 'Exact', backend: { service: { name: 'audit-logs-rest', port: { name: 'rest' } } } }] } }],
+  });
+  const validate = await loadValidator();
+  assert.deepEqual(validate(ing), []);
+  const jm = { namespace: 'logs', labels: find(on, 'Deployment', 'audit-logs-jobmanager').spec.template.metadata.labels };
+  const controller = { namespace: 'ingress-nginx', podLabels: { 'app.kubernetes.io/name': 'ingress-nginx' } };
+  assert.equal(ingressAllowed(on, jm, controller, 8081), true, 'controller -> REST');
+  assert.equal(ingressAllowed(on, jm, controller, 6123), false, 'controller -> RPC');
+  assert.equal(ingressAllowed(render(bin, audit, 'audit-logs'), jm, controller, 8081), false, 'no Ingress: no controller rule');
+  const traefik = helm(bin, ['template', 'audit-logs', audit, '--namespace', 'logs', '--set', 'ingress.enabled=true', '--set-json', 'ingress.controller={"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"traefik"}}}']);
+  assert.equal(traefik.code, 0, traefik.stderr);
+  const tr = YAML.parseAllDocuments(traefik.stdout).map((d) => d.toJSON()).filter(Boolean);
+  assert.equal(ingressAllowed(tr, jm, { namespace: 'traefik', podLabels: {} }, 8081), true);
+  assert.equal(ingressAllowed(tr, jm, controller, 8081), false);
+
+  const shared = writeChart(UNITS.find((u) => u.name === 'shared-logs')!);
+  assert.match(renderError(bin, shared, ['ingress.enabled=true']),
+    /ingress\.enabled: true exposes the session cluster's REST API \(jar upload and run: code execution\) through an ingress controller; expected networkPolicy\.allowRemoteCodeExecutionViaRestApi: true/);
+  find(render(bin, shared, 'shared-logs', ['ingress.enabled=true', 'networkPolicy.allowRemoteCodeExecutionViaRestApi=true']), 'Ingress', 'shared-logs-rest');
+  for (const [set, re] of [['ingress.pathType=Regex', /pathType/], ['ingress.path=ui', /path/], ['ingress.host=https://x', /host/], ['ingress.bogus=1', /bogus/]] as const) {
+    assert.match(renderError(bin, audit, [set]), re, set);
+  }
 });

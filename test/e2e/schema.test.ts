@@ -3,8 +3,8 @@ import * as assert from 'node:assert/strict';
 import { Duration } from 'cdk8s';
 import { buildLogPlatform, PRODUCTION } from '../../examples/platform';
 import {
-  AntiAffinity, EnvValue, FlinkApplication, FlinkSessionCluster, FlinkSessionJob, FlinkVersion, JobSource, restrictedViolations,
-  RestartStrategy, StateBackend, VolumeSource,
+  AntiAffinity, EnvValue, FlinkApplication, FlinkSessionCluster, FlinkSessionJob, FlinkVersion, IngressPathType, JobSource, restrictedViolations,
+  RestartStrategy, ServiceAccountRef, StateBackend, VolumeSource,
 } from '../../lib';
 import { synthesizePlatform } from '../../lib/synth/synthesize';
 import { loadValidator } from '../support/k8s-schema';
@@ -32,6 +32,15 @@ function variants(): any[] {
     }
     const c = new FlinkSessionCluster(s, 'session', { ...dirs, taskManagerReplicas: 2, metrics: false, podDisruptionBudget: false });
     new FlinkSessionJob(s, 'session-jar', { cluster: c, job: jar, opsImage: 'ops:1.0.0', initialSavepointPath: 's3://b/sp/1', allowNonRestoredState: true });
+    // Identity and access: an annotated generated ServiceAccount and a full Ingress; an existing ServiceAccount with HA.
+    new FlinkApplication(s, 'app-ingress', {
+      job: jar, ...dirs, namespace: 'team-a', serviceAccount: ServiceAccountRef.generated({ 'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/flink' }),
+      ingress: { className: 'nginx', host: 'flink.example.com', path: '/', pathType: IngressPathType.PREFIX, tlsSecretName: 'flink-tls', annotations: { 'nginx.ingress.kubernetes.io/auth-type': 'basic' } },
+    });
+    new FlinkSessionCluster(s, 'session-sa', {
+      ...dirs, highAvailability: true, highAvailabilityStorageDir: 's3://b/ha', serviceAccount: ServiceAccountRef.existing('flink-irsa'),
+      allowRemoteCodeExecutionViaRestApi: true, ingress: { host: 'session.example.com' },
+    });
   });
 }
 

@@ -185,7 +185,19 @@ podAntiAffinity:
 {{- end -}}
 {{- end -}}
 
-{{/* Peers allowed to call the REST API: the hooks and the test pod, then networkPolicy.restClients. */}}
+{{/* Peers allowed to call the REST API: the hooks and the test pod, the ingress controller with an Ingress, then networkPolicy.restClients. */}}
+
+{{/* The pods' ServiceAccount: serviceAccount.name, else <release>-flink when the chart creates it. */}}
+{{- define "audit-logs.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{ default (printf "%s-flink" (include "audit-logs.fullname" .)) .Values.serviceAccount.name }}
+{{- else if .Values.serviceAccount.name -}}
+{{ .Values.serviceAccount.name }}
+{{- else -}}
+{{- fail "serviceAccount.name: \"\" is empty while serviceAccount.create is false; expected the name of an existing ServiceAccount" -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "audit-logs.restClients" -}}
 - podSelector:
     matchLabels:
@@ -193,6 +205,9 @@ podAntiAffinity:
 - podSelector:
     matchLabels:
       {{- include "audit-logs.selectorLabels" (dict "ctx" $ "component" "test") | nindent 6 }}
+{{- if .Values.ingress.enabled }}
+- {{- toYaml .Values.ingress.controller | nindent 2 }}
+{{- end }}
 {{- with .Values.networkPolicy.restClients }}
 {{ toYaml . }}
 {{- end }}

@@ -141,6 +141,9 @@ limits:
 {{- fail (printf "jobManager.resources.memory: %s is below Flink's minimum; expected at least 704Mi" .Values.jobManager.resources.memory) -}}
 {{- end -}}
 {{- if not .Values.networkPolicy.allowRemoteCodeExecutionViaRestApi -}}
+{{- if .Values.ingress.enabled -}}
+{{- fail "ingress.enabled: true exposes the session cluster's REST API (jar upload and run: code execution) through an ingress controller; expected networkPolicy.allowRemoteCodeExecutionViaRestApi: true to accept that, or ingress.enabled: false" -}}
+{{- end -}}
 {{- range $i, $p := .Values.networkPolicy.restClients -}}
 {{- if $p.ipBlock -}}
 {{- fail (printf "networkPolicy.restClients[%d].ipBlock: %v opens the session cluster's REST API (jar upload and run: code execution) to addresses outside the cluster; expected podSelector or namespaceSelector peers, or networkPolicy.allowRemoteCodeExecutionViaRestApi: true" $i $p.ipBlock.cidr) -}}
@@ -181,11 +184,26 @@ podAntiAffinity:
 {{- end -}}
 {{- end -}}
 
-{{/* Peers allowed to call the REST API: the session jobs' submitters, then networkPolicy.restClients. */}}
+{{/* Peers allowed to call the REST API: the session jobs' submitters, the ingress controller with an Ingress, then networkPolicy.restClients. */}}
+
+{{/* The pods' ServiceAccount: serviceAccount.name, else <release>-flink when the chart creates it. */}}
+{{- define "shared-logs.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{ default (printf "%s-flink" (include "shared-logs.fullname" .)) .Values.serviceAccount.name }}
+{{- else if .Values.serviceAccount.name -}}
+{{ .Values.serviceAccount.name }}
+{{- else -}}
+{{- fail "serviceAccount.name: \"\" is empty while serviceAccount.create is false; expected the name of an existing ServiceAccount" -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "shared-logs.restClients" -}}
 - podSelector:
     matchLabels:
       cdk8s-flink/rest-client: {{ include "shared-logs.fullname" . }}
+{{- if .Values.ingress.enabled }}
+- {{- toYaml .Values.ingress.controller | nindent 2 }}
+{{- end }}
 {{- with .Values.networkPolicy.restClients }}
 {{ toYaml . }}
 {{- end }}
