@@ -414,6 +414,8 @@ export const LOCAL_REGISTRY = 'localhost/cdk8s-flink';
 
 /** The runtime image of a line and the ops image, with the stand-ins they need; build times. */
 export async function ensureProjectImages(lines: string[]): Promise<{ flink: Record<string, string>; ops: string; builds: ImageBuild[] }> {
+  // the root filesystems first, together: mostly downloads
+  await Promise.all((Object.keys(ROOTFS_PACKAGES) as (keyof typeof ROOTFS_PACKAGES)[]).map((k) => ensureRootfs(k)));
   const builds: ImageBuild[] = [];
   builds.push(await ensureMavenBaseImage());
   const flink: Record<string, string> = {};
