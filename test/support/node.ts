@@ -366,7 +366,24 @@ function removeCgroups(): void {
   } catch {
     return;
   }
-  for (const c of controllers) rmTree(path.join(root, c, 'kubepods'));
+  // a process still in the node's pod cgroups is one of its containers that outlived runc
+  const killIn = (dir: string) => {
+    let entries: fs.Dirent[] = [];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+      for (const pid of fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // gone
+    }
+    for (const e of entries) if (e.isDirectory()) killIn(path.join(dir, e.name));
+  };
+  for (const c of controllers) killIn(path.join(root, c, 'kubepods'));
+  // (a killed process leaves its cgroup a moment later: synchronous waits, for the exit hook)
+  for (let i = 0; i < 30; i++) {
+    for (const c of controllers) rmTree(path.join(root, c, 'kubepods'));
+    if (!controllers.some((c) => fs.existsSync(path.join(root, c, 'kubepods')))) return;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+  }
 }
 
 /**
@@ -376,7 +393,11 @@ function removeCgroups(): void {
  */
 function undoHost(s: HostState): void {
   if (s.runcRoot && fs.existsSync(s.runcRoot)) {
-    for (const id of quiet('runc', ['--root', s.runcRoot, 'list', '-q']).split('\n').filter(Boolean)) quiet('runc', ['--root', s.runcRoot, 'delete', '-f', id]);
+    // the shim keeps each containerd namespace's containers under <Root>/<namespace>
+    for (const ns of fs.readdirSync(s.runcRoot)) {
+      const root = path.join(s.runcRoot, ns);
+      for (const id of quiet('runc', ['--root', root, 'list', '-q']).split('\n').filter(Boolean)) quiet('runc', ['--root', root, 'delete', '-f', id]);
+    }
   }
   if (s.containerdSocket) {
     // the shims outlive containerd (they are their own session): end those of this containerd
@@ -409,9 +430,21 @@ function undoHost(s: HostState): void {
   } catch {
     // none
   }
-  for (const d of s.newDirs ?? []) fs.rmSync(d, { recursive: true, force: true });
-  fs.rmSync(s.workDir, { recursive: true, force: true });
-  fs.rmSync(stateFile(), { force: true });
+  for (const d of s.newDirs ?? []) rmQuietly(d);
+  // a mount made meanwhile (by a component that was still running) goes too
+  for (let i = 0; i < 3 && fs.existsSync(s.workDir); i++) {
+    for (const mp of mountsUnder(s.workDir)) quiet('umount', ['-l', mp]);
+    rmQuietly(s.workDir);
+  }
+  if (!fs.existsSync(s.workDir)) fs.rmSync(stateFile(), { force: true });
+}
+
+function rmQuietly(p: string): void {
+  try {
+    fs.rmSync(p, { recursive: true, force: true });
+  } catch {
+    // busy: the caller tries again, or the next start does (the state file stays)
+  }
 }
 
 /** A state file of a node whose process is gone (killed): undo what it left. */
@@ -466,14 +499,25 @@ export interface RealNodeOptions {
   lockTimeoutMs?: number;
 }
 
-const liveStates = new Set<HostState>();
+/** The nodes of this process: their processes and host changes, for the exit and signal hooks. */
+const liveNodes = new Set<{ state: HostState; procs: Proc[] }>();
 let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   const undoAll = () => {
-    for (const s of liveStates) undoHost(s);
-    liveStates.clear();
+    for (const n of liveNodes) {
+      // the components first, or kubelet and containerd redo what is being undone
+      for (const p of n.procs) {
+        try {
+          p.child.kill('SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+      undoHost(n.state);
+    }
+    liveNodes.clear();
   };
   process.on('exit', undoAll);
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
@@ -519,12 +563,13 @@ export async function startRealNode(opts: RealNodeOptions = {}): Promise<RealNod
   undoStale();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-node-'));
   const state: HostState = { pid: process.pid, workDir: work, sysctls: {} };
-  liveStates.add(state);
+  const procs: Proc[] = [];
+  const live = { state, procs };
+  liveNodes.add(live);
   installExitHook();
   saveState(state);
   const logDir = path.join(work, 'logs');
   fs.mkdirSync(logDir);
-  const procs: Proc[] = [];
   let cp: ControlPlane | undefined;
   let stopped = false;
   const nodeLogs = (lines = 40) => procs.map((p) => `===== ${p.name} (${p.exitCode === undefined ? 'running' : `exited ${p.exitCode}`})\n${tail(p.log, lines)}`).join('\n');
@@ -543,7 +588,7 @@ export async function startRealNode(opts: RealNodeOptions = {}): Promise<RealNod
     for (const p of [...procs].reverse()) await stopProcess(p);
     if (cp) await cp.stop();
     undoHost(state);
-    liveStates.delete(state);
+    liveNodes.delete(live);
     release?.();
     await lockHeld.catch(() => undefined);
   };
