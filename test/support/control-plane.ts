@@ -395,7 +395,17 @@ export interface Proc {
 const live = new Set<Proc>();
 /** Work directories to remove when the test process exits without stop(). */
 const workDirs = new Set<string>();
+/** Synchronous clean-ups to run when the test process exits or is interrupted. */
+const exitCleanups = new Set<() => void>();
 let hooksInstalled = false;
+
+/** Runs fn (synchronously) if the test process exits or is interrupted, after every process
+ *  started by startProcess is killed; the returned function unregisters it. */
+export function onExitCleanup(fn: () => void): () => void {
+  installExitHooks();
+  exitCleanups.add(fn);
+  return () => exitCleanups.delete(fn);
+}
 
 function installExitHooks(): void {
   if (hooksInstalled) return;
@@ -408,6 +418,14 @@ function installExitHooks(): void {
         // already gone
       }
     }
+    for (const fn of exitCleanups) {
+      try {
+        fn();
+      } catch {
+        // the others still run
+      }
+    }
+    exitCleanups.clear();
     for (const d of workDirs) fs.rmSync(d, { recursive: true, force: true });
   };
   process.on('exit', killAll);

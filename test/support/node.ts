@@ -47,6 +47,7 @@ import {
   kubeLdflags,
   listFiles,
   mustExec,
+  onExitCleanup,
   Proc,
   sleep,
   startControlPlane,
@@ -499,35 +500,6 @@ export interface RealNodeOptions {
   lockTimeoutMs?: number;
 }
 
-/** The nodes of this process: their processes and host changes, for the exit and signal hooks. */
-const liveNodes = new Set<{ state: HostState; procs: Proc[] }>();
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  const undoAll = () => {
-    for (const n of liveNodes) {
-      // the components first, or kubelet and containerd redo what is being undone
-      for (const p of n.procs) {
-        try {
-          p.child.kill('SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-      undoHost(n.state);
-    }
-    liveNodes.clear();
-  };
-  process.on('exit', undoAll);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(sig, () => {
-      undoAll();
-      process.kill(process.pid, sig);
-    });
-  }
-}
-
 /**
  * Starts a control plane with a real node: host setup, the API server advertised on the bridge,
  * containerd, kubelet, kube-proxy and CoreDNS. Resolves when the node is Ready and CoreDNS
@@ -564,9 +536,9 @@ export async function startRealNode(opts: RealNodeOptions = {}): Promise<RealNod
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-node-'));
   const state: HostState = { pid: process.pid, workDir: work, sysctls: {} };
   const procs: Proc[] = [];
-  const live = { state, procs };
-  liveNodes.add(live);
-  installExitHook();
+  // on exit or interrupt: after the components are killed (kubelet and containerd would redo
+  // what is being undone)
+  const unregister = onExitCleanup(() => undoHost(state));
   saveState(state);
   const logDir = path.join(work, 'logs');
   fs.mkdirSync(logDir);
@@ -588,7 +560,7 @@ export async function startRealNode(opts: RealNodeOptions = {}): Promise<RealNod
     for (const p of [...procs].reverse()) await stopProcess(p);
     if (cp) await cp.stop();
     undoHost(state);
-    liveNodes.delete(live);
+    unregister();
     release?.();
     await lockHeld.catch(() => undefined);
   };
