@@ -214,8 +214,11 @@ export function flinkDockerfile(line: string, entries: LayoutEntry[] = imageLayo
       if (!e.sha256 || !/^[0-9a-f]{64}$/.test(e.sha256)) {
         throw new Error(`runtime/artifacts.json lines.${line}: ${e.coords} has sha256 ${JSON.stringify(e.sha256)}; expected the jar's sha256 (64 hex digits), which the Dockerfile checks`);
       }
-      out.push(`# ${e.coords} (Maven Central; the builder checks its sha256)`);
-      out.push(`ADD --checksum=sha256:${e.sha256} --chown=${uid} --chmod=0644 ${e.url} ${dest}`);
+      // ADD --checksum is BuildKit's alone (buildah 1.28 and Docker's legacy builder refuse it):
+      // the download is checked by a RUN step that every builder runs the same way.
+      out.push(`# ${e.coords} (Maven Central; the build fails unless the jar has the sha256 of runtime/artifacts.json)`);
+      out.push(`ADD --chown=${uid} --chmod=0644 ${e.url} ${dest}`);
+      out.push(`RUN echo "${e.sha256}  ${dest}" | sha256sum -c -`);
     } else if (e.kind === 'build') {
       out.push(`# ${e.jar}, built above from ${e.project}${e.mainClass ? ` (main class ${e.mainClass})` : ''}`);
       out.push(`COPY --from=${builds.stage.get(e.project)} --chown=${uid} --chmod=0644 ${builds.jarPath.get(`${e.project}/${e.jar}`)} ${dest}`);

@@ -45,6 +45,18 @@ export interface ControlPlaneOptions {
   keepWorkDir?: boolean;
   /** Log verbosity of the Kubernetes components (default 1). */
   verbosity?: number;
+  /** Serve a real node (test/support/node.ts) instead of, or beside, the fake ones. */
+  realNode?: RealNodeAccess;
+}
+
+/** What the API server needs to serve a real node whose pods reach it. */
+export interface RealNodeAccess {
+  /** The node's name (its kubelet's client certificate is system:node:<name>). */
+  name: string;
+  /** An address of this machine that the node's pods reach (the node bridge's): the API server
+   *  listens on every address (the node's firewall drops its port for anything but loopback
+   *  and the pod range) and advertises this one as the `kubernetes` Service's endpoint. */
+  advertiseAddress: string;
 }
 
 export interface KubectlResult {
@@ -77,6 +89,9 @@ export interface ControlPlane {
   logs(lines?: number): string;
   /** How long each start-up phase took, in ms. */
   readonly timings: Record<string, number>;
+  /** With `realNode`: the kubeconfigs of its kubelet (system:node:<name>) and kube-proxy
+   *  (system:kube-proxy), and the cluster CA that signs the clients of its kubelet. */
+  readonly realNode?: { kubeletKubeconfig: string; kubeProxyKubeconfig: string; caFile: string; apiPort: number };
 }
 
 export interface ControlPlaneBinaries {
@@ -101,7 +116,7 @@ const FAKE_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
 const GO_DIR = path.join(__dirname, 'control-plane');
 
 /** The sources of test/support/control-plane (next to this file in the repo, not in build/). */
-function goSourceDir(): string {
+export function goSourceDir(): string {
   // compiled to build/test/support/control-plane.js; the Go sources stay in test/support/
   for (const dir of [GO_DIR, path.join(repoRoot(), 'test', 'support', 'control-plane')]) {
     if (fs.existsSync(path.join(dir, 'k8s', 'go.mod'))) return dir;
@@ -118,13 +133,13 @@ function repoRoot(): string {
   throw new Error(`repository root not found above ${__dirname}`);
 }
 
-interface ExecResult {
+export interface ExecResult {
   code: number;
   stdout: string;
   stderr: string;
 }
 
-function exec(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): Promise<ExecResult> {
+export function exec(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): Promise<ExecResult> {
   return new Promise((resolve) => {
     const child = execFile(
       cmd,
@@ -145,7 +160,7 @@ function exec(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.Pr
   });
 }
 
-async function mustExec(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): Promise<ExecResult> {
+export async function mustExec(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): Promise<ExecResult> {
   const r = await exec(cmd, args, opts);
   if (r.code !== 0) {
     const out = `${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-80).join('\n');
@@ -154,17 +169,17 @@ async function mustExec(cmd: string, args: string[], opts: { cwd?: string; env?:
   return r;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 
 
-function goBinary(): string {
+export function goBinary(): string {
   const go = which('go') ?? (fs.existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
   if (!go) throw new Error('the Go toolchain (go) is needed to build the control plane (kube-apiserver, etcd, kwok)');
   return go;
 }
 
-function hashFiles(files: string[], extra: string): string {
+export function hashFiles(files: string[], extra: string): string {
   const h = crypto.createHash('sha256');
   for (const f of files) {
     h.update(path.basename(f));
@@ -174,7 +189,7 @@ function hashFiles(files: string[], extra: string): string {
   return h.digest('hex').slice(0, 16);
 }
 
-function listFiles(dir: string): string[] {
+export function listFiles(dir: string): string[] {
   const out: string[] = [];
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);
@@ -185,7 +200,7 @@ function listFiles(dir: string): string[] {
 }
 
 /** -ldflags for the Kubernetes binaries: stripped, and the version they report (as hack/lib/version.sh sets it). */
-function kubeLdflags(): string {
+export function kubeLdflags(): string {
   const m = /^v(\d+)\.(\d+)\.(\d+)/.exec(KUBERNETES_VERSION);
   if (!m) throw new Error(`bad KUBERNETES_VERSION ${KUBERNETES_VERSION}`);
   const flags = ['-s', '-w'];
@@ -195,12 +210,12 @@ function kubeLdflags(): string {
   return flags.join(' ');
 }
 
-function goEnv(): NodeJS.ProcessEnv {
+export function goEnv(): NodeJS.ProcessEnv {
   // static binaries, as Kubernetes and etcd release them; GOFLAGS keeps what the caller set
   return { ...process.env, CGO_ENABLED: '0', GOFLAGS: `${process.env.GOFLAGS ?? ''} -mod=readonly`.trim() };
 }
 
-function isFile(p: string): boolean {
+export function isFile(p: string): boolean {
   try {
     return fs.statSync(p).isFile();
   } catch {
@@ -209,7 +224,7 @@ function isFile(p: string): boolean {
 }
 
 /** Reads `require`d versions out of a go.mod file. */
-function goModRequires(file: string): Map<string, string> {
+export function goModRequires(file: string): Map<string, string> {
   const out = new Map<string, string>();
   const text = fs.readFileSync(file, 'utf8');
   for (const m of text.matchAll(/^\s*(?:require\s+)?([A-Za-z0-9._~\-/]+\.[A-Za-z0-9._~\-/]+)\s+(v[^\s]+)(?:\s*\/\/.*)?$/gm)) {
@@ -368,7 +383,7 @@ async function buildBinaries(): Promise<ControlPlaneBinaries> {
 // ---------------------------------------------------------------------------------------------
 // processes
 
-interface Proc {
+export interface Proc {
   name: string;
   child: ChildProcess;
   log: string;
@@ -380,7 +395,17 @@ interface Proc {
 const live = new Set<Proc>();
 /** Work directories to remove when the test process exits without stop(). */
 const workDirs = new Set<string>();
+/** Synchronous clean-ups to run when the test process exits or is interrupted. */
+const exitCleanups = new Set<() => void>();
 let hooksInstalled = false;
+
+/** Runs fn (synchronously) if the test process exits or is interrupted, after every process
+ *  started by startProcess is killed; the returned function unregisters it. */
+export function onExitCleanup(fn: () => void): () => void {
+  installExitHooks();
+  exitCleanups.add(fn);
+  return () => exitCleanups.delete(fn);
+}
 
 function installExitHooks(): void {
   if (hooksInstalled) return;
@@ -393,6 +418,14 @@ function installExitHooks(): void {
         // already gone
       }
     }
+    for (const fn of exitCleanups) {
+      try {
+        fn();
+      } catch {
+        // the others still run
+      }
+    }
+    exitCleanups.clear();
     for (const d of workDirs) fs.rmSync(d, { recursive: true, force: true });
   };
   process.on('exit', killAll);
@@ -405,7 +438,7 @@ function installExitHooks(): void {
   }
 }
 
-function startProcess(helper: string, name: string, cmd: string, args: string[], logDir: string, env?: NodeJS.ProcessEnv): Proc {
+export function startProcess(helper: string, name: string, cmd: string, args: string[], logDir: string, env?: NodeJS.ProcessEnv): Proc {
   installExitHooks();
   const log = path.join(logDir, `${name}.log`);
   const fd = fs.openSync(log, 'a');
@@ -438,7 +471,7 @@ function startProcess(helper: string, name: string, cmd: string, args: string[],
   return proc;
 }
 
-async function stopProcess(p: Proc, graceMs = 10_000): Promise<void> {
+export async function stopProcess(p: Proc, graceMs = 10_000): Promise<void> {
   if (p.exitCode !== undefined) return;
   p.child.kill('SIGTERM');
   const done = await Promise.race([p.exited.then(() => true), sleep(graceMs).then(() => false)]);
@@ -448,7 +481,7 @@ async function stopProcess(p: Proc, graceMs = 10_000): Promise<void> {
   }
 }
 
-function tail(file: string, lines: number): string {
+export function tail(file: string, lines: number): string {
   try {
     const text = fs.readFileSync(file, 'utf8');
     return text.split('\n').slice(-lines - 1).join('\n');
@@ -457,7 +490,7 @@ function tail(file: string, lines: number): string {
   }
 }
 
-function rssMiB(pid: number | undefined): number {
+export function rssMiB(pid: number | undefined): number {
   if (!pid) return 0;
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -468,7 +501,7 @@ function rssMiB(pid: number | undefined): number {
 }
 
 /** Free TCP ports on 127.0.0.1 (held open together, so they are distinct). */
-async function freePorts(n: number): Promise<number[]> {
+export async function freePorts(n: number): Promise<number[]> {
   const servers: net.Server[] = [];
   try {
     for (let i = 0; i < n; i++) {
@@ -658,6 +691,7 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
       'kwok=system:kwok-controller/system:masters',
       '-client',
       'front-proxy-client=front-proxy-client',
+      ...(opts.realNode ? ['-client', `kubelet=system:node:${opts.realNode.name}/system:nodes`, '-client', 'kube-proxy=system:kube-proxy'] : []),
     ]);
     const f = (n: string) => path.join(pki, n);
     const kubeconfigs: Record<string, string> = {};
@@ -666,6 +700,7 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
       ['system:kube-controller-manager', 'controller-manager'],
       ['system:kube-scheduler', 'scheduler'],
       ['kwok', 'kwok'],
+      ...(opts.realNode ? ([[`system:node:${opts.realNode.name}`, 'kubelet'], ['system:kube-proxy', 'kube-proxy']] as const) : []),
     ] as const) {
       kubeconfigs[file] = path.join(work, `${file}.kubeconfig`);
       fs.writeFileSync(kubeconfigs[file], kubeconfigYaml(server, f('ca.crt'), user, f(`${file}.crt`), f(`${file}.key`)), { mode: 0o600 });
@@ -723,8 +758,20 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
         'kube-apiserver',
         bins.kubeApiserver,
         [
-          '--bind-address=127.0.0.1',
-          '--advertise-address=127.0.0.1',
+          ...(opts.realNode
+            ? [
+                // pods reach the API through the `kubernetes` Service, whose endpoint is the node
+                // bridge's address (the node's firewall keeps everyone else out)
+                '--bind-address=0.0.0.0',
+                `--advertise-address=${opts.realNode.advertiseAddress}`,
+                // logs, exec and port-forward: the kubelet at the node's InternalIP (the bridge),
+                // never its name through the machine's DNS; as a system:masters client
+                '--kubelet-preferred-address-types=InternalIP',
+                `--kubelet-client-certificate=${f('admin.crt')}`,
+                `--kubelet-client-key=${f('admin.key')}`,
+              ]
+            : // a loopback address is not a valid endpoint of the kubernetes Service
+              ['--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', '--endpoint-reconciler-type=none']),
           `--secure-port=${apiPort}`,
           `--etcd-servers=${etcdUrl}`,
           `--tls-cert-file=${f('apiserver.crt')}`,
@@ -747,8 +794,6 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
           // ResourceQuota, DefaultStorageClass, the webhooks, ...) plus NodeRestriction
           '--enable-admission-plugins=NodeRestriction',
           '--allow-privileged=true',
-          // a loopback address is not a valid endpoint of the kubernetes Service
-          '--endpoint-reconciler-type=none',
           '--profiling=false',
           `--v=${v}`,
         ],
@@ -858,7 +903,7 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
     const crdFiles = crdDir ? fs.readdirSync(crdDir).filter((n) => /\.ya?ml$/.test(n)).sort().map((n) => path.join(crdDir, n)) : [];
 
     await Promise.all([
-      mustKubectl(['apply', '--server-side', '--field-manager=cdk8s-flink-test', '-f', '-'], JSON.stringify(nodeList)),
+      nodeCount > 0 ? mustKubectl(['apply', '--server-side', '--field-manager=cdk8s-flink-test', '-f', '-'], JSON.stringify(nodeList)) : undefined,
       (async () => {
         if (crdFiles.length === 0) return;
         const r = await mustKubectl(['apply', '--server-side', '--field-manager=cdk8s-flink-test', ...crdFiles.flatMap((c) => ['-f', c]), '-o', 'name']);
@@ -923,6 +968,7 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
       stop,
       logs,
       timings,
+      realNode: opts.realNode ? { kubeletKubeconfig: kubeconfigs.kubelet, kubeProxyKubeconfig: kubeconfigs['kube-proxy'], caFile: f('ca.crt'), apiPort } : undefined,
     };
   } catch (e) {
     const msg = `${(e as Error).message}\n--- control-plane logs (${work}) ---\n${logs(30)}`;

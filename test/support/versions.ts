@@ -48,3 +48,14 @@ export const ETCD_VERSION = 'v3.6.4';
  * plane, built from test/support/control-plane/kwok/go.mod (which must require it).
  */
 export const KWOK_VERSION = 'v0.8.0';
+
+/**
+ * CoreDNS of the tests' real node (test/support/node.ts), built from the Go module proxy with
+ * test/support/node/tools/go.mod (which must require it), its Kubernetes client libraries at
+ * the control plane's release.
+ */
+export const COREDNS_VERSION = 'v1.12.4';
+
+/** crictl (`sigs.k8s.io/cri-tools`) of the tests' real node, built from the same module (Debian
+ *  bookworm does not package it). */
+export const CRICTL_VERSION = 'v1.34.0';
