@@ -184,6 +184,18 @@ function runtimeSection(rt: Record<string, unknown>, plots: string, plotsExist: 
   return lines.join('\n');
 }
 
+/** The recovery variants with standby TaskManagers, when the newest run that has them is not the runtime section's own. */
+function standbySection(rt: Record<string, unknown>): string {
+  const quick = rt.smoke ? ' at the quick size (20,000 records)' : '';
+  return [
+    `### Recovery with a standby TaskManager (${String(rt.startedAt).slice(0, 10)}, \`${String(rt.command)}\`, ${((rt.durationMs as number) / 60_000).toFixed(1)} min${quick})`,
+    '',
+    'Exactly-once lifetimes only: stock, the generated defaults, `standbyTaskManagers: 1` (standby) and the same with the 5 s heartbeat put back (standbyOnly), interleaved per round.',
+    '',
+    ...(rt.summary ? ['```', String(rt.summary), '```'] : []),
+  ].join('\n');
+}
+
 /** The README with its results section rewritten from the newest non-smoke result of each part. */
 export function renderReadme(readme: string, files: ResultsFile[], plotsRel: string, plotsDir?: string): string {
   // The newest full result of each part; a smoke result only where there is no full one.
@@ -194,6 +206,8 @@ export function renderReadme(readme: string, files: ResultsFile[], plotsRel: str
   const synth = newest('synth') as SynthPart | undefined;
   const plan = newest('plan') as PlanPart | undefined;
   const runtime = newest('runtime') as Record<string, unknown> | undefined;
+  const hasStandby = (p: unknown) => Object.values((p as { comparison?: Record<string, { standby?: unknown }> })?.comparison ?? {}).some((c) => c.standby);
+  const standby = [...files].reverse().map((f) => f.parts.runtime as Record<string, unknown> | undefined).find(hasStandby);
   const targets = synth ? synthTargets(synth) : [];
   const parts = [synth, plan, runtime] as { durationMs?: number; smoke?: boolean; skipped?: unknown }[];
   if (parts.every((p) => p && !p.smoke && !p.skipped && typeof p.durationMs === 'number')) {
@@ -221,6 +235,7 @@ export function renderReadme(readme: string, files: ResultsFile[], plotsRel: str
     ...(synth ? [synthSection(synth, plotsRel), ''] : []),
     ...(plan ? [planSection(plan, plotsRel), ''] : []),
     ...(runtime ? [runtimeSection(runtime, plotsRel, exists), ''] : []),
+    ...(standby && standby !== runtime ? [standbySection(standby), ''] : []),
     END,
   ].join('\n');
   const s = readme.indexOf(START.slice(0, 28));

@@ -130,7 +130,7 @@ async function runtimePart(o: BenchOptions): Promise<PartResult> {
     o.log(`runtime: taken from ${o.runtimeResult} (a separate run of bench/runtime/main.js)`);
     const summary = typeof mod?.formatRuntimeSummary === 'function' ? String(mod.formatRuntimeSummary(result)) : undefined;
     return {
-      ...base, ...result, command: `node build/bench/runtime/main.js${result.quick ? ' --quick' : ''} --out <file>`,
+      ...base, ...result, command: `node build/bench/runtime/main.js${result.quick ? ' --quick' : ''} --runs ${result.runs}${runtimeDeliveries(result)} --out <file>`,
       startedAt: result.startedAt ?? startedAt, durationMs: result.durationMs ?? 0, smoke: Boolean(result.quick), summary, imported: true,
     };
   }
@@ -142,6 +142,12 @@ async function runtimePart(o: BenchOptions): Promise<PartResult> {
   const result = await mod.runRuntimeBench({ quick: o.smoke, ...(o.runs ? { runs: o.runs } : {}), log: o.log });
   const summary = typeof mod.formatRuntimeSummary === 'function' ? String(mod.formatRuntimeSummary(result)) : undefined;
   return { ...base, ...result, durationMs: Date.now() - t0, summary };
+}
+
+/** The `--delivery` arguments of a runtime result that ran only some delivery modes. */
+function runtimeDeliveries(result: { points?: Record<string, unknown> }): string {
+  const modes = Object.keys(result.points ?? {});
+  return modes.length === 1 ? ` --delivery ${modes[0]}` : '';
 }
 
 function today(): string {

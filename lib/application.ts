@@ -34,9 +34,19 @@ export interface FlinkApplicationProps extends FlinkClusterProps {
    */
   readonly maxParallelism?: number;
   /**
+   * TaskManagers the job runs on (standby TaskManagers come on top).
    * @default - enough for the parallelism: ceil(parallelism / taskManagerSlots), or 1
    */
   readonly taskManagerReplicas?: number;
+  /**
+   * TaskManagers kept running beyond what the parallelism needs. When a TaskManager is lost,
+   * the job restarts at once in the standby's free slots instead of waiting for Kubernetes to
+   * start a replacement pod (which then becomes the standby). Each costs a TaskManager's CPU
+   * and memory (`cdk8s-flink plan` shows it). Not with reactive mode, where the job takes
+   * every slot and the HorizontalPodAutoscaler owns the count.
+   * @default 0
+   */
+  readonly standbyTaskManagers?: number;
   /** The Flink job id. @default - derived from the job name and namespace, stable across synths */
   readonly jobId?: string;
   /** Restore the first deployment from this savepoint or retained checkpoint. @default - none */
@@ -82,7 +92,10 @@ export class FlinkApplication extends FlinkCluster {
   public readonly jobIdGiven: boolean;
   public readonly parallelism: number;
   public readonly maxParallelism: number;
+  /** TaskManagers running: those the parallelism needs plus the standby ones (the Deployment's replicas). */
   public readonly taskManagerReplicas: number;
+  /** Of taskManagerReplicas, those kept beyond the parallelism's need. */
+  public readonly standbyTaskManagers: number;
   public readonly upgradeMode: UpgradeMode;
   public readonly reactive: boolean;
   public readonly initialSavepointPath?: string;
@@ -119,6 +132,10 @@ export class FlinkApplication extends FlinkCluster {
         if (props[f] !== undefined) throw new ValidationError(f, props[f] instanceof Duration ? (props[f] as Duration).toHumanString() : props[f], 'is set but reactive is false; set reactive: true or remove it');
       }
     }
+    if (reactive && props.standbyTaskManagers) {
+      throw new ValidationError('standbyTaskManagers', props.standbyTaskManagers, 'is set in reactive mode, where the job takes every slot and the HorizontalPodAutoscaler owns the count; raise reactiveMinTaskManagers instead');
+    }
+    const standby = checkInt('standbyTaskManagers', props.standbyTaskManagers ?? 0, 0, 100);
     const parallelism = props.parallelism !== undefined ? checkParallelism('parallelism', props.parallelism) : undefined;
     const replicas = reactive ? minTm
       : props.taskManagerReplicas !== undefined ? checkInt('taskManagerReplicas', props.taskManagerReplicas, 1, 1000)
@@ -132,7 +149,7 @@ export class FlinkApplication extends FlinkCluster {
       mode: 'application',
       jobManagerArgs: ['standalone-job', '--job-classname', bound.entryClass, '--job-id', '$(FLINK_JOB_ID)'],
       jobManagerTrailingArgs: bound.programArgs,
-      taskManagerReplicas: reactive ? undefined : replicas,
+      taskManagerReplicas: reactive ? undefined : replicas + standby,
       jobFiles: Object.keys(bound.files).length ? bound.files : undefined,
       handoff: true,
       // In application mode Flink's REST API has no jar upload or run: exposing it needs no opt-in.
@@ -143,11 +160,12 @@ export class FlinkApplication extends FlinkCluster {
     this.boundJob = bound;
     checkEnvReferences('job.sql', bound.sqlScript, [...this.envNames, 'FLINK_JOB_ID'], `the JobManager container of "${name}"`);
     this.reactive = reactive;
-    this.taskManagerReplicas = replicas;
+    this.taskManagerReplicas = replicas + standby;
+    this.standbyTaskManagers = standby;
     this.parallelism = parallelism ?? (reactive ? maxTm * this.taskManagerSlots : replicas * this.taskManagerSlots);
-    if (!reactive && this.parallelism > this.totalSlots) {
+    if (!reactive && this.parallelism > replicas * this.taskManagerSlots) {
       throw new ValidationError('parallelism', this.parallelism,
-        `exceeds the ${this.totalSlots} slots of ${replicas} TaskManagers x ${this.taskManagerSlots} slots; raise taskManagerReplicas or taskManagerSlots, or enable reactive mode`);
+        `exceeds the ${replicas * this.taskManagerSlots} slots of ${replicas} TaskManagers x ${this.taskManagerSlots} slots; raise taskManagerReplicas or taskManagerSlots, or enable reactive mode`);
     }
     const largest = reactive ? maxTm * this.taskManagerSlots : this.parallelism;
     this.maxParallelism = props.maxParallelism !== undefined
@@ -160,6 +178,14 @@ export class FlinkApplication extends FlinkCluster {
     this.jobIdGiven = props.jobId !== undefined;
 
     const config = this.configuration;
+    if (standby) {
+      // A lost TaskManager's slots stay offered until its heartbeat fails, and a restarted task
+      // asks for the slot of its previous attempt (state locality): until then the job goes back
+      // to the dead TaskManager instead of the standby. Two failed heartbeat RPCs
+      // (heartbeat.rpc-failure-threshold) release it: about 2 s at 1 s. A TaskManager that stops
+      // answering without refusing (a lost node) is still released only at heartbeat.timeout.
+      config.set('heartbeat.interval', '1s', 'heartbeats');
+    }
     config.set('parallelism.default', this.parallelism, 'parallelism');
     config.set('pipeline.max-parallelism', this.maxParallelism, 'maxParallelism');
     config.set('pipeline.name', this.name, 'name');

@@ -18,6 +18,8 @@ export interface JobPlan {
   readonly asApplication: Resources;
   /** Its share as a session job: the slots it takes plus its share of the session JobManager. */
   readonly asSession: Resources;
+  /** Of asApplication, the standby TaskManagers (spare capacity for recovery); absent when none. */
+  readonly standby?: Resources;
   readonly recommendation: 'application' | 'session';
   readonly reason: string;
 }
@@ -28,6 +30,8 @@ export interface PlatformPlan {
   readonly declared: Resources;
   readonly allApplication: Resources;
   readonly allSession: Resources;
+  /** Sum of the standby TaskManagers of every job (included in declared and allApplication). */
+  readonly standby: Resources;
 }
 
 /** JobManager size assumed for a job that has none of its own (the toolkit's defaults). */
@@ -61,6 +65,7 @@ export function planPlatform(platform: FlinkPlatform): PlatformPlan {
 
   const jobs: JobPlan[] = [];
   let declared = ZERO;
+  let standbyTotal = ZERO;
   for (const u of units) {
     const c = u.construct;
     if (c instanceof FlinkSessionCluster) {
@@ -72,6 +77,8 @@ export function planPlatform(platform: FlinkPlatform): PlatformPlan {
       const jm = { cpuMillis: c.jobManagerCpuMillis * c.jobManagerReplicas, memoryMiB: c.jobManagerMemoryMiB * c.jobManagerReplicas };
       const tm = { cpuMillis: c.taskManagerCpuMillis, memoryMiB: c.taskManagerMemoryMiB };
       const asApplication = add(jm, tm, c.taskManagerReplicas);
+      const standby = c.standbyTaskManagers ? add(ZERO, tm, c.standbyTaskManagers) : undefined;
+      if (standby) standbyTotal = add(standbyTotal, standby);
       // Reactive jobs are priced at their minimum size (what they request when idle).
       const slotsUsed = c.reactive ? c.totalSlots : c.parallelism;
       const asSession = round(add(div(refJm, refJobs), refSlot, slotsUsed));
@@ -79,7 +86,7 @@ export function planPlatform(platform: FlinkPlatform): PlatformPlan {
       const why = applicationNeeds(c);
       const saving = 1 - asSession.memoryMiB / asApplication.memoryMiB;
       jobs.push({
-        name: u.name, mode: 'application', parallelism: slotsUsed, asApplication, asSession,
+        name: u.name, mode: 'application', parallelism: slotsUsed, asApplication, asSession, ...(standby ? { standby } : {}),
         ...(why ? { recommendation: 'application' as const, reason: why }
           : saving >= 0.3
             ? { recommendation: 'session' as const, reason: `small job: sharing saves ${pct(saving)} of its memory; choose application only if its failures must not touch other jobs` }
@@ -108,12 +115,13 @@ export function planPlatform(platform: FlinkPlatform): PlatformPlan {
   }
   const allApplication = jobs.reduce((a, j) => add(a, j.asApplication), ZERO);
   const allSession = jobs.reduce((a, j) => add(a, j.asSession), ZERO);
-  return { jobs, declared: round(declared), allApplication: round(allApplication), allSession: round(allSession) };
+  return { jobs, declared: round(declared), allApplication: round(allApplication), allSession: round(allSession), standby: round(standbyTotal) };
 }
 
 function applicationNeeds(c: FlinkApplication): string | undefined {
   if (c.reactive) return 'reactive scaling needs its own application cluster';
   if (c.highAvailability) return 'declared with its own high availability: a JobManager failure must touch no other job';
+  if (c.standbyTaskManagers) return `keeps ${c.standbyTaskManagers} standby TaskManager(s) of its own so that it restarts at once after losing one`;
   if (c.taskManagerReplicas > 1) return `needs ${c.taskManagerReplicas} whole TaskManagers: sharing saves little and its restarts would disturb other jobs`;
   if (c.configuration.get('state.backend.type') === StateBackend.ROCKSDB) return 'RocksDB state: managed memory per slot is its own, and large state recovers faster alone';
   return undefined;

@@ -53,6 +53,10 @@ export class FlinkSessionCluster extends FlinkCluster implements ISessionCluster
   public readonly taskManagerReplicas: number;
 
   constructor(scope: Construct, id: string, props: FlinkSessionClusterProps = {}) {
+    const standby = (props as { standbyTaskManagers?: unknown }).standbyTaskManagers;
+    if (standby !== undefined) {
+      throw new ValidationError('standbyTaskManagers', standby, 'applies to application clusters; a session cluster\'s free slots already take over a lost TaskManager\'s tasks: raise taskManagerReplicas beyond the slots its jobs need');
+    }
     const replicas = checkInt('taskManagerReplicas', props.taskManagerReplicas ?? 2, 1, 1000);
     super(scope, id, props.name ?? id, StorageCredentials._apply(props), () => ({
       mode: 'session',

@@ -28,7 +28,17 @@ export const PARALLELISM = 2;
 export const TASK_MANAGER_SLOTS = 1;
 export const CHECKPOINT_INTERVAL_MS = 2000;
 
-export type ConfigKind = 'generated' | 'stock';
+/**
+ * generated: the synthesized configuration; stock: Flink's own; standby: the generated one with
+ * `standbyTaskManagers: 1` (a TaskManager beyond what the parallelism needs, and the 1 s
+ * heartbeat that option sets); standbyOnly: the same with the default 5 s heartbeat back (what
+ * the spare TaskManager alone buys). The standby variants are measured for recovery only.
+ */
+export type ConfigKind = 'generated' | 'stock' | 'standby' | 'standbyOnly';
+/** What the standbyOnly variant sets over the standby variant's configuration. */
+export const STANDBY_ONLY_OVERRIDES: Record<string, string> = { 'heartbeat.interval': '5s' };
+/** Standby TaskManagers of the `standby` variant. */
+export const STANDBY_TASK_MANAGERS = 1;
 export const DELIVERY_MODES = [DeliveryGuarantee.AT_LEAST_ONCE, DeliveryGuarantee.EXACTLY_ONCE] as const;
 
 /** The audit log record of examples/platform.ts. */
@@ -49,6 +59,8 @@ export interface BenchJobOptions {
   readonly delivery: DeliveryGuarantee;
   /** file:// base of checkpoints and savepoints */
   readonly stateBase: string;
+  /** @default 0 */
+  readonly standbyTaskManagers?: number;
 }
 
 /** The synthesized objects of the benchmark job (generated configuration). */
@@ -66,6 +78,7 @@ export function benchObjects(o: BenchJobOptions): any[] {
     parallelism: PARALLELISM,
     taskManagerSlots: TASK_MANAGER_SLOTS,
     checkpointInterval: Duration.millis(CHECKPOINT_INTERVAL_MS),
+    standbyTaskManagers: o.standbyTaskManagers,
   });
   return synthesizeUnit(platform.unit(JOB_NAME)!).objects;
 }

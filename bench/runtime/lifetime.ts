@@ -25,7 +25,7 @@ import { restGet, waitFor } from '../../lib/local/flink-proc';
 import { RunningCluster, runCluster } from '../../lib/local/local-flink';
 import { KafkaBroker } from '../../test/support/kafka';
 import { CommittedReader, startCommittedReader } from './committed-reader';
-import { benchObjects, CHECKPOINT_INTERVAL_MS, ConfigKind, generatedConfig, JOB_NAME, stockConfig, withConfig } from './job';
+import { benchObjects, CHECKPOINT_INTERVAL_MS, ConfigKind, generatedConfig, JOB_NAME, STANDBY_ONLY_OVERRIDES, STANDBY_TASK_MANAGERS, stockConfig, withConfig } from './job';
 import { PerfTools } from './kafka-perf';
 import { groupCpuMs, percentile } from './stats';
 
@@ -71,6 +71,10 @@ export interface RecoveryResult {
   failovers: number;
   /** kill -> the replacement TaskManager registered (REST /taskmanagers, polled every 200 ms) */
   replacementRegisteredMs: number | null;
+  /** TaskManagers registered before the kill (2, or 3 with a standby) */
+  taskManagersBefore: number;
+  /** every task RUNNING again before the replacement registered (the job did not wait for it) */
+  runningBeforeReplacement: boolean;
   /** kill -> the killed TaskManager dropped from the cluster (its heartbeat failed) */
   killedReleasedMs: number | null;
   /** kill -> the successful attempt began deploying (earliest DEPLOYING of the new attempts) */
@@ -132,10 +136,12 @@ export async function runLifetime(o: LifetimeOptions): Promise<LifetimeResult> {
     const generatedObjects = benchObjects({
       bootstrap: kafka.bootstrap, sourceTopic: source, sinkTopic: sink, groupId: `${o.tag}-job`,
       transactionalIdPrefix: o.tag, delivery: o.delivery, stateBase: `file://${work}/state`,
+      standbyTaskManagers: o.config === 'standby' || o.config === 'standbyOnly' ? STANDBY_TASK_MANAGERS : 0,
     });
     const generated = generatedConfig(generatedObjects);
-    const chosen = o.config === 'generated' ? generated : stockConfig(o.home, generated);
-    const objects = o.overrides ? withConfig(generatedObjects, { ...chosen, ...o.overrides }) : o.config === 'generated' ? generatedObjects : withConfig(generatedObjects, chosen);
+    const chosen = o.config === 'stock' ? stockConfig(o.home, generated) : generated;
+    const overrides = o.config === 'standbyOnly' ? { ...STANDBY_ONLY_OVERRIDES, ...o.overrides } : o.overrides;
+    const objects = overrides ? withConfig(generatedObjects, { ...chosen, ...overrides }) : o.config === 'stock' ? withConfig(generatedObjects, chosen) : generatedObjects;
 
     // --- pre-load
     const pre = await o.tools.produce(source, o.records);
@@ -184,7 +190,10 @@ export async function runLifetime(o: LifetimeOptions): Promise<LifetimeResult> {
 
     // --- cluster
     const tStart = Date.now();
-    cluster = await runCluster(objects, JOB_NAME, work, o.home);
+    // The standby starts once the job runs (below): the job's tasks are then on TaskManagers 0
+    // and 1, and the kill of TaskManager 1 hits a busy one, as the lost pod of interest is.
+    const standbys = o.config === 'standby' || o.config === 'standbyOnly' ? STANDBY_TASK_MANAGERS : 0;
+    cluster = await runCluster(objects, JOB_NAME, work, o.home, standbys ? { taskManagers: 2 } : {});
     const c = cluster;
     const rest = c.rest;
     const args = c.local.jobManager.args;
@@ -192,8 +201,12 @@ export async function runLifetime(o: LifetimeOptions): Promise<LifetimeResult> {
     const conf = await waitFor(() => restGet<Array<{ key: string; value: string }>>(`${rest}/jobmanager/config`), { timeoutMs: 180_000, intervalMs: 500, what: 'the REST API', abortIf: c.died });
     const has = (k: string) => conf.some((e) => e.key === k);
     // The intended file is in use: the generated one sets the restart strategy, stock does not.
-    if (has('restart-strategy.type') !== (o.config === 'generated')) {
+    if (has('restart-strategy.type') !== (o.config !== 'stock')) {
       throw new Error(`${o.tag}: the JobManager ${has('restart-strategy.type') ? 'has' : 'lacks'} restart-strategy.type; the ${o.config} configuration was not applied`);
+    }
+    const expectedTaskManagers = c.local.taskManager.replicas;
+    if (expectedTaskManagers !== 2 + standbys) {
+      throw new Error(`${o.tag}: the synthesized TaskManager Deployment has ${expectedTaskManagers} replicas; expected 2 + ${standbys} standby`);
     }
 
     const vertexIds = async () => (await restGet<{ vertices: Array<{ id: string }> }>(`${rest}/jobs/${jobId}`)).vertices.map((v) => v.id);
@@ -249,6 +262,8 @@ export async function runLifetime(o: LifetimeOptions): Promise<LifetimeResult> {
     };
     log(`${o.tag}: throughput ${Math.round(throughput.recordsPerSec)} records/s (${o.records} in ${ms} ms; Flink CPU ${cpuMs} ms, ${throughput.cpuUsPerRecord?.toFixed(1)} us/record)`);
 
+    for (let i = 2; i < expectedTaskManagers; i++) await c.replaceTaskManager(i);
+
     // --- 2. latency, then 3. recovery, with one stream of appended records
     producer = kafka.client(`${o.tag}-appender`).producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
@@ -286,8 +301,10 @@ export async function runLifetime(o: LifetimeOptions): Promise<LifetimeResult> {
     if (o.recovery) {
       const base = await subtasks();
       const baseAttempt = Math.max(...base.map((s) => s.attempt));
+      // All of them, the standby included, registered: else the standby's slot would not be free at the kill.
+      await waitFor(async () => (await taskManagerIds()).length >= expectedTaskManagers, { timeoutMs: 60_000, intervalMs: 200, what: `${expectedTaskManagers} TaskManagers registered`, abortIf: c.died });
       const before = new Set(await taskManagerIds());
-      if (before.size !== 2) throw new Error(`${o.tag}: ${before.size} TaskManagers registered before the kill, expected 2`);
+      if (before.size !== expectedTaskManagers) throw new Error(`${o.tag}: ${before.size} TaskManagers registered before the kill, expected ${expectedTaskManagers}`);
       const tKill = Date.now();
       await c.killTaskManager(1);
       await c.replaceTaskManager(1);
@@ -339,6 +356,8 @@ export async function runLifetime(o: LifetimeOptions): Promise<LifetimeResult> {
         failures: ex.map((e) => ({ atMs: e.timestamp - tKill, exception: `${e.exceptionName}: ${(e.stacktrace ?? '').split('\n')[0].replace(/^[\w.$]+: /, '').slice(0, 200)}`, task: e.taskName })),
         failovers: ex.length,
         replacementRegisteredMs: tRegistered !== undefined ? tRegistered - tKill : null,
+        taskManagersBefore: before.size,
+        runningBeforeReplacement: tRegistered === undefined || tRun < tRegistered,
         killedReleasedMs: tReleased !== undefined ? tReleased - tKill : null,
         deployedMs: times.deploying - tKill,
         lost: appended - distinct,

@@ -6,7 +6,7 @@
  * TaskManager; next to Kafka's raw produce and consume rates on the same broker (the ceiling).
  * See README-section.md for the method.
  *
- *   node build/bench/runtime/main.js [--quick] [--runs N] [--out file.json]
+ *   node build/bench/runtime/main.js [--quick] [--runs N] [--delivery exactly-once|at-least-once] [--out file.json]
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -16,7 +16,7 @@ import { layoutFlinkHome } from '../../lib/local/flink-dist';
 import { KAFKA_VERSION, KafkaBroker, startKafka } from '../../test/support/kafka';
 import {
   CHECKPOINT_INTERVAL_MS, ConfigDifference, configDifferences, ConfigKind, DELIVERY_MODES, FLINK_LINE, FLINK_VERSION, JOB_NAME,
-  PARALLELISM, STOCK_KEEPS, TASK_MANAGER_SLOTS, benchObjects, generatedConfig, stockConfig,
+  PARALLELISM, STANDBY_ONLY_OVERRIDES, STANDBY_TASK_MANAGERS, STOCK_KEEPS, TASK_MANAGER_SLOTS, benchObjects, generatedConfig, stockConfig,
 } from './job';
 import { startCommittedReader } from './committed-reader';
 import { PerfTools, perfTools, PRODUCER_PROPS } from './kafka-perf';
@@ -30,6 +30,8 @@ export interface RuntimeBenchOptions {
   runs?: number;
   /** progress messages (default: stderr) */
   log?: (m: string) => void;
+  /** the delivery modes to run (default both) */
+  deliveries?: readonly DeliveryGuarantee[];
 }
 
 /** One configuration in one delivery mode, over all runs. */
@@ -72,6 +74,8 @@ export interface Ratio extends Stat {
   withinNoise?: boolean | null;
 }
 
+export interface StandbyRatios { recoveryRunning: Ratio; recoveryCaughtUp: Ratio; recoveryRunningVsGenerated: Ratio; recoveryCaughtUpVsGenerated: Ratio }
+
 export interface RuntimeBenchResult {
   kind: 'runtime';
   quick: boolean;
@@ -103,7 +107,8 @@ export interface RuntimeBenchResult {
     reader: Stat;
     producerSettings: Record<string, string>;
   };
-  points: Record<DeliveryGuarantee, Record<ConfigKind, RuntimePoint>>;
+  /** standby: in the recovery modes only */
+  points: Record<DeliveryGuarantee, Partial<Record<ConfigKind, RuntimePoint>>>;
   comparison: Record<DeliveryGuarantee, {
     throughput: Ratio;
     /** Flink CPU per record, generated / stock (lower is better) */
@@ -114,6 +119,9 @@ export interface RuntimeBenchResult {
     /** generated throughput / min(produce, consume) of the same run */
     generatedOfCeiling: Stat;
     stockOfCeiling: Stat;
+    /** the standby variants' recovery against stock and against the generated defaults (recovery modes only) */
+    standby?: StandbyRatios;
+    standbyOnly?: StandbyRatios;
   }>;
   errors: string[];
 }
@@ -132,10 +140,10 @@ export const RECOVERY_MODES: readonly DeliveryGuarantee[] = [DeliveryGuarantee.E
 const METHOD: RuntimeBenchResult['method'] = {
   throughput: 'The source topic is pre-loaded with the backlog (Kafka ProducerPerformance) before the cluster starts; the job reads it from the earliest offset. Rate = backlog / (time the last record is visible to a read_committed reader of the sink topic (Kafka\'s Java consumer) - time every task of the job switched to RUNNING, from Flink\'s subtasktimes). Exactly-once output becomes visible only at checkpoint commits, so its figure includes waiting for the last commit.',
   latency: 'After the backlog, records are appended at a fixed rate; each carries its append time in its ts field. Latency = time the read_committed reader (Kafka\'s Java consumer) receives the record - ts (one machine, one clock); nearest-rank p50/p99 over every record of the window.',
-  recovery: 'Appending continues; TaskManager 1 of 2 is SIGKILLed and a replacement started at once. From the kill: failure detected = first entry of the job\'s exception history; RUNNING = every subtask RUNNING in a new attempt (latest RUNNING timestamp of subtasktimes); caught up = first moment after that at which every record appended up to one checkpoint interval earlier is visible to the read_committed reader. Every appended record must arrive (none lost), and none twice under exactly-once.',
+  recovery: 'Appending continues; TaskManager 1 of 2 is SIGKILLed and a replacement started at once. The standby variant (exactly-once only) is the generated configuration with standbyTaskManagers: ' + STANDBY_TASK_MANAGERS + ' (which also sets heartbeat.interval: 1s): its third TaskManager is started once the job runs on the first two (so the kill hits a busy one) and is registered and idle at the kill; standbyOnly is the same with ' + JSON.stringify(STANDBY_ONLY_OVERRIDES) + ' (the spare TaskManager alone). From the kill: failure detected = first entry of the job\'s exception history; RUNNING = every subtask RUNNING in a new attempt (latest RUNNING timestamp of subtasktimes); caught up = first moment after that at which every record appended up to one checkpoint interval earlier is visible to the read_committed reader. Every appended record must arrive (none lost), and none twice under exactly-once.',
   ceiling: 'Kafka\'s own Java perf tools on the same broker and the same records: ProducerPerformance (acks=all, idempotence, linger.ms=5, batch.size=16384: the client defaults Flink\'s Kafka sink runs with) and ConsumerPerformance (read_committed, fetch rate without the group join). A Kafka-to-Kafka job cannot beat min(produce, consume).',
   stock: 'Same synthesized objects (job, container args, log4j file), with config.yaml replaced by the Flink distribution\'s own conf/config.yaml in which only the keys of configs.stockKeeps are set to the generated values. Addresses and ports are overridden at start for both (-D, 127.0.0.1, free ports).',
-  comparison: 'Each run (round) measures both configurations one after the other on the same broker, alternating which goes first; ratios are generated/stock within a round, then median, min, max over rounds.',
+  comparison: 'Each run (round) measures the configurations one after the other on the same broker, rotating which goes first; ratios are generated/stock (and standby/stock, standby/generated) within a round, then median, min, max over rounds.',
 };
 
 function defaultLog(m: string): void {
@@ -190,6 +198,7 @@ export async function runRuntimeBench(opts: RuntimeBenchOptions): Promise<Runtim
   const log = opts.log ?? defaultLog;
   const size = opts.quick ? SIZES.quick : SIZES.full;
   const runs = opts.runs ?? size.runs;
+  const deliveries = opts.deliveries ?? DELIVERY_MODES;
   if (!Number.isInteger(runs) || runs < 1 || runs > 20) throw new Error(`runs: ${runs} is invalid; expected an integer from 1 to 20`);
   const t0 = Date.now();
   const startedAt = new Date(t0).toISOString();
@@ -233,10 +242,11 @@ export async function runRuntimeBench(opts: RuntimeBenchOptions): Promise<Runtim
         log(`run ${round + 1}: ceiling failed: ${(e as Error).message}`);
       }
       byRound[round] = {};
-      for (const delivery of DELIVERY_MODES) {
-        const order: ConfigKind[] = round % 2 === 0 ? ['generated', 'stock'] : ['stock', 'generated'];
+      for (const delivery of deliveries) {
+        const kinds: ConfigKind[] = RECOVERY_MODES.includes(delivery) ? ['standby', 'generated', 'standbyOnly', 'stock'] : ['generated', 'stock'];
+        const order = kinds.map((_, i) => kinds[(i + round) % kinds.length]);
         for (const config of order) {
-          const tag = `r${round + 1}-${delivery === DeliveryGuarantee.EXACTLY_ONCE ? 'eo' : 'alo'}-${config === 'generated' ? 'gen' : 'stock'}`;
+          const tag = `r${round + 1}-${delivery === DeliveryGuarantee.EXACTLY_ONCE ? 'eo' : 'alo'}-${{ generated: 'gen', stock: 'stock', standby: 'sb', standbyOnly: 'sb5s' }[config]}`;
           log(`run ${round + 1}: ${config} configuration, ${delivery}`);
           try {
             const r = await runLifetime({
@@ -274,8 +284,8 @@ export async function runRuntimeBench(opts: RuntimeBenchOptions): Promise<Runtim
     });
     const points = {} as RuntimeBenchResult['points'];
     const comparison = {} as RuntimeBenchResult['comparison'];
-    for (const d of DELIVERY_MODES) {
-      points[d] = { generated: point(d, 'generated'), stock: point(d, 'stock') };
+    for (const d of deliveries) {
+      points[d] = { generated: point(d, 'generated'), stock: point(d, 'stock'), ...(RECOVERY_MODES.includes(d) ? { standby: point(d, 'standby'), standbyOnly: point(d, 'standbyOnly') } : {}) };
       const g = (f: (r: LifetimeResult) => number | null | undefined) => pick(d, 'generated', f);
       const s = (f: (r: LifetimeResult) => number | null | undefined) => pick(d, 'stock', f);
       const thr = (r: LifetimeResult) => r.throughput.recordsPerSec;
@@ -289,6 +299,21 @@ export async function runRuntimeBench(opts: RuntimeBenchOptions): Promise<Runtim
         stockOfCeiling: stat('fraction', s(thr).map((x, i) => x / ceilingByRound[i])),
       };
       comparison[d].latencyP99.met = null;
+      if (RECOVERY_MODES.includes(d)) {
+        const run = (r: LifetimeResult) => r.recovery?.runningMs;
+        const up = (r: LifetimeResult) => r.recovery?.caughtUpMs;
+        const third = (x: number) => x <= 1 / 3;
+        for (const k of ['standby', 'standbyOnly'] as const) {
+          const b = (f: (r: LifetimeResult) => number | null | undefined) => pick(d, k, f);
+          const vsGenerated = (f: (r: LifetimeResult) => number | null | undefined) => ({ ...ratio(b(f), g(f), `no target; below 1 is what ${k} buys`, () => true), met: null });
+          comparison[d][k] = {
+            recoveryRunning: ratio(b(run), s(run), `${k} <= stock / 3 (ratio <= 0.333)`, third),
+            recoveryCaughtUp: ratio(b(up), s(up), `${k} <= stock / 3 (ratio <= 0.333)`, third),
+            recoveryRunningVsGenerated: vsGenerated(run),
+            recoveryCaughtUpVsGenerated: vsGenerated(up),
+          };
+        }
+      }
     }
     const recordBytes = payloads.map((p) => Buffer.byteLength(p));
     return {
@@ -337,13 +362,18 @@ export function formatRuntimeSummary(r: RuntimeBenchResult): string {
   lines.push(`Kafka ceiling: produce ${f(r.ceiling.produce, '/s')}, consume ${f(r.ceiling.consume, '/s')}, produce-then-consume ${f(r.ceiling.produceThenConsume, '/s')}`);
   for (const d of Object.keys(r.points) as DeliveryGuarantee[]) {
     const c = r.comparison[d];
-    for (const k of ['generated', 'stock'] as ConfigKind[]) {
+    for (const k of ['generated', 'stock', 'standby', 'standbyOnly'] as ConfigKind[]) {
       const p = r.points[d][k];
+      if (!p) continue;
       const rec = p.recoveryRunning.median === null ? '' : `  recovery RUNNING ${f(p.recoveryRunning, ' ms')} caught up ${f(p.recoveryCaughtUp, ' ms')}`;
-      lines.push(`${d.padEnd(13)} ${k.padEnd(9)} throughput ${f(p.throughput, '/s')} (${f(p.cpuPerRecord, ' us CPU/record')})  latency p50 ${f(p.latencyP50, ' ms')} p99 ${f(p.latencyP99, ' ms')}${rec}`);
+      lines.push(`${d.padEnd(13)} ${k.padEnd(11)} throughput ${f(p.throughput, '/s')} (${f(p.cpuPerRecord, ' us CPU/record')})  latency p50 ${f(p.latencyP50, ' ms')} p99 ${f(p.latencyP99, ' ms')}${rec}`);
     }
     const mark = (x: boolean | null | undefined) => (x === null || x === undefined ? 'n/a' : x ? 'met' : 'NOT met');
     const rec = c.recoveryRunning.median === null ? '' : `, recovery RUNNING ${f(c.recoveryRunning)} (${mark(c.recoveryRunning.met)}), caught up ${f(c.recoveryCaughtUp)} (${mark(c.recoveryCaughtUp.met)})`;
+    for (const k of ['standby', 'standbyOnly'] as const) {
+      const sb = c[k];
+      if (sb) lines.push(`${d.padEnd(13)} ${k}/stock: recovery RUNNING ${f(sb.recoveryRunning)} (${mark(sb.recoveryRunning.met)}), caught up ${f(sb.recoveryCaughtUp)} (${mark(sb.recoveryCaughtUp.met)}); ${k}/generated: RUNNING ${f(sb.recoveryRunningVsGenerated)}, caught up ${f(sb.recoveryCaughtUpVsGenerated)}`);
+    }
     lines.push(`${d.padEnd(13)} generated/stock: throughput ${f(c.throughput)} (${mark(c.throughput.met)}${c.throughput.met ? '' : `, within noise: ${c.throughput.withinNoise ?? 'n/a'}`}), CPU/record ${f(c.cpuPerRecord)}${rec}; of ceiling ${f(c.generatedOfCeiling)}`);
   }
   if (r.errors.length) lines.push(`errors: ${r.errors.join('; ')}`);
@@ -354,8 +384,8 @@ function fmt(x: number): string {
   return Math.abs(x) >= 100 ? String(Math.round(x)) : String(Math.round(x * 100) / 100);
 }
 
-function parseArgs(argv: string[]): { quick: boolean; runs?: number; out?: string } {
-  const a: { quick: boolean; runs?: number; out?: string } = { quick: false };
+function parseArgs(argv: string[]): { quick: boolean; runs?: number; out?: string; deliveries?: DeliveryGuarantee[] } {
+  const a: { quick: boolean; runs?: number; out?: string; deliveries?: DeliveryGuarantee[] } = { quick: false };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i];
     if (x === '--quick') a.quick = true;
@@ -366,7 +396,12 @@ function parseArgs(argv: string[]): { quick: boolean; runs?: number; out?: strin
     } else if (x === '--out') {
       a.out = argv[++i];
       if (!a.out) throw new Error('--out: (missing) is invalid; expected a file name such as runtime.json');
-    } else throw new Error(`${x}: unknown argument; expected --quick, --runs N or --out file.json`);
+    } else if (x === '--delivery') {
+      const v = argv[++i];
+      const d = DELIVERY_MODES.find((m) => m === v);
+      if (!d) throw new Error(`--delivery: ${v ?? '(missing)'} is invalid; expected one of ${DELIVERY_MODES.join(', ')}`);
+      a.deliveries = [...(a.deliveries ?? []), d];
+    } else throw new Error(`${x}: unknown argument; expected --quick, --runs N, --delivery MODE or --out file.json`);
   }
   return a;
 }
@@ -379,7 +414,7 @@ if (require.main === module) {
     process.stderr.write(`runtime-bench: error: ${(e as Error).message}\n`);
     process.exit(1);
   }
-  runRuntimeBench({ quick: args.quick, runs: args.runs }).then((r) => {
+  runRuntimeBench({ quick: args.quick, runs: args.runs, deliveries: args.deliveries }).then((r) => {
     const json = JSON.stringify(r, null, 2) + '\n';
     if (args.out) fs.writeFileSync(args.out, json);
     else process.stdout.write(json);

@@ -420,7 +420,8 @@ function clusterValues(ctx: Ctx, objects: any[]): ValueTree {
   };
   const tmChildren: any = {};
   if (tm.spec.replicas !== undefined) {
-    tmChildren.replicas = { doc: `Number of TaskManagers (${cluster.taskManagerSlots} slots each).`, value: tm.spec.replicas, schema: { type: 'integer', minimum: app ? 1 : 0, maximum: 1000 } };
+    const standby = app?.standbyTaskManagers ? `, ${app.standbyTaskManagers} of them standby beyond what job.parallelism needs` : '';
+    tmChildren.replicas = { doc: `Number of TaskManagers (${cluster.taskManagerSlots} slots each${standby}).`, value: tm.spec.replicas, schema: { type: 'integer', minimum: app ? 1 : 0, maximum: 1000 } };
   }
   tmChildren.resources = {
     doc: 'CPU request, optional CPU limit, and memory of each TaskManager.',

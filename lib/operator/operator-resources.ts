@@ -183,6 +183,8 @@ function flinkDeployment(c: FlinkApplication | FlinkSessionCluster, objects: Jso
       spec.flinkConfiguration['scheduler-mode'] = 'reactive';
       spec.taskManager.replicas = c.taskManagerReplicas;
     }
+    // Native mode: the JobManager itself keeps the standby TaskManagers beyond its slot needs.
+    if (c.standbyTaskManagers) spec.flinkConfiguration['slotmanager.redundant-taskmanager-num'] = String(c.standbyTaskManagers);
     const files = Object.keys(c.boundJob.files);
     if (files.length) {
       // The job's files (the pipeline's SQL) are read by the JobManager, which runs the job's main.

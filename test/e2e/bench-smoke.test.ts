@@ -117,3 +117,13 @@ test('bench: the README section renders from results files and keeps the text ar
   assert.equal(out, `intro\n\n${START}\n\n${END}\n`);
   assert.equal(renderReadme(out, [], 'plots'), out);
 });
+
+test('bench: a newer run with the standby recovery variants is recorded beside the full runtime result', () => {
+  const full = { startedAt: '2026-11-22T10:00:00Z', command: 'node build/bench/run.js', durationMs: 60_000, smoke: false, summary: 'FULL SUMMARY', comparison: { 'exactly-once': {} } };
+  const standby = { startedAt: '2026-12-01T10:00:00Z', command: 'node build/bench/runtime/main.js --quick --runs 3 --delivery exactly-once --out <file>', durationMs: 120_000, smoke: true, summary: 'STANDBY SUMMARY', comparison: { 'exactly-once': { standby: {} } } };
+  const file = (date: string, runtime: unknown) => ({ date, updatedAt: '', parts: { runtime } }) as any;
+  const out = renderReadme('', [file('2026-11-22', full), file('2026-12-01', standby)], 'plots');
+  assert.match(out, /### Runtime \(2026-11-22,[^\n]*\n[\s\S]*FULL SUMMARY/);
+  assert.match(out, /### Recovery with a standby TaskManager \(2026-12-01, `node build\/bench\/runtime\/main.js --quick --runs 3 --delivery exactly-once --out <file>`, 2\.0 min at the quick size[^\n]*\n[\s\S]*STANDBY SUMMARY/);
+  assert.doesNotMatch(renderReadme('', [file('2026-11-22', full)], 'plots'), /### Recovery with a standby/, 'no section without a standby run');
+});

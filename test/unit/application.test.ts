@@ -7,6 +7,10 @@ import {
   AntiAffinity, CheckpointingMode, EnvValue, FlinkApplication, FlinkVersion, JobSource, restrictedViolations,
   RestartStrategy, StateBackend, UpgradeMode, VolumeSource,
 } from '../../lib';
+import * as YAML from 'yaml';
+import { FlinkPlatform } from '../../lib/platform';
+import { operatorResources } from '../../lib/operator/operator-resources';
+import { synthesizePlatform } from '../../lib/synth/synthesize';
 import { matchSnapshot } from '../support/snapshot';
 import { container, find, flinkConfig, synth } from '../support/synth';
 
@@ -249,3 +253,30 @@ function synthApp(props: ConstructorParameters<typeof FlinkApplication>[2]): Fli
   synth((s) => { app = new FlinkApplication(s, 'j', props); });
   return app;
 }
+
+test('application: standbyTaskManagers run beyond the parallelism\'s need, in the Deployment, chart values, alerts and operator output', () => {
+  const platform = new FlinkPlatform({ storageBaseDirectory: 's3://state/flink' });
+  const app = platform.addApplication('j', { job: JobSource.jar({ entryClass: 'com.example.Job', jarFile: '/opt/flink/usrlib/job.jar' }), parallelism: 4, taskManagerSlots: 2, standbyTaskManagers: 1 });
+  assert.equal(app.taskManagerReplicas, 3, 'ceil(4 / 2) + 1 standby');
+  assert.equal(app.standbyTaskManagers, 1);
+  assert.equal(app.parallelism, 4, 'the standby slots are not used by the parallelism');
+  const [u] = synthesizePlatform(platform);
+  assert.equal(find(u.objects, 'Deployment', 'j-taskmanager').spec.replicas, 3);
+  const cfg = flinkConfig(u.objects, 'j');
+  assert.equal(cfg['parallelism.default'], 4);
+  assert.equal(cfg['slotmanager.redundant-taskmanager-num'], undefined, 'standalone: the Deployment keeps the standby');
+  assert.equal(cfg['heartbeat.interval'], '1s', 'the lost TaskManager is released in about 2 s, so the restart takes the standby');
+  const values = YAML.parse(u.chart['values.yaml']);
+  assert.equal(values.taskManager.replicas, 3, 'chart default = the synthesized count');
+  assert.match(u.chart['values.yaml'], /1 of them standby beyond what job\.parallelism needs/);
+  const rules = JSON.stringify(u.objects.filter((o) => o.kind === 'PrometheusRule' || o.kind === 'ConfigMap'));
+  assert.match(rules, /numRegisteredTaskManagers\{[^}]*\}\) < 3/, 'the missing-TaskManager alert counts the standby');
+  const fd = operatorResources(platform.unit('j')!, u.objects).find((o) => o.kind === 'FlinkDeployment');
+  assert.equal(fd.spec.mode, 'native');
+  assert.equal(fd.spec.flinkConfiguration['slotmanager.redundant-taskmanager-num'], '1', 'native: the JobManager keeps the standby');
+  assert.equal(fd.spec.job.parallelism, 4);
+  // Without the option: no standby anywhere.
+  const none = synth((s) => new FlinkApplication(s, 'k', { job: JAR, ...DIRS, parallelism: 4, taskManagerSlots: 2 }));
+  assert.equal(find(none, 'Deployment', 'k-taskmanager').spec.replicas, 2);
+  assert.equal(flinkConfig(none, 'k')['heartbeat.interval'], '5s');
+});

@@ -159,3 +159,26 @@ test('cli plan: application vs session cost per job with a recommendation and re
   const text = cli(['plan', '--app', EXAMPLES]);
   assert.match(text.stdout, /^JOB\s+NOW\s+P\s+AS APPLICATION\s+AS SESSION JOB\s+RECOMMENDED\s+WHY/);
 });
+
+test('cli plan: standby TaskManagers are priced per job and in the totals', () => {
+  const d = tmp();
+  const base = `{ job: L.JobSource.jar({ entryClass: 'com.example.A' }), parallelism: 4, taskManagerSlots: 2 }`;
+  const withStandby = appModule(d, `p.addApplication('spare', { ...${base}, standbyTaskManagers: 1 });\np.addApplication('plain', ${base});`);
+  const r = cli(['plan', '--app', withStandby, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const plan = JSON.parse(r.stdout);
+  const byName = Object.fromEntries(plan.jobs.map((j: any) => [j.name, j]));
+  const tm = { cpuMillis: byName.spare.asApplication.cpuMillis - byName.plain.asApplication.cpuMillis, memoryMiB: byName.spare.asApplication.memoryMiB - byName.plain.asApplication.memoryMiB };
+  assert.ok(tm.cpuMillis > 0 && tm.memoryMiB >= 1024, `one more TaskManager: ${JSON.stringify(tm)}`);
+  assert.deepEqual(byName.spare.standby, tm, 'the standby is exactly the extra TaskManager');
+  assert.equal(byName.plain.standby, undefined);
+  assert.deepEqual(byName.spare.asSession, byName.plain.asSession, 'a session job needs no standby of its own');
+  assert.match(byName.spare.reason, /1 standby TaskManager/);
+  assert.deepEqual(plan.standby, tm);
+  assert.equal(plan.declared.memoryMiB, byName.spare.asApplication.memoryMiB + byName.plain.asApplication.memoryMiB);
+  const text = cli(['plan', '--app', withStandby]);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /\nspare\s+application\s+4\s+[\d.]+ CPU \/ [\d.]+ GiB \(standby [\d.]+ CPU \/ [\d.]+ GiB\)/);
+  assert.match(text.stdout, /\nof which standby TaskManagers: +[\d.]+ CPU \/ [\d.]+ GiB \(spare capacity for recovery\)\n/);
+  fs.rmSync(d, { recursive: true, force: true });
+});
