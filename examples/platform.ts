@@ -16,7 +16,7 @@ import { Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-27';
 import {
   DeliveryGuarantee, EnvValue, FieldType, FlinkPlatform, FlinkPlatformProps, FlinkVersion, JobSource, KafkaCredentials,
-  LogPipeline, RuntimeImage, Sink, StateBackend, UpgradeMode,
+  LogPipeline, Sink, StateBackend, UpgradeMode,
 } from '../lib';
 
 export interface LogPlatformOptions {
@@ -31,11 +31,12 @@ export interface LogPlatformOptions {
   readonly elasticsearch: string;
   readonly namespace?: string;
   /**
-   * The runtime image for a Flink version (built from runtime/). A RuntimeImage is checked at
-   * synth against what the jobs use (storage schemes, connectors); a plain string is not.
+   * Where the images built from runtime/ are pushed: every cluster runs
+   * `<imageRegistry>/flink-runtime:<Flink version>-<toolkit version>` (checked at synth against
+   * what its jobs use: storage schemes, connectors) and every hook, test pod and submitter
+   * `<imageRegistry>/cdk8s-flink-ops:<toolkit version>`.
    */
-  readonly image: (v: FlinkVersion) => string | RuntimeImage;
-  readonly opsImage: string;
+  readonly imageRegistry: string;
   /** Monitoring settings for every cluster (FlinkPlatform's `monitoring`). */
   readonly monitoring?: FlinkPlatformProps['monitoring'];
 }
@@ -47,8 +48,7 @@ export const PRODUCTION: LogPlatformOptions = {
   archiveBase: 'hdfs://namenode.hadoop.svc:8020/logs',
   elasticsearch: 'https://logs-es-http.elastic.svc:9200',
   namespace: 'logs',
-  image: (v) => RuntimeImage.cdk8sFlink(`registry.example.com/logs/flink-runtime:${v}-0.1.0`, v),
-  opsImage: 'registry.example.com/logs/cdk8s-flink-ops:0.1.0',
+  imageRegistry: 'registry.example.com/logs',
 };
 
 const ACCESS_LOG = {
@@ -77,11 +77,11 @@ export function buildLogPlatform(o: LogPlatformOptions): FlinkPlatform {
     partOf: 'log-platform',
     storageBaseDirectory: o.stateBase,
     monitoring: o.monitoring,
+    imageRegistry: o.imageRegistry,
   });
 
   platform.addApplication('access-logs', {
     flinkVersion: FlinkVersion.V2_2,
-    image: o.image(FlinkVersion.V2_2),
     job: JobSource.pipeline(new LogPipeline({
       source: { ...kafka, topic: 'logs.access', groupId: 'flink-access-logs', fields: ACCESS_LOG },
       sinks: [Sink.fileSystem({ path: `${o.archiveBase}/access`, partitionBy: ['dt', 'hr'] })],
@@ -93,7 +93,6 @@ export function buildLogPlatform(o: LogPlatformOptions): FlinkPlatform {
 
   platform.addApplication('audit-logs', {
     flinkVersion: FlinkVersion.V1_20,
-    image: o.image(FlinkVersion.V1_20),
     job: JobSource.pipeline(new LogPipeline({
       source: { ...kafka, topic: 'logs.audit', groupId: 'flink-audit-logs', fields: APP_LOG },
       filters: ['id IS NOT NULL'],
@@ -110,7 +109,6 @@ export function buildLogPlatform(o: LogPlatformOptions): FlinkPlatform {
 
   platform.addApplication('log-enricher', {
     flinkVersion: FlinkVersion.V2_2,
-    image: o.image(FlinkVersion.V2_2),
     job: JobSource.pipeline(new LogPipeline({
       source: { ...kafka, topic: 'logs.app', groupId: 'flink-log-enricher', fields: APP_LOG },
       derive: { severity: "CASE WHEN level IN ('ERROR', 'FATAL') THEN 'high' ELSE 'normal' END" },
@@ -135,7 +133,6 @@ export function buildLogPlatform(o: LogPlatformOptions): FlinkPlatform {
   } : {};
   const shared = platform.addSessionCluster('shared-logs', {
     flinkVersion: FlinkVersion.V1_20,
-    image: o.image(FlinkVersion.V1_20),
     highAvailability: true,
     taskManagerReplicas: 3,
     taskManagerSlots: 4,
@@ -146,7 +143,6 @@ export function buildLogPlatform(o: LogPlatformOptions): FlinkPlatform {
 
   platform.addSessionJob('error-logs', {
     cluster: shared,
-    opsImage: o.opsImage,
     parallelism: 2,
     job: JobSource.pipeline(new LogPipeline({
       source: { ...kafka, topic: 'logs.app', groupId: 'flink-error-logs', fields: APP_LOG },
@@ -157,7 +153,6 @@ export function buildLogPlatform(o: LogPlatformOptions): FlinkPlatform {
 
   platform.addSessionJob('slow-requests', {
     cluster: shared,
-    opsImage: o.opsImage,
     parallelism: 2,
     job: JobSource.pipeline(new LogPipeline({
       source: { ...kafka, topic: 'logs.access', groupId: 'flink-slow-requests', fields: ACCESS_LOG },

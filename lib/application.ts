@@ -4,9 +4,10 @@ import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
 import { Construct } from 'constructs';
 import { flinkDuration } from './config/units';
 import { checkInt, checkUri, ValidationError } from './errors';
-import { FlinkCluster, FlinkClusterProps } from './cluster/flink-cluster';
+import { checkImage, FlinkCluster, FlinkClusterProps } from './cluster/flink-cluster';
 import { BoundJob, checkEnvReferences, checkJobId, checkParallelism, JobSource } from './job-source';
 import { FlinkVersion } from './config/flink-version';
+import { PACKAGE_VERSION } from './version';
 import { checkImageServes, StorageCredentials } from './runtime-image';
 
 /** How `helm upgrade` carries a job's state into the new version. */
@@ -47,6 +48,14 @@ export interface FlinkApplicationProps extends FlinkClusterProps {
    * @default 0
    */
   readonly standbyTaskManagers?: number;
+  /**
+   * The operations image the chart's hooks (preflight, hand-off, cleanup) and `helm test` run:
+   * a fully qualified, pinned reference such as `registry.example.com/logs/cdk8s-flink-ops:0.1.0`
+   * (built from runtime/images/ops). FlinkPlatform's `imageRegistry` sets it for every job.
+   * @default `cdk8s-flink-ops:<package version>`, a name no cluster can pull until it is pushed
+   * and named with its registry
+   */
+  readonly opsImage?: string;
   /** The Flink job id. @default - derived from the job name and namespace, stable across synths */
   readonly jobId?: string;
   /** Restore the first deployment from this savepoint or retained checkpoint. @default - none */
@@ -97,6 +106,8 @@ export class FlinkApplication extends FlinkCluster {
   /** Of taskManagerReplicas, those kept beyond the parallelism's need. */
   public readonly standbyTaskManagers: number;
   public readonly upgradeMode: UpgradeMode;
+  /** The operations image of the chart's hooks and `helm test`. */
+  public readonly opsImage: string;
   public readonly reactive: boolean;
   public readonly initialSavepointPath?: string;
   public readonly allowNonRestoredState: boolean;
@@ -212,6 +223,7 @@ export class FlinkApplication extends FlinkCluster {
       },
     });
 
+    this.opsImage = checkImage('opsImage', props.opsImage ?? `cdk8s-flink-ops:${PACKAGE_VERSION}`);
     this.upgradeMode = props.upgradeMode ?? (this.savepointDirectory ? UpgradeMode.SAVEPOINT : UpgradeMode.STATELESS);
     if (!Object.values(UpgradeMode).includes(this.upgradeMode)) {
       throw new ValidationError('upgradeMode', this.upgradeMode, `is unknown; expected one of ${Object.values(UpgradeMode).join(', ')}`);

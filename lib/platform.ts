@@ -7,6 +7,20 @@ import { envReferences } from './pipeline/sql-check';
 import { TOOLKIT_ENV } from './job-source';
 import { checkName, checkUri, ValidationError } from './errors';
 import { FlinkSessionCluster, FlinkSessionClusterProps, FlinkSessionJob, FlinkSessionJobProps } from './session';
+import { FlinkVersion } from './config/flink-version';
+import { RuntimeImage } from './runtime-image';
+import { PACKAGE_VERSION } from './version';
+
+/**
+ * An image registry with its path, as the first part of an image reference: a host with a dot
+ * or a port (or `localhost`), then optional path components.
+ */
+function checkRegistry(value: string): string {
+  if (typeof value !== 'string' || !/^(localhost|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*:[0-9]+|localhost:[0-9]+)(\/[a-z0-9]+([._-][a-z0-9]+)*)*\/?$/.test(value)) {
+    throw new ValidationError('imageRegistry', value, 'is not a registry with an optional path; expected a host with a dot or a port, such as "registry.example.com/logs" or "localhost:5000"');
+  }
+  return value;
+}
 
 export interface FlinkPlatformProps {
   /** The namespace of every object. @default - none: the namespace `kubectl` or `helm` is told */
@@ -27,6 +41,16 @@ export interface FlinkPlatformProps {
    * @default - on, with FlinkMonitoring's defaults (a PodMonitor, alerts, a dashboard)
    */
   readonly monitoring?: Omit<FlinkMonitoringProps, 'cluster'> | false;
+  /**
+   * The registry (and path) every release's images come from, e.g. `registry.example.com/logs`:
+   * a cluster without its own `image` runs `<imageRegistry>/flink-runtime:<Flink version>-<toolkit
+   * version>` (the runtime image of runtime/, as a RuntimeImage that says what it serves), and the
+   * hooks, `helm test` and session-job submitters run `<imageRegistry>/cdk8s-flink-ops:<toolkit
+   * version>`, unless a job sets its own `opsImage`. Push the images built from runtime/ there.
+   * @default - none: each cluster's `image` (else the official Flink image) and `opsImage`
+   * (else `cdk8s-flink-ops:<version>`, which no cluster can pull until it is pushed and named)
+   */
+  readonly imageRegistry?: string;
 }
 
 /** A resource a unit uses that no other unit may use in the same place. */
@@ -85,12 +109,14 @@ export class FlinkPlatform {
   constructor(public readonly props: FlinkPlatformProps = {}) {
     if (props.namespace !== undefined) checkName('namespace', props.namespace, 63);
     if (props.storageBaseDirectory !== undefined) checkUri('storageBaseDirectory', props.storageBaseDirectory);
+    if (props.imageRegistry !== undefined) checkRegistry(props.imageRegistry);
   }
 
   /** Declares a job in its own application cluster. */
   public addApplication(name: string, props: FlinkApplicationProps): FlinkApplication {
     const chart = this.newChart(name);
-    return this.register(name, 'application', chart, this.monitor(chart, new FlinkApplication(chart, name, this.clusterProps(name, props))));
+    const withOps = { ...props, ...(props.opsImage === undefined && this.opsImage ? { opsImage: this.opsImage } : {}) };
+    return this.register(name, 'application', chart, this.monitor(chart, new FlinkApplication(chart, name, this.clusterProps(name, withOps))));
   }
 
   /** Declares a session cluster that session jobs can run on. */
@@ -102,7 +128,8 @@ export class FlinkPlatform {
   /** Declares a job that runs on a session cluster. */
   public addSessionJob(name: string, props: FlinkSessionJobProps): FlinkSessionJob {
     const chart = this.newChart(name);
-    return this.register(name, 'session-job', chart, new FlinkSessionJob(chart, name, { partOf: this.props.partOf, ...props, name }));
+    const ops = props.opsImage === undefined && this.opsImage ? { opsImage: this.opsImage } : {};
+    return this.register(name, 'session-job', chart, new FlinkSessionJob(chart, name, { partOf: this.props.partOf, ...props, ...ops, name }));
   }
 
   /** Every release unit, in declaration order. */
@@ -208,9 +235,18 @@ export class FlinkPlatform {
     for (const [k, cs] of added) this.claims.set(k, [...(this.claims.get(k) ?? []), ...cs]);
   }
 
+  /** The operations image of every job, from `imageRegistry`. */
+  private get opsImage(): string | undefined {
+    return this.props.imageRegistry ? `${this.props.imageRegistry.replace(/\/+$/, '')}/cdk8s-flink-ops:${PACKAGE_VERSION}` : undefined;
+  }
+
   private clusterProps<P extends FlinkClusterProps>(name: string, props: P): P {
     const base = this.props.storageBaseDirectory?.replace(/\/+$/, '');
     const merged: P = { ...(this.props.defaults ?? {}), partOf: this.props.partOf, ...props, name } as P;
+    if (merged.image === undefined && this.props.imageRegistry) {
+      const version = merged.flinkVersion ?? FlinkVersion.V1_20;
+      Object.assign(merged, { image: RuntimeImage.cdk8sFlink(`${this.props.imageRegistry.replace(/\/+$/, '')}/flink-runtime:${version}-${PACKAGE_VERSION}`, version) });
+    }
     const dirs: Partial<FlinkClusterProps> = {
       ...(this.props.namespace !== undefined && merged.namespace === undefined ? { namespace: this.props.namespace } : {}),
     };

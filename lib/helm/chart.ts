@@ -526,7 +526,7 @@ function clusterValues(ctx: Ctx, objects: any[]): ValueTree {
     tree.hooks = {
       doc: 'The upgrade, rollback, cleanup and test hooks (the operations tool).',
       children: {
-        image: { doc: 'Image of the operations tool (built from runtime/).', value: defaultOpsImage(), schema: { type: 'string', pattern: '^[^\\s@:]+(:[\\w][\\w.-]{0,127}|@sha256:[a-f0-9]{64})$', not: { pattern: ':latest$' } } },
+        image: { doc: 'Image of the operations tool (built from runtime/).', value: app.opsImage, schema: { type: 'string', pattern: '^[^\\s@:]+(:[\\w][\\w.-]{0,127}|@sha256:[a-f0-9]{64})$', not: { pattern: ':latest$' } } },
         timeoutSeconds: { doc: 'How long a hook may run (stop with savepoint included) before it fails the release.', value: 600, schema: { type: 'integer', minimum: 30, maximum: 7200 } },
         cleanupHaConfigMaps: { doc: 'On uninstall, also delete the Flink HA ConfigMaps (the job\'s recovery metadata).', value: false, schema: { type: 'boolean' } },
         ...(app.job.pipeline ? {
@@ -542,10 +542,6 @@ function clusterValues(ctx: Ctx, objects: any[]): ValueTree {
     };
   }
   return tree;
-}
-
-function defaultOpsImage(): string {
-  return `cdk8s-flink-ops:${PACKAGE_VERSION}`;
 }
 
 /** Keys set through dedicated values or at start; `flinkConfiguration` may not set them. */

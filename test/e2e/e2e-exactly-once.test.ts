@@ -69,7 +69,7 @@ function recordWithoutId(k: number): Record<string, unknown> {
 function auditLogs(version: FlinkVersion, bootstrap: string, work: string): FlinkPlatform {
   const example = buildLogPlatform({
     kafkaBootstrap: bootstrap, stateBase: `file://${work}/state`, archiveBase: `file://${work}/archive`,
-    elasticsearch: 'http://127.0.0.1:9', image: (v) => `flink:${v}-java17`, opsImage: 'cdk8s-flink-ops:0.1.0',
+    elasticsearch: 'http://127.0.0.1:9', imageRegistry: 'localhost/cdk8s-flink-test',
   });
   const audit = example.unit('audit-logs')!.construct as FlinkApplication;
   const platform = new FlinkPlatform({ partOf: 'log-platform', storageBaseDirectory: `file://${work}/state` });

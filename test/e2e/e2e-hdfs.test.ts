@@ -97,7 +97,7 @@ for (const CASE of CASES) {
       const image = (v: FlinkVersion) => RuntimeImage.cdk8sFlink(`flink-runtime:${v}`, v);
       const example = buildLogPlatform({
         kafkaBootstrap: kafka.bootstrap, stateBase: `${hdfs.uri}/flink`, archiveBase: `${hdfs.uri}/logs`,
-        elasticsearch: 'http://127.0.0.1:9', image, opsImage: 'cdk8s-flink-ops:0.1.0',
+        elasticsearch: 'http://127.0.0.1:9', imageRegistry: 'localhost',
       });
       const declared = example.unit(CASE.job)!.construct as FlinkApplication;
       assert.match(declared.boundJob.sqlScript!, new RegExp(`'path' = '${hdfs.uri}${CASE.archive}'`), 'the archive is the example\'s hdfs:// path');

@@ -69,8 +69,7 @@ for (const c of CASES) {
         stateBase: `file://${work}/state`,
         archiveBase: `file://${work}/archive`,
         elasticsearch: 'http://127.0.0.1:9',
-        image: (v) => `flink:${v}-java17`,
-        opsImage: 'cdk8s-flink-ops:0.1.0',
+        imageRegistry: 'localhost/cdk8s-flink-test',
       });
       const unit = synthesizeUnit(platform.unit(c.job)!);
       const app = platform.unit(c.job)!.construct as any;

@@ -64,7 +64,7 @@ for (const c of CASES) {
 
       const platform = buildLogPlatform({
         kafkaBootstrap: k.bootstrap, stateBase: `file://${work}/state`, archiveBase: `file://${work}/archive`, namespace: NS,
-        elasticsearch: 'http://127.0.0.1:9', image: (v) => `flink:${v}-java17`, opsImage: 'cdk8s-flink-ops:0.1.0',
+        elasticsearch: 'http://127.0.0.1:9', imageRegistry: 'localhost/cdk8s-flink-test',
         monitoring: { scrape: ScrapeMode.ANNOTATIONS, targetDownFor: Duration.seconds(10), taskManagersMissingFor: Duration.seconds(10) },
       });
       const u = platform.unit(c.job)!;

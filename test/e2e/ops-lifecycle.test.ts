@@ -89,7 +89,7 @@ test('ops lifecycle on Flink 1.20: jobs, checkpoints, savepoint, stop, cancel; a
   await createTopic(k, 'logs.audit.counted', 1);
   const platform = buildLogPlatform({
     kafkaBootstrap: k.bootstrap, stateBase: `file://${work}/state`, archiveBase: `file://${work}/archive`,
-    elasticsearch: 'http://127.0.0.1:9', image: (v) => `flink:${v}-java17`, opsImage: 'cdk8s-flink-ops:0.1.0',
+    elasticsearch: 'http://127.0.0.1:9', imageRegistry: 'localhost/cdk8s-flink-test',
   });
   const unit = synthesizeUnit(platform.unit('audit-logs')!);
   // Checkpoints every 2 s instead of the example's minute, so the test sees some quickly.

@@ -22,8 +22,8 @@ import { buildLogPlatform, PRODUCTION } from '../../examples/platform';
 import { FlinkApplication } from '../../lib/application';
 import { FlinkVersion } from '../../lib/config/flink-version';
 import { SQL_RUNNER_CLASS } from '../../lib/job-source';
-import { imageReference } from '../../lib/runtime-image';
 import { synthesizeUnit, SynthesizedUnit } from '../../lib/synth/synthesize';
+import { PACKAGE_VERSION } from '../../lib/version';
 import {
   ENTRYPOINT_SCRIPT, flinkDockerfile, IMAGE_SCRIPTS_DIR, OFFICIAL_ENTRYPOINT, OPS_BIN, OPS_PACKAGE_DIR, PREPARE_SCRIPT,
   runtimeImageFiles, staleImageFiles,
@@ -35,6 +35,7 @@ const LINES = Object.entries(readArtifacts().lines).map(([line, l]) => ({ line, 
 const read = (rel: string) => fs.readFileSync(path.join(ROOT, ...rel.split('/')), 'utf8');
 const dockerfile = (line: string) => read(`runtime/images/flink-${line}/Dockerfile`);
 const OPS_DOCKERFILE = () => read('runtime/images/ops/Dockerfile');
+const OPS_IMAGE = `${PRODUCTION.imageRegistry}/cdk8s-flink-ops:${PACKAGE_VERSION}`;
 
 /** Dockerfile instructions with `\`-continued lines joined and comments dropped. */
 function instructions(text: string): string[] {
@@ -354,9 +355,13 @@ test('the ops image provides the SQL runner where submit reads it and `cdk8s-fli
   assert.ok(jobs.length >= 2);
   for (const j of jobs) {
     const c = j.spec.template.spec.containers[0];
-    assert.equal(c.image, PRODUCTION.opsImage);
+    assert.equal(c.image, OPS_IMAGE);
     assert.equal(c.command, undefined, `${j.metadata.name}: sets a command`);
     assert.equal(c.args[0], 'submit');
+  }
+  // The hooks and test pods of every chart default to the same fully qualified ops image.
+  for (const { s } of synthesized) {
+    if (s.kind === 'application') assert.match(s.chart['values.yaml'], new RegExp(`\\n  image: ${OPS_IMAGE.replace(/[./]/g, '\\$&')}\\n`), `${s.name}: hooks.image`);
   }
   let hooks = 0;
   for (const { s } of synthesized) {
@@ -389,10 +394,10 @@ test('pods run as the users the images declare: Flink pods as the flink user, ho
     const want = o.kind === 'Deployment' ? flink : ops;
     if (o.kind === 'Deployment') {
       flinkPods++;
-      for (const img of images) assert.ok(LINES.some(({ version }) => img === imageReference(PRODUCTION.image(FlinkVersion.of(version)))), img);
+      for (const img of images) assert.ok(LINES.some(({ version }) => img === `${PRODUCTION.imageRegistry}/flink-runtime:${version}-${PACKAGE_VERSION}`), img);
     } else {
       opsPods++;
-      for (const img of images) assert.equal(img, PRODUCTION.opsImage);
+      for (const img of images) assert.equal(img, OPS_IMAGE);
     }
     assert.equal(pod.securityContext.runAsUser, want.uid, `${o.kind}/${o.metadata.name} runAsUser`);
     assert.equal(pod.securityContext.runAsGroup, want.gid, `${o.kind}/${o.metadata.name} runAsGroup`);

@@ -63,17 +63,16 @@ const finished = (rest: string, jobId: string) => waitFor(async () => {
 interface Env { kafka: string; work: string }
 const options = (e: Env) => ({
   kafkaBootstrap: e.kafka, stateBase: `file://${e.work}/state`, archiveBase: `file://${e.work}/archive`,
-  elasticsearch: 'http://127.0.0.1:9', image: (v: FlinkVersion) => `flink:${v}-java17`, opsImage: 'cdk8s-flink-ops:0.1.0',
+  elasticsearch: 'http://127.0.0.1:9', imageRegistry: 'localhost/cdk8s-flink-test',
 });
 
 /** audit-logs exactly as examples/platform.ts declares it, on any Flink version and parallelism. */
 function auditLogs(e: Env, version: FlinkVersion, parallelism: number): any[] {
   const o = options(e);
-  const platform = new FlinkPlatform({ partOf: 'log-platform', storageBaseDirectory: o.stateBase });
+  const platform = new FlinkPlatform({ partOf: 'log-platform', storageBaseDirectory: o.stateBase, imageRegistry: o.imageRegistry });
   const kafka = { bootstrapServers: o.kafkaBootstrap };
   platform.addApplication('audit-logs', {
     flinkVersion: version,
-    image: o.image(version),
     job: JobSource.pipeline(new LogPipeline({
       source: {
         ...kafka, topic: 'logs.audit', groupId: 'flink-audit-logs',
