@@ -5,6 +5,7 @@ import { jobManagerHeapMiB, minimumTaskManagerMiB, MIN_JOB_MANAGER_HEAP_MIB } fr
 import { keyFor, NEW_NAME_SINCE, RENAMED_IN_2 } from '../config/keys';
 import { KEY, NOT_SECRET_KEY, SECRET_KEY } from '../config/flink-configuration';
 import { REPOSITORY_PATTERN } from '../cluster/image-ref';
+import { URL_CREDENTIALS } from '../errors';
 import { ReleaseUnit } from '../platform';
 import { FlinkSessionJob } from '../session';
 import { emitTemplate, emitYaml, TplBlock, TplIf, TplLiteral, TplScalar, TplString } from '../synth/yaml';
@@ -515,11 +516,10 @@ function managedKeys(cluster: FlinkCluster): Map<string, string> {
 /**
  * The checks of `flinkConfiguration`, as the TypeScript side applies them to the raw escape
  * hatch (same key and credential patterns): keys are Flink keys, none the toolkit manages, none
- * a credential; values are one line.
+ * a credential; values are one line and carry no credentials in a URL.
  */
-function flinkConfigurationChecks(cluster: FlinkCluster): string {
-  const managed = managedKeys(cluster);
-  return `{{- $managed := dict ${[...managed].map(([k, o]) => `${goString(k)} ${goString(o)}`).join(' ')} }}
+function flinkConfigurationChecks(managed: Map<string, string>): string {
+  return `{{- $managed := dict${[...managed].map(([k, o]) => ` ${goString(k)} ${goString(o)}`).join('')} }}
 {{- range $k, $v := .Values.flinkConfiguration -}}
 {{- if not (regexMatch ${goString(KEY.source)} $k) -}}
 {{- fail (printf "flinkConfiguration[%q]: is not a Flink configuration key; expected dotted words such as \\"pipeline.max-parallelism\\"" $k) -}}
@@ -532,6 +532,9 @@ function flinkConfigurationChecks(cluster: FlinkCluster): string {
 {{- end -}}
 {{- if regexMatch "[\\x00-\\x1f\\x7f]" (toString $v) -}}
 {{- fail (printf "flinkConfiguration[%q]: %q contains a line break or control character; expected one line" $k (toString $v)) -}}
+{{- end -}}
+{{- if regexMatch ${goString('(?i)' + URL_CREDENTIALS.source)} (toString $v) -}}
+{{- fail (printf "flinkConfiguration[%q]: carries credentials in a URL, and the Flink configuration lives in a ConfigMap; expected a URL without user:password@ (feed credentials from a Secret with FlinkConfigValue.fromSecret in the definition)" $k) -}}
 {{- end -}}
 {{- end -}}
 `;
@@ -718,7 +721,7 @@ ${lines.join('\n')}
 {{- if lt (include "${c}.mebibytes" .Values.jobManager.resources.memory | atoi) ${minJm} -}}
 {{- fail (printf "jobManager.resources.memory: %s is below Flink's minimum; expected at least ${minJm}Mi" .Values.jobManager.resources.memory) -}}
 {{- end -}}
-${taskManagerChecks(ctx)}${flinkConfigurationChecks(cluster)}${app ? appValidation(ctx, slots) : sessionValidation()}{{- end -}}
+${taskManagerChecks(ctx)}${flinkConfigurationChecks(managedKeys(cluster))}${app ? appValidation(ctx, slots) : sessionValidation()}{{- end -}}
 ${app ? `
 {{/* The job id of the first install: sha256("cdk8s-flink/<namespace>/<release>"), as the toolkit derives it. Upgrade hooks rotate it. */}}
 {{- define "${c}.jobId" -}}
@@ -1047,8 +1050,13 @@ ${REST_CLIENT_LABEL}: ${job.cluster.name}
 
 ${imageHelper(c)}
 
+{{/* Checks flinkConfiguration as the toolkit checks the definition's; fails the release with one line. */}}
+{{- define "${c}.validate" -}}
+${flinkConfigurationChecks(new Map())}{{- end -}}
+
 {{/* The submission spec the operations tool reads (keys sorted, as the toolkit writes them). */}}
 {{- define "${c}.spec" -}}
+{{- include "${c}.validate" . }}
 {{- $s := dict ${Object.entries(spec).filter(([k]) => !['parallelism', 'programArgs', 'upgradeMode', 'initialSavepointPath', 'allowNonRestoredState', 'flinkConfiguration', 'jobId', 'name'].includes(k)).map(([k, val]) => `${goString(k)} ${goString(String(val))}`).join(' ')} }}
 {{- $_ := set $s "name" (include "${c}.fullname" .) }}
 {{- $_ := set $s "jobId" ${job.jobIdGiven ? goString(job.jobId) : `(sha256sum (printf "cdk8s-flink/%s/%s" .Release.Namespace .Release.Name) | trunc 32)`} }}

@@ -399,6 +399,8 @@ const CHART_VALUES: [string, string, string[], RegExp, string?][] = [
   ['a toolkit-managed key under its pre-2.0 name', 'access-logs', ['--set', 'flinkConfiguration.state\\.checkpoints\\.dir=s3://b/x'], /^flinkConfiguration\["state\.checkpoints\.dir"\]: is managed by the toolkit \(set from checkpointDirectory\)/],
   ['a credential-like Flink key', 'audit-logs', ['--set', 'flinkConfiguration.s3\\.secret-key=x'], /^flinkConfiguration\["s3\.secret-key"\]: looks like a credential, and the Flink configuration lives in a ConfigMap/],
   ['a JAAS configuration as a Flink key', 'audit-logs', ['--set', 'flinkConfiguration.properties\\.SASL\\.JAAS\\.config=x'], /^flinkConfiguration\["properties\.SASL\.JAAS\.config"\]: looks like a credential/],
+  ['credentials in a URL in a Flink value', 'audit-logs', ['--set', 'flinkConfiguration.a\\.url=https://user:pw@host/x'], /^flinkConfiguration\["a\.url"\]: carries credentials in a URL, and the Flink configuration lives in a ConfigMap; expected a URL without user:password@/],
+  ['a credential-like Flink key of a session job', 'slow-requests', ['--set', 'flinkConfiguration.fs\\.azure\\.account\\.key\\.acct=x'], /^flinkConfiguration\["fs\.azure\.account\.key\.acct"\]: looks like a credential/],
   ['a Flink key with a space', 'audit-logs', ['--set', 'flinkConfiguration.a b=x'], /^flinkConfiguration\["a b"\]: is not a Flink configuration key; expected dotted words/],
   ['a CPU limit below the request (template check)', 'audit-logs', ['--set-string', 'taskManager.resources.cpu=1', '--set-string', 'taskManager.resources.cpuLimit=500m'], /^taskManager\.resources\.cpuLimit: 500m is below the CPU request taskManager\.resources\.cpu \(1\); expected at least the request$/],
   ['a fractional CPU limit below a millicore request (template check)', 'audit-logs', ['--set-string', 'taskManager.resources.cpu=1500m', '--set-string', 'taskManager.resources.cpuLimit=1.2'], /^taskManager\.resources\.cpuLimit: 1\.2 is below the CPU request taskManager\.resources\.cpu \(1500m\)/],
@@ -415,24 +417,31 @@ const CHART_VALUES: [string, string, string[], RegExp, string?][] = [
   ['suspend without a savepoint directory (template check)', 'access-logs', ['--set', 'job.state=suspended', '--set', 'job.savepointDirectory='], /job\.state: "suspended" needs job\.savepointDirectory/],
 ];
 
-test(`bad input, chart values: ${CHART_VALUES.length + 1} value sets fail helm template with one line naming the value (its field and rule, for the schema), rendering nothing`, async () => {
+/**
+ * [what, chart, a values file, the error line]: line breaks in keys and values that would be
+ * templated into YAML (pod annotations, a ConfigMap's file, the images of the pod templates).
+ */
+const VALUE_FILES: [string, string, string, RegExp][] = [
+  ['an annotation key with a line break', 'audit-logs', 'podAnnotations:\n  "a\\nkind: Secret": x\n', /podAnnotations.*pattern/],
+  ['a Flink key with a line break', 'audit-logs', 'flinkConfiguration:\n  "a.b\\nkind: Secret": x\n', /^flinkConfiguration\["a\.b\\nkind: Secret"\]: is not a Flink configuration key/],
+  ['a Flink value with a line break', 'audit-logs', 'flinkConfiguration:\n  a.b: "x\\nkind: Secret"\n', /^flinkConfiguration\["a\.b"\]: "x\\nkind: Secret" contains a line break or control character; expected one line$/],
+  ['an image repository with a line break', 'audit-logs', 'image:\n  repository: "flink\\nkind: Secret"\n', /image\.repository: Does not match pattern/],
+  ['an image tag with a line break', 'audit-logs', 'image:\n  tag: "1.20\\n"\n', /image\.tag: Does not match pattern/],
+  ['a hooks image with a line break', 'audit-logs', 'hooks:\n  image: "ops:1\\nkind: Secret"\n', /hooks\.image: Does not match pattern/],
+  ['a session job Flink value with a line break', 'slow-requests', 'flinkConfiguration:\n  a.b: "x\\ny"\n', /^flinkConfiguration\["a\.b"\]: "x\\ny" contains a line break or control character; expected one line$/],
+  ['a session job image repository with a line break', 'slow-requests', 'image:\n  repository: "ops\\nkind: Secret"\n', /image\.repository: Does not match pattern/],
+];
+test(`bad input, chart values: ${CHART_VALUES.length + VALUE_FILES.length} value sets fail helm template with one line naming the value (its field and rule, for the schema), rendering nothing`, async () => {
   const bin = await ensureHelm(3);
   const values = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-bad-values-'));
   try {
-    // A key with a line break, which would otherwise inject YAML into the pod template.
-    fs.writeFileSync(path.join(values, 'newline-key.yaml'), 'podAnnotations:\n  "a\\nkind: Secret": x\n');
-    // Line breaks in values templated into YAML (a ConfigMap's file, the pod templates' images).
-    const file = (name: string, text: string) => { fs.writeFileSync(path.join(values, name), text); return ['--values', path.join(values, name)]; };
     const helmTemplate = (release: string, chart: string, args: string[]) => spawnSync(bin, ['template', release, path.join(ROOT, 'charts', chart), '--namespace', 'logs', ...args],
       { encoding: 'utf8', env: { ...process.env, HELM_CACHE_HOME: path.join(values, 'cache'), HELM_CONFIG_HOME: path.join(values, 'config') } });
-    const cases: [string, string, string[], RegExp, string?][] = [...CHART_VALUES,
-      ['an annotation key with a line break', 'audit-logs', ['--values', path.join(values, 'newline-key.yaml')], /podAnnotations.*pattern/],
-      ['a Flink key with a line break', 'audit-logs', file('flink-key.yaml', 'flinkConfiguration:\n  "a.b\\nkind: Secret": x\n'), /^flinkConfiguration\["a\.b\\nkind: Secret"\]: is not a Flink configuration key/],
-      ['a Flink value with a line break', 'audit-logs', file('flink-value.yaml', 'flinkConfiguration:\n  a.b: "x\\nkind: Secret"\n'), /^flinkConfiguration\["a\.b"\]: "x\\nkind: Secret" contains a line break or control character; expected one line$/],
-      ['an image repository with a line break', 'audit-logs', file('repository.yaml', 'image:\n  repository: "flink\\nkind: Secret"\n'), /image\.repository: Does not match pattern/],
-      ['an image tag with a line break', 'audit-logs', file('tag.yaml', 'image:\n  tag: "1.20\\n"\n'), /image\.tag: Does not match pattern/],
-      ['a hooks image with a line break', 'audit-logs', file('hooks-image.yaml', 'hooks:\n  image: "ops:1\\nkind: Secret"\n'), /hooks\.image: Does not match pattern/],
-      ['a session job image repository with a line break', 'slow-requests', file('job-repository.yaml', 'image:\n  repository: "ops\\nkind: Secret"\n'), /image\.repository: Does not match pattern/]];
+    const cases: [string, string, string[], RegExp, string?][] = [...CHART_VALUES, ...VALUE_FILES.map(([what, chart, text, expected], i): [string, string, string[], RegExp] => {
+      const file = path.join(values, `values-${i}.yaml`);
+      fs.writeFileSync(file, text);
+      return [what, chart, ['--values', file], expected];
+    })];
     for (const [what, chart, args, expected, release] of cases) {
       const r = helmTemplate(release ?? chart, chart, args);
       assert.notEqual(r.status, 0, `${what}: exit code`);

@@ -168,6 +168,9 @@ limits:
 {{- if regexMatch "[\x00-\x1f\x7f]" (toString $v) -}}
 {{- fail (printf "flinkConfiguration[%q]: %q contains a line break or control character; expected one line" $k (toString $v)) -}}
 {{- end -}}
+{{- if regexMatch "(?i)^([a-z][a-z0-9+.-]*:\\/\\/)[^/@\\s]*@" (toString $v) -}}
+{{- fail (printf "flinkConfiguration[%q]: carries credentials in a URL, and the Flink configuration lives in a ConfigMap; expected a URL without user:password@ (feed credentials from a Secret with FlinkConfigValue.fromSecret in the definition)" $k) -}}
+{{- end -}}
 {{- end -}}
 {{- if gt (int .Values.job.parallelism) (mul (int .Values.taskManager.replicas) 2) -}}
 {{- fail (printf "job.parallelism: %d exceeds the %d slots of %d TaskManagers x 2 slots; raise taskManager.replicas" (int .Values.job.parallelism) (mul (int .Values.taskManager.replicas) 2) (int .Values.taskManager.replicas)) -}}

@@ -31,8 +31,31 @@ cdk8s-flink/rest-client: shared-logs
 {{- end -}}
 {{- end -}}
 
+{{/* Checks flinkConfiguration as the toolkit checks the definition's; fails the release with one line. */}}
+{{- define "error-logs.validate" -}}
+{{- $managed := dict }}
+{{- range $k, $v := .Values.flinkConfiguration -}}
+{{- if not (regexMatch "^[$A-Za-z0-9][A-Za-z0-9_.\\-$]*$" $k) -}}
+{{- fail (printf "flinkConfiguration[%q]: is not a Flink configuration key; expected dotted words such as \"pipeline.max-parallelism\"" $k) -}}
+{{- end -}}
+{{- if hasKey $managed $k -}}
+{{- fail (printf "flinkConfiguration[%q]: is managed by the toolkit (set from %s); expected a key it does not set" $k (get $managed $k)) -}}
+{{- end -}}
+{{- if and (regexMatch "(?i)(password|passwd|secret|sasl\\.jaas\\.config|access[-.]?key|token|credential|(^|\\.)key(\\.|$)|private[-.]?key|[-.]apikey)" $k) (not (regexMatch "^(kubernetes\\.(container\\.image\\.pull-secrets|env\\.secretKeyRef|secrets)|security\\.delegation\\.tokens?\\..*|security\\.kerberos\\.(fetch\\.delegation-token|tokens\\..*))$" $k)) -}}
+{{- fail (printf "flinkConfiguration[%q]: looks like a credential, and the Flink configuration lives in a ConfigMap; expected no credentials here (feed them from a Secret with FlinkConfigValue.fromSecret in the definition)" $k) -}}
+{{- end -}}
+{{- if regexMatch "[\x00-\x1f\x7f]" (toString $v) -}}
+{{- fail (printf "flinkConfiguration[%q]: %q contains a line break or control character; expected one line" $k (toString $v)) -}}
+{{- end -}}
+{{- if regexMatch "(?i)^([a-z][a-z0-9+.-]*:\\/\\/)[^/@\\s]*@" (toString $v) -}}
+{{- fail (printf "flinkConfiguration[%q]: carries credentials in a URL, and the Flink configuration lives in a ConfigMap; expected a URL without user:password@ (feed credentials from a Secret with FlinkConfigValue.fromSecret in the definition)" $k) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{/* The submission spec the operations tool reads (keys sorted, as the toolkit writes them). */}}
 {{- define "error-logs.spec" -}}
+{{- include "error-logs.validate" . }}
 {{- $s := dict "restUrl" "http://shared-logs-rest.logs.svc:8081" "flinkVersion" "1.20.5" "kind" "sql" "entryClass" "org.cdk8sflink.runner.SqlRunner" "sqlFile" "/etc/cdk8s-flink/job/pipeline.sql" "savepointDirectory" "hdfs://namenode.hadoop.svc:8020/flink/shared-logs/savepoints" }}
 {{- $_ := set $s "name" (include "error-logs.fullname" .) }}
 {{- $_ := set $s "jobId" (sha256sum (printf "cdk8s-flink/%s/%s" .Release.Namespace .Release.Name) | trunc 32) }}
