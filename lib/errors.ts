@@ -99,7 +99,8 @@ export function checkUri(field: string, value: unknown): string {
   return value as string;
 }
 
-const URL_CREDENTIALS = /^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i;
+/** A URL with user information (`scheme://user:password@`). */
+export const URL_CREDENTIALS = /^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i;
 
 /** Whether a string is a URL with user information (`scheme://user:password@host`). */
 export function hasUrlCredentials(s: string): boolean {

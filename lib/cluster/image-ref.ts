@@ -16,6 +16,8 @@ import { ValidationError } from '../errors';
 const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
 const DOMAIN = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?$`);
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+/** An image repository (optional registry host and port, then path components), anchored: the charts' values schema. */
+export const REPOSITORY_PATTERN = `^(?:${DOMAIN.source.slice(1, -1)}/)?${PATH_COMPONENT.source.slice(1, -1)}(?:/${PATH_COMPONENT.source.slice(1, -1)})*$`;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const DIGESTS: Record<string, RegExp> = { sha256: /^[a-f0-9]{64}$/, sha512: /^[a-f0-9]{128}$/ };
 

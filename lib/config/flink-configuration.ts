@@ -39,14 +39,14 @@ export const FlinkConfigValue = {
  * keys, JAAS configurations. NOT_SECRET_KEY lists Flink keys that match but hold none (names
  * of Secrets, delegation-token switches and timings).
  */
-const SECRET_KEY = /(password|passwd|secret|sasl\.jaas\.config|access[-.]?key|token|credential|(^|\.)key(\.|$)|private[-.]?key|[-.]apikey)/i;
-const NOT_SECRET_KEY = /^(kubernetes\.(container\.image\.pull-secrets|env\.secretKeyRef|secrets)|security\.delegation\.tokens?\..*|security\.kerberos\.(fetch\.delegation-token|tokens\..*))$/;
+export const SECRET_KEY = /(password|passwd|secret|sasl\.jaas\.config|access[-.]?key|token|credential|(^|\.)key(\.|$)|private[-.]?key|[-.]apikey)/i;
+export const NOT_SECRET_KEY = /^(kubernetes\.(container\.image\.pull-secrets|env\.secretKeyRef|secrets)|security\.delegation\.tokens?\..*|security\.kerberos\.(fetch\.delegation-token|tokens\..*))$/;
 
 /** Whether a Flink configuration key holds a credential (and so belongs in a Secret). */
 export function isSecretKey(key: string): boolean {
   return SECRET_KEY.test(key) && !NOT_SECRET_KEY.test(key);
 }
-const KEY = /^[$A-Za-z0-9][A-Za-z0-9_.\-$]*$/;
+export const KEY = /^[$A-Za-z0-9][A-Za-z0-9_.\-$]*$/;
 
 interface Entry { readonly value: PlainConfigValue; readonly owner: string; readonly raw?: boolean }
 
@@ -138,6 +138,18 @@ export class FlinkConfiguration {
       }
       this.checkPrefixes();
     }
+  }
+
+  /**
+   * The keys the toolkit manages, with the prop that owns each: those typed props set, those
+   * reserved for start, and those fed from Secrets (raw plain keys are the user's own).
+   */
+  public get managed(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const [k, e] of this.entries) if (!e.raw) out.set(k, e.owner);
+    for (const [k, owner] of this.reserved) out.set(k, owner);
+    for (const [k, e] of this.secrets) out.set(k, e.owner);
+    return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
 
   /** Keys whose values come from Secrets at start, with their Secret and key. */

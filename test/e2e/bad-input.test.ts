@@ -369,7 +369,8 @@ test('bad input, definitions: a Secret-fed Flink value reaches the containers fr
 // Chart values: helm refuses them before rendering anything
 
 /** [what, chart, helm template arguments after the chart, the one-line reason (as the CLI reports it)]. */
-const CHART_VALUES: [string, string, string[], RegExp][] = [
+/** [what, chart, helm template arguments, the error line, the release name (the chart's name unless given)]. */
+const CHART_VALUES: [string, string, string[], RegExp, string?][] = [
   ['parallelism of zero', 'audit-logs', ['--set', 'job.parallelism=0'], /job\.parallelism: Must be greater than or equal to 1/],
   ['parallelism not a number', 'audit-logs', ['--set', 'job.parallelism=four'], /job\.parallelism: Invalid type\. Expected: integer, given: string/],
   ['an unknown top-level value', 'audit-logs', ['--set', 'bogus=1'], /Additional property bogus is not allowed/],
@@ -396,6 +397,21 @@ const CHART_VALUES: [string, string, string[], RegExp][] = [
   ['a node selector key starting with a dash', 'audit-logs', ['--set', 'nodeSelector.-zone=x'], /nodeSelector: Property name of "-zone" does not match/],
   ['a toleration that is not an object', 'audit-logs', ['--set', 'tolerations[0]=x'], /tolerations\.0: Invalid type\. Expected: object, given: string/],
   ['a toolkit-managed Flink key', 'audit-logs', ['--set', 'flinkConfiguration.parallelism\\.default=8'], /flinkConfiguration: Must not validate the schema|parallelism\.default/],
+  ['the toolkit-managed slots per TaskManager', 'audit-logs', ['--set', 'flinkConfiguration.taskmanager\\.numberOfTaskSlots=4'], /^flinkConfiguration\["taskmanager\.numberOfTaskSlots"\]: is managed by the toolkit \(set from taskManagerSlots\); expected a key it does not set$/],
+  ['the toolkit-managed REST port', 'access-logs', ['--set', 'flinkConfiguration.rest\\.port=9999'], /^flinkConfiguration\["rest\.port"\]: is managed by the toolkit/],
+  ['a toolkit-managed key under its pre-2.0 name', 'access-logs', ['--set', 'flinkConfiguration.state\\.checkpoints\\.dir=s3://b/x'], /^flinkConfiguration\["state\.checkpoints\.dir"\]: is managed by the toolkit \(set from checkpointDirectory\)/],
+  ['a credential-like Flink key', 'audit-logs', ['--set', 'flinkConfiguration.s3\\.secret-key=x'], /^flinkConfiguration\["s3\.secret-key"\]: looks like a credential, and the Flink configuration lives in a ConfigMap/],
+  ['a JAAS configuration as a Flink key', 'audit-logs', ['--set', 'flinkConfiguration.properties\\.SASL\\.JAAS\\.config=x'], /^flinkConfiguration\["properties\.SASL\.JAAS\.config"\]: looks like a credential/],
+  ['credentials in a URL in a Flink value', 'audit-logs', ['--set', 'flinkConfiguration.a\\.url=https://user:pw@host/x'], /^flinkConfiguration\["a\.url"\]: carries credentials in a URL, and the Flink configuration lives in a ConfigMap; expected a URL without user:password@/],
+  ['a credential-like Flink key of a session job', 'slow-requests', ['--set', 'flinkConfiguration.fs\\.azure\\.account\\.key\\.acct=x'], /^flinkConfiguration\["fs\.azure\.account\.key\.acct"\]: looks like a credential/],
+  ['a Flink key with a space', 'audit-logs', ['--set', 'flinkConfiguration.a b=x'], /^flinkConfiguration\["a b"\]: is not a Flink configuration key; expected dotted words/],
+  ['a CPU limit below the request (template check)', 'audit-logs', ['--set-string', 'taskManager.resources.cpu=1', '--set-string', 'taskManager.resources.cpuLimit=500m'], /^taskManager\.resources\.cpuLimit: 500m is below the CPU request taskManager\.resources\.cpu \(1\); expected at least the request$/],
+  ['a fractional CPU limit below a millicore request (template check)', 'audit-logs', ['--set-string', 'taskManager.resources.cpu=1500m', '--set-string', 'taskManager.resources.cpuLimit=1.2'], /^taskManager\.resources\.cpuLimit: 1\.2 is below the CPU request taskManager\.resources\.cpu \(1500m\)/],
+  ['autoscaling max below min (template check)', 'log-enricher', ['--set', 'taskManager.autoscaling.minReplicas=3', '--set', 'taskManager.autoscaling.maxReplicas=2'], /^taskManager\.autoscaling\.maxReplicas: 2 is below taskManager\.autoscaling\.minReplicas \(3\); expected at least minReplicas$/],
+  ['a release name with a dot', 'audit-logs', [], /^release name "a\.b" cannot prefix this chart's object names; expected a DNS label .* of at most 50 characters, so that a\.b-pre-rollback stays within 63$/, 'a.b'],
+  ['a release name starting with a digit', 'audit-logs', [], /^release name "1ab" cannot prefix this chart's object names; expected a DNS label/, '1ab'],
+  ['a release name too long for the longest object name', 'log-enricher', [], /^release name "a{45}" cannot prefix this chart's object names; expected a DNS label .* of at most 44 characters, so that a{45}-cluster-config-map stays within 63$/, 'a'.repeat(45)],
+  ['a session job release name with a dot', 'slow-requests', [], /^release name "a\.b" cannot prefix this chart's object names; .* at most 53 characters, so that a\.b-submitter stays within 63$/, 'a.b'],
   ['a Flink value that is an object', 'audit-logs', ['--set', 'flinkConfiguration.a\\.b.c=1'], /flinkConfiguration\.a\.b: Invalid type/],
   ['monitoring switch not a boolean', 'audit-logs', ['--set-string', 'monitoring.scrape=yes'], /monitoring\.scrape: Invalid type\. Expected: boolean, given: string/],
   ['parallelism above the slots (template check)', 'audit-logs', ['--set', 'job.parallelism=9'], /job\.parallelism: 9 exceeds the 2 slots of 1 TaskManagers x 2 slots; raise taskManager\.replicas/],
@@ -404,17 +420,33 @@ const CHART_VALUES: [string, string, string[], RegExp][] = [
   ['suspend without a savepoint directory (template check)', 'access-logs', ['--set', 'job.state=suspended', '--set', 'job.savepointDirectory='], /job\.state: "suspended" needs job\.savepointDirectory/],
 ];
 
-test(`bad input, chart values: ${CHART_VALUES.length + 1} value sets fail helm template with one line naming the value (its field and rule, for the schema), rendering nothing`, async () => {
+/**
+ * [what, chart, a values file, the error line]: line breaks in keys and values that would be
+ * templated into YAML (pod annotations, a ConfigMap's file, the images of the pod templates).
+ */
+const VALUE_FILES: [string, string, string, RegExp][] = [
+  ['an annotation key with a line break', 'audit-logs', 'podAnnotations:\n  "a\\nkind: Secret": x\n', /podAnnotations.*pattern/],
+  ['a Flink key with a line break', 'audit-logs', 'flinkConfiguration:\n  "a.b\\nkind: Secret": x\n', /^flinkConfiguration\["a\.b\\nkind: Secret"\]: is not a Flink configuration key/],
+  ['a Flink value with a line break', 'audit-logs', 'flinkConfiguration:\n  a.b: "x\\nkind: Secret"\n', /^flinkConfiguration\["a\.b"\]: "x\\nkind: Secret" contains a line break or control character; expected one line$/],
+  ['an image repository with a line break', 'audit-logs', 'image:\n  repository: "flink\\nkind: Secret"\n', /image\.repository: Does not match pattern/],
+  ['an image tag with a line break', 'audit-logs', 'image:\n  tag: "1.20\\n"\n', /image\.tag: Does not match pattern/],
+  ['a hooks image with a line break', 'audit-logs', 'hooks:\n  image: "ops:1\\nkind: Secret"\n', /hooks\.image: Does not match pattern/],
+  ['a session job Flink value with a line break', 'slow-requests', 'flinkConfiguration:\n  a.b: "x\\ny"\n', /^flinkConfiguration\["a\.b"\]: "x\\ny" contains a line break or control character; expected one line$/],
+  ['a session job image repository with a line break', 'slow-requests', 'image:\n  repository: "ops\\nkind: Secret"\n', /image\.repository: Does not match pattern/],
+];
+test(`bad input, chart values: ${CHART_VALUES.length + VALUE_FILES.length} value sets fail helm template with one line naming the value (its field and rule, for the schema), rendering nothing`, async () => {
   const bin = await ensureHelm(3);
   const values = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-bad-values-'));
   try {
-    // A key with a line break, which would otherwise inject YAML into the pod template.
-    fs.writeFileSync(path.join(values, 'newline-key.yaml'), 'podAnnotations:\n  "a\\nkind: Secret": x\n');
-    const cases: [string, string, string[], RegExp][] = [...CHART_VALUES,
-      ['an annotation key with a line break', 'audit-logs', ['--values', path.join(values, 'newline-key.yaml')], /podAnnotations.*pattern/]];
-    for (const [what, chart, args, expected] of cases) {
-      const r = spawnSync(bin, ['template', chart, path.join(ROOT, 'charts', chart), '--namespace', 'logs', ...args],
-        { encoding: 'utf8', env: { ...process.env, HELM_CACHE_HOME: path.join(values, 'cache'), HELM_CONFIG_HOME: path.join(values, 'config') } });
+    const helmTemplate = (release: string, chart: string, args: string[]) => spawnSync(bin, ['template', release, path.join(ROOT, 'charts', chart), '--namespace', 'logs', ...args],
+      { encoding: 'utf8', env: { ...process.env, HELM_CACHE_HOME: path.join(values, 'cache'), HELM_CONFIG_HOME: path.join(values, 'config') } });
+    const cases: [string, string, string[], RegExp, string?][] = [...CHART_VALUES, ...VALUE_FILES.map(([what, chart, text, expected], i): [string, string, string[], RegExp] => {
+      const file = path.join(values, `values-${i}.yaml`);
+      fs.writeFileSync(file, text);
+      return [what, chart, ['--values', file], expected];
+    })];
+    for (const [what, chart, args, expected, release] of cases) {
+      const r = helmTemplate(release ?? chart, chart, args);
       assert.notEqual(r.status, 0, `${what}: exit code`);
       assert.equal(r.stdout, '', `${what}: nothing rendered`);
       const reason = helmReason(r.stderr);
@@ -422,6 +454,16 @@ test(`bad input, chart values: ${CHART_VALUES.length + 1} value sets fail helm t
       assert.match(reason, expected, `${what}: ${reason}`);
     }
     assert.ok(cases.length >= 30);
+    // What the checks must still accept: a limit equal to the request in other units, max = min,
+    // a Flink key the toolkit does not set, the longest release name allowed.
+    for (const [chart, args, release] of [
+      ['audit-logs', ['--set-string', 'taskManager.resources.cpu=1500m', '--set-string', 'taskManager.resources.cpuLimit=1.5', '--set', 'flinkConfiguration.pipeline\\.object-reuse=true'], 'audit-logs'],
+      ['log-enricher', ['--set', 'taskManager.autoscaling.minReplicas=2', '--set', 'taskManager.autoscaling.maxReplicas=2'], 'a'.repeat(44)],
+    ] as [string, string[], string][]) {
+      const r = helmTemplate(release, chart, args);
+      assert.equal(r.status, 0, `${chart} ${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stdout, /kind: Deployment/);
+    }
   } finally {
     fs.rmSync(values, { recursive: true, force: true });
   }

@@ -158,9 +158,9 @@ test('charts: template checks fail the release with one line naming the value', 
   const access = writeChart(UNITS.find((u) => u.name === 'access-logs')!);
   assert.match(renderError(bin, access, ['job.state=suspended', 'job.savepointDirectory=']), /job\.state: "suspended" needs job\.savepointDirectory/);
   assert.match(renderError(bin, audit, ['x']), /./);
-  const longName = helm(bin, ['template', 'a'.repeat(41), audit]);
+  const longName = helm(bin, ['template', 'a'.repeat(51), audit]);
   assert.notEqual(longName.code, 0);
-  assert.match(longName.stderr, /release name "a{41}" is longer than 40 characters/);
+  assert.match(longName.stderr, /release name "a{51}" cannot prefix this chart's object names; expected a DNS label .* of at most 50 characters/);
 });
 
 test('charts: values change the objects they name; the config checksum rolls only the pods whose config changed', async () => {

@@ -2,8 +2,8 @@
 
 {{/* Object names start with the release name, so two releases of this chart never collide. */}}
 {{- define "shared-logs.fullname" -}}
-{{- if gt (len .Release.Name) 40 -}}
-{{- fail (printf "release name %q is longer than 40 characters; expected at most 40 so that names like %s-taskmanager stay within 63" .Release.Name .Release.Name) -}}
+{{- if or (gt (len .Release.Name) 51) (not (regexMatch "^[a-z]([-a-z0-9]*[a-z0-9])?$" .Release.Name)) -}}
+{{- fail (printf "release name %q cannot prefix this chart's object names; expected a DNS label (lowercase letters, digits and \"-\", starting with a letter) of at most 51 characters, so that %s-taskmanager stays within 63" .Release.Name .Release.Name) -}}
 {{- end -}}
 {{- .Release.Name -}}
 {{- end -}}
@@ -80,6 +80,11 @@ limits:
 {{- end -}}
 {{- end -}}
 
+{{/* A CPU quantity (plain cores or millicores) in millicores. */}}
+{{- define "shared-logs.millicores" -}}
+{{- if hasSuffix "m" (toString .) -}}{{ trimSuffix "m" (toString .) | atoi }}{{- else -}}{{ mulf (float64 .) 1000 | int }}{{- end -}}
+{{- end -}}
+
 {{- define "shared-logs.mebibytes" -}}
 {{- if hasSuffix "Gi" . -}}{{ mul (trimSuffix "Gi" . | atoi) 1024 }}{{- else -}}{{ trimSuffix "Mi" . }}{{- end -}}
 {{- end -}}
@@ -139,6 +144,29 @@ limits:
 {{- end -}}
 {{- if lt (include "shared-logs.mebibytes" .Values.jobManager.resources.memory | atoi) 704 -}}
 {{- fail (printf "jobManager.resources.memory: %s is below Flink's minimum; expected at least 704Mi" .Values.jobManager.resources.memory) -}}
+{{- end -}}
+{{- with .Values.taskManager.resources.cpuLimit -}}
+{{- if lt (include "shared-logs.millicores" . | atoi) (include "shared-logs.millicores" $.Values.taskManager.resources.cpu | atoi) -}}
+{{- fail (printf "taskManager.resources.cpuLimit: %s is below the CPU request taskManager.resources.cpu (%s); expected at least the request" . $.Values.taskManager.resources.cpu) -}}
+{{- end -}}
+{{- end -}}
+{{- $managed := dict "blob.server.port" "cluster addresses" "env.java.default-opts.all" "Java 17 module flags" "execution.checkpointing.dir" "checkpointDirectory" "execution.checkpointing.externalized-checkpoint-retention" "checkpointing" "execution.checkpointing.interval" "checkpointInterval" "execution.checkpointing.max-concurrent-checkpoints" "checkpointMinPause" "execution.checkpointing.min-pause" "checkpointMinPause" "execution.checkpointing.mode" "checkpointMode" "execution.checkpointing.savepoint-dir" "savepointDirectory" "execution.checkpointing.storage" "checkpointDirectory" "execution.checkpointing.timeout" "checkpointTimeout" "execution.checkpointing.tolerable-failed-checkpoints" "tolerableCheckpointFailures" "execution.checkpointing.unaligned" "unalignedCheckpoints" "execution.checkpointing.unaligned.enabled" "unalignedCheckpoints" "heartbeat.interval" "heartbeats" "heartbeat.timeout" "heartbeats" "high-availability" "highAvailability" "high-availability.storageDir" "highAvailabilityStorageDir" "high-availability.type" "highAvailability" "io.tmp.dirs" "cluster addresses" "jobmanager.bind-host" "cluster addresses" "jobmanager.memory.process.size" "jobManagerMemory" "jobmanager.rpc.address" "cluster addresses" "jobmanager.rpc.port" "cluster addresses" "kubernetes.cluster-id" "highAvailabilityClusterId" "metrics.reporter.prom.factory.class" "metrics" "metrics.reporter.prom.port" "metrics" "rest.address" "cluster addresses" "rest.bind-address" "cluster addresses" "rest.port" "cluster addresses" "restart-strategy" "restartStrategy" "restart-strategy.exponential-delay.backoff-multiplier" "restartStrategy" "restart-strategy.exponential-delay.initial-backoff" "restartStrategy" "restart-strategy.exponential-delay.jitter-factor" "restartStrategy" "restart-strategy.exponential-delay.max-backoff" "restartStrategy" "restart-strategy.exponential-delay.reset-backoff-threshold" "restartStrategy" "restart-strategy.type" "restartStrategy" "state.backend" "stateBackend" "state.backend.type" "stateBackend" "state.checkpoint-storage" "checkpointDirectory" "state.checkpoints.dir" "checkpointDirectory" "state.savepoints.dir" "savepointDirectory" "taskmanager.bind-host" "cluster addresses" "taskmanager.data.port" "cluster addresses" "taskmanager.memory.managed.fraction" "managedMemoryFraction" "taskmanager.memory.process.size" "taskManagerMemory" "taskmanager.numberOfTaskSlots" "taskManagerSlots" "taskmanager.rpc.port" "cluster addresses" }}
+{{- range $k, $v := .Values.flinkConfiguration -}}
+{{- if not (regexMatch "^[$A-Za-z0-9][A-Za-z0-9_.\\-$]*$" $k) -}}
+{{- fail (printf "flinkConfiguration[%q]: is not a Flink configuration key; expected dotted words such as \"pipeline.max-parallelism\"" $k) -}}
+{{- end -}}
+{{- if hasKey $managed $k -}}
+{{- fail (printf "flinkConfiguration[%q]: is managed by the toolkit (set from %s); expected a key it does not set" $k (get $managed $k)) -}}
+{{- end -}}
+{{- if and (regexMatch "(?i)(password|passwd|secret|sasl\\.jaas\\.config|access[-.]?key|token|credential|(^|\\.)key(\\.|$)|private[-.]?key|[-.]apikey)" $k) (not (regexMatch "^(kubernetes\\.(container\\.image\\.pull-secrets|env\\.secretKeyRef|secrets)|security\\.delegation\\.tokens?\\..*|security\\.kerberos\\.(fetch\\.delegation-token|tokens\\..*))$" $k)) -}}
+{{- fail (printf "flinkConfiguration[%q]: looks like a credential, and the Flink configuration lives in a ConfigMap; expected no credentials here (feed them from a Secret with FlinkConfigValue.fromSecret in the definition)" $k) -}}
+{{- end -}}
+{{- if regexMatch "[\x00-\x1f\x7f]" (toString $v) -}}
+{{- fail (printf "flinkConfiguration[%q]: %q contains a line break or control character; expected one line" $k (toString $v)) -}}
+{{- end -}}
+{{- if regexMatch "(?i)^([a-z][a-z0-9+.-]*:\\/\\/)[^/@\\s]*@" (toString $v) -}}
+{{- fail (printf "flinkConfiguration[%q]: carries credentials in a URL, and the Flink configuration lives in a ConfigMap; expected a URL without user:password@ (feed credentials from a Secret with FlinkConfigValue.fromSecret in the definition)" $k) -}}
+{{- end -}}
 {{- end -}}
 {{- if not .Values.networkPolicy.allowRemoteCodeExecutionViaRestApi -}}
 {{- if .Values.ingress.enabled -}}
