@@ -128,7 +128,7 @@ test('incremental synth: after adding, changing, renaming and removing jobs, a l
 
   // The toolkit's code changes (no new version): every unit is written again, and the charts
   // now carry the new text.
-  const chartJs = path.join(lib, 'helm', 'chart.js');
+  const chartJs = path.join(lib, 'helm', 'notes.js');
   const code = fs.readFileSync(chartJs, 'utf8');
   assert.ok(code.includes('Web UI and REST API:'));
   fs.writeFileSync(chartJs, code.replace('Web UI and REST API:', 'Web UI and REST API (port 8081):'));
