@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { FlinkVersion } from './flink-version';
+import { OptionType } from './option-values';
 
 /**
  * The configuration options a Flink release declares, read from the real Flink jars by
@@ -14,6 +15,8 @@ interface CatalogOption {
   readonly deprecatedKeys: string[];
   readonly fallbackKeys: string[];
   readonly deprecated?: boolean;
+  readonly type: string;
+  readonly enumValues?: string[];
 }
 
 interface RemovedKey {
@@ -59,11 +62,13 @@ export class OptionCatalog {
   public readonly flinkVersion: string;
   private readonly main = new Map<string, string>();
   private readonly patterns: RegExp[] = [];
+  private readonly byKey: Map<string, CatalogOption>;
   private readonly keys: string[];
 
   private constructor(data: { flinkVersion: string; options: CatalogOption[] }) {
     this.flinkVersion = data.flinkVersion;
     const byKey = new Map(data.options.map((o) => [o.key, o]));
+    this.byKey = byKey;
     for (const o of data.options) {
       if (o.key.includes('<')) {
         const re = o.key.split(/<[^>]+>/).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[^.]+(?:\\.[^.]+)*?');
@@ -87,6 +92,18 @@ export class OptionCatalog {
   /** The name this version prefers for `key`, or undefined when it declares no such option. */
   public preferred(key: string): string | undefined {
     return this.main.get(key);
+  }
+
+  /**
+   * The type (and enum values) of the option `key` names, under its current or a deprecated
+   * name. Keys under a `<name>` pattern (metrics.reporter.<name>.port and the like) give none:
+   * several reporters declare the same suffix and read it differently (the Prometheus
+   * reporter's port takes a range such as 9250-9260 where the catalog records an Integer).
+   */
+  public option(key: string): OptionType | undefined {
+    const main = this.main.get(key);
+    const o = main === undefined ? undefined : this.byKey.get(main);
+    return o && { key: o.key, type: o.type, enumValues: o.enumValues };
   }
 
   public knows(key: string): boolean {

@@ -2,6 +2,7 @@ import { emitYaml } from '../synth/yaml';
 import { checkDataKey, checkObjectName, hasUrlCredentials, redactUrl, ValidationError } from '../errors';
 import { FlinkVersion } from './flink-version';
 import { OptionCatalog } from './catalog';
+import { checkOptionValue } from './option-values';
 import { keyFor, removedIn2, RENAMED_IN_2 } from './keys';
 
 /** A value written to the configuration file. */
@@ -54,7 +55,8 @@ interface Entry { readonly value: PlainConfigValue; readonly owner: string; read
  * The Flink configuration of one cluster, keyed by the names the target version reads.
  *
  * Typed props of the constructs set keys through `set`; the raw escape hatch goes through
- * `setRaw`, which rejects keys the version removed (naming the replacement), translates
+ * `setRaw`, which rejects keys the version removed (naming the replacement), checks each value
+ * against its option's type and Flink's ranges (lib/config/option-values.ts), translates
  * renamed keys, refuses secrets (they belong in Kubernetes Secrets) and refuses a key that a
  * typed prop already sets. `render` refuses a key that is a dotted prefix of another
  * (`a.b` with `a.b.c`), which Flink 2.x's YAML parser cannot represent.
@@ -122,6 +124,8 @@ export class FlinkConfiguration {
         const near = catalog.nearest(key);
         if (near) throw new ValidationError(`${field} key`, key, `is not a Flink ${this.version.line} option; did you mean "${near}"?`);
       }
+      const option = catalog?.option(key);
+      if (option && !secret) checkOptionValue(where, option, value as PlainConfigValue);
       const k = keyFor(this.version, key);
       if (this.reserved.has(k)) {
         throw new ValidationError(where, value, `is set at start from ${this.reserved.get(k)}; use that instead`);

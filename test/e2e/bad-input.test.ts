@@ -307,6 +307,28 @@ const MORE_DEFINITIONS: [string, () => unknown, RegExp][] = [
     new FlinkSessionJob(s, 'j', { cluster: c, job: JobSource.sql('INSERT INTO t SELECT 1'), flinkConfiguration: { 'security.ssl.key-password': FlinkConfigValue.fromSecret('tls', 'key') } });
   }), /^flinkConfiguration\["security.ssl.key-password"\]: "FlinkConfigValue.fromSecret\('tls', 'key'\)" is not possible for a session job, whose configuration is submitted from a ConfigMap; set it in the session cluster's flinkConfiguration$/],
   ['multi-line value in flink-conf.yaml', app({ flinkVersion: FlinkVersion.of('1.18'), flinkConfiguration: { 'env.java.opts.all': '-Da=1\n-Db=2' } }), /^flinkConfiguration\["env.java.opts.all"\]: "-Da=1\\n-Db=2" contains a line break, which flink-conf.yaml cannot hold/],
+  // raw Flink values checked against their option's type in the catalog, as Flink parses them
+  ['slots that are not an Integer', raw('taskmanager.numberOfTaskSlots', 'two'), /^flinkConfiguration\["taskmanager.numberOfTaskSlots"\]: "two" is not an Integer; expected a whole number such as 4/],
+  ['zero slots as a raw value', app({ flinkVersion: FlinkVersion.V2_2, flinkConfiguration: { 'taskmanager.numberOfTaskSlots': 0 } }), /^flinkConfiguration\["taskmanager.numberOfTaskSlots"\]: 0 is out of range; expected a whole number >= 1$/],
+  ['an Integer beyond Java int', raw('rest.server.numThreads', '2147483648'), /^flinkConfiguration\["rest.server.numThreads"\]: "2147483648" is not an Integer; expected a whole number such as 4 \(at most 2147483647\)$/],
+  ['a Boolean written yes', raw('pipeline.object-reuse', 'yes'), /^flinkConfiguration\["pipeline.object-reuse"\]: "yes" is not a Boolean; expected true or false$/],
+  ['a Duration with a fraction', raw('rest.idleness-timeout', '1.5s'), /^flinkConfiguration\["rest.idleness-timeout"\]: "1.5s" is not a Duration; expected a whole number with a unit such as 500ms/],
+  ['a Duration in weeks', raw('web.refresh-interval', '2 weeks'), /^flinkConfiguration\["web.refresh-interval"\]: "2 weeks" is not a Duration/],
+  ['a negative Duration', raw('pekko.ask.timeout', '-10s'), /^flinkConfiguration\["pekko.ask.timeout"\]: "-10s" is not a Duration/],
+  ['a MemorySize in Kubernetes units', raw('taskmanager.memory.task.off-heap.size', '512Mi'), /^flinkConfiguration\["taskmanager.memory.task.off-heap.size"\]: "512Mi" is not a MemorySize; expected a whole number with a unit such as 512mb or 2g \(units: b\/bytes, k\/kb\/kibibytes/],
+  ['a MemorySize beyond 64 bits', raw('taskmanager.memory.framework.off-heap.size', '9000000tb'), /^flinkConfiguration\["taskmanager.memory.framework.off-heap.size"\]: "9000000tb" is not a MemorySize/],
+  ['an enum value Flink does not know', raw('kubernetes.container.image.pull-policy', 'Sometimes'), /^flinkConfiguration\["kubernetes.container.image.pull-policy"\]: "Sometimes" is not an accepted value; expected one of IfNotPresent, Always, Never \(case-insensitive\)$/],
+  ['an enum list with an unknown item', raw('state.backend.rocksdb.compression.per.level', 'SNAPPY_COMPRESSION;GZIP'), /^flinkConfiguration\["state.backend.rocksdb.compression.per.level"\]: "SNAPPY_COMPRESSION;GZIP" is not an accepted value; expected one of NO_COMPRESSION, SNAPPY_COMPRESSION/],
+  ['a Map written with =', raw('pipeline.global-job-parameters', 'a=1,b=2'), /^flinkConfiguration\["pipeline.global-job-parameters"\]: "a=1,b=2" is not a Map; expected key:value pairs separated by commas, such as k1:v1,k2:v2$/],
+  ['a Float that is a percentage', raw('taskmanager.memory.network.fraction', '10%'), /^flinkConfiguration\["taskmanager.memory.network.fraction"\]: "10%" is not a Float; expected a number such as 0.5$/],
+  ['a memory fraction of 1', raw('taskmanager.memory.jvm-overhead.fraction', 1), /^flinkConfiguration\["taskmanager.memory.jvm-overhead.fraction"\]: 1 is out of range; expected a fraction >= 0 and below 1/],
+  ['max parallelism above 32768', raw('pipeline.max-parallelism', 40000), /^flinkConfiguration\["pipeline.max-parallelism"\]: 40000 is out of range; expected a whole number between 1 and 32768/],
+  ['a bad value under a deprecated key name', raw('taskmanager.network.memory.fraction', 'half'), /^flinkConfiguration\["taskmanager.network.memory.fraction"\]: "half" is not a Float/],
+  ['a bad value added after construction', () => synth((s) => { new FlinkApplication(s, 'job', OK).addFlinkConfiguration('web.refresh-interval', '10 sekunden'); }), /^addFlinkConfiguration\["web.refresh-interval"\]: "10 sekunden" is not a Duration/],
+  ['a bad value in a session job', () => synth((s) => {
+    const c = new FlinkSessionCluster(s, 'shared', { checkpointDirectory: 's3://b/cp' });
+    new FlinkSessionJob(s, 'j', { cluster: c, job: JobSource.sql('INSERT INTO t SELECT 1'), flinkConfiguration: { 'table.exec.state.ttl': '1 month' } });
+  }), /^flinkConfiguration\["table.exec.state.ttl"\]: "1 month" is not a Duration/],
 ];
 
 const ALL_DEFINITIONS = [...DEFINITIONS, ...MORE_DEFINITIONS];
@@ -350,6 +372,10 @@ test('bad input, definitions: what the checks must still accept', () => {
   FlinkConfigValue.fromSecret('tls.rest', 'keystore.password');
   app({ restartStrategy: RestartStrategy.exponentialDelay({ initialBackoff: Duration.seconds(10), maxBackoff: Duration.seconds(10), multiplier: 1.01, jitter: 1 }) })();
   app({ flinkConfiguration: { 'security.delegation.tokens.enabled': false, 'kubernetes.secrets': 'a:/b', 'pipeline.auto-watermark-interval': '200ms' } })();
+  // Flink's own spellings of typed values: long unit names, any case, signs, placeholders.
+  app({ flinkConfiguration: { 'rest.idleness-timeout': '2 Minutes', 'pekko.ask.timeout': '10 SECONDS', 'taskmanager.memory.task.off-heap.size': '512 Mebibytes', 'pipeline.object-reuse': 'TRUE',
+    'kubernetes.container.image.pull-policy': 'ifnotpresent', 'state.backend.rocksdb.compression.per.level': 'snappy_compression;LZ4_COMPRESSION', 'rest.server.numThreads': '+4',
+    'taskmanager.memory.network.fraction': '0.15f', 'pipeline.global-job-parameters': 'a:1,b:2', 'rest.flamegraph.stack-depth': '${env:DEPTH}', 'my.connector.option': 'anything' } })();
   app({ checkpointDirectory: 'hdfs:///flink/cp', savepointDirectory: 'file:///data/sp', env: { DB_PASSWORD: EnvValue.fromSecret('db', 'password') }, job: JobSource.sql("INSERT INTO t SELECT '${env:DB_PASSWORD}', '${env:POD_IP}'") })();
   synthOf({ checkpointDirectory: 'file:///data/cp', savepointDirectory: 'file:///data/sp', volumes: [{ name: 'data', mountPath: '/data/', readOnly: false, source: VolumeSource.persistentVolumeClaim('state') }] })();
 });
