@@ -13,7 +13,8 @@
  * - layoutFlinkHome(version, line, dir): a runnable Flink home laid out like the runtime image:
  *   the distribution plus the entries of imageLayout(line) (lib/ and usrlib/ jars, the
  *   prometheus reporter plugin in plugins/metrics-prometheus/, the S3 file system in
- *   plugins/s3-fs-hadoop/ when the distribution has it).
+ *   plugins/s3-fs-hadoop/, from the distribution's opt/ or, as PyPI's lacks it, its stand-in of
+ *   OPT_STAND_INS: the nearest patch release Maven Central serves).
  *
  * Every download happens here; two processes calling these at once are safe (a lock directory,
  * downloads into a temp dir, then rename).
@@ -608,6 +609,48 @@ export async function ensureRuntimeArtifacts(line: string): Promise<{ lib: strin
 }
 
 // ---------------------------------------------------------------------------------------------
+// opt/ jars that PyPI's distribution leaves out
+
+/**
+ * The jars of the official distribution's opt/ that the runtime image uses and that PyPI's
+ * `apache-flink-libraries` leaves out, by their path in the distribution. Maven Central (as this
+ * machine reaches it) does not serve them at the exact Flink versions, so each is the nearest
+ * patch release it serves, pinned by sha256 and placed under the official file name: a stand-in
+ * difference (same minor release, other patch level) that every user of ensureOptJar inherits.
+ */
+export const OPT_STAND_INS: Readonly<Record<string, { readonly maven: string; readonly sha256: string }>> = {
+  'opt/flink-s3-fs-hadoop-2.2.1.jar': { maven: 'org.apache.flink:flink-s3-fs-hadoop:2.2.0', sha256: 'fe14908b4d04c2fb199bf5c9dddfa80fd6b64d7a6decb3cc8826e644c5449262' },
+  'opt/flink-s3-fs-hadoop-1.20.5.jar': { maven: 'org.apache.flink:flink-s3-fs-hadoop:1.20.1', sha256: '4dabe5d51519984f88d677c477b99c5e18cec924af2e41816da67df527a5c679' },
+};
+
+/**
+ * A jar of opt/ for the Flink distribution of `version`: the distribution's own when it has it,
+ * otherwise its stand-in of OPT_STAND_INS (resolved with mvn into cacheDir('flink', version,
+ * 'opt') under the official name, its sha256 checked). Throws when there is neither.
+ */
+export async function ensureOptJar(version: string, distPath: string): Promise<string> {
+  const own = path.join(await ensureFlink(version), ...distPath.split('/'));
+  if (fs.existsSync(own)) return own;
+  const standIn = OPT_STAND_INS[distPath];
+  if (!standIn) throw new Error(`${distPath} is not in the PyPI distribution of Flink ${version}, and OPT_STAND_INS has no stand-in for it`);
+  const file = path.join(cacheDir('flink', version, 'opt'), path.posix.basename(distPath));
+  if (fs.existsSync(file) && sha256File(file) === standIn.sha256) return file;
+  return withLock(`flink-${version}-opt`, 15 * 60_000, async () => {
+    if (fs.existsSync(file) && sha256File(file) === standIn.sha256) return file;
+    const tmp = tmpSibling(file);
+    try {
+      const [jar] = await mavenResolve({ artifacts: [standIn.maven], dest: tmp });
+      const got = sha256File(jar);
+      if (got !== standIn.sha256) throw new Error(`${standIn.maven} (stand-in for ${distPath}) has sha256 ${got}; expected ${standIn.sha256}`);
+      fs.renameSync(jar, file);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    return file;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 // layout
 
 function copyDir(from: string, to: string): void {
@@ -641,16 +684,16 @@ export async function layoutFlinkHome(version: string, line: string, dir: string
   fs.mkdirSync(lib);
   for (const f of fs.readdirSync(path.join(dist, 'lib'))) fs.symlinkSync(path.join(dist, 'lib', f), path.join(lib, f));
 
-  const absent: { dest: string; why: string }[] = [];
+  const standIns: { dest: string; maven: string }[] = [];
   for (const e of entries) {
     const to = path.join(dir, ...e.dest.split('/'));
     if (e.kind === 'plugin') {
-      const src = path.join(dist, ...e.source.split('/'));
+      let src = path.join(dist, ...e.source.split('/'));
       if (!fs.existsSync(src) && e.source.startsWith('opt/')) {
         // PyPI's apache-flink-libraries leaves out the optional file systems of opt/ that the
-        // official image carries; the home cannot serve what such a plugin serves.
-        absent.push({ dest: e.dest, why: `${e.source} is not in the PyPI distribution of Flink ${version}` });
-        continue;
+        // official image carries: the nearest patch release Maven Central serves stands in.
+        src = await ensureOptJar(version, e.source);
+        standIns.push({ dest: e.dest, maven: OPT_STAND_INS[e.source].maven });
       }
       if (!fs.existsSync(src)) throw new Error(`plugin ${e.name}: ${e.source} is not in the Flink ${version} distribution`);
       fs.mkdirSync(path.dirname(to), { recursive: true });
@@ -667,7 +710,7 @@ export async function layoutFlinkHome(version: string, line: string, dir: string
   const local = (folder: string) => entries.filter((e) => e.kind !== 'plugin' && e.dest.startsWith(`${folder}/`)).map((e) => files.get(e.dest)!);
   fs.writeFileSync(
     path.join(dir, '.cdk8s-flink-layout.json'),
-    JSON.stringify({ flinkVersion: version, line, dist, lib: local('lib'), usrlib: local('usrlib'), entries, absent }, null, 2),
+    JSON.stringify({ flinkVersion: version, line, dist, lib: local('lib'), usrlib: local('usrlib'), entries, standIns }, null, 2),
   );
   return dir;
 }

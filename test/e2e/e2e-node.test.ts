@@ -6,14 +6,21 @@
  * that enforces the restricted Pod Security Standard.
  *
  * Values change only where the images are and the CPU requests (2 CPUs here); the chart is not
- * edited. No Kafka broker runs (the chart's source is a SASL_SSL cluster), so:
- * - the first install runs the pre-install preflight hook in the ops image, which must fail on the
- *   unreachable broker and so fail the install (its pod ran as uid 10001, read-only root);
- * - the second install switches the preflight off and points checkpoints at the pods' /tmp (the
- *   example's HDFS is not reachable: the image has no Hadoop file system): the hand-off hook, then JobManager and
- *   TaskManagers Ready (probes, read-only root, uid 9999; the TaskManagers find the JobManager
- *   through CoreDNS) and the job RUNNING, read from the REST API through the API server's service
- *   proxy. (Without a broker the job then fails over; its RUNNING state is what is checked.)
+ * edited. First without a broker: the pre-install preflight hook runs in the ops image, fails on
+ * the unreachable broker and so fails the install (its pod ran as uid 10001, read-only root).
+ * Then with the example's servers as pods (test/support/node-services.ts): Kafka (KRaft) as
+ * `logs-kafka-bootstrap.kafka.svc:9093`, SASL_SSL with a SCRAM-SHA-512 user and a certificate of
+ * a test authority, and HDFS as `namenode.hadoop.svc:8020`; the chart installs as released (the
+ * preflight passes against the broker, checkpoints and the archive on HDFS): the hand-off hook,
+ * JobManager and TaskManagers Ready (probes, read-only root, uid 9999; the TaskManagers find the
+ * JobManager through CoreDNS), the job RUNNING (read from the REST API through the API server's
+ * service proxy); records produced into the source topic from a pod reach the HDFS archive exactly
+ * once (read back after stop-with-savepoint --drain); `helm test` passes while the job runs and
+ * fails once the JobManager is scaled to 0.
+ *
+ * The example's Kafka source names no truststore, and the chart has no value that could give it
+ * one: the Flink and ops images are run as images derived with the test authority in their system
+ * trust store (trustingImage), the smallest change that lets the chart run unedited.
  *
  * The first run builds everything (Kubernetes binaries, root filesystems, images); later runs use
  * the cache. Writes build and start-up times to $CDK8S_FLINK_NODE_REPORT (default
@@ -21,46 +28,63 @@
  */
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { cacheDir } from '../support/cache';
-import { buildTimes, ensureProjectImages } from '../support/images';
+import { recordE2E } from '../support/e2e-report';
+import { buildTimes, ensureProjectImages, ImageBuild } from '../support/images';
 import { ensureNodeBinaries, ociArchive, RealNode, startRealNode } from '../support/node';
+import { ensureHdfsImage, ensureKafkaImage, hdfsManifests, kafkaClientPod, kafkaManifests, kafkaTls, KafkaTls, trustingImage } from '../support/node-services';
 import { ensureHelm, run } from '../support/tools';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const CHART = path.join(ROOT, 'charts', 'access-logs');
 const NS = 'logs';
+const KAFKA_SERVICE = 'logs-kafka-bootstrap';
+const BOOTSTRAP = `${KAFKA_SERVICE}.kafka.svc:9093`;
+const SOURCE = 'logs.access';
+const RECORDS = 2_000;
 const report: Record<string, unknown> = { started: new Date().toISOString() };
 let node: RealNode | undefined;
 let images: Awaited<ReturnType<typeof ensureProjectImages>>;
+/** the images of the run against the broker: the project's, trusting the test authority */
+let trusting: { flink: string; ops: string };
+let tls: KafkaTls;
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-e2e-node-'));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 before(async () => {
   // the Go builds (CPU) and the image builds (mostly downloads at first) side by side
   const t0 = Date.now();
-  const [bins, built] = await Promise.all([
+  const [bins, built, services] = await Promise.all([
     ensureNodeBinaries().then((b) => ((report.nodeBinariesMs = Date.now() - t0), b)),
     ensureProjectImages(['2.2']).then((i) => ((report.imagesMs = Date.now() - t0), i)),
+    Promise.all([ensureKafkaImage(), ensureHdfsImage()]).then((i) => ((report.serviceImagesMs = Date.now() - t0), i)),
   ]);
   images = built;
+  tls = await kafkaTls(path.join(work, 'tls'), [`${KAFKA_SERVICE}.kafka.svc`, `${KAFKA_SERVICE}.kafka.svc.cluster.local`]);
+  const derived: ImageBuild[] = [];
+  for (const name of [images.flink['2.2'], images.ops]) derived.push(await trustingImage(name, tls.caFile));
+  trusting = { flink: derived[0].name, ops: derived[1].name };
   report.nodeBinariesBuildMs = bins.buildMs;
-  report.imageBuilds = images.builds;
+  report.imageBuilds = [...images.builds, ...services, ...derived];
   report.buildTimes = buildTimes;
   let t = Date.now();
   node = await startRealNode();
   report.nodeStartMs = Date.now() - t;
   report.nodeTimings = node.timings;
   t = Date.now();
-  for (const name of [images.flink['2.2'], images.ops]) await node.importImage(await ociArchive(name));
+  for (const name of [images.flink['2.2'], images.ops, trusting.flink, trusting.ops, ...services.map((i) => i.name)]) await node.importImage(await ociArchive(name));
   report.importMs = Date.now() - t;
   await node.cluster.createNamespace(NS, { podSecurity: 'restricted' });
 }, { timeout: 80 * 60_000 });
 
 after(async () => {
   await node?.stop();
+  fs.rmSync(work, { recursive: true, force: true });
   const file = process.env.CDK8S_FLINK_NODE_REPORT ?? path.join(cacheDir('node'), 'report.json');
   fs.writeFileSync(file, `${JSON.stringify({ ...report, finished: new Date().toISOString() }, null, 2)}\n`);
 });
@@ -92,13 +116,13 @@ async function withDiagnostics<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /** Values that point the chart at the local images and fit its requests on 2 CPUs. */
-function values(extra: string[] = []): string[] {
-  const [repo, tag] = splitImage(images.flink['2.2']);
+function values(extra: string[] = [], imgs: { flink: string; ops: string } = { flink: images.flink['2.2'], ops: images.ops }): string[] {
+  const [repo, tag] = splitImage(imgs.flink);
   return [
     `image.repository=${repo}`,
     `image.tag=${tag}`,
     'image.pullPolicy=Never',
-    `hooks.image=${images.ops}`,
+    `hooks.image=${imgs.ops}`,
     'jobManager.resources.cpu=100m',
     'taskManager.resources.cpu=100m',
     ...extra,
@@ -159,14 +183,12 @@ test('pods on the node reach the API server through the kubernetes Service, by i
   });
 });
 
-test('access-logs on the node (helm 4, restricted): the preflight hook runs in the ops image and fails the install without a broker; without it the job runs', { timeout: 20 * 60_000 }, async () => {
+test('access-logs on the node (helm 4, restricted): without a broker the preflight hook runs in the ops image and fails the install', { timeout: 20 * 60_000 }, async () => {
   const h4 = await ensureHelm(4);
   await withDiagnostics(async () => {
     // the Kafka credentials the chart reads from a Secret it does not create
     await kubectl(['-n', NS, 'create', 'secret', 'generic', 'logs-kafka-flink', '--from-literal=username=flink', '--from-literal=password=not-used']);
-
-    // 1. with hooks: the pre-install preflight runs in the ops image and fails on the missing broker
-    let t = Date.now();
+    const t = Date.now();
     const first = await helm(h4, ['install', 'access-logs', CHART, '-n', NS, ...values(), '--wait', '--timeout', '240s']);
     report.preflightHookMs = Date.now() - t;
     assert.notEqual(first.code, 0, `install without a broker must fail at the preflight hook:\n${first.out}`);
@@ -183,42 +205,149 @@ test('access-logs on the node (helm 4, restricted): the preflight hook runs in t
     report.preflightHookLog = hookLog.trim().split('\n').slice(-5);
     await helm(h4, ['uninstall', 'access-logs', '-n', NS, '--wait', '--timeout', '120s']);
     await kubectl(['-n', NS, 'delete', 'jobs', '--all', '--wait=true', '--timeout=60s']);
-
-    // 2. without the preflight: hand-off hook, JobManager and TaskManagers Ready, job RUNNING
-    t = Date.now();
-    // The example keeps checkpoints on HDFS, which the runtime image cannot reach (no Hadoop
-    // file system in it: the JobMaster fails "Could not find a file system implementation for
-    // scheme 'hdfs'" and the JobManager restarts forever). A value points them at the pods' /tmp.
-    const second = await helm(h4, ['install', 'access-logs', CHART, '-n', NS, ...values(['hooks.preflight.enabled=false', 'flinkConfiguration.execution\\.checkpointing\\.dir=file:///tmp/checkpoints']), '--wait', '--timeout', '300s']);
-    report.installReadyMs = Date.now() - t;
-    assert.equal(second.code, 0, `helm install:\n${second.out}`);
-    const jm = await podsOf('app.kubernetes.io/component=jobmanager');
-    const tms = await podsOf('app.kubernetes.io/component=taskmanager');
-    assert.ok(jm.length === 1 && tms.length === 2, `1 JobManager and 2 TaskManagers: ${jm.length}, ${tms.length}`);
-    for (const p of [...jm, ...tms]) {
-      assert.ok(p.status.conditions.some((c: any) => c.type === 'Ready' && c.status === 'True'), `${p.metadata.name} Ready`);
-      assert.equal(p.spec.securityContext.runAsUser ?? p.spec.containers[0].securityContext?.runAsUser, 9999);
-      assert.equal(p.spec.containers[0].securityContext.readOnlyRootFilesystem, true);
-    }
-    const svc = JSON.parse(await kubectl(['-n', NS, 'get', 'services', '-o', 'json'])).items.find((s: any) => s.metadata.name.endsWith('-rest'));
-    assert.ok(svc, 'the REST Service');
-    // (on a loaded 2-core machine the job has taken from 1 to 5 minutes to be scheduled)
-    const until = Date.now() + 600_000;
-    let seen = '';
-    while (Date.now() < until) {
-      const r = await node!.cluster.kubectl(['get', '--raw', `/api/v1/namespaces/${NS}/services/${svc.metadata.name}:rest/proxy/jobs/overview`], { timeoutMs: 20_000 });
-      if (r.code === 0) {
-        const jobs = (JSON.parse(r.stdout) as { jobs: { state: string; tasks?: { running?: number } }[] }).jobs;
-        seen = jobs.map((j) => j.state).join(',');
-        if (jobs.some((j) => j.state === 'RUNNING')) break;
-      } else {
-        seen = r.stderr.trim();
-      }
-      await sleep(1000);
-    }
-    report.installToRunningMs = Date.now() - t;
-    assert.match(seen, /RUNNING/, `the job reached RUNNING (last seen: ${seen})`);
-    const uninstall = await helm(h4, ['uninstall', 'access-logs', '-n', NS, '--wait', '--timeout', '180s']);
-    assert.equal(uninstall.code, 0, uninstall.out);
+    await kubectl(['-n', NS, 'delete', 'secret', 'logs-kafka-flink']);
   });
+});
+
+/** Applies a pod, waits (bounded) for it to end, returns its log; rejects unless it succeeded. */
+async function runPod(pod: any, timeoutMs: number): Promise<string> {
+  const { name, namespace } = pod.metadata;
+  await kubectl(['apply', '-f', '-'], JSON.stringify(pod));
+  const until = Date.now() + timeoutMs;
+  let phase = '';
+  while (Date.now() < until) {
+    phase = (await kubectl(['-n', namespace, 'get', 'pod', name, '-o', 'jsonpath={.status.phase}'])).trim();
+    if (phase === 'Succeeded' || phase === 'Failed') break;
+    await sleep(1000);
+  }
+  const log = await kubectl(['-n', namespace, 'logs', name]).catch((e: Error) => e.message);
+  assert.equal(phase, 'Succeeded', `pod ${namespace}/${name}: ${phase}\n${log}`);
+  await kubectl(['-n', namespace, 'delete', 'pod', name, '--wait=false']);
+  return log;
+}
+
+/** The job states the REST API reports through the API server's service proxy, or its error. */
+async function jobStates(svc: string): Promise<{ states: string; jobs: { jid: string; state: string }[] }> {
+  const r = await node!.cluster.kubectl(['get', '--raw', `/api/v1/namespaces/${NS}/services/${svc}:rest/proxy/jobs/overview`], { timeoutMs: 20_000 });
+  if (r.code !== 0) return { states: r.stderr.trim(), jobs: [] };
+  const jobs = (JSON.parse(r.stdout) as { jobs: { jid: string; state: string }[] }).jobs;
+  return { states: jobs.map((j) => j.state).join(','), jobs };
+}
+
+test('access-logs as released against Kafka and HDFS pods: preflight passes, records reach the archive exactly once, helm test passes, and fails once the JobManager is gone', { timeout: 45 * 60_000 }, async () => {
+  const h4 = await ensureHelm(4);
+  const steps: Record<string, number> = {};
+  let installed = false;
+  try {
+    await withDiagnostics(async () => {
+      // 1. the servers the example talks to
+      let t = Date.now();
+      await node!.cluster.createNamespace('kafka', { podSecurity: 'restricted' });
+      await node!.cluster.createNamespace('hadoop', { podSecurity: 'restricted' });
+      const password = crypto.randomBytes(12).toString('hex');
+      await kubectl(['apply', '-f', '-'], JSON.stringify(kafkaManifests({ namespace: 'kafka', service: KAFKA_SERVICE, tls, username: 'flink', password })));
+      // the archive and Flink's state belong to the Flink image's user
+      await kubectl(['apply', '-f', '-'], JSON.stringify(hdfsManifests('hadoop', 'namenode', 'flink:/logs,/flink')));
+      for (const [ns, pod] of [['kafka', 'kafka-0'], ['hadoop', 'hdfs-0']]) {
+        const w = await node!.cluster.kubectl(['-n', ns, 'wait', '--for=condition=Ready', `pod/${pod}`, '--timeout=300s'], { timeoutMs: 320_000 });
+        if (w.code !== 0) throw new Error(`${ns}/${pod} not Ready: ${w.stderr}\n${await node!.diagnostics(ns)}`);
+      }
+      steps.serversReadyMs = Date.now() - t;
+      await kubectl(['-n', NS, 'create', 'secret', 'generic', 'logs-kafka-flink', '--from-literal=username=flink', `--from-literal=password=${password}`]);
+      const client = (name: string, args: string[], ms = 360_000) => runPod(kafkaClientPod(NS, name, trusting.ops, BOOTSTRAP, 'logs-kafka-flink', args), ms);
+      assert.match(await client('kafka-topic', ['topic', SOURCE, '4']), /partitions 4/);
+
+      // 2. install as released: the preflight hook runs against the broker and passes
+      t = Date.now();
+      let preflightLog = '';
+      let installing = true;
+      const watch = (async () => {
+        while (installing && !preflightLog) {
+          const p = (await podsOf('job-name').catch(() => [])).find((x) => x.metadata.name.includes('preflight') && x.status?.phase === 'Succeeded');
+          if (p) preflightLog = await kubectl(['-n', NS, 'logs', p.metadata.name]).catch(() => '');
+          await sleep(250);
+        }
+      })();
+      const install = await helm(h4, ['install', 'access-logs', CHART, '-n', NS, ...values([], trusting), '--wait', '--timeout', '480s']);
+      installing = false;
+      await watch;
+      installed = true;
+      steps.installReadyMs = Date.now() - t;
+      // helm fails the install when a pre-install hook fails, so a success is the preflight's pass;
+      // its log is checked when the poll caught the pod before Helm deleted the succeeded hook.
+      assert.equal(install.code, 0, `helm install:\n${install.out}`);
+      if (preflightLog) assert.match(preflightLog, /^source logs\.access: 4 partition\(s\)$/m, `the preflight hook passed and found the source topic:\n${preflightLog}`);
+      report.preflightPassLog = preflightLog ? preflightLog.trim().split('\n').slice(-5) : ['(not captured: the succeeded hook pod was deleted before the poll read it)'];
+      const jm = await podsOf('app.kubernetes.io/component=jobmanager');
+      const tms = await podsOf('app.kubernetes.io/component=taskmanager');
+      assert.ok(jm.length === 1 && tms.length === 2, `1 JobManager and 2 TaskManagers: ${jm.length}, ${tms.length}`);
+      for (const p of [...jm, ...tms]) {
+        assert.ok(p.status.conditions.some((c: any) => c.type === 'Ready' && c.status === 'True'), `${p.metadata.name} Ready`);
+        assert.equal(p.spec.securityContext.runAsUser ?? p.spec.containers[0].securityContext?.runAsUser, 9999);
+        assert.equal(p.spec.containers[0].securityContext.readOnlyRootFilesystem, true);
+      }
+      const svc = JSON.parse(await kubectl(['-n', NS, 'get', 'services', '-o', 'json'])).items.find((x: any) => x.metadata.name.endsWith('-rest'));
+      assert.ok(svc, 'the REST Service');
+      // (on a loaded 2-core machine the job has taken from 1 to 5 minutes to be scheduled)
+      let seen = { states: '', jobs: [] as { jid: string; state: string }[] };
+      for (const until = Date.now() + 600_000; Date.now() < until; await sleep(1000)) {
+        seen = await jobStates(svc.metadata.name);
+        if (seen.jobs.some((j) => j.state === 'RUNNING')) break;
+      }
+      steps.installToRunningMs = Date.now() - t;
+      assert.match(seen.states, /RUNNING/, `the job reached RUNNING (last seen: ${seen.states})`);
+      const jid = seen.jobs.find((j) => j.state === 'RUNNING')!.jid;
+
+      // 3. records into the source topic, from a pod
+      t = Date.now();
+      assert.match(await client('kafka-produce', ['produce', SOURCE, String(RECORDS)]), new RegExp(`produced ${RECORDS}`));
+      steps.produceMs = Date.now() - t;
+
+      // 4. helm test while the job runs: REST, RUNNING, a completed checkpoint
+      t = Date.now();
+      const passing = await helm(h4, ['test', 'access-logs', '-n', NS, '--timeout', '360s', '--logs']);
+      steps.helmTestPassMs = Date.now() - t;
+      assert.equal(passing.code, 0, `helm test while the job runs:\n${passing.out}`);
+
+      // 5. once checkpoints committed the whole input, stop with a drain (the archive's files are
+      //    finished), then read the archive back from HDFS
+      t = Date.now();
+      assert.match(await client('kafka-committed', ['committed', SOURCE, 'flink-access-logs', String(RECORDS)], 420_000), new RegExp(`committed ${RECORDS}`));
+      // the ops tool's stop, from a pod with the hooks' labels (the chart opens REST to them)
+      const stop = kafkaClientPod(NS, 'flink-stop', trusting.ops, BOOTSTRAP, 'logs-kafka-flink', []) as any;
+      stop.metadata.labels = { 'app.kubernetes.io/name': 'access-logs', 'app.kubernetes.io/instance': 'access-logs', 'app.kubernetes.io/component': 'hooks' };
+      stop.spec.containers[0].command = ['cdk8s-flink-ops', 'stop', '--rest-url', `http://${svc.metadata.name}.${NS}.svc:8081`, '--job-id', jid, '--drain', '--timeout', '300s'];
+      const stopped = await runPod(stop, 360_000);
+      const savepoint = /^hdfs:\/\/\S+$/m.exec(stopped)?.[0];
+      assert.match(savepoint ?? '', /^hdfs:\/\/namenode\.hadoop\.svc:8020\/flink\/access-logs\/savepoints\//, `stop-with-savepoint --drain:\n${stopped}`);
+      const cat = await node!.cluster.kubectl(['-n', 'hadoop', 'exec', 'hdfs-0', '--', '/opt/hdfs/fs', '-cat', '/logs/access/dt=*/hr=*/part-*'], { timeoutMs: 180_000 });
+      assert.equal(cat.code, 0, `reading the archive: ${cat.stderr}`);
+      const counts = new Map<string, number>();
+      for (const line of cat.stdout.split('\n').filter((l) => l.trim())) {
+        const p = (JSON.parse(line) as { path: string }).path;
+        counts.set(p, (counts.get(p) ?? 0) + 1);
+      }
+      const duplicates = [...counts.values()].filter((n) => n > 1).length;
+      let lost = 0;
+      for (let i = 0; i < RECORDS; i++) if (!counts.has(`/r/${i}`)) lost++;
+      steps.recordsThroughMs = steps.produceMs + (Date.now() - t);
+      const records = { written: RECORDS, readBack: [...counts.values()].reduce((a, b) => a + b, 0), distinct: counts.size, duplicates, lost, savepoint };
+      report.records = records;
+      assert.deepEqual({ duplicates, lost, distinct: counts.size }, { duplicates: 0, lost: 0, distinct: RECORDS }, JSON.stringify(records));
+
+      // 6. helm test without a JobManager fails
+      await kubectl(['-n', NS, 'scale', 'deployment', '-l', 'app.kubernetes.io/component=jobmanager', '--replicas=0']);
+      await node!.cluster.kubectl(['-n', NS, 'wait', '--for=delete', 'pod', '-l', 'app.kubernetes.io/component=jobmanager', '--timeout=120s'], { timeoutMs: 130_000 });
+      t = Date.now();
+      const failing = await helm(h4, ['test', 'access-logs', '-n', NS, '--timeout', '360s', '--logs']);
+      steps.helmTestFailMs = Date.now() - t;
+      assert.notEqual(failing.code, 0, `helm test without a JobManager must fail:\n${failing.out}`);
+      report.helmTestFailure = failing.out.trim().split('\n').slice(-6);
+      recordE2E('node/access-logs', { images: report.imageBuilds, importMs: report.importMs, steps, records });
+    });
+  } finally {
+    report.steps = steps;
+    if (installed) await helm(h4, ['uninstall', 'access-logs', '-n', NS, '--wait', '--timeout', '180s']);
+    for (const ns of ['kafka', 'hadoop']) await node!.cluster.kubectl(['delete', 'namespace', ns, '--wait=false'], { timeoutMs: 60_000 });
+  }
 });

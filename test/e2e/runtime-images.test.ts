@@ -28,7 +28,7 @@ import {
   ENTRYPOINT_SCRIPT, flinkDockerfile, IMAGE_SCRIPTS_DIR, OFFICIAL_ENTRYPOINT, OPS_BIN, OPS_PACKAGE_DIR, PREPARE_SCRIPT,
   runtimeImageFiles, staleImageFiles,
 } from '../../lib/local/image';
-import { imageLayout, layoutFlinkHome, LayoutEntry, readArtifacts, repoRoot, sha256File } from '../support/flink-dist';
+import { imageLayout, layoutFlinkHome, LayoutEntry, OPT_STAND_INS, readArtifacts, repoRoot, sha256File } from '../support/flink-dist';
 
 const ROOT = repoRoot();
 const LINES = Object.entries(readArtifacts().lines).map(([line, l]) => ({ line, version: l.flinkVersion, baseImage: (l as any).baseImage as string }));
@@ -176,17 +176,19 @@ test('layoutFlinkHome lays out exactly the Dockerfile\'s entries: same files, sa
     const entries: LayoutEntry[] = imageLayout(line, version);
     const marker = JSON.parse(fs.readFileSync(path.join(home, '.cdk8s-flink-layout.json'), 'utf8'));
     const dist = marker.dist as string;
-    // Only the optional file systems of opt/, which PyPI's distribution leaves out, may be absent.
-    const absent = new Set((marker.absent as { dest: string }[]).map((a) => a.dest));
+    // The optional file systems of opt/, which PyPI's distribution leaves out, are stand-ins:
+    // the nearest patch release Maven Central serves, with the sha256 OPT_STAND_INS pins.
+    const standIns = new Set((marker.standIns as { dest: string }[]).map((a) => a.dest));
     for (const e of entries) {
       const p = path.join(home, e.dest);
-      if (absent.has(e.dest)) {
-        assert.ok(e.kind === 'plugin' && e.source.startsWith('opt/') && !fs.existsSync(path.join(dist, e.source)) && !fs.existsSync(p), `${line}: ${e.dest} is marked absent`);
-        continue;
-      }
       assert.ok(fs.existsSync(p) && fs.lstatSync(p).isFile(), `${line}: ${e.dest} is not a file of the laid-out home`);
       if (e.kind === 'maven') assert.equal(sha256File(p), e.sha256, `${line}: ${e.dest} has other bytes than the Dockerfile checks`);
-      if (e.kind === 'plugin') assert.equal(sha256File(p), sha256File(path.join(dist, e.source)), `${line}: plugin ${e.name} is the distribution's jar`);
+      if (e.kind === 'plugin' && standIns.has(e.dest)) {
+        assert.ok(e.source.startsWith('opt/') && !fs.existsSync(path.join(dist, e.source)), `${line}: ${e.dest} has a stand-in though the distribution has ${e.source}`);
+        assert.equal(sha256File(p), OPT_STAND_INS[e.source].sha256, `${line}: plugin ${e.name} is the pinned stand-in of ${e.source}`);
+      } else if (e.kind === 'plugin') {
+        assert.equal(sha256File(p), sha256File(path.join(dist, e.source)), `${line}: plugin ${e.name} is the distribution's jar`);
+      }
     }
     // What the home adds to the distribution's lib/ is exactly the layout's lib/ entries; usrlib/ likewise.
     const added = (folder: string) => fs.readdirSync(path.join(home, folder))

@@ -10,6 +10,9 @@
  * | flink:<v>-scala_2.12-java17     | Debian bookworm (mmdebstrap, this machine's apt sources) with |
  * |                                 | openjdk-17-jre-headless; the Flink distribution of            |
  * |                                 | ensureFlink(v) (PyPI) in /opt/flink, owned by flink (9999);   |
+ * |                                 | opt/flink-s3-fs-hadoop-<v>.jar, which PyPI's lacks, from the  |
+ * |                                 | nearest patch release Maven Central serves (OPT_STAND_INS:    |
+ * |                                 | 2.2.0 for 2.2.1, 1.20.1 for 1.20.5), pinned by sha256;         |
  * |                                 | /docker-entrypoint.sh written here after the official one's   |
  * |                                 | documented behaviour (jobmanager, taskmanager, standalone-job,|
  * |                                 | history-server, help, pass-through).                          |
@@ -20,7 +23,8 @@
  * How they can differ from the official images: Debian's OpenJDK build instead of Eclipse
  * Temurin (the official Flink and Maven images are Ubuntu with Temurin), Debian's Maven 3.8
  * rather than the latest 3.x, the Flink distribution from PyPI (the same jars as the Apache
- * release tarball, without examples/ and licenses/), no jemalloc (glibc's allocator), no gosu
+ * release tarball, without examples/ and licenses/; opt/ has only the S3 file system the runtime
+ * Dockerfiles use, and that one at an earlier patch release of the same minor), no jemalloc (glibc's allocator), no gosu
  * (setpriv drops root), FLINK_PROPERTIES values taken literally (no envsubst), and Node's build
  * from this machine rather than the official one. They also trust the certificate authorities this
  * machine adds in /usr/local/share/ca-certificates (and Node is told to), so that the builds'
@@ -35,7 +39,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { cacheDir, withLock } from './cache';
 import { exec, isFile, listFiles, mustExec } from './control-plane';
-import { ensureFlink, repoRoot, runtimeLine } from './flink-dist';
+import { ensureFlink, ensureOptJar, imageLayout, OPT_STAND_INS, repoRoot, runtimeLine } from './flink-dist';
 import { buildah, buildahArgs, imageInputs, INPUTS_LABEL } from './node';
 
 export interface ImageBuild {
@@ -228,7 +232,7 @@ async function trustLocalCas(ctr: string): Promise<void> {
   await buildah(['run', ctr, '--', 'update-ca-certificates']);
 }
 
-async function commitStandIn(name: string, standInInputs: string, build: (ctr: string) => Promise<void>, rootfs: string): Promise<ImageBuild> {
+export async function commitStandIn(name: string, standInInputs: string, build: (ctr: string) => Promise<void>, rootfs: string): Promise<ImageBuild> {
   const inputs = sha(standInInputs, ...localCas().map((f) => fs.readFileSync(f, 'utf8')));
   if ((await imageInputs(name)) === inputs) return { name, ms: 0 };
   return withLock(`image-${name}`, 30 * 60_000, async () => {
@@ -259,7 +263,18 @@ export async function ensureFlinkBaseImage(line: string): Promise<ImageBuild> {
   const l = runtimeLine(line) as ReturnType<typeof runtimeLine> & { baseImage: string };
   const [rootfs, home] = await Promise.all([ensureRootfs('jre'), ensureFlink(l.flinkVersion)]);
   const files = listFiles(home).filter((f) => !path.basename(f).startsWith('.cdk8s-flink'));
-  const inputs = sha(rootfs, FLINK_ENTRYPOINT, ...files.map((f) => `${path.relative(home, f)} ${fs.statSync(f).size}`));
+  // the jars of opt/ the runtime Dockerfile takes from the official image and PyPI's distribution lacks
+  const optJars: string[] = [];
+  for (const e of imageLayout(line)) {
+    if (e.kind === 'plugin' && e.source.startsWith('opt/') && !isFile(path.join(home, e.source))) optJars.push(e.source);
+  }
+  const opt = await Promise.all(optJars.map((p) => ensureOptJar(l.flinkVersion, p)));
+  const inputs = sha(
+    rootfs,
+    FLINK_ENTRYPOINT,
+    ...files.map((f) => `${path.relative(home, f)} ${fs.statSync(f).size}`),
+    ...optJars.map((p) => `${p} ${OPT_STAND_INS[p].sha256}`),
+  );
   return commitStandIn(
     officialName(l.baseImage),
     inputs,
@@ -272,6 +287,7 @@ export async function ensureFlinkBaseImage(line: string): Promise<ImageBuild> {
           if (d.startsWith('.cdk8s-flink') || d === 'usrlib') continue;
           await buildah(['copy', '--chown', '9999:9999', ctr, path.join(home, d), `/opt/flink/${d}`], { timeoutMs: 10 * 60_000 });
         }
+        for (const [i, p] of optJars.entries()) await buildah(['copy', '--chown', '9999:9999', '--chmod', '0644', ctr, opt[i], `/opt/flink/${p}`]);
         await buildah(['copy', '--chmod', '0755', ctr, entry, '/docker-entrypoint.sh']);
         // as the official image does: bind the REST and RPC endpoints to the container's interfaces
         await buildah([
