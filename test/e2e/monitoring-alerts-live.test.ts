@@ -53,8 +53,11 @@ const CASES = [
 const NS = 'obs';
 /** Records per second the producers write: well above what the job's keyed step can process. */
 const PRODUCE_PER_SECOND = 2000;
-/** The digest's cost: the count repeated this many times, then searched with a regular expression. */
-const DIGEST_REPEAT = 3000;
+/**
+ * The digest's cost: the count repeated this many times, then searched with a regular expression.
+ * At 3000 an idle machine kept up with the producers, and back pressure never came.
+ */
+const DIGEST_REPEAT = 10000;
 
 /** The monitoring props a user sets: short `for:` durations and windows so a test run sees them fire. */
 const MONITORING = {
@@ -240,7 +243,7 @@ for (const c of CASES) {
       assert.equal(duration(FlinkAlert.KAFKA_LAG_GROWING), 20);
 
       // --- 1. pressure: the keyed step is the bottleneck, the source waits, the lag grows
-      const pressure = await waitFiring([FlinkAlert.BACK_PRESSURE, FlinkAlert.TASK_BUSY, FlinkAlert.KAFKA_LAG_GROWING], 180_000, 'pressure');
+      const pressure = await waitFiring([FlinkAlert.BACK_PRESSURE, FlinkAlert.TASK_BUSY, FlinkAlert.KAFKA_LAG_GROWING], 240_000, 'pressure');
       marks.pressureFiring = at();
       const labelsOf = async (a: FlinkAlert) => (await p.alerts()).filter((x) => x.labels.alertname === a && x.state === 'firing').map((x) => x.labels);
       const bp = await labelsOf(FlinkAlert.BACK_PRESSURE);
