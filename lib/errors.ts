@@ -1,14 +1,72 @@
 /**
+ * Markers carried by the toolkit's own errors. `Symbol.for` keys live in the process-wide symbol
+ * registry, so an error raised by a second copy of this module (an app that bundles its own copy
+ * of the library, two versions in node_modules) carries the same marker and is recognised as
+ * well; `instanceof` and the error's `name` are not relied on.
+ */
+const USER_ERROR = Symbol.for('cdk8s-flink.user-error');
+const DEFINITION_ERROR = Symbol.for('cdk8s-flink.definition-error');
+
+/** Exit code of a command line that does not fit the command (both CLIs): BSD sysexits' EX_USAGE. */
+export const EXIT_USAGE = 64;
+
+/**
+ * An error whose message is the whole story for the user: bad input (a definition, an option's
+ * value, a missing file) or a failure outside the toolkit (helm, a JobManager, Kafka). The CLIs
+ * print its message as one line without a stack trace and exit with its `exitCode`. Anything
+ * else that reaches a CLI is unexpected and offers `--verbose` for the stack trace.
+ */
+export class UserError extends Error {
+  /** Whether `e` is a UserError of any copy of this module. */
+  public static isUserError(e: unknown): e is UserError {
+    return typeof e === 'object' && e !== null && typeof (e as Record<symbol, unknown>)[USER_ERROR] === 'number';
+  }
+
+  /** The exit code `e` asks for when it is a UserError (of any copy of this module), else undefined. */
+  public static exitCodeOf(e: unknown): number | undefined {
+    return UserError.isUserError(e) ? (e as unknown as Record<symbol, number>)[USER_ERROR] : undefined;
+  }
+
+  constructor(message: string, public readonly exitCode = 1) {
+    super(message);
+    this.name = new.target.name;
+    Object.defineProperty(this, USER_ERROR, { value: exitCode });
+  }
+}
+
+/**
+ * A command line that does not fit the command's declaration: an unknown command or option, a
+ * missing or extra argument, an option without its value or with a value not of its declared
+ * type. The CLIs print the message, then the command's usage line, and exit {@link EXIT_USAGE}.
+ */
+export class UsageError extends UserError {
+  /** Whether `e` is a UsageError of any copy of this module. */
+  public static isUsageError(e: unknown): e is UsageError {
+    return UserError.exitCodeOf(e) === EXIT_USAGE;
+  }
+
+  constructor(message: string) {
+    super(message, EXIT_USAGE);
+  }
+}
+
+/**
  * A mistake in a job definition or in command-line input. Its message is one line that
  * names the field, the value received and what is expected. The CLI prints it without a
  * stack trace and exits 1.
  */
-export class ValidationError extends Error {
+export class ValidationError extends UserError {
+  /** Whether `e` is a definition error of any copy of this module (recognised by its marker, not its name or class). */
+  public static isDefinitionError(e: unknown): e is ValidationError {
+    return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[DEFINITION_ERROR] === true;
+  }
+
   public readonly field: string;
+
   constructor(field: string, value: unknown, expected: string) {
     super(`${field}: ${describe(value)} ${expected}`);
-    this.name = 'ValidationError';
     this.field = field;
+    Object.defineProperty(this, DEFINITION_ERROR, { value: true });
   }
 
   /** The same error with another message (for errors re-raised with more context). */

@@ -1,8 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { FlinkPlatform } from '../platform';
-import { UsageError } from './args';
-import { ValidationError } from '../errors';
+import { UserError, ValidationError } from '../errors';
 
 /**
  * Finds the app module: `--app`, else the `app` command of cdk8s.yaml in the working
@@ -16,16 +15,16 @@ export function resolveAppPath(app: string | undefined, cwd = process.cwd()): st
     const file = m?.[1].trim().split(/\s+/).find((w) => /\.(c?js)$/.test(w));
     if (file) return path.resolve(cwd, file);
   }
-  throw new UsageError('no app to synthesize: pass --app <module.js> or add "app: node <module.js>" to cdk8s.yaml');
+  throw new UserError('no app to synthesize: pass --app <module.js> or add "app: node <module.js>" to cdk8s.yaml');
 }
 
 /**
  * Loads the app module and returns its platform. The module exports a FlinkPlatform (as
  * `default`, `platform`, or the module itself) or a function that returns one. Errors in the
- * definitions (ValidationError) propagate from here.
+ * definitions (ValidationError, of this copy of the library or another) propagate from here.
  */
 export function loadPlatform(appPath: string): FlinkPlatform {
-  if (!fs.existsSync(appPath)) throw new UsageError(`--app: ${JSON.stringify(appPath)} does not exist; expected a compiled JavaScript module`);
+  if (!fs.existsSync(appPath)) throw new UserError(`--app: ${JSON.stringify(appPath)} does not exist; expected a compiled JavaScript module`);
   process.env.CDK8S_FLINK_CLI = '1';
   let mod: any;
   try {
@@ -43,7 +42,7 @@ export function loadPlatform(appPath: string): FlinkPlatform {
     }
     if (isPlatform(p)) return p;
   }
-  throw new UsageError(`--app: ${appPath} exports no FlinkPlatform; expected "export default platform" or "export const platform"`);
+  throw new UserError(`--app: ${appPath} exports no FlinkPlatform; expected "export default platform" or "export const platform"`);
 }
 
 /**
@@ -51,16 +50,11 @@ export function loadPlatform(appPath: string): FlinkPlatform {
  * field), anything else (a syntax error, an exception of the module's own code or of a library
  * it calls) as one line naming the module and the line of it where the error arose.
  */
-export class AppModuleError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'AppModuleError';
-  }
-}
+export class AppModuleError extends UserError {}
 
 function appError(appPath: string, e: unknown): Error {
   const err = e as Error;
-  if (err instanceof ValidationError || err?.name === 'ValidationError') return err;
+  if (ValidationError.isDefinitionError(err)) return err;
   const rel = path.relative(process.cwd(), appPath) || appPath;
   const firstLine = String(err?.message ?? e).split('\n')[0];
   // Where in the app's own files it happened: the first stack frame outside node_modules and node internals.

@@ -1,31 +1,15 @@
-import { OptionSpec, Parsed } from './args';
+import { OptionDecl } from '../command-line/declaration';
 
-/** One CLI command: its help and its action. `run` returns the exit code. */
-export interface Command {
-  readonly name: string;
-  readonly summary: string;
-  readonly usage: string;
-  /** More about the command, shown by --help after the usage line. */
-  readonly details?: string;
-  readonly examples: string[];
-  readonly options: OptionSpec[];
-  run(args: Parsed): Promise<number> | number;
-}
+export { CommandDecl as Command, list, num, str } from '../command-line/declaration';
 
-export const APP_OPTION: OptionSpec = { name: 'app', value: 'file', description: 'the compiled app module that exports a FlinkPlatform (default: the app in cdk8s.yaml)', env: 'CDK8S_FLINK_APP' };
-export const JSON_OPTION: OptionSpec = { name: 'json', description: 'print machine-readable JSON on stdout' };
-export const OUT_OPTION: OptionSpec = { name: 'out', value: 'dir', description: 'where plain manifests go (default: dist)', env: 'CDK8S_FLINK_OUT' };
-export const JOB_OPTION: OptionSpec = { name: 'job', value: 'name', repeat: true, description: 'only this job, session cluster or session job (repeatable)' };
+export const APP_OPTION: OptionDecl = { name: 'app', value: 'file', description: 'the compiled app module that exports a FlinkPlatform (default: the app in cdk8s.yaml)', env: 'CDK8S_FLINK_APP' };
+export const JSON_OPTION: OptionDecl = { name: 'json', description: 'print machine-readable JSON on stdout' };
+export const OUT_OPTION: OptionDecl = { name: 'out', value: 'dir', description: 'where plain manifests go (default: dist)', env: 'CDK8S_FLINK_OUT' };
+export const JOB_OPTION: OptionDecl = { name: 'job', value: 'name', repeat: true, description: 'only this job, session cluster or session job (repeatable)' };
+/** The job a release command acts on. */
+export const JOB_ARGUMENT = { name: 'job', description: 'a job name (its chart is charts/<job>)', required: true };
 
 /** Logs go to stderr; stdout is for data. */
 export function log(msg: string): void {
   process.stderr.write(`${msg}\n`);
-}
-
-export function str(v: unknown): string | undefined {
-  return typeof v === 'string' ? v : undefined;
-}
-
-export function list(v: unknown): string[] | undefined {
-  return Array.isArray(v) ? v : undefined;
 }

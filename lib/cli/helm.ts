@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { UsageError } from './args';
+import { UserError } from '../errors';
 import { log } from './command';
 
 /** The helm binary: --helm, $HELM_BIN, or helm on PATH. */
@@ -9,7 +9,7 @@ export function helmBinary(explicit?: string): string {
   const bin = explicit ?? process.env.HELM_BIN ?? 'helm';
   const r = spawnSync(bin, ['version', '--short'], { encoding: 'utf8' });
   if (r.error || r.status !== 0) {
-    throw new UsageError(`--helm: ${JSON.stringify(bin)} does not run (${r.error?.message ?? r.stderr.trim()}); expected a helm 3 or 4 binary (--helm or HELM_BIN)`);
+    throw new UserError(`--helm: ${JSON.stringify(bin)} does not run (${r.error?.message ?? r.stderr.trim()}); expected a helm 3 or 4 binary (--helm or HELM_BIN)`);
   }
   return bin;
 }
@@ -21,12 +21,7 @@ export function helmMajor(bin: string): number {
 }
 
 /** A failed helm call, reduced to the one line that says why. */
-export class HelmError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'HelmError';
-  }
-}
+export class HelmError extends UserError {}
 
 /**
  * The reason in helm's output: the API server's "X is invalid: field: ..." when there is one,
@@ -62,7 +57,7 @@ export function runHelm(bin: string, args: string[], capture = false): Promise<s
 export function chartDir(charts: string, job: string): string {
   const dir = path.resolve(charts, job);
   if (!fs.existsSync(path.join(dir, 'Chart.yaml'))) {
-    throw new UsageError(`no chart for ${JSON.stringify(job)} in ${charts}/: run "cdk8s-flink synth" first, or pass --charts`);
+    throw new UserError(`no chart for ${JSON.stringify(job)} in ${charts}/: run "cdk8s-flink synth" first, or pass --charts`);
   }
   return dir;
 }

@@ -2,7 +2,7 @@ import { synthesizeChart } from '../helm/chart';
 import { toolkitFingerprint, unitHash } from './fingerprint';
 import { SyncResult, syncDirs } from './write';
 import { emitYaml } from './yaml';
-import { ValidationError } from '../errors';
+import { UserError, ValidationError } from '../errors';
 import { FlinkPlatform, ReleaseUnit, UnitKind } from '../platform';
 import { FlinkCluster } from '../cluster/flink-cluster';
 
@@ -119,10 +119,10 @@ export async function synthesizeInto(platform: FlinkPlatform, o: { out: string; 
   return { units, dist, charts };
 }
 
-export class UnknownJobError extends Error {
+/** `--job` names no unit of the platform. */
+export class UnknownJobError extends UserError {
   constructor(name: string, known: string[]) {
     super(`--job: ${JSON.stringify(name)} is not defined; expected one of ${known.join(', ') || '(none)'}`);
-    this.name = 'UnknownJobError';
   }
 }
 

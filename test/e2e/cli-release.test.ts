@@ -43,10 +43,10 @@ test('cli deploy, status, rollback, suspend, resume: helm\'s failure becomes one
   }
   const nochart = cli(['deploy', 'nope', '--helm', helm]);
   assert.equal(nochart.code, 1);
-  assert.equal(nochart.stderr, 'cdk8s-flink: no chart for "nope" in charts/: run "cdk8s-flink synth" first, or pass --charts (see --help)\n');
+  assert.equal(nochart.stderr, 'cdk8s-flink: error: no chart for "nope" in charts/: run "cdk8s-flink synth" first, or pass --charts\n');
   const rev = cli(['rollback', 'audit-logs', 'two', '--helm', helm]);
   assert.equal(rev.stderr, 'cdk8s-flink: error: revision: "two" is invalid; expected a positive revision number\n');
   const nohelm = cli(['status', 'audit-logs', '--helm', '/nonexistent/helm']);
   assert.equal(nohelm.code, 1);
-  assert.match(nohelm.stderr, /^cdk8s-flink: --helm: "\/nonexistent\/helm" does not run/);
+  assert.match(nohelm.stderr, /^cdk8s-flink: error: --helm: "\/nonexistent\/helm" does not run/);
 });

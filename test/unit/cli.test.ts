@@ -83,11 +83,12 @@ test('cli: a bad definition exits 1 with one line and no stack trace, and leaves
   assert.match(verbose.stderr, /\n\s+at /, '--verbose shows the stack');
 });
 
-test('cli: usage errors exit 1 and point to --help; every command has --help with examples', () => {
+test('cli: usage errors exit 64 with the reason and the usage line; every command has --help with examples', () => {
   const r = cli(['synth', '--bogus']);
-  assert.equal(r.code, 1);
-  assert.equal(r.stderr, 'cdk8s-flink: unknown option --bogus (see --help)\n');
-  assert.equal(cli(['frobnicate']).code, 1);
+  assert.equal(r.code, 64);
+  assert.equal(r.stderr, 'cdk8s-flink: error: unknown option --bogus; expected one of --app, --job, --out, --charts, --force, --target, --sql-runner-jar, --json, --help, --verbose\n'
+    + 'Usage: cdk8s-flink synth [options]   ("cdk8s-flink synth --help" for more)\n');
+  assert.equal(cli(['frobnicate']).code, 64);
   const top = cli(['--help']);
   assert.equal(top.code, 0);
   for (const c of ['synth', 'list', 'validate', 'diff', 'plan']) {
@@ -100,7 +101,7 @@ test('cli: usage errors exit 1 and point to --help; every command has --help wit
   assert.equal(cli(['--version']).stdout.trim(), JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
   const missing = cli(['synth', '--app', '/nonexistent/app.js']);
   assert.equal(missing.code, 1);
-  assert.match(missing.stderr, /^cdk8s-flink: --app: "\/nonexistent\/app.js" does not exist/);
+  assert.match(missing.stderr, /^cdk8s-flink: error: --app: "\/nonexistent\/app.js" does not exist/);
 });
 
 test('cli list and validate: JSON listing; validate exits 2 on cross-job problems', () => {

@@ -11,7 +11,6 @@ export const EXIT_CHANGED = 3;
 export const diffCommand: Command = {
   name: 'diff',
   summary: 'show what synth would change against the last synthesized output',
-  usage: 'cdk8s-flink diff [--app <file>] [--job <name>]... [--out <dir>] [--exit-code] [--json]',
   examples: ['cdk8s-flink diff', 'cdk8s-flink diff --job access-logs --exit-code   # exit 3 when it would change'],
   options: [APP_OPTION, JOB_OPTION, OUT_OPTION, JSON_OPTION, { name: 'exit-code', description: `exit ${EXIT_CHANGED} when there are differences` }],
   run(args) {

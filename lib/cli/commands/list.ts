@@ -2,12 +2,11 @@ import { FlinkApplication } from '../../application';
 import { FlinkSessionCluster, FlinkSessionJob } from '../../session';
 import { loadPlatform, resolveAppPath } from '../app-loader';
 import { APP_OPTION, Command, JSON_OPTION, str } from '../command';
-import { table } from '../table';
+import { table } from '../../command-line/table';
 
 export const listCommand: Command = {
   name: 'list',
   summary: 'list the jobs, session clusters and session jobs of the app',
-  usage: 'cdk8s-flink list [--app <file>] [--json]',
   examples: ['cdk8s-flink list', 'cdk8s-flink list --json | jq -r ".[].name"'],
   options: [APP_OPTION, JSON_OPTION],
   run(args) {

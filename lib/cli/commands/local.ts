@@ -1,9 +1,8 @@
-import { ValidationError } from '../../errors';
+import { table } from '../../command-line/table';
+import { UsageError, ValidationError } from '../../errors';
 import { listStates, localDown, localUp } from '../../local/runner';
-import { UsageError } from '../args';
 import { loadPlatform, resolveAppPath } from '../app-loader';
-import { APP_OPTION, Command, JSON_OPTION, list, log, str } from '../command';
-import { table } from '../table';
+import { APP_OPTION, Command, JSON_OPTION, list, log, num, str } from '../command';
 
 const DIR_OPTION = { name: 'dir', value: 'dir', description: 'where local state, config and logs go (default: .cdk8s-flink/local)', env: 'CDK8S_FLINK_LOCAL_DIR' };
 
@@ -17,17 +16,9 @@ function properties(values: string[] | undefined): Record<string, string> {
   return out;
 }
 
-function seconds(v: string | undefined, field: string, dflt: number): number {
-  if (v === undefined) return dflt;
-  const m = /^(\d+)(s|m)?$/.exec(v);
-  if (!m || Number(m[1]) === 0) throw new ValidationError(field, v, 'is invalid; expected a duration such as 90s or 5m');
-  return Number(m[1]) * (m[2] === 'm' ? 60 : 1);
-}
-
 export const localCommand: Command = {
   name: 'local',
   summary: 'run a job\'s JobManager and TaskManagers as local processes with its generated config (up, down, status)',
-  usage: 'cdk8s-flink local up <job> [--flink-home <dir>] [--taskmanagers N] [-D key=value]... | local down <job> | local status [--json]',
   examples: [
     'cdk8s-flink local up audit-logs                 # fetch and cache Flink, start the job, wait until it runs',
     'cdk8s-flink local up shared-logs && cdk8s-flink local up error-logs   # a session cluster, then a job on it',
@@ -35,20 +26,23 @@ export const localCommand: Command = {
     'cdk8s-flink local status',
     'cdk8s-flink local down audit-logs',
   ],
+  positionals: [
+    { name: 'action', description: 'up, down or status', required: true, choices: ['up', 'down', 'status'] },
+    { name: 'name', description: 'a job, session cluster or session job' },
+  ],
   options: [
     APP_OPTION,
     DIR_OPTION,
     { name: 'flink-home', value: 'dir', description: 'a Flink distribution laid out like the runtime image (default: fetch Flink and the runtime jars and cache them; needs Java 17, Maven and pip)', env: 'FLINK_HOME' },
-    { name: 'taskmanagers', value: 'n', description: 'how many TaskManagers to start (default: the declared replicas)' },
+    { name: 'taskmanagers', value: 'n', type: 'integer', min: 1, max: 16, description: 'how many TaskManagers to start (default: the declared replicas)' },
     { name: 'property', short: 'D', value: 'key=value', repeat: true, description: 'a Flink property for every process, over the generated config (repeatable)' },
     { name: 'no-wait', description: 'return once the processes started, without waiting for the job to run' },
-    { name: 'timeout', value: 'duration', description: 'how long to wait for the job to run (default: 4m)' },
+    { name: 'timeout', type: 'duration', min: 1000, description: 'how long to wait for the job to run (default: 4m)' },
     JSON_OPTION,
   ],
   async run(args) {
     const o = args.options;
-    const [action, name, ...rest] = args.positionals;
-    if (rest.length) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
+    const [action, name] = args.positionals;
     const dir = str(o.dir) ?? '.cdk8s-flink/local';
     switch (action) {
       case 'up': {
@@ -56,14 +50,13 @@ export const localCommand: Command = {
         const platform = loadPlatform(resolveAppPath(str(o.app)));
         const unit = platform.unit(name);
         if (!unit) throw new ValidationError('job', name, `is not defined; expected one of ${platform.releaseUnits.map((u) => u.name).join(', ')}`);
-        const tm = str(o.taskmanagers);
         const state = await localUp(unit, {
           dir,
           flinkHome: str(o['flink-home']),
-          taskManagers: tm === undefined ? undefined : (/^\d+$/.test(tm) ? Number(tm) : NaN),
+          taskManagers: num(o.taskmanagers),
           properties: properties(list(o.property)),
           wait: !o['no-wait'],
-          timeoutMs: seconds(str(o.timeout), '--timeout', 240) * 1000,
+          timeoutMs: num(o.timeout) ?? 240_000,
           log,
         });
         process.stdout.write(o.json ? JSON.stringify(state, null, 2) + '\n' : `${state.name}: ${state.rest}${state.jobId ? ` job ${state.jobId}` : ''}\n`);
@@ -92,7 +85,7 @@ export const localCommand: Command = {
         return 0;
       }
       default:
-        throw new UsageError(action ? `unknown local action ${JSON.stringify(action)}; expected up, down or status` : 'local needs an action: up, down or status');
+        throw new Error(`unreachable: local action ${action}`);
     }
   },
 };

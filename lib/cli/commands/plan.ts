@@ -1,14 +1,13 @@
 import { planPlatform, Resources } from '../../plan';
 import { loadPlatform, resolveAppPath } from '../app-loader';
 import { APP_OPTION, Command, JSON_OPTION, str } from '../command';
-import { table } from '../table';
+import { table } from '../../command-line/table';
 
 const fmt = (r: Resources) => `${(r.cpuMillis / 1000).toFixed(2)} CPU / ${(r.memoryMiB / 1024).toFixed(1)} GiB`;
 
 export const planCommand: Command = {
   name: 'plan',
   summary: 'compare CPU and memory per job as an application cluster and as a session job',
-  usage: 'cdk8s-flink plan [--app <file>] [--json]',
   examples: ['cdk8s-flink plan', 'cdk8s-flink plan --json > plan.json'],
   options: [APP_OPTION, JSON_OPTION],
   run(args) {

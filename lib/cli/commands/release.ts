@@ -1,10 +1,9 @@
+import { OptionDecl, ParsedArgs } from '../../command-line/declaration';
 import { ValidationError } from '../../errors';
-import { list, log, str, Command } from '../command';
-import { OptionSpec } from '../args';
+import { Command, JOB_ARGUMENT, list, log, str } from '../command';
 import { chartDir, helmBinary, helmMajor, runHelm } from '../helm';
-import { UsageError } from '../args';
 
-const COMMON: OptionSpec[] = [
+const COMMON: OptionDecl[] = [
   { name: 'namespace', short: 'n', value: 'ns', description: 'the namespace (default: helm\'s current one)', env: 'CDK8S_FLINK_NAMESPACE' },
   { name: 'release', value: 'name', description: 'the release name (default: the job name)' },
   { name: 'charts', value: 'dir', description: 'where the charts are (default: charts)', env: 'CDK8S_FLINK_CHARTS' },
@@ -13,15 +12,13 @@ const COMMON: OptionSpec[] = [
   { name: 'timeout', value: 'duration', description: 'how long to wait for the release (default: 10m)' },
 ];
 
-function target(args: { positionals: string[] }, what: string): string {
-  const [job, ...rest] = args.positionals;
-  if (!job) throw new UsageError(`${what} needs a job name`);
-  if (rest.length > (what === 'rollback' ? 1 : 0)) throw new UsageError(`unexpected argument ${JSON.stringify(rest[rest.length - 1])}`);
+function target(args: ParsedArgs): string {
+  const job = args.positionals[0];
   if (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(job)) throw new ValidationError('job', job, 'is not a job name; expected a DNS label');
   return job;
 }
 
-function common(o: Record<string, unknown>): string[] {
+function common(o: ParsedArgs['options']): string[] {
   return [
     ...(str(o.namespace) ? ['--namespace', str(o.namespace)!] : []),
     ...(str(o['kube-context']) ? ['--kube-context', str(o['kube-context'])!] : []),
@@ -31,7 +28,7 @@ function common(o: Record<string, unknown>): string[] {
 export const deployCommand: Command = {
   name: 'deploy',
   summary: 'install or upgrade a job\'s release with its chart (helm upgrade --install), waiting for it',
-  usage: 'cdk8s-flink deploy <job> [-n <ns>] [-f <values.yaml>]... [--set k=v]... [--dry-run]',
+  positionals: [JOB_ARGUMENT],
   examples: [
     'cdk8s-flink deploy access-logs -n logs --set image.tag=$GIT_SHA',
     'cdk8s-flink deploy access-logs -n logs -f prod.yaml --dry-run   # render what would be applied',
@@ -44,7 +41,7 @@ export const deployCommand: Command = {
   ],
   async run(args) {
     const o = args.options;
-    const job = target(args, 'deploy');
+    const job = target(args);
     const chart = chartDir(str(o.charts) ?? 'charts', job);
     const bin = helmBinary(str(o.helm));
     const release = str(o.release) ?? job;
@@ -65,12 +62,12 @@ export const deployCommand: Command = {
 export const statusCommand: Command = {
   name: 'status',
   summary: 'show a job release\'s status (helm status)',
-  usage: 'cdk8s-flink status <job> [-n <ns>] [--json]',
+  positionals: [JOB_ARGUMENT],
   examples: ['cdk8s-flink status access-logs -n logs'],
   options: [...COMMON, { name: 'json', description: 'print helm\'s JSON status on stdout' }],
   async run(args) {
     const o = args.options;
-    const job = target(args, 'status');
+    const job = target(args);
     const bin = helmBinary(str(o.helm));
     const out = await runHelm(bin, ['status', str(o.release) ?? job, ...common(o), '--output', 'json'], true);
     const s = JSON.parse(out);
@@ -83,12 +80,12 @@ export const statusCommand: Command = {
 export const rollbackCommand: Command = {
   name: 'rollback',
   summary: 'roll a job back to an earlier revision; the job restores from the savepoint taken by the upgrade it undoes',
-  usage: 'cdk8s-flink rollback <job> [revision] [-n <ns>]',
+  positionals: [JOB_ARGUMENT, { name: 'revision', description: 'the revision to roll back to (default: the previous one)' }],
   examples: ['cdk8s-flink rollback access-logs -n logs', 'cdk8s-flink rollback access-logs 3 -n logs'],
   options: COMMON,
   async run(args) {
     const o = args.options;
-    const job = target(args, 'rollback');
+    const job = target(args);
     const revision = args.positionals[1];
     if (revision !== undefined && !/^[1-9]\d*$/.test(revision)) throw new ValidationError('revision', revision, 'is invalid; expected a positive revision number');
     const bin = helmBinary(str(o.helm));
@@ -101,12 +98,12 @@ function stateCommand(name: 'suspend' | 'resume', state: 'suspended' | 'running'
   return {
     name,
     summary,
-    usage: `cdk8s-flink ${name} <job> [-n <ns>]`,
+    positionals: [JOB_ARGUMENT],
     examples: [`cdk8s-flink ${name} access-logs -n logs`],
     options: COMMON,
     async run(args) {
       const o = args.options;
-      const job = target(args, name);
+      const job = target(args);
       const chart = chartDir(str(o.charts) ?? 'charts', job);
       const bin = helmBinary(str(o.helm));
       const atomic = helmMajor(bin) >= 4 ? '--rollback-on-failure' : '--atomic';

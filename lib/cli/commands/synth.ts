@@ -4,15 +4,11 @@ import { checkOutputDir, checkOutputDirs, OUTPUT_MARKER } from '../../synth/outp
 import { synthesizeInto, synthesizePlatform, toYaml } from '../../synth/synthesize';
 import { replaceDirs } from '../../synth/write';
 import { loadPlatform, resolveAppPath } from '../app-loader';
-import { UsageError } from '../args';
 import { APP_OPTION, Command, JOB_OPTION, JSON_OPTION, list, log, OUT_OPTION, str } from '../command';
-
-const TARGETS = ['manifests', 'operator'];
 
 export const synthCommand: Command = {
   name: 'synth',
   summary: 'write the manifests of every job to dist/<job>/ and its Helm chart to charts/<job>/',
-  usage: 'cdk8s-flink synth [--app <file>] [--job <name>]... [--out <dir>] [--charts <dir>] [--force] [--target manifests|operator] [--sql-runner-jar <uri>]',
   details: `Writes only into folders it owns: absent or empty ones (created with a ${OUTPUT_MARKER} marker) or ones holding that marker. It refuses the working directory and its ancestors, files, folders of other content, and overlapping --out and --charts. Incremental: only units whose inputs (objects, toolkit, package-lock.json) or files changed are rewritten; --force rewrites all.`,
   examples: [
     'cdk8s-flink synth                      # every job of the app in cdk8s.yaml',
@@ -22,7 +18,7 @@ export const synthCommand: Command = {
   ],
   options: [APP_OPTION, JOB_OPTION, OUT_OPTION, { name: 'charts', value: 'dir', description: 'where Helm charts go (default: charts)', env: 'CDK8S_FLINK_CHARTS' },
     { name: 'force', description: 'write every unit, also those whose inputs did not change' },
-    { name: 'target', value: 'kind', description: 'manifests (plain manifests and Helm charts, the default) or operator (the Flink Kubernetes Operator\'s FlinkDeployment and FlinkSessionJob, into dist-operator/ unless --out says otherwise; no charts)' },
+    { name: 'target', choices: ['manifests', 'operator'], description: 'manifests (plain manifests and Helm charts, the default) or operator (the Flink Kubernetes Operator\'s FlinkDeployment and FlinkSessionJob, into dist-operator/ unless --out says otherwise; no charts)' },
     { name: 'sql-runner-jar', value: 'uri', description: 'with --target operator: where the operator fetches the SQL runner jar for SQL session jobs', env: 'CDK8S_FLINK_SQL_RUNNER_JAR' },
     JSON_OPTION],
   async run(args) {
@@ -30,7 +26,6 @@ export const synthCommand: Command = {
     const platform = loadPlatform(resolveAppPath(str(args.options.app)));
     const only = list(args.options.job);
     const target = str(args.options.target) ?? 'manifests';
-    if (!TARGETS.includes(target)) throw new UsageError(`--target: "${target}" is unknown; expected one of ${TARGETS.join(', ')}`);
     if (target === 'operator') {
       const out = checkOutputDir({ option: '--out', value: str(args.options.out) ?? 'dist-operator' });
       const units = synthesizePlatform(platform, only);

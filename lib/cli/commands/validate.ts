@@ -9,7 +9,6 @@ export const EXIT_POLICY = 2;
 export const validateCommand: Command = {
   name: 'validate',
   summary: 'check every definition without writing anything',
-  usage: 'cdk8s-flink validate [--app <file>] [--job <name>]... [--json]',
   examples: ['cdk8s-flink validate', 'cdk8s-flink validate --job access-logs --json'],
   options: [APP_OPTION, JOB_OPTION, JSON_OPTION],
   run(args) {
