@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { FlinkPlatform } from '../platform';
-import { UserError, ValidationError } from '../errors';
+import { UsageError, UserError, ValidationError } from '../errors';
 
 /**
  * Finds the app module: `--app`, else the `app` command of cdk8s.yaml in the working
@@ -15,7 +15,8 @@ export function resolveAppPath(app: string | undefined, cwd = process.cwd()): st
     const file = m?.[1].trim().split(/\s+/).find((w) => /\.(c?js)$/.test(w));
     if (file) return path.resolve(cwd, file);
   }
-  throw new UserError('no app to synthesize: pass --app <module.js> or add "app: node <module.js>" to cdk8s.yaml');
+  // No --app and nothing to take it from: a required option missing.
+  throw new UsageError('--app is required: no cdk8s.yaml with "app: node <module.js>" in the working directory; expected --app <module.js>');
 }
 
 /**

@@ -158,6 +158,10 @@ test('both CLIs: environment fallbacks and -- reach the commands', () => {
   const app = run('cdk8s-flink', ['list'], { CDK8S_FLINK_APP: '/nonexistent/from-env.js' });
   assert.equal(app.code, 1);
   assert.deepEqual(app.lines, ['cdk8s-flink: error: --app: "/nonexistent/from-env.js" does not exist; expected a compiled JavaScript module']);
+  // Without --app and without a cdk8s.yaml to take it from: a required option missing.
+  const noApp = spawnSync(process.execPath, [BINS['cdk8s-flink'], 'plan'], { cwd: os.tmpdir(), encoding: 'utf8', env: { ...process.env, CDK8S_FLINK_APP: '' } });
+  assert.equal(noApp.status, EXIT_USAGE, noApp.stderr);
+  assert.equal(noApp.stderr.split('\n')[0], 'cdk8s-flink: error: --app is required: no cdk8s.yaml with "app: node <module.js>" in the working directory; expected --app <module.js>');
   // After --, "-x" is the job argument, checked as a job name by the command.
   const job = run('cdk8s-flink', ['deploy', '--', '-x']);
   assert.equal(job.code, 1);
