@@ -151,8 +151,8 @@ const lifecycle: OpsCommand[] = [
     options: [REST_URL, JOB_ID, JOB_NAME, JSON_OUT],
     example: 'cdk8s-flink-ops checkpoints --rest-url http://audit-logs-rest.logs.svc:8081 --json',
     timeout: '30s',
-    async run(o) {
-      const report = await checkpointReport(new FlinkRest(str(o['rest-url'])!), selector(o));
+    async run(o, timeoutMs) {
+      const report = await checkpointReport(new FlinkRest(str(o['rest-url'])!).within(timeoutMs), selector(o));
       out(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatCheckpointReport(report));
     },
   },
