@@ -35,7 +35,7 @@ function columns(rows: [string, string][]): string {
 export function formatOptions(options: readonly OptionDecl[]): string {
   return columns(options.filter((o) => !o.hidden).map((o) => [
     `${o.short ? `-${o.short}, ` : '    '}--${o.name}${takesValue(o) ? ` ${placeholder(o)}` : ''}`,
-    [o.description, o.required ? '(required)' : '', o.repeat && !/repeat/.test(o.description) ? '(repeatable)' : '', o.env ? `[env ${o.env}]` : ''].filter(Boolean).join(' '),
+    [o.description, o.type === 'integer' && o.min !== undefined ? `(${o.max === undefined ? `>= ${o.min}` : `${o.min} to ${o.max}`})` : '', o.required ? '(required)' : '', o.repeat && !/repeat/.test(o.description) ? '(repeatable)' : '', o.env ? `[env ${o.env}]` : ''].filter(Boolean).join(' '),
   ]));
 }
 

@@ -101,6 +101,7 @@ test('help is generated from the declarations: every option of every command of 
       assert.match(h, new RegExp(`^ {2}${EXIT_USAGE} +usage: `, 'm'), `${program.name} ${c.name}: the usage exit code`);
     }
   }
+  assert.match(commandHelp(PROGRAM, commandsOf(PROGRAM).find((c) => c.name === 'local')!), /--taskmanagers <n> +how many TaskManagers to start .*\(1 to\s+16\)/s, 'an integer\'s range');
   const hook = commandsOf(OPS_PROGRAM).find((c) => c.name === 'cleanup')!;
   assert.ok(hook.options.some((o) => o.hidden && o.name === 'event'), 'hooks keep accepting the options of every hook');
   assert.equal(parseCommandLine(['--namespace', 'n', '--configmap', 'c', '--event', 'upgrade'], [...hook.options, ...OPS_PROGRAM.globalOptions], hook.positionals, {}).options.event, 'upgrade');
