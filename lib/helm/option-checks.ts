@@ -9,10 +9,12 @@ import { goString } from './context';
  * compact table in _helpers.tpl that a `fail` reads (one line naming key, value and expectation).
  *
  * Size: the table names ~800 typed keys (current and deprecated names) of types that constrain
- * values (strings need no entry). They are one regex, a trie of the names, each ending in
- * `=.*<code>`: matched against `<key>=<all codes>`, the match ends at the key's type code. One
- * trie for all types shares the keys' common prefixes across types; dots are written as "/"
- * (which no key holds) in the trie and in the key matched, sparing the escapes.
+ * values (strings need no entry). By their first dotted word, they are a regex each, a trie of
+ * the rest of the names, each ending in `=.*<code>`: matched against `<rest of key>=<all codes>`,
+ * the match ends at the key's type code. One trie for all types shares the keys' common prefixes
+ * across types; dots are written as "/" (which no key holds) in the trie and in the key matched,
+ * sparing the escapes; splitting by the first word keeps each regex helm compiles (per key
+ * checked, per inclusion of the check) small.
  */
 
 /** A type a key can have: a VALUE_RULES type (with one of RANGES), a map, or an enum (list). */
@@ -26,8 +28,24 @@ export interface ChartOptionRules {
   /** One character per type, in the order of `types`. */
   readonly codes: string;
   readonly types: readonly ChartOptionType[];
-  /** Matches `<key>=<codes>` (dots written "/") for every typed key; the match ends at the key's code. */
-  readonly keys: string;
+  /**
+   * By a key's first dotted word, a regex matching `<rest of the key>=<codes>` (dots written "/")
+   * for every typed key that starts so; the match ends at the key's code.
+   */
+  readonly keys: Readonly<Record<string, string>>;
+}
+
+/** A key's first dotted word, and the rest with dots written "/" (as the table and the template split it). */
+export function splitKey(key: string): [string, string] {
+  const first = key.replace(/[.].*/, '');
+  return [first, key.slice(first.length).replace(/\./g, '/')];
+}
+
+/** The code of a key's type in the table (as the template finds it), or "" when its values are not checked. */
+export function keyCode(rules: ChartOptionRules, key: string): string {
+  const [first, rest] = splitKey(key);
+  const re = Object.prototype.hasOwnProperty.call(rules.keys, first) ? rules.keys[first] : '';
+  return (new RegExp(re).exec(`${rest}=${rules.codes}`)?.[0] ?? '').slice(-1);
 }
 
 const CODE_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#%&,/:;<>@_~';
@@ -59,7 +77,7 @@ function cached(version: FlinkVersion): Compiled | undefined {
   if (!cache.has(id)) {
     const types: ChartOptionType[] = [];
     const ids = new Map<string, number>();
-    const entries: string[] = [];
+    const entries = new Map<string, string[]>();
     for (const [key, option] of catalog.typedKeys()) {
       const type = chartOptionType(option);
       if (!type) continue;
@@ -69,9 +87,11 @@ function cached(version: FlinkVersion): Compiled | undefined {
         ids.set(typeId, types.length);
         types.push(type);
       }
-      entries.push(`${key.replace(/\./g, '/')}\u0000${CODE_ALPHABET[ids.get(typeId)!]}`);
+      const [first, rest] = splitKey(key);
+      entries.set(first, [...entries.get(first) ?? [], `${rest}\u0000${CODE_ALPHABET[ids.get(typeId)!]}`]);
     }
-    const rules = { codes: CODE_ALPHABET.slice(0, types.length), types, keys: `^${trieRegex(entries.sort())}` };
+    const keys = Object.fromEntries([...entries.keys()].sort().map((first) => [first, `^${trieRegex(entries.get(first)!.sort())}`]));
+    const rules = { codes: CODE_ALPHABET.slice(0, types.length), types, keys };
     cache.set(id, { rules, ...templates(rules) });
   }
   return cache.get(id);
@@ -120,13 +140,14 @@ function templates(rules: ChartOptionRules): { tables: string; check: string } {
   const types = rules.types.map((t, i) => ` ${goString(rules.codes[i])} (list ${goString(t.kind)} ${goString(t.range === undefined ? '' : String(t.range))} ${goString((t.values ?? []).join(','))})`).join('');
   const fail = (what: string, expected: string) => `{{- fail (printf "flinkConfiguration[%q]: %s is not %s; %s" $k $shown ${what} ${expected}) -}}`;
   return {
-    tables: `{{- $flinkKeys := ${goString(rules.keys)} -}}
+    tables: `{{- $flinkKeys := dict${Object.entries(rules.keys).map(([first, re]) => ` ${goString(first)} ${goString(re)}`).join('')} -}}
 {{- $flinkTypes := dict${types} -}}
 {{- $valueRules := dict${valueRules} -}}
 {{- $ranges := list${ranges} -}}
 {{- $numberThenUnit := ${goString(NUMBER_THEN_UNIT.source)} -}}
 `,
-    check: `{{- $code := trunc -1 (regexFind $flinkKeys (printf "%s=%s" (replace "." "/" $k) ${goString(rules.codes)})) -}}
+    check: `{{- $first := regexReplaceAll "[.].*" $k "" -}}
+{{- $code := trunc -1 (regexFind (get $flinkKeys $first) (printf "%s=%s" (replace "." "/" (trimPrefix $first $k)) ${goString(rules.codes)})) -}}
 {{- if and $code (not (and (kindIs "string" $v) (regexMatch ${goString(PLACEHOLDER.source)} $v))) -}}
 {{- $t := ternary $v (toJson $v) (kindIs "string" $v) -}}
 {{- $shown := ternary (printf "%q" $v) (toJson $v) (kindIs "string" $v) -}}

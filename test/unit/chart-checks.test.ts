@@ -8,7 +8,7 @@ import { buildLogPlatform, PRODUCTION } from '../../examples/platform';
 import { OptionCatalog } from '../../lib/config/catalog';
 import { checkOptionValue, ENUM_WHAT, enumExpected, inRange, MAP_RULE, NUMBER_THEN_UNIT, PLACEHOLDER, RANGES, VALUE_RULES } from '../../lib/config/option-values';
 import { describe } from '../../lib/errors';
-import { ChartOptionRules, chartOptionRules, chartOptionType, optionValueChecks } from '../../lib/helm/option-checks';
+import { ChartOptionRules, chartOptionRules, chartOptionType, keyCode, optionValueChecks } from '../../lib/helm/option-checks';
 
 test('config: the managed keys are those typed props set, reserved and Secret-fed ones, never raw plain keys', () => {
   const c = new FlinkConfiguration(FlinkVersion.V2_2);
@@ -47,8 +47,7 @@ test('charts: every Flink key a cluster\'s model manages is refused in flinkConf
  * code → type → VALUE_RULES, RANGES, enums, maps); the message it fails with, or undefined.
  */
 function chartVerdict(rules: ChartOptionRules, key: string, value: string | number | boolean): string | undefined {
-  const match = new RegExp(rules.keys).exec(`${key.replace(/\./g, '/')}=${rules.codes}`)?.[0] ?? '';
-  const code = match.slice(-1);
+  const code = keyCode(rules, key);
   if (!code || (typeof value === 'string' && PLACEHOLDER.test(value))) return undefined;
   const t = typeof value === 'string' ? value : JSON.stringify(value);
   const shown = describe(value);
@@ -100,11 +99,10 @@ test('charts: the flinkConfiguration value table agrees with checkOptionValue, k
   for (const version of [FlinkVersion.V1_20, FlinkVersion.V2_0, FlinkVersion.V2_2]) {
     const rules = chartOptionRules(version)!;
     const catalog = OptionCatalog.for(version)!;
-    const re = new RegExp(rules.keys);
     // Every name the catalog types maps to its type's code, and names that take any text to none.
     let typed = 0;
     for (const [key, option] of catalog.typedKeys()) {
-      const code = (re.exec(`${key.replace(/\./g, '/')}=${rules.codes}`)?.[0] ?? '').slice(-1);
+      const code = keyCode(rules, key);
       const type = chartOptionType(option);
       assert.deepEqual(code ? rules.types[rules.codes.indexOf(code)] : undefined, type, `${version.line} ${key}`);
       if (type) typed++;
@@ -113,8 +111,8 @@ test('charts: the flinkConfiguration value table agrees with checkOptionValue, k
     // Keys the catalog does not know, and near misses of known ones, get no type. The trie
     // writes dots as "/", which no key passes the chart's key check with.
     assert.ok(!KEY.test('pipeline/object-reuse'));
-    for (const key of ['my.connector.option', 'pipeline.object-reus', 'pipeline.object-reuse.x', 'pipelineXobject-reuse', 'metrics.reporter.prom.port', '']) {
-      assert.equal(re.exec(`${key.replace(/\./g, '/')}=${rules.codes}`), null, `${version.line} ${key}`);
+    for (const key of ['my.connector.option', 'pipeline.object-reus', 'pipeline.object-reuse.x', 'pipelineXobject-reuse', 'pipeline', 'metrics.reporter.prom.port', 'toString', '__proto__', '']) {
+      assert.equal(keyCode(rules, key), '', `${version.line} ${key}`);
     }
     // A sample of keys per type (every type, up to three keys each), each value of its kind.
     const byCode = new Map<string, string[]>();
@@ -156,7 +154,7 @@ test('charts: every chart carries its Flink version\'s value table, and a versio
     const helpers = synthesizeUnit(unit).chart['templates/_helpers.tpl'];
     const version = (unit.construct as any).version ?? (unit.construct as any).cluster.version;
     const rules = chartOptionRules(version)!;
-    assert.ok(helpers.includes(`{{- $flinkKeys := ${JSON.stringify(rules.keys)} -}}`), `${unit.name}: the key trie of Flink ${version.line}`);
+    assert.ok(helpers.includes(`{{- $flinkKeys := dict${Object.entries(rules.keys).map(([first, re]) => ` ${JSON.stringify(first)} ${JSON.stringify(re)}`).join('')} -}}`), `${unit.name}: the key tries of Flink ${version.line}`);
     assert.ok(helpers.includes(JSON.stringify(rules.codes)), `${unit.name}: the codes`);
   }
   assert.equal(chartOptionRules(FlinkVersion.V1_18), undefined);
