@@ -106,6 +106,11 @@ export class OptionCatalog {
     return o && { key: o.key, type: o.type, enumValues: o.enumValues };
   }
 
+  /** Every name `option` answers for (current and deprecated), with its option's type. */
+  public typedKeys(): [string, OptionType][] {
+    return [...this.main.keys()].map((k) => [k, this.option(k)!]);
+  }
+
   public knows(key: string): boolean {
     return this.main.has(key) || this.patterns.some((p) => p.test(key));
   }

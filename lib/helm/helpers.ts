@@ -3,22 +3,27 @@ import { REST_CLIENT_LABEL } from '../cluster/network-policy';
 import { jobManagerHeapMiB, minimumTaskManagerMiB, MIN_JOB_MANAGER_HEAP_MIB } from '../config/memory';
 import { keyFor } from '../config/keys';
 import { KEY, NOT_SECRET_KEY, SECRET_KEY } from '../config/flink-configuration';
+import { FlinkVersion } from '../config/flink-version';
 import { URL_CREDENTIALS } from '../errors';
 import { emitYaml } from '../synth/yaml';
 import { PACKAGE_VERSION } from '../version';
 import { Ctx, goString } from './context';
 import { managedKeys } from './cluster-values';
+import { optionValueChecks } from './option-checks';
 
 /** templates/_helpers.tpl: names, labels, images, resources, the Flink configuration and the checks that fail a release. */
 
 /**
  * The checks of `flinkConfiguration`, as the TypeScript side applies them to the raw escape
- * hatch (same key and credential patterns): keys are Flink keys, none the toolkit manages, none
- * a credential; values are one line and carry no credentials in a URL.
+ * hatch (same key and credential patterns, same value rules): keys are Flink keys, none the
+ * toolkit manages, none a credential; values are one line, carry no credentials in a URL and
+ * are what the option's type in the version's catalog accepts (lib/helm/option-checks.ts).
  */
-export function flinkConfigurationChecks(managed: Map<string, string>): string {
+export function flinkConfigurationChecks(managed: Map<string, string>, version: FlinkVersion): string {
+  const values = optionValueChecks(version);
   return `{{- $managed := dict${[...managed].map(([k, o]) => ` ${goString(k)} ${goString(o)}`).join('')} }}
-{{- range $k, $v := .Values.flinkConfiguration -}}
+{{- with .Values.flinkConfiguration -}}
+${values.tables}{{- range $k, $v := . -}}
 {{- if not (regexMatch ${goString(KEY.source)} $k) -}}
 {{- fail (printf "flinkConfiguration[%q]: is not a Flink configuration key; expected dotted words such as \\"pipeline.max-parallelism\\"" $k) -}}
 {{- end -}}
@@ -34,6 +39,7 @@ export function flinkConfigurationChecks(managed: Map<string, string>): string {
 {{- if regexMatch ${goString('(?i)' + URL_CREDENTIALS.source)} (toString $v) -}}
 {{- fail (printf "flinkConfiguration[%q]: carries credentials in a URL, and the Flink configuration lives in a ConfigMap; expected a URL without user:password@ (feed credentials from a Secret with FlinkConfigValue.fromSecret in the definition)" $k) -}}
 {{- end -}}
+${values.check}{{- end -}}
 {{- end -}}
 `;
 }
@@ -219,7 +225,7 @@ ${lines.join('\n')}
 {{- if lt (include "${c}.mebibytes" .Values.jobManager.resources.memory | atoi) ${minJm} -}}
 {{- fail (printf "jobManager.resources.memory: %s is below Flink's minimum; expected at least ${minJm}Mi" .Values.jobManager.resources.memory) -}}
 {{- end -}}
-${taskManagerChecks(ctx)}${flinkConfigurationChecks(managedKeys(cluster))}${app ? appValidation(ctx, slots) : sessionValidation()}{{- end -}}
+${taskManagerChecks(ctx)}${flinkConfigurationChecks(managedKeys(cluster), v)}${app ? appValidation(ctx, slots) : sessionValidation()}{{- end -}}
 ${app ? `
 {{/* The job id of the first install: sha256("cdk8s-flink/<namespace>/<release>"), as the toolkit derives it. Upgrade hooks rotate it. */}}
 {{- define "${c}.jobId" -}}

@@ -81,7 +81,7 @@ ${imageHelper(c)}
 
 {{/* Checks flinkConfiguration as the toolkit checks the definition's; fails the release with one line. */}}
 {{- define "${c}.validate" -}}
-${flinkConfigurationChecks(new Map())}{{- end -}}
+${flinkConfigurationChecks(new Map(), job.cluster.version)}{{- end -}}
 
 {{/* The submission spec the operations tool reads (keys sorted, as the toolkit writes them). */}}
 {{- define "${c}.spec" -}}

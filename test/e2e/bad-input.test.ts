@@ -15,6 +15,8 @@ import { markerText, OUTPUT_MARKER } from '../../lib/synth/output-dir';
 import { readTree } from '../../lib/synth/write';
 import { synthesizePlatform } from '../../lib/synth/synthesize';
 import { helmReason } from '../../lib/cli/helm';
+import { OptionCatalog } from '../../lib/config/catalog';
+import { checkOptionValue } from '../../lib/config/option-values';
 import { ensureHelm } from '../support/tools';
 import { synth } from '../support/synth';
 
@@ -443,7 +445,28 @@ const CHART_VALUES: [string, string, string[], RegExp, string?][] = [
   ['parallelism above the slots (template check)', 'audit-logs', ['--set', 'job.parallelism=9'], /job\.parallelism: 9 exceeds the 2 slots of 1 TaskManagers x 2 slots; raise taskManager\.replicas/],
   ['TaskManager memory below Flink\'s minimum (template check)', 'audit-logs', ['--set', 'taskManager.resources.memory=512Mi'], /taskManager\.resources\.memory: 512Mi is below Flink's minimum; expected at least \d+Mi/],
   ['last-state without HA (template check)', 'audit-logs', ['--set', 'job.upgradeMode=last-state'], /job\.upgradeMode: "last-state" needs high availability/],
-  ['suspend without a savepoint directory (template check)', 'access-logs', ['--set', 'job.state=suspended', '--set', 'job.savepointDirectory='], /job\.state: "suspended" needs job\.savepointDirectory/],
+  ['suspend without a savepoint directory (template check)', 'access-logs', ['--set', 'job.state=suspended', '--set', 'job.savepointDirectory='], /job\.state: "suspended" needs job\.savepointDirectory/],  // flinkConfiguration values, by the option's type in the chart's Flink version (template check).
+  ['a Flink Duration that is not one (session job)', 'slow-requests', ['--set', 'flinkConfiguration.execution\\.checkpointing\\.interval=banana'],
+    /^flinkConfiguration\["execution\.checkpointing\.interval"\]: "banana" is not a Duration; expected a whole number with a unit such as 500ms, 30s, 10min, 2h or 1d \(units: .*; no unit means ms\)$/],
+  ['a Flink Duration with a fraction', 'access-logs', ['--set', 'flinkConfiguration.rest\\.idleness-timeout=1.5s'], /^flinkConfiguration\["rest\.idleness-timeout"\]: "1\.5s" is not a Duration; expected a whole number with a unit/],
+  ['a Flink MemorySize in Kubernetes units', 'audit-logs', ['--set', 'flinkConfiguration.taskmanager\\.memory\\.task\\.off-heap\\.size=512Mi'],
+    /^flinkConfiguration\["taskmanager\.memory\.task\.off-heap\.size"\]: "512Mi" is not a MemorySize; expected a whole number with a unit such as 512mb or 2g \(units: b\/bytes, k\/kb\/kibibytes, m\/mb\/mebibytes, g\/gb\/gibibytes, t\/tb\/tebibytes; no unit means bytes\)$/],
+  ['a Flink MemorySize beyond 64 bits', 'access-logs', ['--set', 'flinkConfiguration.taskmanager\\.memory\\.framework\\.off-heap\\.size=8388608t'], /^flinkConfiguration\["taskmanager\.memory\.framework\.off-heap\.size"\]: "8388608t" is not a MemorySize/],
+  ['a Flink Integer that is a word', 'access-logs', ['--set', 'flinkConfiguration.rest\\.server\\.numThreads=four'], /^flinkConfiguration\["rest\.server\.numThreads"\]: "four" is not an Integer; expected a whole number such as 4 \(at most 2147483647\)$/],
+  ['a Flink Integer beyond Java int', 'audit-logs', ['--set', 'flinkConfiguration.rest\\.server\\.numThreads=2147483648'], /^flinkConfiguration\["rest\.server\.numThreads"\]: 2147483648 is not an Integer; expected a whole number such as 4 \(at most 2147483647\)$/],
+  ['a Flink Long beyond Java long', 'audit-logs', ['--set-string', 'flinkConfiguration.jobstore\\.cache-size=9223372036854775808'], /^flinkConfiguration\["jobstore\.cache-size"\]: "9223372036854775808" is not a Long; expected a whole number such as 4$/],
+  ['a max parallelism out of range (session cluster)', 'shared-logs', ['--set', 'flinkConfiguration.pipeline\\.max-parallelism=40000'],
+    /^flinkConfiguration\["pipeline\.max-parallelism"\]: 40000 is out of range; expected a whole number between 1 and 32768 \(or -1 for the default\)$/],
+  ['a default parallelism of zero (session cluster)', 'shared-logs', ['--set', 'flinkConfiguration.parallelism\\.default=0'], /^flinkConfiguration\["parallelism\.default"\]: 0 is out of range; expected a whole number >= 1 \(or -1 for the default\)$/],
+  ['a Flink Boolean written yes', 'audit-logs', ['--set', 'flinkConfiguration.pipeline\\.object-reuse=yes'], /^flinkConfiguration\["pipeline\.object-reuse"\]: "yes" is not a Boolean; expected true or false$/],
+  ['a Flink Boolean of a session job written 1', 'slow-requests', ['--set', 'flinkConfiguration.pipeline\\.object-reuse=1'], /^flinkConfiguration\["pipeline\.object-reuse"\]: 1 is not a Boolean; expected true or false$/],
+  ['a Flink enum value it does not know', 'access-logs', ['--set', 'flinkConfiguration.kubernetes\\.container\\.image\\.pull-policy=Sometimes'],
+    /^flinkConfiguration\["kubernetes\.container\.image\.pull-policy"\]: "Sometimes" is not an accepted value; expected one of IfNotPresent, Always, Never \(case-insensitive\)$/],
+  ['a Flink enum list with an unknown item', 'audit-logs', ['--set', 'flinkConfiguration.state\\.backend\\.rocksdb\\.compression\\.per\\.level=SNAPPY_COMPRESSION;GZIP'],
+    /^flinkConfiguration\["state\.backend\.rocksdb\.compression\.per\.level"\]: "SNAPPY_COMPRESSION;GZIP" is not an accepted value; expected one of NO_COMPRESSION, SNAPPY_COMPRESSION, .* \(case-insensitive\)$/],
+  ['a memory fraction of 1.0', 'audit-logs', ['--set', 'flinkConfiguration.taskmanager\\.memory\\.network\\.fraction=1.0'], /^flinkConfiguration\["taskmanager\.memory\.network\.fraction"\]: "1\.0" is out of range; expected a fraction >= 0 and below 1, such as 0\.1$/],
+  ['a negative memory fraction under its deprecated name', 'audit-logs', ['--set', 'flinkConfiguration.taskmanager\\.network\\.memory\\.fraction=-0.1'], /^flinkConfiguration\["taskmanager\.network\.memory\.fraction"\]: "-0\.1" is out of range; expected a fraction >= 0 and below 1/],
+  ['a Flink Float that is a percentage', 'access-logs', ['--set', 'flinkConfiguration.taskmanager\\.memory\\.jvm-overhead\\.fraction=10%'], /^flinkConfiguration\["taskmanager\.memory\.jvm-overhead\.fraction"\]: "10%" is not a Float; expected a number such as 0\.5$/],
 ];
 
 /**
@@ -458,7 +481,10 @@ const VALUE_FILES: [string, string, string, RegExp][] = [
   ['an image tag with a line break', 'audit-logs', 'image:\n  tag: "1.20\\n"\n', /image\.tag: Does not match pattern/],
   ['a hooks image with a line break', 'audit-logs', 'hooks:\n  image: "ops:1\\nkind: Secret"\n', /hooks\.image: Does not match pattern/],
   ['a session job Flink value with a line break', 'slow-requests', 'flinkConfiguration:\n  a.b: "x\\ny"\n', /^flinkConfiguration\["a\.b"\]: "x\\ny" contains a line break or control character; expected one line$/],
-  ['a session job image repository with a line break', 'slow-requests', 'image:\n  repository: "ops\\nkind: Secret"\n', /image\.repository: Does not match pattern/],
+  ['a session job image repository with a line break', 'slow-requests', 'image:\n  repository: "ops\\nkind: Secret"\n', /image\.repository: Does not match pattern/],  ['a Flink Map written with =', 'audit-logs', 'flinkConfiguration:\n  pipeline.global-job-parameters: "a=1,b=2"\n',
+    /^flinkConfiguration\["pipeline\.global-job-parameters"\]: "a=1,b=2" is not a Map; expected key:value pairs separated by commas, such as k1:v1,k2:v2$/],
+  ['a memory fraction of 1 as a YAML number', 'access-logs', 'flinkConfiguration:\n  taskmanager.memory.jvm-overhead.fraction: 1\n', /^flinkConfiguration\["taskmanager\.memory\.jvm-overhead\.fraction"\]: 1 is out of range; expected a fraction >= 0 and below 1/],
+  ['a Flink Duration as a YAML boolean', 'slow-requests', 'flinkConfiguration:\n  table.exec.state.ttl: true\n', /^flinkConfiguration\["table\.exec\.state\.ttl"\]: true is not a Duration/],
 ];
 test(`bad input, chart values: ${CHART_VALUES.length + VALUE_FILES.length} value sets fail helm template with one line naming the value (its field and rule, for the schema), rendering nothing`, async () => {
   const bin = await ensureHelm(3);
@@ -485,13 +511,80 @@ test(`bad input, chart values: ${CHART_VALUES.length + VALUE_FILES.length} value
     for (const [chart, args, release] of [
       ['audit-logs', ['--set-string', 'taskManager.resources.cpu=1500m', '--set-string', 'taskManager.resources.cpuLimit=1.5', '--set', 'flinkConfiguration.pipeline\\.object-reuse=true'], 'audit-logs'],
       ['log-enricher', ['--set', 'taskManager.autoscaling.minReplicas=2', '--set', 'taskManager.autoscaling.maxReplicas=2'], 'a'.repeat(44)],
+      // Flink's own spellings of typed values (blanks, long unit names, any case, signs, placeholders), on each kind of chart.
+      ...['audit-logs', 'access-logs', 'shared-logs', 'slow-requests'].map((chart): [string, string[], string] => [chart, [
+        '--set-string', 'flinkConfiguration.web\\.refresh-interval=30 s', '--set-string', 'flinkConfiguration.rest\\.idleness-timeout=1min', '--set-string', 'flinkConfiguration.pekko\\.ask\\.timeout=10 SECONDS',
+        '--set-string', 'flinkConfiguration.taskmanager\\.memory\\.task\\.off-heap\\.size=512mb', '--set-string', 'flinkConfiguration.taskmanager\\.memory\\.framework\\.off-heap\\.size=8388607t',
+        '--set', 'flinkConfiguration.kubernetes\\.container\\.image\\.pull-policy=ifnotpresent', '--set', 'flinkConfiguration.state\\.backend\\.rocksdb\\.compression\\.per\\.level=snappy_compression;LZ4_COMPRESSION',
+        '--set-string', 'flinkConfiguration.rest\\.server\\.numThreads=+4', '--set-string', 'flinkConfiguration.rest\\.flamegraph\\.stack-depth=${env:DEPTH}', '--set', 'flinkConfiguration.pipeline\\.object-reuse=TRUE',
+        '--set-string', 'flinkConfiguration.taskmanager\\.memory\\.network\\.fraction=0.15f', '--set-string', 'flinkConfiguration.my\\.connector\\.option=banana',
+      ], chart]),
+      ['shared-logs', ['--set', 'flinkConfiguration.pipeline\\.max-parallelism=-1', '--set', 'flinkConfiguration.parallelism\\.default=32768'], 'shared-logs'],
     ] as [string, string[], string][]) {
       const r = helmTemplate(release, chart, args);
       assert.equal(r.status, 0, `${chart} ${args.join(' ')}: ${r.stderr}`);
-      assert.match(r.stdout, /kind: Deployment/);
+      assert.match(r.stdout, /kind: (Deployment|Job)/);
+      if (args.some((a) => a.includes('web\\.refresh-interval'))) assert.match(r.stdout, /web\.refresh-interval"?: "30 s"/, `${chart}: the value is rendered`);
     }
   } finally {
     fs.rmSync(values, { recursive: true, force: true });
+  }
+});
+
+/** Flink values the definitions' check refuses, one per helm run, then what it accepts, in one run. */
+const FLINK_REFUSED: [string, string][] = [
+  ['web.refresh-interval', '1.5s'], ['web.refresh-interval', '9223372036854775808ms'], ['rest.idleness-timeout', '10 mins'],
+  ['taskmanager.memory.task.off-heap.size', '2GiB'], ['taskmanager.memory.task.off-heap.size', '8796093022208m'], ['rest.server.numThreads', '-2147483649'],
+  ['jobstore.cache-size', '1e3'], ['pipeline.object-reuse', ' true'], ['taskmanager.memory.network.fraction', 'NaN'], ['taskmanager.memory.jvm-overhead.fraction', '0.4 f'],
+  ['kubernetes.container.image.pull-policy', ' Always'], ['state.backend.rocksdb.compression.per.level', 'lz4_compression;x'], ['pipeline.global-job-parameters', 'a:1:2'],
+];
+const FLINK_ACCEPTED: [string, string][] = [
+  ['web.refresh-interval', ' 5 µs '], ['rest.idleness-timeout', '0009223372036854775807 Milliseconds'], ['taskmanager.memory.task.off-heap.size', '8796093022207 m'],
+  ['rest.server.numThreads', '-2147483648'], ['jobstore.cache-size', '-9223372036854775808'], ['pipeline.object-reuse', 'False'], ['taskmanager.memory.network.fraction', '0.99'],
+  ['taskmanager.memory.jvm-overhead.fraction', '.5e-1d'], ['kubernetes.container.image.pull-policy', 'NEVER'], ['state.backend.rocksdb.compression.per.level', ';no_compression;'],
+  ['pipeline.global-job-parameters', "'a:b':c,d:e"], ['my.connector.option', '1.5s'],
+];
+
+test('bad input, chart values: helm 3 and helm 4 refuse a flinkConfiguration value exactly when and as the definitions\' check does (an app chart of 1.20 and of 2.2, a session job chart)', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-flink-values-'));
+  try {
+    const valuesFile = (pairs: [string, string][]) => {
+      const file = path.join(dir, `values-${fs.readdirSync(dir).length}.yaml`);
+      fs.writeFileSync(file, `flinkConfiguration:\n${pairs.map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}\n`).join('')}`);
+      return file;
+    };
+    for (const major of [3, 4] as const) {
+      const bin = await ensureHelm(major);
+      for (const chart of ['audit-logs', 'access-logs', 'slow-requests']) {
+        const version = FlinkVersion.of(/appVersion: (\S+)/.exec(fs.readFileSync(path.join(ROOT, 'charts', chart, 'Chart.yaml'), 'utf8'))![1]);
+        const catalog = OptionCatalog.for(version)!;
+        const definitions = (key: string, value: string) => {
+          try {
+            const option = catalog.option(key);
+            if (option) checkOptionValue(`flinkConfiguration["${key}"]`, option, value);
+            return undefined;
+          } catch (e) {
+            return (e as Error).message;
+          }
+        };
+        const helm = (file: string) => spawnSync(bin, ['template', chart, path.join(ROOT, 'charts', chart), '--namespace', 'logs', '--values', file],
+          { encoding: 'utf8', env: { ...process.env, HELM_CACHE_HOME: path.join(dir, 'cache'), HELM_CONFIG_HOME: path.join(dir, 'config') } });
+        for (const [key, value] of FLINK_REFUSED) {
+          const expected = definitions(key, value);
+          assert.ok(expected, `${chart}: the definitions refuse ${key}=${JSON.stringify(value)}`);
+          const r = helm(valuesFile([[key, value]]));
+          assert.notEqual(r.status, 0, `helm ${major} ${chart} ${key}=${JSON.stringify(value)}: exit code`);
+          assert.equal(r.stdout, '', `helm ${major} ${chart}: nothing rendered`);
+          assert.equal(helmReason(r.stderr), expected, `helm ${major} ${chart} ${key}=${JSON.stringify(value)}`);
+        }
+        for (const [key, value] of FLINK_ACCEPTED) assert.equal(definitions(key, value), undefined, `${chart}: the definitions accept ${key}=${JSON.stringify(value)}`);
+        const r = helm(valuesFile(FLINK_ACCEPTED));
+        assert.equal(r.status, 0, `helm ${major} ${chart}: ${r.stderr}`);
+        assert.ok(r.stdout.includes('0009223372036854775807 Milliseconds'), `helm ${major} ${chart}: the values are rendered`);
+      }
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 
