@@ -306,7 +306,8 @@ export class SchemaValidator {
 
   private checkString(s: JsonSchema, v: string, p: string, report: Report): void {
     if (s.pattern !== undefined && !this.pattern(s.pattern).test(v)) report(p, v, `is invalid; expected a match of /${s.pattern}/`);
-    const n = [...v].length;
+    if (s.minLength === undefined && s.maxLength === undefined) return;
+    const n = [...v].length; // code points, as Go's utf8.RuneCountInString
     if (s.minLength !== undefined && n < s.minLength) report(p, v, `is too short; expected at least ${s.minLength} characters`);
     if (s.maxLength !== undefined && n > s.maxLength) report(p, v, `is too long; expected at most ${s.maxLength} characters`);
   }
