@@ -35,8 +35,8 @@ const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]
 // k8s.io/apimachinery/pkg/api/resource.ParseQuantity
 const QUANTITY = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[KMGTPE]i|[numkMGTPE]|[eE][+-]?\d+)?$/;
 
-/** The `format`s the converted schemas use: a test and what a failing value is expected to be. */
-const FORMATS: Record<string, { test: (v: Json) => boolean; expected: string }> = {
+/** The `format`s the converted schemas use: a test (true for values of other types) and what a failing value is expected to be. */
+export const FORMATS: Record<string, { test: (v: Json) => boolean; expected: string }> = {
   'int32': { test: (n) => typeof n !== 'number' || (Number.isInteger(n) && n >= -INT32 && n < INT32), expected: 'is out of range; expected an int32 (-2147483648 to 2147483647)' },
   'int64': { test: (n) => typeof n !== 'number' || Number.isSafeInteger(n), expected: 'is out of range; expected an int64 that JSON carries exactly' },
   'byte': { test: (s) => typeof s !== 'string' || BASE64.test(s.replace(/[\r\n]/g, '')), expected: 'is not base64; expected base64-encoded data' },
@@ -48,7 +48,7 @@ const FORMATS: Record<string, { test: (v: Json) => boolean; expected: string }> 
 const LIST_MAP_KEY_DEFAULTS: Record<string, unknown> = { protocol: 'TCP' };
 
 /** Go RE2 patterns of CRDs as JS RegExps (leading `(?i)` and friends become flags). */
-function goRegExp(pattern: string): RegExp {
+export function goRegExp(pattern: string): RegExp {
   let flags = 'u';
   let p = pattern;
   const m = /^(\^?)\(\?([ims]+)\)/.exec(p);

@@ -3,7 +3,8 @@ import * as assert from 'node:assert/strict';
 import { buildLogPlatform, PRODUCTION } from '../../examples/platform';
 import { ValidationError } from '../../lib';
 import { operatorResources } from '../../lib/operator/operator-resources';
-import { bundledValidator, checkObjects, objectProblems, readBundle } from '../../lib/schema/validate';
+import Ajv from 'ajv';
+import { bundledValidator, checkObjects, FORMATS, goRegExp, objectProblems, readBundle } from '../../lib/schema/validate';
 import { synthesizePlatform } from '../../lib/synth/synthesize';
 import { KUBERNETES_VERSION } from '../support/versions';
 
@@ -118,4 +119,65 @@ test('schema validator: objectProblems lists every problem of every object, one 
     'u: Deployment/access-logs-jobmanager: spec.replicas: -1.5 is invalid; expected an integer (got a number)',
     'u: ConfigMap/ok: data.a: 1 is invalid; expected a string (got a number)',
   ]);
+});
+
+/** The bundle compiled by ajv, an independent JSON Schema engine: the oracle for the schema part of the validator. */
+function ajvValidator(): (obj: any) => boolean {
+  const b = readBundle();
+  const ajv = new Ajv({ allErrors: false, strict: false, validateSchema: false, inlineRefs: false, code: { regExp: Object.assign((p: string) => goRegExp(p), { code: 'goRegExp' }) as any } });
+  for (const [name, f] of Object.entries(FORMATS)) ajv.addFormat(name, { validate: f.test });
+  ajv.addKeyword({
+    keyword: 'k8sListMapKeys', type: 'array', schemaType: 'array',
+    validate: (keys: string[], data: any[]) => {
+      const seen = new Set(data.filter((i) => i && typeof i === 'object').map((i) => JSON.stringify(keys.map((k) => i[k] ?? (k === 'protocol' ? 'TCP' : null)))));
+      return seen.size === data.filter((i) => i && typeof i === 'object').length;
+    },
+  });
+  ajv.addSchema({ $id: 'https://bundle.invalid/k8s.json', definitions: b.definitions });
+  const compiled = new Map<string, (o: any) => boolean>();
+  return (obj) => {
+    const def = b.kinds[`${obj.apiVersion}/${obj.kind}`];
+    if (!compiled.has(def)) compiled.set(def, ajv.compile({ $ref: `https://bundle.invalid/k8s.json#/definitions/${def.replace(/~/g, '~0').replace(/\//g, '~1')}` }) as (o: any) => boolean);
+    return compiled.get(def)!(obj);
+  };
+}
+
+test('schema validator: agrees with ajv on the bundle for every example object and 1500 type, unknown-field and removal mutations of them', () => {
+  const ajvValid = ajvValidator();
+  const ours = bundledValidator();
+  const operator = units.flatMap((u) => operatorResources(buildLogPlatform(PRODUCTION).unit(u.name)!, u.objects, { sqlRunnerJarUri: 'https://a.example.com/r.jar' }));
+  const all = [...objects, ...operator];
+  for (const o of all) assert.equal(ajvValid(o), true, `${o.kind}/${o.metadata.name}`);
+  // A deterministic pseudo-random walk (xorshift) to a node of an object, then one mutation there.
+  let seed = 0x2545f491;
+  const rand = (n: number) => {
+    seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5;
+    return (seed >>> 0) % n;
+  };
+  let invalid = 0;
+  for (let i = 0; i < 1500; i++) {
+    const obj = clone(all[rand(all.length)]);
+    let parent: any = obj;
+    let key: string | number = Object.keys(obj)[rand(Object.keys(obj).length)];
+    for (let depth = rand(8); depth > 0; depth--) {
+      const v: any = parent[key];
+      if (v === null || typeof v !== 'object') break;
+      const keys: (string | number)[] = Array.isArray(v) ? v.map((_, j) => j) : Object.keys(v);
+      if (keys.length === 0) break;
+      parent = v;
+      key = keys[rand(keys.length)];
+    }
+    if (['metadata', 'name', 'apiVersion', 'kind'].includes(String(key)) && parent === obj) continue;
+    const v = parent[key];
+    const kind = rand(3);
+    if (kind === 0) parent[key] = typeof v === 'string' ? 123 : typeof v === 'number' ? 'x' : typeof v === 'boolean' ? 'true' : Array.isArray(v) ? { a: 1 } : [1];
+    else if (kind === 1 && v !== null && typeof v === 'object' && !Array.isArray(v)) v.zzzUnknown = 1;
+    else if (!Array.isArray(parent) && key !== 'name') delete parent[key];
+    else continue;
+    const a = ajvValid(obj);
+    const problems = ours.validate(obj);
+    if (!a) invalid++;
+    assert.equal(problems.length === 0, a, `${obj.kind} at ${String(key)} (mutation ${kind}): ajv ${a ? 'accepts' : 'refuses'}, ours says ${JSON.stringify(problems).slice(0, 300)}`);
+  }
+  assert.ok(invalid > 250, `${invalid} of the mutations are invalid`);
 });
