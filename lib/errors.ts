@@ -170,43 +170,94 @@ export function redactUrl(s: string): string {
   return s.replace(URL_CREDENTIALS, '$1***@');
 }
 
-const DATA_KEY = /^[-._a-zA-Z0-9]+$/;
-
-/** A key of a Secret or ConfigMap: at most 253 characters of [-._a-zA-Z0-9], not "." or "..". */
-export function checkDataKey(field: string, value: unknown): string {
-  if (typeof value !== 'string' || !DATA_KEY.test(value) || value.length > 253 || value === '.' || value === '..') {
-    throw new ValidationError(field, value, 'is not a valid Secret or ConfigMap key; expected at most 253 characters of [-._a-zA-Z0-9]');
-  }
-  return value;
+/**
+ * A format rule of the API server for a kind of name (k8s.io/apimachinery `validation`): `test`
+ * accepts a valid name, `expected` completes "<field>: <value> ..." for one that is not.
+ * Declared once, used by the constructs' checks below and by the schema validator
+ * (`lib/schema/validate.ts`).
+ */
+export interface NameRule {
+  readonly test: (s: string) => boolean;
+  readonly expected: string;
 }
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+export const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const DATA_KEY = /^[-._a-zA-Z0-9]+$/;
 
-/** A name of a Secret, ConfigMap or claim: a DNS subdomain of at most 253 characters. */
-export function checkObjectName(field: string, value: unknown): string {
-  if (typeof value !== 'string' || !DNS_SUBDOMAIN.test(value) || value.length > 253) {
-    throw new ValidationError(field, value, 'is not a valid object name; expected a DNS subdomain: lower-case letters, digits, "-" and ".", at most 253 characters');
-  }
+export const NAME_RULES = {
+  /** Most object names (IsDNS1123Subdomain). */
+  dnsSubdomain: {
+    test: (s) => DNS_SUBDOMAIN.test(s) && s.length <= 253,
+    expected: 'is not a valid object name; expected a DNS subdomain: lower-case letters, digits, "-" and ".", at most 253 characters',
+  },
+  /** Namespaces, container and volume names, Service port names (IsDNS1123Label). */
+  dnsLabel: {
+    test: (s) => DNS_1123_LABEL.test(s) && s.length <= 63,
+    expected: 'is not a valid name; expected a DNS-1123 label: at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit',
+  },
+  /** Service names (IsDNS1035Label). */
+  dns1035Label: {
+    test: (s) => DNS_LABEL.test(s) && s.length <= 63,
+    expected: 'is not a valid name; expected a DNS-1035 label: at most 63 lower-case letters, digits and "-", starting with a letter and ending with a letter or digit',
+  },
+  /** RBAC object names (IsValidPathSegmentName). */
+  pathSegment: {
+    test: (s) => s !== '' && s !== '.' && s !== '..' && !/[/%]/.test(s),
+    expected: 'is not a valid name; expected a path segment: not "." or "..", without "/" or "%"',
+  },
+  /** Label and annotation keys (IsQualifiedName). */
+  labelKey: {
+    test: (s) => {
+      const slash = s.indexOf('/');
+      return LABEL_KEY.test(s) && s.length - slash - 1 <= 63 && slash <= 253;
+    },
+    expected: 'is not a valid label key; expected an optional DNS prefix and "/", then at most 63 characters of [A-Za-z0-9-_.]',
+  },
+  /** Label values (IsValidLabelValue). */
+  labelValue: {
+    test: (s) => LABEL_VALUE.test(s) && s.length <= 63,
+    expected: 'is not a valid label value; expected at most 63 characters of [A-Za-z0-9-_.], starting and ending alphanumeric',
+  },
+  /** Keys of ConfigMap and Secret data (IsConfigMapKey). */
+  dataKey: {
+    test: (s) => DATA_KEY.test(s) && s.length <= 253 && !s.startsWith('..') && s !== '.',
+    expected: 'is not a valid Secret or ConfigMap key; expected at most 253 characters of [-._a-zA-Z0-9], not "." and not starting with ".."',
+  },
+  /** Container port names and named target ports (IsValidPortName). */
+  portName: {
+    test: (s) => /^[-a-z0-9]{1,15}$/.test(s) && /[a-z]/.test(s) && !s.startsWith('-') && !s.endsWith('-') && !s.includes('--'),
+    expected: 'is not a valid port name; expected an IANA service name: at most 15 lower-case letters, digits and "-" with at least one letter, no "--", not starting or ending with "-"',
+  },
+} satisfies Record<string, NameRule>;
+
+/** Throws a ValidationError unless `value` is a string the rule accepts. */
+export function checkNameRule(field: string, value: unknown, rule: NameRule): string {
+  if (typeof value !== 'string' || !rule.test(value)) throw new ValidationError(field, value, rule.expected);
   return value;
 }
 
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-export const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+/** A key of a Secret or ConfigMap: at most 253 characters of [-._a-zA-Z0-9], not "." or "..". */
+export function checkDataKey(field: string, value: unknown): string {
+  return checkNameRule(field, value, NAME_RULES.dataKey);
+}
+
+/** A name of a Secret, ConfigMap or claim: a DNS subdomain of at most 253 characters. */
+export function checkObjectName(field: string, value: unknown): string {
+  return checkNameRule(field, value, NAME_RULES.dnsSubdomain);
+}
 
 /** Kubernetes label keys and values (also used for annotations' keys). */
 export function checkLabels(field: string, labels: Record<string, string> | undefined, valuesToo = true): Record<string, string> {
   if (!labels) return {};
   for (const [k, v] of Object.entries(labels)) {
-    const name = k.includes('/') ? k.slice(k.indexOf('/') + 1) : k;
-    if (!LABEL_KEY.test(k) || name.length > 63 || (k.includes('/') && k.indexOf('/') > 253)) {
-      throw new ValidationError(`${field} key`, k, 'is not a valid label key; expected an optional DNS prefix and "/", then at most 63 characters of [A-Za-z0-9-_.]');
-    }
+    checkNameRule(`${field} key`, k, NAME_RULES.labelKey);
     if (typeof v !== 'string') {
       throw new ValidationError(`${field}.${k}`, v, 'is invalid; expected a string');
     }
-    if (valuesToo && (!LABEL_VALUE.test(v) || v.length > 63)) {
-      throw new ValidationError(`${field}.${k}`, v, 'is not a valid label value; expected at most 63 characters of [A-Za-z0-9-_.], starting and ending alphanumeric');
-    }
+    if (valuesToo) checkNameRule(`${field}.${k}`, v, NAME_RULES.labelValue);
   }
   return { ...labels };
 }

@@ -1,7 +1,5 @@
-import { checkLabels, ValidationError } from '../errors';
+import { checkLabels, NAME_RULES, ValidationError } from '../errors';
 import { NetworkPeer } from './network-policy';
-
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /**
  * The ServiceAccount the JobManager and TaskManager pods run as: one the cluster generates
@@ -24,7 +22,7 @@ export class ServiceAccountRef {
    * it and, with high availability, the Role for Flink's HA ConfigMaps is bound to it.
    */
   public static existing(name: string): ServiceAccountRef {
-    if (typeof name !== 'string' || !DNS_SUBDOMAIN.test(name) || name.length > 253) {
+    if (typeof name !== 'string' || !NAME_RULES.dnsSubdomain.test(name)) {
       throw new ValidationError('serviceAccount name', name, 'is not a valid ServiceAccount name; expected a DNS-1123 subdomain of at most 253 characters');
     }
     return new ServiceAccountRef(name, {});
@@ -98,7 +96,7 @@ export function resolveIngress(o: IngressOptions): ResolvedIngress {
     throw new ValidationError('ingress.host', o.host, 'is invalid; expected a DNS name such as "flink.example.com" (no scheme, port or IP address)');
   }
   for (const [f, v] of [['ingress.className', o.className], ['ingress.tlsSecretName', o.tlsSecretName]] as const) {
-    if (v !== undefined && (typeof v !== 'string' || !DNS_SUBDOMAIN.test(v) || v.length > 253)) {
+    if (v !== undefined && (typeof v !== 'string' || !NAME_RULES.dnsSubdomain.test(v))) {
       throw new ValidationError(f, v, 'is not a valid name; expected a DNS-1123 subdomain');
     }
   }

@@ -130,7 +130,7 @@ export class OptionCatalog {
 }
 
 /** Levenshtein distance, giving up (returning `limit`) once it cannot be below `limit`. */
-function distance(a: string, b: string, limit: number): number {
+export function distance(a: string, b: string, limit: number): number {
   let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];

@@ -1,3 +1,4 @@
+import { ApiObject, Chart } from 'cdk8s';
 import { synthesizeChart } from '../helm/chart';
 import { toolkitFingerprint, unitHash } from './fingerprint';
 import { SyncResult, syncDirs } from './write';
@@ -5,6 +6,7 @@ import { emitYaml } from './yaml';
 import { UserError, ValidationError } from '../errors';
 import { FlinkPlatform, ReleaseUnit, UnitKind } from '../platform';
 import { FlinkCluster } from '../cluster/flink-cluster';
+import { checkObjects } from '../schema/validate';
 
 /** The manifests of one release unit: file name -> YAML document. */
 export interface SynthesizedUnit {
@@ -21,7 +23,7 @@ export interface SynthesizedUnit {
 export function synthesizeUnit(unit: ReleaseUnit): SynthesizedUnit {
   let objects: any[];
   try {
-    objects = unit.chart.toJson();
+    objects = withPatchedFields(unit.chart, unit.chart.toJson());
   } catch (e) {
     // cdk8s wraps errors raised while rendering lazy values; surface ours unwrapped.
     const m = /ValidationError: (.*)$/s.exec(String((e as Error).message));
@@ -56,11 +58,48 @@ function selectUnits(platform: FlinkPlatform, only?: string[]): readonly Release
   return units;
 }
 
-/** One unit's objects, with the checks that need them (state on shared storage). */
+/**
+ * One unit's objects, with the checks that need them: state on shared storage, and every object
+ * (escape-hatch patches and objects added to the chart included) as the API server validates it.
+ */
 function synthesizeChecked(u: ReleaseUnit): SynthesizedUnit {
   const s = synthesizeUnit(u);
   checkSharedStorage(u, s.objects);
+  checkObjects(u.name, s.objects);
   return s;
+}
+
+/**
+ * The objects as their JSON patches made them. cdk8s' typed classes (`KubeDeployment`, ...)
+ * serialize through their props after applying the patches, silently dropping every field the
+ * props do not declare (a patch adding `readinesProbe` would vanish) and every quantity or
+ * int-or-string given as plain JSON (a patched `memory: "2Gi"` would become no limit at all).
+ * For each patched object, what its patches produced and serialization dropped is put back:
+ * validation then names an unknown field instead of the output losing it, and a valid value
+ * reaches the output.
+ */
+function withPatchedFields(chart: Chart, objects: any[]): any[] {
+  const patched = chart.node.findAll().filter((c): c is ApiObject => ApiObject.isApiObject(c)
+    && (c as unknown as { patches: unknown[] }).patches.length > 0);
+  if (patched.length === 0) return objects;
+  const byId = new Map(patched.map((o) => [`${o.apiVersion}/${o.kind}/${o.name}`, o]));
+  return objects.map((obj) => {
+    const api = byId.get(`${obj.apiVersion}/${obj.kind}/${obj.metadata?.name}`);
+    return api ? restoreDropped(ApiObject.prototype.toJson.call(api), obj) : obj;
+  });
+}
+
+/** `typed` plus every field of `raw` it lacks (at any depth); where `typed` differs in shape, `typed`. */
+function restoreDropped(raw: any, typed: any): any {
+  if (Array.isArray(raw) && Array.isArray(typed)) return typed.map((t, i) => restoreDropped(raw[i], t));
+  const plain = (v: any) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (!plain(raw) || !plain(typed)) return typed;
+  const out: any = { ...typed };
+  for (const [k, v] of Object.entries(raw)) {
+    if (v === undefined) continue;
+    out[k] = typed[k] === undefined ? JSON.parse(JSON.stringify(v)) : restoreDropped(v, typed[k]);
+  }
+  return out;
 }
 
 /**

@@ -4,7 +4,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Duration, Size } from 'cdk8s';
+import { ApiObject, Chart, Duration, JsonPatch, Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-27';
 import {
   CheckpointingMode, DeliveryGuarantee, EnvValue, FieldType, FlinkApplication, FlinkApplicationProps, FlinkConfigValue, FlinkPlatform,
@@ -144,6 +144,14 @@ const synthOf = (props: Partial<FlinkApplicationProps>) => () => {
 const filter = (f: string) => pipeline({ filters: [f] });
 const derive = (expr: string) => pipeline({ derive: { extra: expr } });
 const raw = (key: string, value: unknown) => app({ flinkConfiguration: { [key]: value as any } });
+/** An application changed through its escape hatches (public objects, objects added to its chart), synthesized. */
+const patched = (change: (a: FlinkApplication) => void) => () => {
+  const p = new FlinkPlatform();
+  change(p.addApplication('job', OK));
+  return synthesizePlatform(p);
+};
+const JM = /^job: Deployment\/job-jobmanager: /;
+const jm = (re: RegExp) => new RegExp(JM.source + re.source);
 
 const MORE_DEFINITIONS: [string, () => unknown, RegExp][] = [
   // cross-job collisions (refused when the second job is declared)
@@ -221,7 +229,7 @@ const MORE_DEFINITIONS: [string, () => unknown, RegExp][] = [
   ['image name over 255 characters', app({ image: `registry.example.com/${'a'.repeat(250)}:1` }), /^image: ".*" has a name longer than 255 characters/],
 
   // env, Secrets, volumes and tolerations as the API server checks them
-  ['Secret key with a space', () => EnvValue.fromSecret('kafka', 'pass word'), /^EnvValue.fromSecret key: "pass word" is not a valid Secret or ConfigMap key; expected at most 253 characters of \[-._a-zA-Z0-9\]$/],
+  ['Secret key with a space', () => EnvValue.fromSecret('kafka', 'pass word'), /^EnvValue.fromSecret key: "pass word" is not a valid Secret or ConfigMap key; expected at most 253 characters of \[-._a-zA-Z0-9\], not "\." and not starting with "\.\."$/],
   ['Secret key ".."', () => EnvValue.fromSecret('kafka', '..'), /^EnvValue.fromSecret key: "\.\." is not a valid Secret or ConfigMap key/],
   ['ConfigMap key with a slash', () => EnvValue.fromConfigMap('settings', 'a/b'), /^EnvValue.fromConfigMap key: "a\/b" is not a valid Secret or ConfigMap key/],
   ['env from a pod field the API does not expose', () => EnvValue.fromField('status.phase'), /^EnvValue.fromField fieldPath: "status.phase" is not a field the API server exposes to env/],
@@ -246,6 +254,48 @@ const MORE_DEFINITIONS: [string, () => unknown, RegExp][] = [
   ['volume over a toolkit mount with a trailing slash', app({ volumes: [{ name: 'a', mountPath: '/tmp/', source: VolumeSource.emptyDir() }] }), /^volumes\[a\].mountPath: "\/tmp\/" is invalid; expected an absolute path other than/],
   ['volume from a Secret with an invalid name', () => VolumeSource.secret('Kafka_TLS'), /^VolumeSource.secret secretName: "Kafka_TLS" is not a valid object name; expected a DNS subdomain/],
   ['volume from a claim without a name', () => VolumeSource.persistentVolumeClaim(''), /^VolumeSource.persistentVolumeClaim claimName: "" is not a valid object name/],
+
+  // objects the API server would reject, made through escape hatches: the Kubernetes v1.34 schema and its format rules at synthesis
+  ['patch adding an unknown field', patched((a) => a.jobManagerDeployment.addJsonPatch(JsonPatch.add('/spec/template/spec/containers/0/readinesProbe', {}))),
+    jm(/spec.template.spec.containers\[0\].readinesProbe: \{\} is an unknown field of Container; did you mean "readinessProbe"\?$/)],
+  ['patch adding an unknown top-level field', patched((a) => a.configMap.addJsonPatch(JsonPatch.add('/dat', { a: 'b' }))), /^job: ConfigMap\/job-config: dat: \{"a":"b"\} is an unknown field of ConfigMap; did you mean "data"\?$/],
+  ['patch setting a wrong type', patched((a) => a.taskManagerDeployment.addJsonPatch(JsonPatch.replace('/spec/replicas', 'two'))),
+    /^job: Deployment\/job-taskmanager: spec.replicas: "two" is invalid; expected an integer \(got a string\)$/],
+  ['patch removing a required field', patched((a) => a.jobManagerDeployment.addJsonPatch(JsonPatch.remove('/spec/selector'))), jm(/spec.selector: \(missing\) is required in DeploymentSpec$/)],
+  ['patch setting an invalid enum value', patched((a) => a.jobManagerDeployment.addJsonPatch(JsonPatch.add('/spec/template/spec/containers/0/imagePullPolicy', 'Sometimes'))),
+    jm(/spec.template.spec.containers\[0\].imagePullPolicy: "Sometimes" is invalid; expected one of "Always", "IfNotPresent", "Never"$/)],
+  ['patch setting an invalid label value', patched((a) => a.jobManagerDeployment.addJsonPatch(JsonPatch.add('/metadata/labels/team', 'data platform'))),
+    jm(/metadata.labels.team: "data platform" is not a valid label value; expected at most 63 characters/)],
+  ['patch setting an invalid pod label key', patched((a) => a.jobManagerDeployment.addJsonPatch(JsonPatch.add('/spec/template/metadata/labels/team~1a~1b', 'x'))),
+    jm(/spec.template.metadata.labels key: "team\/a\/b" is not a valid label key/)],
+  ['patch setting an invalid annotation key', patched((a) => a.restService.addJsonPatch(JsonPatch.add('/metadata/annotations', { 'example.com/a b': 'x' }))),
+    /^job: Service\/job-rest: metadata.annotations key: "example.com\/a b" is not a valid label key/],
+  ['patch adding a container of an existing name', patched((a) => a.jobManagerDeployment.addJsonPatch(JsonPatch.add('/spec/template/spec/containers/-', { name: 'jobmanager', image: 'busybox:1.36' }))),
+    jm(/spec.template.spec.containers\[1\].name: "jobmanager" duplicates spec.template.spec.containers\[0\]; expected each name once in containers$/)],
+  ['patch adding a sidecar named like an init container', patched((a) => a.jobManagerDeployment.addJsonPatch(JsonPatch.add('/spec/template/spec/containers/-', { name: 'flink-config', image: 'busybox:1.36' }))),
+    jm(/spec.template.spec.containers\[1\].name: "flink-config" is also the name of spec.template.spec.initContainers\[0\]; expected container names unique across the pod$/)],
+  ['patch setting an invalid container name', patched((a) => a.taskManagerDeployment.addJsonPatch(JsonPatch.replace('/spec/template/spec/containers/0/name', 'Task_Manager'))),
+    /^job: Deployment\/job-taskmanager: spec.template.spec.containers\[0\].name: "Task_Manager" is not a valid name; expected a DNS-1123 label/],
+  ['patch setting an invalid volume name', patched((a) => a.jobManagerDeployment.addJsonPatch(JsonPatch.replace('/spec/template/spec/volumes/0/name', 'flink.conf'))),
+    jm(/spec.template.spec.volumes\[0\].name: "flink.conf" is not a valid name; expected a DNS-1123 label/)],
+  ['patch setting a port name above 15 characters', patched((a) => a.jobManagerDeployment.addJsonPatch(JsonPatch.replace('/spec/template/spec/containers/0/ports/0/name', 'flink-rest-endpoint'))),
+    jm(/spec.template.spec.containers\[0\].ports\[0\].name: "flink-rest-endpoint" is not a valid port name; expected an IANA service name/)],
+  ['patch setting a port number above 65535', patched((a) => a.restService.addJsonPatch(JsonPatch.replace('/spec/ports/0/port', 80810))),
+    /^job: Service\/job-rest: spec.ports\[0\].port: 80810 is not a valid port number; expected 1 to 65535$/],
+  ['patch setting an int32 out of range', patched((a) => a.jobManagerDeployment.addJsonPatch(JsonPatch.add('/spec/revisionHistoryLimit', 2 ** 40))),
+    jm(/spec.revisionHistoryLimit: 1099511627776 is out of range; expected an int32/)],
+  ['patch setting a bad memory quantity', patched((a) => a.taskManagerDeployment.addJsonPatch(JsonPatch.replace('/spec/template/spec/containers/0/resources/limits/memory', '4GB '))),
+    /^job: Deployment\/job-taskmanager: spec.template.spec.containers\[0\].resources.limits.memory: "4GB " is not a Kubernetes quantity/],
+  ['patch setting a bad CPU quantity', patched((a) => a.jobManagerDeployment.addJsonPatch(JsonPatch.replace('/spec/template/spec/containers/0/resources/requests/cpu', '1 core'))),
+    jm(/spec.template.spec.containers\[0\].resources.requests.cpu: "1 core" is not a Kubernetes quantity/)],
+  ['patch setting an invalid Service name', patched((a) => a.restService.addJsonPatch(JsonPatch.replace('/metadata/name', '8081-rest'))),
+    /^job: Service\/8081-rest: metadata.name: "8081-rest" is not a valid name; expected a DNS-1035 label/],
+  ['added ConfigMap with an invalid key', patched((a) => new ApiObject(Chart.of(a), 'extra', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'extra' }, data: { 'conf/app.yaml': 'x' } })),
+    /^job: ConfigMap\/extra: data key: "conf\/app.yaml" is not a valid Secret or ConfigMap key/],
+  ['added Secret whose data is not base64', patched((a) => new ApiObject(Chart.of(a), 'extra', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'extra' }, data: { password: 'hunter2!' } })),
+    /^job: Secret\/extra: data.password: "hunter2!" is not base64; expected base64-encoded data$/],
+  ['added custom resource with an invalid name', patched((a) => new ApiObject(Chart.of(a), 'extra', { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'My_Widget' } })),
+    /^job: Widget\/My_Widget: metadata.name: "My_Widget" is not a valid object name; expected a DNS subdomain/],
 
   // storage URIs by scheme and durability
   ['checkpoint dir that is a relative file path', app({ checkpointDirectory: 'file://data/cp' }), /^checkpointDirectory: "file:\/\/data\/cp" is a relative path \(Flink reads "data" as a host\); expected an absolute path such as "file:\/\/\/data\/cp"$/],
@@ -379,6 +429,15 @@ test('bad input, definitions: what the checks must still accept', () => {
     'kubernetes.container.image.pull-policy': 'ifnotpresent', 'state.backend.rocksdb.compression.per.level': 'snappy_compression;LZ4_COMPRESSION', 'rest.server.numThreads': '+4',
     'taskmanager.memory.network.fraction': '0.15f', 'pipeline.global-job-parameters': 'a:1,b:2', 'rest.flamegraph.stack-depth': '${env:DEPTH}', 'my.connector.option': 'anything' } })();
   app({ checkpointDirectory: 'hdfs:///flink/cp', savepointDirectory: 'file:///data/sp', env: { DB_PASSWORD: EnvValue.fromSecret('db', 'password') }, job: JobSource.sql("INSERT INTO t SELECT '${env:DB_PASSWORD}', '${env:POD_IP}'") })();
+  // Escape hatches the API server accepts: a valid label, a sidecar, a custom resource of a kind with no schema (its metadata checked only).
+  // The sidecar's limits, plain JSON that cdk8s' typed Deployment would drop, reach the output.
+  const [unit] = patched((a) => {
+    a.jobManagerDeployment.addJsonPatch(JsonPatch.add('/metadata/labels/team', 'data-platform'));
+    a.jobManagerDeployment.addJsonPatch(JsonPatch.add('/spec/template/spec/containers/-', { name: 'sidecar', image: 'busybox:1.36', resources: { limits: { memory: '64Mi', cpu: 0.1 } } }));
+    new ApiObject(Chart.of(a), 'extra', { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'widget.one', labels: { team: 'a' } }, spec: { anything: [1, { x: true }] } });
+  })();
+  assert.deepEqual(unit.objects.find((o) => o.metadata.name === 'job-jobmanager').spec.template.spec.containers[1].resources, { limits: { memory: '64Mi', cpu: 0.1 } });
+  assert.match(unit.files['job.k8s.yaml'], /name: sidecar\n(.*\n)*? +memory: 64Mi/);
   synthOf({ checkpointDirectory: 'file:///data/cp', savepointDirectory: 'file:///data/sp', volumes: [{ name: 'data', mountPath: '/data/', readOnly: false, source: VolumeSource.persistentVolumeClaim('state') }] })();
 });
 
@@ -596,6 +655,8 @@ const CLI = path.join(ROOT, 'build', 'lib', 'cli', 'main.js');
 const LIB = path.join(ROOT, 'build', 'lib');
 const APP = (body: string) => `const L = require(${JSON.stringify(LIB)});\nconst p = new L.FlinkPlatform({ storageBaseDirectory: 's3://b/flink' });\n${body}\nmodule.exports.platform = p;\n`;
 const KJOB = (name: string, extra = '') => `p.addApplication('${name}', { job: L.JobSource.pipeline(new L.LogPipeline({ source: { bootstrapServers: 'kafka:9092', topic: 'logs', groupId: 'g', fields: { msg: L.FieldType.STRING }${extra} }, sinks: [L.Sink.fileSystem({ path: 's3://b/out' })] })) });`;
+/** An app module whose application "a" is changed through its escape hatches (`C` is cdk8s). */
+const HATCH = (change: string) => APP(`const C = require(${JSON.stringify(require.resolve('cdk8s'))});\nconst a = p.addApplication('a', { job: L.JobSource.jar({ entryClass: 'com.example.A' }) });\n${change}`);
 const HA_APP = (name: string) => `p.addApplication('${name}', { job: L.JobSource.jar({ entryClass: 'com.example.A' }), highAvailability: true, highAvailabilityClusterId: 'logs' });`;
 
 /** [what, command line (after the app option where `app` is given), the app module's text, the stderr line]. */
@@ -610,6 +671,20 @@ const COMMAND_LINES: [string, string[], string | undefined, RegExp][] = [
   ['validate with a pod-local HA dir', ['validate'], APP(`p.addApplication('a', { job: L.JobSource.jar({ entryClass: 'com.example.A' }), highAvailability: true, highAvailabilityStorageDir: 'file:///ha' });`),
     /^cdk8s-flink: error: a: highAvailabilityStorageDir: "file:\/\/\/ha" is pod-local/],
   ['synth with SQL reading an unset env', ['synth'], APP(`p.addApplication('a', { job: L.JobSource.sql("INSERT INTO t SELECT '\${env:TOKEN}'") });`), /^cdk8s-flink: error: job.sql: "\$\{env:TOKEN\}" reads environment variable TOKEN/],
+  ['synth with a patch adding an unknown field', ['synth'], HATCH("a.jobManagerDeployment.addJsonPatch(C.JsonPatch.add('/spec/template/spec/containers/0/readinesProbe', {}));"),
+    /^cdk8s-flink: error: a: Deployment\/a-jobmanager: spec.template.spec.containers\[0\].readinesProbe: \{\} is an unknown field of Container; did you mean "readinessProbe"\?$/],
+  ['validate with a patch adding an unknown field', ['validate'], HATCH("a.jobManagerDeployment.addJsonPatch(C.JsonPatch.add('/spec/template/spec/containers/0/readinesProbe', {}));"),
+    /^cdk8s-flink: error: a: Deployment\/a-jobmanager: spec.template.spec.containers\[0\].readinesProbe: \{\} is an unknown field of Container; did you mean "readinessProbe"\?$/],
+  ['synth with a patch setting a wrong type', ['synth'], HATCH("a.taskManagerDeployment.addJsonPatch(C.JsonPatch.replace('/spec/replicas', '2'));"),
+    /^cdk8s-flink: error: a: Deployment\/a-taskmanager: spec.replicas: "2" is invalid; expected an integer \(got a string\)$/],
+  ['synth with a patch setting an invalid label value', ['synth'], HATCH("a.configMap.addJsonPatch(C.JsonPatch.add('/metadata/labels/owner', 'team@example.com'));"),
+    /^cdk8s-flink: error: a: ConfigMap\/a-config: metadata.labels.owner: "team@example.com" is not a valid label value; expected at most 63 characters of \[A-Za-z0-9-_.\], starting and ending alphanumeric$/],
+  ['synth with a patch duplicating a container name', ['synth'], HATCH("a.taskManagerDeployment.addJsonPatch(C.JsonPatch.add('/spec/template/spec/containers/-', { name: 'taskmanager', image: 'busybox:1.36' }));"),
+    /^cdk8s-flink: error: a: Deployment\/a-taskmanager: spec.template.spec.containers\[1\].name: "taskmanager" duplicates spec.template.spec.containers\[0\]; expected each name once in containers$/],
+  ['synth with a patch setting a bad quantity', ['synth'], HATCH("a.jobManagerDeployment.addJsonPatch(C.JsonPatch.replace('/spec/template/spec/containers/0/resources/limits/memory', '2 GiB'));"),
+    /^cdk8s-flink: error: a: Deployment\/a-jobmanager: spec.template.spec.containers\[0\].resources.limits.memory: "2 GiB" is not a Kubernetes quantity; expected a number with an optional suffix such as "500m", "1.5", "512Mi" or "2G"$/],
+  ['synth --target operator with an added object of a wrong type', ['synth', '--target', 'operator', '--out', 'dist'], HATCH("new C.ApiObject(C.Chart.of(a), 'x', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data: { n: 1 } });"),
+    /^cdk8s-flink: error: a: ConfigMap\/x: data.n: 1 is invalid; expected a string \(got a number\)$/],
   ['synth with a filter that comments out the clause', ['synth'], APP(KJOB('a').replace("sinks:", "filters: [\"msg = 'x' --\"], sinks:")), /^cdk8s-flink: error: pipeline.filters\[0\]: "msg = 'x' --" is invalid: it has a "--" comment/],
   ['synth with a credential in the config', ['synth'], APP(`p.addApplication('a', { job: L.JobSource.jar({ entryClass: 'com.example.A' }), flinkConfiguration: { 'fs.azure.account.key.x.dfs.core.windows.net': 'k' } });`),
     /^cdk8s-flink: error: flinkConfiguration\["fs.azure.account.key.x.dfs.core.windows.net"\]: "\*\*\*" looks like a credential/],

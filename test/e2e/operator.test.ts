@@ -35,7 +35,7 @@ test('operator: every resource of the example platform is valid against the oper
   // strict: a misspelled field inside the pod template is caught
   const fd = JSON.parse(JSON.stringify(all.find((o) => o.kind === 'FlinkDeployment')));
   fd.spec.jobManager.podTemplate.spec.containers[0].securityContex = {};
-  assert.match(validate(fd).join('\n'), /securityContex: unknown field/);
+  assert.match(validate(fd).join('\n'), /securityContex: .* is an unknown field of FlinkDeployment; did you mean "securityContext"\?/);
 });
 
 test('operator: a FlinkDeployment carries the image, version, configuration, resources, job and upgrade mode of its application', () => {

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import * as fs from 'fs';
 import * as assert from 'node:assert/strict';
 import { Duration } from 'cdk8s';
 import { buildLogPlatform, PRODUCTION } from '../../examples/platform';
@@ -7,7 +8,8 @@ import {
   RestartStrategy, ServiceAccountRef, StateBackend, VolumeSource,
 } from '../../lib';
 import { synthesizePlatform } from '../../lib/synth/synthesize';
-import { loadValidator } from '../support/k8s-schema';
+import { buildSchemaBundle, bundleText, loadValidator } from '../support/k8s-schema';
+import { objectProblems, SCHEMA_BUNDLE_FILE } from '../../lib/schema/validate';
 import { KUBERNETES_VERSION } from '../support/versions';
 import { synth } from '../support/synth';
 
@@ -53,10 +55,22 @@ test(`schema: every generated object is valid against the Kubernetes ${KUBERNETE
   assert.ok(objects.length > 60);
   const errors = objects.flatMap((o) => validate(o));
   assert.deepEqual(errors, []);
+  // The shipped bundle (what synth checks with) accepts them too.
+  assert.deepEqual(objectProblems('variants', objects), []);
   // The validator is strict: a typo deep inside a generated pod template is caught.
   const broken = JSON.parse(JSON.stringify(objects.find((o) => o.kind === 'Deployment')));
   broken.spec.template.spec.containers[0].readinesProbe = broken.spec.template.spec.containers[0].readinessProbe;
-  assert.match(validate(broken).join('\n'), /containers\[0\]\.readinesProbe: unknown field/);
+  assert.match(validate(broken).join('\n'), /containers\[0\]\.readinesProbe: \{.* is an unknown field of Container; did you mean "readinessProbe"\?/);
+});
+
+test(`schema bundle: lib/schema/kubernetes-v1.34.json is what scripts/k8s-schema.js makes of the Kubernetes ${KUBERNETES_VERSION} spec and test/support/crds today`, async () => {
+  const committed = fs.readFileSync(SCHEMA_BUNDLE_FILE, 'utf8');
+  const fresh = bundleText(await buildSchemaBundle());
+  assert.ok(committed === fresh, 'lib/schema/kubernetes-v1.34.json is stale: run `npm run schema` and commit it');
+  // The test sees a change of any one definition.
+  const bundle = JSON.parse(committed);
+  bundle.definitions['io.k8s.api.core.v1.Container'].properties.name.type = 'integer';
+  assert.notEqual(bundleText(bundle), fresh);
 });
 
 test('pod security: every pod of every example and variant meets the restricted standard', () => {

@@ -195,14 +195,14 @@ test('the validator accepts int-or-string, quantities as numbers, free-form maps
 test('the validator rejects an unknown top-level field', async () => {
   const validate = await loadValidator();
   const cm = { ...valid.ConfigMap, dat: { a: 'b' } };
-  assert.deepEqual(validate(cm), ['ConfigMap/wc-config: dat: unknown field']);
+  assert.deepEqual(validate(cm), ['ConfigMap/wc-config: dat: {"a":"b"} is an unknown field of ConfigMap; did you mean "data"?']);
 });
 
 test('the validator rejects an unknown field deep in a pod template container', async () => {
   const validate = await loadValidator();
   const d = deployment();
   d.spec.template.spec.containers[0].imagePullPolicyy = 'Always';
-  assert.deepEqual(validate(d), ['Deployment/wc-jobmanager: spec.template.spec.containers[0].imagePullPolicyy: unknown field']);
+  assert.deepEqual(validate(d), ['Deployment/wc-jobmanager: spec.template.spec.containers[0].imagePullPolicyy: "Always" is an unknown field of Container; did you mean "imagePullPolicy"?']);
 });
 
 test('the validator rejects a wrong type', async () => {
@@ -211,25 +211,25 @@ test('the validator rejects a wrong type', async () => {
   d.spec.replicas = 'two';
   const errors = validate(d);
   assert.equal(errors.length, 1, errors.join('\n'));
-  assert.match(errors[0], /^Deployment\/wc-jobmanager: spec\.replicas: must be integer, got string "two"$/);
+  assert.match(errors[0], /^Deployment\/wc-jobmanager: spec\.replicas: "two" is invalid; expected an integer \(got a string\)$/);
 });
 
 test('the validator rejects a container without a name (missing required field)', async () => {
   const validate = await loadValidator();
   const d = deployment();
   delete d.spec.template.spec.containers[0].name;
-  assert.deepEqual(validate(d), ['Deployment/wc-jobmanager: spec.template.spec.containers[0].name: missing required field']);
+  assert.deepEqual(validate(d), ['Deployment/wc-jobmanager: spec.template.spec.containers[0].name: (missing) is required in Container']);
 });
 
 test('the validator rejects a kind it has no schema for', async () => {
   const validate = await loadValidator();
   assert.deepEqual(validate({ apiVersion: 'v1', kind: 'Deploymnet', metadata: { name: 'x' } }), [
-    'Deploymnet/x: no schema for v1/Deploymnet',
+    'Deploymnet/x: kind: "Deploymnet" has no schema for apiVersion v1; expected one of the known kinds',
   ]);
   assert.deepEqual(validate({ apiVersion: 'apps/v1beta1', kind: 'Deployment', metadata: { name: 'x' } }), [
-    'Deployment/x: no schema for apps/v1beta1/Deployment',
+    'Deployment/x: kind: "Deployment" has no schema for apiVersion apps/v1beta1; expected one of the known kinds',
   ]);
-  assert.deepEqual(validate({ apiVersion: 'v1', metadata: { name: 'x' } }), ['<no kind>/x: kind: missing required field']);
+  assert.deepEqual(validate({ apiVersion: 'v1', metadata: { name: 'x' } }), ['<no kind>/x: kind: (missing) is required; expected a non-empty string']);
 });
 
 test('the validator rejects enum, quantity, base64, int-or-string and duplicate-key violations', async () => {
@@ -241,16 +241,16 @@ test('the validator rejects enum, quantity, base64, int-or-string and duplicate-
   c.env.push({ name: 'FLINK_PROPERTIES', value: 'again' });
   c.livenessProbe.tcpSocket.port = 61.23;
   assert.deepEqual(validate(d), [
-    'Deployment/wc-jobmanager: spec.template.spec.containers[0].env[2]: duplicate entry: same name ("FLINK_PROPERTIES") as item [0]',
-    'Deployment/wc-jobmanager: spec.template.spec.containers[0].imagePullPolicy: must be one of ["Always","IfNotPresent","Never"], got "Sometimes"',
-    'Deployment/wc-jobmanager: spec.template.spec.containers[0].livenessProbe.tcpSocket.port: must be integer or string, got number 61.23',
-    'Deployment/wc-jobmanager: spec.template.spec.containers[0].resources.limits.memory: invalid quantity: "1.5GB"',
+    'Deployment/wc-jobmanager: spec.template.spec.containers[0].env[2].name: "FLINK_PROPERTIES" duplicates spec.template.spec.containers[0].env[0]; expected each name once in env',
+    'Deployment/wc-jobmanager: spec.template.spec.containers[0].imagePullPolicy: "Sometimes" is invalid; expected one of "Always", "IfNotPresent", "Never"',
+    'Deployment/wc-jobmanager: spec.template.spec.containers[0].livenessProbe.tcpSocket.port: 61.23 is invalid; expected an integer or a string (got a number)',
+    'Deployment/wc-jobmanager: spec.template.spec.containers[0].resources.limits.memory: "1.5GB" is not a Kubernetes quantity; expected a number with an optional suffix such as "500m", "1.5", "512Mi" or "2G"',
   ]);
   const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data: { k: 'not base64!' } };
-  assert.deepEqual(validate(secret), ['Secret/s: data.k: invalid byte: "not base64!"']);
+  assert.deepEqual(validate(secret), ['Secret/s: data.k: "not base64!" is not base64; expected base64-encoded data']);
   assert.deepEqual(validate({ apiVersion: 'v1', kind: 'ConfigMap', metadata: {}, data: { a: 1 } }), [
-    'ConfigMap/<no name>: data.a: must be string, got number 1',
-    'ConfigMap/<no name>: metadata.name: missing required field (or metadata.generateName)',
+    'ConfigMap/<no name>: data.a: 1 is invalid; expected a string (got a number)',
+    'ConfigMap/<no name>: metadata.name: (missing) is required; expected a name',
   ]);
 });
 
@@ -260,15 +260,15 @@ test('the validator checks custom resources strictly against their CRDs', async 
   pm.spec.podMetricsEndpoints[0].intervall = '15s';
   pm.spec.podMetricsEndpoints[0].scheme = 'ftp';
   assert.deepEqual(validate(pm), [
-    'PodMonitor/wc: spec.podMetricsEndpoints[0].intervall: unknown field',
-    'PodMonitor/wc: spec.podMetricsEndpoints[0].scheme: must be one of ["http","https","HTTP","HTTPS"], got "ftp"',
+    'PodMonitor/wc: spec.podMetricsEndpoints[0].intervall: "15s" is an unknown field of PodMonitor; did you mean "interval"?',
+    'PodMonitor/wc: spec.podMetricsEndpoints[0].scheme: "ftp" is invalid; expected one of "http", "https", "HTTP", "HTTPS"',
   ]);
   const pr = structuredClone(valid.PrometheusRule);
   pr.metadata.labelz = {};
   delete pr.spec.groups[0].name;
   assert.deepEqual(validate(pr), [
-    'PrometheusRule/wc: metadata.labelz: unknown field',
-    'PrometheusRule/wc: spec.groups[0].name: missing required field',
+    'PrometheusRule/wc: metadata.labelz: {} is an unknown field of ObjectMeta; did you mean "labels"?',
+    'PrometheusRule/wc: spec.groups[0].name: (missing) is required in PrometheusRule',
   ]);
   const fd = structuredClone(valid.FlinkDeployment);
   fd.spec.flinkVersion = 'v1_99';
@@ -276,9 +276,9 @@ test('the validator checks custom resources strictly against their CRDs', async 
   fd.spec.job.upgradeMode = 'whenever';
   const errors = validate(fd);
   assert.equal(errors.length, 3, errors.join('\n'));
-  assert.match(errors.join('\n'), /FlinkDeployment\/wc: spec\.flinkVersion: must be one of \[.*"v1_20".*\], got "v1_99"/);
-  assert.match(errors.join('\n'), /FlinkDeployment\/wc: spec\.podTemplate\.spec\.containers\[0\]\.imagePullPolicyy: unknown field/);
-  assert.match(errors.join('\n'), /FlinkDeployment\/wc: spec\.job\.upgradeMode: must be one of .*"savepoint".*, got "whenever"/);
+  assert.match(errors.join('\n'), /FlinkDeployment\/wc: spec\.flinkVersion: "v1_99" is invalid; expected one of .*"v1_20"/);
+  assert.match(errors.join('\n'), /FlinkDeployment\/wc: spec\.podTemplate\.spec\.containers\[0\]\.imagePullPolicyy: "Always" is an unknown field of FlinkDeployment; did you mean "imagePullPolicy"\?/);
+  assert.match(errors.join('\n'), /FlinkDeployment\/wc: spec\.job\.upgradeMode: "whenever" is invalid; expected one of .*"savepoint"/);
 });
 
 test('validateYaml validates every document of a stream and reports YAML errors such as duplicate keys', async () => {
@@ -308,7 +308,7 @@ test('validateYaml validates every document of a stream and reports YAML errors 
   const errors = await validateYaml(stream, 'out.yaml');
   assert.equal(errors.length, 2, errors.join('\n'));
   assert.match(errors[0], /^out\.yaml: document 1: Map keys must be unique/);
-  assert.equal(errors[1], 'Service/s: spec.selectr: unknown field');
+  assert.equal(errors[1], 'Service/s: spec.selectr: {} is an unknown field of ServiceSpec; did you mean "selector"?');
 });
 
 function tinyChart(dir: string, template: string): string {

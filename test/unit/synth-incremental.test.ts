@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { readTree } from '../../lib/synth/write';
+import { SCHEMA_BUNDLE_FILE } from '../../lib/schema/validate';
 
 // Incremental synthesis through the real CLI: after every edit, the incremental output equals a
 // forced full synthesis byte for byte, and only the units that changed were written.
@@ -60,6 +61,9 @@ test('incremental synth: after adding, changing, renaming and removing jobs, a l
   fs.cpSync(path.join(ROOT, 'build', 'lib'), path.join(kit, 'build', 'lib'), { recursive: true });
   fs.cpSync(path.join(ROOT, 'build', 'runtime'), path.join(kit, 'build', 'runtime'), { recursive: true });
   fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(kit, 'package.json'));
+  // The Kubernetes schema bundle synthesis validates with, read from lib/ as in the package.
+  fs.mkdirSync(path.join(kit, 'lib', 'schema'), { recursive: true });
+  fs.copyFileSync(SCHEMA_BUNDLE_FILE, path.join(kit, 'lib', 'schema', path.basename(SCHEMA_BUNDLE_FILE)));
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(kit, 'node_modules'));
   const cli = path.join(kit, 'build', 'lib', 'cli', 'main.js');
   const lib = path.join(kit, 'build', 'lib');

@@ -1,5 +1,6 @@
 import * as path from 'path';
 import { operatorResources } from '../../operator/operator-resources';
+import { checkObjects } from '../../schema/validate';
 import { checkOutputDir, checkOutputDirs, OUTPUT_MARKER } from '../../synth/output-dir';
 import { synthesizeInto, synthesizePlatform, toYaml } from '../../synth/synthesize';
 import { replaceDirs } from '../../synth/write';
@@ -30,7 +31,11 @@ export const synthCommand: Command = {
       const out = checkOutputDir({ option: '--out', value: str(args.options.out) ?? 'dist-operator' });
       const units = synthesizePlatform(platform, only);
       const options = { sqlRunnerJarUri: str(args.options['sql-runner-jar']) };
-      const trees = Object.fromEntries(units.map((u) => [u.name, { [`${u.name}.operator.yaml`]: operatorResources(platform.unit(u.name)!, u.objects, options).map((o) => toYaml(o)).join('---\n') }]));
+      const trees = Object.fromEntries(units.map((u) => {
+        const resources = operatorResources(platform.unit(u.name)!, u.objects, options);
+        checkObjects(u.name, resources);
+        return [u.name, { [`${u.name}.operator.yaml`]: resources.map((o) => toYaml(o)).join('---\n') }];
+      }));
       await replaceDirs(out, trees, !only);
       log(`synthesized ${units.length} release unit(s) for the Flink Kubernetes Operator into ${path.relative(process.cwd(), out) || '.'}/ in ${Date.now() - started} ms`);
       return 0;
