@@ -8,6 +8,12 @@ import { parseSqlExpression, SqlColumnReference, SqlExpressionError } from './sq
 
 /** The table the generated view reads, by which a column may be qualified (`source.status`). */
 const SOURCE_TABLE = 'source';
+/**
+ * Functions Flink's validator calls without parentheses when no column has the name (Calcite's
+ * function-identifier syntax, any case); the other such names are context variables, which the
+ * parser knows as reserved words.
+ */
+const NILADIC_FUNCTIONS = ['PI'];
 
 /**
  * Checks `text` at `field` as one SQL condition (a filter) or expression (a derived column)
@@ -44,6 +50,7 @@ function columnProblem(ref: SqlColumnReference, fields: Readonly<Record<string, 
   const shown = ref.path.join('.');
   const names = Object.keys(fields);
   if (!Object.prototype.hasOwnProperty.call(fields, name)) {
+    if (ref.path.length === 1 && NILADIC_FUNCTIONS.includes(name.toUpperCase())) return undefined;
     const other = names.find((n) => n.toLowerCase() === name.toLowerCase());
     return `${JSON.stringify(shown)} is not a source field${other ? ` (names are case-sensitive: the field is ${other})` : ''}; expected one of ${names.join(', ')} (derived columns and the count are computed alongside, not readable here)`;
   }

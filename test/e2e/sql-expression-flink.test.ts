@@ -5,19 +5,23 @@
  * with Lex.JAVA and the default conformance, as the planner sets it up) called through
  * SqlParser.parseExpression by a small Java class (test/support/flink-sql) compiled with javac
  * against the cached distribution's jars; the planner jar is taken out of
- * flink-table-planner-loader, which hides it. Where our parser is stricter on purpose, the case
+ * flink-table-planner-loader, which hides it. The column and condition checks are held against
+ * Flink's validator (a batch TableEnvironment explaining the SELECT a filter or derived column
+ * becomes part of). Where our parser is stricter on purpose, the case
  * is listed in STRICTER with the reason, and the test asserts that Flink does accept it (so the
  * list cannot go stale). The reserved-word lists of lib/pipeline/sql-keywords.ts are compared
  * with the parser's own metadata of both versions.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { sqlIdent } from '../../lib/pipeline/pipeline';
+import { checkSqlExpression } from '../../lib/pipeline/sql-check';
 import { parseSqlExpression } from '../../lib/pipeline/sql-expression';
 import { CONTEXT_VARIABLES, RESERVED_FUNCTION_NAMES, RESERVED_WORDS } from '../../lib/pipeline/sql-keywords';
-import { ensureFlink, repoRoot, run } from '../support/flink-dist';
+import { distJavaOpts, ensureFlink, repoRoot, run } from '../support/flink-dist';
 
 const VERSIONS = ['1.20.5', '2.2.1'] as const;
 type Version = typeof VERSIONS[number];
@@ -134,41 +138,61 @@ function ours(expr: string): boolean {
 interface FlinkParser {
   readonly version: Version;
   readonly keywords: Map<string, string>;
+  /** Flink's answer ("OK <kind>" or "ERR <message>") for each expression of CORPUS. */
   readonly results: Map<string, string>;
+  /** Flink's validator on whole SELECT statements: "OK" or "ERR <message>" each. */
+  validate(statements: string[]): Promise<string[]>;
 }
 
-async function flinkParse(version: Version, work: string): Promise<FlinkParser> {
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-sql-parse-'));
+after(() => fs.rmSync(work, { recursive: true, force: true }));
+const parsers = new Map<Version, Promise<FlinkParser>>();
+
+/** Flink `version`'s parser and validator, through test/support/flink-sql, compiled once per run. */
+function flinkParser(version: Version): Promise<FlinkParser> {
+  if (!parsers.has(version)) parsers.set(version, startParser(version));
+  return parsers.get(version)!;
+}
+
+async function startParser(version: Version): Promise<FlinkParser> {
   const home = await ensureFlink(version);
   const dir = path.join(work, version);
   fs.mkdirSync(path.join(dir, 'classes'), { recursive: true });
   // The planner's parser is inside flink-table-planner-loader, as a jar of its own.
   await run('jar', ['xf', path.join(home, 'lib', `flink-table-planner-loader-${version}.jar`), 'flink-table-planner.jar'], { cwd: dir, timeoutMs: 60_000 });
   const cp = [path.join(dir, 'flink-table-planner.jar'), path.join(home, 'lib', `flink-table-api-java-uber-${version}.jar`), path.join(home, 'lib', `flink-dist-${version}.jar`)].join(':');
-  const source = path.join(repoRoot(), 'test', 'support', 'flink-sql', 'FlinkExpressionParser.java');
-  await run('javac', ['-nowarn', '-cp', cp, '-d', path.join(dir, 'classes'), source], { timeoutMs: 120_000 });
-  const java = (args: string[]) => run('java', ['-cp', `${path.join(dir, 'classes')}:${cp}`, 'FlinkExpressionParser', ...args], { timeoutMs: 120_000 });
+  const sources = ['FlinkExpressionParser.java', 'FlinkSqlValidator.java'].map((f) => path.join(repoRoot(), 'test', 'support', 'flink-sql', f));
+  await run('javac', ['-nowarn', '-cp', cp, '-d', path.join(dir, 'classes'), ...sources], { timeoutMs: 120_000 });
+  const java = (classPath: string, main: string, args: string[]) => run('java', [...distJavaOpts(home).split(/\s+/), '-cp', `${path.join(dir, 'classes')}:${classPath}`, main, ...args], { timeoutMs: 120_000 });
+  const lines = async (classPath: string, main: string, args: string[], texts: string[]) => {
+    const input = path.join(dir, `${main}-${args.join('-')}-${texts.length}.b64`);
+    fs.writeFileSync(input, texts.map((e) => Buffer.from(e, 'utf8').toString('base64')).join('\n') + '\n');
+    const out = (await java(classPath, main, [...args, input])).stdout.trim().split('\n');
+    assert.equal(out.length, texts.length, `Flink ${version} answered every line`);
+    return out;
+  };
   const keywords = new Map<string, string>();
-  for (const line of (await java(['keywords'])).stdout.trim().split('\n')) {
+  for (const line of (await java(cp, 'FlinkExpressionParser', ['keywords'])).stdout.trim().split('\n')) {
     const [word, flags] = line.split(' ');
     keywords.set(word, flags);
   }
-  const input = path.join(dir, 'corpus.b64');
-  fs.writeFileSync(input, CORPUS.map((e) => Buffer.from(e, 'utf8').toString('base64')).join('\n') + '\n');
-  const out = (await java([input])).stdout.trim().split('\n');
-  assert.equal(out.length, CORPUS.length, `Flink ${version} answered every expression`);
-  return { version, keywords, results: new Map(CORPUS.map((e, i) => [e, out[i]])) };
+  const out = await lines(cp, 'FlinkExpressionParser', ['parse'], CORPUS);
+  return {
+    version,
+    keywords,
+    results: new Map(CORPUS.map((e, i) => [e, out[i]])),
+    validate: (statements) => lines(path.join(home, 'lib', '*'), 'FlinkSqlValidator', [], statements),
+  };
 }
 
 test('SQL expressions: our parser and Flink 1.20.5\'s and 2.2.1\'s own SQL parser agree on every expression of the corpus, except the listed stricter cases', { timeout: 5 * 60_000 }, async () => {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-sql-parse-'));
-  try {
     assert.equal(new Set(CORPUS).size, CORPUS.length, 'the corpus has no duplicates');
     for (const e of Object.keys(STRICTER)) assert.ok(CORPUS.includes(e), `STRICTER case ${e} is in the corpus`);
     const accepted = CORPUS.filter(ours);
     assert.ok(accepted.length >= 60 && CORPUS.length - accepted.length >= 60, `at least 60 valid and 60 invalid expressions (${accepted.length} accepted, ${CORPUS.length - accepted.length} refused)`);
 
     const parsers: FlinkParser[] = [];
-    for (const v of VERSIONS) parsers.push(await flinkParse(v, work));
+    for (const v of VERSIONS) parsers.push(await flinkParser(v));
     const disagreements: string[] = [];
     for (const p of parsers) {
       for (const e of CORPUS) {
@@ -190,7 +214,51 @@ test('SQL expressions: our parser and Flink 1.20.5\'s and 2.2.1\'s own SQL parse
     assert.deepEqual([...RESERVED_WORDS].sort(), words((f) => f === 'R--'), 'RESERVED_WORDS are the words either Flink line reserves that are neither function names nor context variables');
     assert.deepEqual([...RESERVED_FUNCTION_NAMES].sort(), words((f) => f[1] === 'F'), 'RESERVED_FUNCTION_NAMES are Flink\'s reserved function names');
     assert.deepEqual([...CONTEXT_VARIABLES].sort(), words((f) => f[2] === 'C'), 'CONTEXT_VARIABLES are Flink\'s context variables');
-  } finally {
-    fs.rmSync(work, { recursive: true, force: true });
+});
+
+const FIELDS: Record<string, string> = { msg: 'STRING', n: 'INT', ok: 'BOOLEAN', ts: 'TIMESTAMP(3)', method: 'STRING' };
+/** The source record as the generated view reads it: a table `source` with FIELDS as columns. */
+const SOURCE = `(VALUES (${Object.values(FIELDS).map((t) => `CAST(NULL AS ${t})`).join(', ')})) AS source(${Object.keys(FIELDS).map(sqlIdent).join(', ')})`;
+
+/** Filters and derived columns our parser accepts, which our column and condition checks accept or refuse. */
+const CHECKED: ['condition' | 'expression', string][] = [
+  ['condition', "msg = 'x'"], ['condition', 'n > 1'], ['condition', 'ok'], ['condition', 'NOT ok'], ['condition', "`method` = 'GET'"],
+  ['condition', 'source.n BETWEEN 1 AND 2'], ['condition', "UPPER(msg) LIKE 'X%'"], ['condition', "ts > LOCALTIMESTAMP - INTERVAL '1' DAY"],
+  ['condition', 'PI > n'], ['condition', 'pi < 4'], ['condition', 'CASE WHEN n > 1 THEN ok ELSE FALSE END'], ['condition', 'CAST(msg AS BOOLEAN)'],
+  ['condition', "JSON_EXISTS(msg, '$.a')"], ['condition', 'EXTRACT(HOUR FROM ts) = 1'], ['condition', 'TIMESTAMPADD(DAY, 1, ts) > ts'],
+  ['condition', 'CHAR_LENGTH(msg) > n'], ['condition', 'COALESCE(ok, FALSE)'], ['condition', 'msg IS NULL OR n IN (1, 2)'], ['condition', '(((ok)))'],
+  ['condition', "level = 'x'"], ['condition', 'N > 1'], ['condition', 'source.nope = 1'], ['condition', 'other.n = 1'], ['condition', 'msg.x = 1'],
+  ['condition', 'UPPER(up) = 1'], ['condition', 'E > 1'], ['condition', 'proc_time IS NULL'],
+  ['condition', 'n + 1'], ['condition', "'yes'"], ['condition', 'msg'], ['condition', 'n'], ['condition', '(source.n)'], ['condition', 'CAST(n AS INT)'],
+  ['condition', "msg || 'x'"], ['condition', '-n'], ['condition', "DATE '2026-01-01'"],
+  ['expression', 'UPPER(msg)'], ['expression', 'n + 1'], ['expression', 'PI * n'], ['expression', "CASE n WHEN 1 THEN 'a' END"], ['expression', 'EXTRACT(DAY FROM ts)'],
+  ['expression', "JSON_VALUE(msg, '$.a')"], ['expression', 'msg'], ['expression', '`method`'], ['expression', 'source.msg'], ['expression', 'CURRENT_TIMESTAMP'],
+  ['expression', "DATE_FORMAT(ts, 'yyyy')"], ['expression', 'ok'], ['expression', "tsx['k']"],
+  ['expression', 'UPPER(up)'], ['expression', 'Msg'], ['expression', 'source.up'], ['expression', 'proc_time'], ['expression', 'msg.len'],
+];
+
+function ourCheck(what: 'condition' | 'expression', text: string): string {
+  try {
+    checkSqlExpression('x', text, what, FIELDS);
+    return 'OK';
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+test('SQL expressions: the column and condition checks refuse what Flink\'s validator refuses and accept what it accepts, on 1.20.5 and 2.2.1', { timeout: 5 * 60_000 }, async () => {
+  const statements = CHECKED.map(([what, text]) => what === 'condition' ? `SELECT msg FROM ${SOURCE} WHERE (${text})` : `SELECT CAST(${text} AS STRING) AS x FROM ${SOURCE}`);
+  const refused = CHECKED.filter(([what, text]) => ourCheck(what, text) !== 'OK').length;
+  assert.ok(refused >= 20 && CHECKED.length - refused >= 20, `both outcomes are covered (${refused} of ${CHECKED.length} refused)`);
+  for (const v of VERSIONS) {
+    const answers = await (await flinkParser(v)).validate(statements);
+    const disagreements: string[] = [];
+    CHECKED.forEach(([what, text], i) => {
+      const mine = ourCheck(what, text);
+      const flink = answers[i];
+      if ((mine === 'OK') !== (flink === 'OK')) disagreements.push(`${what} ${JSON.stringify(text)}: ours ${mine}; Flink ${flink.slice(0, 200)}`);
+      else if (/reads an unknown column/.test(mine) && !/not found/.test(flink)) disagreements.push(`${what} ${JSON.stringify(text)}: ours finds an unknown column, Flink refuses for another reason: ${flink.slice(0, 200)}`);
+    });
+    assert.deepEqual(disagreements, [], `Flink ${v}:\n${disagreements.join('\n')}`);
   }
 });

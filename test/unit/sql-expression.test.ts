@@ -157,7 +157,7 @@ test('SQL check: columns must be source fields, by their exact name, optionally 
   assert.match(checkError('other.n > 1'), /"other.n" is not a source field/);
   assert.match(checkError('msg.x = 1'), /"msg.x" reads a part of the STRING field msg, which has none/);
   assert.match(checkError('UPPER(constructor) = 1'), /"constructor" is not a source field/);
-  for (const ok of ['source.n > 1', '`n` > 1', "UPPER(msg) = 'X'", 'TIMESTAMPADD(DAY, 1, ts) > CURRENT_TIMESTAMP', 'ok', 'NOT ok', 'ok AND n > 1', 'CAST(msg AS BOOLEAN)', 'CASE WHEN n > 1 THEN ok ELSE FALSE END']) {
+  for (const ok of ['source.n > 1', '`n` > 1', 'PI > n', 'pi < 4', "UPPER(msg) = 'X'", 'TIMESTAMPADD(DAY, 1, ts) > CURRENT_TIMESTAMP', 'ok', 'NOT ok', 'ok AND n > 1', 'CAST(msg AS BOOLEAN)', 'CASE WHEN n > 1 THEN ok ELSE FALSE END']) {
     assert.equal(checkError(ok), 'accepted', ok);
   }
 });

@@ -15,9 +15,9 @@ import org.apache.flink.sql.parser.validate.FlinkSqlConformance;
 /**
  * Flink's own SQL parser, as the table planner configures it (FlinkSqlParserImpl, Lex.JAVA,
  * the default conformance), on expressions: `keywords` prints each keyword token with its flags
- * (R reserved, F reserved function name, C context variable); `<file>` parses each line of the
- * file (base64 of one expression) with SqlParser.parseExpression and prints "OK <kind>" or
- * "ERR <message>", one line per expression.
+ * (R reserved, F reserved function name, C context variable); `parse <file>` parses each line
+ * of the file (base64 of one expression) with SqlParser.parseExpression and prints "OK <kind>"
+ * or "ERR <message>", one line per expression. (FlinkSqlValidator validates whole statements.)
  */
 public class FlinkExpressionParser {
   public static void main(String[] args) throws Exception {
@@ -30,12 +30,12 @@ public class FlinkExpressionParser {
       for (String line : out) System.out.println(line);
       return;
     }
+    List<String> lines = Files.readAllLines(Paths.get(args[1]), StandardCharsets.UTF_8);
     SqlParser.Config config = SqlParser.config()
         .withParserFactory(FlinkSqlParserImpl.FACTORY)
         .withConformance(FlinkSqlConformance.DEFAULT)
         .withLex(Lex.JAVA)
         .withIdentifierMaxLength(256);
-    List<String> lines = Files.readAllLines(Paths.get(args[0]), StandardCharsets.UTF_8);
     for (String line : lines) {
       String expr = new String(Base64.getDecoder().decode(line.trim()), StandardCharsets.UTF_8);
       try {
