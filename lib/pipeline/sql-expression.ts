@@ -48,7 +48,7 @@ export interface SqlColumnReference {
 export interface SqlExpression {
   /** 'condition' for comparisons, logic and boolean literals, 'value' for what is surely not boolean. */
   readonly kind: SqlValueKind;
-  /** For a top-level column reference, the column; for a CAST, its target type. */
+  /** When the whole expression is one column reference (in any parentheses), that column. */
   readonly column?: SqlColumnReference;
   readonly columns: SqlColumnReference[];
 }

@@ -159,11 +159,11 @@ async function startParser(version: Version): Promise<FlinkParser> {
   const dir = path.join(work, version);
   fs.mkdirSync(path.join(dir, 'classes'), { recursive: true });
   // The planner's parser is inside flink-table-planner-loader, as a jar of its own.
-  await run('jar', ['xf', path.join(home, 'lib', `flink-table-planner-loader-${version}.jar`), 'flink-table-planner.jar'], { cwd: dir, timeoutMs: 60_000 });
+  await run('jar', ['xf', path.join(home, 'lib', `flink-table-planner-loader-${version}.jar`), 'flink-table-planner.jar'], { cwd: dir, timeoutMs: 120_000 });
   const cp = [path.join(dir, 'flink-table-planner.jar'), path.join(home, 'lib', `flink-table-api-java-uber-${version}.jar`), path.join(home, 'lib', `flink-dist-${version}.jar`)].join(':');
   const sources = ['FlinkExpressionParser.java', 'FlinkSqlValidator.java'].map((f) => path.join(repoRoot(), 'test', 'support', 'flink-sql', f));
-  await run('javac', ['-nowarn', '-cp', cp, '-d', path.join(dir, 'classes'), ...sources], { timeoutMs: 120_000 });
-  const java = (classPath: string, main: string, args: string[]) => run('java', [...distJavaOpts(home).split(/\s+/), '-cp', `${path.join(dir, 'classes')}:${classPath}`, main, ...args], { timeoutMs: 120_000 });
+  await run('javac', ['-nowarn', '-cp', cp, '-d', path.join(dir, 'classes'), ...sources], { timeoutMs: 240_000 });
+  const java = (classPath: string, main: string, args: string[]) => run('java', [...distJavaOpts(home).split(/\s+/), '-cp', `${path.join(dir, 'classes')}:${classPath}`, main, ...args], { timeoutMs: 240_000 });
   const lines = async (classPath: string, main: string, args: string[], texts: string[]) => {
     const input = path.join(dir, `${main}-${args.join('-')}-${texts.length}.b64`);
     fs.writeFileSync(input, texts.map((e) => Buffer.from(e, 'utf8').toString('base64')).join('\n') + '\n');
@@ -185,7 +185,7 @@ async function startParser(version: Version): Promise<FlinkParser> {
   };
 }
 
-test('SQL expressions: our parser and Flink 1.20.5\'s and 2.2.1\'s own SQL parser agree on every expression of the corpus, except the listed stricter cases', { timeout: 5 * 60_000 }, async () => {
+test('SQL expressions: our parser and Flink 1.20.5\'s and 2.2.1\'s own SQL parser agree on every expression of the corpus, except the listed stricter cases', { timeout: 8 * 60_000 }, async () => {
     assert.equal(new Set(CORPUS).size, CORPUS.length, 'the corpus has no duplicates');
     for (const e of Object.keys(STRICTER)) assert.ok(CORPUS.includes(e), `STRICTER case ${e} is in the corpus`);
     const accepted = CORPUS.filter(ours);
@@ -246,7 +246,7 @@ function ourCheck(what: 'condition' | 'expression', text: string): string {
   }
 }
 
-test('SQL expressions: the column and condition checks refuse what Flink\'s validator refuses and accept what it accepts, on 1.20.5 and 2.2.1', { timeout: 5 * 60_000 }, async () => {
+test('SQL expressions: the column and condition checks refuse what Flink\'s validator refuses and accept what it accepts, on 1.20.5 and 2.2.1', { timeout: 8 * 60_000 }, async () => {
   const statements = CHECKED.map(([what, text]) => what === 'condition' ? `SELECT msg FROM ${SOURCE} WHERE (${text})` : `SELECT CAST(${text} AS STRING) AS x FROM ${SOURCE}`);
   const refused = CHECKED.filter(([what, text]) => ourCheck(what, text) !== 'OK').length;
   assert.ok(refused >= 20 && CHECKED.length - refused >= 20, `both outcomes are covered (${refused} of ${CHECKED.length} refused)`);
