@@ -183,8 +183,12 @@ const CONDITION: Node = { kind: 'condition' };
 const VALUE: Node = { kind: 'value' };
 const UNKNOWN: Node = { kind: 'unknown' };
 
+/** How deep expressions may nest (parentheses, operands, arguments), far beyond any real filter. */
+const MAX_DEPTH = 100;
+
 class Parser {
   private i = 0;
+  private depth = 0;
   public readonly columns: SqlColumnReference[] = [];
   constructor(private readonly tokens: Token[]) {}
 
@@ -237,6 +241,15 @@ class Parser {
   }
 
   private expr(minPrec: number): Node {
+    if (++this.depth > MAX_DEPTH) this.fail(`the expression nests deeper than ${MAX_DEPTH} levels; expected a simpler expression`);
+    try {
+      return this.operators(minPrec);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private operators(minPrec: number): Node {
     let left = this.prefix();
     for (;;) {
       const t = this.t;

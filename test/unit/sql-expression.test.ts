@@ -123,6 +123,14 @@ test('SQL expression parser: break-outs and non-expressions are refused at the t
   }
 });
 
+test('SQL expression parser: deep nesting is refused with a message, not a stack overflow', () => {
+  assert.equal(parseSqlExpression(`${'('.repeat(40)}a = 1${')'.repeat(40)}`).kind, 'condition');
+  for (const text of [`${'('.repeat(100_000)}a`, `${'NOT '.repeat(5_000)}a`, `${'- '.repeat(5_000)}1`, `${'f('.repeat(5_000)}1${')'.repeat(5_000)}`]) {
+    const e = refusal(text);
+    assert.match(e.problem, /nests deeper than 100 levels/);
+  }
+});
+
 test('SQL expression parser: the first problem in reading order is reported, whether the tokenizer or the grammar finds it', () => {
   assert.equal(refusal('UPPER(msg)) AS x; DROP TABLE t').position, 11);
   assert.equal(refusal("(msg = 'x' -- )").position, 12);
