@@ -7,7 +7,7 @@
  * against the cached distribution's jars; the planner jar is taken out of
  * flink-table-planner-loader, which hides it. The column and condition checks are held against
  * Flink's validator (a batch TableEnvironment explaining the SELECT a filter or derived column
- * becomes part of). Where our parser is stricter on purpose, the case
+ * becomes part of), and a pipeline's generated source table and view are executed by it. Where our parser is stricter on purpose, the case
  * is listed in STRICTER with the reason, and the test asserts that Flink does accept it (so the
  * list cannot go stale). The reserved-word lists of lib/pipeline/sql-keywords.ts are compared
  * with the parser's own metadata of both versions.
