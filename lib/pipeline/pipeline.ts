@@ -3,7 +3,7 @@ import { FlinkVersion } from '../config/flink-version';
 import { durationMs } from '../config/units';
 import { EnvValue } from '../cluster/options';
 import { checkDataKey, checkInt, checkObjectName, checkUri, hasUrlCredentials, redactUrl, ValidationError } from '../errors';
-import { SQL_RESERVED_COLUMNS, sqlFragmentProblem } from './sql-check';
+import { checkSqlExpression, SQL_RESERVED_COLUMNS } from './sql-check';
 
 /** SQL column types a log field can have. */
 export enum FieldType {
@@ -345,15 +345,9 @@ export class LogPipeline {
     }
     for (const [name, expr] of Object.entries(props.derive ?? {})) {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new ValidationError('pipeline.derive key', name, 'is not a column name; expected letters, digits and _');
-      if (typeof expr !== 'string' || expr.trim() === '') throw new ValidationError(`pipeline.derive.${name}`, expr, 'is invalid; expected one SQL expression');
-      const problem = sqlFragmentProblem(expr, false);
-      if (problem) throw new ValidationError(`pipeline.derive.${name}`, expr, problem.startsWith('has ";"') ? 'is invalid; expected one SQL expression without ";"' : `is invalid: it ${problem}; expected one SQL expression`);
+      checkSqlExpression(`pipeline.derive.${name}`, expr, 'expression', s.fields);
     }
-    (props.filters ?? []).forEach((f, i) => {
-      if (typeof f !== 'string' || f.trim() === '') throw new ValidationError(`pipeline.filters[${i}]`, f, 'is invalid; expected one SQL condition without ";"');
-      const problem = sqlFragmentProblem(f, false);
-      if (problem) throw new ValidationError(`pipeline.filters[${i}]`, f, problem.startsWith('has ";"') ? 'is invalid; expected one SQL condition without ";"' : `is invalid: it ${problem}; expected one SQL condition`);
-    });
+    (props.filters ?? []).forEach((f, i) => checkSqlExpression(`pipeline.filters[${i}]`, f, 'condition', s.fields));
     if (props.countPerKey?.as !== undefined && (typeof props.countPerKey.as !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(props.countPerKey.as))) {
       throw new ValidationError('pipeline.countPerKey.as', props.countPerKey.as, 'is not a column name; expected letters, digits and _');
     }
