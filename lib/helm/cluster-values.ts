@@ -1,11 +1,11 @@
 import { FlinkApplication, UpgradeMode } from '../application';
-import { FlinkCluster, REVISION_ANNOTATION } from '../cluster/flink-cluster';
+import { flinkContainer, FlinkCluster, REVISION_ANNOTATION } from '../cluster/flink-cluster';
 import { defaultIngressController } from '../cluster/access';
 import { keyFor, NEW_NAME_SINCE, RENAMED_IN_2 } from '../config/keys';
 import { REPOSITORY_PATTERN } from '../cluster/image-ref';
 import { LABELS, QUANTITY_CPU, QUANTITY_MEMORY, URI_OR_EMPTY, ValueTree } from './values';
 import { Ctx } from './context';
-import { NETWORK_PEER } from './templatize';
+import { cpuUtilizationTarget, NETWORK_PEER } from './templatize';
 
 /** values.yaml and values.schema.json of a cluster chart: the values tree with its defaults, documentation and schema. */
 
@@ -29,8 +29,8 @@ export function clusterValues(ctx: Ctx, objects: any[]): ValueTree {
   const { cluster, app } = ctx;
   const jm = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === `${ctx.name}-jobmanager`);
   const tm = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === `${ctx.name}-taskmanager`);
-  const jmRes = jm.spec.template.spec.containers[0].resources;
-  const tmRes = tm.spec.template.spec.containers[0].resources;
+  const jmRes = flinkContainer(jm.spec.template.spec, 'jobmanager').resources;
+  const tmRes = flinkContainer(tm.spec.template.spec, 'taskmanager').resources;
   const pod = tm.spec.template.spec;
   const image = splitImage(cluster.image);
   const tree: any = {
@@ -38,7 +38,7 @@ export function clusterValues(ctx: Ctx, objects: any[]): ValueTree {
       doc: 'The Flink image (the runtime image built from runtime/ for SQL and pipeline jobs).',
       children: {
         ...imageValues(image),
-        pullPolicy: { doc: 'Image pull policy.', value: jm.spec.template.spec.containers[0].imagePullPolicy, schema: { type: 'string', enum: ['IfNotPresent', 'Always', 'Never'] } },
+        pullPolicy: { doc: 'Image pull policy.', value: flinkContainer(jm.spec.template.spec, 'jobmanager').imagePullPolicy, schema: { type: 'string', enum: ['IfNotPresent', 'Always', 'Never'] } },
       },
     },
   };
@@ -83,12 +83,14 @@ export function clusterValues(ctx: Ctx, objects: any[]): ValueTree {
   };
   if (app?.autoscaler) {
     const hpa = objects.find((o) => o.kind === 'HorizontalPodAutoscaler');
+    const target = cpuUtilizationTarget(hpa);
     tmChildren.autoscaling = {
       doc: 'Reactive mode: the HorizontalPodAutoscaler owns the TaskManager count.',
       children: {
         minReplicas: { doc: 'Fewest TaskManagers.', value: hpa.spec.minReplicas, schema: { type: 'integer', minimum: 1 } },
         maxReplicas: { doc: 'Most TaskManagers.', value: hpa.spec.maxReplicas, schema: { type: 'integer', minimum: 1 } },
-        targetCpuUtilization: { doc: 'CPU utilization (percent of the request) to aim for.', value: hpa.spec.metrics[0].resource.target.averageUtilization, schema: { type: 'integer', minimum: 10, maximum: 100 } },
+        // Only while the metrics have the generated shape: other metrics (an escape hatch) are not values.
+        ...(target !== undefined ? { targetCpuUtilization: { doc: 'CPU utilization (percent of the request) to aim for.', value: target, schema: { type: 'integer', minimum: 10, maximum: 100 } } } : {}),
       },
     };
   }

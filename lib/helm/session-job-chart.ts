@@ -4,7 +4,8 @@ import { emitTemplate, TplLiteral } from '../synth/yaml';
 import { PACKAGE_VERSION } from '../version';
 import { renderSchema, renderValues, URI_OR_EMPTY, ValueTree } from './values';
 import { B, clone, goString, T } from './context';
-import { baseMetadata, templatizeNames } from './templatize';
+import { baseMetadata } from './templatize';
+import { identity, releaseReferences } from './references';
 import { imageValues, splitImage } from './cluster-values';
 import { flinkConfigurationChecks, fullnameHelper, imageHelper } from './helpers';
 import { chartYaml } from './chart-yaml';
@@ -15,6 +16,7 @@ import { chartYaml } from './chart-yaml';
 export function sessionJobChart(name: string, job: FlinkSessionJob, objects: any[]): Record<string, string> {
   const c = name;
   const files: Record<string, string> = {};
+  const generated = new Set(objects.map((o) => identity(o.kind, o.metadata.name)));
   for (const o of objects) {
     let out: any = { ...clone(o), metadata: baseMetadata(o, name, c) };
     let file = `templates/${o.kind.toLowerCase()}-${o.metadata.name.slice(name.length + 1)}.yaml`;
@@ -32,7 +34,7 @@ export function sessionJobChart(name: string, job: FlinkSessionJob, objects: any
     if (o.kind === 'ConfigMap') {
       out.data = { ...o.data, 'job.json': new TplLiteral(`include "${c}.spec" .`) };
     }
-    out = templatizeNames(out, name, c);
+    out = releaseReferences(out, o.kind, name, c, generated);
     files[file] = emitTemplate(out).replace(/^\n/, '');
   }
   const spec = job.spec as any;
