@@ -7,8 +7,8 @@ import { FlinkSessionJob } from '../session';
 import { PACKAGE_VERSION } from '../version';
 import { renderSchema, renderValues } from './values';
 import { Ctx } from './context';
-import { templatizeObject } from './templatize';
-import { identity } from './references';
+import { addedObject, templatizeObject } from './templatize';
+import { generatedObjects, identity } from './references';
 import { clusterValues } from './cluster-values';
 import { helpers } from './helpers';
 import { ingressTemplate } from './ingress';
@@ -36,11 +36,13 @@ export function clusterChart(name: string, cluster: FlinkCluster, objects: any[]
     metadata: { name: `${name}-flink`, labels: Object.fromEntries(Object.entries(objects[0].metadata.labels).filter(([k]) => k !== 'app.kubernetes.io/component')) },
     automountServiceAccountToken: cluster.highAvailability,
   }];
-  const generated = new Set([...objects, ...sa].map((o) => identity(o.kind, o.metadata.name)));
   const monitoring = Chart.of(cluster).node.findAll().find((x): x is FlinkMonitoring => x instanceof FlinkMonitoring && x.target.name === cluster.name);
+  const generated = generatedObjects(monitoring ? [cluster, monitoring] : [cluster]);
+  for (const o of sa) generated.add(identity(o.kind, o.metadata.name));
   const ctx: Ctx = { name, c, app, cluster, generated, texts: monitoring?.releaseTexts };
-  for (const o of [...objects.filter((x) => x.kind !== 'Ingress'), ...sa]) {
-    const t = templatizeObject(o, ctx, configFile);
+  // The generated Ingress is ingress.yaml, from values.
+  for (const o of [...objects.filter((x) => !(x.kind === 'Ingress' && generated.has(identity(x.kind, x.metadata.name)))), ...sa]) {
+    const t = generated.has(identity(o.kind, o.metadata.name)) ? templatizeObject(o, ctx, configFile) : addedObject(o);
     if (files[t.file]) throw new Error(`chart ${name}: two objects would be written to ${t.file}`);
     files[t.file] = t.text;
   }

@@ -1,3 +1,5 @@
+import { ApiObject } from 'cdk8s';
+import { IConstruct } from 'constructs';
 import { T } from './context';
 
 /**
@@ -50,6 +52,15 @@ export const REFERENCES: Readonly<Record<string, readonly Reference[]>> = {
 
 /** `Kind/name` of an object. */
 export const identity = (kind: string, name: string) => `${kind}/${name}`;
+
+/**
+ * `Kind/name` of the objects the toolkit's constructs generate (the unit's cluster or session job
+ * and its monitoring): only these are renamed after the release. Objects a user adds to the
+ * unit's chart beside them are not.
+ */
+export function generatedObjects(owners: readonly IConstruct[]): Set<string> {
+  return new Set(owners.flatMap((o) => o.node.findAll()).filter((x): x is ApiObject => x instanceof ApiObject).map((x) => identity(x.kind, x.name)));
+}
 
 /**
  * `o` (a chart object, possibly holding template nodes already) with its declared references to

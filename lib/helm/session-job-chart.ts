@@ -4,8 +4,8 @@ import { emitTemplate, TplLiteral } from '../synth/yaml';
 import { PACKAGE_VERSION } from '../version';
 import { renderSchema, renderValues, URI_OR_EMPTY, ValueTree } from './values';
 import { B, clone, goString, T } from './context';
-import { baseMetadata } from './templatize';
-import { identity, releaseReferences } from './references';
+import { addedObject, baseMetadata } from './templatize';
+import { generatedObjects, identity, releaseReferences } from './references';
 import { imageValues, splitImage } from './cluster-values';
 import { flinkConfigurationChecks, fullnameHelper, imageHelper } from './helpers';
 import { chartYaml } from './chart-yaml';
@@ -16,8 +16,13 @@ import { chartYaml } from './chart-yaml';
 export function sessionJobChart(name: string, job: FlinkSessionJob, objects: any[]): Record<string, string> {
   const c = name;
   const files: Record<string, string> = {};
-  const generated = new Set(objects.map((o) => identity(o.kind, o.metadata.name)));
+  const generated = generatedObjects([job]);
   for (const o of objects) {
+    if (!generated.has(identity(o.kind, o.metadata.name))) {
+      const t = addedObject(o);
+      files[t.file] = t.text;
+      continue;
+    }
     let out: any = { ...clone(o), metadata: baseMetadata(o, name, c) };
     let file = `templates/${o.kind.toLowerCase()}-${o.metadata.name.slice(name.length + 1)}.yaml`;
     if (o.kind === 'Job') {

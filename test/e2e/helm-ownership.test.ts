@@ -12,7 +12,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { JsonPatch } from 'cdk8s';
+import { Chart, JsonPatch } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
 import { EnvValue, FlinkPlatform, JobSource } from '../../lib';
 import { synthesizePlatform, SynthesizedUnit } from '../../lib/synth/synthesize';
@@ -55,13 +55,21 @@ test('charts: an application named "job" keeps the word "job" in its alert texts
   });
 });
 
-test('charts: a Secret the user names like the job stays as named; the references to the job\'s own objects follow the release', async () => {
-  await withUnit((p) => p.addApplication('access-logs', { job: SQL, namespace: 'logs', env: { PASSWORD: EnvValue.fromSecret('access-logs', 'password') } }), (_u, chart, bin) => {
+test('charts: a Secret the user names like the job, and a ConfigMap the user adds to its chart, stay as named; the references to the job\'s own objects follow the release', async () => {
+  await withUnit((p) => {
+    const app = p.addApplication('access-logs', {
+      job: SQL, namespace: 'logs',
+      env: { PASSWORD: EnvValue.fromSecret('access-logs', 'password'), EXTRA: EnvValue.fromConfigMap('access-logs-extra', 'k') },
+    });
+    new k8s.KubeConfigMap(Chart.of(app), 'extra', { metadata: { name: 'access-logs-extra', namespace: 'logs' }, data: { k: 'v' } });
+  }, (_u, chart, bin) => {
     const objs = render(bin, chart, 'access-b');
+    assert.deepEqual(find(objs, 'ConfigMap', 'access-logs-extra').data, { k: 'v' });
     for (const c of ['jobmanager', 'taskmanager']) {
       const pod = find(objs, 'Deployment', `access-b-${c}`).spec.template.spec;
       const env = Object.fromEntries(pod.containers[0].env.map((e: any) => [e.name, e]));
       assert.deepEqual(env.PASSWORD.valueFrom.secretKeyRef, { name: 'access-logs', key: 'password' }, c);
+      assert.deepEqual(env.EXTRA.valueFrom.configMapKeyRef, { name: 'access-logs-extra', key: 'k' }, c);
       assert.equal(env.JOB_MANAGER_RPC_ADDRESS.value, 'access-b-jobmanager', c);
       assert.equal(pod.volumes.find((v: any) => v.name === 'flink-config-template').configMap.name, 'access-b-config', c);
       assert.equal(pod.serviceAccountName, 'access-b-flink', c);
