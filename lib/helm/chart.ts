@@ -39,7 +39,7 @@ export function clusterChart(name: string, cluster: FlinkCluster, objects: any[]
   const monitoring = Chart.of(cluster).node.findAll().find((x): x is FlinkMonitoring => x instanceof FlinkMonitoring && x.target.name === cluster.name);
   const generated = generatedObjects(monitoring ? [cluster, monitoring] : [cluster]);
   for (const o of sa) generated.add(identity(o.kind, o.metadata.name));
-  const ctx: Ctx = { name, c, app, cluster, generated, texts: monitoring?.releaseTexts };
+  const ctx: Ctx = { name, c, app, cluster, generated, monitoring };
   // The generated Ingress is ingress.yaml, from values.
   for (const o of [...objects.filter((x) => !(x.kind === 'Ingress' && generated.has(identity(x.kind, x.metadata.name)))), ...sa]) {
     const t = generated.has(identity(o.kind, o.metadata.name)) ? templatizeObject(o, ctx, configFile) : addedObject(o);

@@ -5,7 +5,7 @@ import { keyFor, NEW_NAME_SINCE, RENAMED_IN_2 } from '../config/keys';
 import { REPOSITORY_PATTERN } from '../cluster/image-ref';
 import { LABELS, QUANTITY_CPU, QUANTITY_MEMORY, URI_OR_EMPTY, ValueTree } from './values';
 import { Ctx } from './context';
-import { cpuUtilizationTarget, NETWORK_PEER } from './templatize';
+import { cpuUtilizationTarget, monitoringSwitch, NETWORK_PEER } from './templatize';
 
 /** values.yaml and values.schema.json of a cluster chart: the values tree with its defaults, documentation and schema. */
 
@@ -163,14 +163,15 @@ export function clusterValues(ctx: Ctx, objects: any[]): ValueTree {
       }),
     },
   };
-  const mon = objects.filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] === 'monitoring');
-  const release = mon.map((o) => o.metadata.labels.release).find(Boolean) ?? '';
+  const switches = objects.map((o) => [o, monitoringSwitch(o, ctx)] as const).filter(([, w]) => w !== undefined);
+  const on = (which: string) => switches.some(([, w]) => w === which);
+  const release = switches.map(([o]) => o.metadata.labels?.release).find(Boolean) ?? '';
   tree.monitoring = {
     doc: 'Prometheus and Grafana wiring; each part can be switched off.',
     children: {
-      scrape: { doc: 'The PodMonitor or ServiceMonitor (and its metrics Service).', value: mon.some((o) => ['PodMonitor', 'ServiceMonitor'].includes(o.kind)), schema: { type: 'boolean' } },
-      alerts: { doc: 'The alerting rules (PrometheusRule, or a rules ConfigMap with annotation scraping).', value: mon.some((o) => o.kind === 'PrometheusRule' || /prometheus-rules$/.test(o.metadata.name)), schema: { type: 'boolean' } },
-      dashboard: { doc: 'The Grafana dashboard ConfigMap (labelled grafana_dashboard: "1").', value: mon.some((o) => /dashboard$/.test(o.metadata.name)), schema: { type: 'boolean' } },
+      scrape: { doc: 'The PodMonitor or ServiceMonitor (and its metrics Service).', value: on('scrape'), schema: { type: 'boolean' } },
+      alerts: { doc: 'The alerting rules (PrometheusRule, or a rules ConfigMap with annotation scraping).', value: on('alerts'), schema: { type: 'boolean' } },
+      dashboard: { doc: 'The Grafana dashboard ConfigMap (labelled grafana_dashboard: "1").', value: on('dashboard'), schema: { type: 'boolean' } },
       releaseLabel: { doc: 'The release label kube-prometheus-stack selects monitors and rules by ("" for none).', value: release, schema: { type: 'string', pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$', maxLength: 63 } },
     },
   };

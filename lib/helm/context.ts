@@ -1,6 +1,6 @@
 import { FlinkApplication } from '../application';
 import { FlinkCluster } from '../cluster/flink-cluster';
-import { ReleaseTexts } from '../release-text';
+import { FlinkMonitoring } from '../monitoring/flink-monitoring';
 import { TplBlock, TplScalar } from '../synth/yaml';
 
 
@@ -23,8 +23,8 @@ export interface Ctx {
   readonly cluster: FlinkCluster;
   /** `Kind/name` of every object the unit generates: the only ones references are renamed to (lib/helm/references.ts). */
   readonly generated: ReadonlySet<string>;
-  /** The monitoring text that follows the release (lib/release-text.ts). */
-  readonly texts?: ReleaseTexts;
+  /** The cluster's monitoring: which objects are its own, and its text that follows the release (lib/release-text.ts). */
+  readonly monitoring?: FlinkMonitoring;
 }
 
 /** A Go template string literal. */

@@ -1,7 +1,8 @@
 import { isDeepStrictEqual } from 'util';
+import { ApiObject } from 'cdk8s';
 import { CONFIG_INIT_CONTAINER, PORTS } from '../cluster/flink-cluster';
 import { emitTemplate, TplIf, TplLiteral, TplString } from '../synth/yaml';
-import { B, Ctx, T } from './context';
+import { B, Ctx, goString, T } from './context';
 import { releaseReferences } from './references';
 import { LABELS } from './values';
 
@@ -30,23 +31,29 @@ export function releaseText(node: any, ctx: Ctx): any {
   if (node && typeof node === 'object' && node.constructor === Object) {
     return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, releaseText(v, ctx)]));
   }
-  const parts = typeof node === 'string' ? ctx.texts?.parts(node) : undefined;
+  const parts = typeof node === 'string' ? ctx.monitoring?.releaseTexts.parts(node) : undefined;
   if (!parts) return node;
   return new TplString(parts.map((p) => ('text' in p ? p.text : p.token === 'name' ? '.Release.Name' : '.Release.Namespace')));
 }
 
+/** The values switch of one of the monitoring construct's objects (by identity), or undefined for any other object. */
+export function monitoringSwitch(o: any, ctx: Ctx): 'scrape' | 'alerts' | 'dashboard' | undefined {
+  const m = ctx.monitoring;
+  const is = (x?: ApiObject) => x !== undefined && x.kind === o.kind && x.name === o.metadata.name;
+  if (!m) return undefined;
+  if (is(m.podMonitor) || is(m.serviceMonitor) || is(m.metricsService)) return 'scrape';
+  if (is(m.prometheusRule) || is(m.rulesConfigMap)) return 'alerts';
+  return is(m.dashboardConfigMap) ? 'dashboard' : undefined;
+}
+
 /** Monitoring objects: release-relative selectors and queries, the `release` label, switches. */
-export function templatizeMonitoring(o: any, ctx: Ctx): { file: string; text: string } {
+export function templatizeMonitoring(o: any, ctx: Ctx, which: string): { file: string; text: string } {
   const { name, c } = ctx;
-  const switchOf: Record<string, string> = {
-    PodMonitor: 'scrape', ServiceMonitor: 'scrape', Service: 'scrape', PrometheusRule: 'alerts',
-  };
   const suffix = o.metadata.name.slice(name.length + 1);
-  const which = o.kind === 'ConfigMap' ? (/dashboard/.test(suffix) ? 'dashboard' : 'alerts') : switchOf[o.kind] ?? 'scrape';
-  const sel = B(`include "${c}.selectorLabels" (dict "ctx" $ "component" "")`);
+  const sel = (component = '') => B(`include "${c}.selectorLabels" (dict "ctx" $ "component" ${goString(component)})`);
   let out: any = { ...o, metadata: baseMetadata(o, name, c) };
-  if (o.kind === 'PodMonitor' || o.kind === 'ServiceMonitor') out.spec = { ...o.spec, selector: { ...o.spec.selector, matchLabels: sel } };
-  if (o.kind === 'Service') out.spec = { ...o.spec, selector: sel };
+  if (o.kind === 'PodMonitor' || o.kind === 'ServiceMonitor') out.spec = { ...o.spec, selector: { ...o.spec.selector, matchLabels: sel(o.spec.selector.matchLabels[COMPONENT]) } };
+  if (o.kind === 'Service') out.spec = { ...o.spec, selector: sel(o.spec.selector[COMPONENT]) };
   // Values only: data keys that carry the name (the dashboard file) stay as synthesized, Grafana reads any key.
   out = { ...out, ...Object.fromEntries(Object.entries(out).filter(([k]) => k !== 'metadata' && k !== 'apiVersion' && k !== 'kind').map(([k, v]) => [k, releaseText(v, ctx)])) };
   out = releaseReferences(out, o.kind, name, c, ctx.generated);
@@ -116,7 +123,8 @@ export function addedObject(o: any): { file: string; text: string } {
 
 export function templatizeObject(o: any, ctx: Ctx, configFile: string): { file: string; text: string } {
   const { name, c } = ctx;
-  if (o.metadata.labels?.['app.kubernetes.io/component'] === 'monitoring') return templatizeMonitoring(o, ctx);
+  const which = monitoringSwitch(o, ctx);
+  if (which) return templatizeMonitoring(o, ctx, which);
   const suffix = o.metadata.name.slice(name.length).replace(/^-/, '');
   let out: any;
   let file = `${o.kind.toLowerCase()}${suffix ? `-${suffix}` : ''}.yaml`;
@@ -236,6 +244,8 @@ export function networkPolicySpec(spec: any, ctx: Ctx): any {
     ],
   };
 }
+
+const COMPONENT = 'app.kubernetes.io/component';
 
 /** The metrics rule's ports (also when the definition's scrapers are empty and dist/ has no such rule). */
 export const METRICS_PORTS = [{ protocol: 'TCP', port: PORTS.metrics }];

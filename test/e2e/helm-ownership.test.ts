@@ -14,7 +14,7 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { Chart, JsonPatch } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
-import { EnvValue, FlinkPlatform, JobSource } from '../../lib';
+import { EnvValue, FlinkPlatform, FlinkPlatformProps, JobSource, ScrapeMode } from '../../lib';
 import { synthesizePlatform, SynthesizedUnit } from '../../lib/synth/synthesize';
 import { assertRendersDist, find, normalize, render, renderError, writeChart } from '../support/helm-chart';
 import { ensureHelm } from '../support/tools';
@@ -22,9 +22,9 @@ import { ensureHelm } from '../support/tools';
 const SQL = JobSource.sql("CREATE TABLE t (x INT) WITH ('connector' = 'blackhole');\nINSERT INTO t VALUES (1);\n");
 
 /** Synthesizes the one unit a platform defines, writes its chart to a temporary folder removed after `fn`. */
-async function withUnit(define: (p: FlinkPlatform) => void, fn: (u: SynthesizedUnit, chart: string, bin: string) => void): Promise<void> {
+async function withUnit(define: (p: FlinkPlatform) => void, fn: (u: SynthesizedUnit, chart: string, bin: string) => void, props: Partial<FlinkPlatformProps> = {}): Promise<void> {
   const bin = await ensureHelm(3);
-  const p = new FlinkPlatform({ storageBaseDirectory: 's3://b/f' });
+  const p = new FlinkPlatform({ storageBaseDirectory: 's3://b/f', ...props });
   define(p);
   const [u] = synthesizePlatform(p);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-owner-'));
@@ -122,4 +122,21 @@ test('charts: an HPA patched to a memory metric loads, renders that metric uncha
     assert.equal(hpa.spec.maxReplicas, 9);
     assert.match(renderError(bin, chart, ['taskManager.autoscaling.targetCpuUtilization=50']), /targetCpuUtilization/);
   });
+});
+
+test('charts: with a ServiceMonitor or scrape annotations, the monitoring objects (found by identity, not by label or name) render as dist/ and switch off by values', async () => {
+  for (const scrape of [ScrapeMode.SERVICE_MONITOR, ScrapeMode.ANNOTATIONS]) {
+    await withUnit((p) => p.addApplication('scraped', { job: SQL, namespace: 'logs' }), (u, chart, bin) => {
+      const kinds = (objs: any[]) => objs.map((o) => `${o.kind}/${o.metadata.name}`);
+      const monitoring = u.objects.filter((o) => /-(metrics|prometheus-rules|alerts|dashboard)$/.test(o.metadata.name)).map((o) => `${o.kind}/${o.metadata.name}`);
+      assert.ok(monitoring.length >= 2, `${scrape}: ${monitoring}`);
+      const off = kinds(render(bin, chart, 'scraped', ['monitoring.scrape=false', 'monitoring.alerts=false', 'monitoring.dashboard=false']));
+      assert.deepEqual(off.filter((k) => monitoring.includes(k)), [], scrape);
+      if (scrape === ScrapeMode.SERVICE_MONITOR) {
+        const objs = render(bin, chart, 'other');
+        assert.equal(find(objs, 'Service', 'other-metrics').spec.selector['app.kubernetes.io/instance'], 'other');
+        assert.deepEqual(find(objs, 'ServiceMonitor', 'other-metrics').spec.selector.matchLabels, { 'app.kubernetes.io/name': 'scraped', 'app.kubernetes.io/instance': 'other', 'app.kubernetes.io/component': 'metrics' });
+      }
+    }, { monitoring: { scrape } });
+  }
 });
