@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'util';
 import { ApiObject } from 'cdk8s';
 import { CONFIG_INIT_CONTAINER, PORTS } from '../cluster/flink-cluster';
 import { emitTemplate, TplIf, TplLiteral, TplString } from '../synth/yaml';
+import { ValidationError } from '../errors';
 import { B, Ctx, goString, T } from './context';
 import { releaseReferences } from './references';
 import { LABELS } from './values';
@@ -136,6 +137,12 @@ export function templatizeObject(o: any, ctx: Ctx, configFile: string): { file: 
       break;
     case 'ConfigMap':
       if (suffix === 'config') {
+        // The chart renders the Flink configuration from the model merged with values; a file
+        // patched afterwards could not reach the chart, so it is refused rather than dropped.
+        if (o.data[configFile] !== ctx.cluster.configuration.render().content) {
+          const e = new ValidationError(`configMap.data["${configFile}"]`, 'changed by a JSON patch', 'cannot be carried into the chart; expected Flink keys through flinkConfiguration or addFlinkConfiguration');
+          throw e.withMessage(`${name}: ${e.message}`);
+        }
         file = 'configmap.yaml';
         prefix = `{{- include "${c}.validate" . }}\n`;
         out = { ...o, metadata: baseMetadata(o, name, c), data: { ...o.data, [configFile]: new TplLiteral(`include "${c}.flinkConfig" .`) } };

@@ -74,3 +74,14 @@ test('values: a value without a default is refused naming it; a reactive HPA pat
   assert.doesNotMatch(u.chart['templates/horizontalpodautoscaler-taskmanager.yaml'], /targetCpuUtilization/);
   assert.doesNotMatch(u.chart['values.schema.json'], /targetCpuUtilization/);
 });
+
+test('charts: a Flink configuration file patched through the escape hatch is refused in one line naming it; other keys added to the ConfigMap pass', () => {
+  const unit = (patch: JsonPatch) => {
+    const p = new FlinkPlatform({ storageBaseDirectory: 's3://b/f' });
+    p.addApplication('patched', { job: SQL }).configMap.addJsonPatch(patch);
+    return synthesizePlatform(p)[0];
+  };
+  assert.throws(() => unit(JsonPatch.replace('/data/config.yaml', 'x: 1\n')).chart,
+    /^ValidationError: patched: configMap\.data\["config\.yaml"\]: "changed by a JSON patch" cannot be carried into the chart; expected Flink keys through flinkConfiguration or addFlinkConfiguration$/m);
+  assert.match(unit(JsonPatch.add('/data/extra.txt', 'hello')).chart['templates/configmap.yaml'], /extra\.txt: hello/);
+});
