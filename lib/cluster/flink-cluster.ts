@@ -549,7 +549,7 @@ export abstract class FlinkCluster extends Construct {
         ...(tolerations.length ? { tolerations } : {}),
         ...(affinity ? { affinity } : {}),
         initContainers: [{
-          name: 'flink-config',
+          name: CONFIG_INIT_CONTAINER,
           image: this.image,
           imagePullPolicy: pullPolicy,
           command: ['sh', '-c', component === 'jobmanager' && spec.handoff ? this.handoffScript() : copyConfig],
@@ -814,6 +814,21 @@ export abstract class FlinkCluster extends Construct {
     ];
   }
 
+}
+
+/**
+ * The containers the toolkit owns in a Flink pod, by name: the main container is named after its
+ * component (`jobmanager`, `taskmanager`), the init container that prepares the configuration
+ * `flink-config`. A chart applies its image, resources and args values to these only; containers
+ * added through escape hatches keep what they were given.
+ */
+export const CONFIG_INIT_CONTAINER = 'flink-config';
+
+/** The main Flink container of a JobManager or TaskManager pod spec (as synthesized). */
+export function flinkContainer(pod: { containers: any[] }, component: 'jobmanager' | 'taskmanager'): any {
+  const c = pod.containers.find((x) => x.name === component);
+  if (!c) throw new Error(`the ${component} pod has no container named "${component}"; an escape hatch may add containers but not rename or remove the Flink one`);
+  return c;
 }
 
 /** The JobManager pod annotation that carries the release revision. */

@@ -1,11 +1,14 @@
+import { Chart } from 'cdk8s';
 import { FlinkApplication } from '../application';
+import { FlinkMonitoring } from '../monitoring/flink-monitoring';
 import { FlinkCluster } from '../cluster/flink-cluster';
 import { ReleaseUnit } from '../platform';
 import { FlinkSessionJob } from '../session';
 import { PACKAGE_VERSION } from '../version';
 import { renderSchema, renderValues } from './values';
 import { Ctx } from './context';
-import { templatizeObject } from './templatize';
+import { addedObject, templatizeObject } from './templatize';
+import { generatedObjects, identity } from './references';
 import { clusterValues } from './cluster-values';
 import { helpers } from './helpers';
 import { ingressTemplate } from './ingress';
@@ -24,7 +27,6 @@ export function synthesizeChart(unit: ReleaseUnit, objects: any[]): Record<strin
 export function clusterChart(name: string, cluster: FlinkCluster, objects: any[]): Record<string, string> {
   const c = name;
   const app = cluster instanceof FlinkApplication ? cluster : undefined;
-  const ctx: Ctx = { name, c, app, cluster };
   const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === `${name}-config`);
   const configFile = cm.data['config.yaml'] !== undefined ? 'config.yaml' : 'flink-conf.yaml';
   const files: Record<string, string> = {};
@@ -34,8 +36,13 @@ export function clusterChart(name: string, cluster: FlinkCluster, objects: any[]
     metadata: { name: `${name}-flink`, labels: Object.fromEntries(Object.entries(objects[0].metadata.labels).filter(([k]) => k !== 'app.kubernetes.io/component')) },
     automountServiceAccountToken: cluster.highAvailability,
   }];
-  for (const o of [...objects.filter((x) => x.kind !== 'Ingress'), ...sa]) {
-    const t = templatizeObject(o, ctx, configFile);
+  const monitoring = Chart.of(cluster).node.findAll().find((x): x is FlinkMonitoring => x instanceof FlinkMonitoring && x.target.name === cluster.name);
+  const generated = generatedObjects(monitoring ? [cluster, monitoring] : [cluster]);
+  for (const o of sa) generated.add(identity(o.kind, o.metadata.name));
+  const ctx: Ctx = { name, c, app, cluster, generated, monitoring };
+  // The generated Ingress is ingress.yaml, from values.
+  for (const o of [...objects.filter((x) => !(x.kind === 'Ingress' && generated.has(identity(x.kind, x.metadata.name)))), ...sa]) {
+    const t = generated.has(identity(o.kind, o.metadata.name)) ? templatizeObject(o, ctx, configFile) : addedObject(o);
     if (files[t.file]) throw new Error(`chart ${name}: two objects would be written to ${t.file}`);
     files[t.file] = t.text;
   }

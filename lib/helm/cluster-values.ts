@@ -1,11 +1,11 @@
 import { FlinkApplication, UpgradeMode } from '../application';
-import { FlinkCluster, REVISION_ANNOTATION } from '../cluster/flink-cluster';
+import { flinkContainer, FlinkCluster, REVISION_ANNOTATION } from '../cluster/flink-cluster';
 import { defaultIngressController } from '../cluster/access';
 import { keyFor, NEW_NAME_SINCE, RENAMED_IN_2 } from '../config/keys';
 import { REPOSITORY_PATTERN } from '../cluster/image-ref';
 import { LABELS, QUANTITY_CPU, QUANTITY_MEMORY, URI_OR_EMPTY, ValueTree } from './values';
 import { Ctx } from './context';
-import { NETWORK_PEER } from './templatize';
+import { cpuUtilizationTarget, monitoringSwitch, NETWORK_PEER } from './templatize';
 
 /** values.yaml and values.schema.json of a cluster chart: the values tree with its defaults, documentation and schema. */
 
@@ -29,8 +29,8 @@ export function clusterValues(ctx: Ctx, objects: any[]): ValueTree {
   const { cluster, app } = ctx;
   const jm = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === `${ctx.name}-jobmanager`);
   const tm = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === `${ctx.name}-taskmanager`);
-  const jmRes = jm.spec.template.spec.containers[0].resources;
-  const tmRes = tm.spec.template.spec.containers[0].resources;
+  const jmRes = flinkContainer(jm.spec.template.spec, 'jobmanager').resources;
+  const tmRes = flinkContainer(tm.spec.template.spec, 'taskmanager').resources;
   const pod = tm.spec.template.spec;
   const image = splitImage(cluster.image);
   const tree: any = {
@@ -38,7 +38,7 @@ export function clusterValues(ctx: Ctx, objects: any[]): ValueTree {
       doc: 'The Flink image (the runtime image built from runtime/ for SQL and pipeline jobs).',
       children: {
         ...imageValues(image),
-        pullPolicy: { doc: 'Image pull policy.', value: jm.spec.template.spec.containers[0].imagePullPolicy, schema: { type: 'string', enum: ['IfNotPresent', 'Always', 'Never'] } },
+        pullPolicy: { doc: 'Image pull policy.', value: flinkContainer(jm.spec.template.spec, 'jobmanager').imagePullPolicy, schema: { type: 'string', enum: ['IfNotPresent', 'Always', 'Never'] } },
       },
     },
   };
@@ -83,12 +83,14 @@ export function clusterValues(ctx: Ctx, objects: any[]): ValueTree {
   };
   if (app?.autoscaler) {
     const hpa = objects.find((o) => o.kind === 'HorizontalPodAutoscaler');
+    const target = cpuUtilizationTarget(hpa);
     tmChildren.autoscaling = {
       doc: 'Reactive mode: the HorizontalPodAutoscaler owns the TaskManager count.',
       children: {
         minReplicas: { doc: 'Fewest TaskManagers.', value: hpa.spec.minReplicas, schema: { type: 'integer', minimum: 1 } },
         maxReplicas: { doc: 'Most TaskManagers.', value: hpa.spec.maxReplicas, schema: { type: 'integer', minimum: 1 } },
-        targetCpuUtilization: { doc: 'CPU utilization (percent of the request) to aim for.', value: hpa.spec.metrics[0].resource.target.averageUtilization, schema: { type: 'integer', minimum: 10, maximum: 100 } },
+        // Only while the metrics have the generated shape: other metrics (an escape hatch) are not values.
+        ...(target !== undefined ? { targetCpuUtilization: { doc: 'CPU utilization (percent of the request) to aim for.', value: target, schema: { type: 'integer', minimum: 10, maximum: 100 } } } : {}),
       },
     };
   }
@@ -161,14 +163,15 @@ export function clusterValues(ctx: Ctx, objects: any[]): ValueTree {
       }),
     },
   };
-  const mon = objects.filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] === 'monitoring');
-  const release = mon.map((o) => o.metadata.labels.release).find(Boolean) ?? '';
+  const switches = objects.map((o) => [o, monitoringSwitch(o, ctx)] as const).filter(([, w]) => w !== undefined);
+  const on = (which: string) => switches.some(([, w]) => w === which);
+  const release = switches.map(([o]) => o.metadata.labels?.release).find(Boolean) ?? '';
   tree.monitoring = {
     doc: 'Prometheus and Grafana wiring; each part can be switched off.',
     children: {
-      scrape: { doc: 'The PodMonitor or ServiceMonitor (and its metrics Service).', value: mon.some((o) => ['PodMonitor', 'ServiceMonitor'].includes(o.kind)), schema: { type: 'boolean' } },
-      alerts: { doc: 'The alerting rules (PrometheusRule, or a rules ConfigMap with annotation scraping).', value: mon.some((o) => o.kind === 'PrometheusRule' || /prometheus-rules$/.test(o.metadata.name)), schema: { type: 'boolean' } },
-      dashboard: { doc: 'The Grafana dashboard ConfigMap (labelled grafana_dashboard: "1").', value: mon.some((o) => /dashboard$/.test(o.metadata.name)), schema: { type: 'boolean' } },
+      scrape: { doc: 'The PodMonitor or ServiceMonitor (and its metrics Service).', value: on('scrape'), schema: { type: 'boolean' } },
+      alerts: { doc: 'The alerting rules (PrometheusRule, or a rules ConfigMap with annotation scraping).', value: on('alerts'), schema: { type: 'boolean' } },
+      dashboard: { doc: 'The Grafana dashboard ConfigMap (labelled grafana_dashboard: "1").', value: on('dashboard'), schema: { type: 'boolean' } },
       releaseLabel: { doc: 'The release label kube-prometheus-stack selects monitors and rules by ("" for none).', value: release, schema: { type: 'string', pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$', maxLength: 63 } },
     },
   };

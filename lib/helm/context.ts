@@ -1,14 +1,10 @@
 import { FlinkApplication } from '../application';
 import { FlinkCluster } from '../cluster/flink-cluster';
+import { FlinkMonitoring } from '../monitoring/flink-monitoring';
 import { TplBlock, TplScalar } from '../synth/yaml';
 
 
 /** What every part of a chart's rendering shares: the unit being rendered, template scalars and blocks, names. */
-
-/** Object-name suffixes the toolkit generates; a string `<name><suffix>` in a name field is a reference. */
-export const SUFFIXES = ['', '-jobmanager', '-taskmanager', '-rest', '-config', '-flink', '-flink-ha', '-handoff', '-job', '-submitter', '-hooks', '-metrics'];
-
-export const NAME_FIELDS = new Set(['name', 'serviceAccountName']);
 
 export const HOOK_UID = 10001;
 
@@ -25,6 +21,10 @@ export interface Ctx {
   readonly c: string;
   readonly app?: FlinkApplication;
   readonly cluster: FlinkCluster;
+  /** `Kind/name` of every object the unit generates: the only ones references are renamed to (lib/helm/references.ts). */
+  readonly generated: ReadonlySet<string>;
+  /** The cluster's monitoring: which objects are its own, and its text that follows the release (lib/release-text.ts). */
+  readonly monitoring?: FlinkMonitoring;
 }
 
 /** A Go template string literal. */

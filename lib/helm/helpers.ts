@@ -1,4 +1,4 @@
-import { REVISION_ANNOTATION } from '../cluster/flink-cluster';
+import { flinkContainer, REVISION_ANNOTATION } from '../cluster/flink-cluster';
 import { REST_CLIENT_LABEL } from '../cluster/network-policy';
 import { jobManagerHeapMiB, minimumTaskManagerMiB, MIN_JOB_MANAGER_HEAP_MIB } from '../config/memory';
 import { keyFor } from '../config/keys';
@@ -325,7 +325,7 @@ ${app.highAvailability ? '' : `{{- if eq .Values.job.upgradeMode "last-state" -}
 export function jobManagerArgsHelper(ctx: Ctx, objects: any[]): string {
   const { c, app, name } = ctx;
   const jm = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === `${name}-jobmanager`);
-  const args: string[] = jm.spec.template.spec.containers[0].args;
+  const args: string[] = flinkContainer(jm.spec.template.spec, 'jobmanager').args;
   const fixed = app!.boundJob.kind === 'sql' ? args : args.slice(0, args.length - app!.boundJob.programArgs.length);
   return `
 {{/* The JobManager's container args: the generated ones, then job.args. */}}

@@ -4,7 +4,8 @@ import { emitTemplate, TplLiteral } from '../synth/yaml';
 import { PACKAGE_VERSION } from '../version';
 import { renderSchema, renderValues, URI_OR_EMPTY, ValueTree } from './values';
 import { B, clone, goString, T } from './context';
-import { baseMetadata, templatizeNames } from './templatize';
+import { addedObject, baseMetadata } from './templatize';
+import { generatedObjects, identity, releaseReferences } from './references';
 import { imageValues, splitImage } from './cluster-values';
 import { flinkConfigurationChecks, fullnameHelper, imageHelper } from './helpers';
 import { chartYaml } from './chart-yaml';
@@ -15,7 +16,13 @@ import { chartYaml } from './chart-yaml';
 export function sessionJobChart(name: string, job: FlinkSessionJob, objects: any[]): Record<string, string> {
   const c = name;
   const files: Record<string, string> = {};
+  const generated = generatedObjects([job]);
   for (const o of objects) {
+    if (!generated.has(identity(o.kind, o.metadata.name))) {
+      const t = addedObject(o);
+      files[t.file] = t.text;
+      continue;
+    }
     let out: any = { ...clone(o), metadata: baseMetadata(o, name, c) };
     let file = `templates/${o.kind.toLowerCase()}-${o.metadata.name.slice(name.length + 1)}.yaml`;
     if (o.kind === 'Job') {
@@ -32,7 +39,7 @@ export function sessionJobChart(name: string, job: FlinkSessionJob, objects: any
     if (o.kind === 'ConfigMap') {
       out.data = { ...o.data, 'job.json': new TplLiteral(`include "${c}.spec" .`) };
     }
-    out = templatizeNames(out, name, c);
+    out = releaseReferences(out, o.kind, name, c, generated);
     files[file] = emitTemplate(out).replace(/^\n/, '');
   }
   const spec = job.spec as any;

@@ -1,23 +1,13 @@
-import { PORTS } from '../cluster/flink-cluster';
-import { emitTemplate, TplBlock, TplIf, TplLiteral, TplScalar, TplString } from '../synth/yaml';
-import { B, Ctx, NAME_FIELDS, SUFFIXES, T } from './context';
+import { isDeepStrictEqual } from 'util';
+import { ApiObject } from 'cdk8s';
+import { CONFIG_INIT_CONTAINER, PORTS } from '../cluster/flink-cluster';
+import { emitTemplate, TplIf, TplLiteral, TplString } from '../synth/yaml';
+import { ValidationError } from '../errors';
+import { B, Ctx, goString, T } from './context';
+import { releaseReferences } from './references';
 import { LABELS } from './values';
 
 /** The objects of dist/ as chart templates: release-based names and labels, values for images, resources, scheduling and switches, monitoring and network policy. */
-
-/** Replaces references to this unit's objects (name fields, the JobManager address) with release-based names. */
-export function templatizeNames(node: any, name: string, c: string, parentKey?: string): any {
-  if (Array.isArray(node)) return node.map((x) => templatizeNames(x, name, c));
-  if (node === null || typeof node !== 'object' || node instanceof TplScalar || node instanceof TplBlock || node instanceof TplLiteral || node instanceof TplString) return node;
-  if (node instanceof TplIf) return new TplIf(node.cond, templatizeNames(node.value, name, c));
-  const out: any = {};
-  for (const [k, v] of Object.entries(node)) {
-    const isRef = typeof v === 'string' && (NAME_FIELDS.has(k) || (k === 'value' && node.name === 'JOB_MANAGER_RPC_ADDRESS'))
-      && SUFFIXES.some((s) => v === `${name}${s}`) && !(parentKey === 'ports' || parentKey === 'containers' || parentKey === 'initContainers');
-    out[k] = isRef ? T(`{{ include "${c}.fullname" $ }}${(v as string).slice(name.length)}`) : templatizeNames(v, name, c, k);
-  }
-  return out;
-}
 
 export function baseMetadata(o: any, name: string, c: string, extra: Record<string, unknown> = {}): any {
   const component = o.metadata.labels?.['app.kubernetes.io/component'] ?? '';
@@ -34,58 +24,40 @@ export function baseMetadata(o: any, name: string, c: string, extra: Record<stri
 }
 
 /**
- * Strings that name this release's cluster or namespace (PromQL selectors, rule group names,
- * dashboard ids and titles) as release-relative templates.
+ * The monitoring text generated with the cluster's name or namespace (lib/release-text.ts) as
+ * release-relative templates; every other string stays as it is.
  */
-export function releaseRelative(node: any, name: string, ns: string | undefined): any {
-  if (Array.isArray(node)) return node.map((x) => releaseRelative(x, name, ns));
+export function releaseText(node: any, ctx: Ctx): any {
+  if (Array.isArray(node)) return node.map((x) => releaseText(x, ctx));
   if (node && typeof node === 'object' && node.constructor === Object) {
-    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, releaseRelative(v, name, ns)]));
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, releaseText(v, ctx)]));
   }
-  if (typeof node !== 'string') return node;
-  const esc = (w: string) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const b = '(?<![A-Za-z0-9_-])';
-  const e = '(?![A-Za-z0-9_-])';
-  // The namespace only where it names this cluster: namespace="<ns>", or <ns>/<name>, <ns>.<name>, <ns>-<name>.
-  const alts = [
-    ...(ns ? [`namespace="(${esc(ns)})"`, `${b}(${esc(ns)})(?=[/.-]${esc(name)}${e})`] : []),
-    `${b}(${esc(name)})${e}`,
-  ];
-  const re = new RegExp(alts.join('|'), 'g');
-  const parts: string[] = [];
-  let last = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(node)) !== null) {
-    const isName = m[m.length - 1] !== undefined;
-    const word = isName ? name : ns!;
-    const at = m.index + m[0].indexOf(word);
-    parts.push(node.slice(last, at), isName ? '.Release.Name' : '.Release.Namespace');
-    last = at + word.length;
-  }
-  if (parts.length === 0) return node;
-  parts.push(node.slice(last));
-  return new TplString(parts);
+  const parts = typeof node === 'string' ? ctx.monitoring?.releaseTexts.parts(node) : undefined;
+  if (!parts) return node;
+  return new TplString(parts.map((p) => ('text' in p ? p.text : p.token === 'name' ? '.Release.Name' : '.Release.Namespace')));
+}
+
+/** The values switch of one of the monitoring construct's objects (by identity), or undefined for any other object. */
+export function monitoringSwitch(o: any, ctx: Ctx): 'scrape' | 'alerts' | 'dashboard' | undefined {
+  const m = ctx.monitoring;
+  const is = (x?: ApiObject) => x !== undefined && x.kind === o.kind && x.name === o.metadata.name;
+  if (!m) return undefined;
+  if (is(m.podMonitor) || is(m.serviceMonitor) || is(m.metricsService)) return 'scrape';
+  if (is(m.prometheusRule) || is(m.rulesConfigMap)) return 'alerts';
+  return is(m.dashboardConfigMap) ? 'dashboard' : undefined;
 }
 
 /** Monitoring objects: release-relative selectors and queries, the `release` label, switches. */
-export function templatizeMonitoring(o: any, ctx: Ctx): { file: string; text: string } {
+export function templatizeMonitoring(o: any, ctx: Ctx, which: string): { file: string; text: string } {
   const { name, c } = ctx;
-  const ns = o.metadata.namespace as string | undefined;
-  const switchOf: Record<string, string> = {
-    PodMonitor: 'scrape', ServiceMonitor: 'scrape', Service: 'scrape', PrometheusRule: 'alerts',
-  };
   const suffix = o.metadata.name.slice(name.length + 1);
-  const which = o.kind === 'ConfigMap' ? (/dashboard/.test(suffix) ? 'dashboard' : 'alerts') : switchOf[o.kind] ?? 'scrape';
-  const sel = B(`include "${c}.selectorLabels" (dict "ctx" $ "component" "")`);
+  const sel = (component = '') => B(`include "${c}.selectorLabels" (dict "ctx" $ "component" ${goString(component)})`);
   let out: any = { ...o, metadata: baseMetadata(o, name, c) };
-  if (o.kind === 'PodMonitor' || o.kind === 'ServiceMonitor') out.spec = { ...o.spec, selector: { ...o.spec.selector, matchLabels: sel } };
-  if (o.kind === 'Service') out.spec = { ...o.spec, selector: sel };
-  out = { ...out, ...Object.fromEntries(Object.entries(out).filter(([k]) => k !== 'metadata' && k !== 'apiVersion' && k !== 'kind').map(([k, v]) => [k, releaseRelative(v, name, ns)])) };
-  if (o.kind === 'ConfigMap' && o.data) {
-    // Data keys that carry the name (the dashboard file) stay as synthesized: Grafana reads any key.
-    out.data = Object.fromEntries(Object.entries(o.data).map(([k, v]) => [k, releaseRelative(v, name, ns)]));
-  }
-  out = templatizeNames(out, name, c);
+  if (o.kind === 'PodMonitor' || o.kind === 'ServiceMonitor') out.spec = { ...o.spec, selector: { ...o.spec.selector, matchLabels: sel(o.spec.selector.matchLabels[COMPONENT]) } };
+  if (o.kind === 'Service') out.spec = { ...o.spec, selector: sel(o.spec.selector[COMPONENT]) };
+  // Values only: data keys that carry the name (the dashboard file) stay as synthesized, Grafana reads any key.
+  out = { ...out, ...Object.fromEntries(Object.entries(out).filter(([k]) => k !== 'metadata' && k !== 'apiVersion' && k !== 'kind').map(([k, v]) => [k, releaseText(v, ctx)])) };
+  out = releaseReferences(out, o.kind, name, c, ctx.generated);
   return {
     file: `templates/${o.kind.toLowerCase()}-${suffix}.yaml`,
     text: `{{- if .Values.monitoring.${which} }}
@@ -115,14 +87,16 @@ export function templatizeDeployment(o: any, ctx: Ctx): any {
   const { nodeSelector: _n, tolerations: _t, affinity, ...podRest } = pod;
   void _n; void _t;
   const values = isJm ? '.Values.jobManager' : '.Values.taskManager';
-  const main = podRest.containers.map((ct: any) => ({
+  // Image, resources and args values apply to the toolkit's containers only (by name); containers
+  // added through escape hatches pass through as they are.
+  const image = { image: T(`{{ include "${c}.image" $ }}`), imagePullPolicy: T('{{ .Values.image.pullPolicy }}') };
+  const main = podRest.containers.map((ct: any) => (ct.name !== component ? ct : {
     ...ct,
-    image: T(`{{ include "${c}.image" $ }}`),
-    imagePullPolicy: T('{{ .Values.image.pullPolicy }}'),
+    ...image,
     resources: B(`include "${c}.resources" ${values}.resources`),
     ...(isJm && app ? { args: B(`include "${c}.jobManagerArgs" .`) } : {}),
   }));
-  const init = (podRest.initContainers ?? []).map((ct: any) => ({ ...ct, image: T(`{{ include "${c}.image" $ }}`), imagePullPolicy: T('{{ .Values.image.pullPolicy }}') }));
+  const init = (podRest.initContainers ?? []).map((ct: any) => (ct.name === CONFIG_INIT_CONTAINER ? { ...ct, ...image } : ct));
   spec.template = {
     metadata: {
       labels: B(`include "${c}.podLabels" (dict "ctx" $ "component" "${component}")`),
@@ -143,9 +117,15 @@ export function templatizeDeployment(o: any, ctx: Ctx): any {
   return { ...o, metadata: baseMetadata(o, ctx.name, c), spec };
 }
 
+/** An object a user added to the unit's chart (not generated by the toolkit): in the chart exactly as in dist/. */
+export function addedObject(o: any): { file: string; text: string } {
+  return { file: `templates/added-${o.kind.toLowerCase()}-${o.metadata.name}.yaml`, text: emitTemplate(o).replace(/^\n/, '') };
+}
+
 export function templatizeObject(o: any, ctx: Ctx, configFile: string): { file: string; text: string } {
   const { name, c } = ctx;
-  if (o.metadata.labels?.['app.kubernetes.io/component'] === 'monitoring') return templatizeMonitoring(o, ctx);
+  const which = monitoringSwitch(o, ctx);
+  if (which) return templatizeMonitoring(o, ctx, which);
   const suffix = o.metadata.name.slice(name.length).replace(/^-/, '');
   let out: any;
   let file = `${o.kind.toLowerCase()}${suffix ? `-${suffix}` : ''}.yaml`;
@@ -157,6 +137,12 @@ export function templatizeObject(o: any, ctx: Ctx, configFile: string): { file: 
       break;
     case 'ConfigMap':
       if (suffix === 'config') {
+        // The chart renders the Flink configuration from the model merged with values; a file
+        // patched afterwards could not reach the chart, so it is refused rather than dropped.
+        if (o.data[configFile] !== ctx.cluster.configuration.render().content) {
+          const e = new ValidationError(`configMap.data["${configFile}"]`, 'changed by a JSON patch', 'cannot be carried into the chart; expected Flink keys through flinkConfiguration or addFlinkConfiguration');
+          throw e.withMessage(`${name}: ${e.message}`);
+        }
         file = 'configmap.yaml';
         prefix = `{{- include "${c}.validate" . }}\n`;
         out = { ...o, metadata: baseMetadata(o, name, c), data: { ...o.data, [configFile]: new TplLiteral(`include "${c}.flinkConfig" .`) } };
@@ -222,15 +208,27 @@ export function templatizeObject(o: any, ctx: Ctx, configFile: string): { file: 
           ...o.spec,
           minReplicas: T('{{ .Values.taskManager.autoscaling.minReplicas }}'),
           maxReplicas: T('{{ .Values.taskManager.autoscaling.maxReplicas }}'),
-          metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: T('{{ .Values.taskManager.autoscaling.targetCpuUtilization }}') } } }],
+          // The generated CPU target is a value; metrics patched to another shape pass through as they are.
+          ...(cpuUtilizationTarget(o) !== undefined ? { metrics: cpuUtilizationMetrics(T('{{ .Values.taskManager.autoscaling.targetCpuUtilization }}')) } : {}),
         },
       };
       break;
     default:
       out = { ...o, metadata: baseMetadata(o, name, c) };
   }
-  out = templatizeNames(out, name, c);
+  out = releaseReferences(out, o.kind, name, c, ctx.generated);
   return { file: `templates/${file}`, text: prefix + emitTemplate(out).replace(/^\n/, '') + suffixText };
+}
+
+/** The HPA metrics the toolkit generates: one CPU utilization target. */
+export function cpuUtilizationMetrics(target: unknown): unknown[] {
+  return [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: target } } }];
+}
+
+/** The HPA's CPU utilization target when its metrics have the generated shape, else undefined. */
+export function cpuUtilizationTarget(hpa: any): number | undefined {
+  const n = hpa.spec.metrics?.[0]?.resource?.target?.averageUtilization;
+  return typeof n === 'number' && isDeepStrictEqual(hpa.spec.metrics, cpuUtilizationMetrics(n)) ? n : undefined;
 }
 
 /**
@@ -253,6 +251,8 @@ export function networkPolicySpec(spec: any, ctx: Ctx): any {
     ],
   };
 }
+
+const COMPONENT = 'app.kubernetes.io/component';
 
 /** The metrics rule's ports (also when the definition's scrapers are empty and dist/ has no such rule). */
 export const METRICS_PORTS = [{ protocol: 'TCP', port: PORTS.metrics }];

@@ -1,3 +1,4 @@
+import { parse } from 'yaml';
 import { emitYaml } from '../synth/yaml';
 import { FLINK_FS_SCHEMES, LABEL_KEY, NEEDS_BUCKET } from '../errors';
 
@@ -17,25 +18,38 @@ function isLeaf(x: ValueSpec | { doc: string; children: ValueTree }): x is Value
   return 'schema' in x;
 }
 
-/** values.yaml: every value commented, starting with its own name (Helm's convention). */
+/**
+ * values.yaml: every value commented, starting with its own name (Helm's convention). A value
+ * without a default is refused, and the text is read back and must give the same values, so a
+ * chart never ships a values.yaml that Helm cannot load.
+ */
 export function renderValues(tree: ValueTree, header: string): string {
   const out: string[] = [header.trimEnd(), ''];
-  const walk = (t: ValueTree, indent: number) => {
+  const walk = (t: ValueTree, indent: number, at: string) => {
     const pad = ' '.repeat(indent);
     for (const [k, v] of Object.entries(t)) {
       for (const line of `${k} -- ${v.doc}`.split('\n')) out.push(`${pad}# ${line}`.trimEnd());
       if (isLeaf(v)) {
+        if (v.value === undefined) throw new Error(`values.yaml: ${at}${k} has no default value`);
         const text = emitYaml({ [k]: v.value }).replace(/^\n/, '').trimEnd();
         out.push(...text.split('\n').map((l) => pad + l));
       } else {
         out.push(`${pad}${k}:`);
-        walk(v.children, indent + 2);
+        walk(v.children, indent + 2, `${at}${k}.`);
       }
       if (indent === 0) out.push('');
     }
   };
-  walk(tree, 0);
-  return out.join('\n').trimEnd() + '\n';
+  walk(tree, 0, '');
+  const text = out.join('\n').trimEnd() + '\n';
+  const read = JSON.stringify(parse(text, { schema: 'core' }));
+  if (read !== JSON.stringify(defaults(tree))) throw new Error(`values.yaml: the rendered text reads back as other values than the definition's defaults:\n${text}`);
+  return text;
+}
+
+/** The default values of a tree, as a plain object. */
+export function defaults(tree: ValueTree): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(tree).map(([k, v]) => [k, isLeaf(v) ? v.value : defaults(v.children)]));
 }
 
 /** values.schema.json: types, enums and patterns; unknown keys are rejected at every level. */

@@ -11,10 +11,11 @@ import * as sm from '../imports/servicemonitor-monitoring.coreos.com';
 import {
   AlertRule, buildRules, FlinkAlertProps, MetricAlertOptions, metricAlertRule, resolveThresholds, RuleFile, ruleGroupName,
 } from './alerts';
-import { checkFolder, Dashboard, dashboardFileName, flinkDashboard } from './dashboard';
+import { checkFolder, Dashboard, dashboardFileName, dashboardUid, resolvedDashboard } from './dashboard';
 import { promDuration } from './promql';
 import { METRICS_PATH, METRICS_PORT_NAME, prometheusScrapeAnnotations, relabelings, ScrapeMode } from './scrape';
 import { IMonitoringTarget, MonitoringTarget, ResolvedTarget, resolveTarget } from './target';
+import { CLUSTER_NAME, CLUSTER_NAMESPACE, ReleaseTexts } from '../release-text';
 
 export interface FlinkMonitoringProps extends FlinkAlertProps {
   /** The cluster to monitor: a FlinkApplication, a FlinkSessionCluster, or any IMonitoringTarget. */
@@ -71,7 +72,15 @@ export class FlinkMonitoring extends Construct {
   public readonly rulesConfigMap?: k8s.KubeConfigMap;
   public readonly dashboardConfigMap?: k8s.KubeConfigMap;
 
-  private readonly resolved: ResolvedTarget;
+  /**
+   * The generated text that embeds the cluster's name or namespace, with its token form: a chart
+   * renders exactly these strings from the release. @internal
+   */
+  public readonly releaseTexts: ReleaseTexts;
+
+  /** The target with tokens for its name and namespace: every generated text is built from it. */
+  private readonly tokens: ResolvedTarget;
+  /** The rules in token form. */
   private readonly rules: AlertRule[];
   private readonly alertLabels: Record<string, string>;
 
@@ -80,8 +89,9 @@ export class FlinkMonitoring extends Construct {
     if (props === null || typeof props !== 'object') throw new ValidationError('props', props, 'is required; expected { cluster: ... }');
     const cluster = props.cluster;
     const t = resolveTarget(cluster instanceof FlinkCluster ? MonitoringTarget.fromCluster(cluster) : cluster);
-    this.resolved = t;
     this.target = t;
+    this.releaseTexts = new ReleaseTexts(t.name, t.namespace);
+    this.tokens = tokenTarget(t);
     this.scrapeMode = props.scrape ?? ScrapeMode.POD_MONITOR;
     if (!Object.values(ScrapeMode).includes(this.scrapeMode)) {
       throw new ValidationError('scrape', this.scrapeMode, `is unknown; expected one of ${Object.values(ScrapeMode).map((m) => `ScrapeMode.${m.toUpperCase().replace(/-/g, '_')}`).join(', ')}`);
@@ -97,7 +107,7 @@ export class FlinkMonitoring extends Construct {
     const interval = props.scrapeInterval !== undefined ? promDuration('scrapeInterval', props.scrapeInterval) : undefined;
     const thresholds = resolveThresholds(props, t);
     this.alertLabels = thresholds.labels;
-    this.rules = (props.alerts ?? true) ? buildRules(t, thresholds) : [];
+    this.rules = (props.alerts ?? true) ? buildRules(this.tokens, thresholds) : [];
     const folder = checkFolder('dashboardFolder', props.dashboardFolder ?? 'Flink');
     const userLabels = checkLabels('labels', props.labels);
 
@@ -114,7 +124,7 @@ export class FlinkMonitoring extends Construct {
     });
 
     // --- scraping
-    const relabel = relabelings(t);
+    const relabel = this.releaseTexts.literal(relabelings(this.tokens));
     if (this.scrapeMode === ScrapeMode.POD_MONITOR) {
       this.podMonitor = new pm.PodMonitor(this, 'PodMonitor', {
         metadata: md('-metrics', 'monitoring'),
@@ -187,8 +197,10 @@ export class FlinkMonitoring extends Construct {
 
     // --- dashboard
     if (props.dashboard ?? true) {
-      this.dashboard = flinkDashboard(t, { title: props.dashboardTitle });
-      const json = JSON.stringify(this.dashboard, null, 2) + '\n';
+      // The uid stays the definition's: a release-based one could pass Grafana's 40 characters.
+      const dashboard = resolvedDashboard(this.tokens, { title: props.dashboardTitle }, dashboardUid(t));
+      this.dashboard = this.releaseTexts.literal(dashboard);
+      const json = this.releaseTexts.literal(JSON.stringify(dashboard, null, 2) + '\n');
       this.dashboardConfigMap = new k8s.KubeConfigMap(this, 'Dashboard', {
         metadata: md('-dashboard', 'monitoring', { grafana_dashboard: '1' }, { grafana_folder: folder }),
         data: { [dashboardFileName(t)]: json },
@@ -201,7 +213,7 @@ export class FlinkMonitoring extends Construct {
    * built-in ones, and returns the rule.
    */
   public addMetricAlert(options: MetricAlertOptions): AlertRule {
-    const rule = metricAlertRule(this.resolved, options, this.alertLabels);
+    const rule = metricAlertRule(this.tokens, options, this.alertLabels);
     if (this.rules.some((r) => r.alert === rule.alert)) {
       throw new ValidationError('alert', rule.alert, 'is already defined for this cluster; expected a unique alert name');
     }
@@ -209,11 +221,21 @@ export class FlinkMonitoring extends Construct {
       throw new ValidationError('alert', rule.alert, 'cannot be added: alerts are off (alerts: false)');
     }
     this.rules.push(rule);
-    return rule;
+    return this.releaseTexts.literal(rule);
   }
 
   /** The cluster's rules as a plain Prometheus rule file (`groups:`), for promtool or a `rule_files` entry. */
   public ruleFile(): RuleFile {
-    return { groups: this.rules.length ? [{ name: ruleGroupName(this.resolved), rules: [...this.rules] }] : [] };
+    return this.releaseTexts.literal({ groups: this.rules.length ? [{ name: ruleGroupName(this.tokens), rules: [...this.rules] }] : [] });
   }
+}
+
+/** `t` with tokens for its name and namespace (also where a selector label carries the name). */
+function tokenTarget(t: ResolvedTarget): ResolvedTarget {
+  return {
+    ...t,
+    name: CLUSTER_NAME,
+    namespace: t.namespace !== undefined ? CLUSTER_NAMESPACE : undefined,
+    selectorLabels: Object.fromEntries(Object.entries(t.selectorLabels).map(([k, v]) => [k, v === t.name ? CLUSTER_NAME : v])),
+  };
 }

@@ -1,0 +1,142 @@
+/**
+ * A chart changes only what the definition's model declares (lib/helm/references.ts,
+ * lib/release-text.ts, the toolkit's containers by name), under a real helm: a job named like a
+ * word of the alert texts, a Secret named like its job, containers and an HPA metric added
+ * through escape hatches. Each chart renders dist/ with default values; under another release
+ * name only the names the unit generates and the text generated with the cluster's name follow
+ * the release.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as YAML from 'yaml';
+import { Chart, JsonPatch } from 'cdk8s';
+import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
+import { EnvValue, FlinkPlatform, FlinkPlatformProps, JobSource, ScrapeMode } from '../../lib';
+import { synthesizePlatform, SynthesizedUnit } from '../../lib/synth/synthesize';
+import { assertRendersDist, find, normalize, render, renderError, writeChart } from '../support/helm-chart';
+import { ensureHelm } from '../support/tools';
+
+const SQL = JobSource.sql("CREATE TABLE t (x INT) WITH ('connector' = 'blackhole');\nINSERT INTO t VALUES (1);\n");
+
+/** Synthesizes the one unit a platform defines, writes its chart to a temporary folder removed after `fn`. */
+async function withUnit(define: (p: FlinkPlatform) => void, fn: (u: SynthesizedUnit, chart: string, bin: string) => void, props: Partial<FlinkPlatformProps> = {}): Promise<void> {
+  const bin = await ensureHelm(3);
+  const p = new FlinkPlatform({ storageBaseDirectory: 's3://b/f', ...props });
+  define(p);
+  const [u] = synthesizePlatform(p);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-owner-'));
+  try {
+    assertRendersDist(bin, u);
+    fn(u, writeChart(u, dir), bin);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const distOf = (u: SynthesizedUnit, kind: string, name: string) => normalize(u.objects.find((o) => o.kind === kind && o.metadata.name === name));
+
+test('charts: an application named "job" keeps the word "job" in its alert texts; only the generated selectors and cluster references follow the release', async () => {
+  await withUnit((p) => p.addApplication('job', { job: SQL, namespace: 'logs' }), (u, chart, bin) => {
+    const dist = distOf(u, 'PrometheusRule', 'job-alerts').spec.groups;
+    const rendered = find(render(bin, chart, 'etl', [], 'team-x'), 'PrometheusRule', 'etl-alerts').spec.groups;
+    const texts = dist.flatMap((g: any) => g.rules.flatMap((r: any) => Object.values(r.annotations))) as string[];
+    assert.ok(texts.filter((t) => /\bjob\b/.test(t)).length >= 5, 'the alert texts use the word "job"');
+    assert.equal(rendered[0].name, 'flink.team-x.etl');
+    dist[0].rules.forEach((r: any, i: number) => {
+      const got = rendered[0].rules[i];
+      assert.equal(got.alert, r.alert);
+      assert.equal(got.expr, r.expr.replaceAll('namespace="logs"', 'namespace="team-x"').replaceAll('flink_cluster="job"', 'flink_cluster="etl"'), r.alert);
+      // Only where the text names the cluster (<namespace>/<name>) does it follow the release.
+      for (const [k, v] of Object.entries(r.annotations)) assert.equal(got.annotations[k], (v as string).replaceAll('logs/job', 'team-x/etl'), `${r.alert} ${k}`);
+    });
+  });
+});
+
+test('charts: a Secret the user names like the job, and a ConfigMap the user adds to its chart, stay as named; the references to the job\'s own objects follow the release', async () => {
+  await withUnit((p) => {
+    const app = p.addApplication('access-logs', {
+      job: SQL, namespace: 'logs',
+      env: { PASSWORD: EnvValue.fromSecret('access-logs', 'password'), EXTRA: EnvValue.fromConfigMap('access-logs-extra', 'k') },
+    });
+    new k8s.KubeConfigMap(Chart.of(app), 'extra', { metadata: { name: 'access-logs-extra', namespace: 'logs' }, data: { k: 'v' } });
+  }, (_u, chart, bin) => {
+    const objs = render(bin, chart, 'access-b');
+    assert.deepEqual(find(objs, 'ConfigMap', 'access-logs-extra').data, { k: 'v' });
+    for (const c of ['jobmanager', 'taskmanager']) {
+      const pod = find(objs, 'Deployment', `access-b-${c}`).spec.template.spec;
+      const env = Object.fromEntries(pod.containers[0].env.map((e: any) => [e.name, e]));
+      assert.deepEqual(env.PASSWORD.valueFrom.secretKeyRef, { name: 'access-logs', key: 'password' }, c);
+      assert.deepEqual(env.EXTRA.valueFrom.configMapKeyRef, { name: 'access-logs-extra', key: 'k' }, c);
+      assert.equal(env.JOB_MANAGER_RPC_ADDRESS.value, 'access-b-jobmanager', c);
+      assert.equal(pod.volumes.find((v: any) => v.name === 'flink-config-template').configMap.name, 'access-b-config', c);
+      assert.equal(pod.serviceAccountName, 'access-b-flink', c);
+    }
+    const jm = find(objs, 'Deployment', 'access-b-jobmanager').spec.template.spec;
+    assert.equal(jm.containers[0].env.find((e: any) => e.name === 'FLINK_JOB_ID').valueFrom.configMapKeyRef.name, 'access-b-handoff');
+  });
+});
+
+test('charts: containers added through the escape hatch keep their image, resources and args; the Flink containers take the values', async () => {
+  const q = (x: string) => k8s.Quantity.fromString(x);
+  // Quantities as the typed objects carry them (a plain string is dropped by the Deployment's typed rendering).
+  const patch = { name: 'log-shipper', image: 'busybox:1.36', args: ['sleep', 'infinity'], resources: { requests: { cpu: q('10m'), memory: q('16Mi') }, limits: { memory: q('16Mi') } } };
+  const sidecar = { ...patch, resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '16Mi' } } };
+  const init = { name: 'wait-for-kafka', image: 'busybox:1.36', command: ['true'] };
+  await withUnit((p) => {
+    const app = p.addApplication('sidecars', { job: SQL, namespace: 'logs' });
+    app.jobManagerDeployment.addJsonPatch(JsonPatch.add('/spec/template/spec/containers/-', patch), JsonPatch.add('/spec/template/spec/initContainers/-', init));
+    // First in the list: the Flink container is found by its name, not its position.
+    app.taskManagerDeployment.addJsonPatch(JsonPatch.add('/spec/template/spec/containers/0', patch));
+  }, (_u, chart, bin) => {
+    const objs = render(bin, chart, 'sidecars', ['image.tag=other', 'jobManager.resources.memory=2Gi', 'taskManager.resources.memory=3Gi', 'job.args={--extra}']);
+    const pod = (c: string) => find(objs, 'Deployment', `sidecars-${c}`).spec.template.spec;
+    const byName = (list: any[], name: string) => list.find((x) => x.name === name);
+    assert.deepEqual(byName(pod('jobmanager').containers, 'log-shipper'), sidecar);
+    assert.deepEqual(byName(pod('taskmanager').containers, 'log-shipper'), sidecar);
+    assert.deepEqual(byName(pod('jobmanager').initContainers, 'wait-for-kafka'), init);
+    const jm = byName(pod('jobmanager').containers, 'jobmanager');
+    assert.match(jm.image, /:other$/);
+    assert.equal(jm.resources.limits.memory, '2Gi');
+    assert.equal(jm.args.at(-1), '--extra');
+    assert.match(byName(pod('jobmanager').initContainers, 'flink-config').image, /:other$/);
+    assert.equal(byName(pod('taskmanager').containers, 'taskmanager').resources.limits.memory, '3Gi');
+    assert.equal(pod('taskmanager').containers[0].name, 'log-shipper');
+  });
+});
+
+test('charts: an HPA patched to a memory metric loads, renders that metric unchanged, and has no CPU target value', async () => {
+  const memory = [{ type: 'Resource', resource: { name: 'memory', target: { type: 'AverageValue', averageValue: '3Gi' } } }];
+  await withUnit((p) => {
+    const app = p.addApplication('reactive', { job: SQL, namespace: 'logs', reactive: true });
+    const target = { type: 'AverageValue', averageValue: k8s.Quantity.fromString('3Gi') };
+    app.autoscaler!.addJsonPatch(JsonPatch.replace('/spec/metrics', [{ type: 'Resource', resource: { name: 'memory', target } }]));
+  }, (u, chart, bin) => {
+    assert.deepEqual(distOf(u, 'HorizontalPodAutoscaler', 'reactive-taskmanager').spec.metrics, memory);
+    assert.deepEqual(YAML.parse(u.chart['values.yaml']).taskManager.autoscaling, { minReplicas: 1, maxReplicas: 4 });
+    const objs = render(bin, chart, 'other', ['taskManager.autoscaling.maxReplicas=9']);
+    const hpa = find(objs, 'HorizontalPodAutoscaler', 'other-taskmanager');
+    assert.deepEqual(hpa.spec.metrics, memory);
+    assert.equal(hpa.spec.maxReplicas, 9);
+    assert.match(renderError(bin, chart, ['taskManager.autoscaling.targetCpuUtilization=50']), /targetCpuUtilization/);
+  });
+});
+
+test('charts: with a ServiceMonitor or scrape annotations, the monitoring objects (found by identity, not by label or name) render as dist/ and switch off by values', async () => {
+  for (const scrape of [ScrapeMode.SERVICE_MONITOR, ScrapeMode.ANNOTATIONS]) {
+    await withUnit((p) => p.addApplication('scraped', { job: SQL, namespace: 'logs' }), (u, chart, bin) => {
+      const kinds = (objs: any[]) => objs.map((o) => `${o.kind}/${o.metadata.name}`);
+      const monitoring = u.objects.filter((o) => /-(metrics|prometheus-rules|alerts|dashboard)$/.test(o.metadata.name)).map((o) => `${o.kind}/${o.metadata.name}`);
+      assert.ok(monitoring.length >= 2, `${scrape}: ${monitoring}`);
+      const off = kinds(render(bin, chart, 'scraped', ['monitoring.scrape=false', 'monitoring.alerts=false', 'monitoring.dashboard=false']));
+      assert.deepEqual(off.filter((k) => monitoring.includes(k)), [], scrape);
+      if (scrape === ScrapeMode.SERVICE_MONITOR) {
+        const objs = render(bin, chart, 'other');
+        assert.equal(find(objs, 'Service', 'other-metrics').spec.selector['app.kubernetes.io/instance'], 'other');
+        assert.deepEqual(find(objs, 'ServiceMonitor', 'other-metrics').spec.selector.matchLabels, { 'app.kubernetes.io/name': 'scraped', 'app.kubernetes.io/instance': 'other', 'app.kubernetes.io/component': 'metrics' });
+      }
+    }, { monitoring: { scrape } });
+  }
+});
