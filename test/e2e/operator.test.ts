@@ -140,7 +140,7 @@ test('operator: what the operator cannot fetch is refused with one line naming t
   assert.equal(operatorResources(q.unit('jar-app')!, v.objects).find((o) => o.kind === 'FlinkDeployment').spec.job.jarURI, 'local:///opt/flink/usrlib/job.jar');
 });
 
-test('operator: `synth --target operator` writes one file of resources per release unit; a bad runner URI or target exits 1 with one line', () => {
+test('operator: `synth --target operator` writes one file of resources per release unit; a bad runner URI exits 1 with one line, a bad target is a usage error (64)', () => {
   const root = path.resolve(__dirname, '..', '..', '..');
   const main = path.join(root, 'build', 'lib', 'cli', 'main.js');
   const app = path.join(root, 'build', 'examples', 'main.js');
@@ -154,14 +154,15 @@ test('operator: `synth --target operator` writes one file of resources per relea
       assert.deepEqual(docs, out, u.name);
     }
     assert.ok(!fs.existsSync(path.join(dir, 'charts')) && !fs.existsSync(path.join(dir, 'dist')), 'no charts, no plain manifests');
-    for (const [args, message] of [
-      [['--sql-runner-jar', 'file:///x.jar'], /^cdk8s-flink: error: --sql-runner-jar: "file:\/\/\/x\.jar" is not a jar URI the operator can fetch/],
-      [['--target', 'helm'], /^cdk8s-flink: --target: "helm" is unknown; expected one of manifests, operator/],
+    for (const [args, message, status, lines] of [
+      // a value the command refuses: exit 1, one line; a value outside the option's declared choices: a usage error (64), the line and the synopsis
+      [['--sql-runner-jar', 'file:///x.jar'], /^cdk8s-flink: error: --sql-runner-jar: "file:\/\/\/x\.jar" is not a jar URI the operator can fetch/, 1, 1],
+      [['--target', 'helm'], /^cdk8s-flink: error: --target: "helm" is invalid; expected one of manifests, operator\nUsage: cdk8s-flink synth /, 64, 2],
     ] as const) {
       const r = spawnSync(process.execPath, [main, 'synth', '--app', app, '--target', 'operator', ...args, '--out', 'other'], { cwd: dir, encoding: 'utf8' });
-      assert.equal(r.status, 1);
+      assert.equal(r.status, status);
       assert.match(r.stderr, message);
-      assert.equal(r.stderr.trim().split('\n').length, 1);
+      assert.equal(r.stderr.trim().split('\n').length, lines);
       assert.ok(!fs.existsSync(path.join(dir, 'other')), 'nothing written');
     }
   } finally {
