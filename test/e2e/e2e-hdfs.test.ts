@@ -111,6 +111,10 @@ for (const CASE of CASES) {
         taskManagerSlots: 1,
         checkpointInterval: Duration.seconds(5),
         storageCredentials: [StorageCredentials.hdfsUser('flink')],
+        // This HDFS has one DataNode; the HDFS client's default replication is 3, and a pipeline of
+        // an under-replicated block that breaks under load then asks for a replacement DataNode
+        // that does not exist ("Failed to replace a bad datanode"), failing the job until the bound.
+        flinkConfiguration: { 'flink.hadoop.dfs.replication': '1' },
       });
       const app = platform.unit(CASE.job)!.construct as FlinkApplication;
       assert.equal(app.checkpointDirectory, `${hdfs.uri}/flink/${CASE.job}/checkpoints`);
