@@ -5,7 +5,6 @@
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -16,25 +15,12 @@ import { synthesizePlatform, SynthesizedUnit } from '../../lib/synth/synthesize'
 import { readTree } from '../../lib/synth/write';
 import { loadValidator } from '../support/k8s-schema';
 import { ingressAllowed } from '../support/network-policy';
+import { helm, writeChart } from '../support/helm-chart';
 import { ensureHelm } from '../support/tools';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const UNITS = synthesizePlatform(buildLogPlatform(PRODUCTION));
 const HELMS: (3 | 4)[] = [3, 4];
-
-function writeChart(u: SynthesizedUnit, dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-chart-'))): string {
-  const root = path.join(dir, u.name);
-  for (const [f, text] of Object.entries(u.chart)) {
-    fs.mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
-    fs.writeFileSync(path.join(root, f), text);
-  }
-  return root;
-}
-
-function helm(bin: string, args: string[]) {
-  const r = spawnSync(bin, args, { encoding: 'utf8', env: { ...process.env, HELM_CACHE_HOME: path.join(os.tmpdir(), 'helm-cache'), HELM_CONFIG_HOME: path.join(os.tmpdir(), 'helm-config') } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 function render(bin: string, chart: string, release: string, set: string[] = [], ns = 'logs'): any[] {
   const r = helm(bin, ['template', release, chart, '--namespace', ns, ...set.flatMap((s) => ['--set', s])]);
