@@ -18,6 +18,13 @@
  * never redeployed, its records flowing throughout. Running the new submitter again changes
  * nothing; running the first revision's submitter again (a rollback) stops the upgraded run with
  * a savepoint and restores it into a new run at the old parallelism.
+ *
+ * Then `helm uninstall` as far as it reaches Flink: the pre-delete hook of the error-logs chart
+ * (Job error-logs-stop), its container args as `helm template` renders them (the REST URL mapped
+ * as above), stops the job with a savepoint into the cluster's savepoint directory and prints
+ * the path (the savepoint exists, Flink records it, the run is FINISHED); running it again is a
+ * success that changes nothing; slow-requests stays RUNNING untouched meanwhile. The
+ * slow-requests chart's hook rendered with uninstall.stop=cancel cancels it without a savepoint.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
