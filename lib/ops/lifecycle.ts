@@ -134,3 +134,64 @@ export function formatCheckpointReport(r: CheckpointReport): string {
     `restored from: ${r.restored ? `${r.restored.savepoint ? 'savepoint' : 'checkpoint'} #${r.restored.id}, ${r.restored.path ?? '?'}` : 'nothing'}`,
   ].join('\n') + '\n';
 }
+
+export interface UninstallStopOptions extends LifecycleOptions {
+  /** The job's name on the session cluster (its pipeline.name). */
+  readonly jobName: string;
+  /** savepoint: stop with a savepoint; cancel: cancel without one. */
+  readonly mode: 'savepoint' | 'cancel';
+  /** Where the savepoint goes. @default the cluster's savepoint directory */
+  readonly savepointDir?: string;
+  /** What a failed savepoint does: fail (the job keeps running) or cancel the job anyway. */
+  readonly onSavepointFailure: 'fail' | 'cancel';
+}
+
+export interface UninstallStopResult {
+  /** What happened: stopped with a savepoint, cancelled, or nothing was active. */
+  readonly outcome: 'savepoint' | 'cancelled' | 'none';
+  readonly job?: JobOverview;
+  readonly savepoint?: string;
+  readonly state?: string;
+}
+
+/**
+ * A session job's pre-delete hook: stops the active job of that name before its release goes,
+ * with a savepoint or a plain cancel. No active job of that name (cancelled by hand, finished,
+ * failed, never submitted) is a success, so a repeated uninstall changes nothing. A savepoint
+ * that fails (or a job that is not RUNNING, whose savepoint cannot be taken) fails the hook and
+ * leaves the job as it is, unless onSavepointFailure is cancel.
+ */
+export async function stopOnUninstall(rest: FlinkRest, o: UninstallStopOptions): Promise<UninstallStopResult> {
+  const jobs = await rest.jobs();
+  const active = jobs.filter((j) => j.name === o.jobName && !TERMINAL_STATES.has(j.state));
+  if (active.length === 0) {
+    o.log(`no active job named "${o.jobName}" on ${rest.url} (jobs of that name: ${describe(jobs.filter((j) => j.name === o.jobName))}): nothing to stop`);
+    return { outcome: 'none' };
+  }
+  if (active.length > 1) throw new OpsError(`--job-name: ${active.length} active jobs are named "${o.jobName}" on ${rest.url} (${describe(active)}); stop them by --job-id`);
+  const job = active[0];
+  const wait = () => Math.max(1000, Math.min(o.timeoutMs, rest.remaining()));
+  const cancel = async (why: string) => {
+    o.log(`cancelling job ${job.jid} "${job.name}" (${job.state}) ${why}`);
+    await rest.cancel(job.jid);
+    const state = await rest.waitForState(job.jid, ['CANCELED'], wait());
+    o.log(`job ${job.jid} "${job.name}" is ${state}`);
+    return { outcome: 'cancelled' as const, job, state };
+  };
+  if (o.mode === 'cancel') return cancel('without a savepoint (uninstall.stop cancel)');
+  let location: string;
+  try {
+    requireRunning(job, 'stop with a savepoint');
+    o.log(`stopping job ${job.jid} "${job.name}" with a savepoint into ${o.savepointDir || "the cluster's savepoint directory"}`);
+    location = await rest.stopWithSavepoint(job.jid, o.savepointDir || undefined, wait());
+  } catch (e) {
+    if (!(e instanceof OpsError) || o.onSavepointFailure !== 'cancel') {
+      throw e instanceof OpsError ? new OpsError(`${e.message}; the job is left as it is and the uninstall stops here (set uninstall.onSavepointFailure=cancel to cancel it anyway)`) : e;
+    }
+    return cancel(`after a failed savepoint (uninstall.onSavepointFailure cancel): ${e.message}`);
+  }
+  o.log(`savepoint ${location}`);
+  const state = await rest.waitForState(job.jid, ['FINISHED'], wait());
+  o.log(`job ${job.jid} "${job.name}" is ${state}; restore it with initialSavepointPath: ${location}`);
+  return { outcome: 'savepoint', job, savepoint: location, state };
+}

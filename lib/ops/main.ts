@@ -16,7 +16,7 @@ import { FlinkRest } from './flink-rest';
 import { ConfigMapHandoff, DirHandoff, handoff, HandoffStore } from './handoff';
 import { checkBootstrap, checkTopic, saslFromEnv } from './kafka';
 import { Kube } from './kube';
-import { cancelJob, checkJobId, checkpointReport, formatCheckpointReport, JobSelector, listJobs, stopJob, takeSavepoint } from './lifecycle';
+import { cancelJob, checkJobId, checkpointReport, formatCheckpointReport, JobSelector, listJobs, stopJob, stopOnUninstall, takeSavepoint } from './lifecycle';
 import { formatPreflight, preflight } from './preflight';
 import { smoke } from './smoke';
 import { submit } from './submit';
@@ -40,7 +40,8 @@ const SELECT_NOTE = 'Without --job-id or --job-name the command acts on the only
 
 /** The hooks' commands keep accepting every option any of them ever did (ignored where they do not apply). */
 const HOOK_OPTIONS = ['event', 'rest-url', 'upgrade-mode', 'state', 'revision', 'savepoint-dir', 'configmap', 'namespace', 'kubeconfig', 'handoff-dir',
-  'ha-configmap', 'ha-cluster-id', 'job-name', 'kafka-bootstrap', 'source-topic', 'sink-topic', 'marker', 'id-field', 'spec', 'release'];
+  'ha-configmap', 'ha-cluster-id', 'job-name', 'kafka-bootstrap', 'source-topic', 'sink-topic', 'marker', 'id-field', 'spec', 'release',
+  'stop', 'on-savepoint-failure'];
 
 interface OpsCommand {
   readonly name: string;
@@ -279,6 +280,33 @@ const hooks: OpsCommand[] = [
         } : undefined,
         log,
       });
+    },
+  },
+  {
+    name: 'uninstall',
+    summary: "a session job's pre-delete hook: stop the job with a savepoint (or cancel it) before its release goes",
+    details: "A session job's pre-delete hook: stops the active job of that name on the session cluster before `helm uninstall` removes its release. "
+      + '--stop savepoint stops it with a savepoint and prints the savepoint\'s path (restore it later with initialSavepointPath); --stop cancel cancels it. '
+      + 'No active job of that name (cancelled by hand, already stopped) is a success. A failed savepoint fails the hook and leaves the job as it is, '
+      + 'unless --on-savepoint-failure cancel.',
+    options: [REST_URL, opt('job-name', 'name', "the job's name on the cluster", { required: true }),
+      opt('stop', undefined, 'how the job stops', { choices: ['savepoint', 'cancel'], required: true }), SAVEPOINT_DIR,
+      opt('on-savepoint-failure', undefined, 'what a failed savepoint does (default: fail)', { choices: ['fail', 'cancel'] })],
+    example: 'cdk8s-flink-ops uninstall --rest-url http://shared-logs-rest.logs.svc:8081 --job-name error-logs --stop savepoint --savepoint-dir s3://flink-state/logs/shared-logs/savepoints',
+    timeout: '210s',
+    hook: true,
+    async run(o, timeoutMs) {
+      const jobName = str(o['job-name'])!;
+      if (jobName === '') throw new OpsError('--job-name: "" is invalid; expected a job name');
+      const r = await stopOnUninstall(new FlinkRest(str(o['rest-url'])!).within(timeoutMs), {
+        jobName,
+        mode: str(o.stop) as 'savepoint' | 'cancel',
+        savepointDir: str(o['savepoint-dir']) || undefined,
+        onSavepointFailure: (str(o['on-savepoint-failure']) ?? 'fail') as 'fail' | 'cancel',
+        timeoutMs,
+        log,
+      });
+      if (r.savepoint) out(`${r.savepoint}\n`);
     },
   },
   {

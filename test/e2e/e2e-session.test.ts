@@ -18,6 +18,13 @@
  * never redeployed, its records flowing throughout. Running the new submitter again changes
  * nothing; running the first revision's submitter again (a rollback) stops the upgraded run with
  * a savepoint and restores it into a new run at the old parallelism.
+ *
+ * Then `helm uninstall` as far as it reaches Flink: the pre-delete hook of the error-logs chart
+ * (Job error-logs-stop), its container args as `helm template` renders them (the REST URL mapped
+ * as above), stops the job with a savepoint into the cluster's savepoint directory and prints
+ * the path (the savepoint exists, Flink records it, the run is FINISHED); running it again is a
+ * success that changes nothing; slow-requests stays RUNNING untouched meanwhile. The
+ * slow-requests chart's hook rendered with uninstall.stop=cancel cancels it without a savepoint.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -26,10 +33,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Consumer, Partitioners, Producer } from 'kafkajs';
+import * as YAML from 'yaml';
 import { DeliveryGuarantee, FieldType, FlinkPlatform, FlinkVersion, JobSource, LogPipeline, Sink } from '../../lib';
 import { SUBMIT_SPEC_DIR } from '../../lib/session';
 import { synthesizeUnit } from '../../lib/synth/synthesize';
 import { recordE2E } from '../support/e2e-report';
+import { helm, writeChart } from '../support/helm-chart';
+import { ensureHelm } from '../support/tools';
 import { layoutFlinkHome } from '../support/flink-dist';
 import { restGet, waitFor } from '../support/flink-proc';
 import { startKafka } from '../support/kafka';
@@ -79,7 +89,7 @@ function platform(kafka: string, work: string, version: FlinkVersion, errorLogsP
   return p;
 }
 
-interface Submitted { code: number | null; stderr: string; ms: number; spec: any }
+interface Submitted { code: number | null; stdout: string; stderr: string; ms: number; spec: any }
 
 /**
  * Runs a session job's submitter Job locally: its ConfigMap volume written where the container
@@ -101,16 +111,47 @@ function runSubmitter(objects: any[], name: string, work: string, rest: string, 
   // The one mapped value of the spec: the REST URL (a Service name on Kubernetes).
   fs.writeFileSync(path.join(dir, 'job.json'), JSON.stringify({ ...spec, restUrl: rest }, null, 2) + '\n');
   const args = (container.args as string[]).map((a) => a.split(SUBMIT_SPEC_DIR).join(dir));
-  const env: Record<string, string> = { ...process.env as Record<string, string>, CDK8S_FLINK_SQL_RUNNER_JAR: path.join(home, 'usrlib', 'cdk8s-flink-sql-runner.jar') };
+  const env: Record<string, string> = { CDK8S_FLINK_SQL_RUNNER_JAR: path.join(home, 'usrlib', 'cdk8s-flink-sql-runner.jar') };
   for (const e of container.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+  return runOps(args, env).then((r) => ({ ...r, spec }));
+}
+
+/** `node lib/ops/main.js <args>` as the container runs it, asynchronously, bounded by 5 minutes. */
+function runOps(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   const t0 = Date.now();
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [OPS, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(process.execPath, [OPS, ...args], { env: { ...process.env as Record<string, string>, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
     let stderr = '';
+    p.stdout.on('data', (d) => { stdout += d; });
     p.stderr.on('data', (d) => { stderr += d; });
     const timer = setTimeout(() => p.kill('SIGKILL'), 300_000);
-    p.on('close', (code) => { clearTimeout(timer); resolve({ code, stderr, ms: Date.now() - t0, spec }); });
+    p.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr, ms: Date.now() - t0 }); });
   });
+}
+
+/**
+ * The args of a session job chart's pre-delete hook (Job <release>-stop) as `helm template`
+ * renders them with the given values, the REST URL (a Service name on Kubernetes) mapped to the
+ * local cluster's.
+ */
+function stopHookArgs(helmBin: string, p: FlinkPlatform, name: string, rest: string, work: string, set: string[] = []): string[] {
+  const r = helm(helmBin, ['template', name, writeChart(synthesizeUnit(p.unit(name)!), fs.mkdtempSync(path.join(work, 'chart-'))), '--namespace', 'logs', ...set.flatMap((x) => ['--set', x])]);
+  assert.equal(r.code, 0, r.stderr);
+  const hook = YAML.parseAllDocuments(r.stdout).map((d) => d.toJSON()).find((o) => o?.kind === 'Job' && o.metadata.name === `${name}-stop`);
+  assert.equal(hook?.metadata.annotations['helm.sh/hook'], 'pre-delete', `${name}-stop is the chart's pre-delete hook`);
+  const args = hook.spec.template.spec.containers[0].args as string[];
+  const at = args.indexOf('--rest-url') + 1;
+  return args.map((a, i) => (i === at ? rest : a));
+}
+
+/** Polls /jobs/<id> every 250 ms while `on()`, recording each state. */
+async function poll(rest: string, jid: string, polls: string[], on: () => boolean): Promise<void> {
+  while (on()) {
+    const d = await restGet<any>(`${rest}/jobs/${jid}`).catch((e) => ({ state: `unreachable: ${e.message}` }));
+    polls.push(d.state);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 interface JobOverview { jid: string; name: string; state: string; 'start-time': number }
@@ -218,13 +259,7 @@ for (const c of CASES) {
       const taskStarts = initial.vertices.map((v: any) => v['start-time']);
       const polls: string[] = [];
       watching = true;
-      watcher = (async () => {
-        while (watching) {
-          const d = await restGet<any>(`${rest}/jobs/${watchedId}`).catch((e) => ({ state: `unreachable: ${e.message}` }));
-          polls.push(d.state);
-          await new Promise((r) => setTimeout(r, 250));
-        }
-      })();
+      watcher = poll(rest, watchedId, polls, () => watching);
 
       // Upgrade error-logs: its new submitter Job, with the changed spec.
       const oldId = ids['error-logs'];
@@ -310,6 +345,45 @@ for (const c of CASES) {
       await new Promise((r) => setTimeout(r, 2000));
       assert.deepEqual(keys('logs.errors').sort(), wantAll, 'error-logs: every record exactly once across the upgrade and the rollback');
       numbers.rollback.jobId = rolledBack.jid;
+
+      // helm uninstall of error-logs: its chart's pre-delete hook, run as helm renders it, stops
+      // the rolled-back run with a savepoint into the cluster's savepoint directory and prints
+      // its path; slow-requests keeps running untouched.
+      const helmBin = await ensureHelm(3);
+      const stopArgs = stopHookArgs(helmBin, before, 'error-logs', rest, work);
+      const uninstallPolls: string[] = [];
+      watching = true;
+      watcher = poll(rest, watchedId, uninstallPolls, () => watching);
+      const stopped = await runOps(stopArgs);
+      await new Promise((r) => setTimeout(r, 2000));
+      watching = false;
+      await watcher;
+      t.diagnostic(`pre-delete hook (${stopped.ms} ms), exit ${stopped.code}:\n${stopped.stderr.trim()}`);
+      assert.equal(stopped.code, 0, stopped.stderr);
+      const finalSavepoint = stopped.stdout.trim();
+      assert.match(finalSavepoint, new RegExp(`^${spec.savepointDirectory.replace('file://', 'file:')}/savepoint-`), 'the savepoint path on stdout, in the spec\'s savepointDirectory');
+      assert.match(stopped.stderr, new RegExp(`restore it with initialSavepointPath: ${finalSavepoint}`), 'and in the hook\'s log');
+      assert.ok(fs.existsSync(path.join(finalSavepoint.replace(/^file:(\/\/)?/, ''), '_metadata')), `the savepoint ${finalSavepoint} exists with its _metadata`);
+      assert.equal((await restGet<any>(`${rest}/jobs/${rolledBack.jid}`)).state, 'FINISHED', 'error-logs was stopped with a savepoint');
+      assert.equal((await restGet<any>(`${rest}/jobs/${rolledBack.jid}/checkpoints`)).latest.savepoint.external_path, finalSavepoint, 'Flink records that savepoint as the run\'s last');
+      assert.deepEqual((await jobsNamed(rest, 'error-logs')).filter((j) => !['FINISHED', 'CANCELED', 'FAILED'].includes(j.state)), [], 'no error-logs job is active');
+      // A second uninstall (or one after a manual cancel): nothing active, a success that changes nothing.
+      const again2 = await runOps(stopArgs);
+      assert.equal(again2.code, 0, again2.stderr);
+      assert.equal(again2.stdout, '', 'no savepoint taken');
+      assert.match(again2.stderr, /no active job named "error-logs" on .*: nothing to stop/);
+      assert.ok(uninstallPolls.length >= 5, `polled ${uninstallPolls.length} times`);
+      assert.deepEqual([...new Set(uninstallPolls)], ['RUNNING'], 'slow-requests left RUNNING during the uninstall of error-logs');
+      const afterStop = await restGet<any>(`${rest}/jobs/${watchedId}`);
+      assert.deepEqual([afterStop.state, afterStop.vertices.map((v: any) => v['start-time'])], ['RUNNING', taskStarts], 'slow-requests: same run, tasks never redeployed');
+      assert.equal((await restGet<Array<{ id: string; value: string }>>(`${rest}/jobs/${watchedId}/metrics?get=numRestarts`)).find((m) => m.id === 'numRestarts')?.value, '0');
+      // slow-requests with uninstall.stop=cancel: cancelled without a savepoint.
+      const cancelled = await runOps(stopHookArgs(helmBin, before, 'slow-requests', rest, work, ['uninstall.stop=cancel']));
+      assert.equal(cancelled.code, 0, cancelled.stderr);
+      assert.equal(cancelled.stdout, '');
+      assert.equal((await restGet<any>(`${rest}/jobs/${watchedId}`)).state, 'CANCELED', 'uninstall.stop=cancel cancels the job');
+      assert.equal((await restGet<any>(`${rest}/jobs/${watchedId}/checkpoints`)).latest?.savepoint ?? null, null, 'without a savepoint');
+      numbers.uninstall = { stopMs: stopped.ms, againMs: again2.ms, cancelMs: cancelled.ms, polls: uninstallPolls.length, savepoint: finalSavepoint };
 
       numbers.upgrade = { ...numbers.upgrade, savepointMs: savepoint.end_to_end_duration, oldJobId: oldId, newJobId: active.jid,
         sentDuringUpgrade: sentAt.filter((at) => at >= upgradeStart && at <= upgradeEnd).length };

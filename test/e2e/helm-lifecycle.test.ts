@@ -186,6 +186,12 @@ test('lifecycle (helm 4 and 3): the session cluster, its two session jobs and ac
   for (const [rel, h] of [['error-logs', h3], ['slow-requests', h3], ['shared-logs', h4], ['access-logs', h3]] as const) {
     helmOk(h, ['uninstall', rel, '-n', 'logs', '--wait', '--timeout', '180s']);
     assert.deepEqual((await releaseObjects(rel)).filter((o) => !o.endsWith('-handoff')), [], `${rel}: nothing left`);
+    if (rel === 'error-logs' || rel === 'slow-requests') {
+      // The pre-delete hook that stops the job ran (what it does to Flink: e2e-session.test.ts); its Job stays for its log.
+      assert.ok(await hookRan(`${rel}-stop`), `${rel}: the stop hook ran on uninstall`);
+      assert.equal((await get('job', `${rel}-stop`)).spec.ttlSecondsAfterFinished, 86400);
+      await cp.kubectl(['delete', 'job', `${rel}-stop`, '-n', 'logs']);
+    }
   }
   await cp.kubectl(['delete', 'configmap', 'access-logs-handoff', '-n', 'logs']);
 });

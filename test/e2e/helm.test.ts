@@ -362,3 +362,54 @@ test('charts: ingress.* renders the Ingress and opens REST to the controller; a 
     assert.match(renderError(bin, audit, [set]), re, set);
   }
 });
+
+for (const major of HELMS) {
+  test(`helm ${major}: a session job's pre-delete hook stops the job on uninstall: savepoint by default when stateful, cancel when stateless, none by value`, async () => {
+    const bin = await ensureHelm(major);
+    const chart = writeChart(UNITS.find((u) => u.name === 'error-logs')!);
+    const objs = render(bin, chart, 'error-logs');
+    const stop = find(objs, 'Job', 'error-logs-stop');
+    const submit = find(objs, 'Job', 'error-logs-submit');
+    assert.deepEqual(stop.metadata.annotations, { 'helm.sh/hook': 'pre-delete', 'helm.sh/hook-weight': '0', 'helm.sh/hook-delete-policy': 'before-hook-creation' },
+      'runs before the release\'s objects go; stays after success so its log (the savepoint path) can be read');
+    assert.equal(stop.spec.activeDeadlineSeconds, 240);
+    assert.equal(stop.spec.backoffLimit, 0);
+    assert.equal(stop.spec.ttlSecondsAfterFinished, 86400);
+    const pod = stop.spec.template.spec;
+    const ct = pod.containers[0];
+    assert.deepEqual(ct.args, ['uninstall', '--rest-url', 'http://shared-logs-rest.logs.svc:8081', '--job-name', 'error-logs', '--stop', 'savepoint',
+      '--savepoint-dir', 'hdfs://namenode.hadoop.svc:8020/flink/shared-logs/savepoints', '--on-savepoint-failure', 'fail', '--timeout', '210s']);
+    // The submitter's image, account, pod security and REST-client label; no API token, no spec mounted.
+    assert.equal(ct.image, submit.spec.template.spec.containers[0].image);
+    assert.equal(pod.serviceAccountName, 'error-logs-submitter');
+    assert.equal(pod.automountServiceAccountToken, false);
+    assert.deepEqual(pod.securityContext, submit.spec.template.spec.securityContext);
+    assert.deepEqual(ct.securityContext, { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, privileged: false, readOnlyRootFilesystem: true, runAsNonRoot: true });
+    assert.deepEqual(pod.volumes, [{ name: 'tmp', emptyDir: {} }]);
+    assert.deepEqual(restrictedViolations([stop]), []);
+    assert.deepEqual((await loadValidator())(stop), []);
+    // The session cluster's NetworkPolicy admits it to REST, and to nothing else.
+    const shared = render(bin, writeChart(UNITS.find((u) => u.name === 'shared-logs')!), 'shared-logs');
+    const jm = { namespace: 'logs', labels: find(shared, 'Deployment', 'shared-logs-jobmanager').spec.template.metadata.labels };
+    assert.equal(ingressAllowed(shared, jm, { namespace: 'logs', podLabels: stop.spec.template.metadata.labels }, 8081), true, 'stop hook -> REST');
+    assert.equal(ingressAllowed(shared, jm, { namespace: 'logs', podLabels: stop.spec.template.metadata.labels }, 6123), false, 'stop hook -> RPC');
+    // Values: another release name and job name, cancel, cancel after a failed savepoint, a longer bound, or no hook at all.
+    const other = find(render(bin, chart, 'errors-b', ['uninstall.stop=cancel', 'uninstall.onSavepointFailure=cancel', 'uninstall.timeoutSeconds=600', 'flinkConfiguration.pipeline\\.name=errors-b']), 'Job', 'errors-b-stop');
+    assert.equal(other.spec.activeDeadlineSeconds, 600);
+    const args = other.spec.template.spec.containers[0].args;
+    const arg = (n: string) => args[args.indexOf(n) + 1];
+    assert.deepEqual([arg('--job-name'), arg('--stop'), arg('--on-savepoint-failure'), arg('--timeout')], ['errors-b', 'cancel', 'cancel', '570s']);
+    assert.ok(!render(bin, chart, 'error-logs', ['uninstall.stop=none']).some((o) => /-stop$/.test(o.metadata.name)), 'uninstall.stop none: no hook');
+    assert.match(renderError(bin, chart, ['uninstall.stop=drain']), /uninstall.stop.*(must be one of|value must be one of)/);
+    assert.match(renderError(bin, chart, ['uninstall.timeoutSeconds=5']), /timeoutSeconds/);
+    // A stateless job on a cluster without a savepoint directory: cancel by default; savepoint refused with one line.
+    const p = new FlinkPlatform({});
+    const pool = p.addSessionCluster('pool', { namespace: 'logs', checkpointDirectory: 's3://b/pool/checkpoints' });
+    p.addSessionJob('counts', { cluster: pool, job: JobSource.sql("CREATE TABLE t (x INT) WITH ('connector' = 'blackhole');\nINSERT INTO t VALUES (1);\n") });
+    const stateless = writeChart(synthesizePlatform(p).find((u) => u.name === 'counts')!);
+    const cancel = find(render(bin, stateless, 'counts'), 'Job', 'counts-stop').spec.template.spec.containers[0].args;
+    assert.deepEqual(cancel.slice(0, 9), ['uninstall', '--rest-url', 'http://pool-rest.logs.svc:8081', '--job-name', 'counts', '--stop', 'cancel', '--savepoint-dir', '']);
+    assert.match(renderError(bin, stateless, ['uninstall.stop=savepoint']),
+      /uninstall\.stop: "savepoint" needs a savepoint directory, and session cluster "pool" has none; expected cancel or none/);
+  });
+}

@@ -7,7 +7,8 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { SynthesizedUnit } from '../../lib/synth/synthesize';
 
-export function writeChart(u: SynthesizedUnit, dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-chart-'))): string {
+/** Writes a unit's chart into `dir/<unit>` (a new temporary folder by default); returns the chart's folder. */
+export function writeChart(u: Pick<SynthesizedUnit, 'name' | 'chart'>, dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-chart-'))): string {
   const root = path.join(dir, u.name);
   for (const [f, text] of Object.entries(u.chart)) {
     fs.mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
@@ -16,7 +17,8 @@ export function writeChart(u: SynthesizedUnit, dir = fs.mkdtempSync(path.join(os
   return root;
 }
 
-export function helm(bin: string, args: string[]) {
+/** Runs a helm binary with its cache and configuration in the temporary folder (never the user's). */
+export function helm(bin: string, args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(bin, args, { encoding: 'utf8', env: { ...process.env, HELM_CACHE_HOME: path.join(os.tmpdir(), 'helm-cache'), HELM_CONFIG_HOME: path.join(os.tmpdir(), 'helm-config') } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

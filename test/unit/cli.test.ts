@@ -143,6 +143,20 @@ test('cli diff: nothing after synth; a changed definition shows a unified diff a
   assert.equal(cli(['diff', '--app', changed, '--out', out]).code, 0, 'without --exit-code differences are not an error');
 });
 
+test('cli diff: a session job removed from the definition is named, with the uninstall that stops its job', () => {
+  const d = tmp();
+  const out = path.join(d, 'dist');
+  const session = "const s = p.addSessionCluster('pool', {});\np.addSessionJob('counts', { cluster: s, job: L.JobSource.jar({ entryClass: 'com.example.C', jarFile: 'https://example.com/c.jar' }) });\n";
+  assert.equal(cli(['synth', '--app', appModule(d, GOOD + '\n' + session), '--out', out]).code, 0);
+  const r = cli(['diff', '--app', appModule(d, GOOD + "\np.addSessionCluster('pool', {});\n"), '--out', out, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout).removedSessionJobs, ['counts']);
+  assert.ok(JSON.parse(r.stdout).changes.some((c: any) => c.file.startsWith('counts/') && c.change === 'removed'));
+  assert.match(r.stderr, /^session job "counts" is no longer defined: its job keeps running on its session cluster until its release is uninstalled \(helm uninstall counts -n <namespace>; the chart's pre-delete hook stops it\)$/m);
+  const app = cli(['diff', '--app', appModule(d, session), '--out', out]);
+  assert.doesNotMatch(app.stderr, /session job "(one|two)"/, 'a removed application is not a session job');
+});
+
 test('cli plan: application vs session cost per job with a recommendation and reason', () => {
   const r = cli(['plan', '--app', EXAMPLES, '--json']);
   assert.equal(r.code, 0, r.stderr);

@@ -155,3 +155,54 @@ test('ops handoff: a stateless job rolls back stateless, with no savepoint direc
   assert.equal(fs.readFileSync(path.join(d, 'revision'), 'utf8'), '1');
   assert.notEqual(fs.readFileSync(path.join(d, 'jobId'), 'utf8'), 'd'.repeat(32));
 });
+
+/**
+ * A stand-in session cluster for the uninstall hook's failure paths (real Flink runs the
+ * savepoint, the no-op and the cancel in e2e-session.test.ts): one job "j" in `state`, whose
+ * savepoints fail with Flink's failure-cause; it records the cancel requests.
+ */
+async function failingSavepoints(state: string) {
+  const http = await import('http');
+  const jid = 'ab'.repeat(16);
+  const calls: string[] = [];
+  const server = http.createServer((req, res) => {
+    calls.push(`${req.method} ${req.url}`);
+    const send = (body: unknown) => { res.setHeader('content-type', 'application/json'); res.end(JSON.stringify(body)); };
+    if (req.url === '/jobs/overview') return send({ jobs: [{ jid, name: 'j', state }, { jid: 'cd'.repeat(16), name: 'other', state: 'RUNNING' }] });
+    if (req.method === 'POST' && req.url === `/jobs/${jid}/stop`) return send({ 'request-id': 't1' });
+    if (req.url === `/jobs/${jid}/savepoints/t1`) {
+      return send({ status: { id: 'COMPLETED' }, operation: { 'failure-cause': { 'stack-trace': 'org.apache.flink.util.FlinkException: Triggering a savepoint failed.\n\tat x\nCaused by: java.io.IOException: Permission denied: /sp' } } });
+    }
+    if (req.method === 'PATCH' && req.url === `/jobs/${jid}?mode=cancel`) { state = 'CANCELED'; return send({}); }
+    if (req.url === `/jobs/${jid}`) return send({ jid, state });
+    res.statusCode = 404;
+    send({ errors: [`no ${req.method} ${req.url}`] });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as import('net').AddressInfo).port}`, calls, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+test('ops uninstall: a failed savepoint fails the hook in one line and leaves the job; on-savepoint-failure cancel cancels it; a job that is not RUNNING is not stopped', async () => {
+  const args = (url: string, more: string[] = []) => ['uninstall', '--rest-url', url, '--job-name', 'j', '--stop', 'savepoint', '--savepoint-dir', 'file:///sp', '--timeout', '20s', ...more];
+  let s = await failingSavepoints('RUNNING');
+  try {
+    const r = await opsAsync(args(s.url));
+    assert.equal(r.code, 1);
+    assert.deepEqual(r.stderr.trim().split('\n').slice(-1), ['cdk8s-flink-ops: error: savepoint of job ' + 'ab'.repeat(16) + ' failed: java.io.IOException: Permission denied: /sp; the job is left as it is and the uninstall stops here (set uninstall.onSavepointFailure=cancel to cancel it anyway)']);
+    assert.ok(!s.calls.some((c) => c.startsWith('PATCH')), 'nothing cancelled');
+  } finally { await s.close(); }
+  s = await failingSavepoints('RUNNING');
+  try {
+    const r = await opsAsync(args(s.url, ['--on-savepoint-failure', 'cancel']));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /cancelling job (ab){16} "j" \(RUNNING\) after a failed savepoint .*Permission denied/);
+    assert.deepEqual(s.calls.filter((c) => c.startsWith('PATCH')), [`PATCH /jobs/${'ab'.repeat(16)}?mode=cancel`], 'that job only');
+  } finally { await s.close(); }
+  s = await failingSavepoints('RESTARTING');
+  try {
+    const r = await opsAsync(args(s.url));
+    assert.equal(r.code, 1);
+    assert.match(r.stderr.trim(), /^cdk8s-flink-ops: error: job (ab){16} "j" is RESTARTING, not RUNNING: stop with a savepoint needs a running job; retry when it runs; the job is left as it is/);
+    assert.ok(!s.calls.some((c) => c.startsWith('POST') || c.startsWith('PATCH')), 'no stop, no cancel');
+  } finally { await s.close(); }
+});

@@ -33,8 +33,14 @@ export const diffCommand: Command = {
       changes.push({ file: f, change });
       text += `--- ${a === undefined ? '/dev/null' : `a/${f}`}\n+++ ${b === undefined ? '/dev/null' : `b/${f}`}\n${lineDiff(a ?? '', b ?? '')}`;
     }
-    if (args.options.json) process.stdout.write(JSON.stringify({ changes }, null, 2) + '\n');
+    // A session job no longer defined: its files go, but its job keeps running until its release is uninstalled.
+    const gone = [...new Set(Object.keys(before).filter(scope).map((f) => f.split('/')[0]))].filter((u) => !units.some((x) => x.name === u));
+    const sessionJobs = gone.filter((u) => Object.entries(before).some(([f, t]) => f.startsWith(`${u}/`) && /app\.kubernetes\.io\/component: session-job\b/.test(t)));
+    if (args.options.json) process.stdout.write(JSON.stringify({ changes, ...(sessionJobs.length ? { removedSessionJobs: sessionJobs } : {}) }, null, 2) + '\n');
     else process.stdout.write(text);
+    for (const u of sessionJobs) {
+      log(`session job "${u}" is no longer defined: its job keeps running on its session cluster until its release is uninstalled (helm uninstall ${u} -n <namespace>; the chart's pre-delete hook stops it)`);
+    }
     log(changes.length ? `${changes.length} file(s) would change` : 'no changes');
     return changes.length && args.options['exit-code'] ? EXIT_CHANGED : 0;
   },
