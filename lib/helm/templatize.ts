@@ -1,6 +1,6 @@
 import { PORTS } from '../cluster/flink-cluster';
 import { emitTemplate, TplBlock, TplIf, TplLiteral, TplScalar, TplString } from '../synth/yaml';
-import { B, Ctx, NAME_FIELDS, SUFFIXES, T } from './context';
+import { B, Ctx, goString, NAME_FIELDS, SUFFIXES, T } from './context';
 import { LABELS } from './values';
 
 /** The objects of dist/ as chart templates: release-based names and labels, values for images, resources, scheduling and switches, monitoring and network policy. */
@@ -94,6 +94,16 @@ ${emitTemplate(out).replace(/^\n/, '')}{{- end }}
   };
 }
 
+/** Names of the pod volumes holding a Kafka certificate authority (KafkaTls.volume()). */
+export const KAFKA_CA_VOLUME = /^kafka-ca-[0-9a-f]{10}$/;
+
+/** A Kafka CA volume with its Secret name and key from values `kafkaTls.<volume>`; other volumes as they are. */
+export function templatizeKafkaCa(v: any): any {
+  if (!KAFKA_CA_VOLUME.test(v?.name ?? '') || !v.secret) return v;
+  const at = `(index .Values.kafkaTls ${goString(v.name)})`;
+  return { name: v.name, secret: { secretName: T(`{{ ${at}.secretName | quote }}`), items: [{ key: T(`{{ ${at}.key | quote }}`), path: v.secret.items[0].path }] } };
+}
+
 /** A Deployment's pod template, with values for image, resources, scheduling and labels. */
 export function templatizeDeployment(o: any, ctx: Ctx): any {
   const { c, app } = ctx;
@@ -133,6 +143,7 @@ export function templatizeDeployment(o: any, ctx: Ctx): any {
       serviceAccountName: T(`{{ include "${c}.serviceAccountName" $ }}`),
       initContainers: init,
       containers: main,
+      ...(podRest.volumes ? { volumes: podRest.volumes.map(templatizeKafkaCa) } : {}),
       nodeSelector: new TplIf('.Values.nodeSelector', B('toYaml .Values.nodeSelector')),
       tolerations: new TplIf('.Values.tolerations', B('toYaml .Values.tolerations')),
       affinity: affinity
