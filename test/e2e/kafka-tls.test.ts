@@ -1,0 +1,129 @@
+/**
+ * A private certificate authority, live, as local processes: a real Kafka broker (KRaft, 127.0.0.1)
+ * with an SSL listener whose certificate a throwaway CA signed (openssl). The operations tool's
+ * preflight, given the CA file the way the chart gives it (KAFKA_SOURCE_CA_FILE), succeeds; with
+ * another CA it fails on the certificate in one line (without any CA file and without SASL the
+ * tool speaks plaintext, which the listener closes: one line too). The Java Kafka clients the
+ * runtime images ship with their Kafka connector (kafka-clients 3.4.0 for Flink 1.20, 4.2.0 for
+ * Flink 2.2) accept the generated `properties.ssl.truststore.*` of a pipeline's SQL (the mounted
+ * file's path mapped to the local CA file) and reach the broker; without them they fail the handshake.
+ */
+import { after, before, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'child_process';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { FieldType, FlinkVersion, KafkaTls, LogPipeline, Sink } from '../../lib';
+import { ensureRuntimeArtifacts } from '../../lib/local/flink-dist';
+import { ensureKafkaJars, KafkaBroker, startKafka } from '../support/kafka';
+
+const ROOT = path.join(__dirname, '..', '..', '..');
+const OPS = path.join(__dirname, '..', '..', 'lib', 'ops', 'main.js');
+const CHECK = path.join(ROOT, 'test', 'support', 'java', 'KafkaClientCheck.java');
+
+let work: string;
+let broker: KafkaBroker | undefined;
+let caFile: string;
+let otherCaFile: string;
+
+function openssl(args: string[]): void {
+  const r = spawnSync('openssl', args, { encoding: 'utf8', cwd: work });
+  assert.equal(r.status, 0, `openssl ${args.join(' ')}:\n${r.stderr}`);
+}
+
+/** A throwaway CA (key and certificate) named `name` in the work folder. */
+function makeCa(name: string): string {
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '1',
+    '-subj', `/CN=${name}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  return path.join(work, `${name}.crt`);
+}
+
+before(async () => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-kafka-tls-'));
+  caFile = makeCa('private-ca');
+  otherCaFile = makeCa('other-ca');
+  fs.writeFileSync(path.join(work, 'broker.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n');
+  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'broker.key', '-out', 'broker.csr', '-subj', '/CN=127.0.0.1']);
+  openssl(['x509', '-req', '-in', 'broker.csr', '-CA', 'private-ca.crt', '-CAkey', 'private-ca.key', '-CAcreateserial', '-out', 'broker.crt', '-days', '1', '-extfile', 'broker.ext']);
+  const keystorePassword = crypto.randomBytes(12).toString('hex');
+  openssl(['pkcs12', '-export', '-in', 'broker.crt', '-inkey', 'broker.key', '-certfile', 'private-ca.crt', '-name', 'broker', '-out', 'broker.p12', '-passout', `pass:${keystorePassword}`]);
+  broker = await startKafka({ dataDir: work, ssl: { keystoreFile: path.join(work, 'broker.p12'), keystorePassword } });
+  await broker.createTopic('logs.in', 2);
+  await broker.createTopic('logs.out', 1);
+});
+
+after(async () => {
+  await broker?.stop();
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+interface Run { code: number | null; stdout: string; stderr: string; lines: string[] }
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Run {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 120_000, env: { ...process.env, KAFKA_SOURCE_CA_FILE: '', ...env } });
+  return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', lines: (r.stderr ?? '').split('\n').filter(Boolean) };
+}
+
+test('kafka tls live: the ops preflight trusts the private CA from KAFKA_SOURCE_CA_FILE, and fails on the certificate with another CA', { timeout: 5 * 60_000 }, () => {
+  const args = [OPS, 'preflight', '--kafka-bootstrap', broker!.sslBootstrap!, '--source-topic', 'logs.in', '--sink-topic', 'logs.out', '--parallelism', '2', '--timeout', '30s'];
+  const ok = run(process.execPath, args, { KAFKA_SOURCE_CA_FILE: caFile });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, new RegExp(`^kafka ${broker!.sslBootstrap!.replace(/\./g, '\\.')}: 1 broker\\(s\\)$`, 'm'));
+  assert.match(ok.stdout, /^source logs\.in: 2 partition\(s\)$/m);
+  // The option works the same as the variable.
+  assert.equal(run(process.execPath, [...args, '--kafka-ca-file', caFile]).code, 0);
+  // Another CA: TLS, but the broker's certificate does not chain to it.
+  const other = run(process.execPath, [...args, '--timeout', '20s'], { KAFKA_SOURCE_CA_FILE: otherCaFile });
+  assert.equal(other.code, 1, `another CA: ${other.stdout}${other.stderr}`);
+  assert.equal(other.lines.length, 1, `another CA: one line:\n${other.stderr}`);
+  assert.match(other.lines[0], /^cdk8s-flink-ops: error: Kafka at 127\.0\.0\.1:\d+ .*self[- ]signed certificate in certificate chain/i);
+  // No CA and no SASL: the tool speaks plaintext, which the SSL listener closes.
+  const none = run(process.execPath, [...args, '--timeout', '20s']);
+  assert.equal(none.code, 1, `no CA: ${none.stdout}${none.stderr}`);
+  assert.equal(none.lines.length, 1, `no CA: one line:\n${none.stderr}`);
+  assert.match(none.lines[0], /^cdk8s-flink-ops: error: Kafka at 127\.0\.0\.1:\d+ is unreachable while connecting/);
+  const missing = run(process.execPath, args, { KAFKA_SOURCE_CA_FILE: path.join(work, 'nope.pem') });
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /^cdk8s-flink-ops: error: --kafka-ca-file: ".*nope\.pem" cannot be read \(ENOENT\); expected a PEM certificate file\n$/);
+});
+
+/** The Kafka client properties of the generated source table, with the mounted CA path mapped to `ca`. */
+function clientProperties(ca: string | undefined): string {
+  const tls = KafkaTls.caFromSecret('corp-kafka-ca');
+  const sql = new LogPipeline({
+    source: { bootstrapServers: broker!.sslBootstrap!, tls, topic: 'logs.in', groupId: 'g', fields: { id: FieldType.STRING } },
+    sinks: [Sink.kafka({ bootstrapServers: broker!.sslBootstrap!, tls, topic: 'logs.out' })],
+  }).toSql('j', FlinkVersion.V1_20);
+  const source = /CREATE TABLE `source` \([\s\S]*?\) WITH \(\n([\s\S]*?)\n\);/.exec(sql)![1];
+  const props = source.split(',\n').map((l) => /^ {2}'properties\.([^']*)' = '([^']*)'$/.exec(l)).filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => [m[1], m[2]] as const)
+    .filter(([k]) => !['group.id', 'isolation.level', 'auto.offset.reset'].includes(k));
+  assert.deepEqual(props.map(([k]) => k).sort(), ['bootstrap.servers', 'security.protocol', 'ssl.truststore.location', 'ssl.truststore.type']);
+  assert.equal(props.find(([k]) => k === 'ssl.truststore.location')![1], tls.caFile);
+  const lines = props
+    .filter(([k]) => ca !== undefined || !k.startsWith('ssl.truststore.'))
+    .map(([k, v]) => `${k}=${k === 'ssl.truststore.location' ? ca : v}`);
+  return [...lines, 'request.timeout.ms=10000', 'default.api.timeout.ms=20000', ''].join('\n');
+}
+
+test('kafka tls live: the runtime images\' kafka-clients (3.4.0, 4.2.0) accept the generated PEM truststore properties', { timeout: 10 * 60_000 }, async () => {
+  const slf4j = fs.readdirSync(await ensureKafkaJars()).find((f) => /^slf4j-api-.*\.jar$/.test(f))!;
+  for (const [line, version] of [['1.20', '3.4.0'], ['2.2', '4.2.0']]) {
+    const clients = (await ensureRuntimeArtifacts(line)).lib.find((f) => path.basename(f) === `kafka-clients-${version}.jar`);
+    assert.ok(clients, `kafka-clients-${version}.jar among the ${line} runtime jars`);
+    const cp = [clients, path.join(await ensureKafkaJars(), slf4j)].join(path.delimiter);
+    const withCa = path.join(work, `client-${line}.properties`);
+    fs.writeFileSync(withCa, clientProperties(caFile));
+    const ok = run('java', ['-cp', cp, CHECK, withCa]);
+    assert.equal(ok.code, 0, `${version}: ${ok.stdout}${ok.stderr}`);
+    assert.match(ok.stdout, new RegExp(`^kafka-clients ${version.replace(/\./g, '\\.')}$`, 'm'));
+    assert.match(ok.stdout, /^topics \[.*logs\.in.*\]$/m);
+    const without = path.join(work, `client-${line}-no-ca.properties`);
+    fs.writeFileSync(without, clientProperties(undefined));
+    const bad = run('java', ['-cp', cp, CHECK, without]);
+    assert.equal(bad.code, 1, `${version} without the CA: ${bad.stdout}${bad.stderr}`);
+    assert.match(bad.stderr, /SslAuthenticationException|SSL handshake failed/, version);
+    assert.match(bad.stderr, /PKIX path building failed|unable to find valid certification path/, version);
+  }
+});
