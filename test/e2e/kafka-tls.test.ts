@@ -15,9 +15,12 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { FieldType, FlinkVersion, KafkaTls, LogPipeline, Sink } from '../../lib';
+import * as YAML from 'yaml';
+import { FieldType, FlinkPlatform, FlinkVersion, JobSource, KafkaCredentials, KafkaTls, LogPipeline, Sink } from '../../lib';
 import { ensureRuntimeArtifacts } from '../../lib/local/flink-dist';
+import { synthesizePlatform } from '../../lib/synth/synthesize';
 import { ensureKafkaJars, KafkaBroker, startKafka } from '../support/kafka';
+import { ensureHelm } from '../support/tools';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const OPS = path.join(__dirname, '..', '..', 'lib', 'ops', 'main.js');
@@ -125,5 +128,52 @@ test('kafka tls live: the runtime images\' kafka-clients (3.4.0, 4.2.0) accept t
     assert.equal(bad.code, 1, `${version} without the CA: ${bad.stdout}${bad.stderr}`);
     assert.match(bad.stderr, /SslAuthenticationException|SSL handshake failed/, version);
     assert.match(bad.stderr, /PKIX path building failed|unable to find valid certification path/, version);
+  }
+});
+
+test('kafka tls chart: helm 3 and 4 render the CA volume from kafkaTls values into the Flink pods and Kafka hooks; the schema refuses bad names', { timeout: 5 * 60_000 }, async () => {
+  const tls = KafkaTls.caFromSecret('corp-kafka-ca');
+  const platform = new FlinkPlatform({ namespace: 'logs', storageBaseDirectory: 's3://state/flink' });
+  platform.addApplication('j', {
+    flinkVersion: FlinkVersion.V1_20, parallelism: 1,
+    job: JobSource.pipeline(new LogPipeline({
+      source: { bootstrapServers: 'kafka:9093', credentials: KafkaCredentials.scram('kafka-user'), tls, topic: 'logs.in', groupId: 'g', fields: { id: FieldType.STRING } },
+      sinks: [Sink.kafka({ bootstrapServers: 'kafka:9093', credentials: KafkaCredentials.scram('kafka-user'), tls, topic: 'logs.out' })],
+    })),
+  });
+  const [u] = synthesizePlatform(platform);
+  const chart = path.join(work, 'chart');
+  for (const [f, text] of Object.entries(u.chart)) {
+    fs.mkdirSync(path.dirname(path.join(chart, f)), { recursive: true });
+    fs.writeFileSync(path.join(chart, f), text);
+  }
+  const v = `kafkaTls.${tls.volumeName}`;
+  for (const major of [3, 4] as const) {
+    const helm = await ensureHelm(major);
+    const template = (sets: string[]) => spawnSync(helm, ['template', 'r', chart, '-n', 'logs', ...sets.flatMap((x) => ['--set', x])], {
+      encoding: 'utf8', env: { ...process.env, HELM_CACHE_HOME: path.join(work, 'helm-cache'), HELM_CONFIG_HOME: path.join(work, 'helm-config') },
+    });
+    for (const [sets, secretName, key] of [[[], 'corp-kafka-ca', 'ca.crt'], [[`${v}.secretName=kafka-bundle`, `${v}.key=bundle.pem`], 'kafka-bundle', 'bundle.pem']] as const) {
+      const r = template([...sets]);
+      assert.equal(r.status, 0, r.stderr);
+      const objs = YAML.parseAllDocuments(r.stdout).map((d) => d.toJSON()).filter(Boolean);
+      const pods = [
+        ...objs.filter((o: any) => o.kind === 'Deployment').map((o: any) => [o.metadata.name, o.spec.template.spec]),
+        ...objs.filter((o: any) => o.kind === 'Job' && /preflight/.test(o.metadata.name)).map((o: any) => [o.metadata.name, o.spec.template.spec]),
+        ...objs.filter((o: any) => o.kind === 'Pod').map((o: any) => [o.metadata.name, o.spec]),
+      ];
+      assert.deepEqual(pods.map(([n]) => n).sort(), ['r-jobmanager', 'r-preflight', 'r-taskmanager', 'r-test'], `helm ${major}`);
+      for (const [name, pod] of pods) {
+        assert.deepEqual(pod.volumes.find((x: any) => x.name === tls.volumeName), { name: tls.volumeName, secret: { secretName, items: [{ key, path: 'ca.pem' }] } }, `helm ${major} ${name}`);
+        assert.deepEqual(pod.containers[0].volumeMounts.find((m: any) => m.name === tls.volumeName), { name: tls.volumeName, mountPath: path.posix.dirname(tls.caFile), readOnly: true }, `helm ${major} ${name}`);
+      }
+      const sql = objs.find((o: any) => o.kind === 'ConfigMap' && o.data?.['pipeline.sql']).data['pipeline.sql'];
+      assert.ok(sql.includes(`'properties.ssl.truststore.location' = '${tls.caFile}'`), 'the SQL reads the mounted file whatever the Secret');
+    }
+    for (const bad of [`${v}.secretName=Corp_CA`, `${v}.key=ca/pem`, `${v}.other=x`]) {
+      const r = template([bad]);
+      assert.notEqual(r.status, 0, `helm ${major} accepts ${bad}`);
+      assert.match(r.stderr, /values don't meet the specifications of the schema|kafkaTls/, `helm ${major} ${bad}`);
+    }
   }
 });
