@@ -7,6 +7,9 @@
  * runtime images ship with their Kafka connector (kafka-clients 3.4.0 for Flink 1.20, 4.2.0 for
  * Flink 2.2) accept the generated `properties.ssl.truststore.*` of a pipeline's SQL (the mounted
  * file's path mapped to the local CA file) and reach the broker; without them they fail the handshake.
+ * A Flink 1.20 pipeline job, as local processes, reads from and writes to the SSL listener with
+ * those properties, its SQL naming the local CA file where the pod mounts the Secret. The chart
+ * renders the volume from its values under helm 3 and 4.
  */
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -18,7 +21,12 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { FieldType, FlinkPlatform, FlinkVersion, JobSource, KafkaCredentials, KafkaTls, LogPipeline, Sink } from '../../lib';
 import { ensureRuntimeArtifacts } from '../../lib/local/flink-dist';
-import { synthesizePlatform } from '../../lib/synth/synthesize';
+import { Duration } from 'cdk8s';
+import { Partitioners } from 'kafkajs';
+import { synthesizePlatform, synthesizeUnit } from '../../lib/synth/synthesize';
+import { readTopic } from '../support/e2e-topic-reader';
+import { layoutFlinkHome } from '../support/flink-dist';
+import { RunningCluster, runCluster } from '../support/local-flink';
 import { ensureKafkaJars, KafkaBroker, startKafka } from '../support/kafka';
 import { ensureHelm } from '../support/tools';
 
@@ -175,5 +183,51 @@ test('kafka tls chart: helm 3 and 4 render the CA volume from kafkaTls values in
       assert.notEqual(r.status, 0, `helm ${major} accepts ${bad}`);
       assert.match(r.stderr, /values don't meet the specifications of the schema|kafkaTls/, `helm ${major} ${bad}`);
     }
+  }
+});
+
+test('kafka tls live: a Flink 1.20 pipeline reads and writes over TLS with the generated truststore properties, exactly once', { timeout: 8 * 60_000 }, async () => {
+  const tls = KafkaTls.caFromSecret('corp-kafka-ca');
+  const flinkWork = path.join(work, 'flink-job');
+  fs.mkdirSync(flinkWork);
+  const platform = new FlinkPlatform({ storageBaseDirectory: `file://${flinkWork}/state` });
+  platform.addApplication('tls-logs', {
+    flinkVersion: FlinkVersion.V1_20, image: 'flink:1.20-java17', parallelism: 1, taskManagerSlots: 1, checkpointInterval: Duration.seconds(2),
+    job: JobSource.pipeline(new LogPipeline({
+      source: { bootstrapServers: broker!.sslBootstrap!, tls, topic: 'flink.in', groupId: 'tls-logs', fields: { id: FieldType.STRING, level: FieldType.STRING } },
+      filters: ["level = 'ERROR'"],
+      sinks: [Sink.kafka({ bootstrapServers: broker!.sslBootstrap!, tls, topic: 'flink.out' })],
+    })),
+  });
+  const unit = synthesizeUnit(platform.unit('tls-logs')!);
+  const jm = unit.objects.find((o: any) => o.kind === 'Deployment' && o.metadata.name === 'tls-logs-jobmanager');
+  assert.ok(jm.spec.template.spec.volumes.some((v: any) => v.name === tls.volumeName), 'the pod mounts the CA');
+  // The kubelet's part: the Secret's key at the mount path. Here the job's SQL names the local CA file instead.
+  const files = unit.objects.find((o: any) => o.kind === 'ConfigMap' && o.data?.['pipeline.sql']);
+  assert.equal(files.data['pipeline.sql'].split(`'${tls.caFile}'`).length - 1, 2, 'source and sink read the mounted file');
+  files.data['pipeline.sql'] = files.data['pipeline.sql'].split(tls.caFile).join(caFile);
+  await broker!.createTopic('flink.in', 1);
+  await broker!.createTopic('flink.out', 1);
+  const producer = broker!.client().producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const ids = Array.from({ length: 300 }, (_, i) => `r${i}`);
+  await producer.send({ topic: 'flink.in', messages: ids.map((id, i) => ({ value: JSON.stringify({ id, level: i % 3 === 0 ? 'ERROR' : 'INFO' }) })) });
+  await producer.disconnect();
+  let cluster: RunningCluster | undefined;
+  try {
+    const home = await layoutFlinkHome('1.20.5', '1.20', path.join(flinkWork, 'flink'));
+    cluster = await runCluster(unit.objects, 'tls-logs', flinkWork, home);
+    const jobId = cluster.local.jobManager.args[cluster.local.jobManager.args.indexOf('--job-id') + 1];
+    await cluster.waitRunning(jobId, 240_000);
+    const expected = ids.filter((_, i) => i % 3 === 0);
+    let got: string[] = [];
+    for (const until = Date.now() + 120_000; Date.now() < until;) {
+      got = (await readTopic(broker!.bootstrap, 'flink.out', 'read_committed', flinkWork, 30_000)).records.map((r) => (JSON.parse(r.value) as { id: string }).id);
+      if (got.length >= expected.length) break;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    assert.deepEqual([...got].sort(), [...expected].sort(), `every ERROR record once through the TLS source and sink:\n${cluster.logs().slice(-3000)}`);
+  } finally {
+    await cluster?.stop();
   }
 });
