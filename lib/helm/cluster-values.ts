@@ -6,7 +6,7 @@ import { keyFor, NEW_NAME_SINCE, RENAMED_IN_2 } from '../config/keys';
 import { REPOSITORY_PATTERN } from '../cluster/image-ref';
 import { LABELS, QUANTITY_CPU, QUANTITY_MEMORY, URI_OR_EMPTY, ValueTree } from './values';
 import { Ctx } from './context';
-import { KAFKA_CA_VOLUME, NETWORK_PEER } from './templatize';
+import { isKafkaCaVolume, NETWORK_PEER } from './templatize';
 
 /** values.yaml and values.schema.json of a cluster chart: the values tree with its defaults, documentation and schema. */
 
@@ -99,7 +99,7 @@ export function clusterValues(ctx: Ctx, objects: any[]): ValueTree {
     value: {},
     schema: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
   };
-  const cas = (pod.volumes ?? []).filter((v: any) => KAFKA_CA_VOLUME.test(v.name) && v.secret);
+  const cas = (pod.volumes ?? []).filter(isKafkaCaVolume);
   if (cas.length) {
     const readers = (v: any) => (app?.job.pipeline ? kafkaConnectionsOf(app.job.pipeline, v.name) : 'the session jobs that read it');
     tree.kafkaTls = {

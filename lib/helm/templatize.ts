@@ -95,11 +95,16 @@ ${emitTemplate(out).replace(/^\n/, '')}{{- end }}
 }
 
 /** Names of the pod volumes holding a Kafka certificate authority (KafkaTls.volume()). */
-export const KAFKA_CA_VOLUME = /^kafka-ca-[0-9a-f]{10}$/;
+const KAFKA_CA_VOLUME = /^kafka-ca-[0-9a-f]{10}$/;
+
+/** A volume as KafkaTls.volume() makes it: its name, a Secret, one key. */
+export function isKafkaCaVolume(v: any): boolean {
+  return KAFKA_CA_VOLUME.test(v?.name ?? '') && v.secret?.items?.length === 1;
+}
 
 /** A Kafka CA volume with its Secret name and key from values `kafkaTls.<volume>`; other volumes as they are. */
 export function templatizeKafkaCa(v: any): any {
-  if (!KAFKA_CA_VOLUME.test(v?.name ?? '') || !v.secret) return v;
+  if (!isKafkaCaVolume(v)) return v;
   const at = `(index .Values.kafkaTls ${goString(v.name)})`;
   return { name: v.name, secret: { secretName: T(`{{ ${at}.secretName | quote }}`), items: [{ key: T(`{{ ${at}.key | quote }}`), path: v.secret.items[0].path }] } };
 }

@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import {
-  FieldType, FlinkPlatform, FlinkVersion, JobSource, KafkaCredentials, KafkaTls, LogPipeline, Sink, ValidationError,
+  FieldType, FlinkPlatform, FlinkVersion, JobSource, KafkaCredentials, KafkaTls, LogPipeline, Sink, ValidationError, VolumeSource,
 } from '../../lib';
 import { kafkaConfig, tlsFromFile } from '../../lib/ops/kafka';
 import { OpsError } from '../../lib/ops/errors';
@@ -154,4 +154,12 @@ test('kafka tls: the operations tool trusts the file named by --kafka-ca-file an
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('kafka tls: a volume of the user named like a CA volume but holding a whole Secret stays as written, with no kafkaTls value', () => {
+  const p = new FlinkPlatform({ namespace: 'logs', storageBaseDirectory: 's3://state/flink' });
+  p.addSessionCluster('s', { flinkVersion: FlinkVersion.V1_20, volumes: [{ name: 'kafka-ca-0123456789', mountPath: '/etc/mine', source: VolumeSource.secret('mine') }] });
+  const [u] = synthesizePlatform(p);
+  assert.equal(YAML.parse(u.chart['values.yaml']).kafkaTls, undefined);
+  assert.ok(u.chart['templates/deployment-taskmanager.yaml'].includes('secretName: mine'));
 });
