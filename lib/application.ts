@@ -156,7 +156,7 @@ export class FlinkApplication extends FlinkCluster {
     for (const k of Object.keys(bound.env)) {
       if (props.env && k in props.env) throw new ValidationError('env name', k, 'is already set by the job (credentials of its pipeline); choose another name');
     }
-    super(scope, id, name, StorageCredentials._apply({ ...props, env: { ...bound.env, ...props.env } }), () => ({
+    super(scope, id, name, StorageCredentials._apply({ ...props, env: { ...bound.env, ...props.env }, volumes: [...bound.volumes, ...props.volumes ?? []] }), () => ({
       mode: 'application',
       jobManagerArgs: ['standalone-job', '--job-classname', bound.entryClass, '--job-id', '$(FLINK_JOB_ID)'],
       jobManagerTrailingArgs: bound.programArgs,

@@ -1,6 +1,6 @@
 import { checkInt, ValidationError } from './errors';
 import { JOB_FILES_DIR } from './cluster/flink-cluster';
-import { EnvValue } from './cluster/options';
+import { EnvValue, ExtraVolume } from './cluster/options';
 import { FlinkVersion } from './config/flink-version';
 import { LogPipeline } from './pipeline/pipeline';
 import { envReferences } from './pipeline/sql-check';
@@ -32,6 +32,8 @@ export interface BoundJob {
   readonly files: Record<string, string>;
   /** Environment the job's containers need (credentials from Secrets). */
   readonly env: Record<string, EnvValue>;
+  /** Read-only volumes the job's containers need (Kafka certificate authorities from Secrets). */
+  readonly volumes: ExtraVolume[];
   readonly jarFile?: string;
   readonly sqlScript?: string;
 }
@@ -92,7 +94,7 @@ class JarJobSource extends JobSource {
     this.programArgs = [...(o.args ?? [])];
   }
   public bind(): BoundJob {
-    return { kind: 'jar', entryClass: this.entryClass, programArgs: this.programArgs, files: {}, env: {}, jarFile: this.jarFile };
+    return { kind: 'jar', entryClass: this.entryClass, programArgs: this.programArgs, files: {}, env: {}, volumes: [], jarFile: this.jarFile };
   }
 }
 
@@ -116,6 +118,7 @@ class SqlJobSource extends JobSource {
       programArgs: ['--script', `${JOB_FILES_DIR}/pipeline.sql`],
       files: { 'pipeline.sql': sqlScript },
       env: this.envOf(name, version),
+      volumes: this.pipeline?.volumes() ?? [],
       sqlScript,
     };
   }

@@ -165,6 +165,10 @@ export class FlinkPlatform {
         if (missing.length) {
           problems.push(`session job "${u.name}": its pipeline reads ${missing.join(', ')} from the environment, which cluster "${c.name}" does not set; add them to the cluster's env (from the same Secrets)`);
         }
+        const clusterVolumes = local.construct.volumeNames;
+        for (const v of u.construct.boundJob.volumes.filter((x) => !clusterVolumes.includes(x.name))) {
+          problems.push(`session job "${u.name}": its pipeline reads ${v.mountPath}, which cluster "${c.name}" does not mount; add the pipeline's KafkaTls.volume() to the cluster's volumes`);
+        }
         const e = byCluster.get(c.name) ?? { slots: local.construct.totalSlots, used: 0, jobs: [] };
         e.used += u.construct.parallelism;
         e.jobs.push(u.name);

@@ -741,6 +741,11 @@ export abstract class FlinkCluster extends Construct {
     return Object.keys(this.env).sort();
   }
 
+  /** Names of the extra volumes of the pods. */
+  public get volumeNames(): string[] {
+    return this.volumes.map((v) => v.name).sort();
+  }
+
   /** Adds an environment variable to the JobManager and TaskManager containers. */
   public addEnv(name: string, value: EnvValue): EnvValue {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {

@@ -157,9 +157,14 @@ export class EnvValue {
 
 /** What an extra volume holds. */
 export class VolumeSource {
-  public static secret(secretName: string): VolumeSource {
+  /** A Secret's keys as files; with `items` only those keys, each at its file name (key -> path). */
+  public static secret(secretName: string, items?: Record<string, string>): VolumeSource {
     checkObjectName('VolumeSource.secret secretName', secretName);
-    return new VolumeSource({ secret: { secretName } });
+    for (const [key, file] of Object.entries(items ?? {})) {
+      checkDataKey('VolumeSource.secret items key', key);
+      checkDataKey('VolumeSource.secret items path', file);
+    }
+    return new VolumeSource({ secret: { secretName, ...(items ? { items: Object.entries(items).map(([key, p]) => ({ key, path: p })) } : {}) } });
   }
   public static configMap(configMapName: string): VolumeSource {
     checkObjectName('VolumeSource.configMap configMapName', configMapName);

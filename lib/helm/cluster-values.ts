@@ -1,11 +1,12 @@
 import { FlinkApplication, UpgradeMode } from '../application';
+import { LogPipeline } from '../pipeline/pipeline';
 import { flinkContainer, FlinkCluster, REVISION_ANNOTATION } from '../cluster/flink-cluster';
 import { defaultIngressController } from '../cluster/access';
 import { keyFor, NEW_NAME_SINCE, RENAMED_IN_2 } from '../config/keys';
 import { REPOSITORY_PATTERN } from '../cluster/image-ref';
 import { LABELS, QUANTITY_CPU, QUANTITY_MEMORY, URI_OR_EMPTY, ValueTree } from './values';
 import { Ctx } from './context';
-import { cpuUtilizationTarget, monitoringSwitch, NETWORK_PEER } from './templatize';
+import { cpuUtilizationTarget, isKafkaCaVolume, monitoringSwitch, NETWORK_PEER } from './templatize';
 
 /** values.yaml and values.schema.json of a cluster chart: the values tree with its defaults, documentation and schema. */
 
@@ -100,6 +101,20 @@ export function clusterValues(ctx: Ctx, objects: any[]): ValueTree {
     value: {},
     schema: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
   };
+  const cas = (pod.volumes ?? []).filter(isKafkaCaVolume);
+  if (cas.length) {
+    const readers = (v: any) => (app?.job.pipeline ? kafkaConnectionsOf(app.job.pipeline, v.name) : 'the session jobs that read it');
+    tree.kafkaTls = {
+      doc: 'The certificate authorities (PEM) the Kafka clients trust, each from a key of a Secret, mounted\nread-only at /etc/kafka-ca/<entry>/ca.pem into the Flink pods' + (app ? ' and the Kafka hooks' : '') + '.',
+      children: Object.fromEntries(cas.map((v: any) => [v.name, {
+        doc: `The CA of ${readers(v)}.`,
+        children: {
+          secretName: { doc: 'The Secret.', value: v.secret.secretName, schema: { type: 'string', maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$' } },
+          key: { doc: 'Its key holding the PEM certificate(s).', value: v.secret.items[0].key, schema: { type: 'string', maxLength: 253, pattern: '^[-._a-zA-Z0-9]+$', not: { pattern: '^(\\.|\\.\\..*)$' } } },
+        },
+      }])),
+    };
+  }
   tree.podLabels = { doc: 'Extra labels on the pods.', value: {}, schema: LABELS };
   const podAnnotations = Object.fromEntries(Object.entries(tm.spec.template.metadata.annotations ?? {}).filter(([k]) => k !== 'checksum/config' && k !== REVISION_ANNOTATION));
   tree.podAnnotations = { doc: 'Extra annotations on the pods (with annotation scraping, the prometheus.io/* ones).', value: podAnnotations, schema: LABELS };
@@ -217,4 +232,13 @@ export function managedKeys(cluster: FlinkCluster): Map<string, string> {
     if (owner !== undefined && !owners.has(alias)) owners.set(alias, owner);
   }
   return new Map([...owners].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** Which Kafka connections of a pipeline trust the CA of volume `name`. */
+function kafkaConnectionsOf(p: LogPipeline, name: string): string {
+  const uses = [
+    ...(p.props.source.tls?.volumeName === name ? ['the source'] : []),
+    ...p.props.sinks.flatMap((s, i) => ((s as any).tls?.volumeName === name ? [`sinks[${i}]`] : [])),
+  ];
+  return uses.join(', ');
 }

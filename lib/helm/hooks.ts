@@ -1,5 +1,6 @@
 import { emitTemplate, TplIf } from '../synth/yaml';
 import { B, Ctx, HOOK_UID, T } from './context';
+import { templatizeKafkaCa } from './templatize';
 
 /** The hooks of an application chart (hand-off, preflight, cleanup, their RBAC) and its helm test. */
 
@@ -40,7 +41,7 @@ export function applicationHooks(ctx: Ctx): Record<string, string> {
    * before the release's own accounts exist).
    */
   const job = (suffix: string, hook: string, weight: string, args: unknown[], sa: string | undefined,
-    o: { container?: string; env?: unknown[]; deadlineSeconds?: unknown } = {}) => emitTemplate({
+    o: { container?: string; env?: unknown[]; deadlineSeconds?: unknown; kafkaCa?: boolean } = {}) => emitTemplate({
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: md(suffix, 'hooks', { 'helm.sh/hook': hook, 'helm.sh/hook-weight': weight, 'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded' }),
@@ -63,9 +64,9 @@ export function applicationHooks(ctx: Ctx): Record<string, string> {
             ...(o.env?.length ? { env: o.env } : {}),
             securityContext: security,
             resources,
-            volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+            volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...(o.kafkaCa ? caMounts : [])],
           }],
-          volumes: [{ name: 'tmp', emptyDir: {} }],
+          volumes: [{ name: 'tmp', emptyDir: {} }, ...(o.kafkaCa ? caVolumes : [])],
         },
       },
     },
@@ -84,19 +85,24 @@ export function applicationHooks(ctx: Ctx): Record<string, string> {
   ];
   const kafka = a.job.pipeline;
   const src = kafka?.props.source;
+  // The source's CA (KAFKA_SOURCE_CA_FILE names the file), for the hooks that talk to its brokers.
+  const ca = src?.tls?.volume();
+  const caMounts = ca ? [{ name: ca.name, mountPath: ca.mountPath, readOnly: true }] : [];
+  const caVolumes = ca ? [templatizeKafkaCa(ca.source._toVolume(ca.name))] : [];
+  const caEnv = src?.tls ? [{ name: 'KAFKA_SOURCE_CA_FILE', value: src.tls.caFile }] : [];
   const sink = kafka?.props.sinks.map((s) => (s as any).p).find((p: any) => p && typeof p.topic === 'string' && p.bootstrapServers);
   const testArgs = [
     'smoke', '--rest-url', restUrl, '--job-name', c, '--require-checkpoint',
     ...(src && sink ? ['--kafka-bootstrap', src.bootstrapServers, '--source-topic', src.topic, '--sink-topic', sink.topic] : []),
     '--timeout', '240s',
   ];
-  const testEnv = Object.entries(a.boundJob.env).filter(([k]) => k.startsWith('KAFKA_')).map(([k, v]) => v._toEnvVar(k));
+  const testEnv = [...Object.entries(a.boundJob.env).filter(([k]) => k.startsWith('KAFKA_')).map(([k, v]) => v._toEnvVar(k)), ...caEnv];
   // Before the job's pods change: its source topics exist and its parallelism fits their
   // partitions; the Kafka sink topics on the same brokers exist (or are created when allowed).
   // A pre-install hook runs before the release's own ServiceAccount exists: it needs no API access.
   const sinkTopics = src ? [...new Set(kafka!.props.sinks.map((x) => (x as any).p)
     .filter((p: any) => p && typeof p.topic === 'string' && p.bootstrapServers === src.bootstrapServers).map((p: any) => p.topic as string))] : [];
-  const sourceEnv = Object.entries(a.boundJob.env).filter(([k]) => k.startsWith('KAFKA_SOURCE_')).map(([k, v]) => v._toEnvVar(k));
+  const sourceEnv = [...Object.entries(a.boundJob.env).filter(([k]) => k.startsWith('KAFKA_SOURCE_')).map(([k, v]) => v._toEnvVar(k)), ...caEnv];
   const preflight: Record<string, string> = src ? {
     'templates/job-preflight.yaml': `{{- if and .Values.hooks.preflight .Values.hooks.preflight.enabled }}\n${job('-preflight', 'pre-install,pre-upgrade', '-5', [
       'preflight', '--kafka-bootstrap', src.bootstrapServers, '--source-topic', src.topic,
@@ -104,7 +110,7 @@ export function applicationHooks(ctx: Ctx): Record<string, string> {
       '--parallelism', T('{{ .Values.job.parallelism | quote }}'),
       new TplIf('.Values.hooks.preflight.createSinkTopics', '--create-sink-topics'),
       '--timeout', '90s',
-    ], undefined, { container: 'preflight', env: sourceEnv, deadlineSeconds: 120 })}{{- end }}\n`,
+    ], undefined, { container: 'preflight', env: sourceEnv, deadlineSeconds: 120, kafkaCa: true })}{{- end }}\n`,
   } : {};
   return {
     ...preflight,
@@ -137,9 +143,9 @@ export function applicationHooks(ctx: Ctx): Record<string, string> {
         containers: [{
           name: 'smoke', image: T('{{ .Values.hooks.image }}'), imagePullPolicy: 'IfNotPresent', args: testArgs,
           ...(testEnv.length ? { env: testEnv } : {}),
-          securityContext: security, resources, volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+          securityContext: security, resources, volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...caMounts],
         }],
-        volumes: [{ name: 'tmp', emptyDir: {} }],
+        volumes: [{ name: 'tmp', emptyDir: {} }, ...caVolumes],
       },
     }).replace(/^\n/, ''),
   };

@@ -66,6 +66,21 @@ ${emitTemplate(out).replace(/^\n/, '')}{{- end }}
   };
 }
 
+/** Names of the pod volumes holding a Kafka certificate authority (KafkaTls.volume()). */
+const KAFKA_CA_VOLUME = /^kafka-ca-[0-9a-f]{10}$/;
+
+/** A volume as KafkaTls.volume() makes it: its name, a Secret, one key. */
+export function isKafkaCaVolume(v: any): boolean {
+  return KAFKA_CA_VOLUME.test(v?.name ?? '') && v.secret?.items?.length === 1;
+}
+
+/** A Kafka CA volume with its Secret name and key from values `kafkaTls.<volume>`; other volumes as they are. */
+export function templatizeKafkaCa(v: any): any {
+  if (!isKafkaCaVolume(v)) return v;
+  const at = `(index .Values.kafkaTls ${goString(v.name)})`;
+  return { name: v.name, secret: { secretName: T(`{{ ${at}.secretName | quote }}`), items: [{ key: T(`{{ ${at}.key | quote }}`), path: v.secret.items[0].path }] } };
+}
+
 /** A Deployment's pod template, with values for image, resources, scheduling and labels. */
 export function templatizeDeployment(o: any, ctx: Ctx): any {
   const { c, app } = ctx;
@@ -107,6 +122,7 @@ export function templatizeDeployment(o: any, ctx: Ctx): any {
       serviceAccountName: T(`{{ include "${c}.serviceAccountName" $ }}`),
       initContainers: init,
       containers: main,
+      ...(podRest.volumes ? { volumes: podRest.volumes.map(templatizeKafkaCa) } : {}),
       nodeSelector: new TplIf('.Values.nodeSelector', B('toYaml .Values.nodeSelector')),
       tolerations: new TplIf('.Values.tolerations', B('toYaml .Values.tolerations')),
       affinity: affinity

@@ -1,3 +1,4 @@
+import * as fs from 'fs';
 import { Kafka, KafkaConfig, logLevel } from 'kafkajs';
 import { OpsError } from './errors';
 
@@ -21,6 +22,30 @@ export function saslFromEnv(env: NodeJS.ProcessEnv = process.env): KafkaSasl | u
   const mechanism = MECHANISMS[m.toUpperCase()];
   if (!mechanism) throw new OpsError(`KAFKA_SOURCE_SASL_MECHANISM: ${JSON.stringify(m)} is invalid; expected one of ${Object.keys(MECHANISMS).join(', ')}`);
   return { mechanism, username, password: env.KAFKA_SOURCE_PASSWORD ?? '' };
+}
+
+/** TLS settings of the Kafka client: the certificate authorities it trusts. */
+export interface KafkaTlsOptions {
+  readonly ca: Buffer[];
+}
+
+/**
+ * TLS trusting the certificate authorities of a PEM file (--kafka-ca-file; the charts mount it
+ * from the pipeline's KafkaTls Secret and set KAFKA_SOURCE_CA_FILE), else undefined: without
+ * it TLS trusts Node's built-in authorities only.
+ */
+export function tlsFromFile(file: string | undefined): KafkaTlsOptions | undefined {
+  if (!file) return undefined;
+  let pem: Buffer;
+  try {
+    pem = fs.readFileSync(file);
+  } catch (e: any) {
+    throw new OpsError(`--kafka-ca-file: ${JSON.stringify(file)} cannot be read (${e.code ?? e.message}); expected a PEM certificate file`);
+  }
+  if (!pem.toString('latin1').includes('-----BEGIN CERTIFICATE-----')) {
+    throw new OpsError(`--kafka-ca-file: ${JSON.stringify(file)} holds no PEM certificate; expected "-----BEGIN CERTIFICATE-----" blocks`);
+  }
+  return { ca: [pem] };
 }
 
 /** Checks a bootstrap list: host:port[,host:port...]. */
@@ -48,8 +73,13 @@ export function checkTopic(field: string, v: string): string {
  * after `connectionTimeout`, each request after `requestTimeout`, and retries are few and short
  * so that an unreachable broker fails well within the command's --timeout.
  */
-export function kafkaClient(clientId: string, brokers: string[], timeoutMs: number, sasl?: KafkaSasl): Kafka {
-  const config: KafkaConfig = {
+export function kafkaClient(clientId: string, brokers: string[], timeoutMs: number, sasl?: KafkaSasl, tls?: KafkaTlsOptions): Kafka {
+  return new Kafka(kafkaConfig(clientId, brokers, timeoutMs, sasl, tls));
+}
+
+/** The configuration of `kafkaClient`. */
+export function kafkaConfig(clientId: string, brokers: string[], timeoutMs: number, sasl?: KafkaSasl, tls?: KafkaTlsOptions): KafkaConfig {
+  return {
     clientId,
     brokers,
     logLevel: logLevel.NOTHING,
@@ -57,9 +87,10 @@ export function kafkaClient(clientId: string, brokers: string[], timeoutMs: numb
     requestTimeout: Math.max(1000, Math.min(15_000, Math.floor(timeoutMs / 2))),
     enforceRequestTimeout: true,
     retry: { retries: 2, initialRetryTime: 300, maxRetryTime: 2000 },
-    ...(sasl ? { ssl: true, sasl } as Partial<KafkaConfig> : {}),
+    // SASL always over TLS; TLS alone (SSL) when a CA is given.
+    ...(sasl || tls ? { ssl: tls ? { ca: tls.ca } : true } : {}),
+    ...(sasl ? { sasl } as Partial<KafkaConfig> : {}),
   };
-  return new Kafka(config);
 }
 
 /** One line for a kafkajs failure: the innermost message (retries wrap the cause). */

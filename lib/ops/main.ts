@@ -14,7 +14,7 @@ import { PACKAGE_VERSION } from '../version';
 import { OpsError } from './errors';
 import { FlinkRest } from './flink-rest';
 import { ConfigMapHandoff, DirHandoff, handoff, HandoffStore } from './handoff';
-import { checkBootstrap, checkTopic, saslFromEnv } from './kafka';
+import { checkBootstrap, checkTopic, saslFromEnv, tlsFromFile } from './kafka';
 import { Kube } from './kube';
 import { cancelJob, checkJobId, checkpointReport, formatCheckpointReport, JobSelector, listJobs, stopJob, stopOnUninstall, takeSavepoint } from './lifecycle';
 import { formatPreflight, preflight } from './preflight';
@@ -35,12 +35,13 @@ const CONFIGMAP = opt('configmap', 'name', "the release's hand-off ConfigMap");
 const KUBECONFIG = opt('kubeconfig', 'file', 'a kubeconfig, outside a pod (default: the pod\'s service account)');
 const HANDOFF_DIR = opt('handoff-dir', 'dir', 'a folder instead of the hand-off ConfigMap (local runs)');
 const KAFKA_BOOTSTRAP = opt('kafka-bootstrap', 'host:port,...', 'the brokers');
+const KAFKA_CA_FILE = opt('kafka-ca-file', 'file', "TLS trusting this PEM certificate authority file (SSL, or SASL_SSL with KAFKA_SOURCE_USERNAME); default: TLS only with SASL, trusting Node's built-in authorities", { env: 'KAFKA_SOURCE_CA_FILE' });
 const TIMEOUT = (d: string) => opt('timeout', 'duration', `overall bound for the command, e.g. 90s, 10m (default ${d}); REST requests time out and connection failures are retried a few times within it`, { type: 'duration' });
 const SELECT_NOTE = 'Without --job-id or --job-name the command acts on the only active job (an application cluster runs one).';
 
 /** The hooks' commands keep accepting every option any of them ever did (ignored where they do not apply). */
 const HOOK_OPTIONS = ['event', 'rest-url', 'upgrade-mode', 'state', 'revision', 'savepoint-dir', 'configmap', 'namespace', 'kubeconfig', 'handoff-dir',
-  'ha-configmap', 'ha-cluster-id', 'job-name', 'kafka-bootstrap', 'source-topic', 'sink-topic', 'marker', 'id-field', 'spec', 'release',
+  'ha-configmap', 'ha-cluster-id', 'job-name', 'kafka-bootstrap', 'kafka-ca-file', 'source-topic', 'sink-topic', 'marker', 'id-field', 'spec', 'release',
   'stop', 'on-savepoint-failure'];
 
 interface OpsCommand {
@@ -168,6 +169,7 @@ const kafka: OpsCommand[] = [{
     + 'KAFKA_SOURCE_USERNAME and KAFKA_SOURCE_PASSWORD in the environment select SASL over TLS (KAFKA_SOURCE_SASL_MECHANISM: SCRAM-SHA-512, the default, SCRAM-SHA-256 or PLAIN).',
   options: [
     { ...KAFKA_BOOTSTRAP, required: true },
+    KAFKA_CA_FILE,
     opt('source-topic', 'topic', 'a topic the job reads; repeat for several (at least one)', { repeat: true, required: true }),
     opt('sink-topic', 'topic', 'a topic the job writes; repeat for several', { repeat: true }),
     opt('parallelism', 'n', "the job's parallelism, checked against the source partitions", { type: 'integer', min: 1, max: 100_000 }),
@@ -193,7 +195,7 @@ const kafka: OpsCommand[] = [{
     const report = await preflight({
       brokers, sourceTopics: [...new Set(sources)], sinkTopics: [...new Set(sinks)],
       parallelism: num(o.parallelism), createSinkTopics: create, sinkPartitions, replicationFactor,
-      timeoutMs, sasl: saslFromEnv(), log: progress(o),
+      timeoutMs, sasl: saslFromEnv(), tls: tlsFromFile(str(o['kafka-ca-file'])), log: progress(o),
     });
     for (const w of report.warnings) log(`cdk8s-flink-ops: warning: ${w}`);
     out(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatPreflight(report));
@@ -261,7 +263,7 @@ const hooks: OpsCommand[] = [
     details: 'What `helm test` runs: the REST API answers, the job is RUNNING, a checkpoint completed, and a marker record sent to the source topic arrives in the sink topic (read_committed). '
       + 'With --kafka-bootstrap, --source-topic and --sink-topic are required. KAFKA_SOURCE_USERNAME/PASSWORD select SASL over TLS, as for preflight.',
     options: [REST_URL, opt('job-name', 'name', 'the job that must be RUNNING', { required: true }), opt('require-checkpoint', undefined, 'wait for a completed checkpoint'),
-      opt('kafka-bootstrap', 'host:port,...', 'send a marker through the job'), opt('source-topic', 'topic', 'where the marker is sent'), opt('sink-topic', 'topic', 'where the marker must arrive'),
+      opt('kafka-bootstrap', 'host:port,...', 'send a marker through the job'), KAFKA_CA_FILE, opt('source-topic', 'topic', 'where the marker is sent'), opt('sink-topic', 'topic', 'where the marker must arrive'),
       opt('marker', 'json', 'the marker record (its id field is set to a unique id)'), opt('id-field', 'field', 'the marker\'s id field (default: id)')],
     example: 'cdk8s-flink-ops smoke --rest-url http://audit-logs-rest.logs.svc:8081 --job-name audit-logs --require-checkpoint',
     timeout: '240s',
@@ -269,6 +271,7 @@ const hooks: OpsCommand[] = [
     async run(o, timeoutMs) {
       const bootstrap = str(o['kafka-bootstrap']);
       const sasl = saslFromEnv();
+      const tls = tlsFromFile(str(o['kafka-ca-file']));
       await smoke(new FlinkRest(str(o['rest-url'])!), {
         jobName: str(o['job-name'])!,
         requireCheckpoint: o['require-checkpoint'] === true,
@@ -277,6 +280,7 @@ const hooks: OpsCommand[] = [
           bootstrap, sourceTopic: need(o, 'source-topic'), sinkTopic: need(o, 'sink-topic'),
           marker: str(o.marker) ? JSON.parse(str(o.marker)!) : {}, idField: str(o['id-field']) ?? 'id',
           ...(sasl ? { sasl } : {}),
+          ...(tls ? { tls } : {}),
         } : undefined,
         log,
       });

@@ -1,6 +1,6 @@
 import { Admin } from 'kafkajs';
 import { OpsError, sleep } from './errors';
-import { bounded, KafkaSasl, kafkaClient, kafkaReason } from './kafka';
+import { bounded, KafkaSasl, kafkaClient, kafkaReason, KafkaTlsOptions } from './kafka';
 
 export interface PreflightOptions {
   readonly brokers: string[];
@@ -16,6 +16,8 @@ export interface PreflightOptions {
   readonly replicationFactor?: number;
   readonly timeoutMs: number;
   readonly sasl?: KafkaSasl;
+  /** TLS trusting these authorities. @default - TLS only with SASL, trusting Node's built-in authorities */
+  readonly tls?: KafkaTlsOptions;
   readonly log: (m: string) => void;
 }
 
@@ -108,7 +110,7 @@ async function describe(admin: Admin, topics: string[]): Promise<TopicInfo[]> {
  */
 export async function preflight(o: PreflightOptions): Promise<PreflightReport> {
   const bootstrap = o.brokers.join(',');
-  const admin = kafkaClient('cdk8s-flink-preflight', o.brokers, o.timeoutMs, o.sasl).admin();
+  const admin = kafkaClient('cdk8s-flink-preflight', o.brokers, o.timeoutMs, o.sasl, o.tls).admin();
   let step = 'connecting';
   const deadline = Date.now() + o.timeoutMs;
   const run = async (): Promise<PreflightReport> => {

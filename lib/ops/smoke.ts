@@ -2,14 +2,14 @@ import { randomUUID } from 'crypto';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { OpsError, sleep } from './errors';
 import { FlinkRest } from './flink-rest';
-import { KafkaSasl } from './kafka';
+import { KafkaSasl, KafkaTlsOptions } from './kafka';
 
 export interface SmokeOptions {
   readonly jobName: string;
   readonly requireCheckpoint: boolean;
   readonly timeoutMs: number;
   /** A marker record sent through the job: source topic in, sink topic out (read_committed). */
-  readonly kafka?: { bootstrap: string; sourceTopic: string; sinkTopic: string; marker: Record<string, unknown>; idField: string; sasl?: KafkaSasl };
+  readonly kafka?: { bootstrap: string; sourceTopic: string; sinkTopic: string; marker: Record<string, unknown>; idField: string; sasl?: KafkaSasl; tls?: KafkaTlsOptions };
   readonly log: (msg: string) => void;
 }
 
@@ -35,7 +35,8 @@ export async function smoke(rest: FlinkRest, o: SmokeOptions): Promise<void> {
   const id = `cdk8s-flink-smoke-${randomUUID()}`;
   const kafka = new Kafka({
     clientId: 'cdk8s-flink-smoke', brokers: k.bootstrap.split(','), logLevel: logLevel.NOTHING,
-    ...(k.sasl ? { ssl: true, sasl: k.sasl } : {}),
+    ...(k.sasl || k.tls ? { ssl: k.tls ? { ca: k.tls.ca } : true } : {}),
+    ...(k.sasl ? { sasl: k.sasl } : {}),
   } as any);
   const consumer = kafka.consumer({ groupId: `cdk8s-flink-smoke-${id}`, readUncommitted: false });
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });

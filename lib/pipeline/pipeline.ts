@@ -1,7 +1,8 @@
 import { Duration } from 'cdk8s';
 import { FlinkVersion } from '../config/flink-version';
 import { durationMs } from '../config/units';
-import { EnvValue } from '../cluster/options';
+import { createHash } from 'crypto';
+import { EnvValue, ExtraVolume, VolumeSource } from '../cluster/options';
 import { checkDataKey, checkInt, checkObjectName, checkUri, hasUrlCredentials, redactUrl, ValidationError } from '../errors';
 import { checkSqlExpression, SQL_RESERVED_COLUMNS } from './sql-check';
 
@@ -58,11 +59,59 @@ export class KafkaCredentials {
   }
 }
 
+/** Where the Kafka certificate authorities are mounted in the job's and the hooks' containers. */
+export const KAFKA_CA_DIR = '/etc/kafka-ca';
+
+/**
+ * The certificate authority a TLS connection to Kafka trusts: a PEM certificate (or bundle)
+ * from a Secret, mounted read-only into the JobManager, TaskManager and hook containers. Without
+ * it the clients trust only the image's system store, which a private CA is not in.
+ */
+export class KafkaTls {
+  /** The CA certificate(s), PEM, under `key` of Secret `secretName`. */
+  public static caFromSecret(secretName: string, key = 'ca.crt'): KafkaTls {
+    checkObjectName('KafkaTls.caFromSecret secretName', secretName);
+    checkDataKey('KafkaTls.caFromSecret key', key);
+    return new KafkaTls(secretName, key);
+  }
+  /** The pod volume's name, `kafka-ca-<hash of the Secret and key>`. */
+  public readonly volumeName: string;
+  private constructor(public readonly secretName: string, public readonly key: string) {
+    this.volumeName = `kafka-ca-${createHash('sha256').update(`${secretName}/${key}`).digest('hex').slice(0, 10)}`;
+  }
+  /** The PEM file in the containers. */
+  public get caFile(): string {
+    return `${KAFKA_CA_DIR}/${this.volumeName}/ca.pem`;
+  }
+  /** The read-only volume holding only this key of the Secret (for a session cluster running the job). */
+  public volume(): ExtraVolume {
+    return { name: this.volumeName, mountPath: `${KAFKA_CA_DIR}/${this.volumeName}`, source: VolumeSource.secret(this.secretName, { [this.key]: 'ca.pem' }), readOnly: true };
+  }
+}
+
 export interface KafkaConnection {
   /** `host:port[,host:port]`. */
   readonly bootstrapServers: string;
-  /** @default - none (plaintext, unauthenticated) */
+  /** SASL over TLS. @default - none (unauthenticated) */
   readonly credentials?: KafkaCredentials;
+  /**
+   * TLS trusting this certificate authority (with `credentials`: SASL_SSL, else SSL).
+   * @default - TLS with the image's system trust store when `credentials` are set, else plaintext
+   */
+  readonly tls?: KafkaTls;
+}
+
+/** The security properties of a Kafka table: SASL (`${env:<prefix>_...}`) and the trusted CA. @internal */
+export function kafkaSecurity(c: KafkaConnection, prefix: string): Record<string, string> {
+  return {
+    ...(c.tls && !c.credentials ? { 'properties.security.protocol': 'SSL' } : {}),
+    ...(c.credentials ? c.credentials._properties(prefix) : {}),
+    ...(c.tls ? { 'properties.ssl.truststore.type': 'PEM', 'properties.ssl.truststore.location': c.tls.caFile } : {}),
+  };
+}
+
+function checkTls(field: string, t: unknown): void {
+  if (t !== undefined && !(t instanceof KafkaTls)) throw new ValidationError(field, t, 'is invalid; expected KafkaTls.caFromSecret(secretName, key)');
 }
 
 export enum StartingOffsets {
@@ -179,6 +228,7 @@ class KafkaSink extends Sink {
     super();
     checkTopic('Sink.kafka topic', p.topic);
     checkBootstrap('Sink.kafka bootstrapServers', p.bootstrapServers);
+    checkTls('Sink.kafka tls', p.tls);
     if (p.deliveryGuarantee !== undefined && !Object.values(DeliveryGuarantee).includes(p.deliveryGuarantee)) {
       throw new ValidationError('Sink.kafka deliveryGuarantee', p.deliveryGuarantee, `is unknown; expected one of ${Object.values(DeliveryGuarantee).join(', ')}`);
     }
@@ -205,7 +255,7 @@ class KafkaSink extends Sink {
         // Kafka brokers cap transactions at transaction.max.timeout.ms (15 min by default); Flink's default is 1 h.
         'properties.transaction.timeout.ms': '900000',
       } : {}),
-      ...(this.p.credentials ? this.p.credentials._properties(`KAFKA_SINK_${ctx.index}`) : {}),
+      ...kafkaSecurity(this.p, `KAFKA_SINK_${ctx.index}`),
     })}\n);`;
   }
   public _env(ctx: RenderContext): Record<string, EnvValue> {
@@ -221,6 +271,9 @@ class KafkaSink extends Sink {
   }
   public get brokers(): string[] {
     return brokerList(this.p.bootstrapServers);
+  }
+  public get tls(): KafkaTls | undefined {
+    return this.p.tls;
   }
 }
 
@@ -323,6 +376,7 @@ export class LogPipeline {
     if (!s) throw new ValidationError('pipeline.source', s, 'is required; expected a Kafka source');
     checkTopic('pipeline.source.topic', s.topic);
     checkBootstrap('pipeline.source.bootstrapServers', s.bootstrapServers);
+    checkTls('pipeline.source.tls', s.tls);
     if (typeof s.groupId !== 'string' || s.groupId.length === 0) throw new ValidationError('pipeline.source.groupId', s.groupId, 'is required; expected a consumer group id');
     const fields = Object.entries(s.fields ?? {});
     if (fields.length === 0) throw new ValidationError('pipeline.source.fields', s.fields, 'is empty; expected at least one field, e.g. { message: FieldType.STRING }');
@@ -392,6 +446,14 @@ export class LogPipeline {
     return Object.assign(src, ...this.props.sinks.map((s, index) => s._env({ name, version, index })));
   }
 
+  /** The read-only CA volumes the job's containers need, one per Secret and key. */
+  public volumes(): ExtraVolume[] {
+    const all = [this.props.source.tls, ...this.props.sinks.map((s) => (s instanceof KafkaSink ? s.tls : undefined))];
+    const byName = new Map<string, KafkaTls>();
+    for (const t of all) if (t) byName.set(t.volumeName, t);
+    return [...byName.values()].map((t) => t.volume());
+  }
+
   /** The consumer group and the transactional-id prefixes job `name` uses. @internal */
   public _kafkaClaims(name: string): KafkaClaim[] {
     const s = this.props.source;
@@ -437,7 +499,7 @@ export class LogPipeline {
       'format': 'json',
       'json.ignore-parse-errors': 'true',
       'json.timestamp-format.standard': 'ISO-8601',
-      ...(s.credentials ? s.credentials._properties('KAFKA_SOURCE') : {}),
+      ...kafkaSecurity(s, 'KAFKA_SOURCE'),
     })}\n);`);
     const select: string[] = Object.keys(s.fields).map(sqlIdent);
     for (const [n, expr] of Object.entries(this.props.derive ?? {})) select.push(`CAST(${expr} AS STRING) AS ${sqlIdent(n)}`);

@@ -28,6 +28,8 @@ export function ensureKafkaJars(version = KAFKA_VERSION): Promise<string> {
 export interface KafkaBroker {
   /** "127.0.0.1:<port>" */
   bootstrap: string;
+  /** "127.0.0.1:<port>" of the SSL listener, when started with `ssl` */
+  sslBootstrap?: string;
   createTopic(name: string, partitions: number): Promise<void>;
   /** a kafkajs client for this broker (quiet logging) */
   client(clientId?: string): Kafka;
@@ -45,6 +47,8 @@ export interface StartKafkaOptions {
   heap?: string;
   /** how long to wait for the broker to answer, default 90 s */
   readyTimeoutMs?: number;
+  /** also an SSL listener on 127.0.0.1 with this key and certificate chain (PKCS12) */
+  ssl?: { keystoreFile: string; keystorePassword: string };
 }
 
 /** Kafka's random cluster id format: 16 random bytes, URL-safe base64, no padding. */
@@ -58,12 +62,21 @@ export function clusterId(): string {
 
 export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBroker> {
   const libs = await ensureKafkaJars();
-  const [port, controllerPort] = await freePorts(2);
+  const [port, controllerPort, sslPort] = await freePorts(opts.ssl ? 3 : 2);
   const base = opts.dataDir ? path.resolve(opts.dataDir) : fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-kafka-'));
   const root = path.join(base, `kafka-${port}`);
   const logDirs = path.join(root, 'data');
   fs.mkdirSync(logDirs, { recursive: true });
   const bootstrap = `127.0.0.1:${port}`;
+  const sslBootstrap = opts.ssl ? `127.0.0.1:${sslPort}` : undefined;
+  const ssl: Record<string, string> = opts.ssl ? {
+    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort},SSL://${sslBootstrap}`,
+    'advertised.listeners': `PLAINTEXT://${bootstrap},SSL://${sslBootstrap}`,
+    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL',
+    'ssl.keystore.type': 'PKCS12',
+    'ssl.keystore.location': opts.ssl.keystoreFile,
+    'ssl.keystore.password': opts.ssl.keystorePassword,
+  } : {};
 
   const props: Record<string, string | number | boolean> = {
     'process.roles': 'broker,controller',
@@ -88,6 +101,7 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
     'num.network.threads': 2,
     'num.io.threads': 2,
     'log.flush.interval.messages': 10000,
+    ...ssl,
   };
   const serverProps = path.join(root, 'server.properties');
   fs.writeFileSync(serverProps, Object.entries(props).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
@@ -161,6 +175,7 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
 
   return {
     bootstrap,
+    sslBootstrap,
     client,
     logs,
     stop,
