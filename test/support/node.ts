@@ -7,6 +7,10 @@
  *   control plane (test/support/node/k8s), CoreDNS and crictl from the Go module proxy
  *   (test/support/node/tools), a static pause binary for the pod sandboxes; all cached under
  *   cacheDir('node', ...) by a hash of their sources and the Go version.
+ * - NetworkPolicies, on request (`networkPolicies`): kube-network-policies of the Go module proxy
+ *   (test/support/node/netpol) as a host process beside kubelet, deciding each new pod connection
+ *   it reads from a netfilter queue; its nftables table, or on a kernel without the nftables
+ *   `queue` expression an iptables NFQUEUE chain of the node, sends them there.
  * - The pause and CoreDNS images are built with buildah from those binaries alone and imported
  *   into containerd, whose CRI plugin then never needs a registry (every workload uses
  *   `IfNotPresent` or `Never` and image garbage collection is off).
@@ -21,7 +25,7 @@
  * interrupted (the processes die with it; the host changes are undone synchronously on exit) or
  * was killed (a state file under the cache says what a later start must undo first): processes,
  * pod sandboxes and containers, mounts under its work directory, the bridge, the iptables chains
- * of kubelet, kube-proxy (`kube-proxy --cleanup`), CNI and its own, the cgroups kubelet made and
+ * of kubelet, kube-proxy (`kube-proxy --cleanup`), CNI and its own, the enforcer's nftables table, the cgroups kubelet made and
  * every sysctl it or kubelet changed (restored to the value it had). One node per machine at a
  * time (a lock under the cache): its bridge, ports and chains are machine-wide.
  */
@@ -56,7 +60,7 @@ import {
   tail,
 } from './control-plane';
 import { sha256File } from './flink-dist';
-import { COREDNS_VERSION, CRICTL_VERSION, KUBERNETES_VERSION } from './versions';
+import { COREDNS_VERSION, CRICTL_VERSION, KUBE_NETWORK_POLICIES_VERSION, KUBERNETES_VERSION } from './versions';
 
 export const NODE_NAME = 'cdk8s-flink-node';
 /** The bridge: a name and a range used by nothing else on this machine. */
@@ -66,6 +70,12 @@ export const NODE_IP = '10.244.0.1';
 /** The control plane's service range (control-plane.ts) and the cluster DNS Service's address. */
 export const CLUSTER_DNS_IP = '10.96.0.10';
 const FIREWALL_CHAIN = 'CDK8S-FLINK-NODE';
+/** The inet nftables table of the NetworkPolicy enforcer (its own name, removed at the end). */
+export const NETPOL_TABLE = 'cdk8s-flink-netpol';
+/** The netfilter queue the enforcer reads (an unusual number: the queue is machine-wide). */
+const NETPOL_QUEUE = 7311;
+/** The mangle chain that hands new pod connections to the enforcer's queue (see startRealNode). */
+const NETPOL_CHAIN = `${FIREWALL_CHAIN}-NETPOL`;
 const KUBELET_PORT = 10250;
 export const PAUSE_IMAGE = `localhost/cdk8s-flink/pause:${KUBERNETES_VERSION}`;
 export const COREDNS_IMAGE = `localhost/cdk8s-flink/coredns:${COREDNS_VERSION}`;
@@ -93,9 +103,10 @@ const SYSCTLS_KUBELET = ['vm/overcommit_memory', 'vm/panic_on_oom', 'kernel/pani
 // ---------------------------------------------------------------------------------------------
 // packages and binaries
 
-/** Installs the Debian packages the node needs when one is missing (`apt-get update` first). */
-export async function ensureNodePackages(): Promise<void> {
-  const missing = () => Object.entries(PACKAGES).filter(([, bin]) => !isFile(bin)).map(([p]) => p);
+/** Installs the Debian packages the node needs when one is missing (`apt-get update` first);
+ *  `extra` adds more, by the same kind of map. */
+export async function ensureNodePackages(extra: Record<string, string> = {}): Promise<void> {
+  const missing = () => Object.entries({ ...PACKAGES, ...extra }).filter(([, bin]) => !isFile(bin)).map(([p]) => p);
   if (missing().length === 0) return;
   await withLock('apt', 30 * 60_000, async () => {
     const need = missing();
@@ -188,6 +199,29 @@ export function ensureNodeBinaries(): Promise<NodeBinaries> {
   return binariesPromise;
 }
 
+let enforcerPromise: Promise<{ path: string; buildMs: Record<string, number> }> | undefined;
+
+/**
+ * The NetworkPolicy enforcer of the node: `sigs.k8s.io/kube-network-policies` at
+ * KUBE_NETWORK_POLICIES_VERSION (nftables + NFQUEUE), its controller run from a command of our
+ * own that takes a kubeconfig (test/support/node/netpol): built once, cached.
+ */
+export function ensureNetworkPolicyEnforcer(): Promise<{ path: string; buildMs: Record<string, number> }> {
+  if (!enforcerPromise) {
+    enforcerPromise = (async () => {
+      const mod = path.join(nodeGoDir(), 'netpol');
+      if (goModRequires(path.join(mod, 'go.mod')).get('sigs.k8s.io/kube-network-policies') !== KUBE_NETWORK_POLICIES_VERSION) {
+        throw new Error(`${mod}/go.mod does not require sigs.k8s.io/kube-network-policies ${KUBE_NETWORK_POLICIES_VERSION} (versions.ts): run ${mod}/gen-go-mod.sh ${KUBE_NETWORK_POLICIES_VERSION}`);
+      }
+      const buildMs: Record<string, number> = {};
+      const bin = await goBuildCached(mod, ['node', 'netpol', KUBE_NETWORK_POLICIES_VERSION], ['kube-network-policies'], ['./cmd/kube-network-policies'], '-s -w', buildMs);
+      return { path: path.join(bin, 'kube-network-policies'), buildMs };
+    })();
+    enforcerPromise.catch(() => (enforcerPromise = undefined));
+  }
+  return enforcerPromise;
+}
+
 // ---------------------------------------------------------------------------------------------
 // images with buildah (a store of the project's own under the cache)
 
@@ -260,6 +294,8 @@ interface HostState {
   kubeProxy?: string;
   runcRoot?: string;
   containerdSocket?: string;
+  /** the NetworkPolicy enforcer's nftables table */
+  nftTable?: string;
   /** machine-wide directories the components write to whatever they are told, that did not
    *  exist before the node started (removed at the end) */
   newDirs?: string[];
@@ -413,6 +449,7 @@ function undoHost(s: HostState): void {
   for (const mp of mountsUnder(s.workDir)) quiet('umount', ['-l', mp]);
   if (s.kubeProxy && isFile(s.kubeProxy)) quiet(s.kubeProxy, ['--cleanup']);
   removeChains(['KUBE-', 'CNI-', FIREWALL_CHAIN]);
+  if (s.nftTable && quiet('nft', ['list', 'table', 'inet', s.nftTable]) !== '') quiet('nft', ['delete', 'table', 'inet', s.nftTable]);
   if (s.bridge) quiet('ip', ['link', 'delete', BRIDGE]);
   removeCgroups();
   for (const [k, v] of Object.entries(s.sysctls)) {
@@ -487,6 +524,9 @@ export interface RealNode {
   logs(lines?: number): string;
   /** How long each start-up phase took, in ms. */
   readonly timings: Record<string, number>;
+  /** With `networkPolicies`: what sends new pod connections to the enforcer's queue, its own
+   *  nftables rules or (a kernel without the nftables `queue` expression) iptables NFQUEUE. */
+  readonly networkPolicySteering?: 'nftables' | 'iptables';
   /** Stops everything and undoes every host change. */
   stop(): Promise<void>;
 }
@@ -498,6 +538,14 @@ export interface RealNodeOptions {
   startTimeoutMs?: number;
   /** Bound on waiting for another node of this machine to stop (default 60 min). */
   lockTimeoutMs?: number;
+  /**
+   * Enforce NetworkPolicies: kube-network-policies (ensureNetworkPolicyEnforcer) as a host
+   * process beside kubelet, with the nftables table NETPOL_TABLE (Debian's nftables is installed
+   * for the undoing) or the iptables steering described at its start-up. Without it the CNI
+   * bridge lets every pod reach every other.
+   * @default false
+   */
+  networkPolicies?: boolean;
 }
 
 /**
@@ -512,9 +560,10 @@ export async function startRealNode(opts: RealNodeOptions = {}): Promise<RealNod
     timings[name] = Date.now() - t;
     t = Date.now();
   };
-  await ensureNodePackages();
+  await ensureNodePackages(opts.networkPolicies ? { nftables: '/usr/sbin/nft' } : {});
   lap('packages');
   const [bins, cpBins] = await Promise.all([ensureNodeBinaries(), ensureControlPlaneBinaries()]);
+  const enforcer = opts.networkPolicies ? (await ensureNetworkPolicyEnforcer()).path : undefined;
   lap('binaries');
   await ensureBinaryImage(PAUSE_IMAGE, bins.pause, ['/pause'], '65535:65535');
   await ensureBinaryImage(COREDNS_IMAGE, bins.coredns, ['/coredns'], '65532:65532');
@@ -544,13 +593,14 @@ export async function startRealNode(opts: RealNodeOptions = {}): Promise<RealNod
   fs.mkdirSync(logDir);
   let cp: ControlPlane | undefined;
   let stopped = false;
+  let networkPolicySteering: 'nftables' | 'iptables' | undefined;
   const nodeLogs = (lines = 40) => procs.map((p) => `===== ${p.name} (${p.exitCode === undefined ? 'running' : `exited ${p.exitCode}`})\n${tail(p.log, lines)}`).join('\n');
 
   const stop = async () => {
     if (stopped) return;
     stopped = true;
     // kube-proxy and kubelet first (no pod comes back), then the pods, containerd, the rest
-    for (const name of ['coredns', 'kube-proxy', 'kubelet']) {
+    for (const name of ['coredns', 'kube-network-policies', 'kube-proxy', 'kubelet']) {
       const p = procs.find((x) => x.name === name);
       if (p) await stopProcess(p);
     }
@@ -591,6 +641,7 @@ export async function startRealNode(opts: RealNodeOptions = {}): Promise<RealNod
     state.runcRoot = path.join(work, 'runc');
     state.containerdSocket = socket;
     state.kubeProxy = bins.kubeProxy;
+    if (enforcer) state.nftTable = NETPOL_TABLE;
     state.bridge = true;
     state.firewall = true;
     saveState(state);
@@ -780,6 +831,33 @@ export async function startRealNode(opts: RealNodeOptions = {}): Promise<RealNod
     await waitFor('kube-proxy /healthz', () => httpOk(`http://127.0.0.1:${proxyHealthz}/healthz`));
     lap('kube-proxy');
 
+    // --- the NetworkPolicy enforcer: ready once its table holds the queue rules
+    if (enforcer) {
+      const args = [`--kubeconfig=${cp.kubeconfig}`, `--hostname-override=${NODE_NAME}`, `--nfqueue-id=${NETPOL_QUEUE}`, `--nftables-table=${NETPOL_TABLE}`, '--v=2'];
+      const proc = startProcess(cpBins.cpHelper, 'kube-network-policies', enforcer, args, logDir);
+      procs.push(proc);
+      // bound to its queue once its caches are synced
+      await waitFor(`kube-network-policies on queue ${NETPOL_QUEUE}`, async () => fs.readFileSync('/proc/net/netfilter/nfnetlink_queue', 'utf8').split('\n').some((l) => l.trim().split(/\s+/)[0] === String(NETPOL_QUEUE)));
+      // Its own nftables rules send packets to the queue with the `queue` expression, which
+      // kernels without CONFIG_NFT_QUEUE lack (its sync then fails with "netlink receive: no such
+      // file or directory" and it creates nothing). The same steering as iptables NFQUEUE (xtables,
+      // through nft_compat): what its postrouting chain does, for every pod address instead of
+      // the set of policy-selected ones (it accepts what no policy selects). Without bypass:
+      // nothing passes while it is not reading.
+      const sync = /"syncing nftables rules" error/.test(fs.readFileSync(proc.log, 'utf8')) ? 'iptables' : 'nftables';
+      if (sync === 'iptables') {
+        const ipt = (a: string[]) => mustExec('iptables', ['-w', '5', '-t', 'mangle', ...a]);
+        await ipt(['-N', NETPOL_CHAIN]);
+        await ipt(['-A', NETPOL_CHAIN, '-p', 'udp', '--dport', '53', '-j', 'RETURN']);
+        await ipt(['-A', NETPOL_CHAIN, '-m', 'owner', '--uid-owner', '0', '-j', 'RETURN']);
+        await ipt(['-A', NETPOL_CHAIN, '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'RETURN']);
+        for (const dir of ['-s', '-d']) await ipt(['-A', NETPOL_CHAIN, dir, POD_SUBNET, '-j', 'NFQUEUE', '--queue-num', String(NETPOL_QUEUE)]);
+        await ipt(['-I', 'POSTROUTING', '1', '-j', NETPOL_CHAIN]);
+      }
+      networkPolicySteering = sync;
+      lap('kube-network-policies');
+    }
+
     // --- CoreDNS
     const apply = await cp.kubectl(['apply', '--server-side', '--field-manager=cdk8s-flink-test', '-f', '-'], { input: JSON.stringify(coreDnsObjects()) });
     if (apply.code !== 0) throw new Error(`CoreDNS objects: ${apply.stderr}`);
@@ -821,6 +899,7 @@ export async function startRealNode(opts: RealNodeOptions = {}): Promise<RealNod
       diagnostics,
       logs: (lines = 40) => `${nodeLogs(lines)}\n${cluster.logs(lines)}`,
       timings,
+      networkPolicySteering,
       stop,
     };
   } catch (e) {

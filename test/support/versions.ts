@@ -59,3 +59,10 @@ export const COREDNS_VERSION = 'v1.12.4';
 /** crictl (`sigs.k8s.io/cri-tools`) of the tests' real node, built from the same module (Debian
  *  bookworm does not package it). */
 export const CRICTL_VERSION = 'v1.34.0';
+
+/**
+ * `sigs.k8s.io/kube-network-policies` (the Kubernetes SIG Network's NetworkPolicy enforcer:
+ * nftables + NFQUEUE) of the tests' real node when it enforces NetworkPolicies, built from
+ * test/support/node/netpol/go.mod (which must require it).
+ */
+export const KUBE_NETWORK_POLICIES_VERSION = 'v0.8.0';

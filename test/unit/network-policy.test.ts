@@ -2,8 +2,8 @@
  * Secure defaults of the cluster constructs: the NetworkPolicy (each rule evaluated against a
  * table of sources and ports with the evaluator in support/network-policy), the opt-in for
  * exposing a session cluster's REST API, JobManager anti-affinity and disruption budgets.
- * No enforcing network plugin runs here: the policies are proven by these evaluations plus the
- * API server's validation (schema, helm and control-plane tests).
+ * No network plugin runs here: these evaluations cover every rule; test/e2e/e2e-node-netpol.test.ts
+ * has a session cluster's policy enforced on the real node by kube-network-policies.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
