@@ -1,0 +1,30 @@
+/** Fixed ports of the Flink processes; named container ports refer to them. */
+export const PORTS = {
+  jobManagerRpc: 6123,
+  blobServer: 6124,
+  rest: 8081,
+  taskManagerRpc: 6122,
+  taskManagerData: 6121,
+  metrics: 9249,
+} as const;
+
+/** The Flink image's user and group. */
+export const FLINK_UID = 9999;
+
+/** Where the image keeps Flink; the layout of the official images. */
+export const FLINK_HOME = '/opt/flink';
+export const CONF_TEMPLATE_DIR = '/opt/flink/conf-template';
+/** Where the JobManager's init container reads the state hand-off (job id, savepoint path). */
+export const HANDOFF_DIR = '/opt/flink/handoff';
+export const JOB_FILES_DIR = '/opt/flink/job';
+
+/**
+ * The containers the toolkit owns in a Flink pod, by name: the main container is named after its
+ * component (`jobmanager`, `taskmanager`), the init container that prepares the configuration
+ * `flink-config`. A chart applies its image, resources and args values to these only; containers
+ * added through escape hatches keep what they were given.
+ */
+export const CONFIG_INIT_CONTAINER = 'flink-config';
+
+/** The JobManager pod annotation that carries the release revision. */
+export const REVISION_ANNOTATION = 'cdk8s-flink/revision';
