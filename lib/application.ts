@@ -7,6 +7,7 @@ import { checkInt, checkUri, ValidationError } from './errors';
 import { checkImage, FlinkCluster, FlinkClusterProps } from './cluster/flink-cluster';
 import { BoundJob, checkEnvReferences, checkJobId, checkParallelism, JobSource } from './job-source';
 import { FlinkVersion } from './config/flink-version';
+import { PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY } from './rules/guards';
 import { PACKAGE_VERSION } from './version';
 import { checkImageServes, StorageCredentials } from './runtime-image';
 
@@ -174,7 +175,7 @@ export class FlinkApplication extends FlinkCluster {
     this.taskManagerReplicas = replicas + standby;
     this.standbyTaskManagers = standby;
     this.parallelism = parallelism ?? (reactive ? maxTm * this.taskManagerSlots : replicas * this.taskManagerSlots);
-    if (!reactive && this.parallelism > replicas * this.taskManagerSlots) {
+    if (!reactive && !PARALLELISM_WITHIN_SLOTS.holds({ parallelism: this.parallelism, totalSlots: replicas * this.taskManagerSlots })) {
       throw new ValidationError('parallelism', this.parallelism,
         `exceeds the ${replicas * this.taskManagerSlots} slots of ${replicas} TaskManagers x ${this.taskManagerSlots} slots; raise taskManagerReplicas or taskManagerSlots, or enable reactive mode`);
     }
@@ -228,7 +229,7 @@ export class FlinkApplication extends FlinkCluster {
     if (!Object.values(UpgradeMode).includes(this.upgradeMode)) {
       throw new ValidationError('upgradeMode', this.upgradeMode, `is unknown; expected one of ${Object.values(UpgradeMode).join(', ')}`);
     }
-    if (this.upgradeMode === UpgradeMode.SAVEPOINT && !this.savepointDirectory) {
+    if (!SAVEPOINT_NEEDS_DIRECTORY.holds(this)) {
       throw new ValidationError('savepointDirectory', undefined, 'is required with upgradeMode savepoint; expected durable storage such as "s3://bucket/flink/savepoints"');
     }
     if (this.upgradeMode === UpgradeMode.LAST_STATE && !(this.highAvailability && this.checkpointDirectory)) {

@@ -9,6 +9,7 @@ import { FlinkVersion } from './config/flink-version';
 import { durationMs } from './config/units';
 import { checkImage, FlinkCluster, FlinkClusterProps, MAX_NAME_LENGTH } from './cluster/flink-cluster';
 import { recommendedLabels } from './cluster/labels';
+import { PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY } from './rules/guards';
 import { REST_CLIENT_LABEL } from './cluster/network-policy';
 import { checkInt, checkLabels, checkName, checkUri, ValidationError } from './errors';
 import { BoundJob, checkJobId, checkParallelism, JobSource } from './job-source';
@@ -155,7 +156,7 @@ export class FlinkSessionJob extends Construct {
     this.job = props.job;
     this.namespace = c.namespace;
     this.parallelism = checkParallelism('parallelism', props.parallelism ?? 1);
-    if (this.parallelism > c.totalSlots) {
+    if (!PARALLELISM_WITHIN_SLOTS.holds({ parallelism: this.parallelism, totalSlots: c.totalSlots })) {
       throw new ValidationError('parallelism', this.parallelism,
         `exceeds the ${c.totalSlots} slots of session cluster "${c.name}"; lower it or add TaskManagers to the cluster`);
     }
@@ -165,7 +166,7 @@ export class FlinkSessionJob extends Construct {
     if (!Object.values(UpgradeMode).includes(this.upgradeMode)) {
       throw new ValidationError('upgradeMode', this.upgradeMode, `is unknown; expected one of ${Object.values(UpgradeMode).join(', ')}`);
     }
-    if (this.upgradeMode === UpgradeMode.SAVEPOINT && !c.savepointDirectory) {
+    if (!SAVEPOINT_NEEDS_DIRECTORY.holds({ upgradeMode: this.upgradeMode, savepointDirectory: c.savepointDirectory })) {
       throw new ValidationError('upgradeMode', this.upgradeMode, `needs a savepoint directory on session cluster "${c.name}"`);
     }
     if (this.upgradeMode === UpgradeMode.LAST_STATE) {

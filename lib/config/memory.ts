@@ -57,11 +57,17 @@ export function jobManagerHeapMiB(processMiB: number): number {
   return processMiB - METASPACE - overhead(processMiB) - JM_OFF_HEAP;
 }
 
+/** The smallest JobManager process size (a multiple of 16 MiB from 512) whose heap reaches Flink's minimum. */
+export function minimumJobManagerMiB(): number {
+  let min = 512;
+  while (jobManagerHeapMiB(min) < MIN_JOB_MANAGER_HEAP_MIB) min += 16;
+  return min;
+}
+
 export function checkJobManagerMemory(field: string, processMiB: number): number {
   const heap = jobManagerHeapMiB(processMiB);
   if (heap < MIN_JOB_MANAGER_HEAP_MIB) {
-    let min = 512;
-    while (jobManagerHeapMiB(min) < MIN_JOB_MANAGER_HEAP_MIB) min += 16;
+    const min = minimumJobManagerMiB();
     throw new ValidationError(field, `${processMiB}Mi`,
       `is below Flink's minimum; the JobManager heap would be ${heap} MiB (metaspace ${METASPACE}, JVM overhead ${overhead(processMiB)}, off-heap ${JM_OFF_HEAP}); expected at least ${min}Mi`);
   }

@@ -1,6 +1,6 @@
 import { flinkContainer, REVISION_ANNOTATION } from '../cluster/flink-cluster';
 import { REST_CLIENT_LABEL } from '../cluster/network-policy';
-import { jobManagerHeapMiB, minimumTaskManagerMiB, MIN_JOB_MANAGER_HEAP_MIB } from '../config/memory';
+import { minimumJobManagerMiB, minimumTaskManagerMiB } from '../config/memory';
 import { keyFor } from '../config/keys';
 import { KEY, NOT_SECRET_KEY, SECRET_KEY } from '../config/flink-configuration';
 import { FlinkVersion } from '../config/flink-version';
@@ -10,6 +10,7 @@ import { PACKAGE_VERSION } from '../version';
 import { Ctx, goString } from './context';
 import { managedKeys } from './cluster-values';
 import { optionValueChecks } from './option-checks';
+import { PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY } from '../rules/guards';
 
 /** templates/_helpers.tpl: names, labels, images, resources, the Flink configuration and the checks that fail a release. */
 
@@ -103,8 +104,7 @@ export function helpers(ctx: Ctx, objects: any[], configFile: string, files: Rec
   const jmArgs = app ? jobManagerArgsHelper(ctx, objects) : '';
   const slots = cluster.taskManagerSlots;
   const minTm = minimumTaskManagerMiB(Number(config['taskmanager.memory.managed.fraction']));
-  let minJm = 512;
-  while (jobManagerHeapMiB(minJm) < MIN_JOB_MANAGER_HEAP_MIB) minJm += 16;
+  const minJm = minimumJobManagerMiB();
   const deployment = (component: string) => objects.find((o) => o.kind === 'Deployment' && o.metadata.name === `${name}-${component}`);
   const affinityHelper = (component: 'jobmanager' | 'taskmanager', what: string) => {
     const aff = deployment(component).spec.template.spec.affinity;
@@ -306,13 +306,13 @@ export function sessionValidation(): string {
 export function appValidation(ctx: Ctx, slots: number): string {
   const app = ctx.app!;
   const reactive = app.reactive;
-  return `${reactive ? '' : `{{- if gt (int .Values.job.parallelism) (mul (int .Values.taskManager.replicas) ${slots}) -}}
+  return `${reactive ? '' : `{{- if ${PARALLELISM_WITHIN_SLOTS.refusedWhen({ slotsPerTaskManager: slots })} -}}
 {{- fail (printf "job.parallelism: %d exceeds the %d slots of %d TaskManagers x ${slots} slots; raise taskManager.replicas" (int .Values.job.parallelism) (mul (int .Values.taskManager.replicas) ${slots}) (int .Values.taskManager.replicas)) -}}
 {{- end -}}
 `}{{- if and (eq .Values.job.state "suspended") (not .Values.job.savepointDirectory) -}}
 {{- fail "job.state: \\"suspended\\" needs job.savepointDirectory: suspending stops the job with a savepoint" -}}
 {{- end -}}
-{{- if and (eq .Values.job.upgradeMode "savepoint") (not .Values.job.savepointDirectory) -}}
+{{- if ${SAVEPOINT_NEEDS_DIRECTORY.refusedWhen()} -}}
 {{- fail "job.upgradeMode: \\"savepoint\\" needs job.savepointDirectory" -}}
 {{- end -}}
 ${app.highAvailability ? '' : `{{- if eq .Values.job.upgradeMode "last-state" -}}
