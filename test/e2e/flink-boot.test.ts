@@ -12,23 +12,16 @@
  * container ports, so tests can run side by side). The example's endpoints (Kafka, storage)
  * are its options, pointed at the local broker and file:// folders.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { Partitioners } from 'kafkajs';
 import { buildLogPlatform } from '../../examples/platform';
 import { synthesizeUnit } from '../../lib/synth/synthesize';
-import { layoutFlinkHome } from '../support/flink-dist';
 import { restGet, waitFor } from '../support/flink-proc';
-import { RunningCluster, runCluster } from '../support/local-flink';
-import { KafkaBroker, startKafka } from '../support/kafka';
+import { runCluster } from '../support/local-flink';
+import { live, sharedKafka } from '../support/live';
 
-let kafka: Promise<KafkaBroker> | undefined;
-after(async () => {
-  if (kafka) await (await kafka).stop();
-});
+const kafka = sharedKafka();
 
 interface Case {
   readonly job: string;
@@ -55,12 +48,11 @@ function accessRecord(i: number) {
 
 for (const c of CASES) {
   test(`boot: example "${c.job}" runs on real Flink ${c.dist} with its generated config, log4j file and container args`, { timeout: 8 * 60_000 }, async (t) => {
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), `cdk8s-flink-boot-${c.job}-`));
-    let cluster: RunningCluster | undefined;
     const t0 = Date.now();
-    try {
-      const home = await layoutFlinkHome(c.dist, c.line, path.join(work, 'flink'));
-      const k = await (kafka ??= startKafka());
+    await live(t, `boot-${c.job}`, async (run) => {
+      const work = run.work;
+      const home = await run.flinkHome(c.dist, c.line);
+      const k = await kafka();
       await k.createTopic(c.source, 2);
       if (c.kafkaSink) await k.createTopic(c.kafkaSink, 1);
 
@@ -73,7 +65,7 @@ for (const c of CASES) {
       });
       const unit = synthesizeUnit(platform.unit(c.job)!);
       const app = platform.unit(c.job)!.construct as any;
-      cluster = await runCluster(unit.objects, c.job, work, home);
+      const cluster = run.keep(await runCluster(unit.objects, c.job, work, home));
       const { local, rest } = cluster;
       const died = cluster.died;
       assert.equal(local.configFile, 'config.yaml');
@@ -138,12 +130,6 @@ for (const c of CASES) {
         }
       }
       t.diagnostic(`all checks passed after ${Date.now() - t0} ms`);
-    } catch (e) {
-      if (cluster) t.diagnostic(cluster.logs());
-      throw e;
-    } finally {
-      await cluster?.stop();
-      fs.rmSync(work, { recursive: true, force: true });
-    }
+    });
   });
 }

@@ -8,13 +8,10 @@
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { FlinkSessionCluster, FlinkVersion, LogConfig, LogLayout, LogLevel } from '../../lib';
-import { layoutFlinkHome } from '../support/flink-dist';
 import { restGet, waitFor } from '../support/flink-proc';
-import { RunningCluster, runCluster } from '../support/local-flink';
+import { runCluster } from '../support/local-flink';
+import { live } from '../support/live';
 import { synth } from '../support/synth';
 
 const CASES = [
@@ -42,15 +39,13 @@ function parse(text: string, layout: LogLayout): { level: string; logger: string
 
 for (const c of CASES) {
   test(`logging on real Flink ${c.dist}: root WARN, ${ENTRYPOINT} at INFO, pekko WARN (a default raised), ${c.layout} layout, in the console and the UI's log file`, { timeout: 5 * 60_000 }, async (t) => {
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), `cdk8s-flink-logging-${c.line}-`));
-    let cluster: RunningCluster | undefined;
-    try {
-      const home = await layoutFlinkHome(c.dist, c.line, path.join(work, 'flink'));
+    await live(t, `logging-${c.line}`, async (run) => {
+      const home = await run.flinkHome(c.dist, c.line);
       const objects = synth((s) => new FlinkSessionCluster(s, 'logs', {
         flinkVersion: c.version, checkpointing: false, taskManagerReplicas: 1,
         logging: LogConfig.of({ rootLevel: LogLevel.WARN, loggers: { [ENTRYPOINT]: LogLevel.INFO, 'org.apache.pekko': LogLevel.WARN }, layout: c.layout }),
       }));
-      cluster = await runCluster(objects, 'logs', work, home, { taskManagers: 0 });
+      const cluster = run.keep(await runCluster(objects, 'logs', run.work, home, { taskManagers: 0 }));
       const { rest } = cluster;
       const jm = cluster.procs[0];
       await waitFor(() => restGet(`${rest}/overview`).catch(() => undefined), { timeoutMs: 120_000, intervalMs: 1000, what: 'the REST API', abortIf: cluster.died });
@@ -71,13 +66,7 @@ for (const c of CASES) {
       const fromFile = parse(file, c.layout);
       assert.ok(fromFile.some((l) => l.level === 'INFO' && l.logger.startsWith(`${ENTRYPOINT}.`)), 'the rolling file has the entrypoint\'s lines');
       t.diagnostic(`${console.length} console lines, ${info.length} at INFO, ${fromFile.length} lines in the rolling file`);
-    } catch (e) {
-      if (cluster) t.diagnostic(cluster.logs());
-      throw e;
-    } finally {
-      await cluster?.stop();
-      fs.rmSync(work, { recursive: true, force: true });
-    }
+    });
   });
 }
 
