@@ -30,8 +30,8 @@ export interface LiveRun {
 
 /**
  * Runs `body` with a fresh work folder (`cdk8s-flink-<name>-*`); on failure prints the kept
- * processes' logs as diagnostics of `t`, in the order they were kept; always stops them (in
- * reverse order) and removes the work folder.
+ * processes' logs as diagnostics of `t`, in the order they were kept; always stops them all (in
+ * reverse order, raising the first stop that failed) and removes the work folder.
  */
 export async function live<T>(t: { diagnostic(message: string): void }, name: string, body: (run: LiveRun) => Promise<T>): Promise<T> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), `cdk8s-flink-${name}-`));
@@ -44,20 +44,29 @@ export async function live<T>(t: { diagnostic(message: string): void }, name: st
       return it;
     },
   };
+  let failed = false;
   try {
     return await body(run);
   } catch (e) {
+    failed = true;
     for (const k of kept) {
       const text = k.logs ? k.logs() : k.it.logs?.();
       if (text) t.diagnostic(text);
     }
     throw e;
   } finally {
-    try {
-      for (const k of [...kept].reverse()) await k.it.stop();
-    } finally {
-      fs.rmSync(work, { recursive: true, force: true });
+    // Every kept item is stopped even when one refuses; the first refusal is raised afterwards,
+    // unless the test already failed (its own error is the one to report).
+    let stopError: unknown;
+    for (const k of [...kept].reverse()) {
+      try {
+        await k.it.stop();
+      } catch (e) {
+        stopError ??= e;
+      }
     }
+    fs.rmSync(work, { recursive: true, force: true });
+    if (stopError !== undefined && !failed) throw stopError;
   }
 }
 
