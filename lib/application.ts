@@ -4,7 +4,8 @@ import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
 import { Construct } from 'constructs';
 import { flinkDuration } from './config/units';
 import { checkInt, checkUri, ValidationError } from './errors';
-import { checkImage, FlinkCluster, FlinkClusterProps } from './cluster/flink-cluster';
+import { ARTIFACTS_DIR, checkImage, FETCH_JAR_INIT_CONTAINER, FlinkCluster, FlinkClusterProps } from './cluster/flink-cluster';
+import { ImagePullPolicy } from './cluster/options';
 import { BoundJob, checkEnvReferences, checkJobId, checkParallelism, JobSource } from './job-source';
 import { FlinkVersion } from './config/flink-version';
 import { PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY } from './rules/guards';
@@ -157,9 +158,11 @@ export class FlinkApplication extends FlinkCluster {
     for (const k of Object.keys(bound.env)) {
       if (props.env && k in props.env) throw new ValidationError('env name', k, 'is already set by the job (credentials of its pipeline); choose another name');
     }
+    const opsImage = checkImage('opsImage', props.opsImage ?? `cdk8s-flink-ops:${PACKAGE_VERSION}`);
     super(scope, id, name, StorageCredentials._apply({ ...props, env: { ...bound.env, ...props.env }, volumes: [...bound.volumes, ...props.volumes ?? []] }), () => ({
       mode: 'application',
-      jobManagerArgs: ['standalone-job', '--job-classname', bound.entryClass, '--job-id', '$(FLINK_JOB_ID)'],
+      jobManagerArgs: ['standalone-job', ...applicationJobArgs(bound), '--job-id', '$(FLINK_JOB_ID)'],
+      jobManagerFetch: bound.jar?.kind === 'https' ? fetchJarContainer(bound, opsImage, props.imagePullPolicy ?? ImagePullPolicy.IF_NOT_PRESENT) : undefined,
       jobManagerTrailingArgs: bound.programArgs,
       taskManagerReplicas: reactive ? undefined : replicas + standby,
       jobFiles: Object.keys(bound.files).length ? bound.files : undefined,
@@ -224,7 +227,7 @@ export class FlinkApplication extends FlinkCluster {
       },
     });
 
-    this.opsImage = checkImage('opsImage', props.opsImage ?? `cdk8s-flink-ops:${PACKAGE_VERSION}`);
+    this.opsImage = opsImage;
     this.upgradeMode = props.upgradeMode ?? (this.savepointDirectory ? UpgradeMode.SAVEPOINT : UpgradeMode.STATELESS);
     if (!Object.values(UpgradeMode).includes(this.upgradeMode)) {
       throw new ValidationError('upgradeMode', this.upgradeMode, `is unknown; expected one of ${Object.values(UpgradeMode).join(', ')}`);
@@ -269,6 +272,40 @@ export class FlinkApplication extends FlinkCluster {
   public get totalSlots(): number {
     return this.taskManagerReplicas * this.taskManagerSlots;
   }
+}
+
+/**
+ * The job's standalone-job arguments: `--job-classname` when the class is given (else Flink
+ * reads the jar manifest's Main-Class), `--jars local:///<path>` when the job names its jar.
+ * With `--jars`, Flink's StandaloneApplicationClusterEntryPoint (1.19 and later) takes that jar
+ * as the job's jar (DefaultPackagedProgramRetriever: FromJarEntryClassInformationProvider) and
+ * ships it to the TaskManagers through the blob server; `local://` is read in place, nothing is
+ * written. An https jar is first fetched by the init container into ARTIFACTS_DIR.
+ */
+function applicationJobArgs(bound: BoundJob): string[] {
+  const jar = bound.jar;
+  return [
+    ...(bound.entryClass ? ['--job-classname', bound.entryClass] : []),
+    ...(jar ? ['--jars', `local://${jar.kind === 'https' ? FETCHED_JAR : jar.path}`] : []),
+  ];
+}
+
+/** Where the init container puts an https job jar. */
+export const FETCHED_JAR = `${ARTIFACTS_DIR}/job.jar`;
+
+/** The JobManager's init container that fetches an https job jar (restricted security context set by the pod template). */
+function fetchJarContainer(bound: BoundJob, opsImage: string, pullPolicy: ImagePullPolicy): Record<string, unknown> {
+  const jar = bound.jar!;
+  return {
+    name: FETCH_JAR_INIT_CONTAINER,
+    image: opsImage,
+    imagePullPolicy: pullPolicy,
+    args: [
+      'fetch-artifact', '--url', jar.uri, ...(jar.sha256 ? ['--sha256', jar.sha256] : []), '--dest', FETCHED_JAR,
+      ...(bound.entryClass ? [] : ['--require-main-class']),
+    ],
+    resources: { requests: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('128Mi') }, limits: { memory: k8s.Quantity.fromString('128Mi') } },
+  };
 }
 
 /**

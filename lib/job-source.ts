@@ -1,4 +1,4 @@
-import { checkInt, ValidationError } from './errors';
+import { checkInt, redactUrl, ValidationError } from './errors';
 import { JOB_FILES_DIR } from './cluster/flink-cluster';
 import { EnvValue, ExtraVolume } from './cluster/options';
 import { FlinkVersion } from './config/flink-version';
@@ -9,23 +9,51 @@ import { envReferences } from './pipeline/sql-check';
 export const SQL_RUNNER_CLASS = 'org.cdk8sflink.runner.SqlRunner';
 
 export interface JarJobOptions {
-  /** The job's main class. */
-  readonly entryClass: string;
   /**
-   * The jar file. In application mode it must be in the image under /opt/flink/usrlib (Flink
-   * puts that folder on the classpath of every process). For a session job it is uploaded by
-   * the submitter: a path inside the operations image, or an http(s) URL.
-   * @default - application mode: found on the classpath from /opt/flink/usrlib
+   * The job's main class.
+   * @default - the `Main-Class` (or `program-class`) of the jar's manifest; required without `jarFile`
+   */
+  readonly entryClass?: string;
+  /**
+   * Where the job's jar is, as a URI:
+   * - `local:///opt/flink/usrlib/job.jar`: in the Flink image (application mode); Flink's
+   *   standalone entry point runs it with `--jars`. A plain absolute path means the same.
+   * - `file:///path/job.jar`: application mode, as `local://`; a session job, in the
+   *   operations image, whose submitter uploads it.
+   * - `https://host/path/job.jar`: fetched with `jarSha256` checked; in application mode by an
+   *   init container of the JobManager pod (the operations image's `fetch-artifact`) into an
+   *   emptyDir at /opt/flink/artifacts, for a session job by the submitter.
+   * `http://` (no TLS) and `s3://` are refused.
+   * @default - application mode: the jars of /opt/flink/usrlib on the classpath (entryClass required)
    */
   readonly jarFile?: string;
+  /**
+   * The sha256 of an https jar (64 hex digits): the fetch refuses a jar with another digest, and
+   * the job does not start.
+   * @default - not checked
+   */
+  readonly jarSha256?: string;
   /** Program arguments. @default - none */
   readonly args?: string[];
+}
+
+/** Where a jar job's jar comes from, parsed from `jarFile`. */
+export interface JarLocation {
+  /** `image`: a path in the image (`local://`, `file://` or a plain absolute path); `https`: fetched. */
+  readonly kind: 'image' | 'https';
+  /** The URI as given. */
+  readonly uri: string;
+  /** The absolute path, for `image`. */
+  readonly path?: string;
+  /** The expected sha256 (lower-case hex), for `https`. */
+  readonly sha256?: string;
 }
 
 /** A job source bound to its job's name and Flink version. */
 export interface BoundJob {
   readonly kind: 'jar' | 'sql';
-  readonly entryClass: string;
+  /** The main class; undefined for a jar whose manifest names it. */
+  readonly entryClass?: string;
   /** The program arguments the job's main class receives. */
   readonly programArgs: string[];
   /** Files the job needs next to it (mounted under /opt/flink/job). */
@@ -35,6 +63,8 @@ export interface BoundJob {
   /** Read-only volumes the job's containers need (Kafka certificate authorities from Secrets). */
   readonly volumes: ExtraVolume[];
   readonly jarFile?: string;
+  /** Where the jar comes from (jar jobs with a jarFile). */
+  readonly jar?: JarLocation;
   readonly sqlScript?: string;
 }
 
@@ -63,7 +93,8 @@ export abstract class JobSource {
   }
 
   public abstract readonly kind: 'jar' | 'sql';
-  public abstract readonly entryClass: string;
+  /** The main class; undefined for a jar whose manifest names it. */
+  public abstract readonly entryClass?: string;
   /** The pipeline, for jobs declared with `JobSource.pipeline`. */
   public readonly pipeline?: LogPipeline;
 
@@ -71,31 +102,98 @@ export abstract class JobSource {
   public abstract bind(name: string, version: FlinkVersion): BoundJob;
 }
 
-const CLASS_NAME = /^([A-Za-z_$][A-Za-z0-9_$]*\.)*[A-Za-z_$][A-Za-z0-9_$]*$/;
-
 class JarJobSource extends JobSource {
   public readonly kind = 'jar' as const;
-  public readonly entryClass: string;
+  public readonly entryClass?: string;
   private readonly programArgs: string[];
   private readonly jarFile?: string;
+  private readonly jar?: JarLocation;
   constructor(o: JarJobOptions) {
     super();
-    if (typeof o.entryClass !== 'string' || !CLASS_NAME.test(o.entryClass)) {
-      throw new ValidationError('job.entryClass', o.entryClass, 'is not a Java class name; expected e.g. "com.example.logs.AccessLogJob"');
+    if (o.entryClass !== undefined) this.entryClass = checkClassName('job.entryClass', o.entryClass);
+    if (o.jarFile !== undefined) {
+      this.jar = parseJarUri('job.jarFile', o.jarFile, o.jarSha256);
+    } else if (o.jarSha256 !== undefined) {
+      throw new ValidationError('job.jarSha256', o.jarSha256, 'is set without jarFile; expected it with an https:// jarFile');
     }
-    if (o.jarFile !== undefined && (typeof o.jarFile !== 'string' || !(/^\/\S+\.jar$/.test(o.jarFile) || /^https?:\/\/\S+$/.test(o.jarFile)))) {
-      throw new ValidationError('job.jarFile', o.jarFile, 'is invalid; expected an absolute path to a .jar file or an http(s) URL');
+    if (this.entryClass === undefined && this.jar === undefined) {
+      throw new ValidationError('job.entryClass', undefined, 'is required without jarFile: the jars of /opt/flink/usrlib name no single main class; expected e.g. "com.example.logs.AccessLogJob", or a jarFile whose manifest names it');
     }
     (o.args ?? []).forEach((a, i) => {
       if (typeof a !== 'string') throw new ValidationError(`job.args[${i}]`, a, 'is invalid; expected a string');
     });
-    this.entryClass = o.entryClass;
     this.jarFile = o.jarFile;
     this.programArgs = [...(o.args ?? [])];
   }
   public bind(): BoundJob {
-    return { kind: 'jar', entryClass: this.entryClass, programArgs: this.programArgs, files: {}, env: {}, volumes: [], jarFile: this.jarFile };
+    return {
+      kind: 'jar', entryClass: this.entryClass, programArgs: this.programArgs, files: {}, env: {}, volumes: [],
+      ...(this.jar ? { jarFile: this.jarFile, jar: this.jar } : {}),
+    };
   }
+}
+
+const CLASS_NAME = /^([A-Za-z_$][A-Za-z0-9_$]*\.)*[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/** A Java class name, or a one-line error naming `field`. */
+export function checkClassName(field: string, name: unknown): string {
+  if (typeof name !== 'string' || !CLASS_NAME.test(name)) {
+    throw new ValidationError(field, name, 'is not a Java class name; expected e.g. "com.example.logs.AccessLogJob"');
+  }
+  return name;
+}
+
+/** A sha256 digest: 64 hex digits, returned in lower case. */
+export function checkSha256(field: string, digest: unknown): string {
+  if (typeof digest !== 'string' || !/^[0-9a-fA-F]{64}$/.test(digest)) {
+    throw new ValidationError(field, digest, 'is not a sha256 digest; expected 64 hex digits (sha256sum job.jar)');
+  }
+  return digest.toLowerCase();
+}
+
+/**
+ * Parses a jar's location: `local:///p.jar`, `file:///p.jar` or `/p.jar` (a path in an image),
+ * or `https://host/path` (fetched; `sha256` checked). One-line errors for anything else.
+ */
+export function parseJarUri(field: string, uri: unknown, sha256?: unknown): JarLocation {
+  const expected = 'expected local:///path/in/image.jar, file:///path/job.jar, an absolute path, or https://host/path/job.jar';
+  if (typeof uri !== 'string' || uri === '' || /[\s\x00-\x1f\x7f]/.test(uri)) {
+    throw new ValidationError(field, uri, `is not a jar URI; ${expected}`);
+  }
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(uri)?.[1].toLowerCase();
+  const digest = sha256 === undefined ? undefined : checkSha256('job.jarSha256', sha256);
+  if (scheme === undefined || scheme === 'local' || scheme === 'file') {
+    const m = scheme === undefined ? /^(\/.*)$/.exec(uri) : /^[a-z]+:\/\/(\/.*)$/i.exec(uri);
+    if (!m || !/^(\/[^/]+)+\.jar$/.test(m[1]) || m[1].split('/').some((p) => p === '..' || p === '.')) {
+      throw new ValidationError(field, uri, `is not an absolute path to a .jar file${scheme ? ` after ${scheme}://` : ''}; ${expected}`);
+    }
+    if (digest !== undefined) {
+      throw new ValidationError('job.jarSha256', sha256, `is set for ${uri}, a jar in an image (trusted with the image); expected it only with an https:// jarFile`);
+    }
+    return { kind: 'image', uri, path: m[1] };
+  }
+  if (scheme === 'http') {
+    throw new ValidationError(field, redactUrl(uri), 'uses plain http, which anyone on the path can change (the jar is code the cluster runs); expected https://');
+  }
+  if (scheme === 's3' || scheme === 's3a' || scheme === 's3p') {
+    throw new ValidationError(field, uri, 'is an S3 URI, which the toolkit does not fetch jars from; expected https:// (e.g. a presigned URL, with jarSha256) or the jar in the image (local://)');
+  }
+  if (scheme !== 'https') {
+    throw new ValidationError(field, redactUrl(uri), `uses scheme "${scheme}"; ${expected}`);
+  }
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    throw new ValidationError(field, uri, `is not a valid URL; ${expected}`);
+  }
+  if (url.username || url.password) {
+    throw new ValidationError(field, redactUrl(uri), 'carries credentials in the URL; expected a URL without user:password@ (a presigned URL carries its own signature)');
+  }
+  if (url.pathname === '/' || url.pathname.endsWith('/')) {
+    throw new ValidationError(field, uri, `names no file; ${expected}`);
+  }
+  return { kind: 'https', uri, ...(digest ? { sha256: digest } : {}) };
 }
 
 class SqlJobSource extends JobSource {

@@ -175,8 +175,11 @@ export class FlinkSessionJob extends Construct {
     const bound = props.job.bind(this.name, c.version);
     this.boundJob = bound;
     checkImageServes(c.runtimeImage, c.version, { initialSavepointPath: props.initialSavepointPath }, bound.sqlScript, props.job.pipeline !== undefined);
-    if (bound.kind === 'jar' && !bound.jarFile) {
+    if (bound.kind === 'jar' && !bound.jar) {
       throw new ValidationError('job.jarFile', undefined, 'is required for a session job: the submitter uploads the jar to the cluster');
+    }
+    if (bound.jar && /^local:/i.test(bound.jar.uri)) {
+      throw new ValidationError('job.jarFile', bound.jar.uri, 'is a local:// jar, which a session job cannot run: the submitter uploads the jar through the REST API; expected file:///path (in the operations image) or https://');
     }
     const jobConfig = new FlinkConfiguration(c.version);
     jobConfig.set('pipeline.name', this.name, 'name');
@@ -199,8 +202,10 @@ export class FlinkSessionJob extends Construct {
       restUrl: c.restUrl,
       flinkVersion: c.version.toString(),
       kind: bound.kind,
-      entryClass: bound.entryClass,
-      ...(bound.kind === 'jar' ? { jarFile: bound.jarFile, programArgs: bound.programArgs } : { sqlFile: `${SUBMIT_SPEC_DIR}/pipeline.sql` }),
+      ...(bound.entryClass ? { entryClass: bound.entryClass } : {}),
+      ...(bound.kind === 'jar'
+        ? { jarFile: bound.jar!.uri, ...(bound.jar!.sha256 ? { jarSha256: bound.jar!.sha256 } : {}), programArgs: bound.programArgs }
+        : { sqlFile: `${SUBMIT_SPEC_DIR}/pipeline.sql` }),
       parallelism: this.parallelism,
       upgradeMode: this.upgradeMode,
       ...(savepoint ? { initialSavepointPath: savepoint, allowNonRestoredState: props.allowNonRestoredState ?? false } : {}),

@@ -22,13 +22,13 @@ import {
   applyAddresses, applyCheckpointing, applyHeartbeats, applyHighAvailability, applyMemory, applyMetrics, applyMode,
   applyRestart, applyStateBackend, checkStateBackend,
 } from './config-steps';
-import { CONF_TEMPLATE_DIR, FLINK_HOME, HANDOFF_DIR, JOB_FILES_DIR, PORTS } from './layout';
-import { PodTemplateContext } from './pod-template';
+import { ARTIFACTS_DIR, CONF_TEMPLATE_DIR, FLINK_HOME, HANDOFF_DIR, JOB_FILES_DIR, PORTS } from './layout';
+import { ARTIFACTS_VOLUME, PodTemplateContext } from './pod-template';
 import { jobManagerDeployment } from './jobmanager';
 import { taskManagerDeployment } from './taskmanager';
 import * as objects from './services';
 
-export { PORTS, FLINK_UID, FLINK_HOME, HANDOFF_DIR, JOB_FILES_DIR, CONFIG_INIT_CONTAINER, REVISION_ANNOTATION } from './layout';
+export { PORTS, FLINK_UID, FLINK_HOME, HANDOFF_DIR, JOB_FILES_DIR, CONFIG_INIT_CONTAINER, REVISION_ANNOTATION, ARTIFACTS_DIR, FETCH_JAR_INIT_CONTAINER } from './layout';
 
 /** The longest cluster or job name: leaves room for `-taskmanager` and release prefixes in 63-character names. */
 export const MAX_NAME_LENGTH = 40;
@@ -220,6 +220,11 @@ export interface ClusterModeSpec {
   readonly handoff?: boolean;
   /** Whether the REST API may be opened to peers outside the cluster (session: an explicit opt-in). */
   readonly restExposureAllowed: boolean;
+  /**
+   * An init container of the JobManager pod that writes into an emptyDir mounted read-only at
+   * `ARTIFACTS_DIR` in the JobManager (the fetch of an https job jar).
+   */
+  readonly jobManagerFetch?: Record<string, unknown>;
 }
 
 /**
@@ -379,6 +384,7 @@ export abstract class FlinkCluster extends Construct {
       checksum: () => createHash('sha256').update(JSON.stringify(files())).digest('hex'),
       handoff: spec.handoff ?? false,
       jobFiles: spec.jobFiles,
+      jobManagerFetch: spec.jobManagerFetch,
       serviceAccountName: this.serviceAccountName,
       highAvailability: this.highAvailability,
       image: this.image,
@@ -504,8 +510,8 @@ export function flinkContainer(pod: { containers: any[] }, component: 'jobmanage
 }
 
 const RESERVED_ENV = ['POD_IP', 'POD_NAMESPACE', 'JOB_MANAGER_RPC_ADDRESS', 'FLINK_PROPERTIES', 'FLINK_CONF_DIR', 'FLINK_HOME', 'FLINK_JOB_ID'];
-const RESERVED_VOLUMES = ['flink-config-template', 'flink-conf', 'flink-log', 'flink-tmp', 'flink-job', 'flink-handoff'];
-const RESERVED_MOUNTS = [`${FLINK_HOME}/conf`, `${FLINK_HOME}/log`, '/tmp', JOB_FILES_DIR, CONF_TEMPLATE_DIR, FLINK_HOME, HANDOFF_DIR];
+const RESERVED_VOLUMES = ['flink-config-template', 'flink-conf', 'flink-log', 'flink-tmp', 'flink-job', 'flink-handoff', ARTIFACTS_VOLUME];
+const RESERVED_MOUNTS = [`${FLINK_HOME}/conf`, `${FLINK_HOME}/log`, '/tmp', JOB_FILES_DIR, CONF_TEMPLATE_DIR, FLINK_HOME, HANDOFF_DIR, ARTIFACTS_DIR];
 
 /** Parses a cdk8s-plus Cpu (`"500m"`, `"2"`, `"1.5"`) into millicores. */
 export function cpuMillis(field: string, cpu: kplus.Cpu): number {

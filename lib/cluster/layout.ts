@@ -17,6 +17,14 @@ export const CONF_TEMPLATE_DIR = '/opt/flink/conf-template';
 /** Where the JobManager's init container reads the state hand-off (job id, savepoint path). */
 export const HANDOFF_DIR = '/opt/flink/handoff';
 export const JOB_FILES_DIR = '/opt/flink/job';
+/**
+ * Where the JobManager's init container fetches a remote job jar (an emptyDir), as `job.jar`;
+ * also the default of Flink's `user.artifacts.base-dir`, where Flink's own `--jars` fetch would
+ * write.
+ */
+export const ARTIFACTS_DIR = '/opt/flink/artifacts';
+/** The JobManager's init container that fetches an https job jar (the operations image's `fetch-artifact`). */
+export const FETCH_JAR_INIT_CONTAINER = 'fetch-job-jar';
 
 /**
  * The containers the toolkit owns in a Flink pod, by name: the main container is named after its

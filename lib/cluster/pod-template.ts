@@ -2,10 +2,13 @@ import { Lazy } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
 import { FlinkVersion } from '../config/flink-version';
 import { ValidationError } from '../errors';
-import { CONF_TEMPLATE_DIR, CONFIG_INIT_CONTAINER, FLINK_HOME, FLINK_UID, HANDOFF_DIR, JOB_FILES_DIR, REVISION_ANNOTATION } from './layout';
+import { ARTIFACTS_DIR, CONF_TEMPLATE_DIR, CONFIG_INIT_CONTAINER, FLINK_HOME, FLINK_UID, HANDOFF_DIR, JOB_FILES_DIR, REVISION_ANNOTATION } from './layout';
 import { AntiAffinity, ExtraVolume, ImagePullPolicy } from './options';
 
 export type Component = 'jobmanager' | 'taskmanager';
+
+/** The emptyDir the JobManager's fetch init container writes the job jar into. */
+export const ARTIFACTS_VOLUME = 'flink-artifacts';
 
 /** What the JobManager and TaskManager pods share: everything the pod template needs from the cluster. */
 export interface PodTemplateContext {
@@ -18,6 +21,8 @@ export interface PodTemplateContext {
   readonly checksum: () => string;
   readonly handoff: boolean;
   readonly jobFiles?: Record<string, string>;
+  /** The JobManager's jar fetch init container (ClusterModeSpec.jobManagerFetch). */
+  readonly jobManagerFetch?: Record<string, unknown>;
   readonly serviceAccountName: string;
   readonly highAvailability: boolean;
   readonly image: string;
@@ -47,6 +52,7 @@ export function flinkPodTemplate(ctx: PodTemplateContext, component: Component, 
   affinity?: Record<string, any>, initCommand?: string): k8s.PodTemplateSpec {
   const handoff = component === 'jobmanager' && ctx.handoff;
   const jobFiles = component === 'jobmanager' ? ctx.jobFiles : undefined;
+  const fetch = component === 'jobmanager' ? ctx.jobManagerFetch : undefined;
   return {
     metadata: {
       labels: { ...ctx.labels, 'app.kubernetes.io/component': component },
@@ -86,7 +92,12 @@ export function flinkPodTemplate(ctx: PodTemplateContext, component: Component, 
           { name: 'flink-conf', mountPath: `${FLINK_HOME}/conf` },
           ...(handoff ? [{ name: 'flink-handoff', mountPath: HANDOFF_DIR, readOnly: true }] : []),
         ],
-      }],
+      }, ...(fetch ? [{
+        name: String(fetch.name),
+        ...fetch,
+        securityContext: containerSecurity(),
+        volumeMounts: [{ name: ARTIFACTS_VOLUME, mountPath: ARTIFACTS_DIR }],
+      }] : [])],
       containers: [{
         image: ctx.image,
         imagePullPolicy: ctx.pullPolicy,
@@ -106,6 +117,7 @@ export function flinkPodTemplate(ctx: PodTemplateContext, component: Component, 
             { name: 'flink-log', mountPath: `${FLINK_HOME}/log` },
             { name: 'flink-tmp', mountPath: '/tmp' },
             ...(jobFiles ? [{ name: 'flink-job', mountPath: JOB_FILES_DIR, readOnly: true }] : []),
+            ...(fetch ? [{ name: ARTIFACTS_VOLUME, mountPath: ARTIFACTS_DIR, readOnly: true }] : []),
             ...ctx.volumes.map((v) => ({ name: v.name, mountPath: v.mountPath, readOnly: v.readOnly ?? true })),
           ],
         }),
@@ -120,6 +132,7 @@ export function flinkPodTemplate(ctx: PodTemplateContext, component: Component, 
           ...(jobFiles
             ? [{ name: 'flink-job', configMap: { name: ctx.configMap.name, items: Object.keys(jobFiles).sort().map((k) => ({ key: k, path: k })) } }]
             : []),
+          ...(fetch ? [{ name: ARTIFACTS_VOLUME, emptyDir: {} }] : []),
           ...ctx.volumes.map((v) => v.source._toVolume(v.name)),
         ],
       }),

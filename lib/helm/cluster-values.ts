@@ -4,7 +4,7 @@ import { flinkContainer, FlinkCluster, REVISION_ANNOTATION } from '../cluster/fl
 import { defaultIngressController } from '../cluster/access';
 import { keyFor, NEW_NAME_SINCE, RENAMED_IN_2 } from '../config/keys';
 import { REPOSITORY_PATTERN } from '../cluster/image-ref';
-import { LABELS, QUANTITY_CPU, QUANTITY_MEMORY, URI_OR_EMPTY, ValueTree } from './values';
+import { JAR_HTTPS, JAR_IN_IMAGE, LABELS, QUANTITY_CPU, QUANTITY_MEMORY, SHA256_OR_EMPTY, URI_OR_EMPTY, ValueTree } from './values';
 import { Ctx } from './context';
 import { cpuUtilizationTarget, isKafkaCaVolume, monitoringSwitch, NETWORK_PEER } from './templatize';
 
@@ -54,6 +54,7 @@ export function clusterValues(ctx: Ctx, objects: any[]): ValueTree {
         initialSavepointPath: { doc: 'Savepoint or retained checkpoint the first install restores from ("" for none).', value: app.initialSavepointPath ?? '', schema: URI_OR_EMPTY },
         allowNonRestoredState: { doc: 'Let a restore skip state that maps to no operator.', value: app.allowNonRestoredState, schema: { type: 'boolean' } },
         savepointDirectory: { doc: 'Where upgrade and suspend savepoints go ("" for none: then only stateless upgrades).', value: app.savepointDirectory ?? '', schema: URI_OR_EMPTY },
+        ...jarValues(app),
       },
     };
   }
@@ -241,4 +242,17 @@ function kafkaConnectionsOf(p: LogPipeline, name: string): string {
     ...p.props.sinks.flatMap((s, i) => ((s as any).tls?.volumeName === name ? [`sinks[${i}]`] : [])),
   ];
   return uses.join(', ');
+}
+
+/** The job's jar as values: its path in the Flink image, or its https URL and sha256 (fetched by the JobManager's init container). */
+function jarValues(app: FlinkApplication): ValueTree {
+  const jar = app.boundJob.jar;
+  if (!jar) return {};
+  if (jar.kind === 'image') {
+    return { jarUri: { doc: 'The job\'s jar in the Flink image: local:///path.jar, file:///path.jar or /path.jar (run with --jars).', value: jar.uri, schema: JAR_IN_IMAGE } };
+  }
+  return {
+    jarUri: { doc: 'The job\'s jar (https://), fetched into the JobManager pod by its init container (the hooks image).', value: jar.uri, schema: JAR_HTTPS },
+    jarSha256: { doc: 'The jar\'s sha256 (64 hex digits); the fetch refuses a jar with another digest ("" for not checked).', value: jar.sha256 ?? '', schema: SHA256_OR_EMPTY },
+  };
 }

@@ -322,6 +322,9 @@ ${app.highAvailability ? '' : `{{- if eq .Values.job.upgradeMode "last-state" -}
 }
 
 /** The JobManager's args: the generated ones, then job.args. */
+/** The `--jars` argument of a jar in the image, from values: `local://` and the path. */
+const JAR_ARG = '(printf "local://%s" (.Values.job.jarUri | trimPrefix "local://" | trimPrefix "file://"))';
+
 export function jobManagerArgsHelper(ctx: Ctx, objects: any[]): string {
   const { c, app, name } = ctx;
   const jm = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === `${name}-jobmanager`);
@@ -330,7 +333,7 @@ export function jobManagerArgsHelper(ctx: Ctx, objects: any[]): string {
   return `
 {{/* The JobManager's container args: the generated ones, then job.args. */}}
 {{- define "${c}.jobManagerArgs" -}}
-{{- $args := list ${fixed.map(goString).join(' ')} }}
+{{- $args := list ${fixed.map((a, i) => (fixed[i - 1] === '--jars' && app!.boundJob.jar?.kind === 'image' ? JAR_ARG : goString(a))).join(' ')} }}
 {{- toYaml (concat $args .Values.job.args) }}
 {{- end -}}
 `;

@@ -2,7 +2,7 @@ import { REST_CLIENT_LABEL } from '../cluster/network-policy';
 import { FlinkSessionJob } from '../session';
 import { emitTemplate, TplLiteral } from '../synth/yaml';
 import { PACKAGE_VERSION } from '../version';
-import { renderSchema, renderValues, URI_OR_EMPTY, ValueTree } from './values';
+import { JAR_HTTPS, JAR_IN_IMAGE, renderSchema, renderValues, SHA256_OR_EMPTY, URI_OR_EMPTY, ValueTree } from './values';
 import { B, clone, goString, T } from './context';
 import { addedObject, baseMetadata } from './templatize';
 import { generatedObjects, identity, releaseReferences } from './references';
@@ -49,6 +49,10 @@ export function sessionJobChart(name: string, job: FlinkSessionJob, objects: any
       children: {
         parallelism: { doc: 'Parallelism of the job.', value: job.parallelism, schema: { type: 'integer', minimum: 1, maximum: 32768 } },
         args: { doc: 'Program arguments (jar jobs).', value: spec.programArgs ?? [], schema: { type: 'array', items: { type: 'string' } } },
+        ...(spec.kind === 'jar' ? {
+          jarUri: { doc: 'The jar the submitter uploads: a path or file:/// URI in the operations image, or https://.', value: spec.jarFile, schema: { anyOf: [{ ...JAR_IN_IMAGE, pattern: '^(file://)?(/[^/\\s]+)+\\.jar$' }, JAR_HTTPS] } },
+          jarSha256: { doc: 'The sha256 of an https jar (64 hex digits); the submitter refuses a jar with another digest ("" for not checked).', value: spec.jarSha256 ?? '', schema: SHA256_OR_EMPTY },
+        } : {}),
         upgradeMode: { doc: 'stateless or savepoint.', value: job.upgradeMode, schema: { type: 'string', enum: ['stateless', 'savepoint'] } },
         initialSavepointPath: { doc: 'Savepoint the first submission restores from ("" for none).', value: spec.initialSavepointPath ?? '', schema: URI_OR_EMPTY },
         allowNonRestoredState: { doc: 'Let a restore skip state that maps to no operator.', value: spec.allowNonRestoredState ?? false, schema: { type: 'boolean' } },
@@ -102,13 +106,18 @@ ${flinkConfigurationChecks(new Map(), job.cluster.version)}{{- end -}}
 {{/* The submission spec the operations tool reads (keys sorted, as the toolkit writes them). */}}
 {{- define "${c}.spec" -}}
 {{- include "${c}.validate" . }}
-{{- $s := dict ${Object.entries(spec).filter(([k]) => !['parallelism', 'programArgs', 'upgradeMode', 'initialSavepointPath', 'allowNonRestoredState', 'flinkConfiguration', 'jobId', 'name'].includes(k)).map(([k, val]) => `${goString(k)} ${goString(String(val))}`).join(' ')} }}
+{{- $s := dict ${Object.entries(spec).filter(([k]) => !['parallelism', 'programArgs', 'jarFile', 'jarSha256', 'upgradeMode', 'initialSavepointPath', 'allowNonRestoredState', 'flinkConfiguration', 'jobId', 'name'].includes(k)).map(([k, val]) => `${goString(k)} ${goString(String(val))}`).join(' ')} }}
 {{- $_ := set $s "name" (include "${c}.fullname" .) }}
 {{- $_ := set $s "jobId" ${job.jobIdGiven ? goString(job.jobId) : `(sha256sum (printf "cdk8s-flink/%s/%s" .Release.Namespace .Release.Name) | trunc 32)`} }}
 {{- $_ := set $s "parallelism" (int .Values.job.parallelism) }}
 {{- $_ := set $s "upgradeMode" .Values.job.upgradeMode }}
 {{- $_ := set $s "flinkConfiguration" .Values.flinkConfiguration }}
-${spec.kind === 'jar' ? '{{- $_ := set $s "programArgs" .Values.job.args }}\n' : ''}{{- with .Values.job.initialSavepointPath }}
+${spec.kind === 'jar' ? `{{- $_ := set $s "programArgs" .Values.job.args }}
+{{- $_ := set $s "jarFile" .Values.job.jarUri }}
+{{- with .Values.job.jarSha256 }}
+{{- $_ := set $s "jarSha256" (lower .) }}
+{{- end }}
+` : ''}{{- with .Values.job.initialSavepointPath }}
 {{- $_ := set $s "initialSavepointPath" . }}
 {{- $_ := set $s "allowNonRestoredState" $.Values.job.allowNonRestoredState }}
 {{- end }}

@@ -75,5 +75,11 @@ export const URI_OR_EMPTY = {
   pattern: `^((${NEEDS_BUCKET.join('|')})://[^/@\\s?#]+(/\\S*)?|(${FLINK_FS_SCHEMES.filter((x) => !NEEDS_BUCKET.includes(x) && x !== 'file').join('|')})://[^/@\\s?#]*(/\\S*)?|file://(localhost)?/\\S*)?$`,
   not: { pattern: '/\\.\\.?(/|$)' },
 };
+/** A job jar in an image: `local:///p.jar`, `file:///p.jar` or `/p.jar` (JobSource.jar's check). */
+export const JAR_IN_IMAGE = { type: 'string', pattern: '^((local|file)://)?(/[^/\\s]+)+\\.jar$', not: { pattern: '/\\.\\.?/' } };
+/** An https job jar without credentials in the URL. */
+export const JAR_HTTPS = { type: 'string', pattern: '^https://[^/@\\s]+/\\S*[^/\\s]$' };
+/** A sha256 digest, or "" for none. */
+export const SHA256_OR_EMPTY = { type: 'string', pattern: '^([0-9a-fA-F]{64})?$' };
 /** Labels or annotations: keys as the API server checks them (a newline or space in a key would otherwise inject YAML). */
 export const LABELS = { type: 'object', propertyNames: { pattern: LABEL_KEY.source, maxLength: 317 }, additionalProperties: { type: 'string' } };

@@ -27,7 +27,9 @@ export interface LocalContainer {
   readonly env: Record<string, string>;
 }
 
-export function localCluster(objects: any[], name: string, work: string, podEnv: Record<string, string> = { POD_IP: '127.0.0.1', POD_NAMESPACE: 'default' }): LocalCluster {
+export function localCluster(objects: any[], name: string, work: string, podEnv: Record<string, string> = { POD_IP: '127.0.0.1', POD_NAMESPACE: 'default' },
+  /** More container paths mapped to local folders (e.g. the image's usrlib, a jar fetch's emptyDir). */
+  extraMounts: Record<string, string> = {}): LocalCluster {
   const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === `${name}-config`);
   const jm = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === `${name}-jobmanager`);
   const tm = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === `${name}-taskmanager`);
@@ -60,7 +62,8 @@ export function localCluster(objects: any[], name: string, work: string, podEnv:
   // Mount paths, longest first so /opt/flink/conf-template is not taken for /opt/flink/conf.
   const mounts: [string, string][] = [
     ['/opt/flink/conf-template', templateDir], ['/opt/flink/handoff', handoffDir], ['/opt/flink/conf', confDir], ['/opt/flink/job', jobDir],
-  ];
+    ...Object.entries(extraMounts),
+  ].sort(([a], [b]) => b.length - a.length) as [string, string][];
   const mapPaths = (s: string) => mounts.reduce((acc, [from, to]) => acc.split(from).join(to), s);
   // Run the init container's own command with the volumes mapped to local folders.
   const init = jm.spec.template.spec.initContainers[0];

@@ -35,10 +35,12 @@ export interface RunClusterOptions {
   readonly taskManagers?: number;
   /** More `-D` properties for every process (after the generated config; they win). */
   readonly properties?: Record<string, string>;
+  /** More container paths mapped to local folders in the container args (the image's usrlib, a jar fetch's emptyDir). */
+  readonly mounts?: Record<string, string>;
 }
 
 export async function runCluster(objects: any[], name: string, work: string, home: string, opts: RunClusterOptions = {}): Promise<RunningCluster> {
-  let local = localCluster(objects, name, work);
+  let local = localCluster(objects, name, work, undefined, opts.mounts);
   const detached = opts.detached ?? false;
   const extra = opts.properties ?? {};
   const [restPort, rpcPort, blobPort, jmProm] = await freePorts(4);

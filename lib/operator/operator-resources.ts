@@ -193,7 +193,7 @@ function flinkDeployment(c: FlinkApplication | FlinkSessionCluster, objects: Jso
     }
     spec.job = {
       jarURI: applicationJarUri(c),
-      entryClass: c.boundJob.entryClass,
+      ...(c.boundJob.entryClass ? { entryClass: c.boundJob.entryClass } : {}),
       args: c.boundJob.programArgs,
       ...(c.reactive ? {} : { parallelism: c.parallelism }),
       upgradeMode: c.upgradeMode,
@@ -207,9 +207,8 @@ function flinkDeployment(c: FlinkApplication | FlinkSessionCluster, objects: Jso
 /** `local://` for a jar in the image: the SQL runner, or the job's own jar file. */
 function applicationJarUri(c: FlinkApplication): string {
   if (c.boundJob.kind === 'sql') return 'local:///opt/flink/usrlib/cdk8s-flink-sql-runner.jar';
-  const jar = c.boundJob.jarFile;
-  if (jar && jar.startsWith('/')) return `local://${jar}`;
-  if (jar) return jar;
+  const jar = c.boundJob.jar;
+  if (jar) return jar.kind === 'image' ? `local://${jar.path}` : jar.uri;
   throw new ValidationError('job.jarFile', undefined, `is required for the operator target (application "${c.name}"): the operator needs the jar's URI; expected the jar's absolute path in the image, e.g. "/opt/flink/usrlib/job.jar"`);
 }
 
@@ -228,17 +227,17 @@ function sessionJob(j: FlinkSessionJob, options: OperatorOptions): Json {
     // The script travels in the resource: the session cluster's pods do not mount it.
     args = ['--script-base64', Buffer.from(bound.sqlScript ?? '').toString('base64')];
   } else {
-    if (!bound.jarFile || bound.jarFile.startsWith('/')) {
-      throw new ValidationError('job.jarFile', bound.jarFile, `is not a URI the operator can fetch for session job "${j.name}"; expected an http(s) URL`);
+    if (bound.jar?.kind !== 'https') {
+      throw new ValidationError('job.jarFile', bound.jarFile, `is not a URI the operator can fetch for session job "${j.name}"; expected an https URL`);
     }
-    jarURI = bound.jarFile;
+    jarURI = bound.jar.uri;
   }
   const spec: Json = {
     deploymentName: j.cluster.name,
     flinkConfiguration: Object.fromEntries(Object.entries(j.spec.flinkConfiguration as Record<string, unknown>).map(([k, v]) => [k, String(v)])),
     job: {
       jarURI,
-      entryClass: bound.kind === 'sql' ? SQL_RUNNER_CLASS : bound.entryClass,
+      ...(bound.kind === 'sql' ? { entryClass: SQL_RUNNER_CLASS } : bound.entryClass ? { entryClass: bound.entryClass } : {}),
       args,
       parallelism: j.parallelism,
       upgradeMode: j.upgradeMode,

@@ -20,6 +20,7 @@ import { cancelJob, checkJobId, checkpointReport, formatCheckpointReport, JobSel
 import { formatPreflight, preflight } from './preflight';
 import { smoke } from './smoke';
 import { submit } from './submit';
+import { fetchArtifact } from './artifact';
 
 const log = (m: string) => process.stderr.write(`${m}\n`);
 const out = (s: string) => process.stdout.write(s);
@@ -329,6 +330,31 @@ const hooks: OpsCommand[] = [
   },
 ];
 
+const artifacts: OpsCommand[] = [{
+  name: 'fetch-artifact',
+  summary: "an application JobManager's init container: fetch the job's https jar into the pod, its sha256 checked",
+  details: 'Fetches an https jar (redirects to https only) into a .part file next to --dest, checks its sha256 when --sha256 is not empty '
+    + '(and with --require-main-class that its manifest names a Main-Class), then renames it to --dest. A jar that fails a check is removed and the command exits 1: '
+    + 'the pod does not start. A --dest that is already there is kept when it passes the same checks, never replaced. '
+    + 'Trust for a private certificate authority: NODE_EXTRA_CA_CERTS=<pem file>.',
+  options: [
+    opt('url', 'url', 'the jar (https://)', { required: true }),
+    opt('sha256', 'hex', 'the expected sha256 (64 hex digits; empty: not checked)'),
+    opt('dest', 'file', 'where the jar goes, e.g. /opt/flink/artifacts/job.jar', { required: true }),
+    opt('require-main-class', undefined, "refuse a jar whose manifest names no Main-Class (the job gives no entry class)"),
+  ],
+  example: 'cdk8s-flink-ops fetch-artifact --url https://artifacts.example.com/logs/audit-logs-1.4.0.jar --sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 --dest /opt/flink/artifacts/job.jar',
+  timeout: '5m',
+  async run(o, timeoutMs) {
+    const sha = str(o.sha256) ?? '';
+    if (sha !== '' && !/^[0-9a-fA-F]{64}$/.test(sha)) throw new OpsError(`--sha256: "${sha}" is not a sha256 digest; expected 64 hex digits`);
+    await fetchArtifact({
+      url: str(o.url)!, sha256: sha === '' ? undefined : sha.toLowerCase(), dest: str(o.dest)!,
+      requireMainClass: o['require-main-class'] === true, timeoutMs, log,
+    });
+  },
+}];
+
 export const OPS_PROGRAM: ProgramDecl = {
   name: 'cdk8s-flink-ops',
   title: 'Flink job lifecycle, Kafka checks, and the Helm hooks of cdk8s-flink charts',
@@ -337,6 +363,7 @@ export const OPS_PROGRAM: ProgramDecl = {
     { title: "Flink job lifecycle (the JobManager's REST API)", commands: lifecycle.map(command) },
     { title: 'Kafka', commands: kafka.map(command) },
     { title: 'Hooks and helm test', commands: hooks.map(command) },
+    { title: 'Init containers', commands: artifacts.map(command) },
   ],
   globalOptions: [
     opt('help', undefined, 'show help', { short: 'h' }),

@@ -3,6 +3,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { OpsError } from './errors';
 import { FlinkRest } from './flink-rest';
+import { bufferReader, checkMainClass, downloadJar } from './artifact';
+import { redactUrl } from '../errors';
 
 /** Where the operations image keeps the SQL runner jar (built from runtime/sql-runner). */
 export const SQL_RUNNER_JAR = process.env.CDK8S_FLINK_SQL_RUNNER_JAR ?? '/opt/cdk8s-flink/cdk8s-flink-sql-runner.jar';
@@ -12,8 +14,12 @@ export interface SubmitSpec {
   readonly jobId: string;
   readonly restUrl: string;
   readonly kind: 'jar' | 'sql';
-  readonly entryClass: string;
+  /** The main class; absent: the jar's manifest names it. */
+  readonly entryClass?: string;
+  /** The jar: a path or file:// URI in this image, or an https URL. */
   readonly jarFile?: string;
+  /** The https jar's expected sha256 (lower-case hex). */
+  readonly jarSha256?: string;
   readonly sqlFile?: string;
   readonly programArgs?: string[];
   readonly parallelism: number;
@@ -97,14 +103,16 @@ export async function submit(spec: SubmitSpec, specFile: string, o: { timeoutMs:
   }
   savepoint ??= spec.initialSavepointPath;
 
-  const content = /^https?:\/\//.test(jar) ? Buffer.from(await (await fetch(jar, { signal: AbortSignal.timeout(o.timeoutMs) })).arrayBuffer()) : fs.readFileSync(jar);
-  const jarId = await rest.uploadJar(path.basename(jar.split('?')[0]), content);
-  o.log(`uploaded ${jar} as ${jarId}`);
+  const content = await readJar(jar, spec.jarSha256, o.timeoutMs);
+  if (spec.kind === 'jar' && !spec.entryClass) checkMainClass(redactUrl(jar), bufferReader(content), true);
+  const jarId = await rest.uploadJar(path.basename(new URL(jar, 'file:///').pathname), content);
+  o.log(`uploaded ${redactUrl(jar)} as ${jarId}`);
   // Running the jar plans the job on the JobManager and may take longer than a REST call's
   // timeout; it is not idempotent (a retry of a submission that went through is refused as a
   // duplicate), so it is sent once, bounded by the command's timeout.
   const id = await new FlinkRest(spec.restUrl, o.timeoutMs, 0).runJar(jarId, {
-    entryClass: spec.entryClass,
+    // Without an entry class Flink runs the Main-Class of the jar's manifest.
+    ...(spec.entryClass ? { entryClass: spec.entryClass } : {}),
     programArgsList: args,
     parallelism: spec.parallelism,
     jobId,
@@ -113,4 +121,16 @@ export async function submit(spec: SubmitSpec, specFile: string, o: { timeoutMs:
   });
   o.log(`submitted job ${id} "${spec.name}"${savepoint ? ` from ${savepoint}` : ''}`);
   return id;
+}
+
+/** The jar's content: a path or file:// URI in this image, or an https URL (sha256 checked when given). */
+async function readJar(jar: string, sha256: string | undefined, timeoutMs: number): Promise<Buffer> {
+  if (/^https:\/\//i.test(jar)) return downloadJar(jar, sha256, timeoutMs);
+  const file = /^file:\/\/\//i.test(jar) ? jar.slice('file://'.length) : jar;
+  if (!file.startsWith('/')) throw new OpsError(`spec.jarFile: "${redactUrl(jar)}" is not a jar the submitter can read; expected an absolute path or file:/// URI in this image, or an https:// URL`);
+  if (!fs.existsSync(file)) throw new OpsError(`spec.jarFile: ${file} does not exist in the submitter's image`);
+  const content = fs.readFileSync(file);
+  const digest = createHash('sha256').update(content as unknown as Uint8Array).digest('hex');
+  if (sha256 && digest !== sha256) throw new OpsError(`spec.jarFile: ${file} has sha256 ${digest}, not the expected ${sha256}; refusing the jar`);
+  return content;
 }

@@ -1,0 +1,194 @@
+/**
+ * Job jars from URIs on real Flink 1.20.5 and 2.2.1 (local processes, 127.0.0.1), with no entry
+ * class given: a tiny job (test/support/java/manifest-job, compiled against the distribution's
+ * lib/ and packed with a Main-Class manifest) whose job name is its first argument.
+ *
+ * - Application mode, `local:///opt/flink/usrlib/manifest-job.jar`: the jar where the image has
+ *   it (the home's usrlib/, which also holds the SQL runner jar); the JobManager runs the
+ *   synthesized args (`standalone-job --jars local://... --job-id ...`, no `--job-classname`),
+ *   and the job runs under the name it was given.
+ * - Application mode, `https://127.0.0.1:<port>/...` served by a local HTTPS server: the
+ *   JobManager pod's init container is run as rendered (`node lib/ops/main.js fetch-artifact`
+ *   with its args, the emptyDir mapped to a folder, the server's certificate trusted through
+ *   NODE_EXTRA_CA_CERTS), then the JobManager with its args; the job runs. The same init
+ *   container rendered with a wrong jarSha256 exits 1 with one line and leaves nothing behind.
+ * - A session job from `file://` and one from `https://` (sha256 checked), both without entry
+ *   class: `submit` as the chart's submitter runs it (job.json with the REST URL mapped); both
+ *   run on the session cluster.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'child_process';
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as https from 'https';
+import * as path from 'path';
+import { FlinkApplication, FlinkSessionCluster, FlinkSessionJob, FlinkVersion, JobSource } from '../../lib';
+import { FETCH_JAR_INIT_CONTAINER } from '../../lib/cluster/flink-cluster';
+import { repoRoot } from '../support/flink-dist';
+import { restGet, waitFor } from '../support/flink-proc';
+import { runCluster } from '../support/local-flink';
+import { live, LiveRun } from '../support/live';
+import { find, synth } from '../support/synth';
+
+const OPS = path.join(__dirname, '..', '..', 'lib', 'ops', 'main.js');
+const CASES = [
+  { dist: '1.20.5', line: '1.20', version: FlinkVersion.V1_20 },
+  { dist: '2.2.1', line: '2.2', version: FlinkVersion.V2_2 },
+];
+const MAIN = 'org.cdk8sflink.testjob.ManifestJob';
+
+/** Compiles the test job against the home's lib/ and packs it with a Main-Class manifest. */
+function buildJar(home: string, work: string): string {
+  const classes = path.join(work, 'classes');
+  fs.mkdirSync(classes, { recursive: true });
+  const src = path.join(repoRoot(), 'test', 'support', 'java', 'manifest-job', 'ManifestJob.java');
+  const javac = spawnSync('javac', ['-d', classes, '-cp', path.join(home, 'lib', '*'), src], { encoding: 'utf8' });
+  assert.equal(javac.status, 0, javac.stderr);
+  const jar = path.join(work, 'manifest-job.jar');
+  const r = spawnSync('jar', ['--create', '--file', jar, '--main-class', MAIN, '-C', classes, '.'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return jar;
+}
+
+/** An HTTPS server on 127.0.0.1 serving `files` by path, with a self-signed certificate for 127.0.0.1. */
+async function httpsServer(run: LiveRun, files: Record<string, string>): Promise<{ url: string; caFile: string; requests: string[] }> {
+  const key = path.join(run.work, 'server.key');
+  const caFile = path.join(run.work, 'server.crt');
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', caFile, '-days', '1', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1', '-addext', 'basicConstraints=critical,CA:TRUE'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const requests: string[] = [];
+  const server = https.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(caFile) }, (req, res) => {
+    requests.push(req.url ?? '');
+    const file = files[req.url ?? ''];
+    if (!file) { res.writeHead(404).end(); return; }
+    res.writeHead(200, { 'content-type': 'application/java-archive' });
+    fs.createReadStream(file).pipe(res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  run.keep({ stop: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) });
+  return { url: `https://127.0.0.1:${(server.address() as any).port}`, caFile, requests };
+}
+
+/** Runs the ops tool (asynchronously: the HTTPS server answers from this process); its exit code and output. */
+function ops(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [OPS, ...args], { env: { ...process.env, ...env }, timeout: 150_000 });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => { stdout += d; });
+    p.stderr.on('data', (d) => { stderr += d; });
+    p.on('error', reject);
+    p.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+/** The args of the JobManager pod's fetch init container, with its emptyDir mapped to `dir`. */
+function fetchArgs(objects: any[], name: string, dir: string): string[] {
+  const pod = find(objects, 'Deployment', `${name}-jobmanager`).spec.template.spec;
+  const init = pod.initContainers.find((c: any) => c.name === FETCH_JAR_INIT_CONTAINER);
+  assert.ok(init, 'the JobManager pod has the fetch init container');
+  return (init.args as string[]).map((a) => a.split('/opt/flink/artifacts').join(dir));
+}
+
+/** Waits until job `jid` is RUNNING; returns its name. */
+async function runningName(rest: string, jid: string, died: () => string | undefined): Promise<string> {
+  const j = await waitFor(async () => {
+    const o = await restGet<{ jobs: { jid: string; name: string; state: string }[] }>(`${rest}/jobs/overview`).catch(() => undefined);
+    const job = o?.jobs.find((x) => x.jid === jid);
+    if (job && ['FAILED', 'CANCELED', 'FINISHED'].includes(job.state)) throw Object.assign(new Error(`job ${jid} is ${job.state}`), { fatal: true });
+    return job?.state === 'RUNNING' ? job : undefined;
+  }, { timeoutMs: 180_000, intervalMs: 1000, what: `job ${jid} RUNNING`, abortIf: died });
+  return j.name;
+}
+
+for (const c of CASES) {
+  test(`jar URIs on real Flink ${c.dist}: application from local:// and from https:// (init container, sha256), session jobs from file:// and https://, no entry class`, { timeout: 12 * 60_000 }, async (t) => {
+    await live(t, `jar-uris-${c.line}`, async (run) => {
+      const home = await run.flinkHome(c.dist, c.line);
+      const jar = buildJar(home, run.work);
+      const sha = createHash('sha256').update(fs.readFileSync(jar) as unknown as Uint8Array).digest('hex');
+      fs.copyFileSync(jar, path.join(home, 'usrlib', 'manifest-job.jar'));
+      const server = await httpsServer(run, { '/jobs/manifest-job.jar': jar });
+      const jarUrl = `${server.url}/jobs/manifest-job.jar`;
+      const trust = { NODE_EXTRA_CA_CERTS: server.caFile };
+      const app = (name: string, jarFile: string, jarSha256?: string) => {
+        let a!: FlinkApplication;
+        const objects = synth((s) => {
+          a = new FlinkApplication(s, name, {
+            flinkVersion: c.version, checkpointing: false, taskManagerSlots: 1, parallelism: 1,
+            job: JobSource.jar({ jarFile, jarSha256, args: [`${name}-run`] }),
+          });
+        });
+        return { objects, jobId: a.jobId };
+      };
+
+      // (a) local:// in the image.
+      {
+        const { objects, jobId } = app('from-image', 'local:///opt/flink/usrlib/manifest-job.jar');
+        const args = find(objects, 'Deployment', 'from-image-jobmanager').spec.template.spec.containers[0].args;
+        assert.ok(!args.includes('--job-classname'), `no --job-classname: ${args.join(' ')}`);
+        const work = path.join(run.work, 'from-image');
+        fs.mkdirSync(work);
+        const cluster = run.keep(await runCluster(objects, 'from-image', work, home, { mounts: { '/opt/flink/usrlib': path.join(home, 'usrlib') } }));
+        assert.equal(await runningName(cluster.rest, jobId, cluster.died), 'from-image-run');
+        await cluster.stop();
+        t.diagnostic(`local://: job ${jobId} RUNNING from the manifest's Main-Class`);
+      }
+
+      // (b) https:// fetched by the init container, sha256 checked; then a wrong sha256 refused.
+      {
+        const { objects, jobId } = app('fetched', jarUrl, sha.toUpperCase());
+        const artifacts = path.join(run.work, 'fetched-artifacts');
+        fs.mkdirSync(artifacts);
+        const fetched = await ops(fetchArgs(objects, 'fetched', artifacts), trust);
+        assert.equal(fetched.status, 0, fetched.stderr);
+        assert.match(fetched.stderr, new RegExp(`sha256 ${sha} \\(as expected\\), main class ${MAIN.replace(/\./g, '\\.')}`));
+        assert.deepEqual(fs.readdirSync(artifacts), ['job.jar']);
+        const work = path.join(run.work, 'fetched');
+        fs.mkdirSync(work);
+        const cluster = run.keep(await runCluster(objects, 'fetched', work, home, { mounts: { '/opt/flink/artifacts': artifacts } }));
+        assert.equal(await runningName(cluster.rest, jobId, cluster.died), 'fetched-run');
+        await cluster.stop();
+
+        const wrong = app('tampered', jarUrl, sha.replace(/^./, (d) => (d === '0' ? '1' : '0')));
+        const empty = path.join(run.work, 'tampered-artifacts');
+        fs.mkdirSync(empty);
+        const refused = await ops(fetchArgs(wrong.objects, 'tampered', empty), trust);
+        assert.equal(refused.status, 1);
+        assert.equal(refused.stdout, '');
+        assert.match(refused.stderr, /^cdk8s-flink-ops: error: https:\/\/127\.0\.0\.1:\d+\/jobs\/manifest-job\.jar: sha256 [0-9a-f]{64} does not match the expected [0-9a-f]{64}; refusing the jar\n$/);
+        assert.deepEqual(fs.readdirSync(empty), [], 'nothing left behind (no job.jar, no .part file)');
+        t.diagnostic(`https://: fetched (${server.requests.length} requests), job ${jobId} RUNNING; a wrong sha256 refused`);
+      }
+
+      // (c) session jobs from file:// and https://.
+      {
+        let session!: FlinkSessionCluster;
+        const jobs: FlinkSessionJob[] = [];
+        const objects = synth((s) => {
+          session = new FlinkSessionCluster(s, 'pool', { flinkVersion: c.version, checkpointing: false, taskManagerReplicas: 1, taskManagerSlots: 2 });
+          jobs.push(new FlinkSessionJob(s, 'from-file', { cluster: session, job: JobSource.jar({ jarFile: `file://${jar}`, args: ['from-file-run'] }) }));
+          jobs.push(new FlinkSessionJob(s, 'from-https', { cluster: session, job: JobSource.jar({ jarFile: jarUrl, jarSha256: sha, args: ['from-https-run'] }) }));
+        });
+        const work = path.join(run.work, 'pool');
+        fs.mkdirSync(work);
+        const cluster = run.keep(await runCluster(objects, 'pool', work, home));
+        await waitFor(() => restGet(`${cluster.rest}/overview`).catch(() => undefined), { timeoutMs: 120_000, intervalMs: 1000, what: 'the REST API', abortIf: cluster.died });
+        for (const j of jobs) {
+          const spec = JSON.parse(find(objects, 'ConfigMap', `${j.name}-job`).data['job.json']);
+          assert.equal(spec.entryClass, undefined, 'no entry class in the spec');
+          const file = path.join(work, `${j.name}.json`);
+          fs.writeFileSync(file, JSON.stringify({ ...spec, restUrl: cluster.rest }));
+          const submitted = await ops(['submit', '--spec', file, '--timeout', '120s'], trust);
+          assert.equal(submitted.status, 0, submitted.stderr);
+          const jid = /submitted job ([0-9a-f]{32})/.exec(submitted.stderr)?.[1];
+          assert.ok(jid, submitted.stderr);
+          assert.equal(await runningName(cluster.rest, jid, cluster.died), `${j.name}-run`);
+        }
+        t.diagnostic('session jobs from file:// and https:// RUNNING');
+      }
+    });
+  });
+}
