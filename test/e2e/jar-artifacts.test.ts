@@ -25,6 +25,7 @@ import * as https from 'https';
 import * as path from 'path';
 import { FlinkApplication, FlinkSessionCluster, FlinkSessionJob, FlinkVersion, JobSource } from '../../lib';
 import { FETCH_JAR_INIT_CONTAINER } from '../../lib/cluster/flink-cluster';
+import { recordE2E } from '../support/e2e-report';
 import { repoRoot } from '../support/flink-dist';
 import { restGet, waitFor } from '../support/flink-proc';
 import { runCluster } from '../support/local-flink';
@@ -99,12 +100,15 @@ async function runningName(rest: string, jid: string, died: () => string | undef
     const job = o?.jobs.find((x) => x.jid === jid);
     if (job && ['FAILED', 'CANCELED', 'FINISHED'].includes(job.state)) throw Object.assign(new Error(`job ${jid} is ${job.state}`), { fatal: true });
     return job?.state === 'RUNNING' ? job : undefined;
-  }, { timeoutMs: 180_000, intervalMs: 1000, what: `job ${jid} RUNNING`, abortIf: died });
+  }, { timeoutMs: 300_000, intervalMs: 1000, what: `job ${jid} RUNNING`, abortIf: died });
   return j.name;
 }
 
 for (const c of CASES) {
-  test(`jar URIs on real Flink ${c.dist}: application from local:// and from https:// (init container, sha256), session jobs from file:// and https://, no entry class`, { timeout: 12 * 60_000 }, async (t) => {
+  test(`jar URIs on real Flink ${c.dist}: application from local:// and from https:// (init container, sha256), session jobs from file:// and https://, no entry class`, { timeout: 20 * 60_000 }, async (t) => {
+    const started = Date.now();
+    const seconds: Record<string, number> = {};
+    const lap = (what: string) => { seconds[what] = Math.round((Date.now() - started) / 100) / 10; };
     await live(t, `jar-uris-${c.line}`, async (run) => {
       const home = await run.flinkHome(c.dist, c.line);
       const jar = buildJar(home, run.work);
@@ -134,6 +138,7 @@ for (const c of CASES) {
         const cluster = run.keep(await runCluster(objects, 'from-image', work, home, { mounts: { '/opt/flink/usrlib': path.join(home, 'usrlib') } }));
         assert.equal(await runningName(cluster.rest, jobId, cluster.died), 'from-image-run');
         await cluster.stop();
+        lap('localRunning');
         t.diagnostic(`local://: job ${jobId} RUNNING from the manifest's Main-Class`);
       }
 
@@ -160,6 +165,7 @@ for (const c of CASES) {
         assert.equal(refused.stdout, '');
         assert.match(refused.stderr, /^cdk8s-flink-ops: error: https:\/\/127\.0\.0\.1:\d+\/jobs\/manifest-job\.jar: sha256 [0-9a-f]{64} does not match the expected [0-9a-f]{64}; refusing the jar\n$/);
         assert.deepEqual(fs.readdirSync(empty), [], 'nothing left behind (no job.jar, no .part file)');
+        lap('httpsRunningAndWrongShaRefused');
         t.diagnostic(`https://: fetched (${server.requests.length} requests), job ${jobId} RUNNING; a wrong sha256 refused`);
       }
 
@@ -187,8 +193,10 @@ for (const c of CASES) {
           assert.ok(jid, submitted.stderr);
           assert.equal(await runningName(cluster.rest, jid, cluster.died), `${j.name}-run`);
         }
+        lap('sessionJobsRunning');
         t.diagnostic('session jobs from file:// and https:// RUNNING');
       }
     });
+    t.diagnostic(`report: ${recordE2E(`jar-uris/flink-${c.dist}`, { secondsSinceStart: seconds })}`);
   });
 }
