@@ -4,6 +4,7 @@ import { FlinkVersion } from '../config/flink-version';
 import { ValidationError } from '../errors';
 import { CONF_TEMPLATE_DIR, CONFIG_INIT_CONTAINER, FLINK_HOME, FLINK_UID, HANDOFF_DIR, JOB_FILES_DIR, REVISION_ANNOTATION } from './layout';
 import { AntiAffinity, ExtraVolume, ImagePullPolicy } from './options';
+import { ResolvedPodTemplate, restrictedSecurityContext } from './pod-customization';
 
 export type Component = 'jobmanager' | 'taskmanager';
 
@@ -29,6 +30,8 @@ export interface PodTemplateContext {
   readonly env: () => Record<string, unknown>[];
   /** The extra volumes (the cluster's list, which grows after construction). */
   readonly volumes: readonly ExtraVolume[];
+  /** What the pod templates add, per component. */
+  readonly templates: Record<Component, ResolvedPodTemplate>;
   readonly configMap: k8s.KubeConfigMap;
 }
 
@@ -47,6 +50,7 @@ export function flinkPodTemplate(ctx: PodTemplateContext, component: Component, 
   affinity?: Record<string, any>, initCommand?: string): k8s.PodTemplateSpec {
   const handoff = component === 'jobmanager' && ctx.handoff;
   const jobFiles = component === 'jobmanager' ? ctx.jobFiles : undefined;
+  const added = ctx.templates[component];
   return {
     metadata: {
       labels: { ...ctx.labels, 'app.kubernetes.io/component': component },
@@ -74,6 +78,7 @@ export function flinkPodTemplate(ctx: PodTemplateContext, component: Component, 
       ...(Object.keys(ctx.nodeSelector).length ? { nodeSelector: ctx.nodeSelector } : {}),
       ...(ctx.tolerations.length ? { tolerations: ctx.tolerations } : {}),
       ...(affinity ? { affinity } : {}),
+      ...(added.priorityClassName ? { priorityClassName: added.priorityClassName } : {}),
       initContainers: [{
         name: CONFIG_INIT_CONTAINER,
         image: ctx.image,
@@ -86,7 +91,7 @@ export function flinkPodTemplate(ctx: PodTemplateContext, component: Component, 
           { name: 'flink-conf', mountPath: `${FLINK_HOME}/conf` },
           ...(handoff ? [{ name: 'flink-handoff', mountPath: HANDOFF_DIR, readOnly: true }] : []),
         ],
-      }],
+      }, ...added.initContainers],
       containers: [{
         image: ctx.image,
         imagePullPolicy: ctx.pullPolicy,
@@ -98,6 +103,7 @@ export function flinkPodTemplate(ctx: PodTemplateContext, component: Component, 
             ...(handoff
               ? [{ name: 'FLINK_JOB_ID', valueFrom: { configMapKeyRef: { name: `${ctx.name}-handoff`, key: 'jobId' } } }]
               : []),
+            ...Object.keys(added.flinkEnv).sort().map((k) => added.flinkEnv[k]._toEnvVar(k)),
           ],
         }),
         volumeMounts: Lazy.any({
@@ -107,9 +113,10 @@ export function flinkPodTemplate(ctx: PodTemplateContext, component: Component, 
             { name: 'flink-tmp', mountPath: '/tmp' },
             ...(jobFiles ? [{ name: 'flink-job', mountPath: JOB_FILES_DIR, readOnly: true }] : []),
             ...ctx.volumes.map((v) => ({ name: v.name, mountPath: v.mountPath, readOnly: v.readOnly ?? true })),
+            ...added.flinkMounts,
           ],
         }),
-      }],
+      }, ...added.sidecars],
       volumes: Lazy.any({
         produce: () => [
           { name: 'flink-config-template', configMap: { name: ctx.configMap.name } },
@@ -121,6 +128,7 @@ export function flinkPodTemplate(ctx: PodTemplateContext, component: Component, 
             ? [{ name: 'flink-job', configMap: { name: ctx.configMap.name, items: Object.keys(jobFiles).sort().map((k) => ({ key: k, path: k })) } }]
             : []),
           ...ctx.volumes.map((v) => v.source._toVolume(v.name)),
+          ...added.volumes,
         ],
       }),
     },
@@ -128,15 +136,7 @@ export function flinkPodTemplate(ctx: PodTemplateContext, component: Component, 
 }
 
 /** The restricted Pod Security Standard's container settings. */
-function containerSecurity() {
-  return {
-    allowPrivilegeEscalation: false,
-    privileged: false,
-    readOnlyRootFilesystem: true,
-    runAsNonRoot: true,
-    capabilities: { drop: ['ALL'] },
-  };
-}
+const containerSecurity = restrictedSecurityContext;
 
 /** Requests and limits: memory request = limit; a CPU limit only when given. */
 export function resources(cpuMillis: number, memoryMiB: number, cpuLimitMillis?: number) {
