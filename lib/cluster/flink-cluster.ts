@@ -24,6 +24,7 @@ import {
 } from './config-steps';
 import { PORTS } from './layout';
 import { PodTemplateContext } from './pod-template';
+import { RESTRICTED_VOLUME_TYPES } from '../policy/pod-security';
 import { PodTemplateOptions, RESERVED_MOUNTS, RESERVED_VOLUMES, resolvePodTemplate, ResolvedPodTemplate } from './pod-customization';
 import { jobManagerDeployment } from './jobmanager';
 import { taskManagerDeployment } from './taskmanager';
@@ -492,8 +493,8 @@ export abstract class FlinkCluster extends Construct {
     }
     const templateMounts = templates.flatMap((t) => t.flinkMounts.map((m: any) => ({ name: m.name, mountPath: m.mountPath, source: volume.source })));
     checkMountPath(volume, [...this.volumes, ...templateMounts], RESERVED_MOUNTS);
-    if (volume.source instanceof VolumeSource && volume.source._type === 'hostPath') {
-      throw new ValidationError(`volumes[${volume.name}].source`, 'hostPath', 'breaks the restricted Pod Security Standard in the Flink container; expected another volume type (a hostPath may go to a pod template\'s container with restricted: false)');
+    if (volume.source instanceof VolumeSource && !RESTRICTED_VOLUME_TYPES.includes(volume.source._type)) {
+      throw new ValidationError(`volumes[${volume.name}].source`, volume.source._type, `breaks the restricted Pod Security Standard in the Flink container; expected one of ${RESTRICTED_VOLUME_TYPES.join(', ')} (others may go to a pod template's container with restricted: false)`);
     }
     this.volumes.push(volume);
     return volume;

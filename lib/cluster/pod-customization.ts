@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-27';
 import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
 import { checkNameRule, checkObjectName, NAME_RULES, ValidationError } from '../errors';
 import { mebibytes } from '../config/units';
+import { RESTRICTED_VOLUME_TYPES } from '../policy/pod-security';
 import { checkImage } from './image-ref';
 import { CONF_TEMPLATE_DIR, CONFIG_INIT_CONTAINER, FLINK_HOME, HANDOFF_DIR, JOB_FILES_DIR, PORTS } from './layout';
 import { EnvValue, ExtraVolume, ImagePullPolicy, VolumeSource } from './options';
@@ -181,6 +182,12 @@ function checkPath(field: string, value: unknown): string {
   return norm(value);
 }
 
+/** An optional list, or a one-line error. */
+function list<T>(field: string, value: readonly T[] | undefined): readonly T[] {
+  if (value !== undefined && !Array.isArray(value)) throw new ValidationError(field, value, 'is invalid; expected an array');
+  return value ?? [];
+}
+
 /** Throws when `name` was seen already in `seen` (name -> where), else records it. */
 function unique(seen: Map<string, string>, field: string, name: string, what: string, where: string, shown: unknown = name): void {
   const prev = seen.get(name);
@@ -284,7 +291,7 @@ export function resolvePodTemplate(templates: [string, PodTemplateOptions | unde
   for (const [field, t] of templates) {
     if (t === undefined) continue;
     if (typeof t !== 'object' || t === null) throw new ValidationError(field, t, 'is invalid; expected pod template options ({ sidecars, initContainers, volumes, flinkContainer, priorityClassName })');
-    for (const [i, v] of (t.volumes ?? []).entries()) {
+    for (const [i, v] of list(`${field}.volumes`, t.volumes).entries()) {
       const f = `${field}.volumes[${i}]`;
       const name = checkNameRule(`${f}.name`, v?.name, NAME_RULES.dnsLabel);
       if (name.startsWith('flink-')) throw new ValidationError(`${f}.name`, name, 'is a name the toolkit keeps for its own volumes (flink-*); choose another name');
@@ -304,14 +311,14 @@ export function resolvePodTemplate(templates: [string, PodTemplateOptions | unde
     Object.assign(out.flinkEnv, env);
     mountsOf.push({ field: `${field}.flinkContainer.volumeMounts`, mounts: fc.volumeMounts ?? [], restricted: true, flink: true });
     for (const kind of ['initContainers', 'sidecars'] as const) {
-      for (const [i, c] of (t[kind] ?? []).entries()) {
+      for (const [i, c] of list(`${field}.${kind}`, t[kind]).entries()) {
         const f = `${field}.${kind}[${i}]`;
         const name = checkNameRule(`${f}.name`, c?.name, NAME_RULES.dnsLabel);
         if (name.startsWith('flink-') && !containers.has(name)) throw new ValidationError(`${f}.name`, name, 'is a name the toolkit keeps for its own containers (flink-*); choose another name');
         unique(containers, `${f}.name`, name, `a container of the ${scope.component} pod`, f);
         const restricted = c.restricted ?? true;
         if (typeof restricted !== 'boolean') throw new ValidationError(`${f}.restricted`, restricted, 'is invalid; expected true or false');
-        for (const [j, p] of (c.ports ?? []).entries()) {
+        for (const [j, p] of list(`${f}.ports`, c.ports).entries()) {
           if (!Number.isInteger(p?.number) || p.number < 1 || p.number > 65535) throw new ValidationError(`${f}.ports[${j}].number`, p?.number, 'is invalid; expected an integer between 1 and 65535');
           unique(ports, `${f}.ports[${j}].number`, String(p.number), `a port of the ${scope.component} pod`, f, p.number);
           if (p.name !== undefined) unique(portNames, `${f}.ports[${j}].name`, checkNameRule(`${f}.ports[${j}].name`, p.name, NAME_RULES.portName), `a port name of the ${scope.component} pod`, f);
@@ -378,12 +385,12 @@ export function resolvePodTemplate(templates: [string, PodTemplateOptions | unde
       return { name: vm.volume, mountPath: vm.mountPath, ...(vm.subPath ? { subPath: vm.subPath } : {}), readOnly };
     }));
   }
-  // A hostPath volume is outside the restricted standard: only for containers that opted out.
+  // A hostPath (or any type outside the restricted standard's list): only for containers that opted out.
   for (const v of podVolumes) {
-    if (v.source._type !== 'hostPath') continue;
+    if (RESTRICTED_VOLUME_TYPES.includes(v.source._type)) continue;
     const users = mountedBy.get(v.name) ?? [];
     if (!users.length || users.some((u) => u.restricted)) {
-      throw new ValidationError(`${v.field}.source`, 'hostPath', `breaks the restricted Pod Security Standard; expected another volume type, or mounts only by containers with restricted: false (${users.some((u) => u.flink) ? 'never the Flink container' : 'a namespace enforcing "restricted" then refuses the pod'})`);
+      throw new ValidationError(`${v.field}.source`, v.source._type, `breaks the restricted Pod Security Standard; expected another volume type, or mounts only by containers with restricted: false (${users.some((u) => u.flink) ? 'never the Flink container' : 'a namespace enforcing "restricted" then refuses the pod'})`);
     }
   }
   const withMounts = (c: Record<string, unknown>): k8s.Container => {
