@@ -16,18 +16,21 @@ import { IngressOptions, resolveIngress, ResolvedIngress, ServiceAccountRef } fr
 import { NetworkPeer, NetworkPolicyOptions } from './network-policy';
 import {
   AntiAffinity, CheckpointingMode, checkMountPath, checkTolerations, EnvValue, ExtraVolume, ImagePullPolicy,
-  RestartStrategy, ServiceType, StateBackend, Toleration,
+  RestartStrategy, ServiceType, StateBackend, Toleration, VolumeSource,
 } from './options';
 import {
   applyAddresses, applyCheckpointing, applyHeartbeats, applyHighAvailability, applyMemory, applyMetrics, applyMode,
   applyRestart, applyStateBackend, checkStateBackend,
 } from './config-steps';
-import { ARTIFACTS_DIR, CONF_TEMPLATE_DIR, FLINK_HOME, HANDOFF_DIR, JOB_FILES_DIR, PORTS } from './layout';
-import { ARTIFACTS_VOLUME, PodTemplateContext } from './pod-template';
+import { PORTS } from './layout';
+import { PodTemplateContext } from './pod-template';
+import { RESTRICTED_VOLUME_TYPES } from '../policy/pod-security';
+import { PodTemplateOptions, RESERVED_MOUNTS, RESERVED_VOLUMES, resolvePodTemplate, ResolvedPodTemplate } from './pod-customization';
 import { jobManagerDeployment } from './jobmanager';
 import { taskManagerDeployment } from './taskmanager';
 import * as objects from './services';
 
+export * from './pod-customization';
 export { PORTS, FLINK_UID, FLINK_HOME, HANDOFF_DIR, JOB_FILES_DIR, CONFIG_INIT_CONTAINER, REVISION_ANNOTATION, ARTIFACTS_DIR, FETCH_JAR_INIT_CONTAINER } from './layout';
 
 /** The longest cluster or job name: leaves room for `-taskmanager` and release prefixes in 63-character names. */
@@ -157,6 +160,18 @@ export interface FlinkClusterProps {
   readonly env?: Record<string, EnvValue>;
   /** Extra volumes of the JobManager and TaskManager pods. @default - none */
   readonly volumes?: ExtraVolume[];
+  /**
+   * Sidecars, init containers, volumes of any type, the Flink container's extra env and mounts,
+   * and the priority class of both the JobManager and TaskManager pods; see `jobManagerPodTemplate`
+   * and `taskManagerPodTemplate` for one component. Added containers get the restricted security
+   * context unless they say `restricted: false`.
+   * @default - none
+   */
+  readonly podTemplate?: PodTemplateOptions;
+  /** What `podTemplate` adds, for the JobManager pods only (merged after it). @default - none */
+  readonly jobManagerPodTemplate?: PodTemplateOptions;
+  /** What `podTemplate` adds, for the TaskManager pods only (merged after it). @default - none */
+  readonly taskManagerPodTemplate?: PodTemplateOptions;
   /** Raw Flink configuration keys, for what no typed prop covers. @default - none */
   readonly flinkConfiguration?: Record<string, FlinkConfigValue>;
   /** Extra labels on every object. @default - none */
@@ -282,6 +297,9 @@ export abstract class FlinkCluster extends Construct {
   /** Who may reach the cluster's ports: the resolved `networkPolicy` options. */
   public readonly networkAccess: NetworkAccess;
 
+  /** The pod templates, checked and merged per component. @internal */
+  public readonly _podTemplates: Record<'jobmanager' | 'taskmanager', ResolvedPodTemplate>;
+
   private readonly env: Record<string, EnvValue> = {};
   private readonly volumes: ExtraVolume[] = [];
   private readonly labels: Record<string, string>;
@@ -344,6 +362,14 @@ export abstract class FlinkCluster extends Construct {
 
     for (const [k, v] of Object.entries(props.env ?? {})) this.addEnv(k, v);
     for (const v of props.volumes ?? []) this.addVolume(v);
+    const templates = (component: 'jobmanager' | 'taskmanager', own: string, t: PodTemplateOptions | undefined) => resolvePodTemplate(
+      [['podTemplate', props.podTemplate], [own, t]],
+      { component, flinkEnv: [...RESERVED_ENV, ...Object.keys(this.env)], clusterVolumes: this.volumes, pullPolicy: props.imagePullPolicy ?? ImagePullPolicy.IF_NOT_PRESENT },
+    );
+    this._podTemplates = {
+      jobmanager: templates('jobmanager', 'jobManagerPodTemplate', props.jobManagerPodTemplate),
+      taskmanager: templates('taskmanager', 'taskManagerPodTemplate', props.taskManagerPodTemplate),
+    };
 
     // --- objects, in construct order: ServiceAccount and RBAC, ConfigMap, Deployments, Services,
     // budgets, Ingress, NetworkPolicy (services.ts, jobmanager.ts, taskmanager.ts)
@@ -394,6 +420,7 @@ export abstract class FlinkCluster extends Construct {
       pullPolicy: props.imagePullPolicy ?? ImagePullPolicy.IF_NOT_PRESENT,
       env: () => this.renderEnv(),
       volumes: this.volumes,
+      templates: this._podTemplates,
       configMap: this.configMap,
     };
     this.jobManagerDeployment = jobManagerDeployment(this, pod, {
@@ -449,8 +476,9 @@ export abstract class FlinkCluster extends Construct {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
       throw new ValidationError('env name', name, 'is invalid; expected a C identifier such as KAFKA_PASSWORD');
     }
-    if (RESERVED_ENV.includes(name) || name in this.env) {
-      throw new ValidationError('env name', name, `is already set${RESERVED_ENV.includes(name) ? ' by the toolkit' : ''}; choose another name`);
+    const component = this._podTemplates && Object.values(this._podTemplates).some((t) => name in t.flinkEnv);
+    if (RESERVED_ENV.includes(name) || name in this.env || component) {
+      throw new ValidationError('env name', name, `is already set${RESERVED_ENV.includes(name) ? ' by the toolkit' : component ? ' by a pod template\'s flinkContainer.env' : ''}; choose another name`);
     }
     if (!(value instanceof EnvValue)) {
       throw new ValidationError(`env.${name}`, value, 'is invalid; expected an EnvValue such as EnvValue.fromSecret("kafka", "password")');
@@ -462,13 +490,18 @@ export abstract class FlinkCluster extends Construct {
   /** Mounts an extra volume into the JobManager and TaskManager containers. */
   public addVolume(volume: ExtraVolume): ExtraVolume {
     checkName('volumes[].name', volume.name, 63);
-    if (RESERVED_VOLUMES.includes(volume.name) || this.volumes.some((v) => v.name === volume.name)) {
+    const templates = Object.values(this._podTemplates ?? {});
+    if (RESERVED_VOLUMES.includes(volume.name) || this.volumes.some((v) => v.name === volume.name) || templates.some((t) => t.volumes.some((v) => v.name === volume.name))) {
       throw new ValidationError('volumes[].name', volume.name, 'is already used in the pod; choose another name');
     }
     if (typeof volume.mountPath !== 'string' || !volume.mountPath.startsWith('/')) {
       throw new ValidationError(`volumes[${volume.name}].mountPath`, volume.mountPath, `is invalid; expected an absolute path other than ${RESERVED_MOUNTS.join(', ')}`);
     }
-    checkMountPath(volume, this.volumes, RESERVED_MOUNTS);
+    const templateMounts = templates.flatMap((t) => t.flinkMounts.map((m: any) => ({ name: m.name, mountPath: m.mountPath, source: volume.source })));
+    checkMountPath(volume, [...this.volumes, ...templateMounts], RESERVED_MOUNTS);
+    if (volume.source instanceof VolumeSource && !RESTRICTED_VOLUME_TYPES.includes(volume.source._type)) {
+      throw new ValidationError(`volumes[${volume.name}].source`, volume.source._type, `breaks the restricted Pod Security Standard in the Flink container; expected one of ${RESTRICTED_VOLUME_TYPES.join(', ')} (others may go to a pod template's container with restricted: false)`);
+    }
     this.volumes.push(volume);
     return volume;
   }
@@ -510,8 +543,6 @@ export function flinkContainer(pod: { containers: any[] }, component: 'jobmanage
 }
 
 const RESERVED_ENV = ['POD_IP', 'POD_NAMESPACE', 'JOB_MANAGER_RPC_ADDRESS', 'FLINK_PROPERTIES', 'FLINK_CONF_DIR', 'FLINK_HOME', 'FLINK_JOB_ID'];
-const RESERVED_VOLUMES = ['flink-config-template', 'flink-conf', 'flink-log', 'flink-tmp', 'flink-job', 'flink-handoff', ARTIFACTS_VOLUME];
-const RESERVED_MOUNTS = [`${FLINK_HOME}/conf`, `${FLINK_HOME}/log`, '/tmp', JOB_FILES_DIR, CONF_TEMPLATE_DIR, FLINK_HOME, HANDOFF_DIR, ARTIFACTS_DIR];
 
 /** Parses a cdk8s-plus Cpu (`"500m"`, `"2"`, `"1.5"`) into millicores. */
 export function cpuMillis(field: string, cpu: kplus.Cpu): number {

@@ -25,6 +25,8 @@ export const JOB_FILES_DIR = '/opt/flink/job';
 export const ARTIFACTS_DIR = '/opt/flink/artifacts';
 /** The JobManager's init container that fetches an https job jar (the operations image's `fetch-artifact`). */
 export const FETCH_JAR_INIT_CONTAINER = 'fetch-job-jar';
+/** The emptyDir the JobManager's fetch init container writes the job jar into. */
+export const ARTIFACTS_VOLUME = 'flink-artifacts';
 
 /**
  * The containers the toolkit owns in a Flink pod, by name: the main container is named after its

@@ -1,7 +1,8 @@
 import { Duration, Size } from 'cdk8s';
+import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
 import { checkDataKey, checkInt, checkNumber, checkObjectName, ValidationError } from '../errors';
 import { FlinkConfiguration } from '../config/flink-configuration';
-import { durationMs, flinkDuration } from '../config/units';
+import { durationMs, flinkDuration, mebibytes } from '../config/units';
 
 /** Where keyed state lives between checkpoints. */
 export enum StateBackend {
@@ -171,17 +172,87 @@ export class VolumeSource {
     return new VolumeSource({ configMap: { name: configMapName } });
   }
   public static emptyDir(sizeLimit?: Size): VolumeSource {
-    return new VolumeSource({ emptyDir: sizeLimit ? { sizeLimit: `${sizeLimit.toMebibytes()}Mi` } : {} });
+    // A Quantity: the Deployment's typed rendering drops a plain string.
+    return new VolumeSource({ emptyDir: sizeLimit ? { sizeLimit: k8s.Quantity.fromString(`${mebibytes('VolumeSource.emptyDir sizeLimit', sizeLimit)}Mi`) } : {} });
   }
   public static persistentVolumeClaim(claimName: string, readOnly = false): VolumeSource {
     checkObjectName('VolumeSource.persistentVolumeClaim claimName', claimName);
     return new VolumeSource({ persistentVolumeClaim: { claimName, ...(readOnly ? { readOnly } : {}) } });
   }
+  /**
+   * A CSI ephemeral volume (`driver` such as `secrets-store.csi.k8s.io`); allowed under the
+   * restricted standard.
+   */
+  public static csi(driver: string, options: CsiVolumeOptions = {}): VolumeSource {
+    checkObjectName('VolumeSource.csi driver', driver);
+    if (options.nodePublishSecretName !== undefined) checkObjectName('VolumeSource.csi nodePublishSecretName', options.nodePublishSecretName);
+    for (const [k, v] of Object.entries(options.volumeAttributes ?? {})) {
+      if (typeof v !== 'string') throw new ValidationError(`VolumeSource.csi volumeAttributes.${k}`, v, 'is invalid; expected a string');
+    }
+    return new VolumeSource({
+      csi: {
+        driver,
+        ...(options.readOnly !== undefined ? { readOnly: options.readOnly } : {}),
+        ...(options.fsType ? { fsType: options.fsType } : {}),
+        ...(options.volumeAttributes ? { volumeAttributes: { ...options.volumeAttributes } } : {}),
+        ...(options.nodePublishSecretName ? { nodePublishSecretRef: { name: options.nodePublishSecretName } } : {}),
+      },
+    });
+  }
+  /**
+   * A directory or file of the node. Outside the restricted Pod Security Standard: a pod template
+   * accepts it only when mounted by containers with `restricted: false`.
+   */
+  public static hostPath(path: string, type?: HostPathType): VolumeSource {
+    if (typeof path !== 'string' || !path.startsWith('/')) throw new ValidationError('VolumeSource.hostPath path', path, 'is invalid; expected an absolute path on the node');
+    if (type !== undefined && !Object.values(HostPathType).includes(type)) {
+      throw new ValidationError('VolumeSource.hostPath type', type, `is unknown; expected one of ${Object.values(HostPathType).map((t) => t || '""').join(', ')}`);
+    }
+    return new VolumeSource({ hostPath: { path, ...(type ? { type } : {}) } });
+  }
+  /**
+   * Any volume type of the Kubernetes API (its source, without the name), for what no factory
+   * covers: `VolumeSource.fromK8s({ projected: { sources: [...] } })`. Exactly one source field.
+   */
+  public static fromK8s(source: Omit<k8s.Volume, 'name'>): VolumeSource {
+    const types = Object.entries(source ?? {}).filter(([k, v]) => k !== 'name' && v !== undefined);
+    if (types.length !== 1) throw new ValidationError('VolumeSource.fromK8s source', source, 'is invalid; expected exactly one volume source such as { projected: {...} }');
+    // Kept typed: the Deployment renders it (quantities included) as the API expects.
+    return new VolumeSource(Object.fromEntries(types));
+  }
   private constructor(private readonly spec: Record<string, unknown>) {}
+  /** The volume type: `emptyDir`, `secret`, `hostPath`... @internal */
+  public get _type(): string {
+    return Object.keys(this.spec)[0];
+  }
   /** @internal */
   public _toVolume(name: string): Record<string, unknown> {
     return { name, ...this.spec };
   }
+}
+
+/** Options of a CSI ephemeral volume. */
+export interface CsiVolumeOptions {
+  /** @default - the driver's */
+  readonly readOnly?: boolean;
+  /** @default - the driver's */
+  readonly fsType?: string;
+  /** Driver-specific attributes. @default - none */
+  readonly volumeAttributes?: Record<string, string>;
+  /** A Secret with what the driver needs to mount (NodePublishVolume). @default - none */
+  readonly nodePublishSecretName?: string;
+}
+
+/** What a hostPath must be on the node before the pod starts. */
+export enum HostPathType {
+  UNSET = '',
+  DIRECTORY_OR_CREATE = 'DirectoryOrCreate',
+  DIRECTORY = 'Directory',
+  FILE_OR_CREATE = 'FileOrCreate',
+  FILE = 'File',
+  SOCKET = 'Socket',
+  CHAR_DEVICE = 'CharDevice',
+  BLOCK_DEVICE = 'BlockDevice',
 }
 
 /** An extra volume mounted into the JobManager and TaskManager containers. */

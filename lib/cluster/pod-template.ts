@@ -2,13 +2,14 @@ import { Lazy } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
 import { FlinkVersion } from '../config/flink-version';
 import { ValidationError } from '../errors';
-import { ARTIFACTS_DIR, CONF_TEMPLATE_DIR, CONFIG_INIT_CONTAINER, FLINK_HOME, FLINK_UID, HANDOFF_DIR, JOB_FILES_DIR, REVISION_ANNOTATION } from './layout';
+import { ARTIFACTS_DIR, ARTIFACTS_VOLUME, CONF_TEMPLATE_DIR, CONFIG_INIT_CONTAINER, FLINK_HOME, FLINK_UID, HANDOFF_DIR, JOB_FILES_DIR, REVISION_ANNOTATION } from './layout';
 import { AntiAffinity, ExtraVolume, ImagePullPolicy } from './options';
+import { ResolvedPodTemplate, restrictedSecurityContext } from './pod-customization';
+
+export { ARTIFACTS_VOLUME };
 
 export type Component = 'jobmanager' | 'taskmanager';
 
-/** The emptyDir the JobManager's fetch init container writes the job jar into. */
-export const ARTIFACTS_VOLUME = 'flink-artifacts';
 
 /** What the JobManager and TaskManager pods share: everything the pod template needs from the cluster. */
 export interface PodTemplateContext {
@@ -34,6 +35,8 @@ export interface PodTemplateContext {
   readonly env: () => Record<string, unknown>[];
   /** The extra volumes (the cluster's list, which grows after construction). */
   readonly volumes: readonly ExtraVolume[];
+  /** What the pod templates add, per component. */
+  readonly templates: Record<Component, ResolvedPodTemplate>;
   readonly configMap: k8s.KubeConfigMap;
 }
 
@@ -53,6 +56,7 @@ export function flinkPodTemplate(ctx: PodTemplateContext, component: Component, 
   const handoff = component === 'jobmanager' && ctx.handoff;
   const jobFiles = component === 'jobmanager' ? ctx.jobFiles : undefined;
   const fetch = component === 'jobmanager' ? ctx.jobManagerFetch : undefined;
+  const added = ctx.templates[component];
   return {
     metadata: {
       labels: { ...ctx.labels, 'app.kubernetes.io/component': component },
@@ -80,6 +84,7 @@ export function flinkPodTemplate(ctx: PodTemplateContext, component: Component, 
       ...(Object.keys(ctx.nodeSelector).length ? { nodeSelector: ctx.nodeSelector } : {}),
       ...(ctx.tolerations.length ? { tolerations: ctx.tolerations } : {}),
       ...(affinity ? { affinity } : {}),
+      ...(added.priorityClassName ? { priorityClassName: added.priorityClassName } : {}),
       initContainers: [{
         name: CONFIG_INIT_CONTAINER,
         image: ctx.image,
@@ -97,7 +102,7 @@ export function flinkPodTemplate(ctx: PodTemplateContext, component: Component, 
         ...fetch,
         securityContext: containerSecurity(),
         volumeMounts: [{ name: ARTIFACTS_VOLUME, mountPath: ARTIFACTS_DIR }],
-      }] : [])],
+      }] : []), ...added.initContainers],
       containers: [{
         image: ctx.image,
         imagePullPolicy: ctx.pullPolicy,
@@ -109,6 +114,7 @@ export function flinkPodTemplate(ctx: PodTemplateContext, component: Component, 
             ...(handoff
               ? [{ name: 'FLINK_JOB_ID', valueFrom: { configMapKeyRef: { name: `${ctx.name}-handoff`, key: 'jobId' } } }]
               : []),
+            ...Object.keys(added.flinkEnv).sort().map((k) => added.flinkEnv[k]._toEnvVar(k)),
           ],
         }),
         volumeMounts: Lazy.any({
@@ -119,9 +125,10 @@ export function flinkPodTemplate(ctx: PodTemplateContext, component: Component, 
             ...(jobFiles ? [{ name: 'flink-job', mountPath: JOB_FILES_DIR, readOnly: true }] : []),
             ...(fetch ? [{ name: ARTIFACTS_VOLUME, mountPath: ARTIFACTS_DIR, readOnly: true }] : []),
             ...ctx.volumes.map((v) => ({ name: v.name, mountPath: v.mountPath, readOnly: v.readOnly ?? true })),
+            ...added.flinkMounts,
           ],
         }),
-      }],
+      }, ...added.sidecars],
       volumes: Lazy.any({
         produce: () => [
           { name: 'flink-config-template', configMap: { name: ctx.configMap.name } },
@@ -134,6 +141,7 @@ export function flinkPodTemplate(ctx: PodTemplateContext, component: Component, 
             : []),
           ...(fetch ? [{ name: ARTIFACTS_VOLUME, emptyDir: {} }] : []),
           ...ctx.volumes.map((v) => v.source._toVolume(v.name)),
+          ...added.volumes,
         ],
       }),
     },
@@ -141,15 +149,7 @@ export function flinkPodTemplate(ctx: PodTemplateContext, component: Component, 
 }
 
 /** The restricted Pod Security Standard's container settings. */
-function containerSecurity() {
-  return {
-    allowPrivilegeEscalation: false,
-    privileged: false,
-    readOnlyRootFilesystem: true,
-    runAsNonRoot: true,
-    capabilities: { drop: ['ALL'] },
-  };
-}
+const containerSecurity = restrictedSecurityContext;
 
 /** Requests and limits: memory request = limit; a CPU limit only when given. */
 export function resources(cpuMillis: number, memoryMiB: number, cpuLimitMillis?: number) {

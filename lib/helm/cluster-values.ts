@@ -6,7 +6,7 @@ import { keyFor, NEW_NAME_SINCE, RENAMED_IN_2 } from '../config/keys';
 import { REPOSITORY_PATTERN } from '../cluster/image-ref';
 import { JAR_HTTPS, JAR_IN_IMAGE, LABELS, QUANTITY_CPU, QUANTITY_MEMORY, SHA256_OR_EMPTY, URI_OR_EMPTY, ValueTree } from './values';
 import { Ctx } from './context';
-import { cpuUtilizationTarget, isKafkaCaVolume, monitoringSwitch, NETWORK_PEER } from './templatize';
+import { addedContainers, cpuUtilizationTarget, isKafkaCaVolume, monitoringSwitch, NETWORK_PEER } from './templatize';
 
 /** values.yaml and values.schema.json of a cluster chart: the values tree with its defaults, documentation and schema. */
 
@@ -25,6 +25,9 @@ export function imageValues(image: { repository: string; tag: string; digest: st
     digest: { doc: 'Image digest ("sha256:..."); wins over the tag when set.', value: image.digest, schema: { type: 'string', pattern: '^(sha256:[a-f0-9]{64})?$' } },
   };
 }
+
+/** An image reference pinned by tag or digest, never `:latest`. */
+const PINNED_IMAGE = { type: 'string', pattern: `${REPOSITORY_PATTERN.slice(0, -1)}(:[\\w][\\w.-]{0,127}|@sha256:[a-f0-9]{64})$`, not: { pattern: ':latest$' } };
 
 export function clusterValues(ctx: Ctx, objects: any[]): ValueTree {
   const { cluster, app } = ctx;
@@ -116,6 +119,24 @@ export function clusterValues(ctx: Ctx, objects: any[]): ValueTree {
       }])),
     };
   }
+  const templates = (['jobmanager', 'taskmanager'] as const).map((component) => {
+    const d = component === 'jobmanager' ? jm : tm;
+    const all = [...d.spec.template.spec.containers, ...(d.spec.template.spec.initContainers ?? [])];
+    const names = addedContainers(ctx, component).filter((n) => all.some((x: any) => x.name === n));
+    return [component === 'jobmanager' ? 'jobManager' : 'taskManager', names.map((n) => [n, all.find((x: any) => x.name === n).image])] as const;
+  }).filter(([, list]) => list.length);
+  if (templates.length) {
+    tree.podTemplate = {
+      doc: 'The images of the containers the definition\'s pod templates add (sidecars and init containers), by component\nand container name; their other fields are as defined.',
+      children: Object.fromEntries(templates.map(([key, list]) => [key, {
+        doc: `Containers added to the ${key === 'jobManager' ? 'JobManager' : 'TaskManager'} pods.`,
+        children: Object.fromEntries(list.map(([name, image]) => [name, {
+          doc: `The container ${name}.`,
+          children: { image: { doc: 'Its image, pinned by tag or digest (never "latest").', value: image, schema: PINNED_IMAGE } },
+        }])),
+      }])),
+    };
+  }
   tree.podLabels = { doc: 'Extra labels on the pods.', value: {}, schema: LABELS };
   const podAnnotations = Object.fromEntries(Object.entries(tm.spec.template.metadata.annotations ?? {}).filter(([k]) => k !== 'checksum/config' && k !== REVISION_ANNOTATION));
   tree.podAnnotations = { doc: 'Extra annotations on the pods (with annotation scraping, the prometheus.io/* ones).', value: podAnnotations, schema: LABELS };
@@ -195,7 +216,7 @@ export function clusterValues(ctx: Ctx, objects: any[]): ValueTree {
     tree.hooks = {
       doc: 'The upgrade, rollback, cleanup and test hooks (the operations tool).',
       children: {
-        image: { doc: 'Image of the operations tool (built from runtime/).', value: app.opsImage, schema: { type: 'string', pattern: `${REPOSITORY_PATTERN.slice(0, -1)}(:[\\w][\\w.-]{0,127}|@sha256:[a-f0-9]{64})$`, not: { pattern: ':latest$' } } },
+        image: { doc: 'Image of the operations tool (built from runtime/).', value: app.opsImage, schema: PINNED_IMAGE },
         timeoutSeconds: { doc: 'How long a hook may run (stop with savepoint included) before it fails the release.', value: 600, schema: { type: 'integer', minimum: 30, maximum: 7200 } },
         cleanupHaConfigMaps: { doc: 'On uninstall, also delete the Flink HA ConfigMaps (the job\'s recovery metadata).', value: false, schema: { type: 'boolean' } },
         ...(app.job.pipeline ? {

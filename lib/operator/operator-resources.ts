@@ -1,5 +1,5 @@
 import { FlinkApplication } from '../application';
-import { FlinkCluster } from '../cluster/flink-cluster';
+import { CONFIG_INIT_CONTAINER, FlinkCluster, flinkContainer } from '../cluster/flink-cluster';
 import { ValidationError } from '../errors';
 import { SQL_RUNNER_CLASS } from '../job-source';
 import { ReleaseUnit } from '../platform';
@@ -120,14 +120,15 @@ function flinkConfiguration(c: FlinkCluster): Record<string, string> {
 
 /**
  * A pod template from the toolkit's Deployment of a component: the pod's security context, node
- * selection, tolerations, affinity, labels and annotations, and the main container's security
+ * selection, tolerations, affinity, priority, labels and annotations, the main container's security
  * context, environment, volume mounts and metrics port, renamed to the container the operator
- * merges into. The configuration hand-off (init container, conf volumes) is the operator's.
+ * merges into, and the pod templates' sidecars, init containers and volumes as they are. The
+ * configuration hand-off (init container, conf volumes) is the operator's.
  */
-function podTemplate(deployment: Json): Json {
+function podTemplate(deployment: Json, component: 'jobmanager' | 'taskmanager'): Json {
   const t = deployment.spec.template;
   const spec = t.spec;
-  const main = spec.containers[0];
+  const main = flinkContainer(spec, component);
   const volumes = (spec.volumes ?? []).filter((v: Json) => !TOOLKIT_VOLUMES.includes(v.name));
   const container: Json = {
     name: OPERATOR_MAIN_CONTAINER,
@@ -137,12 +138,12 @@ function podTemplate(deployment: Json): Json {
     ports: (main.ports ?? []).filter((p: Json) => p.name === 'metrics'),
     volumeMounts: (main.volumeMounts ?? []).filter((m: Json) => !TOOLKIT_VOLUMES.includes(m.name)),
   };
-  const podSpec: Json = { ...spec, containers: [container, ...spec.containers.slice(1)], volumes };
+  const podSpec: Json = { ...spec, containers: [container, ...spec.containers.filter((x: Json) => x !== main)], volumes };
   delete podSpec.initContainers;
   delete podSpec.serviceAccountName;
   // A native JobManager talks to the API server (TaskManager pods, HA): it needs its token.
   delete podSpec.automountServiceAccountToken;
-  const initContainers = (spec.initContainers ?? []).filter((i: Json) => i.name !== 'flink-config');
+  const initContainers = (spec.initContainers ?? []).filter((i: Json) => i.name !== CONFIG_INIT_CONTAINER);
   if (initContainers.length) podSpec.initContainers = initContainers;
   const annotations = Object.fromEntries(Object.entries(t.metadata?.annotations ?? {}).filter(([k]) => !k.startsWith('checksum/') && !k.startsWith('cdk8s-flink/')));
   return {
@@ -168,15 +169,15 @@ function flinkDeployment(c: FlinkApplication | FlinkSessionCluster, objects: Jso
   const tm = deployment('taskmanager');
   const spec: Json = {
     image: c.image,
-    imagePullPolicy: jm.spec.template.spec.containers[0].imagePullPolicy,
+    imagePullPolicy: flinkContainer(jm.spec.template.spec, 'jobmanager').imagePullPolicy,
     flinkVersion: operatorFlinkVersion(c),
     serviceAccount: c.serviceAccountName,
     // Reactive mode scales standalone TaskManagers with an HPA; the operator supports it only
     // in standalone mode. Otherwise the JobManager asks Kubernetes for TaskManagers itself.
     mode: c instanceof FlinkApplication && c.reactive ? 'standalone' : 'native',
     flinkConfiguration: flinkConfiguration(c),
-    jobManager: { replicas: c.jobManagerReplicas, resource: resource(c, 'jobmanager'), podTemplate: podTemplate(jm) },
-    taskManager: { resource: resource(c, 'taskmanager'), podTemplate: podTemplate(tm) },
+    jobManager: { replicas: c.jobManagerReplicas, resource: resource(c, 'jobmanager'), podTemplate: podTemplate(jm, 'jobmanager') },
+    taskManager: { resource: resource(c, 'taskmanager'), podTemplate: podTemplate(tm, 'taskmanager') },
   };
   if (c instanceof FlinkApplication) {
     if (c.reactive) {

@@ -3,6 +3,9 @@
  * of a set of objects: what the API server's Pod Security admission enforces with
  * `pod-security.kubernetes.io/enforce: restricted`. Returns one line per violation.
  */
+/** The volume types the restricted standard allows. */
+export const RESTRICTED_VOLUME_TYPES: readonly string[] = ['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret'];
+
 export function restrictedViolations(objects: any[]): string[] {
   const out: string[] = [];
   for (const obj of objects) {
@@ -13,9 +16,8 @@ export function restrictedViolations(objects: any[]): string[] {
     const containers = [...(pod.initContainers ?? []), ...(pod.containers ?? []), ...(pod.ephemeralContainers ?? [])];
     if (pod.hostNetwork || pod.hostPID || pod.hostIPC) out.push(`${where}: host namespaces are not allowed`);
     for (const v of pod.volumes ?? []) {
-      const allowed = ['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret'];
       const type = Object.keys(v).find((k) => k !== 'name');
-      if (type && !allowed.includes(type)) out.push(`${where}: volume ${v.name} has restricted type ${type}`);
+      if (type && !RESTRICTED_VOLUME_TYPES.includes(type)) out.push(`${where}: volume ${v.name} has restricted type ${type}`);
     }
     if (psc.sysctls?.length) out.push(`${where}: sysctls are not allowed`);
     for (const c of containers) {

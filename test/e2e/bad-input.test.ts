@@ -7,7 +7,7 @@ import * as path from 'path';
 import { ApiObject, Chart, Duration, JsonPatch, Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-27';
 import {
-  CheckpointingMode, DeliveryGuarantee, EnvValue, FieldType, FlinkApplication, FlinkApplicationProps, FlinkConfigValue, FlinkPlatform,
+  CheckpointingMode, ContainerOptions, DeliveryGuarantee, EnvValue, FieldType, FlinkApplication, FlinkApplicationProps, FlinkConfigValue, FlinkPlatform,
   FlinkSessionCluster, FlinkSessionJob, FlinkVersion, JobSource, KafkaCredentials, LogPipeline, RestartStrategy, Sink, StartingOffsets,
   StateBackend, UpgradeMode, ValidationError, VolumeSource,
 } from '../../lib';
@@ -24,6 +24,10 @@ const JAR = JobSource.jar({ entryClass: 'com.example.Job' });
 const OK: FlinkApplicationProps = { job: JAR, checkpointDirectory: 's3://b/cp', savepointDirectory: 's3://b/sp' };
 const app = (props: Partial<FlinkApplicationProps>, name = 'job') => () => synth((s) => new FlinkApplication(s, name, { ...OK, ...props } as FlinkApplicationProps));
 const SRC = { bootstrapServers: 'kafka:9092', topic: 'logs', groupId: 'g', fields: { msg: FieldType.STRING } };
+/** A sidecar (or init container) that passes every check; cases change one field. */
+const SIDE = (o: Partial<ContainerOptions> = {}): ContainerOptions => ({ name: 'shipper', image: 'busybox:1.36', ...o });
+const EMPTY = { name: 'scratch', source: VolumeSource.emptyDir() };
+const HOST = { name: 'node-logs', source: VolumeSource.hostPath('/var/log') };
 const pipeline = (p: any) => () => new LogPipeline({ source: SRC, sinks: [Sink.kafka({ bootstrapServers: 'kafka:9092', topic: 'out' })], ...p });
 
 /** [what is wrong, the definition, the field and value the one-line message must name]. */
@@ -272,6 +276,68 @@ const MORE_DEFINITIONS: [string, () => unknown, RegExp][] = [
   ['volume over a toolkit mount with a trailing slash', app({ volumes: [{ name: 'a', mountPath: '/tmp/', source: VolumeSource.emptyDir() }] }), /^volumes\[a\].mountPath: "\/tmp\/" is invalid; expected an absolute path other than/],
   ['volume from a Secret with an invalid name', () => VolumeSource.secret('Kafka_TLS'), /^VolumeSource.secret secretName: "Kafka_TLS" is not a valid object name; expected a DNS subdomain/],
   ['volume from a claim without a name', () => VolumeSource.persistentVolumeClaim(''), /^VolumeSource.persistentVolumeClaim claimName: "" is not a valid object name/],
+
+  // pod templates: what the toolkit owns in the pod, the restricted standard, the API server's name rules
+  ['sidecar named like the Flink container', app({ podTemplate: { sidecars: [SIDE({ name: 'taskmanager' })] } }), /^podTemplate.sidecars\[0\].name: "taskmanager" is already a container of the jobmanager pod \(the toolkit's\); expected a unique one$/],
+  ['init container named like the configuration init container', app({ taskManagerPodTemplate: { initContainers: [SIDE({ name: 'flink-config' })] } }), /^taskManagerPodTemplate.initContainers\[0\].name: "flink-config" is already a container of the taskmanager pod \(the toolkit's\)/],
+  ['sidecar with a name of the toolkit\'s flink- prefix', app({ podTemplate: { sidecars: [SIDE({ name: 'flink-fetch' })] } }), /^podTemplate.sidecars\[0\].name: "flink-fetch" is a name the toolkit keeps for its own containers \(flink-\*\)/],
+  ['two sidecars of one name across podTemplate and a component\'s', app({ podTemplate: { sidecars: [SIDE()] }, jobManagerPodTemplate: { initContainers: [SIDE()] } }),
+    /^jobManagerPodTemplate.initContainers\[0\].name: "shipper" is already a container of the jobmanager pod \(podTemplate.sidecars\[0\]\); expected a unique one$/],
+  ['sidecar name not a DNS label', app({ podTemplate: { sidecars: [SIDE({ name: 'Log_Shipper' })] } }), /^podTemplate.sidecars\[0\].name: "Log_Shipper" is not a valid name; expected a DNS-1123 label/],
+  ['sidecar name over 63 characters', app({ podTemplate: { sidecars: [SIDE({ name: 'a'.repeat(64) })] } }), /^podTemplate.sidecars\[0\].name: "a{64}" is not a valid name; expected a DNS-1123 label/],
+  ['sidecar image :latest', app({ podTemplate: { sidecars: [SIDE({ image: 'fluent/fluent-bit:latest' })] } }), /^podTemplate.sidecars\[0\].image: "fluent\/fluent-bit:latest" uses the moving tag "latest"/],
+  ['sidecar image without a tag', app({ podTemplate: { sidecars: [SIDE({ image: 'busybox' })] } }), /^podTemplate.sidecars\[0\].image: "busybox" is not pinned/],
+  ['sidecar on Flink\'s REST port', app({ podTemplate: { sidecars: [SIDE({ ports: [{ number: 8081 }] })] } }), /^podTemplate.sidecars\[0\].ports\[0\].number: 8081 is already a port of the jobmanager pod \(Flink's\); expected a unique one$/],
+  ['sidecar on Flink\'s metrics port', app({ taskManagerPodTemplate: { sidecars: [SIDE({ ports: [{ number: 9249 }] })] } }), /^taskManagerPodTemplate.sidecars\[0\].ports\[0\].number: 9249 is already a port of the taskmanager pod \(Flink's\)/],
+  ['sidecar port named like Flink\'s', app({ podTemplate: { sidecars: [SIDE({ ports: [{ number: 9000, name: 'metrics' }] })] } }), /^podTemplate.sidecars\[0\].ports\[0\].name: "metrics" is already a port name of the jobmanager pod \(Flink's\)/],
+  ['two sidecars on one port', app({ podTemplate: { sidecars: [SIDE({ ports: [{ number: 2020 }] }), SIDE({ name: 'other', ports: [{ number: 2020 }] })] } }), /^podTemplate.sidecars\[1\].ports\[0\].number: 2020 is already a port of the jobmanager pod \(podTemplate.sidecars\[0\]\)/],
+  ['sidecar port out of range', app({ podTemplate: { sidecars: [SIDE({ ports: [{ number: 70000 }] })] } }), /^podTemplate.sidecars\[0\].ports\[0\].number: 70000 is invalid; expected an integer between 1 and 65535$/],
+  ['sidecar port name too long', app({ podTemplate: { sidecars: [SIDE({ ports: [{ number: 2020, name: 'a-very-long-port-name' }] })] } }), /^podTemplate.sidecars\[0\].ports\[0\].name: "a-very-long-port-name" is not a valid port name/],
+  ['pod template volume named like the toolkit\'s', app({ podTemplate: { volumes: [{ name: 'flink-conf', source: VolumeSource.emptyDir() }] } }), /^podTemplate.volumes\[0\].name: "flink-conf" is a name the toolkit keeps for its own volumes/],
+  ['pod template volume named like a cluster volume', app({ volumes: [{ name: 'certs', mountPath: '/certs', source: VolumeSource.secret('certs') }], podTemplate: { volumes: [{ name: 'certs', source: VolumeSource.emptyDir() }] } }),
+    /^podTemplate.volumes\[0\].name: "certs" is already a volume of the jobmanager pod \(the cluster's volumes\)/],
+  ['pod template volume without a source', app({ podTemplate: { volumes: [{ name: 'x', source: { emptyDir: {} } as any }] } }), /^podTemplate.volumes\[0\].source: \{"emptyDir":\{\}\} is invalid; expected a VolumeSource/],
+  ['mount of a volume the pod does not have', app({ podTemplate: { sidecars: [SIDE({ volumeMounts: [{ volume: 'nope', mountPath: '/x' }] })] } }), /^podTemplate.sidecars\[0\].volumeMounts\[0\].volume: "nope" is not a volume this container can mount; expected one of flink-log$/],
+  ['Flink container mount over its conf dir', app({ podTemplate: { volumes: [EMPTY], flinkContainer: { volumeMounts: [{ volume: 'scratch', mountPath: '/opt/flink/conf' }] } } }), /^podTemplate.flinkContainer.volumeMounts\[0\].mountPath: "\/opt\/flink\/conf" is at or under \/opt\/flink\/conf, which the toolkit's own mounts use/],
+  ['Flink container mount under the job files dir', app({ podTemplate: { volumes: [EMPTY], flinkContainer: { volumeMounts: [{ volume: 'scratch', mountPath: '/opt/flink/job/extra/' }] } } }), /^podTemplate.flinkContainer.volumeMounts\[0\].mountPath: "\/opt\/flink\/job\/extra\/" is at or under \/opt\/flink\/job/],
+  ['Flink container mount under io.tmp.dirs', app({ podTemplate: { volumes: [EMPTY], flinkContainer: { volumeMounts: [{ volume: 'scratch', mountPath: '/tmp/rocksdb' }] } } }), /^podTemplate.flinkContainer.volumeMounts\[0\].mountPath: "\/tmp\/rocksdb" is at or under \/tmp/],
+  ['Flink container mount over Flink\'s home', app({ podTemplate: { volumes: [EMPTY], flinkContainer: { volumeMounts: [{ volume: 'scratch', mountPath: '/opt/flink' }] } } }), /^podTemplate.flinkContainer.volumeMounts\[0\].mountPath: "\/opt\/flink" is a path, which the toolkit's own mounts use/],
+  ['Flink container mount on a cluster volume\'s path', app({ volumes: [{ name: 'certs', mountPath: '/certs', source: VolumeSource.secret('certs') }], podTemplate: { volumes: [EMPTY], flinkContainer: { volumeMounts: [{ volume: 'scratch', mountPath: '/certs/' }] } } }),
+    /^podTemplate.flinkContainer.volumeMounts\[0\].mountPath: "\/certs\/" is already a mount path of this container \(volume "certs"\)/],
+  ['Flink container mount of a cluster volume it has already', app({ volumes: [{ name: 'certs', mountPath: '/certs', source: VolumeSource.secret('certs') }], podTemplate: { flinkContainer: { volumeMounts: [{ volume: 'certs', mountPath: '/certs2' }] } } }),
+    /^podTemplate.flinkContainer.volumeMounts\[0\].volume: "certs" is not a volume this container can mount; expected one of \(none: add it to volumes\)$/],
+  ['two mounts on one path in a sidecar', app({ podTemplate: { volumes: [EMPTY], sidecars: [SIDE({ volumeMounts: [{ volume: 'scratch', mountPath: '/data' }, { volume: 'flink-log', mountPath: '/data/' }] })] } }), /^podTemplate.sidecars\[0\].volumeMounts\[1\].mountPath: "\/data\/" is already a mount path of this container/],
+  ['relative mount path', app({ podTemplate: { volumes: [EMPTY], sidecars: [SIDE({ volumeMounts: [{ volume: 'scratch', mountPath: 'data' }] })] } }), /^podTemplate.sidecars\[0\].volumeMounts\[0\].mountPath: "data" is invalid; expected an absolute path/],
+  ['mount path with ".."', app({ podTemplate: { volumes: [EMPTY], sidecars: [SIDE({ volumeMounts: [{ volume: 'scratch', mountPath: '/data/../opt' }] })] } }), /^podTemplate.sidecars\[0\].volumeMounts\[0\].mountPath: "\/data\/\.\.\/opt" is invalid/],
+  ['writable mount of Flink\'s log dir in a sidecar', app({ podTemplate: { sidecars: [SIDE({ volumeMounts: [{ volume: 'flink-log', mountPath: '/logs', readOnly: false }] })] } }), /^podTemplate.sidecars\[0\].volumeMounts\[0\].readOnly: false cannot be false on the toolkit's volume "flink-log"/],
+  ['privileged sidecar without the opt-out', app({ podTemplate: { sidecars: [SIDE({ securityContext: { privileged: true } })] } }), /^podTemplate.sidecars\[0\].securityContext.privileged: true breaks the restricted Pod Security Standard; expected false, or restricted: false on this container \(a namespace enforcing "restricted" then refuses the pod\)$/],
+  ['root init container without the opt-out', app({ podTemplate: { initContainers: [SIDE({ securityContext: { runAsUser: 0 } })] } }), /^podTemplate.initContainers\[0\].securityContext.runAsUser: 0 breaks the restricted Pod Security Standard; expected a user id other than 0/],
+  ['sidecar adding a capability without the opt-out', app({ podTemplate: { sidecars: [SIDE({ securityContext: { addCapabilities: ['SYS_ADMIN'] } })] } }), /^podTemplate.sidecars\[0\].securityContext.addCapabilities\[0\]: "SYS_ADMIN" breaks the restricted Pod Security Standard; expected only NET_BIND_SERVICE/],
+  ['sidecar with privilege escalation without the opt-out', app({ podTemplate: { sidecars: [SIDE({ securityContext: { allowPrivilegeEscalation: true } })] } }), /^podTemplate.sidecars\[0\].securityContext.allowPrivilegeEscalation: true breaks the restricted/],
+  ['hostPath volume mounted by a restricted sidecar', app({ podTemplate: { volumes: [HOST], sidecars: [SIDE({ volumeMounts: [{ volume: 'node-logs', mountPath: '/var/log' }] })] } }),
+    /^podTemplate.volumes\[0\].source: "hostPath" breaks the restricted Pod Security Standard; expected another volume type, or mounts only by containers with restricted: false/],
+  ['hostPath volume mounted by the Flink container', app({ podTemplate: { volumes: [HOST], flinkContainer: { volumeMounts: [{ volume: 'node-logs', mountPath: '/var/log' }] } } }), /^podTemplate.volumes\[0\].source: "hostPath" breaks the restricted .*never the Flink container/],
+  ['hostPath volume mounted by no container', app({ podTemplate: { volumes: [HOST] } }), /^podTemplate.volumes\[0\].source: "hostPath" breaks the restricted Pod Security Standard/],
+  ['hostPath among the cluster volumes', app({ volumes: [{ name: 'h', mountPath: '/h', source: VolumeSource.hostPath('/var/log') }] }), /^volumes\[h\].source: "hostPath" breaks the restricted Pod Security Standard in the Flink container/],
+  ['NFS volume through fromK8s mounted by a restricted sidecar', app({ podTemplate: { volumes: [{ name: 'share', source: VolumeSource.fromK8s({ nfs: { server: 'nfs.example.com', path: '/exports' } }) }], sidecars: [SIDE({ volumeMounts: [{ volume: 'share', mountPath: '/share' }] })] } }),
+    /^podTemplate.volumes\[0\].source: "nfs" breaks the restricted Pod Security Standard/],
+  ['pod template volumes not a list', app({ podTemplate: { volumes: { name: 'x' } as any } }), /^podTemplate.volumes: \{"name":"x"\} is invalid; expected an array$/],
+  ['hostPath with a relative path', () => VolumeSource.hostPath('var/log'), /^VolumeSource.hostPath path: "var\/log" is invalid; expected an absolute path on the node$/],
+  ['CSI volume with an invalid driver', () => VolumeSource.csi('Secrets Store'), /^VolumeSource.csi driver: "Secrets Store" is not a valid object name/],
+  ['raw volume with two sources', () => VolumeSource.fromK8s({ emptyDir: {}, secret: { secretName: 'x' } }), /^VolumeSource.fromK8s source: .* is invalid; expected exactly one volume source/],
+  ['Flink container env the toolkit sets', app({ podTemplate: { flinkContainer: { env: { JOB_MANAGER_RPC_ADDRESS: EnvValue.fromValue('x') } } } }), /^podTemplate.flinkContainer.env name: "JOB_MANAGER_RPC_ADDRESS" is already set by the toolkit or the cluster's env/],
+  ['Flink container env the cluster sets', app({ env: { TOKEN: EnvValue.fromValue('a') }, taskManagerPodTemplate: { flinkContainer: { env: { TOKEN: EnvValue.fromValue('b') } } } }), /^taskManagerPodTemplate.flinkContainer.env name: "TOKEN" is already set/],
+  ['Flink container env in podTemplate and a component\'s', app({ podTemplate: { flinkContainer: { env: { A: EnvValue.fromValue('a') } } }, jobManagerPodTemplate: { flinkContainer: { env: { A: EnvValue.fromValue('b') } } } }), /^jobManagerPodTemplate.flinkContainer.env name: "A" is already set/],
+  ['sidecar env given as a plain string', app({ podTemplate: { sidecars: [SIDE({ env: { TOKEN: 'secret' as any } })] } }), /^podTemplate.sidecars\[0\].env.TOKEN: "secret" is invalid; expected an EnvValue/],
+  ['sidecar memory with a fraction of a MiB', app({ podTemplate: { sidecars: [SIDE({ resources: { memory: Size.kibibytes(1000) } })] } }), /^podTemplate.sidecars\[0\].resources.memory: "1000Ki" is invalid; expected a whole number of mebibytes$/],
+  ['sidecar CPU limit below its request', app({ podTemplate: { sidecars: [SIDE({ resources: { cpu: Cpu.millis(200), cpuLimit: Cpu.millis(100) } })] } }), /^podTemplate.sidecars\[0\].resources.cpuLimit: "100m" is below the CPU request \(200m\)/],
+  ['two priority classes for one pod', app({ podTemplate: { priorityClassName: 'high' }, jobManagerPodTemplate: { priorityClassName: 'low' } }), /^jobManagerPodTemplate.priorityClassName: "low" differs from "high" of podTemplate/],
+  ['cluster env added later over a pod template\'s', () => synth((s) => new FlinkApplication(s, 'job', { ...OK, podTemplate: { flinkContainer: { env: { A: EnvValue.fromValue('a') } } } }).addEnv('A', EnvValue.fromValue('b'))),
+    /^env name: "A" is already set by a pod template's flinkContainer.env; choose another name$/],
+  ['cluster volume added later under a pod template\'s name', () => synth((s) => new FlinkApplication(s, 'job', { ...OK, podTemplate: { volumes: [EMPTY] } }).addVolume({ name: 'scratch', mountPath: '/s', source: VolumeSource.emptyDir() })),
+    /^volumes\[\].name: "scratch" is already used in the pod/],
+  ['Flink container env named like the secret configuration values\' env', app({ podTemplate: { flinkContainer: { env: { FLINK_CONF_SECRET_0: EnvValue.fromValue('x') } } } }),
+    /^podTemplate.flinkContainer.env name: "FLINK_CONF_SECRET_0" is already set by the toolkit/],
 
   // objects the API server would reject, made through escape hatches: the Kubernetes v1.34 schema and its format rules at synthesis
   ['patch adding an unknown field', patched((a) => a.jobManagerDeployment.addJsonPatch(JsonPatch.add('/spec/template/spec/containers/0/readinesProbe', {}))),

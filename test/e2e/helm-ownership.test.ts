@@ -14,9 +14,9 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { Chart, JsonPatch } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
-import { EnvValue, FlinkPlatform, FlinkPlatformProps, JobSource, ScrapeMode } from '../../lib';
+import { EnvValue, FlinkPlatform, FlinkPlatformProps, JobSource, ScrapeMode, VolumeSource } from '../../lib';
 import { synthesizePlatform, SynthesizedUnit } from '../../lib/synth/synthesize';
-import { assertRendersDist, find, normalize, render, renderError, writeChart } from '../support/helm-chart';
+import { assertRendersDist, find, helm, normalize, render, renderError, writeChart } from '../support/helm-chart';
 import { ensureHelm } from '../support/tools';
 
 const SQL = JobSource.sql("CREATE TABLE t (x INT) WITH ('connector' = 'blackhole');\nINSERT INTO t VALUES (1);\n");
@@ -104,6 +104,47 @@ test('charts: containers added through the escape hatch keep their image, resour
     assert.match(byName(pod('jobmanager').initContainers, 'flink-config').image, /:other$/);
     assert.equal(byName(pod('taskmanager').containers, 'taskmanager').resources.limits.memory, '3Gi');
     assert.equal(pod('taskmanager').containers[0].name, 'log-shipper');
+  });
+});
+
+test('charts: a pod template\'s sidecar and init container render as defined, their images from podTemplate.<component>.<name>.image; the Flink values still reach only the Flink containers', async () => {
+  await withUnit((p) => {
+    p.addApplication('shipped', {
+      job: SQL, namespace: 'logs',
+      podTemplate: {
+        volumes: [{ name: 'state', source: VolumeSource.emptyDir() }],
+        sidecars: [{ name: 'log-shipper', image: 'fluent/fluent-bit:3.1.9', volumeMounts: [{ volume: 'flink-log', mountPath: '/flink/log' }, { volume: 'state', mountPath: '/state', readOnly: false }] }],
+      },
+      taskManagerPodTemplate: { initContainers: [{ name: 'wait', image: 'busybox:1.36', command: ['true'] }] },
+    });
+  }, (u, chart, bin) => {
+    const lint = helm(bin, ['lint', '--strict', chart]);
+    assert.equal(lint.code, 0, lint.stdout + lint.stderr);
+    assert.doesNotMatch(lint.stdout, /\[(WARNING|ERROR)\]/);
+    assert.deepEqual(YAML.parse(u.chart['values.yaml']).podTemplate, {
+      jobManager: { 'log-shipper': { image: 'fluent/fluent-bit:3.1.9' } },
+      taskManager: { 'log-shipper': { image: 'fluent/fluent-bit:3.1.9' }, wait: { image: 'busybox:1.36' } },
+    });
+    const objs = render(bin, chart, 'other', [
+      'image.tag=other', 'jobManager.resources.memory=2Gi', 'taskManager.resources.memory=3Gi',
+      'podTemplate.taskManager.log-shipper.image=mirror.example.com/fluent-bit:3.1.9', 'podTemplate.taskManager.wait.image=mirror.example.com/busybox:1.36',
+    ]);
+    const pod = (c: string) => find(objs, 'Deployment', `other-${c}`).spec.template.spec;
+    const byName = (list: any[], name: string) => list.find((x) => x.name === name);
+    const dist = (c: string) => distOf(u, 'Deployment', `shipped-${c}`).spec.template.spec;
+    // The JobManager's sidecar as in dist/; the TaskManager's with the mirrored image and nothing else changed.
+    assert.deepEqual(byName(pod('jobmanager').containers, 'log-shipper'), byName(dist('jobmanager').containers, 'log-shipper'));
+    assert.deepEqual(byName(pod('taskmanager').containers, 'log-shipper'), { ...byName(dist('taskmanager').containers, 'log-shipper'), image: 'mirror.example.com/fluent-bit:3.1.9' });
+    assert.deepEqual(byName(pod('taskmanager').initContainers, 'wait'), { ...byName(dist('taskmanager').initContainers, 'wait'), image: 'mirror.example.com/busybox:1.36' });
+    assert.deepEqual(byName(pod('jobmanager').volumes, 'state'), { name: 'state', emptyDir: {} });
+    assert.match(byName(pod('jobmanager').containers, 'jobmanager').image, /:other$/);
+    assert.equal(byName(pod('jobmanager').containers, 'jobmanager').resources.limits.memory, '2Gi');
+    assert.equal(byName(pod('taskmanager').containers, 'taskmanager').resources.limits.memory, '3Gi');
+    assert.match(byName(pod('taskmanager').initContainers, 'flink-config').image, /:other$/);
+    assert.equal(byName(pod('taskmanager').containers, 'log-shipper').resources.limits.memory, '64Mi');
+    // The values' schema holds the added images to the same rule as the definition: pinned, never latest.
+    assert.match(renderError(bin, chart, ['podTemplate.jobManager.log-shipper.image=fluent/fluent-bit:latest']), /podTemplate.jobManager.log-shipper.image/);
+    assert.match(renderError(bin, chart, ['podTemplate.jobManager.other.image=busybox:1.36']), /podTemplate.jobManager|additional properties|other/i);
   });
 });
 

@@ -11,7 +11,9 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import * as YAML from 'yaml';
 import { buildLogPlatform, PRODUCTION } from '../../examples/platform';
-import { FlinkApplication, JobSource } from '../../lib';
+import { Size } from 'cdk8s';
+import { Cpu } from 'cdk8s-plus-27';
+import { EnvValue, FlinkApplication, JobSource, VolumeSource } from '../../lib';
 import { OPERATOR_MAIN_CONTAINER, OPERATOR_OWNED_KEYS, operatorResources } from '../../lib/operator/operator-resources';
 import { FlinkPlatform } from '../../lib/platform';
 import { restrictedViolations } from '../../lib/policy/pod-security';
@@ -36,6 +38,48 @@ test('operator: every resource of the example platform is valid against the oper
   const fd = JSON.parse(JSON.stringify(all.find((o) => o.kind === 'FlinkDeployment')));
   fd.spec.jobManager.podTemplate.spec.containers[0].securityContex = {};
   assert.match(validate(fd).join('\n'), /securityContex: .* is an unknown field of FlinkDeployment; did you mean "securityContext"\?/);
+});
+
+test('operator: pod templates (sidecars, init containers, volumes of every type, the Flink container\'s env and mounts, the priority class) carry into podTemplate and validate against the CRD (strict)', async () => {
+  const validate = await loadValidator();
+  const p = new FlinkPlatform({ storageBaseDirectory: 's3://state/flink' });
+  p.addApplication('shipped', {
+    job: JobSource.jar({ entryClass: 'com.example.Job', jarFile: '/opt/flink/usrlib/job.jar' }),
+    podTemplate: {
+      priorityClassName: 'flink-high',
+      volumes: [
+        { name: 'state', source: VolumeSource.emptyDir(Size.mebibytes(128)) },
+        { name: 'vault', source: VolumeSource.csi('secrets-store.csi.k8s.io', { readOnly: true, volumeAttributes: { secretProviderClass: 'kafka' } }) },
+      ],
+      sidecars: [{
+        name: 'log-shipper', image: 'fluent/fluent-bit:3.1.9', args: ['-c', '/fluent-bit/etc/fluent-bit.conf'], ports: [{ number: 2020, name: 'shipper-http' }],
+        env: { TOKEN: EnvValue.fromSecret('shipper', 'token') }, resources: { cpu: Cpu.millis(100), memory: Size.mebibytes(128) },
+        volumeMounts: [{ volume: 'flink-log', mountPath: '/flink/log' }, { volume: 'state', mountPath: '/state', readOnly: false }],
+      }],
+      flinkContainer: { env: { VAULT_DIR: EnvValue.fromValue('/mnt/vault') }, volumeMounts: [{ volume: 'vault', mountPath: '/mnt/vault' }] },
+    },
+    taskManagerPodTemplate: { initContainers: [{ name: 'wait', image: 'busybox:1.36', command: ['sh', '-c', 'true'] }] },
+  });
+  const [u] = synthesizePlatform(p);
+  const out = operatorResources(p.unit('shipped')!, u.objects);
+  assert.deepEqual(out.flatMap((o) => validate(o)), []);
+  const fd = out.find((o) => o.kind === 'FlinkDeployment');
+  for (const [key, component] of [['jobManager', 'jobmanager'], ['taskManager', 'taskmanager']] as const) {
+    const t = fd.spec[key].podTemplate;
+    const own = u.objects.find((o) => o.kind === 'Deployment' && o.metadata.name === `shipped-${component}`).spec.template.spec;
+    assert.deepEqual(t.spec.containers.find((c: any) => c.name === 'log-shipper'), own.containers.find((c: any) => c.name === 'log-shipper'), key);
+    assert.equal(t.spec.priorityClassName, 'flink-high');
+    assert.ok(t.spec.containers[0].env.some((e: any) => e.name === 'VAULT_DIR'), key);
+    assert.ok(t.spec.containers[0].volumeMounts.some((m: any) => m.name === 'vault' && m.readOnly), key);
+    for (const v of ['state', 'vault', 'flink-log']) assert.ok(t.spec.volumes.some((x: any) => x.name === v), `${key} ${v}`);
+    assert.deepEqual(restrictedViolations([{ kind: 'Deployment', metadata: { name: `shipped-${component}` }, spec: { template: t } }]), []);
+  }
+  assert.deepEqual(fd.spec.taskManager.podTemplate.spec.initContainers.map((c: any) => c.name), ['wait']);
+  assert.equal(fd.spec.jobManager.podTemplate.spec.initContainers, undefined);
+  // strict: a misspelled field of an added container is caught
+  const bad = JSON.parse(JSON.stringify(fd));
+  bad.spec.taskManager.podTemplate.spec.containers[1].volumeMount = [];
+  assert.match(validate(bad).join('\n'), /volumeMount: .* is an unknown field of FlinkDeployment; did you mean "volumeMounts"\?/);
 });
 
 test('operator: a FlinkDeployment carries the image, version, configuration, resources, job and upgrade mode of its application', () => {
