@@ -9,7 +9,7 @@
  * - log-enricher  application cluster, Flink 2.2, HA + reactive scaling, RocksDB: app logs enriched
  *                 with per-service counts -> Kafka (exactly-once)
  * - shared-logs   session cluster, Flink 1.20, HA, shared by:
- *   - error-logs      ERROR/FATAL app logs -> Elasticsearch
+ *   - error-logs      ERROR/FATAL app logs -> Elasticsearch, one document per log id (upserts)
  *   - slow-requests   access logs slower than 1 s -> Kafka
  */
 import { Size } from 'cdk8s';
@@ -147,7 +147,7 @@ export function buildLogPlatform(o: LogPlatformOptions): FlinkPlatform {
     job: JobSource.pipeline(new LogPipeline({
       source: { ...kafka, topic: 'logs.app', groupId: 'flink-error-logs', fields: APP_LOG },
       filters: ["level IN ('ERROR', 'FATAL')"],
-      sinks: [Sink.elasticsearch({ hosts: [o.elasticsearch], index: 'logs-errors' })],
+      sinks: [Sink.elasticsearch({ hosts: [o.elasticsearch], index: 'logs-errors', documentId: 'id' })],
     })),
   });
 

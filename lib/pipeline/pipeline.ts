@@ -158,6 +158,22 @@ export enum DeliveryGuarantee {
   AT_LEAST_ONCE = 'at-least-once',
 }
 
+export interface ElasticsearchSinkProps {
+  /** `http(s)://host:port` URLs, without credentials. */
+  readonly hosts: string[];
+  readonly index: string;
+  /** A Secret with `username` and `password` for basic authentication. @default - none */
+  readonly credentialsSecret?: string;
+  /**
+   * The output column whose value is each document's `_id`: the sink table's
+   * `PRIMARY KEY (...) NOT ENFORCED`, so the connector upserts by it and a record written again
+   * after a restore replaces its own document. Records whose column is NULL are not written to
+   * this sink (a document needs an id).
+   * @default - none: the index assigns ids, and a record written again after a restore is a second document
+   */
+  readonly documentId?: string;
+}
+
 /** Where records go. */
 export abstract class Sink {
   /** A Kafka topic, JSON records. Exactly-once uses Kafka transactions committed on checkpoints. */
@@ -168,8 +184,13 @@ export abstract class Sink {
   public static fileSystem(props: { readonly path: string; readonly partitionBy?: string[]; readonly rollInterval?: Duration }): Sink {
     return new FileSystemSink(props);
   }
-  /** An Elasticsearch 7 index. */
-  public static elasticsearch(props: { readonly hosts: string[]; readonly index: string; readonly credentialsSecret?: string }): Sink {
+  /**
+   * An Elasticsearch 7 index. Writes are at-least-once: pending bulk requests are flushed on
+   * every checkpoint, and the records after the last checkpoint are written again after a
+   * restore. With `documentId` a replayed record updates its own document, so the index holds
+   * each record once.
+   */
+  public static elasticsearch(props: ElasticsearchSinkProps): Sink {
     return new ElasticsearchSink(props);
   }
   /** @internal */
@@ -315,7 +336,7 @@ class FileSystemSink extends Sink {
 
 class ElasticsearchSink extends Sink {
   public readonly _kind = 'elasticsearch';
-  constructor(private readonly p: { hosts: string[]; index: string; credentialsSecret?: string }) {
+  constructor(private readonly p: ElasticsearchSinkProps) {
     super();
     if (!Array.isArray(p.hosts) || p.hosts.length === 0 || !p.hosts.every((h) => /^https?:\/\/[^\s;]+$/.test(h))) {
       throw new ValidationError('Sink.elasticsearch hosts', p.hosts, 'is invalid; expected one or more http(s) URLs');
@@ -328,13 +349,22 @@ class ElasticsearchSink extends Sink {
       throw new ValidationError('Sink.elasticsearch index', p.index, 'is not an index name; expected lower-case letters, digits, ".", "_" or "-"');
     }
     if (p.credentialsSecret !== undefined) checkObjectName('Sink.elasticsearch credentialsSecret', p.credentialsSecret);
+    if (p.documentId !== undefined && (typeof p.documentId !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(p.documentId))) {
+      throw new ValidationError('Sink.elasticsearch documentId', p.documentId, 'is not a column name; expected letters, digits and _');
+    }
+  }
+  public get documentId(): string | undefined {
+    return this.p.documentId;
   }
   public _ddl(table: string, columns: string, ctx: RenderContext): string {
-    return `CREATE TABLE ${sqlIdent(table)} (\n${columns}\n) WITH (\n${withOptions({
+    const key = this.p.documentId ? `,\n  PRIMARY KEY (${sqlIdent(this.p.documentId)}) NOT ENFORCED` : '';
+    return `CREATE TABLE ${sqlIdent(table)} (\n${columns}${key}\n) WITH (\n${withOptions({
       'connector': 'elasticsearch-7',
       'hosts': this.p.hosts.join(';'),
       'index': this.p.index,
-      'sink.delivery-guarantee': 'at-least-once',
+      // flink-sql-connector-elasticsearch7 (3.0.1) registers the SinkFunction-based table factory
+      // for 'elasticsearch-7', which refuses 'sink.delivery-guarantee'; this is its at-least-once.
+      'sink.flush-on-checkpoint': 'true',
       ...(this.p.credentialsSecret ? { username: `\${env:ES_SINK_${ctx.index}_USERNAME}`, password: `\${env:ES_SINK_${ctx.index}_PASSWORD}` } : {}),
     })}\n);`;
   }
@@ -430,6 +460,9 @@ export class LogPipeline {
       if (sink instanceof KafkaSink && sink.topic === s.topic && sink.brokers.some((b) => brokerList(s.bootstrapServers).includes(b))) {
         throw new ValidationError('Sink.kafka topic', sink.topic, `is the pipeline's source topic on the same brokers (${s.bootstrapServers}); every record written would be read again; expected another topic`);
       }
+      if (sink instanceof ElasticsearchSink && sink.documentId !== undefined && !cols.includes(sink.documentId)) {
+        throw new ValidationError('Sink.elasticsearch documentId', sink.documentId, `is not an output column; expected one of ${cols.join(', ')}`);
+      }
       if (sink instanceof FileSystemSink) {
         for (const p of sink.partitionBy) {
           if (!cols.includes(p) && p !== 'dt' && p !== 'hr') {
@@ -522,7 +555,9 @@ export class LogPipeline {
     this.props.sinks.forEach((sink, index) => {
       const extra = sink instanceof FileSystemSink ? sink.partitionBy.filter((p) => !cols.some(([c]) => c === p)) : [];
       const proj = [...cols.map(([c]) => sqlIdent(c)), ...extra.map((p) => partitionExpr(p))].join(', ');
-      parts.push(`INSERT INTO ${sqlIdent(`sink_${index}`)}\nSELECT ${proj}\nFROM ${sqlIdent(last)};`);
+      // A document id column is the table's primary key, NOT NULL: a record without one is not written there.
+      const keyed = sink instanceof ElasticsearchSink && sink.documentId !== undefined ? `\nWHERE ${sqlIdent(sink.documentId)} IS NOT NULL` : '';
+      parts.push(`INSERT INTO ${sqlIdent(`sink_${index}`)}\nSELECT ${proj}\nFROM ${sqlIdent(last)}${keyed};`);
     });
     return parts.join('\n\n') + '\n';
   }
