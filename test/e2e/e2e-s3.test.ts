@@ -47,6 +47,8 @@ const RECORDS = 12_000;
 const CHUNK = 500;
 const PRODUCE_RATE = 1_500;
 const SERVICES = ['checkout', 'search', 'login'];
+/** Bound on a start or restore to RUNNING: a JobManager and two TaskManagers on a loaded machine. */
+const RUNNING_MS = 420_000;
 const record = (i: number) => ({ id: `e-${i}`, ts: '2026-11-22T10:00:00.000', service: SERVICES[i % SERVICES.length], level: 'INFO', message: `user u${i % 97} did ${i}` });
 const key = (r: Record<string, unknown>) => String(r.id).replace(/^e-/, '');
 
@@ -56,7 +58,7 @@ const CASES = [
 ];
 
 for (const CASE of CASES) {
-  test(`${JOB} on Flink ${CASE.dist} with s3:// checkpoints, savepoints and archive on moto's server: a restore from the latest checkpoint after the cluster is killed, an upgrade with a savepoint, ${RECORDS} records exactly once`, { timeout: 12 * 60_000 }, async (t) => {
+  test(`${JOB} on Flink ${CASE.dist} with s3:// checkpoints, savepoints and archive on moto's server: a restore from the latest checkpoint after the cluster is killed, an upgrade with a savepoint, ${RECORDS} records exactly once`, { timeout: 20 * 60_000 }, async (t) => {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-e2e-s3-'));
     let s3: S3Server | undefined;
     let kafka: KafkaBroker | undefined;
@@ -110,7 +112,7 @@ for (const CASE of CASES) {
       cluster = await runCluster(rev1, JOB, path.join(work, 'r1'), home);
       assert.equal(cluster.local.taskManager.env.AWS_SECRET_ACCESS_KEY, keys.secretAccessKey, 'the TaskManagers get the key from the Secret');
       const jobId = readHandoff(cluster.local.handoffDir).jobId;
-      await cluster.waitRunning(jobId, 240_000);
+      await cluster.waitRunning(jobId, RUNNING_MS);
       log(`revision 1 RUNNING ${Date.now() - tStart} ms after the processes started`);
       const completed = async (c: RunningCluster, id: string) => (await restGet<{ counts: { completed: number } }>(`${c.rest}/jobs/${id}/checkpoints`)).counts.completed;
 
@@ -134,7 +136,7 @@ for (const CASE of CASES) {
       const latestCheckpoint = `${checkpointDir}/${jobId}/chk-${latest}`;
       tStart = Date.now();
       cluster = await runCluster(objects({ checkpointSeconds: 5, initialSavepointPath: latestCheckpoint }), JOB, path.join(work, 'r2'), home);
-      await cluster.waitRunning(jobId, 240_000);
+      await cluster.waitRunning(jobId, RUNNING_MS);
       const fromCheckpointMs = Date.now() - tKill;
       const restored = await restoredFrom(cluster.rest, jobId);
       assert.equal(restored.path, latestCheckpoint, 'the new cluster restored the latest checkpoint');
@@ -151,7 +153,7 @@ for (const CASE of CASES) {
       assert.ok(handoff.savepointPath.startsWith(`${savepointDir}/savepoint-${jobId.slice(0, 6)}-`), `the savepoint is in the bucket: ${handoff.savepointPath}`);
       await finished(cluster.rest, jobId);
       cluster = await release(cluster, objects({ checkpointSeconds: 4 }), JOB, path.join(work, 'r3'), home);
-      await cluster.waitRunning(handoff.jobId, 240_000);
+      await cluster.waitRunning(handoff.jobId, RUNNING_MS);
       const fromSavepointMs = Date.now() - tUpgrade;
       const restored2 = await restoredFrom(cluster.rest, handoff.jobId);
       assert.deepEqual([restored2.path, restored2.isSavepoint], [handoff.savepointPath, true], 'revision 2 restored the upgrade\'s savepoint');
