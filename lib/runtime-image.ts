@@ -9,7 +9,7 @@ import artifacts from '../runtime/artifacts.json';
 import { EnvValue } from './cluster/options';
 import { FlinkConfigValue } from './config/flink-configuration';
 import { FlinkVersion } from './config/flink-version';
-import { describe, ValidationError } from './errors';
+import { checkDataKey, checkObjectName, describe, ValidationError } from './errors';
 
 /** What an image serves beyond what it builds on. */
 export interface ImageCapabilities {
@@ -226,19 +226,23 @@ export class StorageCredentials {
    * `s3.path.style.access`.
    */
   public static s3(props: S3CredentialsProps): StorageCredentials {
-    const secret = props.secretName;
+    if (typeof props !== 'object' || props === null) throw new ValidationError('StorageCredentials.s3', props, 'is invalid; expected { secretName, accessKeyKey?, secretKeyKey?, endpoint?, pathStyleAccess? }');
+    const secret = checkObjectName('StorageCredentials.s3 secretName', props.secretName);
     const env = {
-      AWS_ACCESS_KEY_ID: EnvValue.fromSecret(secret, props.accessKeyKey ?? 'access-key'),
-      AWS_SECRET_ACCESS_KEY: EnvValue.fromSecret(secret, props.secretKeyKey ?? 'secret-key'),
+      AWS_ACCESS_KEY_ID: EnvValue.fromSecret(secret, checkDataKey('StorageCredentials.s3 accessKeyKey', props.accessKeyKey ?? 'access-key')),
+      AWS_SECRET_ACCESS_KEY: EnvValue.fromSecret(secret, checkDataKey('StorageCredentials.s3 secretKeyKey', props.secretKeyKey ?? 'secret-key')),
     };
     const config: Record<string, FlinkConfigValue> = {};
     if (props.endpoint !== undefined) {
-      if (typeof props.endpoint !== 'string' || !/^https?:\/\/\S+$/.test(props.endpoint)) {
-        throw new ValidationError('StorageCredentials.s3 endpoint', props.endpoint, 'is invalid; expected an http(s) URL such as "http://minio.storage.svc:9000"');
+      if (typeof props.endpoint !== 'string' || !/^https?:\/\/[^\s/?#@]+(\/\S*)?$/.test(props.endpoint)) {
+        throw new ValidationError('StorageCredentials.s3 endpoint', props.endpoint, 'is invalid; expected an http(s) URL without user or password, such as "http://minio.storage.svc:9000" (the keys come from the Secret)');
       }
       config['s3.endpoint'] = props.endpoint;
     }
-    if (props.pathStyleAccess !== undefined) config['s3.path.style.access'] = props.pathStyleAccess;
+    if (props.pathStyleAccess !== undefined) {
+      if (typeof props.pathStyleAccess !== 'boolean') throw new ValidationError('StorageCredentials.s3 pathStyleAccess', props.pathStyleAccess, 'is invalid; expected true or false');
+      config['s3.path.style.access'] = props.pathStyleAccess;
+    }
     return new StorageCredentials('s3', env, config);
   }
 

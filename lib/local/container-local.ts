@@ -6,8 +6,8 @@ import * as path from 'path';
  * Turns a synthesized cluster's Kubernetes objects into what local Flink processes need, the
  * way the kubelet and the image would: the ConfigMap's files written into a conf dir (as the
  * init container copies them), job files where the pod mounts them, `$(VAR)` in container args
- * expanded from the container env (kubelet semantics), and container paths of the mounted
- * volumes mapped to local folders.
+ * expanded from the container env (kubelet semantics), env from the ConfigMaps and Secrets among
+ * the objects, and container paths of the mounted volumes mapped to local folders.
  */
 export interface LocalCluster {
   /** Runs the init container again and re-reads env from the (possibly rewritten) hand-off. */
@@ -23,7 +23,7 @@ export interface LocalCluster {
 export interface LocalContainer {
   /** The container args, expanded and with mount paths mapped. */
   readonly args: string[];
-  /** Plain (non-secret) env values. */
+  /** The env values: plain ones, and those from Secrets that are among the objects. */
   readonly env: Record<string, string>;
 }
 
@@ -41,6 +41,11 @@ export function localCluster(objects: any[], name: string, work: string, podEnv:
   for (const d of [confDir, jobDir, templateDir, handoffDir]) fs.mkdirSync(d, { recursive: true });
   const configFile = cm.data['config.yaml'] !== undefined ? 'config.yaml' : 'flink-conf.yaml';
   const configMaps = new Map(objects.filter((o) => o.kind === 'ConfigMap').map((o) => [o.metadata.name, o.data as Record<string, string>]));
+  // Secrets' values, decoded (`data` is base64, `stringData` plain).
+  const secrets = new Map<string, Record<string, string>>(objects.filter((o) => o.kind === 'Secret').map((o) => [o.metadata.name, {
+    ...Object.fromEntries(Object.entries((o.data ?? {}) as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')])),
+    ...(o.stringData ?? {}),
+  }]));
   // ConfigMap volumes as the kubelet projects them.
   const project = (pod: any, volume: string, dir: string) => {
     const v = pod.spec.template.spec.volumes.find((x: any) => x.name === volume);
@@ -80,7 +85,15 @@ export function localCluster(objects: any[], name: string, work: string, podEnv:
       if (e.value !== undefined) env[e.name] = e.value;
       else if (e.valueFrom?.fieldRef?.fieldPath === 'status.podIP') env[e.name] = podEnv.POD_IP;
       else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace') env[e.name] = podEnv.POD_NAMESPACE;
-      else if (e.valueFrom?.configMapKeyRef) {
+      else if (e.valueFrom?.secretKeyRef) {
+        // As the kubelet does, from a Secret among the objects (tests add one as `kubectl apply` would);
+        // a Secret that is not among them is left out, as before.
+        const ref = e.valueFrom.secretKeyRef;
+        const data = secrets.get(ref.name);
+        if (!data) continue;
+        if (data[ref.key] === undefined) throw new Error(`env ${e.name}: Secret ${ref.name} key ${ref.key} not found`);
+        env[e.name] = data[ref.key];
+      } else if (e.valueFrom?.configMapKeyRef) {
         const ref = e.valueFrom.configMapKeyRef;
         const v = liveData(ref.name)?.[ref.key];
         if (v === undefined) throw new Error(`env ${e.name}: ConfigMap ${ref.name} key ${ref.key} not found`);

@@ -247,7 +247,8 @@ export function sha256File(file: string): string {
 // ---------------------------------------------------------------------------------------------
 // Flink distribution from PyPI
 
-const PYTHON = process.env.CDK8S_FLINK_PYTHON ?? 'python3';
+/** The Python interpreter that runs pip (and the Python servers of the tests). */
+export const PYTHON = process.env.CDK8S_FLINK_PYTHON ?? 'python3';
 const DIST_MARKER = '.cdk8s-flink-dist.json';
 
 // Extracts the parts of a FLINK_HOME from the two PyPI packages:
@@ -473,19 +474,18 @@ export async function mavenResolve(opts: MavenResolveOptions): Promise<string[]>
 }
 
 /**
- * A classpath directory of Maven jars with their runtime dependencies (the jars of a server the
- * tests run, e.g. Kafka or HDFS), resolved with mvn on first use into cacheDir(name, version)/libs;
- * safe when two processes ask at once. Returns the directory.
+ * cacheDir(name, version)/<folder>, filled by `fill` into a temp sibling and moved into place on
+ * first use; safe when two processes ask at once. Returns the folder.
  */
-export async function ensureMavenLibs(name: string, version: string, artifacts: string[]): Promise<string> {
-  const dir = path.join(cacheDir(name, version), 'libs');
+async function ensureCachedFolder(name: string, version: string, folder: string, fill: (tmp: string) => Promise<void>): Promise<string> {
+  const dir = path.join(cacheDir(name, version), folder);
   const marker = path.join(dir, '.complete');
   if (fs.existsSync(marker)) return dir;
   return withLock(`${name}-${version}`, 20 * 60_000, async () => {
     if (fs.existsSync(marker)) return dir;
     const tmp = tmpSibling(dir);
     try {
-      await mavenResolve({ artifacts, transitive: true, dest: tmp });
+      await fill(tmp);
       fs.writeFileSync(path.join(tmp, '.complete'), '');
       fs.rmSync(dir, { recursive: true, force: true });
       publish(tmp, dir);
@@ -494,6 +494,26 @@ export async function ensureMavenLibs(name: string, version: string, artifacts: 
     }
     return dir;
   });
+}
+
+/**
+ * A classpath directory of Maven jars with their runtime dependencies (the jars of a server the
+ * tests run, e.g. Kafka or HDFS), resolved with mvn on first use into cacheDir(name, version)/libs;
+ * safe when two processes ask at once. Returns the directory.
+ */
+export function ensureMavenLibs(name: string, version: string, artifacts: string[]): Promise<string> {
+  return ensureCachedFolder(name, version, 'libs', (tmp) => mavenResolve({ artifacts, transitive: true, dest: tmp }).then(() => undefined));
+}
+
+/**
+ * A folder of Python packages installed from PyPI with `pip install --target` (a server the tests
+ * run, e.g. moto's S3-compatible server), into cacheDir(name, version)/site on first use; safe
+ * when two processes ask at once. Put the folder on PYTHONPATH to use it. Returns the folder.
+ */
+export function ensurePipPackages(name: string, version: string, requirements: string[]): Promise<string> {
+  // --target installs every dependency into the folder, whatever the interpreter already has.
+  return ensureCachedFolder(name, version, 'site', (tmp) => run(PYTHON, ['-m', 'pip', 'install', '--no-cache-dir', '--disable-pip-version-check', '--no-input',
+    '--quiet', '--no-warn-conflicts', '--no-warn-script-location', '--target', tmp, ...requirements], { timeoutMs: 15 * 60_000 }).then(() => undefined));
 }
 
 // ---------------------------------------------------------------------------------------------

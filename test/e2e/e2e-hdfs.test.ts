@@ -22,13 +22,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Duration } from 'cdk8s';
-import { Partitioners } from 'kafkajs';
 import { buildLogPlatform } from '../../examples/platform';
 import { FlinkApplication, FlinkPlatform, FlinkVersion, RuntimeImage, StorageCredentials } from '../../lib';
 import { FlinkRest } from '../../lib/ops/flink-rest';
 import { synthesizeUnit } from '../../lib/synth/synthesize';
-import { recordE2E } from '../support/e2e-report';
-import { readTopic } from '../support/e2e-topic-reader';
+import { recordStorageE2E, Tally, tally } from '../support/e2e-report';
+import { kafkaSinkTally, produce, waitConsumed } from '../support/e2e-stream';
 import { layoutFlinkHome } from '../support/flink-dist';
 import { restGet, waitFor } from '../support/flink-proc';
 import { Hdfs, startHdfs } from '../support/hdfs';
@@ -66,14 +65,6 @@ const CASES: Case[] = [{
   key: (r) => String(r.id).replace(/^e-/, ''),
   kafkaSink: 'logs.audit.counted',
 }];
-
-/** Rows read back: how many, distinct, duplicates, and input records missing. */
-function tally(keys: string[]): { readBack: number; distinct: number; duplicates: number; lost: number } {
-  const distinct = new Set(keys);
-  let lost = 0;
-  for (let i = 0; i < RECORDS; i++) if (!distinct.has(String(i))) lost++;
-  return { readBack: keys.length, distinct: distinct.size, duplicates: keys.length - distinct.size, lost };
-}
 
 for (const CASE of CASES) {
   test(`${CASE.job} on Flink ${CASE.dist} with hdfs:// checkpoints, savepoint and archive: ${RECORDS} records exactly once through a TaskManager kill`, { timeout: 10 * 60_000 }, async (t) => {
@@ -129,29 +120,13 @@ for (const CASE of CASES) {
       log(`job RUNNING ${Date.now() - tStart} ms after the processes started`);
       const checkpoints = () => restGet<{ counts: { restored: number; completed: number; failed: number }; latest?: { completed?: { external_path?: string } } }>(`${rest}/jobs/${jobId}/checkpoints`);
 
-      const producer = kafka.client('e2e-hdfs-producer').producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
-      await producer.connect();
-      let produced = 0;
       let releaseKill!: () => void;
       const killed = new Promise<void>((r) => { releaseKill = r; });
       const tProduce = Date.now();
-      const production = (async () => {
-        let last = Date.now();
-        for (let from = 0; from < RECORDS; from += CHUNK) {
-          if (from === RECORDS / 2) await killed;
-          await sleep(last + (CHUNK / PRODUCE_RATE) * 1000 - Date.now());
-          last = Date.now();
-          const messages = [];
-          for (let i = from; i < Math.min(RECORDS, from + CHUNK); i++) messages.push({ value: JSON.stringify(CASE.record(i)) });
-          await producer.send({ topic: CASE.source, messages });
-          produced = Math.min(RECORDS, from + CHUNK);
-        }
-        return Date.now();
-      })();
-      production.catch(() => undefined);
+      const production = await produce(kafka, { topic: CASE.source, total: RECORDS, chunk: CHUNK, rate: PRODUCE_RATE, record: CASE.record, pauses: { [RECORDS / 2]: killed } });
 
       // Half the input and an HDFS checkpoint, then a TaskManager dies and is replaced.
-      await waitFor(async () => produced >= RECORDS / 2 && (await checkpoints()).counts.completed >= 1, { timeoutMs: 120_000, intervalMs: 250, what: 'half the input and a completed checkpoint', abortIf: died });
+      await waitFor(async () => production.produced() >= RECORDS / 2 && (await checkpoints()).counts.completed >= 1, { timeoutMs: 120_000, intervalMs: 250, what: 'half the input and a completed checkpoint', abortIf: died });
       const cpBefore = (await checkpoints()).latest?.completed?.external_path ?? '';
       assert.ok(cpBefore.startsWith(`${hdfs.uri}/flink/${CASE.job}/checkpoints/${jobId}/chk-`), `the checkpoint is on HDFS: ${cpBefore}`);
       const restoredBefore = (await checkpoints()).counts.restored;
@@ -165,24 +140,11 @@ for (const CASE of CASES) {
       const restoreMs = Date.now() - tKill;
       log(`TaskManager 0 killed at ${RECORDS / 2} records produced; RUNNING again from the HDFS checkpoint ${restoreMs} ms later`);
 
-      const tProduced = await production;
-      await producer.disconnect();
+      const tProduced = await production.done;
       log(`produced ${RECORDS} records in ${tProduced - tProduce} ms`);
 
-      // Every record is in a completed checkpoint once the group's committed offsets (committed on
-      // checkpoint completion) reach the end of the topic.
-      const admin = kafka.client('e2e-hdfs-admin').admin();
-      await admin.connect();
-      try {
-        const end = (await admin.fetchTopicOffsets(CASE.source)).reduce((n, p) => n + Number(p.high), 0);
-        assert.equal(end, RECORDS);
-        await waitFor(async () => {
-          const o = await admin.fetchOffsets({ groupId: CASE.group, topics: [CASE.source] });
-          return o[0].partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0) >= RECORDS;
-        }, { timeoutMs: 180_000, intervalMs: 500, what: 'the source\'s committed offsets at the end of the topic', abortIf: died });
-      } finally {
-        await admin.disconnect();
-      }
+      // Every record is in a completed checkpoint once the group's committed offsets reach the end of the topic.
+      await waitConsumed(kafka, CASE.group, CASE.source, RECORDS, died);
       const cpCounts = (await checkpoints()).counts;
       // Why checkpoints failed, among those the history still holds (Flink keeps the latest 10).
       const history = (await restGet<{ history: Array<{ status: string; failure_message?: string }> }>(`${rest}/jobs/${jobId}/checkpoints`)).history;
@@ -209,22 +171,16 @@ for (const CASE of CASES) {
         assert.equal(s.owner, 'flink', `${p} is written as HADOOP_USER_NAME=flink`);
         for (const line of (await hdfs.read(p)).split('\n').filter(Boolean)) keys.push(CASE.key(JSON.parse(line)));
       }
-      const archive = tally(keys);
+      const archive = tally(keys, RECORDS);
       log(`archive on HDFS: ${finished.length} finished files, ${JSON.stringify(archive)}; checkpoints ${JSON.stringify(cpCounts)}, failures ${JSON.stringify(failureReasons)}`);
-      assert.deepEqual(archive, { readBack: RECORDS, distinct: RECORDS, duplicates: 0, lost: 0 }, 'the archive holds every record exactly once');
+      assert.deepEqual(archive, { written: RECORDS, readBack: RECORDS, distinct: RECORDS, duplicates: 0, lost: 0 }, 'the archive holds every record exactly once');
 
-      let kafkaSink: Record<string, unknown> | undefined;
+      const records: Record<string, Tally> = { archive };
       if (CASE.kafkaSink) {
-        const committed = await readTopic(kafka.bootstrap, CASE.kafkaSink, 'read_committed', work);
-        const rows = committed.records.map((r) => JSON.parse(r.value) as Record<string, unknown>);
-        const sink = tally(rows.map(CASE.key));
+        const sink = await kafkaSinkTally(kafka, CASE.kafkaSink, work, RECORDS, CASE.key, { countKey: 'service', values: SERVICES });
         log(`Kafka sink ${CASE.kafkaSink} (read_committed): ${JSON.stringify(sink)}`);
-        assert.deepEqual(sink, { readBack: RECORDS, distinct: RECORDS, duplicates: 0, lost: 0 }, 'the Kafka sink holds every record exactly once');
-        for (const svc of SERVICES) {
-          const counts = rows.filter((r) => r.service === svc).map((r) => Number(r.service_count)).sort((x, y) => x - y);
-          assert.equal(counts.findIndex((v, i) => v !== i + 1), -1, `${svc}: running counts are exactly 1..${counts.length}`);
-        }
-        kafkaSink = { topic: CASE.kafkaSink, written: RECORDS, ...sink };
+        assert.deepEqual(sink, { written: RECORDS, readBack: RECORDS, distinct: RECORDS, duplicates: 0, lost: 0 }, 'the Kafka sink holds every record exactly once');
+        records[`kafka:${CASE.kafkaSink}`] = sink;
       }
       assert.ok(cpCounts.restored > restoredBefore, 'the job restored from a checkpoint after the kill');
 
@@ -233,14 +189,20 @@ for (const CASE of CASES) {
       assert.equal(intruder.status, 403, intruder.body.slice(0, 200));
       assert.match(intruder.body, /AccessControlException.*user=mallory/);
 
-      const file = recordE2E(`hdfs/${CASE.job}/flink-${CASE.dist}`, {
+      // No restore from a savepoint here: the savepoint is the drain's (upgrades are proven on S3 and file://).
+      const file = recordStorageE2E('hdfs', CASE.job, {
         flinkVersion: CASE.dist,
-        storage: { checkpoints: `${hdfs.uri}/flink/${CASE.job}/checkpoints`, savepoint, archive: `${hdfs.uri}${CASE.archive}` },
+        checkpoints: `${hdfs.uri}/flink/${CASE.job}/checkpoints`,
+        savepoints: `${hdfs.uri}/flink/${CASE.job}/savepoints`,
+        records,
+        restoreMs: { fromCheckpoint: restoreMs, fromSavepoint: null },
+      }, {
+        archive: `${hdfs.uri}${CASE.archive}`,
+        finishedFiles: finished.length,
         hadoopUser: 'flink',
-        archive: { written: RECORDS, ...archive, finishedFiles: finished.length },
-        ...(kafkaSink ? { kafkaSink } : {}),
-        taskManagerKill: { atProduced: RECORDS / 2, restoredFromCheckpoint: cpBefore, restoreMs },
-        checkpoints: cpCounts,
+        taskManagerKill: { atProduced: RECORDS / 2, restoredFromCheckpoint: cpBefore },
+        drainSavepoint: savepoint,
+        checkpointCounts: cpCounts,
         recentCheckpointFailures: failureReasons,
         drainWithSavepointMs: drainMs,
       });

@@ -25,7 +25,6 @@
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -34,31 +33,16 @@ import { buildLogPlatform } from '../../examples/platform';
 import { DeliveryGuarantee, FieldType, FlinkPlatform, FlinkVersion, JobSource, LogPipeline, Sink, UpgradeMode } from '../../lib';
 import { synthesizeUnit } from '../../lib/synth/synthesize';
 import { recordE2E } from '../support/e2e-report';
-import { maxParallelism, readHandoff, release, restoredFrom } from '../support/e2e-upgrade';
+import { finished, handoffHook, maxParallelism, ops, readHandoff, release, restoredFrom } from '../support/e2e-upgrade';
 import { layoutFlinkHome } from '../support/flink-dist';
 import { restGet, waitFor } from '../support/flink-proc';
 import { startKafka } from '../support/kafka';
 import { RunningCluster, runCluster } from '../support/local-flink';
 
-const OPS = path.join(__dirname, '..', '..', 'lib', 'ops', 'main.js');
-
-function ops(args: string[]) {
-  const t0 = Date.now();
-  const r = spawnSync(process.execPath, [OPS, ...args], { encoding: 'utf8', timeout: 240_000 });
-  return { code: r.status, stderr: r.stderr, ms: Date.now() - t0 };
-}
-
 const SERVICES = ['checkout', 'search', 'login'];
 const record = (i: number) => ({ id: `e-${i}`, ts: '2026-11-22T10:00:00.000', service: SERVICES[i % 3], level: 'INFO', message: `event ${i}` });
 const ids = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `e-${from + i}`).sort();
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
-
-/** Stop-with-savepoint reports the savepoint a moment before the job reaches FINISHED. */
-const finished = (rest: string, jobId: string) => waitFor(async () => {
-  const s = (await restGet<{ state: string }>(`${rest}/jobs/${jobId}`)).state;
-  if (!['RUNNING', 'FINISHED'].includes(s)) throw Object.assign(new Error(`job ${jobId} is ${s}, expected FINISHED after stop-with-savepoint`), { fatal: true });
-  return s === 'FINISHED';
-}, { timeoutMs: 30_000, intervalMs: 250, what: `job ${jobId} FINISHED after stop-with-savepoint` });
 
 interface Env { kafka: string; work: string }
 const options = (e: Env) => ({
@@ -147,9 +131,7 @@ for (const c of CASES) {
       numbers.firstCommitMs = Date.now() - t0;
       t.diagnostic(`revision 1: RUNNING after ${numbers.timeToRunningMs} ms, 30 records committed after ${numbers.firstCommitMs} ms`);
 
-      const hook = (event: string, revision: number, dir = savepointDir) => ops(['handoff', '--event', event, '--rest-url', cluster!.rest,
-        '--handoff-dir', cluster!.local.handoffDir, '--upgrade-mode', 'savepoint', '--state', 'running', '--revision', String(revision),
-        '--release', 'audit-logs', '--namespace', 'logs', '--savepoint-dir', dir, '--timeout', '120s']);
+      const hook = (event: 'upgrade' | 'rollback', revision: number, dir = savepointDir) => handoffHook(cluster!, { event, revision, release: 'audit-logs', savepointDir: dir });
 
       // A savepoint that cannot be written: the hook fails with the reason and hands nothing over.
       const before = handoff();

@@ -38,3 +38,40 @@ function writeReport(dir: string): string {
   fs.renameSync(tmp, out);
   return out;
 }
+
+/** What a sink or store holds of the records a test wrote: how many read back, distinct, duplicates, and written but missing. */
+export interface Tally {
+  readonly written: number;
+  readonly readBack: number;
+  readonly distinct: number;
+  readonly duplicates: number;
+  readonly lost: number;
+}
+
+/** The tally of rows read back, by identity, of records written with the identities 0 .. written-1. */
+export function tally(keys: string[], written: number): Tally {
+  const distinct = new Set(keys);
+  let lost = 0;
+  for (let i = 0; i < written; i++) if (!distinct.has(String(i))) lost++;
+  return { written, readBack: keys.length, distinct: distinct.size, duplicates: keys.length - distinct.size, lost };
+}
+
+/** The figures every storage proof records, whatever the scheme. */
+export interface StorageProof {
+  readonly flinkVersion: string;
+  /** Where the checkpoints and savepoints went. */
+  readonly checkpoints: string;
+  readonly savepoints: string;
+  /** What each sink holds, by sink (e.g. `kafka:logs.audit.counted`, `archive`). */
+  readonly records: Record<string, Tally>;
+  /**
+   * From the failure or the stop to the job RUNNING again: restored from the latest checkpoint,
+   * from a savepoint. null where the proof has no such restore.
+   */
+  readonly restoreMs: { readonly fromCheckpoint: number | null; readonly fromSavepoint: number | null };
+}
+
+/** Records the section `storage/<scheme>/<job>/flink-<version>`; returns the report file. */
+export function recordStorageE2E(scheme: string, job: string, proof: StorageProof, more: Record<string, unknown> = {}): string {
+  return recordE2E(`storage/${scheme}/${job}/flink-${proof.flinkVersion}`, { scheme, job, ...proof, ...more });
+}

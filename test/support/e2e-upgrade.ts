@@ -8,10 +8,38 @@
  * JobManager and TaskManagers in a fresh folder, with the hand-off ConfigMap carried over as the
  * hooks left it. Nothing else of the objects changes.
  */
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { RunningCluster, runCluster } from './local-flink';
-import { restGet } from './flink-proc';
+import { restGet, waitFor } from './flink-proc';
+
+const OPS = path.join(__dirname, '..', '..', 'lib', 'ops', 'main.js');
+
+/** Runs the operations tool (`cdk8s-flink-ops`) as the hooks do; its exit code, stderr and duration. */
+export function ops(args: string[]): { code: number | null; stderr: string; ms: number } {
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, [OPS, ...args], { encoding: 'utf8', timeout: 240_000 });
+  return { code: r.status, stderr: r.stderr, ms: Date.now() - t0 };
+}
+
+/**
+ * The pre-upgrade or pre-rollback hook of a savepoint-mode release (`cdk8s-flink-ops handoff`)
+ * against a local cluster, its hand-off folder standing in for the ConfigMap.
+ */
+export function handoffHook(cluster: RunningCluster, o: { event: 'upgrade' | 'rollback'; revision: number; release: string; savepointDir: string }) {
+  return ops(['handoff', '--event', o.event, '--rest-url', cluster.rest, '--handoff-dir', cluster.local.handoffDir, '--upgrade-mode', 'savepoint',
+    '--state', 'running', '--revision', String(o.revision), '--release', o.release, '--namespace', 'logs', '--savepoint-dir', o.savepointDir, '--timeout', '120s']);
+}
+
+/** Stop-with-savepoint reports the savepoint a moment before the job reaches FINISHED. */
+export function finished(rest: string, jobId: string): Promise<boolean> {
+  return waitFor(async () => {
+    const s = (await restGet<{ state: string }>(`${rest}/jobs/${jobId}`)).state;
+    if (!['RUNNING', 'FINISHED'].includes(s)) throw Object.assign(new Error(`job ${jobId} is ${s}, expected FINISHED after stop-with-savepoint`), { fatal: true });
+    return s === 'FINISHED';
+  }, { timeoutMs: 30_000, intervalMs: 250, what: `job ${jobId} FINISHED after stop-with-savepoint` });
+}
 
 /** The hand-off as the hooks left it (the folder the ConfigMap is projected into). */
 export function readHandoff(dir: string): Record<string, string> {

@@ -168,6 +168,15 @@ test('storage credentials: S3 keys and the HDFS user as env from Secrets on ever
   for (const k of ['s3.access-key', 's3.secret-key']) assert.match(refusal(() => app({ flinkConfiguration: { [k]: 'x' } })), new RegExp(`^flinkConfiguration\\["${k}"\\]: "\\*\\*\\*" looks like a credential`));
   assert.match(refusal(() => StorageCredentials.hdfsUser('bad user')), /^StorageCredentials\.hdfsUser user: "bad user" is not a user name/);
   assert.match(refusal(() => StorageCredentials.s3({ secretName: 's', endpoint: 'minio:9000' })), /^StorageCredentials\.s3 endpoint: "minio:9000" is invalid/);
+  // The endpoint is configuration, so no user or password in it; names as the API server checks them.
+  assert.match(refusal(() => StorageCredentials.s3({ secretName: 's', endpoint: 'http://key:secret@minio:9000' })), /^StorageCredentials\.s3 endpoint: .* is invalid; expected an http\(s\) URL without user or password/);
+  assert.match(refusal(() => StorageCredentials.s3({ secretName: 's', pathStyleAccess: 'true' as any })), /^StorageCredentials\.s3 pathStyleAccess: "true" is invalid; expected true or false$/);
+  assert.match(refusal(() => StorageCredentials.s3({ secretName: 'Flink_S3' })), /^StorageCredentials\.s3 secretName: "Flink_S3" /);
+  assert.match(refusal(() => StorageCredentials.s3({ secretName: 's', secretKeyKey: 'a/b' })), /^StorageCredentials\.s3 secretKeyKey: "a\/b" /);
+  assert.match(refusal(() => StorageCredentials.s3(undefined as any)), /^StorageCredentials\.s3: \(missing\) is invalid; expected \{ secretName/);
+  // Without endpoint and path style: AWS, nothing in the configuration.
+  const aws = flinkConfig(synth((s) => new FlinkSessionCluster(s, 'aws', { ...STATE, storageCredentials: [StorageCredentials.s3({ secretName: 'flink-s3' })] })), 'aws');
+  assert.deepEqual(Object.keys(aws).filter((k) => k.startsWith('s3.')), []);
 });
 
 test('`cdk8s-flink synth` refuses a definition its image cannot serve: exit 1, one line, no stack trace', () => {
