@@ -15,7 +15,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { synthesizeInto } from '../lib/synth/synthesize';
+import { withDeferral } from '../lib/synth/deferral';
+import { incrementalContext, synthesizeInto } from '../lib/synth/synthesize';
 import { median } from './stats';
 import { runChild } from './synth';
 import { generatedPlatform } from './workload';
@@ -38,9 +39,12 @@ const now = () => Number(process.hrtime.bigint()) / 1e6;
 async function child(mode: Mode, jobs: number, out: string): Promise<Result> {
   const cpu0 = process.cpuUsage();
   const t0 = now();
-  const platform = generatedPlatform(jobs, mode === 'changed' ? CHANGED : 0);
+  const dirs = { out: path.join(out, 'dist'), charts: path.join(out, 'charts'), force: mode === 'full', cwd: out };
+  // As `cdk8s-flink synth` does: the app (here the generated platform) is declared knowing what the folders hold.
+  const context = incrementalContext(dirs);
+  const platform = withDeferral(context, () => generatedPlatform(jobs, mode === 'changed' ? CHANGED : 0));
   const t1 = now();
-  const r = await synthesizeInto(platform, { out: path.join(out, 'dist'), charts: path.join(out, 'charts'), force: mode === 'full', cwd: out });
+  const r = await synthesizeInto(platform, { ...dirs, toolkit: context.toolkit });
   const t2 = now();
   const cpu = process.cpuUsage(cpu0);
   return {
