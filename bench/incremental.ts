@@ -3,8 +3,8 @@
  * synthesized into one output folder by fresh processes, in each round:
  *
  * - `full`: everything written (`synth --force`, the state recorded), into an empty folder;
- * - `noop`: the same definitions again (every unit hashed, none written);
- * - `changed`: 10 jobs edited (parallelism 3), only their units rendered and written;
+ * - `noop`: the same definitions again (every unit's inputs hashed, none built or written);
+ * - `changed`: 10 jobs edited (parallelism 3), only their units built, rendered and written;
  * - `before`: for reference, the synthesis without hashing (bench/synth.ts `platform` mode,
  *   what a full synth did before synthesis became incremental), in its own folder.
  *
@@ -62,6 +62,7 @@ function spawnChild(mode: Mode, jobs: number, out: string): Result {
 }
 
 async function main(jobs: number, runs: number): Promise<void> {
+  const loadBefore = os.loadavg().map((x) => x.toFixed(1)).join(' ');
   const results: Result[] = [];
   for (let round = 0; round < runs; round++) {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-bench-incremental-'));
@@ -79,12 +80,15 @@ async function main(jobs: number, runs: number): Promise<void> {
   }
   const rows = (['before', 'full', 'noop', 'changed'] as const).map((mode) => {
     const rs = results.filter((r) => r.mode === mode);
-    const m = (f: (r: Result) => number) => Math.round(median(rs.map(f)));
+    const m = (f: (r: Result) => number) => {
+      const v = rs.map(f);
+      return `${Math.round(median(v))} (${Math.round(Math.min(...v))}-${Math.round(Math.max(...v))})`;
+    };
     return [mode, m((r) => r.written), m((r) => r.wallMs!), m((r) => r.cpuMs), m((r) => r.buildMs), m((r) => r.peakMiB)];
   });
   const head = ['mode', 'units written', 'wall ms', 'CPU ms', 'build ms', 'peak MiB'];
-  process.stdout.write(`${jobs} jobs, ${runs} round(s), medians (wall includes process start; "build" is constructing the definitions, in process)\n`);
-  for (const r of [head, ...rows]) process.stdout.write(`${r.map((c, i) => String(c).padStart(i ? 14 : 8)).join('')}\n`);
+  process.stdout.write(`${jobs} jobs, ${runs} round(s), median (min-max) (wall includes process start; CPU and "build", constructing the definitions, are in process); load average ${loadBefore} before, ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} after\n`);
+  for (const r of [head, ...rows]) process.stdout.write(`${r.map((c, i) => String(c).padStart(i ? 20 : 8)).join('')}\n`);
 }
 
 if (require.main === module) {
