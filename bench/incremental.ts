@@ -3,8 +3,8 @@
  * synthesized into one output folder by fresh processes, in each round:
  *
  * - `full`: everything written (`synth --force`, the state recorded), into an empty folder;
- * - `noop`: the same definitions again (every unit hashed, none written);
- * - `changed`: 10 jobs edited (parallelism 3), only their units rendered and written;
+ * - `noop`: the same definitions again (every unit's inputs hashed, none built or written);
+ * - `changed`: 10 jobs edited (parallelism 3), only their units built, rendered and written;
  * - `before`: for reference, the synthesis without hashing (bench/synth.ts `platform` mode,
  *   what a full synth did before synthesis became incremental), in its own folder.
  *
@@ -15,7 +15,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { synthesizeInto } from '../lib/synth/synthesize';
+import { withDeferral } from '../lib/synth/deferral';
+import { incrementalContext, synthesizeInto } from '../lib/synth/synthesize';
 import { median } from './stats';
 import { runChild } from './synth';
 import { generatedPlatform } from './workload';
@@ -38,9 +39,12 @@ const now = () => Number(process.hrtime.bigint()) / 1e6;
 async function child(mode: Mode, jobs: number, out: string): Promise<Result> {
   const cpu0 = process.cpuUsage();
   const t0 = now();
-  const platform = generatedPlatform(jobs, mode === 'changed' ? CHANGED : 0);
+  const dirs = { out: path.join(out, 'dist'), charts: path.join(out, 'charts'), force: mode === 'full', cwd: out };
+  // As `cdk8s-flink synth` does: the app (here the generated platform) is declared knowing what the folders hold.
+  const context = incrementalContext(dirs);
+  const platform = withDeferral(context, () => generatedPlatform(jobs, mode === 'changed' ? CHANGED : 0));
   const t1 = now();
-  const r = await synthesizeInto(platform, { out: path.join(out, 'dist'), charts: path.join(out, 'charts'), force: mode === 'full', cwd: out });
+  const r = await synthesizeInto(platform, { ...dirs, toolkit: context.toolkit });
   const t2 = now();
   const cpu = process.cpuUsage(cpu0);
   return {
@@ -58,6 +62,7 @@ function spawnChild(mode: Mode, jobs: number, out: string): Result {
 }
 
 async function main(jobs: number, runs: number): Promise<void> {
+  const loadBefore = os.loadavg().map((x) => x.toFixed(1)).join(' ');
   const results: Result[] = [];
   for (let round = 0; round < runs; round++) {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-bench-incremental-'));
@@ -75,12 +80,15 @@ async function main(jobs: number, runs: number): Promise<void> {
   }
   const rows = (['before', 'full', 'noop', 'changed'] as const).map((mode) => {
     const rs = results.filter((r) => r.mode === mode);
-    const m = (f: (r: Result) => number) => Math.round(median(rs.map(f)));
+    const m = (f: (r: Result) => number) => {
+      const v = rs.map(f);
+      return `${Math.round(median(v))} (${Math.round(Math.min(...v))}-${Math.round(Math.max(...v))})`;
+    };
     return [mode, m((r) => r.written), m((r) => r.wallMs!), m((r) => r.cpuMs), m((r) => r.buildMs), m((r) => r.peakMiB)];
   });
   const head = ['mode', 'units written', 'wall ms', 'CPU ms', 'build ms', 'peak MiB'];
-  process.stdout.write(`${jobs} jobs, ${runs} round(s), medians (wall includes process start; "build" is constructing the definitions, in process)\n`);
-  for (const r of [head, ...rows]) process.stdout.write(`${r.map((c, i) => String(c).padStart(i ? 14 : 8)).join('')}\n`);
+  process.stdout.write(`${jobs} jobs, ${runs} round(s), median (min-max) (wall includes process start; CPU and "build", constructing the definitions, are in process); load average ${loadBefore} before, ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} after\n`);
+  for (const r of [head, ...rows]) process.stdout.write(`${r.map((c, i) => String(c).padStart(i ? 20 : 8)).join('')}\n`);
 }
 
 if (require.main === module) {

@@ -81,7 +81,7 @@ export abstract class JobSource {
    * the container's environment variable NAME, so credentials stay in Secrets.
    */
   public static sql(script: string, env: Record<string, EnvValue> = {}): JobSource {
-    return new SqlJobSource(() => script, () => env);
+    return new SqlJobSource(script, env);
   }
 
   /** A typed log pipeline (Kafka in; filters, enrichment; sinks), rendered to SQL for the job's Flink version. */
@@ -89,7 +89,7 @@ export abstract class JobSource {
     if (!(pipeline instanceof LogPipeline)) {
       throw new ValidationError('job', pipeline, 'is invalid; expected a LogPipeline');
     }
-    return new SqlJobSource((name, v) => pipeline.toSql(name, v), (name, v) => pipeline.env(name, v), pipeline);
+    return new SqlJobSource(undefined, undefined, pipeline);
   }
 
   public abstract readonly kind: 'jar' | 'sql';
@@ -199,23 +199,24 @@ export function parseJarUri(field: string, uri: unknown, sha256?: unknown): JarL
 class SqlJobSource extends JobSource {
   public readonly kind = 'sql' as const;
   public readonly entryClass = SQL_RUNNER_CLASS;
+  /** The script and its env as given (JobSource.sql), or the pipeline that renders both (JobSource.pipeline): data, not closures, so that the job's inputs can be hashed. */
   constructor(
-    private readonly render: (name: string, v: FlinkVersion) => string,
-    private readonly envOf: (name: string, v: FlinkVersion) => Record<string, EnvValue>,
+    private readonly script: string | undefined,
+    private readonly scriptEnv: Record<string, EnvValue> | undefined,
     public readonly pipeline?: LogPipeline,
   ) {
     super();
-    if (!pipeline) checkScript(render('', FlinkVersion.V1_20));
+    if (!pipeline) checkScript(script);
   }
   public bind(name: string, version: FlinkVersion): BoundJob {
-    const script = checkScript(this.render(name, version));
+    const script = checkScript(this.pipeline ? this.pipeline.toSql(name, version) : this.script);
     const sqlScript = script.endsWith('\n') ? script : script + '\n';
     return {
       kind: 'sql',
       entryClass: SQL_RUNNER_CLASS,
       programArgs: ['--script', `${JOB_FILES_DIR}/pipeline.sql`],
       files: { 'pipeline.sql': sqlScript },
-      env: this.envOf(name, version),
+      env: this.pipeline ? this.pipeline.env(name, version) : this.scriptEnv ?? {},
       volumes: this.pipeline?.volumes() ?? [],
       sqlScript,
     };

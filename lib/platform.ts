@@ -1,4 +1,6 @@
+import { createHash } from 'crypto';
 import { App, Chart } from 'cdk8s';
+import { Construct } from 'constructs';
 import { FlinkApplication, FlinkApplicationProps } from './application';
 import { FlinkClusterProps, MAX_NAME_LENGTH } from './cluster/flink-cluster';
 import { FlinkMonitoring, FlinkMonitoringProps } from './monitoring/flink-monitoring';
@@ -10,6 +12,8 @@ import { FlinkSessionCluster, FlinkSessionClusterProps, FlinkSessionJob, FlinkSe
 import { FlinkVersion } from './config/flink-version';
 import { RuntimeImage } from './runtime-image';
 import { PACKAGE_VERSION } from './version';
+import { currentDeferral, DeferralContext } from './synth/deferral';
+import { serializeInputs, unchangedSince } from './synth/inputs';
 
 /**
  * An image registry with its path, as the first part of an image reference: a host with a dot
@@ -96,49 +100,138 @@ export interface ReleaseUnit {
 }
 
 /**
+ * A unit as the platform keeps it. Outside `cdk8s-flink synth` every unit is built when
+ * declared (`built`) and the app sees its construct. During an incremental synthesis
+ * (DeferralContext), the app sees a proxy of it instead: a unit whose inputs hash to what the
+ * previous synthesis recorded is built only when something uses it, and any use by the app
+ * (`touched`) makes its output depend on more than its inputs.
+ */
+interface UnitRecord {
+  readonly name: string;
+  readonly kind: UnitKind;
+  built?: ReleaseUnit;
+  /** Builds a deferred unit. */
+  build?: () => ReleaseUnit;
+  /** What the public API returns: the unit itself, or with deferral a view of it. */
+  view: ReleaseUnit;
+  /** With deferral: the inputs as declared (undefined when they cannot be written completely). */
+  readonly inputs?: string;
+  /** `inputs:<sha256 of the toolkit fingerprint and inputs>`. */
+  readonly inputHash?: string;
+  /** The inputs written again (at synthesis: unchanged since the declaration?). */
+  readonly inputsNow?: () => string | undefined;
+  /** Units whose constructs its inputs refer to (a session job's cluster). */
+  readonly deps: UnitRecord[];
+  touched: boolean;
+  claims: Claim[];
+  /** A deferred unit's object count, as recorded. */
+  recordedObjects?: number;
+}
+
+/** One unit as synthesis sees it. @internal */
+export interface SynthesisUnit {
+  readonly name: string;
+  readonly kind: UnitKind;
+  /**
+   * The hash of the unit's inputs, when its output provably depends on nothing else: its
+   * inputs could be written completely and did not change after its declaration, neither it nor
+   * a unit it refers to was used by the app after its declaration, and no library was patched.
+   * Otherwise undefined: hash its synthesized objects.
+   */
+  readonly inputHash?: string;
+  /** Its claims (see FlinkPlatform.checkClaims), to record with the inputHash. */
+  readonly claims: readonly unknown[];
+  /** A deferred unit's object count, as the previous synthesis recorded it. */
+  readonly recordedObjects?: number;
+  /** The unit, built now if it was deferred. */
+  unit(): ReleaseUnit;
+}
+
+/** A deferred unit was changed after its declaration: it cannot be built as declared. */
+export class DeferredUnitChangedError extends Error {}
+
+/**
  * A platform of Flink jobs: the registry the CLI synthesizes. Each application, session
  * cluster and session job is its own cdk8s App and Chart (one release unit), which keeps
  * synthesis linear in the number of jobs; cdk8s' whole-App work per chart makes one App
  * with thousands of charts quadratic.
  */
 export class FlinkPlatform {
-  private readonly units = new Map<string, ReleaseUnit>();
-  /** What the units use that no other may use in the same place (see checkCollisions). */
+  private readonly units = new Map<string, UnitRecord>();
+  /** What the units use that no other may use in the same place (see checkClaims). */
   private readonly claims = new Map<string, Claim[]>();
+  /** With deferral: the unit behind each proxy the app was given. */
+  private readonly proxies = new WeakMap<object, UnitRecord>();
+  private readonly deferral?: DeferralContext;
 
   constructor(public readonly props: FlinkPlatformProps = {}) {
     if (props.namespace !== undefined) checkName('namespace', props.namespace, 63);
     if (props.storageBaseDirectory !== undefined) checkUri('storageBaseDirectory', props.storageBaseDirectory);
     if (props.imageRegistry !== undefined) checkRegistry(props.imageRegistry);
+    // A subclass may build units differently (newApp): its units are always built and hashed by their objects.
+    if (new.target === FlinkPlatform) this.deferral = currentDeferral();
   }
 
   /** Declares a job in its own application cluster. */
   public addApplication(name: string, props: FlinkApplicationProps): FlinkApplication {
-    const chart = this.newChart(name);
-    const withOps = { ...props, ...(props.opsImage === undefined && this.opsImage ? { opsImage: this.opsImage } : {}) };
-    return this.register(name, 'application', chart, this.monitor(chart, new FlinkApplication(chart, name, this.clusterProps(name, withOps))));
+    return this.declare(name, 'application', props, (chart, p) => {
+      const withOps = { ...p, ...(p.opsImage === undefined && this.opsImage ? { opsImage: this.opsImage } : {}) };
+      return this.monitor(chart, new FlinkApplication(chart, name, this.clusterProps(name, withOps)));
+    });
   }
 
   /** Declares a session cluster that session jobs can run on. */
   public addSessionCluster(name: string, props: FlinkSessionClusterProps = {}): FlinkSessionCluster {
-    const chart = this.newChart(name);
-    return this.register(name, 'session-cluster', chart, this.monitor(chart, new FlinkSessionCluster(chart, name, this.clusterProps(name, props))));
+    return this.declare(name, 'session-cluster', props, (chart, p) => this.monitor(chart, new FlinkSessionCluster(chart, name, this.clusterProps(name, p))));
   }
 
   /** Declares a job that runs on a session cluster. */
   public addSessionJob(name: string, props: FlinkSessionJobProps): FlinkSessionJob {
-    const chart = this.newChart(name);
-    const ops = props.opsImage === undefined && this.opsImage ? { opsImage: this.opsImage } : {};
-    return this.register(name, 'session-job', chart, new FlinkSessionJob(chart, name, { partOf: this.props.partOf, ...props, ...ops, name }));
+    return this.declare(name, 'session-job', props, (chart, p) => {
+      const ops = p.opsImage === undefined && this.opsImage ? { opsImage: this.opsImage } : {};
+      const cluster = this.proxies.get(p.cluster);
+      return new FlinkSessionJob(chart, name, { partOf: this.props.partOf, ...p, ...(cluster ? { cluster: this.built(cluster).construct as FlinkSessionCluster } : {}), ...ops, name });
+    });
   }
 
   /** Every release unit, in declaration order. */
   public get releaseUnits(): ReleaseUnit[] {
-    return [...this.units.values()];
+    return [...this.units.values()].map((u) => u.view);
   }
 
   public unit(name: string): ReleaseUnit | undefined {
-    return this.units.get(name);
+    return this.units.get(name)?.view;
+  }
+
+  /** The units whose constructs exist (built when declared, or since). @internal */
+  public _builtUnits(): string[] {
+    return [...this.units.values()].filter((r) => r.built).map((r) => r.name);
+  }
+
+  /**
+   * The units to synthesize (all, or those named), for synthesizeInto. Throws
+   * DeferredUnitChangedError when a deferred unit cannot be built as it was declared. @internal
+   */
+  public _synthesisUnits(only?: string[]): SynthesisUnit[] | undefined {
+    const records = only ? only.map((n) => this.units.get(n)) : [...this.units.values()];
+    if (records.some((r) => !r)) return undefined;
+    const apiUnchanged = this.deferral !== undefined && unchangedSince(this.deferral.snapshot);
+    const pure = new Map<UnitRecord, boolean>();
+    const isPure = (r: UnitRecord): boolean => {
+      let p = pure.get(r);
+      if (p === undefined) {
+        p = apiUnchanged && r.inputHash !== undefined && !r.touched && r.inputsNow!() === r.inputs && r.deps.every(isPure);
+        pure.set(r, p);
+      }
+      return p;
+    };
+    return (records as UnitRecord[]).map((r) => {
+      const provable = isPure(r);
+      if (!provable && !r.built) {
+        throw new DeferredUnitChangedError(`${r.name}: its definition or a library it uses changed after it was declared, so it cannot be built as declared`);
+      }
+      return { name: r.name, kind: r.kind, inputHash: provable ? r.inputHash : undefined, claims: r.claims, recordedObjects: r.recordedObjects, unit: () => this.built(r) };
+    });
   }
 
   /**
@@ -148,10 +241,11 @@ export class FlinkPlatform {
   public crossCheck(): string[] {
     const problems: string[] = [];
     const byCluster = new Map<string, { slots: number; used: number; jobs: string[] }>();
-    for (const u of this.units.values()) {
+    const units = new Map([...this.units.values()].map((r) => [r.name, this.built(r)]));
+    for (const u of units.values()) {
       if (u.construct instanceof FlinkSessionJob) {
         const c = u.construct.cluster;
-        const local = this.units.get(c.name);
+        const local = units.get(c.name);
         if (!local || !(local.construct instanceof FlinkSessionCluster)) {
           problems.push(`session job "${u.name}": cluster "${c.name}" is not a session cluster of this platform; its slots and version cannot be checked here`);
           continue;
@@ -191,12 +285,11 @@ export class FlinkPlatform {
     return cluster;
   }
 
-  private newChart(name: string): Chart {
+  private checkNewName(name: string): void {
     checkName('job name', name, MAX_NAME_LENGTH);
     if (this.units.has(name)) {
       throw new ValidationError('job name', name, `is declared twice (as ${this.units.get(name)!.kind} and again); expected unique names across applications, session clusters and session jobs`);
     }
-    return new Chart(this.newApp(), name, { disableResourceNameHashes: true });
   }
 
   /**
@@ -207,10 +300,116 @@ export class FlinkPlatform {
     return new App();
   }
 
-  private register<T extends ReleaseUnit['construct']>(name: string, kind: UnitKind, chart: Chart, construct: T): T {
-    this.checkCollisions(name, construct);
-    this.units.set(name, { name, kind, chart, construct });
-    return construct;
+  /**
+   * Declares a unit: builds it (its chart and construct, `make`) and checks its claims. With
+   * deferral, a unit whose inputs hash to what the previous synthesis recorded is built only
+   * when used, and the claims recorded then stand for it; the app gets a proxy either way.
+   */
+  private declare<T extends ReleaseUnit['construct'], P extends object>(name: string, kind: UnitKind, props: P, make: (chart: Chart, props: P) => T): T {
+    this.checkNewName(name);
+    const build = (): ReleaseUnit => {
+      const chart = new Chart(this.newApp(), name, { disableResourceNameHashes: true });
+      return { name, kind, chart, construct: make(chart, props) };
+    };
+    const d = this.deferral;
+    if (!d) {
+      const unit = build();
+      const claims = claimsOf(name, unit.construct);
+      this.checkClaims(name, claims);
+      this.units.set(name, { name, kind, built: unit, view: unit, deps: [], touched: false, claims });
+      return unit.construct as T;
+    }
+    const deps: UnitRecord[] = [];
+    // Everything the unit is made from: the platform's props, its own, its kind and name (the
+    // toolkit's code and the project's lock are in the fingerprint).
+    const write = (into: UnitRecord[]) => serializeInputs([kind, name, this.props, props], (o) => this.inputRef(o, into));
+    const inputs = write(deps);
+    const inputHash = inputs === undefined ? undefined : `inputs:${createHash('sha256').update(`${d.toolkit}\n${inputs}`).digest('hex')}`;
+    const previous = inputHash === undefined ? undefined : d.previous.get(name);
+    const record: UnitRecord = { name, kind, inputs, inputHash, inputsNow: () => write([]), deps, touched: false, claims: [], view: undefined as unknown as ReleaseUnit };
+    if (previous && previous.hash === inputHash) {
+      record.build = build;
+      record.claims = previous.claims as Claim[];
+      record.recordedObjects = previous.objects;
+    } else {
+      record.built = build();
+      record.claims = claimsOf(name, record.built.construct);
+    }
+    this.checkClaims(name, record.claims);
+    const proxy = this.proxy(record);
+    record.view = {
+      name, kind, construct: proxy as T,
+      get chart() {
+        return use().chart;
+      },
+    };
+    const use = () => {
+      this.touch(record);
+      return this.built(record);
+    };
+    this.units.set(name, record);
+    return proxy as T;
+  }
+
+  /** How a unit's inputs refer to an object: another unit (by its input hash), or unknown (false) for any other construct. */
+  private inputRef(o: object, deps: UnitRecord[]): string | false | undefined {
+    const r = this.proxies.get(o);
+    if (r) {
+      if (r.inputHash === undefined) return false;
+      deps.push(r);
+      return `unit ${r.name} ${r.inputHash}`;
+    }
+    return Construct.isConstruct(o) ? false : undefined;
+  }
+
+  /** The unit, built if it was deferred (without counting as a use by the app). */
+  private built(r: UnitRecord): ReleaseUnit {
+    return (r.built ??= r.build!());
+  }
+
+  /** The app used the unit: its output may now depend on anything (also that of units it refers to). */
+  private touch(r: UnitRecord): void {
+    if (r.touched) return;
+    r.touched = true;
+    r.deps.forEach((d) => this.touch(d));
+  }
+
+  /**
+   * What the app holds instead of a unit's construct while synthesis defers units: the
+   * construct itself to every use (built on the first), each use marking the unit as touched.
+   * Methods are bound to the construct.
+   */
+  private proxy(r: UnitRecord): object {
+    const real = () => {
+      this.touch(r);
+      return this.built(r).construct;
+    };
+    const bound = new Map<PropertyKey, [(...a: unknown[]) => unknown, (...a: unknown[]) => unknown]>();
+    const proxy = new Proxy({}, {
+      get: (_t, key) => {
+        const c = real();
+        const v = Reflect.get(c, key, c);
+        if (typeof v !== 'function') return v;
+        const b = bound.get(key);
+        if (b && b[0] === v) return b[1];
+        const f = v.bind(c);
+        bound.set(key, [v, f]);
+        return f;
+      },
+      set: (_t, key, v) => Reflect.set(real(), key, v),
+      has: (_t, key) => Reflect.has(real(), key),
+      ownKeys: () => Reflect.ownKeys(real()),
+      getOwnPropertyDescriptor: (_t, key) => {
+        const desc = Reflect.getOwnPropertyDescriptor(real(), key);
+        return desc && { ...desc, configurable: true };
+      },
+      defineProperty: (_t, key, desc) => Reflect.defineProperty(real(), key, desc),
+      deleteProperty: (_t, key) => Reflect.deleteProperty(real(), key),
+      getPrototypeOf: () => Reflect.getPrototypeOf(real()),
+      setPrototypeOf: (_t, proto) => Reflect.setPrototypeOf(real(), proto),
+    });
+    this.proxies.set(proxy, r);
+    return proxy;
   }
 
   /**
@@ -219,10 +418,10 @@ export class FlinkPlatform {
    * exactly-once sink's transactional-id prefix or a consumer group on the same brokers. A
    * consumer group may be shared when both jobs name each other in `sharedGroupWith`.
    */
-  private checkCollisions(name: string, construct: ReleaseUnit['construct']): void {
+  private checkClaims(name: string, claims: readonly Claim[]): void {
     // Indexed by kind, value and place, so declaring n jobs stays linear.
     const added = new Map<string, Claim[]>();
-    for (const c of claimsOf(name, construct)) {
+    for (const c of claims) {
       for (const place of c.places) {
         const key = JSON.stringify([c.kind, c.value, place]);
         const others = [...(this.claims.get(key) ?? []), ...(added.get(key) ?? [])];

@@ -22,6 +22,16 @@ export function toolkitFingerprint(cwd = process.cwd()): string {
   const lock = path.join(cwd, 'package-lock.json');
   h.update(fs.existsSync(lock) ? fs.readFileSync(lock, 'utf8') : 'no package-lock.json');
   // The toolkit's compiled code and the option catalogs it reads.
+  for (const [rel, text] of toolkitFiles()) h.update(`${rel}\n`).update(text);
+  return h.digest('hex');
+}
+
+let FILES: [string, string][] | undefined;
+
+/** The toolkit's compiled code and the option catalogs (relative path, text), read once. */
+export function toolkitFiles(): readonly [string, string][] {
+  if (FILES) return FILES;
+  const out: [string, string][] = [];
   for (const dir of [path.join(__dirname, '..'), CATALOG_DIR]) {
     const files: string[] = [];
     (function walk(d: string) {
@@ -32,9 +42,9 @@ export function toolkitFingerprint(cwd = process.cwd()): string {
         else if (/\.(js|json|ya?ml|tpl|txt|properties)$/.test(e.name)) files.push(p);
       }
     })(dir);
-    for (const f of files.sort()) h.update(`${path.relative(dir, f)}\n`).update(fs.readFileSync(f, 'utf8'));
+    for (const f of files.sort()) out.push([path.relative(dir, f), fs.readFileSync(f, 'utf8')]);
   }
-  return h.digest('hex');
+  return (FILES = out);
 }
 
 /**

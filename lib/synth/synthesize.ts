@@ -1,7 +1,9 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { synthesizeChart } from '../helm/chart';
 import { toolkitFingerprint, unitHash } from './fingerprint';
-import { SyncResult, syncDirs } from './write';
+import { DeferralContext, PreviousUnit } from './deferral';
+import { apiSnapshot } from './inputs';
+import { readPreviousUnits, SyncResult, syncDirs } from './write';
 import { emitYaml } from './yaml';
 import { UserError, ValidationError } from '../errors';
 import { FlinkPlatform, ReleaseUnit, UnitKind } from '../platform';
@@ -39,7 +41,7 @@ export function synthesizeUnit(unit: ReleaseUnit): SynthesizedUnit {
     // Rendered on first use: checks and an incremental synthesis of an unchanged unit do not pay
     // for the YAML, plain-manifest runs not for the charts. One multi-document file per release
     // unit, as cdk8s writes one per chart.
-    get files() { return (files ??= { [`${unit.name}.k8s.yaml`]: objects.map((o) => toYaml(o)).join('---\n') }); },
+    get files() { return (files ??= { [manifestFileName(unit.name)]: objects.map((o) => toYaml(o)).join('---\n') }); },
     get chart() { return (chart ??= synthesizeChart(unit, objects)); },
   };
 }
@@ -134,28 +136,75 @@ export function checkSharedStorage(unit: ReleaseUnit, objects: any[]): void {
 
 /** What `synthesizeInto` did. */
 export interface SynthesisResult {
+  /** Every unit synthesized: a unit left as it was is built only if its objects or files are read. */
   readonly units: SynthesizedUnit[];
+  /** How many Kubernetes objects the units' manifests hold. */
+  readonly objects: number;
+  /** The units whose constructs were built (the others were known unchanged from their inputs). */
+  readonly built: string[];
   /** The manifests' and the charts' folders: units written, left as they were, removed. */
   readonly dist: SyncResult;
   readonly charts: SyncResult;
 }
 
+/** The file of dist/<name>/ (see synthesizeUnit). */
+export function manifestFileName(unit: string): string {
+  return `${unit}.k8s.yaml`;
+}
+
 /**
  * Synthesizes the platform (or the units named in `only`) into `out` (manifests) and `charts`
- * (Helm charts), incrementally: every unit's objects are built and hashed with what else its
- * output depends on (see unitHash), and only units whose hash or folder changed are rendered
- * and written; a full synthesis removes the folders of units that no longer exist. `force`
- * writes everything. The folders must have been checked (checkOutputDirs).
+ * (Helm charts), incrementally: only units whose hash or folder changed are rendered and
+ * written; a full synthesis removes the folders of units that no longer exist. `force` writes
+ * everything. The folders must have been checked (checkOutputDirs).
+ *
+ * A unit's hash is that of its inputs when its output provably depends on them alone (see
+ * FlinkPlatform's deferral and SynthesisUnit.inputHash): such a unit, declared while
+ * `previousUnits` was in effect with the hash recorded here, was never built and costs nothing
+ * unless its folder changed on disk. Any other unit is built, and its hash is that of its
+ * objects and fields (see unitHash).
  */
-export async function synthesizeInto(platform: FlinkPlatform, o: { out: string; charts: string; only?: string[]; force?: boolean; cwd?: string }): Promise<SynthesisResult> {
-  const toolkit = toolkitFingerprint(o.cwd);
-  const selected = selectUnits(platform, o.only);
-  const units = selected.map(synthesizeChecked);
-  const hashes = selected.map((u, i) => unitHash(toolkit, u, units[i].objects));
+export async function synthesizeInto(platform: FlinkPlatform, o: { out: string; charts: string; only?: string[]; force?: boolean; cwd?: string; toolkit?: string }): Promise<SynthesisResult> {
+  const selected = platform._synthesisUnits(o.only);
+  if (!selected) selectUnits(platform, o.only); // throws the UnknownJobError
+  let toolkit = o.toolkit;
+  const outputs = selected!.map((u) => {
+    let s: SynthesizedUnit | undefined;
+    const synth = () => (s ??= synthesizeChecked(u.unit()));
+    // A unit whose hash needs its objects is checked now, before anything is written; the others when written.
+    const hash = u.inputHash ?? `objects:${unitHash((toolkit ??= toolkitFingerprint(o.cwd)), u.unit(), synth().objects)}`;
+    const meta = u.inputHash === undefined ? undefined : { claims: u.claims, objects: s?.objects.length ?? u.recordedObjects ?? synth().objects.length };
+    return { u, synth, hash, meta };
+  });
   const opts = { prune: !o.only, force: o.force };
-  const dist = await syncDirs(o.out, units.map((u, i) => ({ name: u.name, hash: hashes[i], tree: () => u.files })), opts);
-  const charts = await syncDirs(o.charts, units.map((u, i) => ({ name: u.name, hash: hashes[i], tree: () => u.chart })), opts);
-  return { units, dist, charts };
+  const dist = await syncDirs(o.out, outputs.map((x) => ({ name: x.u.name, hash: x.hash, meta: x.meta, tree: () => x.synth().files })), opts);
+  const charts = await syncDirs(o.charts, outputs.map((x) => ({ name: x.u.name, hash: x.hash, meta: x.meta, tree: () => x.synth().chart })), opts);
+  const units = outputs.map((x): SynthesizedUnit => ({
+    name: x.u.name, kind: x.u.kind,
+    get objects() { return x.synth().objects; },
+    get files() { return x.synth().files; },
+    get chart() { return x.synth().chart; },
+  }));
+  const objects = outputs.reduce((n, x) => n + (x.meta?.objects ?? x.synth().objects.length), 0);
+  return { units, objects, built: platform._builtUnits(), dist, charts };
+}
+
+/**
+ * What lets an app load for an incremental synthesis into `out` and `charts` (withDeferral):
+ * the toolkit fingerprint, the units both folders recorded with the hash of their inputs
+ * (none with `force`), and the libraries' surface as it is before the app runs.
+ */
+export function incrementalContext(o: { out: string; charts: string; force?: boolean; cwd?: string }): DeferralContext {
+  const previous = new Map<string, PreviousUnit>();
+  if (!o.force) {
+    for (const [name, u] of readPreviousUnits([o.out, o.charts])) {
+      const meta = u.meta as Partial<PreviousUnit> | undefined;
+      if (u.hash.startsWith('inputs:') && Array.isArray(meta?.claims) && typeof meta?.objects === 'number') {
+        previous.set(name, { hash: u.hash, claims: meta.claims, objects: meta.objects });
+      }
+    }
+  }
+  return { toolkit: toolkitFingerprint(o.cwd), previous, snapshot: apiSnapshot() };
 }
 
 /** `--job` names no unit of the platform. */

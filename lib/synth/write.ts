@@ -92,6 +92,8 @@ export const STATE_FILE = '.cdk8s-flink-state.json';
 export interface OutputUnit {
   readonly name: string;
   readonly hash: string;
+  /** Recorded with the hash, for the caller (readPreviousUnits). */
+  readonly meta?: unknown;
   tree(): Tree;
 }
 
@@ -99,6 +101,7 @@ export interface OutputUnit {
 interface UnitState {
   readonly hash: string;
   readonly files: Record<string, [number, number]>;
+  readonly meta?: unknown;
 }
 
 interface State {
@@ -118,23 +121,32 @@ export interface SyncResult {
 function fileStats(dir: string): Record<string, [number, number]> | undefined {
   const out: Record<string, [number, number]> = {};
   let ok = true;
-  (function walk(d: string) {
+  (function walk(d: string, rel: string) {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
+      const p = `${d}${path.sep}${e.name}`;
+      if (e.isDirectory()) walk(p, `${rel}${e.name}/`);
       else if (e.isFile()) {
         const st = fs.statSync(p);
-        out[path.relative(dir, p).split(path.sep).join('/')] = [st.size, st.mtimeMs];
+        out[`${rel}${e.name}`] = [st.size, st.mtimeMs];
       } else ok = false;
     }
-  })(dir);
+  })(dir, '');
   return ok ? out : undefined;
 }
 
+/** State files parsed, by path: their text and content (an incremental synthesis reads each several times; never modified). */
+const parsedStates = new Map<string, { text: string; state: State }>();
+
 function readState(outDir: string): State | undefined {
   try {
-    const s = JSON.parse(fs.readFileSync(path.join(outDir, STATE_FILE), 'utf8')) as State;
-    return s && typeof s.units === 'object' ? s : undefined;
+    const file = path.join(outDir, STATE_FILE);
+    const text = fs.readFileSync(file, 'utf8');
+    const cached = parsedStates.get(file);
+    if (cached?.text === text) return cached.state;
+    const s = JSON.parse(text) as State;
+    if (!s || typeof s.units !== 'object') return undefined;
+    parsedStates.set(file, { text, state: s });
+    return s;
   } catch {
     return undefined;
   }
@@ -191,8 +203,9 @@ export async function syncDirs(outDir: string, units: readonly OutputUnit[], opt
     await writeTrees(tmp, changed);
     // The new state: a partial synthesis keeps the entries of the units it did not name.
     const next: Record<string, UnitState> = opts.prune ? {} : { ...readState(outDir)?.units };
-    for (const name of unchanged) next[name] = previous!.units[name];
-    for (const u of changed) next[u.name] = { hash: u.hash, files: fileStats(path.join(tmp, u.name)) ?? {} };
+    const byName = new Map(units.map((u) => [u.name, u]));
+    for (const name of unchanged) next[name] = { ...previous!.units[name], meta: byName.get(name)!.meta };
+    for (const u of changed) next[u.name] = { hash: u.hash, files: fileStats(path.join(tmp, u.name)) ?? {}, meta: u.meta };
     const state = JSON.stringify({ units: next } satisfies State);
     // What a full synthesis removes: entries that are not units (nor the marker and the state).
     const names = new Set(units.map((u) => u.name));
@@ -227,12 +240,29 @@ export async function syncDirs(outDir: string, units: readonly OutputUnit[], opt
       }
     }
     for (const e of stale) fs.renameSync(path.join(outDir, e), path.join(tmp, `.gone-${e}`));
-    fs.writeFileSync(path.join(tmp, STATE_FILE), state);
-    fs.renameSync(path.join(tmp, STATE_FILE), path.join(outDir, STATE_FILE));
+    if (changed.length || stale.length || parsedStates.get(path.join(outDir, STATE_FILE))?.text !== state) {
+      fs.writeFileSync(path.join(tmp, STATE_FILE), state);
+      fs.renameSync(path.join(tmp, STATE_FILE), path.join(outDir, STATE_FILE));
+    }
     return { written: changed.map((u) => u.name), unchanged, removed: stale };
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * The units recorded alike in every folder of `dirs` (the same hash; the meta of the first),
+ * by name: what an incremental synthesis into them may take as already written. Empty when a
+ * folder has no readable state.
+ */
+export function readPreviousUnits(dirs: readonly string[]): Map<string, { hash: string; meta?: unknown }> {
+  const states = dirs.map((d) => readState(path.resolve(d)));
+  const out = new Map<string, { hash: string; meta?: unknown }>();
+  if (states.some((s) => !s)) return out;
+  for (const [name, u] of Object.entries(states[0]!.units)) {
+    if (u && typeof u.hash === 'string' && states.every((s) => s!.units[name]?.hash === u.hash)) out.set(name, { hash: u.hash, meta: u.meta });
+  }
+  return out;
 }
 
 /** Writes every folder of `dirs` (subfolder -> content), as a first or forced syncDirs does. */

@@ -22,13 +22,13 @@ test.after(() => {
  * A platform of jobs (name -> entry class, or entry class and job id), a session cluster and a
  * session job on it; `extra` is more code run on the platform `p` (`C` is cdk8s).
  */
-function appSource(lib: string, jobs: Record<string, string | { entry: string; jobId: string }>, sessionParallelism = 1, extra = ''): string {
+function appSource(lib: string, jobs: Record<string, string | { entry: string; jobId: string }>, sessionParallelism = 1, extra = '', platformProps = "{ storageBaseDirectory: 's3://b/flink' }"): string {
   const props = (e: string | { entry: string; jobId: string }) => typeof e === 'string'
     ? `{ job: L.JobSource.jar({ entryClass: ${JSON.stringify(e)} }) }`
     : `{ job: L.JobSource.jar({ entryClass: ${JSON.stringify(e.entry)} }), jobId: ${JSON.stringify(e.jobId)} }`;
   return `const L = require(${JSON.stringify(lib)});
 const C = require(${JSON.stringify(path.join(ROOT, 'node_modules', 'cdk8s'))});
-const p = new L.FlinkPlatform({ storageBaseDirectory: 's3://b/flink' });
+const p = new L.FlinkPlatform(${platformProps});
 ${Object.entries(jobs).map(([j, e]) => `p.addApplication(${JSON.stringify(j)}, ${props(e)});`).join('\n')}
 const c = p.addSessionCluster('shared', { taskManagerReplicas: 1, taskManagerSlots: 4 });
 p.addSessionJob('on-shared', { cluster: c, job: L.JobSource.sql('INSERT INTO t SELECT 1'), parallelism: ${sessionParallelism}, opsImage: 'ops:1' });
@@ -42,7 +42,7 @@ function run(cli: string, cwd: string, args: string[]) {
     cwd, encoding: 'utf8', env: { ...process.env, CDK8S_FLINK_VERBOSE: '', CDK8S_FLINK_OUT: '', CDK8S_FLINK_CHARTS: '', CDK8S_FLINK_TEST_CRASH: '' },
   });
   assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout) as { written: string[]; removed: string[] };
+  return JSON.parse(r.stdout) as { written: string[]; removed: string[]; built: string[] };
 }
 
 /** Every file's mtime under `dir` (relative path -> ms). */
@@ -52,7 +52,7 @@ function mtimes(dir: string): Record<string, number> {
   return out;
 }
 
-test('incremental synth: after adding, changing, renaming and removing jobs, a lock change and a toolkit change, the output equals a full synth; untouched units keep their mtimes', () => {
+test('incremental synth: after adding, changing, renaming and removing jobs, a shared default, props changed after declaring, a lock change and toolkit changes, the output equals a full synth; unchanged units are neither built nor touched', () => {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-incremental-'));
   scratch.push(base);
   // A copy of the toolkit, to change its code later as an upgrade would.
@@ -80,12 +80,18 @@ test('incremental synth: after adding, changing, renaming and removing jobs, a l
     }
     fs.rmSync(path.join(project, full), { recursive: true });
   };
-  const edit = (jobs: Parameters<typeof appSource>[1], step: string, expectWritten: string[], expectRemoved: string[] = [], session = 1, extra = '') => {
-    fs.writeFileSync(app, appSource(lib, jobs, session, extra));
+  /**
+   * Writes the app, synthesizes incrementally and checks what was written, removed and built
+   * (constructed at all: by default what was written; a unit used by the app after declaring it
+   * is built too), that nothing else was touched, and that the output equals a full synth.
+   */
+  const edit = (jobs: Parameters<typeof appSource>[1], step: string, expectWritten: string[], expectRemoved: string[] = [], session = 1, extra = '', expectBuilt = expectWritten, platformProps?: string) => {
+    fs.writeFileSync(app, appSource(lib, jobs, session, extra, platformProps));
     const before = { dist: mtimes(path.join(project, 'dist')), charts: mtimes(path.join(project, 'charts')) };
     const r = run(cli, project, inc);
     assert.deepEqual(r.written.sort(), expectWritten.sort(), `${step}: units written`);
     assert.deepEqual(r.removed.sort(), expectRemoved.sort(), `${step}: units removed`);
+    assert.deepEqual(r.built.sort(), [...expectBuilt].sort(), `${step}: units built`);
     for (const d of ['dist', 'charts'] as const) {
       const after = mtimes(path.join(project, d));
       for (const [f, t] of Object.entries(before[d])) {
@@ -106,14 +112,36 @@ test('incremental synth: after adding, changing, renaming and removing jobs, a l
   edit({ one: 'com.example.A', two: 'com.example.B2', five: 'com.example.C', four: 'com.example.D' }, 'rename a job', ['five'], ['three']);
   edit({ two: 'com.example.B2', five: 'com.example.C', four: 'com.example.D' }, 'remove a job', [], ['one']);
   const now = { two: 'com.example.B2', five: 'com.example.C', four: 'com.example.D' };
-  edit(now, 'a session job', ['on-shared'], [], 2);
+  // The session job's cluster is built for it (its fields are the job's), not written.
+  edit(now, 'a session job', ['on-shared'], [], 2, '', ['on-shared', 'shared']);
   const all = ['five', 'four', 'on-shared', 'shared', 'two'];
+  // A default every cluster takes: each cluster, and the session job through its cluster.
+  const defaults = "{ storageBaseDirectory: 's3://b/flink', defaults: { taskManagerSlots: 4 } }";
+  edit(now, 'a shared default', all, [], 2, '', all, defaults);
+  edit(now, 'the shared default back', all, [], 2, '', all);
+
   // Inputs that show only in the objects (a construct added inside a job), and only in the chart
   // (a job id given that equals the derived one: the same objects, a fixed id in the chart).
   const extra = (v: string) => `new C.ApiObject(p.unit('four').construct, 'extra', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'four-extra' }, data: { v: '${v}' } });`;
   edit(now, 'a construct added inside a job', ['four'], [], 2, extra('1'));
   edit(now, 'a construct inside a job changed', ['four'], [], 2, extra('2'));
   edit(now, 'the construct removed', ['four'], [], 2);
+  // A unit used by the app after its declaration is built and hashed by its objects (written
+  // once as its record changes kind), also when the use changes nothing.
+  const read = 'p.unit("five").construct.jobId;';
+  edit(now, 'a unit read by the app', ['five'], [], 2, read, ['five']);
+  edit(now, 'read again', [], [], 2, read, ['five']);
+  edit(now, 'no longer read', ['five'], [], 2, '', ['five']);
+  // A unit changed by the app after its declaration (its props object, or a library patched)
+  // cannot be skipped: the synthesis runs again building every unit as declared (and hashing
+  // each by its objects, so all are recorded anew).
+  const six = 'const six = { job: L.JobSource.jar({ entryClass: "com.example.F" }), flinkConfiguration: { "a.b": "1" } }; p.addApplication("six", six);';
+  const withSix = [...all, 'six'];
+  edit(now, 'a job with a props object', ['six'], [], 2, six);
+  edit(now, 'its props object changed after declaring it', withSix, [], 2, `${six} six.flinkConfiguration["a.b"] = "2";`, withSix);
+  edit(now, 'its props object as declared', withSix, [], 2, six, withSix);
+  edit(now, 'a library patched after the declarations', withSix, [], 2, `${six} L.PORTS.rest = 8082;`, withSix);
+  edit(now, 'six removed', all, ['six'], 2, '', all);
   const derived = createHash('sha256').update('cdk8s-flink/default/two').digest('hex').slice(0, 32);
   edit({ ...now, two: { entry: 'com.example.B2', jobId: derived } }, 'a job id given, equal to the derived one', ['two'], [], 2);
   edit(now, 'the job id no longer given', ['two'], [], 2);
@@ -139,6 +167,13 @@ test('incremental synth: after adding, changing, renaming and removing jobs, a l
   assert.deepEqual(run(cli, project, inc).written.sort(), all);
   assert.match(fs.readFileSync(path.join(project, 'charts', 'five', 'templates', 'NOTES.txt'), 'utf8'), /REST API \(port 8081\):/);
   same('toolkit change');
+
+  // A new toolkit version: every unit is written again.
+  const pkg = path.join(kit, 'package.json');
+  fs.writeFileSync(pkg, fs.readFileSync(pkg, 'utf8').replace(/"version": "[^"]+"/, '"version": "99.0.0"'));
+  assert.deepEqual(run(cli, project, inc).written.sort(), all);
+  assert.match(fs.readFileSync(path.join(project, 'charts', 'two', 'values.yaml'), 'utf8'), /99\.0\.0/);
+  same('toolkit version change');
 
   // --force writes everything; a partial synth writes only the named unit.
   assert.deepEqual(run(cli, project, [...inc, '--force']).written.sort(), all);

@@ -2,7 +2,10 @@ import * as path from 'path';
 import { operatorResources } from '../../operator/operator-resources';
 import { checkObjects } from '../../schema/validate';
 import { checkOutputDir, checkOutputDirs, OUTPUT_MARKER } from '../../synth/output-dir';
-import { synthesizeInto, synthesizePlatform, toYaml } from '../../synth/synthesize';
+import { spawnSync } from 'child_process';
+import { DeferredUnitChangedError } from '../../platform';
+import { withDeferral } from '../../synth/deferral';
+import { incrementalContext, manifestFileName, SynthesisResult, synthesizeInto, synthesizePlatform, toYaml } from '../../synth/synthesize';
 import { replaceDirs } from '../../synth/write';
 import { loadPlatform, resolveAppPath } from '../app-loader';
 import { APP_OPTION, Command, JOB_OPTION, JSON_OPTION, list, log, OUT_OPTION, str } from '../command';
@@ -24,10 +27,11 @@ export const synthCommand: Command = {
     JSON_OPTION],
   async run(args) {
     const started = Date.now();
-    const platform = loadPlatform(resolveAppPath(str(args.options.app)));
+    const appPath = resolveAppPath(str(args.options.app));
     const only = list(args.options.job);
     const target = str(args.options.target) ?? 'manifests';
     if (target === 'operator') {
+      const platform = loadPlatform(appPath);
       const out = checkOutputDir({ option: '--out', value: str(args.options.out) ?? 'dist-operator' });
       const units = synthesizePlatform(platform, only);
       const options = { sqlRunnerJarUri: str(args.options['sql-runner-jar']) };
@@ -40,13 +44,26 @@ export const synthCommand: Command = {
       log(`synthesized ${units.length} release unit(s) for the Flink Kubernetes Operator into ${path.relative(process.cwd(), out) || '.'}/ in ${Date.now() - started} ms`);
       return 0;
     }
+    const dirs = { out: str(args.options.out) ?? 'dist', charts: str(args.options.charts) ?? 'charts' };
+    const force = args.options.force === true;
+    // Units whose inputs are those recorded in the output folders are not even built (see
+    // FlinkPlatform); the app is loaded knowing them. In a child run after a deferred unit
+    // changed after its declaration (eager), every unit is built as declared.
+    const context = process.env[EAGER_ENV] === '1' ? undefined : incrementalContext({ ...dirs, force });
+    const platform = context ? withDeferral(context, () => loadPlatform(appPath)) : loadPlatform(appPath);
     const [out, charts] = checkOutputDirs([
-      { option: '--out', value: str(args.options.out) ?? 'dist' },
-      { option: '--charts', value: str(args.options.charts) ?? 'charts' },
+      { option: '--out', value: dirs.out },
+      { option: '--charts', value: dirs.charts },
     ]);
-    const r = await synthesizeInto(platform, { out, charts, only, force: args.options.force === true });
+    let r: SynthesisResult;
+    try {
+      r = await synthesizeInto(platform, { out, charts, only, force, toolkit: context?.toolkit });
+    } catch (e) {
+      if (!(e instanceof DeferredUnitChangedError)) throw e;
+      return synthesizeEagerly(e, [appPath, out, charts, only, force, args.options.json === true]);
+    }
     const units = r.units;
-    const objects = units.reduce((n, u) => n + u.objects.length, 0);
+    const objects = r.objects;
     const ms = Date.now() - started;
     const rel = (d: string) => `${path.relative(process.cwd(), d) || '.'}/`;
     const written = new Set([...r.dist.written, ...r.charts.written]);
@@ -54,8 +71,23 @@ export const synthCommand: Command = {
     const counts = `${written.size} written, ${units.length - written.size} unchanged${removed.size ? `, ${removed.size} removed` : ''}`;
     log(`synthesized ${units.length} release unit(s), ${objects} objects, into ${rel(out)} and ${rel(charts)} (${counts}) in ${ms} ms`);
     if (args.options.json) {
-      process.stdout.write(JSON.stringify({ out, units: units.map((u) => ({ name: u.name, kind: u.kind, files: Object.keys(u.files) })), written: [...written], removed: [...removed], ms }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ out, units: units.map((u) => ({ name: u.name, kind: u.kind, files: [manifestFileName(u.name)] })), written: [...written], removed: [...removed], built: r.built, ms }, null, 2) + '\n');
     }
     return 0;
   },
 };
+
+/** Set in a child synthesis that builds every unit as declared. */
+const EAGER_ENV = 'CDK8S_FLINK_SYNTH_EAGER';
+
+/**
+ * Runs the synthesis again in a child process that builds every unit when declared: what a
+ * deferred unit needs when the app changed it after declaring it (its props, or a library).
+ */
+function synthesizeEagerly(why: Error, [app, out, charts, only, force, json]: [string, string, string, string[] | undefined, boolean, boolean]): number {
+  log(`${why.message}; synthesizing again with every unit built as declared`);
+  const argv = [path.join(__dirname, '..', 'main.js'), 'synth', '--app', app, '--out', out, '--charts', charts,
+    ...(only ?? []).flatMap((j) => ['--job', j]), ...(force ? ['--force'] : []), ...(json ? ['--json'] : [])];
+  const r = spawnSync(process.execPath, argv, { stdio: 'inherit', env: { ...process.env, [EAGER_ENV]: '1' } });
+  return r.status ?? 1;
+}
