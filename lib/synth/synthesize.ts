@@ -1,10 +1,12 @@
+import { createHash } from 'crypto';
 import { ApiObject, Chart } from 'cdk8s';
 import { synthesizeChart } from '../helm/chart';
+import { dashboardChart } from '../helm/dashboard-chart';
 import { toolkitFingerprint, unitHash } from './fingerprint';
 import { SyncResult, syncDirs } from './write';
 import { emitYaml } from './yaml';
 import { UserError, ValidationError } from '../errors';
-import { FlinkPlatform, ReleaseUnit, UnitKind } from '../platform';
+import { DashboardUnit, FlinkPlatform, ReleaseUnit, UnitKind } from '../platform';
 import { FlinkCluster } from '../cluster/flink-cluster';
 import { checkObjects } from '../schema/validate';
 
@@ -132,9 +134,42 @@ export function checkSharedStorage(unit: ReleaseUnit, objects: any[]): void {
   }
 }
 
+/** The platform dashboard's unit: its ConfigMap, dist/<name>/ and charts/<name>/. */
+export interface SynthesizedDashboard {
+  readonly name: string;
+  readonly objects: any[];
+  readonly files: Record<string, string>;
+  readonly chart: Record<string, string>;
+}
+
+/** Synthesizes the platform dashboard's unit (checked like every unit's objects). */
+export function synthesizeDashboard(u: DashboardUnit): SynthesizedDashboard {
+  const objects = u.chart.toJson();
+  checkObjects(u.name, objects);
+  let chart: Record<string, string> | undefined;
+  return {
+    name: u.name, objects,
+    files: { [`${u.name}.k8s.yaml`]: objects.map((o) => toYaml(o)).join('---\n') },
+    get chart() { return (chart ??= dashboardChart(u.construct, objects)); },
+  };
+}
+
+/** The platform dashboard's unit, when it belongs to a synthesis of the units `only` names (all without `only`). */
+export function selectedDashboard(platform: FlinkPlatform, only?: string[]): DashboardUnit | undefined {
+  const d = platform.dashboardUnit;
+  return d && (!only || only.includes(d.name)) ? d : undefined;
+}
+
+/** `only` without the platform dashboard's name (the names of the jobs' units). */
+export function jobsOnly(platform: FlinkPlatform, only?: string[]): string[] | undefined {
+  return only?.filter((n) => n !== platform.dashboardUnit?.name);
+}
+
 /** What `synthesizeInto` did. */
 export interface SynthesisResult {
   readonly units: SynthesizedUnit[];
+  /** The platform dashboard's unit, when it was part of the synthesis. */
+  readonly dashboard?: SynthesizedDashboard;
   /** The manifests' and the charts' folders: units written, left as they were, removed. */
   readonly dist: SyncResult;
   readonly charts: SyncResult;
@@ -149,13 +184,21 @@ export interface SynthesisResult {
  */
 export async function synthesizeInto(platform: FlinkPlatform, o: { out: string; charts: string; only?: string[]; force?: boolean; cwd?: string }): Promise<SynthesisResult> {
   const toolkit = toolkitFingerprint(o.cwd);
-  const selected = selectUnits(platform, o.only);
+  const board = selectedDashboard(platform, o.only);
+  const selected = selectUnits(platform, jobsOnly(platform, o.only));
   const units = selected.map(synthesizeChecked);
   const hashes = selected.map((u, i) => unitHash(toolkit, u, units[i].objects));
+  const dashboard = board ? synthesizeDashboard(board) : undefined;
+  // Its output is its objects' (the chart is made from them alone).
+  const boardHash = dashboard ? createHash('sha256').update(`${toolkit}\ndashboard ${dashboard.name}\n${JSON.stringify(dashboard.objects)}`).digest('hex') : '';
   const opts = { prune: !o.only, force: o.force };
-  const dist = await syncDirs(o.out, units.map((u, i) => ({ name: u.name, hash: hashes[i], tree: () => u.files })), opts);
-  const charts = await syncDirs(o.charts, units.map((u, i) => ({ name: u.name, hash: hashes[i], tree: () => u.chart })), opts);
-  return { units, dist, charts };
+  const outputs = (tree: (u: SynthesizedUnit | SynthesizedDashboard) => Record<string, string>) => [
+    ...units.map((u, i) => ({ name: u.name, hash: hashes[i], tree: () => tree(u) })),
+    ...(dashboard ? [{ name: dashboard.name, hash: boardHash, tree: () => tree(dashboard) }] : []),
+  ];
+  const dist = await syncDirs(o.out, outputs((u) => u.files), opts);
+  const charts = await syncDirs(o.charts, outputs((u) => u.chart), opts);
+  return { units, dashboard, dist, charts };
 }
 
 /** `--job` names no unit of the platform. */

@@ -98,7 +98,8 @@ test('incremental synth: after adding, changing, renaming and removing jobs, a l
   const jobs = { one: 'com.example.A', two: 'com.example.B', three: 'com.example.C' };
   fs.writeFileSync(app, appSource(lib, jobs));
   const first = run(cli, project, inc);
-  assert.deepEqual(first.written.sort(), ['on-shared', 'one', 'shared', 'three', 'two']);
+  // The platform dashboard's unit is written first and then only when the toolkit or lock changes.
+  assert.deepEqual(first.written.sort(), ['flink-dashboards', 'on-shared', 'one', 'shared', 'three', 'two']);
   same('first');
   edit(jobs, 'no change', []);
   edit({ ...jobs, two: 'com.example.B2' }, 'change a job', ['two']);
@@ -107,7 +108,7 @@ test('incremental synth: after adding, changing, renaming and removing jobs, a l
   edit({ two: 'com.example.B2', five: 'com.example.C', four: 'com.example.D' }, 'remove a job', [], ['one']);
   const now = { two: 'com.example.B2', five: 'com.example.C', four: 'com.example.D' };
   edit(now, 'a session job', ['on-shared'], [], 2);
-  const all = ['five', 'four', 'on-shared', 'shared', 'two'];
+  const all = ['five', 'flink-dashboards', 'four', 'on-shared', 'shared', 'two'];
   // Inputs that show only in the objects (a construct added inside a job), and only in the chart
   // (a job id given that equals the derived one: the same objects, a fixed id in the chart).
   const extra = (v: string) => `new C.ApiObject(p.unit('four').construct, 'extra', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'four-extra' }, data: { v: '${v}' } });`;

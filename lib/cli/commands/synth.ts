@@ -45,7 +45,7 @@ export const synthCommand: Command = {
       { option: '--charts', value: str(args.options.charts) ?? 'charts' },
     ]);
     const r = await synthesizeInto(platform, { out, charts, only, force: args.options.force === true });
-    const units = r.units;
+    const units = [...r.units, ...(r.dashboard ? [{ ...r.dashboard, kind: 'dashboard' }] : [])];
     const objects = units.reduce((n, u) => n + u.objects.length, 0);
     const ms = Date.now() - started;
     const rel = (d: string) => `${path.relative(process.cwd(), d) || '.'}/`;
