@@ -163,3 +163,21 @@ test('platform dashboard: bad settings are one-line errors naming the field', ()
     }, what);
   }
 });
+
+test('platform dashboard: unique panel ids, panels inside the 24-column grid without overlap, $__rate_interval in every rate', () => {
+  const d = platformDashboard();
+  assert.equal(new Set(d.panels.map((x) => x.id)).size, d.panels.length);
+  const cells = new Set<string>();
+  for (const x of d.panels) {
+    const g = x.gridPos;
+    assert.ok(g.x >= 0 && g.w > 0 && g.x + g.w <= 24 && g.h > 0, `${x.title} fits the grid`);
+    for (let cx = g.x; cx < g.x + g.w; cx++) {
+      for (let cy = g.y; cy < g.y + g.h; cy++) {
+        assert.ok(!cells.has(`${cx},${cy}`), `${x.title} overlaps another panel at ${cx},${cy}`);
+        cells.add(`${cx},${cy}`);
+      }
+    }
+    for (const t of x.targets) for (const r of t.expr.match(/\brate\([^[]*\[[^\]]*\]/g) ?? []) assert.match(r, /\[\$__rate_interval\]$/, `${x.title}: ${r}`);
+  }
+  assert.ok(d.uid.length <= 40 && /^[a-zA-Z0-9_-]+$/.test(d.uid));
+});
