@@ -46,6 +46,10 @@ test('cli synth: writes dist/<job>/ for every example, logs on stderr only, two 
   assert.deepEqual(ta, tb, 'deterministic');
   const json = cli(['synth', '--app', EXAMPLES, '--out', path.join(d, 'c'), '--json']);
   assert.equal(JSON.parse(json.stdout).units.length, 7);
+  // The operator target carries the platform dashboard as it is.
+  const op = cli(['synth', '--app', EXAMPLES, '--out', path.join(d, 'op'), '--target', 'operator', '--sql-runner-jar', 'https://artifacts.example.com/cdk8s-flink-sql-runner.jar']);
+  assert.equal(op.code, 0, op.stderr);
+  assert.equal(readTree(path.join(d, 'op'))['log-platform-dashboards/log-platform-dashboards.operator.yaml'], ta['log-platform-dashboards/log-platform-dashboards.k8s.yaml']);
 });
 
 test('cli synth --job: replaces only that job folder; a full synth removes folders of jobs that no longer exist', () => {

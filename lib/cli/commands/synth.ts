@@ -2,7 +2,7 @@ import * as path from 'path';
 import { operatorResources } from '../../operator/operator-resources';
 import { checkObjects } from '../../schema/validate';
 import { checkOutputDir, checkOutputDirs, OUTPUT_MARKER } from '../../synth/output-dir';
-import { synthesizeInto, synthesizePlatform, toYaml } from '../../synth/synthesize';
+import { jobsOnly, selectedDashboard, synthesizeDashboard, synthesizeInto, synthesizePlatform, toYaml } from '../../synth/synthesize';
 import { replaceDirs } from '../../synth/write';
 import { loadPlatform, resolveAppPath } from '../app-loader';
 import { APP_OPTION, Command, JOB_OPTION, JSON_OPTION, list, log, OUT_OPTION, str } from '../command';
@@ -29,13 +29,16 @@ export const synthCommand: Command = {
     const target = str(args.options.target) ?? 'manifests';
     if (target === 'operator') {
       const out = checkOutputDir({ option: '--out', value: str(args.options.out) ?? 'dist-operator' });
-      const units = synthesizePlatform(platform, only);
+      const units = synthesizePlatform(platform, jobsOnly(platform, only));
       const options = { sqlRunnerJarUri: str(args.options['sql-runner-jar']) };
       const trees = Object.fromEntries(units.map((u) => {
         const resources = operatorResources(platform.unit(u.name)!, u.objects, options);
         checkObjects(u.name, resources);
         return [u.name, { [`${u.name}.operator.yaml`]: resources.map((o) => toYaml(o)).join('---\n') }];
       }));
+      // The platform dashboard (a ConfigMap) is the same with or without the operator.
+      const board = selectedDashboard(platform, only);
+      if (board) trees[board.name] = { [`${board.name}.operator.yaml`]: Object.values(synthesizeDashboard(board).files).join('') };
       await replaceDirs(out, trees, !only);
       log(`synthesized ${units.length} release unit(s) for the Flink Kubernetes Operator into ${path.relative(process.cwd(), out) || '.'}/ in ${Date.now() - started} ms`);
       return 0;
