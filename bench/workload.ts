@@ -4,7 +4,8 @@
  * - `generatedPlatform(n)`: n jobs for the synthesis benchmark. Two thirds are application
  *   clusters (Flink 1.20 and 2.2 alternating, every fifth with high availability), one third
  *   session jobs on session clusters of ten jobs each; every cluster has monitoring (a
- *   PodMonitor, 14 alert rules, a dashboard), so every unit has a chart of about 20 templates.
+ *   PodMonitor, 14 alert rules; Grafana reads the platform's one dashboard), so every unit has
+ *   a chart of about 20 templates.
  * - `examplePlatform(n)`: the five jobs of examples/platform.ts (three application clusters,
  *   two session jobs on a shared session cluster), repeated until there are n jobs, for the
  *   cost model: the same sizes, parallelism, HA, reactive scaling and state backends.
@@ -42,9 +43,9 @@ export function addGeneratedJobs(p: FlinkPlatform, jobs: number, changed = 0): F
 
 const GENERATED_PROPS: FlinkPlatformProps = { namespace: 'bench', storageBaseDirectory: 's3://bench/flink' };
 
-/** n generated jobs, each unit its own App (what `cdk8s-flink synth` synthesizes). */
-export function generatedPlatform(jobs: number, changed = 0): FlinkPlatform {
-  return addGeneratedJobs(new FlinkPlatform(GENERATED_PROPS), jobs, changed);
+/** n generated jobs, each unit its own App (what `cdk8s-flink synth` synthesizes); `props` change the platform's. */
+export function generatedPlatform(jobs: number, changed = 0, props: FlinkPlatformProps = {}): FlinkPlatform {
+  return addGeneratedJobs(new FlinkPlatform({ ...GENERATED_PROPS, ...props }), jobs, changed);
 }
 
 /** The same definitions, every unit a chart of one shared App (the layout FlinkPlatform avoids). */

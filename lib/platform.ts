@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { FlinkApplication, FlinkApplicationProps } from './application';
 import { FlinkClusterProps, MAX_NAME_LENGTH } from './cluster/flink-cluster';
 import { FlinkMonitoring, FlinkMonitoringProps } from './monitoring/flink-monitoring';
+import { FlinkPlatformDashboard, FlinkPlatformDashboardProps } from './monitoring/platform-dashboard';
 import { KafkaClaim } from './pipeline/pipeline';
 import { envReferences } from './pipeline/sql-check';
 import { TOOLKIT_ENV } from './job-source';
@@ -40,11 +41,20 @@ export interface FlinkPlatformProps {
   /** Props every application and session cluster starts from; a cluster's own props win. @default - none */
   readonly defaults?: Omit<FlinkClusterProps, 'name'>;
   /**
-   * Prometheus and Grafana wiring (monitor, alert rules, dashboard) for every application and
-   * session cluster, or false for none. A cluster with `metrics: false` gets none.
-   * @default - on, with FlinkMonitoring's defaults (a PodMonitor, alerts, a dashboard)
+   * Prometheus wiring (monitor, alert rules) for every application and session cluster, or false
+   * for none (and no platform dashboard). A cluster with `metrics: false` gets none. Grafana
+   * reads the platform's one dashboard (`dashboard`); `dashboard: true` here adds a dashboard
+   * of its own to each cluster's unit as well.
+   * @default - on, with FlinkMonitoring's defaults (a PodMonitor, alerts) but no per-cluster dashboard
    */
   readonly monitoring?: Omit<FlinkMonitoringProps, 'cluster'> | false;
+  /**
+   * The platform's Grafana dashboard: one ConfigMap for the Grafana sidecar whose variables pick
+   * the namespace, cluster and job, in a release unit of its own (`dist/<name>/`,
+   * `charts/<name>/`), or false for none.
+   * @default - on when `monitoring` is, named `<partOf>-dashboards`
+   */
+  readonly dashboard?: PlatformDashboardProps | false;
   /**
    * The registry (and path) every release's images come from, e.g. `registry.example.com/logs`:
    * a cluster without its own `image` runs `<imageRegistry>/flink-runtime:<Flink version>-<toolkit
@@ -87,6 +97,19 @@ function claimsOf(unit: string, c: ReleaseUnit['construct']): Claim[] {
     out.push({ unit, kind: k.kind, field: k.field, value: k.value, places: k.brokers.map((b) => `on broker ${b}`), sharedWith: k.sharedWith });
   }
   return out;
+}
+
+/** The platform dashboard's settings (FlinkPlatformDashboard's, its name and namespace from the platform by default). */
+export interface PlatformDashboardProps extends Omit<FlinkPlatformDashboardProps, 'name' | 'namespace' | 'partOf'> {
+  /** The unit's name: its folders, chart, Helm release and ConfigMap. @default - `<partOf>-dashboards` */
+  readonly name?: string;
+}
+
+/** The platform dashboard's release unit: one chart, one `dist/<name>/` folder, one Helm release. */
+export interface DashboardUnit {
+  readonly name: string;
+  readonly chart: Chart;
+  readonly construct: FlinkPlatformDashboard;
 }
 
 /** What one release unit is: one chart, one `dist/<name>/` folder, one Helm release. */
@@ -164,12 +187,24 @@ export class FlinkPlatform {
   private readonly proxies = new WeakMap<object, UnitRecord>();
   private readonly deferral?: DeferralContext;
 
+  /** The platform dashboard's unit, unless monitoring or the dashboard is off. */
+  public readonly dashboardUnit?: DashboardUnit;
+
   constructor(public readonly props: FlinkPlatformProps = {}) {
     if (props.namespace !== undefined) checkName('namespace', props.namespace, 63);
     if (props.storageBaseDirectory !== undefined) checkUri('storageBaseDirectory', props.storageBaseDirectory);
     if (props.imageRegistry !== undefined) checkRegistry(props.imageRegistry);
     // A subclass may build units differently (newApp): its units are always built and hashed by their objects.
     if (new.target === FlinkPlatform) this.deferral = currentDeferral();
+    if (props.monitoring !== false && props.dashboard !== false) {
+      const d = props.dashboard ?? {};
+      const partOf = props.partOf ?? 'flink';
+      const name = checkName('dashboard.name', d.name ?? `${partOf}-dashboards`, 53);
+      // An App of its own also where newApp() is overridden: a subclass is not constructed yet.
+      const chart = new Chart(new App(), name, { disableResourceNameHashes: true });
+      const construct = new FlinkPlatformDashboard(chart, 'Dashboard', { ...d, name, namespace: props.namespace, partOf });
+      this.dashboardUnit = { name, chart, construct };
+    }
   }
 
   /** Declares a job in its own application cluster. */
@@ -280,13 +315,16 @@ export class FlinkPlatform {
   /** The cluster's monitoring objects, in its chart (the id is fixed: it is part of generated names). */
   private monitor<C extends FlinkApplication | FlinkSessionCluster>(chart: Chart, cluster: C): C {
     if (this.props.monitoring !== false && cluster.metricsEnabled) {
-      new FlinkMonitoring(chart, 'Monitoring', { ...(this.props.monitoring ?? {}), cluster });
+      new FlinkMonitoring(chart, 'Monitoring', { dashboard: false, ...(this.props.monitoring ?? {}), cluster });
     }
     return cluster;
   }
 
   private checkNewName(name: string): void {
     checkName('job name', name, MAX_NAME_LENGTH);
+    if (name === this.dashboardUnit?.name) {
+      throw new ValidationError('job name', name, 'is the name of the platform dashboard\'s unit; expected another name, or dashboard.name set to another');
+    }
     if (this.units.has(name)) {
       throw new ValidationError('job name', name, `is declared twice (as ${this.units.get(name)!.kind} and again); expected unique names across applications, session clusters and session jobs`);
     }

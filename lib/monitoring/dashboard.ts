@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import { checkName, ValidationError } from '../errors';
-import { FlinkMetric, flinkLabelValue, metricAvailable, metricFor } from './metrics';
+import { FlinkMetric, flinkLabelValue, metricAvailable, metricFor, metricInfo } from './metrics';
 import { Matcher, series } from './promql';
 import { ClusterMode, IMonitoringTarget, ResolvedTarget, resolveTarget } from './target';
 
@@ -49,11 +49,32 @@ export function flinkDashboard(cluster: IMonitoringTarget, options: DashboardOpt
   return resolvedDashboard(t, options, dashboardUid(t));
 }
 
-/** The dashboard of a checked target, with its uid. @internal */
-export function resolvedDashboard(t: ResolvedTarget, options: DashboardOptions, uid: string): Dashboard {
+/**
+ * What the panels of a dashboard select and which version-dependent panels it has: one cluster
+ * of one Flink version (the per-cluster dashboard) or any cluster picked by a variable (the
+ * platform dashboard).
+ */
+interface PanelScope {
+  /** The matchers of the cluster's series: namespace and flink_cluster. */
+  readonly clusterSel: Matcher[];
+  /** The metric name to query (checked against the version when there is one). */
+  readonly metric: (name: string) => string;
+  /** The per-second GC time of one component, from its all-collector metric or its G1 ones. */
+  readonly gc: (all: string, young: string, old: string) => string;
+  /** "Last checkpoint age" (Flink 2.2 on) and/or "Checkpoints completed (1h)" (every version). */
+  readonly checkpointAge: boolean;
+  readonly checkpointCount: boolean;
+  /** The TaskManagers the cluster should have; unknown to a dashboard of many clusters. */
+  readonly expectedTaskManagers?: number;
+  /** The description of the free slots panel. */
+  readonly freeSlots: string;
+}
+
+/** The panels every Flink dashboard of the toolkit has, for one scope. */
+function dashboardPanels(scope: PanelScope): DashboardPanel[] {
   const M = FlinkMetric;
-  const v = (name: string) => metricFor(name, t.version);
-  const clusterSel: Matcher[] = [{ label: 'namespace', op: '=', value: '$namespace' }, { label: 'flink_cluster', op: '=', value: t.name }];
+  const v = scope.metric;
+  const clusterSel = scope.clusterSel;
   const jobSel: Matcher[] = [...clusterSel, { label: 'job_name', op: '=~', value: '$job' }];
   const c = (name: string) => series(v(name), clusterSel);
   const j = (name: string) => series(v(name), jobSel);
@@ -94,10 +115,11 @@ export function resolvedDashboard(t: ResolvedTarget, options: DashboardOptions, 
   add('stat', 'Restarts (total)', { x: 8, y: 0, w: 4, h: 4 }, 'none', [[`max by (job_name) (${j(M.JOB_NUM_RESTARTS)})`, '{{job_name}}']]);
   add('stat', 'Restarts (1h)', { x: 12, y: 0, w: 4, h: 4 }, 'none', [[`sum by (job_name) (increase(${j(M.JOB_NUM_RESTARTS)}[1h]))`, '{{job_name}}']],
     { defaults: thresholds([['green', null], ['orange', 1], ['red', 3]]) });
-  add('stat', 'TaskManagers', { x: 16, y: 0, w: 4, h: 4 }, 'none', [[`max(${c(M.JM_NUM_REGISTERED_TASK_MANAGERS)})`]],
-    { description: `Registered TaskManagers; ${t.expectedTaskManagers} expected.`, defaults: thresholds([['red', null], ['green', t.expectedTaskManagers]]) });
-  add('stat', 'Free slots', { x: 20, y: 0, w: 4, h: 4 }, 'none', [[`max(${c(M.JM_TASK_SLOTS_AVAILABLE)})`]],
-    { description: t.mode === ClusterMode.SESSION ? 'Slots new jobs can take.' : 'Unused slots (an application normally uses all of them).' });
+  const expected = scope.expectedTaskManagers;
+  add('stat', 'TaskManagers', { x: 16, y: 0, w: 4, h: 4 }, 'none', [[`max(${c(M.JM_NUM_REGISTERED_TASK_MANAGERS)})`]], expected !== undefined
+    ? { description: `Registered TaskManagers; ${expected} expected.`, defaults: thresholds([['red', null], ['green', expected]]) }
+    : { description: 'Registered TaskManagers (the FlinkTaskManagersMissing alert compares them with the cluster\'s expected count).', defaults: thresholds([['red', null], ['green', 1]]) });
+  add('stat', 'Free slots', { x: 20, y: 0, w: 4, h: 4 }, 'none', [[`max(${c(M.JM_TASK_SLOTS_AVAILABLE)})`]], { description: scope.freeSlots });
 
   // --- checkpoints (y 4)
   add('timeseries', 'Checkpoints completed / failed', { x: 0, y: 4, w: 6, h: 8 }, 'none', [
@@ -107,12 +129,15 @@ export function resolvedDashboard(t: ResolvedTarget, options: DashboardOptions, 
   add('timeseries', 'Checkpoint duration', { x: 6, y: 4, w: 6, h: 8 }, 'ms', [[`max by (job_name) (${j(M.JOB_LAST_CHECKPOINT_DURATION)})`, '{{job_name}}']]);
   add('timeseries', 'Checkpoint size', { x: 12, y: 4, w: 6, h: 8 }, 'bytes', [[`max by (job_name) (${j(M.JOB_LAST_CHECKPOINT_SIZE)})`, '{{job_name}}']],
     { description: 'Checkpointed size of the latest checkpoint (with incremental checkpoints: the new part).' });
-  if (metricAvailable(M.JOB_LAST_CHECKPOINT_COMPLETED_TIMESTAMP, t.version)) {
-    add('stat', 'Last checkpoint age', { x: 18, y: 4, w: 6, h: 8 }, 's', [[`max by (job_name) (time() - ${j(M.JOB_LAST_CHECKPOINT_COMPLETED_TIMESTAMP)} / 1000)`, '{{job_name}}']],
-      { description: 'Time since the latest checkpoint completed.' });
-  } else {
-    add('stat', 'Checkpoints completed (1h)', { x: 18, y: 4, w: 6, h: 8 }, 'none', [[`sum by (job_name) (increase(${j(M.JOB_COMPLETED_CHECKPOINTS)}[1h]))`, '{{job_name}}']],
-      { description: 'Checkpoints completed in the last hour (this Flink version exports no completion timestamp).', defaults: thresholds([['red', null], ['green', 1]]) });
+  // Both (a dashboard of clusters of any version) share the column.
+  const both = scope.checkpointAge && scope.checkpointCount;
+  if (scope.checkpointAge) {
+    add('stat', 'Last checkpoint age', { x: 18, y: 4, w: 6, h: both ? 4 : 8 }, 's', [[`max by (job_name) (time() - ${j(M.JOB_LAST_CHECKPOINT_COMPLETED_TIMESTAMP)} / 1000)`, '{{job_name}}']],
+      { description: `Time since the latest checkpoint completed${both ? ' (Flink 2.2 and later export it)' : ''}.` });
+  }
+  if (scope.checkpointCount) {
+    add('stat', 'Checkpoints completed (1h)', { x: 18, y: both ? 8 : 4, w: 6, h: both ? 4 : 8 }, 'none', [[`sum by (job_name) (increase(${j(M.JOB_COMPLETED_CHECKPOINTS)}[1h]))`, '{{job_name}}']],
+      { description: `Checkpoints completed in the last hour (${both ? 'every Flink version' : 'this Flink version exports no completion timestamp'}).`, defaults: thresholds([['red', null], ['green', 1]]) });
   }
 
   // --- throughput (y 12)
@@ -137,9 +162,7 @@ export function resolvedDashboard(t: ResolvedTarget, options: DashboardOptions, 
     { description: 'Wall clock minus the lowest output watermark of the task\'s operators (tasks without watermarks are left out).' });
 
   // --- JVM (y 36)
-  const gc = (all: string, young: string, old: string) => (metricAvailable(all, t.version)
-    ? `rate(${c(all)}[$__rate_interval])`
-    : `(rate(${c(young)}[$__rate_interval]) + rate(${c(old)}[$__rate_interval]))`);
+  const gc = scope.gc;
   add('timeseries', 'Heap used per process', { x: 0, y: 36, w: 8, h: 8 }, 'bytes', [
     [`max by (pod) (${c(M.JM_HEAP_USED)})`, 'JM {{pod}}'],
     [`max by (pod) (${c(M.TM_HEAP_USED)})`, 'TM {{pod}}'],
@@ -156,7 +179,7 @@ export function resolvedDashboard(t: ResolvedTarget, options: DashboardOptions, 
   // --- capacity and tasks (y 44)
   add('timeseries', 'TaskManagers and slots', { x: 0, y: 44, w: 12, h: 8 }, 'none', [
     [`max(${c(M.JM_NUM_REGISTERED_TASK_MANAGERS)})`, 'TaskManagers'],
-    [`vector(${t.expectedTaskManagers})`, 'expected TaskManagers'],
+    ...(expected !== undefined ? [[`vector(${expected})`, 'expected TaskManagers'] as [string, string]] : []),
     [`max(${c(M.JM_TASK_SLOTS_TOTAL)})`, 'slots'],
     [`max(${c(M.JM_TASK_SLOTS_AVAILABLE)})`, 'free slots'],
   ]);
@@ -176,19 +199,127 @@ export function resolvedDashboard(t: ResolvedTarget, options: DashboardOptions, 
     ],
   });
 
+  return panels;
+}
+
+/** The dashboard of a checked target, with its uid. @internal */
+export function resolvedDashboard(t: ResolvedTarget, options: DashboardOptions, uid: string): Dashboard {
+  const M = FlinkMetric;
+  const v = (name: string) => metricFor(name, t.version);
+  const clusterSel: Matcher[] = [{ label: 'namespace', op: '=', value: '$namespace' }, { label: 'flink_cluster', op: '=', value: t.name }];
+  const panels = dashboardPanels({
+    clusterSel,
+    metric: v,
+    gc: (all, young, old) => (metricAvailable(all, t.version) ? `rate(${series(all, clusterSel)}[$__rate_interval])`
+      : `(rate(${series(young, clusterSel)}[$__rate_interval]) + rate(${series(old, clusterSel)}[$__rate_interval]))`),
+    checkpointAge: metricAvailable(M.JOB_LAST_CHECKPOINT_COMPLETED_TIMESTAMP, t.version),
+    checkpointCount: !metricAvailable(M.JOB_LAST_CHECKPOINT_COMPLETED_TIMESTAMP, t.version),
+    expectedTaskManagers: t.expectedTaskManagers,
+    freeSlots: t.mode === ClusterMode.SESSION ? 'Slots new jobs can take.' : 'Unused slots (an application normally uses all of them).',
+  });
   const where = t.namespace ? `${t.namespace}/${t.name}` : t.name;
   const upSel = series(FlinkMetric.UP, [{ label: 'flink_cluster', op: '=', value: t.name }]);
-  const jobQuery = `label_values(${series(v(M.JOB_NUM_RESTARTS), clusterSel)}, job_name)`;
   const defaultJob = t.jobName ? flinkLabelValue(t.jobName) : undefined;
-  const tags = options.tags ?? ['flink'];
-  if (!Array.isArray(tags) || tags.some((x) => typeof x !== 'string' || x.length === 0)) {
-    throw new ValidationError('dashboardTags', tags, 'is invalid; expected a list of non-empty strings');
-  }
-  return {
+  return dashboardModel({
     uid,
     title: options.title ?? `Flink / ${where}`,
     description: `Flink ${t.mode} cluster ${where} (Flink ${t.version.line}), generated by cdk8s-flink.`,
-    tags,
+    tags: checkTags('dashboardTags', options.tags ?? ['flink']),
+    variables: [
+      queryVariable('namespace', 'Namespace', `label_values(${upSel}, namespace)`, t.namespace ? 2 : 0, t.namespace ? { text: t.namespace, value: t.namespace } : {}),
+      queryVariable('job', 'Job', `label_values(${series(v(M.JOB_NUM_RESTARTS), clusterSel)}, job_name)`, 0,
+        defaultJob ? { text: [defaultJob], value: [defaultJob] } : { text: ['All'], value: ['$__all'] }, true),
+    ],
+    panels,
+  });
+}
+
+/** The Grafana variables of the platform dashboard's queries. */
+export const PLATFORM_DASHBOARD_VARIABLES = ['datasource', 'namespace', 'cluster', 'job'] as const;
+
+export interface PlatformDashboardOptions extends DashboardOptions {
+  /**
+   * The namespace the `namespace` variable starts on (it lists every namespace with a scraped
+   * Flink cluster).
+   * @default - the first namespace Grafana lists
+   */
+  readonly namespace?: string;
+  /** The dashboard's uid. @default - `flink-<title words>`, at most 40 characters */
+  readonly uid?: string;
+}
+
+/**
+ * One Grafana dashboard for every Flink cluster of a platform: the panels of the per-cluster
+ * dashboard (flinkDashboard), whose cluster and job are picked by variables instead of being
+ * written into the queries. Variables: `datasource`, `namespace` (the namespaces with a scraped
+ * Flink cluster), `cluster` (the `flink_cluster` label of the scrape: the cluster's name) and
+ * `job` (multi-value Flink job names, as the reporter writes them). The queries work for every
+ * Flink version the toolkit supports: the garbage-collection panel reads the all-collector
+ * metric or, where a version lacks it, the G1 ones, and the checkpoint column has both "Last
+ * checkpoint age" (Flink 2.2 on) and "Checkpoints completed (1h)". What one cluster alone knows
+ * (its expected TaskManager count) is left to its alert FlinkTaskManagersMissing.
+ */
+export function platformDashboard(options: PlatformDashboardOptions = {}): Dashboard {
+  if (options === null || typeof options !== 'object') throw new ValidationError('dashboard', options, 'is invalid; expected dashboard options');
+  if (options.namespace !== undefined) checkName('dashboard namespace', options.namespace, 63);
+  const title = options.title ?? 'Flink';
+  if (typeof title !== 'string' || title.trim() === '') throw new ValidationError('dashboardTitle', title, 'is invalid; expected a non-empty title');
+  const uid = options.uid ?? stableUid(`flink-${title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '')}`.replace(/-$/, ''));
+  if (typeof uid !== 'string' || !/^[a-zA-Z0-9_-]{1,40}$/.test(uid)) {
+    throw new ValidationError('dashboard uid', uid, 'is invalid; expected at most 40 letters, digits, "-" or "_"');
+  }
+  const clusterSel: Matcher[] = [{ label: 'namespace', op: '=', value: '$namespace' }, { label: 'flink_cluster', op: '=', value: '$cluster' }];
+  // A rate of the metric where the cluster's version exports it, else of its replacement (same labels).
+  const rate = (name: string) => `rate(${series(name, clusterSel)}[$__rate_interval])`;
+  const panels = dashboardPanels({
+    clusterSel,
+    metric: (name) => metricInfo(name).name,
+    gc: (all, young, old) => `(${rate(all)} or (${rate(young)} + ${rate(old)}))`,
+    checkpointAge: true,
+    checkpointCount: true,
+    freeSlots: 'Unused slots: an application cluster normally uses all of them; a session cluster\'s are what new jobs can take.',
+  });
+  const flinkUp = series(FlinkMetric.UP, [{ label: 'flink_cluster', op: '!=', value: '' }]);
+  const clusterUp = series(FlinkMetric.UP, [{ label: 'namespace', op: '=', value: '$namespace' }, { label: 'flink_cluster', op: '!=', value: '' }]);
+  return dashboardModel({
+    uid,
+    title,
+    description: 'Flink clusters and their jobs, picked by the namespace, cluster and job variables; generated by cdk8s-flink.',
+    tags: checkTags('dashboardTags', options.tags ?? ['flink']),
+    variables: [
+      queryVariable('namespace', 'Namespace', `label_values(${flinkUp}, namespace)`, 0, options.namespace ? { text: options.namespace, value: options.namespace } : {}),
+      queryVariable('cluster', 'Flink cluster', `label_values(${clusterUp}, flink_cluster)`, 0, {}),
+      queryVariable('job', 'Job', `label_values(${series(FlinkMetric.JOB_NUM_RESTARTS, clusterSel)}, job_name)`, 0, { text: ['All'], value: ['$__all'] }, true),
+    ],
+    panels,
+  });
+}
+
+function checkTags(field: string, tags: unknown): string[] {
+  if (!Array.isArray(tags) || tags.some((x) => typeof x !== 'string' || x.length === 0)) {
+    throw new ValidationError(field, tags, 'is invalid; expected a list of non-empty strings');
+  }
+  return tags;
+}
+
+/** A Grafana query variable over Prometheus label values; `multi` adds "All" (any value). */
+function queryVariable(name: string, label: string, query: string, hide: number, current: Record<string, unknown>, multi = false): Record<string, unknown> {
+  return {
+    name, label, type: 'query', datasource: DS, hide, refresh: 2, sort: 1,
+    ...(multi ? { multi: true, includeAll: true, allValue: '.*' } : {}),
+    definition: query,
+    query: { query, refId: name },
+    current,
+  };
+}
+
+/** The dashboard model around panels and variables (after the data source variable). */
+function dashboardModel(d: { uid: string; title: string; description: string; tags: string[]; variables: Array<Record<string, unknown>>; panels: DashboardPanel[] }): Dashboard {
+  return {
+    uid: d.uid,
+    title: d.title,
+    description: d.description,
+    tags: d.tags,
     editable: true,
     graphTooltip: 1,
     schemaVersion: 39,
@@ -201,29 +332,22 @@ export function resolvedDashboard(t: ResolvedTarget, options: DashboardOptions, 
     templating: {
       list: [
         { name: 'datasource', label: 'Data source', type: 'datasource', query: 'prometheus', hide: 0, refresh: 1, current: {} },
-        {
-          name: 'namespace', label: 'Namespace', type: 'query', datasource: DS, hide: t.namespace ? 2 : 0, refresh: 2, sort: 1,
-          definition: `label_values(${upSel}, namespace)`,
-          query: { query: `label_values(${upSel}, namespace)`, refId: 'namespace' },
-          ...(t.namespace ? { current: { text: t.namespace, value: t.namespace } } : { current: {} }),
-        },
-        {
-          name: 'job', label: 'Job', type: 'query', datasource: DS, hide: 0, refresh: 2, sort: 1, multi: true, includeAll: true, allValue: '.*',
-          definition: jobQuery,
-          query: { query: jobQuery, refId: 'job' },
-          current: defaultJob ? { text: [defaultJob], value: [defaultJob] } : { text: ['All'], value: ['$__all'] },
-        },
+        ...d.variables,
       ],
     },
-    panels,
+    panels: d.panels,
   };
+}
+
+/** `base` if it is a valid Grafana uid length, else shortened with a hash of it. @internal */
+export function stableUid(base: string): string {
+  if (base.length <= 40) return base;
+  return `${base.slice(0, 31)}-${createHash('sha256').update(base).digest('hex').slice(0, 8)}`;
 }
 
 /** A stable Grafana uid (at most 40 characters of [a-zA-Z0-9-_]). */
 export function dashboardUid(t: IMonitoringTarget): string {
-  const base = `flink-${t.namespace ? `${t.namespace}-` : ''}${t.name}`;
-  if (base.length <= 40) return base;
-  return `${base.slice(0, 31)}-${createHash('sha256').update(base).digest('hex').slice(0, 8)}`;
+  return stableUid(`flink-${t.namespace ? `${t.namespace}-` : ''}${t.name}`);
 }
 
 /** The name of a Grafana folder, as the sidecar's `grafana_folder` annotation takes it. */

@@ -5,3 +5,4 @@ export * from './scrape';
 export * from './dashboard';
 export * from './dashboard-layout';
 export * from './flink-monitoring';
+export * from './platform-dashboard';

@@ -1,12 +1,14 @@
+import { createHash } from 'crypto';
 import { ApiObject, Chart } from 'cdk8s';
 import { synthesizeChart } from '../helm/chart';
+import { dashboardChart } from '../helm/dashboard-chart';
 import { toolkitFingerprint, unitHash } from './fingerprint';
 import { DeferralContext, PreviousUnit } from './deferral';
 import { apiSnapshot } from './inputs';
 import { readPreviousUnits, SyncResult, syncDirs } from './write';
 import { emitYaml } from './yaml';
 import { UserError, ValidationError } from '../errors';
-import { FlinkPlatform, ReleaseUnit, UnitKind } from '../platform';
+import { DashboardUnit, FlinkPlatform, ReleaseUnit, UnitKind } from '../platform';
 import { FlinkCluster } from '../cluster/flink-cluster';
 import { checkObjects } from '../schema/validate';
 
@@ -134,6 +136,37 @@ export function checkSharedStorage(unit: ReleaseUnit, objects: any[]): void {
   }
 }
 
+/** The platform dashboard's unit: its ConfigMap, dist/<name>/ and charts/<name>/. */
+export interface SynthesizedDashboard {
+  readonly name: string;
+  readonly objects: any[];
+  readonly files: Record<string, string>;
+  readonly chart: Record<string, string>;
+}
+
+/** Synthesizes the platform dashboard's unit (checked like every unit's objects). */
+export function synthesizeDashboard(u: DashboardUnit): SynthesizedDashboard {
+  const objects = u.chart.toJson();
+  checkObjects(u.name, objects);
+  let chart: Record<string, string> | undefined;
+  return {
+    name: u.name, objects,
+    files: { [`${u.name}.k8s.yaml`]: objects.map((o) => toYaml(o)).join('---\n') },
+    get chart() { return (chart ??= dashboardChart(u.construct, objects)); },
+  };
+}
+
+/** The platform dashboard's unit, when it belongs to a synthesis of the units `only` names (all without `only`). */
+export function selectedDashboard(platform: FlinkPlatform, only?: string[]): DashboardUnit | undefined {
+  const d = platform.dashboardUnit;
+  return d && (!only || only.includes(d.name)) ? d : undefined;
+}
+
+/** `only` without the platform dashboard's name (the names of the jobs' units). */
+export function jobsOnly(platform: FlinkPlatform, only?: string[]): string[] | undefined {
+  return only?.filter((n) => n !== platform.dashboardUnit?.name);
+}
+
 /** What `synthesizeInto` did. */
 export interface SynthesisResult {
   /** Every unit synthesized: a unit left as it was is built only if its objects or files are read. */
@@ -142,6 +175,8 @@ export interface SynthesisResult {
   readonly objects: number;
   /** The units whose constructs were built (the others were known unchanged from their inputs). */
   readonly built: string[];
+  /** The platform dashboard's unit, when it was part of the synthesis. */
+  readonly dashboard?: SynthesizedDashboard;
   /** The manifests' and the charts' folders: units written, left as they were, removed. */
   readonly dist: SyncResult;
   readonly charts: SyncResult;
@@ -165,8 +200,10 @@ export function manifestFileName(unit: string): string {
  * objects and fields (see unitHash).
  */
 export async function synthesizeInto(platform: FlinkPlatform, o: { out: string; charts: string; only?: string[]; force?: boolean; cwd?: string; toolkit?: string }): Promise<SynthesisResult> {
-  const selected = platform._synthesisUnits(o.only);
-  if (!selected) selectUnits(platform, o.only); // throws the UnknownJobError
+  const board = selectedDashboard(platform, o.only);
+  const jobs = jobsOnly(platform, o.only);
+  const selected = platform._synthesisUnits(jobs);
+  if (!selected) selectUnits(platform, jobs); // throws the UnknownJobError
   let toolkit = o.toolkit;
   const outputs = selected!.map((u) => {
     let s: SynthesizedUnit | undefined;
@@ -176,9 +213,16 @@ export async function synthesizeInto(platform: FlinkPlatform, o: { out: string; 
     const meta = u.inputHash === undefined ? undefined : { claims: u.claims, objects: s?.objects.length ?? u.recordedObjects ?? synth().objects.length };
     return { u, synth, hash, meta };
   });
+  const dashboard = board ? synthesizeDashboard(board) : undefined;
+  // Its output is its objects' (the chart is made from them alone).
+  const boardHash = dashboard ? createHash('sha256').update(`${(toolkit ??= toolkitFingerprint(o.cwd))}\ndashboard ${dashboard.name}\n${JSON.stringify(dashboard.objects)}`).digest('hex') : '';
   const opts = { prune: !o.only, force: o.force };
-  const dist = await syncDirs(o.out, outputs.map((x) => ({ name: x.u.name, hash: x.hash, meta: x.meta, tree: () => x.synth().files })), opts);
-  const charts = await syncDirs(o.charts, outputs.map((x) => ({ name: x.u.name, hash: x.hash, meta: x.meta, tree: () => x.synth().chart })), opts);
+  const entries = (tree: (u: SynthesizedUnit | SynthesizedDashboard) => Record<string, string>) => [
+    ...outputs.map((x) => ({ name: x.u.name, hash: x.hash, meta: x.meta, tree: () => tree(x.synth()) })),
+    ...(dashboard ? [{ name: dashboard.name, hash: boardHash, tree: () => tree(dashboard) }] : []),
+  ];
+  const dist = await syncDirs(o.out, entries((u) => u.files), opts);
+  const charts = await syncDirs(o.charts, entries((u) => u.chart), opts);
   const units = outputs.map((x): SynthesizedUnit => ({
     name: x.u.name, kind: x.u.kind,
     get objects() { return x.synth().objects; },
@@ -186,7 +230,7 @@ export async function synthesizeInto(platform: FlinkPlatform, o: { out: string; 
     get chart() { return x.synth().chart; },
   }));
   const objects = outputs.reduce((n, x) => n + (x.meta?.objects ?? x.synth().objects.length), 0);
-  return { units, objects, built: platform._builtUnits(), dist, charts };
+  return { units, objects, built: platform._builtUnits(), dashboard, dist, charts };
 }
 
 /**

@@ -11,7 +11,7 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { buildLogPlatform, PRODUCTION } from '../../examples/platform';
 import { FlinkPlatform, JobSource, restrictedViolations, ServiceAccountRef } from '../../lib';
-import { synthesizePlatform } from '../../lib/synth/synthesize';
+import { synthesizeDashboard, synthesizePlatform } from '../../lib/synth/synthesize';
 import { readTree } from '../../lib/synth/write';
 import { loadValidator } from '../support/k8s-schema';
 import { ingressAllowed } from '../support/network-policy';
@@ -19,14 +19,19 @@ import { ensureHelm } from '../support/tools';
 import { assertRendersDist, find, helm, normalize, render, renderError, writeChart } from '../support/helm-chart';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
-const UNITS = synthesizePlatform(buildLogPlatform(PRODUCTION));
+const EXAMPLE = buildLogPlatform(PRODUCTION);
+const UNITS = synthesizePlatform(EXAMPLE);
+/** The platform dashboard's unit. */
+const DASHBOARD = synthesizeDashboard(EXAMPLE.dashboardUnit!);
+/** Every chart synthesis writes: the jobs' and the platform dashboard's. */
+const CHARTS: Array<{ name: string; objects: any[]; chart: Record<string, string> }> = [...UNITS, DASHBOARD];
 const HELMS: (3 | 4)[] = [3, 4];
 
 for (const major of HELMS) {
-  test(`helm ${major}: every example chart passes lint --strict, packages, and renders with default values exactly the objects of dist/<job>/`, async () => {
+  test(`helm ${major}: every example chart (the platform dashboard's too) passes lint --strict, packages, and renders with default values exactly the objects of dist/<unit>/`, async () => {
     const bin = await ensureHelm(major);
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-pkg-'));
-    for (const u of UNITS) {
+    for (const u of CHARTS) {
       const chart = writeChart(u);
       const lint = helm(bin, ['lint', '--strict', chart]);
       assert.equal(lint.code, 0, `${u.name}: ${lint.stdout}${lint.stderr}`);
@@ -51,7 +56,7 @@ for (const major of HELMS) {
 test('charts: the committed charts/ are what synthesis produces now', () => {
   const committed = readTree(path.join(ROOT, 'charts'));
   const now: Record<string, string> = {};
-  for (const u of UNITS) for (const [f, t] of Object.entries(u.chart)) now[`${u.name}/${f}`] = t;
+  for (const u of CHARTS) for (const [f, t] of Object.entries(u.chart)) now[`${u.name}/${f}`] = t;
   assert.deepEqual(Object.keys(committed).sort(), Object.keys(now).sort(), 'run "npm run synth" and commit charts/');
   for (const f of Object.keys(now)) assert.equal(committed[f], now[f], `charts/${f} is stale: run "npm run synth" and commit it`);
 });
@@ -59,7 +64,7 @@ test('charts: the committed charts/ are what synthesis produces now', () => {
 test('charts: every object a chart renders (hooks and tests too) is schema-valid, restricted, with namespaced least-privilege RBAC', async () => {
   const bin = await ensureHelm(3);
   const validate = await loadValidator();
-  for (const u of UNITS) {
+  for (const u of CHARTS) {
     const objs = render(bin, writeChart(u), u.name);
     assert.deepEqual(objs.flatMap((o) => validate(o)), [], u.name);
     assert.deepEqual(restrictedViolations(objs), [], u.name);
@@ -219,12 +224,38 @@ test('charts: monitoring objects follow the release, keep {{ $labels }} in alert
   assert.ok(rules.every((r: any) => r.expr.includes('flink_cluster="audit-b"') && !r.expr.includes('audit-logs')), 'queries select this release');
   assert.ok(rules.every((r: any) => !/namespace="logs"/.test(r.expr)), 'and this namespace');
   assert.ok(rules.some((r: any) => r.annotations.summary.includes('{{ $labels.namespace }}')), 'alert templates survive helm');
-  const dash = find(objs, 'ConfigMap', 'audit-b-dashboard');
+  assert.ok(!objs.some((o) => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard), 'the dashboard is the platform\'s, not the job\'s');
+  const off = render(bin, chart, 'audit-logs', ['monitoring.alerts=false', 'monitoring.scrape=false']);
+  assert.ok(!off.some((o) => ['PodMonitor', 'PrometheusRule'].includes(o.kind)));
+  // A per-job dashboard (opt-in) follows the release too, and switches off.
+  const p = new FlinkPlatform({ namespace: 'logs', storageBaseDirectory: 's3://b/f', monitoring: { dashboard: true } });
+  p.addApplication('audit-logs', { job: JobSource.jar({ entryClass: 'com.example.A' }) });
+  const own = writeChart(synthesizePlatform(p)[0]);
+  const dash = find(render(bin, own, 'audit-b', [], 'team-x'), 'ConfigMap', 'audit-b-dashboard');
   assert.equal(dash.metadata.labels.grafana_dashboard, '1');
-  const json = JSON.parse(Object.values(dash.data)[0] as string);
-  assert.match(JSON.stringify(json), /flink_cluster=\\"audit-b\\"/);
-  const off = render(bin, chart, 'audit-logs', ['monitoring.alerts=false', 'monitoring.dashboard=false', 'monitoring.scrape=false']);
-  assert.ok(!off.some((o) => ['PodMonitor', 'PrometheusRule'].includes(o.kind) || /dashboard$/.test(o.metadata.name)));
+  assert.match(Object.values(dash.data)[0] as string, /flink_cluster=\\"audit-b\\"/);
+  assert.ok(!render(bin, own, 'audit-b', ['monitoring.dashboard=false']).some((o) => /dashboard$/.test(o.metadata.name)));
+});
+
+test('charts: the platform dashboard chart follows the release, keeps Grafana\'s {{ }} legends, takes folder, sidecar label and labels from values, and refuses bad values', async () => {
+  const bin = await ensureHelm(4);
+  const chart = writeChart(DASHBOARD);
+  const dist = DASHBOARD.objects[0];
+  const [cm] = render(bin, chart, 'grafana-flink', ['folder=Streaming', 'sidecar.label=my_dashboards', 'sidecar.labelValue=yes', 'labels.team=data', 'labels.grafana_dashboard=off'], 'monitoring');
+  assert.equal(cm.metadata.name, 'grafana-flink');
+  assert.equal(cm.metadata.namespace, 'monitoring');
+  assert.equal(cm.metadata.annotations.grafana_folder, 'Streaming');
+  assert.equal(cm.metadata.labels.my_dashboards, 'yes');
+  assert.equal(cm.metadata.labels.team, 'data');
+  assert.equal(cm.metadata.labels.grafana_dashboard, 'off', 'an extra label the sidecar label no longer claims');
+  assert.equal(cm.metadata.labels['app.kubernetes.io/instance'], 'grafana-flink');
+  assert.deepEqual(cm.data, dist.data, 'the dashboard JSON as synthesized');
+  assert.match(Object.values(cm.data)[0] as string, /"legendFormat": "\{\{job_name\}\}"/);
+  const [own] = render(bin, chart, 'x', ['labels.app\\.kubernetes\\.io/instance=y']);
+  assert.equal(own.metadata.labels['app.kubernetes.io/instance'], 'x', 'the chart\'s own labels win');
+  assert.match(renderError(bin, chart, ['folder=a/b']), /folder/);
+  assert.match(renderError(bin, chart, ['sidecar.labelValue=not ok']), /labelValue/);
+  assert.match(renderError(bin, chart, ['extra=1']), /additional properties|extra/i);
 });
 
 test('charts: the NetworkPolicy follows the release (own pods, hooks, test pod, submitters), switches and adjusts by values', async () => {

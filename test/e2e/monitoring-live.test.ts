@@ -12,7 +12,8 @@
  *
  * It proves: every catalog metric the version exports is there with the labels the rules
  * expect (job_name="audit_logs" for the job "audit-logs"); every rule evaluates without error
- * on real series; every dashboard query returns data; a healthy job raises no alert; killing
+ * on real series; every query of the platform dashboard returns data with the cluster picked by its
+ * variables, which list the namespace, cluster and job; a healthy job raises no alert; killing
  * a TaskManager raises FlinkMetricsTargetDown, FlinkTaskManagersMissing and FlinkJobRestarting.
  */
 import { after, test } from 'node:test';
@@ -24,11 +25,12 @@ import { Duration } from 'cdk8s';
 import { Partitioners } from 'kafkajs';
 import { buildLogPlatform } from '../../examples/platform';
 import { FlinkApplication } from '../../lib';
-import { allMetrics, FlinkAlert, FlinkMetric, FlinkMonitoring, metricAvailable, ScrapeMode } from '../../lib/monitoring';
+import { allMetrics, FlinkAlert, FlinkMetric, flinkLabelValue, FlinkMonitoring, metricAvailable, ScrapeMode } from '../../lib/monitoring';
 import { synthesizeUnit } from '../../lib/synth/synthesize';
 import { PrometheusServer, ScrapedFlink, startPrometheus, startScrapedFlink } from '../support/e2e-prometheus';
 import { layoutFlinkHome } from '../support/flink-dist';
 import { restGet, waitFor } from '../support/flink-proc';
+import { panelQueries, variableQueries } from '../support/dashboard-queries';
 import { KafkaBroker, startKafka } from '../support/kafka';
 
 let kafka: Promise<KafkaBroker> | undefined;
@@ -132,19 +134,25 @@ for (const c of CASES) {
       assert.equal(all.length, monitoring.ruleFile().groups[0].rules.length);
       assert.deepEqual(all.filter((r) => r.health !== 'ok').map((r) => `${r.name}: ${r.health} ${r.lastError ?? ''}`), []);
 
-      // --- every dashboard query returns data
+      // --- every query of the platform dashboard returns data with this cluster picked, and its
+      // variables list this namespace, cluster and job
+      const board = platform.dashboardUnit!.construct.dashboard;
+      const choice = { namespace: NS, cluster: c.job };
       const empty: string[] = [];
-      for (const panel of monitoring.dashboard!.panels) {
-        for (const q of panel.targets) {
-          const expr = q.expr.replace(/\$__rate_interval/g, '1m').replace(/\$namespace/g, NS).replace(/\$job/g, '.*');
-          if ((await query(expr)).length === 0) empty.push(`${panel.title} [${q.refId}]: ${expr}`);
-        }
+      for (const q of panelQueries(board, choice)) {
+        if ((await query(q.expr)).length === 0) empty.push(`${q.panel} [${q.refId}]: ${q.expr}`);
       }
-      // A job without event-time watermarks has none to lag (the reporter's value is Long.MIN_VALUE).
+      // A job without event-time watermarks has none to lag (the reporter's value is Long.MIN_VALUE);
+      // Flink before 2.2 exports no checkpoint completion time.
       const wm = (await query(`max(${FlinkMetric.OPERATOR_CURRENT_OUTPUT_WATERMARK}{${cl}})`))[0]?.value[1];
-      const allowed = Number(wm) > 0 ? [] : ['Watermark lag per task'];
+      const allowed = [...(Number(wm) > 0 ? [] : ['Watermark lag per task']), ...(app.version.atLeast(2, 2) ? [] : ['Last checkpoint age'])];
       assert.deepEqual(empty.filter((e) => !allowed.some((a) => e.startsWith(a))), [], 'dashboard queries without data');
-      t.diagnostic(`dashboard: ${monitoring.dashboard!.panels.length} panels queried; watermark ${wm}`);
+      const listed: Record<string, string[]> = {};
+      for (const v of variableQueries(board, choice)) listed[v.name] = (await query(v.expr)).map((x) => x.metric[v.label]);
+      assert.ok(listed.namespace.includes(NS), `namespace lists ${NS}: ${listed.namespace}`);
+      assert.deepEqual(listed.cluster, [c.job], 'cluster lists the scraped cluster');
+      assert.deepEqual(listed.job, [flinkLabelValue(c.job)], 'job lists its job as the reporter names it');
+      t.diagnostic(`platform dashboard: ${board.panels.length} panels queried; variables ${JSON.stringify(listed)}; watermark ${wm}`);
 
       // --- healthy: nothing fires
       const firing = async () => (await query(`ALERTS{alertstate="firing",${cl}}`)).map((x) => x.metric.alertname);

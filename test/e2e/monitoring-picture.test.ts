@@ -1,5 +1,5 @@
 /**
- * The README's picture of the dashboard layout (docs/dashboard.png): the dashboard JSON's grid
+ * The README's picture of the platform dashboard's layout (docs/dashboard.png): the dashboard JSON's grid
  * positions, titles, panel types and units drawn as SVG (lib/monitoring/dashboard-layout.ts)
  * and converted to PNG by a real `rsvg-convert` (Debian's librsvg2-bin, installed on demand).
  * A missing picture is written (UPDATE_SNAPSHOTS=1 rewrites it); a committed one must have
@@ -10,10 +10,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { FlinkApplication, FlinkVersion, JobSource } from '../../lib';
-import { dashboardLayoutSvg, FlinkMonitoring } from '../../lib/monitoring';
+import { FlinkPlatform } from '../../lib';
+import { dashboardLayoutSvg } from '../../lib/monitoring';
 import { run, which } from '../support/tools';
-import { synth } from '../support/synth';
 
 const PNG = path.join(__dirname, '..', '..', '..', 'docs', 'dashboard.png');
 
@@ -39,22 +38,15 @@ function pngSize(buf: Buffer): { width: number; height: number } {
   return { width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) };
 }
 
-test('docs/dashboard.png: the dashboard layout rendered by rsvg-convert, every panel drawn with its title and type', async () => {
-  let m!: FlinkMonitoring;
-  synth((s) => {
-    const app = new FlinkApplication(s, 'audit-logs', {
-      namespace: 'logs', job: JobSource.jar({ entryClass: 'com.example.audit.AuditJob' }), parallelism: 4, flinkVersion: FlinkVersion.V2_2,
-      checkpointDirectory: 's3://state/cp',
-    });
-    m = new FlinkMonitoring(s, 'monitoring', { cluster: app });
-  });
-  const d = m.dashboard!;
+test('docs/dashboard.png: the platform dashboard\'s layout rendered by rsvg-convert, every panel drawn with its title and type', async () => {
+  const d = new FlinkPlatform({ namespace: 'logs', partOf: 'log-platform' }).dashboardUnit!.construct.dashboard;
   const svg = dashboardLayoutSvg(d);
   for (const p of d.panels) {
     assert.ok(svg.includes(`>${p.type}<`), `${p.title}: type drawn`);
     assert.ok(svg.includes(`#${p.id}<`), `${p.title}: id drawn`);
   }
   assert.equal((svg.match(/<rect [^>]*rx="6"/g) ?? []).length, d.panels.length, 'one box per panel');
+  assert.ok(svg.includes('$namespace  $cluster  $job'), 'the variables drawn');
 
   const rsvg = await ensureRsvgConvert();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-picture-'));

@@ -36,16 +36,20 @@ test('cli synth: writes dist/<job>/ for every example, logs on stderr only, two 
   const a = cli(['synth', '--app', EXAMPLES, '--out', path.join(d, 'a')]);
   assert.equal(a.code, 0, a.stderr);
   assert.equal(a.stdout, '');
-  assert.match(a.stderr, /^synthesized 6 release unit\(s\), \d+ objects, into .* in \d+ ms\n$/);
+  assert.match(a.stderr, /^synthesized 7 release unit\(s\), \d+ objects, into .* in \d+ ms\n$/);
   const b = cli(['synth', '--app', EXAMPLES, '--out', path.join(d, 'b')]);
   assert.equal(b.code, 0);
   const ta = readTree(path.join(d, 'a'));
   const tb = readTree(path.join(d, 'b'));
   assert.deepEqual(Object.keys(ta).map((f) => f.split('/')[0]).filter((v, i, s) => s.indexOf(v) === i).sort(),
-    ['access-logs', 'audit-logs', 'error-logs', 'log-enricher', 'shared-logs', 'slow-requests']);
+    ['access-logs', 'audit-logs', 'error-logs', 'log-enricher', 'log-platform-dashboards', 'shared-logs', 'slow-requests']);
   assert.deepEqual(ta, tb, 'deterministic');
   const json = cli(['synth', '--app', EXAMPLES, '--out', path.join(d, 'c'), '--json']);
-  assert.equal(JSON.parse(json.stdout).units.length, 6);
+  assert.equal(JSON.parse(json.stdout).units.length, 7);
+  // The operator target carries the platform dashboard as it is.
+  const op = cli(['synth', '--app', EXAMPLES, '--out', path.join(d, 'op'), '--target', 'operator', '--sql-runner-jar', 'https://artifacts.example.com/cdk8s-flink-sql-runner.jar']);
+  assert.equal(op.code, 0, op.stderr);
+  assert.equal(readTree(path.join(d, 'op'))['log-platform-dashboards/log-platform-dashboards.operator.yaml'], ta['log-platform-dashboards/log-platform-dashboards.k8s.yaml']);
 });
 
 test('cli synth --job: replaces only that job folder; a full synth removes folders of jobs that no longer exist', () => {
@@ -60,7 +64,7 @@ test('cli synth --job: replaces only that job folder; a full synth removes folde
   assert.ok(fs.existsSync(path.join(out, 'two', 'marker.txt')));
   const smaller = appModule(d, `p.addApplication('one', { job: L.JobSource.jar({ entryClass: 'com.example.A' }) });`);
   assert.equal(cli(['synth', '--app', smaller, '--out', out]).code, 0);
-  assert.deepEqual(fs.readdirSync(out).sort(), ['.cdk8s-flink-output', '.cdk8s-flink-state.json', 'one'], 'the marker and state of an output folder, and one job');
+  assert.deepEqual(fs.readdirSync(out).sort(), ['.cdk8s-flink-output', '.cdk8s-flink-state.json', 'flink-dashboards', 'one'], 'the marker and state of an output folder, the platform dashboard and one job');
   const unknown = cli(['synth', '--app', app, '--out', out, '--job', 'three']);
   assert.equal(unknown.code, 1);
   assert.equal(unknown.stderr, 'cdk8s-flink: error: --job: "three" is not defined; expected one of one, two\n');

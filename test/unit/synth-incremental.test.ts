@@ -104,7 +104,8 @@ test('incremental synth: after adding, changing, renaming and removing jobs, a s
   const jobs = { one: 'com.example.A', two: 'com.example.B', three: 'com.example.C' };
   fs.writeFileSync(app, appSource(lib, jobs));
   const first = run(cli, project, inc);
-  assert.deepEqual(first.written.sort(), ['on-shared', 'one', 'shared', 'three', 'two']);
+  // The platform dashboard's unit is written first and then only when the toolkit or lock changes.
+  assert.deepEqual(first.written.sort(), ['flink-dashboards', 'on-shared', 'one', 'shared', 'three', 'two']);
   same('first');
   edit(jobs, 'no change', []);
   edit({ ...jobs, two: 'com.example.B2' }, 'change a job', ['two']);
@@ -114,11 +115,13 @@ test('incremental synth: after adding, changing, renaming and removing jobs, a s
   const now = { two: 'com.example.B2', five: 'com.example.C', four: 'com.example.D' };
   // The session job's cluster is built for it (its fields are the job's), not written.
   edit(now, 'a session job', ['on-shared'], [], 2, '', ['on-shared', 'shared']);
-  const all = ['five', 'four', 'on-shared', 'shared', 'two'];
+  const units = ['five', 'four', 'on-shared', 'shared', 'two'];
+  // The platform dashboard's unit depends on no job's inputs: only a toolkit change rewrites it.
+  const all = [...units, 'flink-dashboards'].sort();
   // A default every cluster takes: each cluster, and the session job through its cluster.
   const defaults = "{ storageBaseDirectory: 's3://b/flink', defaults: { taskManagerSlots: 4 } }";
-  edit(now, 'a shared default', all, [], 2, '', all, defaults);
-  edit(now, 'the shared default back', all, [], 2, '', all);
+  edit(now, 'a shared default', units, [], 2, '', units, defaults);
+  edit(now, 'the shared default back', units, [], 2, '', units);
 
   // Inputs that show only in the objects (a construct added inside a job), and only in the chart
   // (a job id given that equals the derived one: the same objects, a fixed id in the chart).
@@ -136,12 +139,12 @@ test('incremental synth: after adding, changing, renaming and removing jobs, a s
   // cannot be skipped: the synthesis runs again building every unit as declared (and hashing
   // each by its objects, so all are recorded anew).
   const six = 'const six = { job: L.JobSource.jar({ entryClass: "com.example.F" }), flinkConfiguration: { "a.b": "1" } }; p.addApplication("six", six);';
-  const withSix = [...all, 'six'];
+  const withSix = [...units, 'six'];
   edit(now, 'a job with a props object', ['six'], [], 2, six);
   edit(now, 'its props object changed after declaring it', withSix, [], 2, `${six} six.flinkConfiguration["a.b"] = "2";`, withSix);
   edit(now, 'its props object as declared', withSix, [], 2, six, withSix);
   edit(now, 'a library patched after the declarations', withSix, [], 2, `${six} L.PORTS.rest = 8082;`, withSix);
-  edit(now, 'six removed', all, ['six'], 2, '', all);
+  edit(now, 'six removed', units, ['six'], 2, '', units);
   const derived = createHash('sha256').update('cdk8s-flink/default/two').digest('hex').slice(0, 32);
   edit({ ...now, two: { entry: 'com.example.B2', jobId: derived } }, 'a job id given, equal to the derived one', ['two'], [], 2);
   edit(now, 'the job id no longer given', ['two'], [], 2);

@@ -48,9 +48,10 @@ function setup() {
   return { base, project, home: path.join(base, 'home'), app };
 }
 
+/** A platform of jobs only (no platform dashboard): the folders of the jobs are what these tests count. */
 function appSource(jobs: string[], entry = 'com.example.Main'): string {
   return `const L = require(${JSON.stringify(LIB)});
-const p = new L.FlinkPlatform({ storageBaseDirectory: 's3://b/flink' });
+const p = new L.FlinkPlatform({ storageBaseDirectory: 's3://b/flink', dashboard: false });
 ${jobs.map((j) => `p.addApplication(${JSON.stringify(j)}, { job: L.JobSource.jar({ entryClass: ${JSON.stringify(entry)} }) });`).join('\n')}
 module.exports.platform = p;
 `;

@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { synthesizePlatform } from '../../synth/synthesize';
+import { jobsOnly, selectedDashboard, synthesizeDashboard, synthesizePlatform } from '../../synth/synthesize';
 import { readTree } from '../../synth/write';
 import { loadPlatform, resolveAppPath } from '../app-loader';
 import { APP_OPTION, Command, JOB_OPTION, JSON_OPTION, list, log, OUT_OPTION, str } from '../command';
@@ -16,7 +16,8 @@ export const diffCommand: Command = {
   run(args) {
     const platform = loadPlatform(resolveAppPath(str(args.options.app)));
     const only = list(args.options.job);
-    const units = synthesizePlatform(platform, only);
+    const board = selectedDashboard(platform, only);
+    const units = [...synthesizePlatform(platform, jobsOnly(platform, only)), ...(board ? [synthesizeDashboard(board)] : [])];
     const out = path.resolve(str(args.options.out) ?? 'dist');
     const before = readTree(out);
     const after: Record<string, string> = {};

@@ -5,7 +5,7 @@ import { checkOutputDir, checkOutputDirs, OUTPUT_MARKER } from '../../synth/outp
 import { spawnSync } from 'child_process';
 import { DeferredUnitChangedError } from '../../platform';
 import { withDeferral } from '../../synth/deferral';
-import { incrementalContext, manifestFileName, SynthesisResult, synthesizeInto, synthesizePlatform, toYaml } from '../../synth/synthesize';
+import { incrementalContext, jobsOnly, manifestFileName, selectedDashboard, synthesizeDashboard, SynthesisResult, synthesizeInto, synthesizePlatform, toYaml } from '../../synth/synthesize';
 import { replaceDirs } from '../../synth/write';
 import { loadPlatform, resolveAppPath } from '../app-loader';
 import { APP_OPTION, Command, JOB_OPTION, JSON_OPTION, list, log, OUT_OPTION, str } from '../command';
@@ -33,13 +33,16 @@ export const synthCommand: Command = {
     if (target === 'operator') {
       const platform = loadPlatform(appPath);
       const out = checkOutputDir({ option: '--out', value: str(args.options.out) ?? 'dist-operator' });
-      const units = synthesizePlatform(platform, only);
+      const units = synthesizePlatform(platform, jobsOnly(platform, only));
       const options = { sqlRunnerJarUri: str(args.options['sql-runner-jar']) };
       const trees = Object.fromEntries(units.map((u) => {
         const resources = operatorResources(platform.unit(u.name)!, u.objects, options);
         checkObjects(u.name, resources);
         return [u.name, { [`${u.name}.operator.yaml`]: resources.map((o) => toYaml(o)).join('---\n') }];
       }));
+      // The platform dashboard (a ConfigMap) is the same with or without the operator.
+      const board = selectedDashboard(platform, only);
+      if (board) trees[board.name] = { [`${board.name}.operator.yaml`]: Object.values(synthesizeDashboard(board).files).join('') };
       await replaceDirs(out, trees, !only);
       log(`synthesized ${units.length} release unit(s) for the Flink Kubernetes Operator into ${path.relative(process.cwd(), out) || '.'}/ in ${Date.now() - started} ms`);
       return 0;
@@ -62,8 +65,8 @@ export const synthCommand: Command = {
       if (!(e instanceof DeferredUnitChangedError)) throw e;
       return synthesizeEagerly(e, [appPath, out, charts, only, force, args.options.json === true]);
     }
-    const units = r.units;
-    const objects = r.objects;
+    const units = [...r.units, ...(r.dashboard ? [{ ...r.dashboard, kind: 'dashboard' }] : [])];
+    const objects = r.objects + (r.dashboard?.objects.length ?? 0);
     const ms = Date.now() - started;
     const rel = (d: string) => `${path.relative(process.cwd(), d) || '.'}/`;
     const written = new Set([...r.dist.written, ...r.charts.written]);
