@@ -443,7 +443,7 @@ export abstract class FlinkCluster extends Construct {
     });
 
     const svcType = objects.checkServiceType(props.restServiceType);
-    const svc = objects.services(this, md, this.name, svcType);
+    const svc = objects.services(this, md, this.name, svcType, this.jobManagerReplicas);
     this.jobManagerService = svc.jobManager;
     this.restService = svc.rest;
     if (props.podDisruptionBudget ?? true) objects.disruptionBudgets(this, md, this.name, this.jobManagerReplicas);

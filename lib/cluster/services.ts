@@ -60,8 +60,15 @@ export function checkServiceType(type: ServiceType | undefined): ServiceType {
   return svcType;
 }
 
-/** `<name>-jobmanager` (RPC and blobs, ClusterIP) and `<name>-rest` (REST API and web UI). */
-export function services(scope: Construct, md: Metadata, name: string, svcType: ServiceType): { jobManager: k8s.KubeService; rest: k8s.KubeService } {
+/**
+ * `<name>-jobmanager` (RPC and blobs, ClusterIP) and `<name>-rest` (REST API and web UI).
+ *
+ * With standby JobManagers every JobManager serves REST, and an uploaded jar lives only on the one
+ * that received it: `POST /jars/upload` then `/jars/:id/run` must reach the same JobManager (else
+ * "Jar file ... does not exist"), so the REST Service keeps each client on one JobManager
+ * (`sessionAffinity: ClientIP`), for the session jobs' submitters as for the web UI's uploads.
+ */
+export function services(scope: Construct, md: Metadata, name: string, svcType: ServiceType, jobManagerReplicas = 1): { jobManager: k8s.KubeService; rest: k8s.KubeService } {
   const jobManager = new k8s.KubeService(scope, 'JobManagerService', {
     metadata: md('-jobmanager', 'jobmanager'),
     spec: {
@@ -79,6 +86,7 @@ export function services(scope: Construct, md: Metadata, name: string, svcType: 
       type: svcType,
       selector: selectorLabels(name, 'jobmanager'),
       ports: [{ name: 'rest', port: PORTS.rest, targetPort: k8s.IntOrString.fromString('webui') }],
+      ...(jobManagerReplicas > 1 ? { sessionAffinity: 'ClientIP' } : {}),
     },
   });
   return { jobManager, rest };

@@ -361,7 +361,8 @@ export function hdfsManifests(namespace: string, service: string, dirs: string):
  * examples' sources: `node -e CLIENT_JS MODE TOPIC ARG [ARG2]` with KAFKA_BOOTSTRAP,
  * KAFKA_SOURCE_USERNAME and KAFKA_SOURCE_PASSWORD in the environment.
  * - topic TOPIC PARTITIONS: creates the topic;
- * - produce TOPIC N: access logs 0..N-1 (record i has path /r/i), idempotent, acks=all;
+ * - produce TOPIC N [FROM]: access logs FROM..FROM+N-1 (FROM 0 unless given; record i has path
+ *   /r/i and key i), idempotent, acks=all;
  * - committed TOPIC GROUP N: waits (at most 300 s) until GROUP's committed offsets on TOPIC
  *   add up to N.
  */
@@ -379,11 +380,11 @@ const record = (i) => ({ ts: '2026-11-22T10:00:00.000', service: SERVICES[i % 3]
     console.log('topic', topic, 'partitions', (await a.fetchTopicMetadata({ topics: [topic] })).topics[0].partitions.length);
     await a.disconnect();
   } else if (mode === 'produce') {
-    const n = Number(arg);
+    const n = Number(arg), from = Number(arg2 || 0);
     const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner }); await p.connect();
-    for (let i = 0; i < n; i += 500) {
+    for (let i = from; i < from + n; i += 500) {
       const messages = [];
-      for (let j = i; j < Math.min(n, i + 500); j++) messages.push({ key: String(j), value: JSON.stringify(record(j)) });
+      for (let j = i; j < Math.min(from + n, i + 500); j++) messages.push({ key: String(j), value: JSON.stringify(record(j)) });
       await p.send({ topic, acks: -1, messages });
     }
     await p.disconnect(); console.log('produced', n);

@@ -24,6 +24,13 @@ test('session cluster: HA runs a standby JobManager with a disruption budget', (
   assert.equal(find(objects, 'Deployment', 'shared-jobmanager').spec.replicas, 2);
   assert.equal(find(objects, 'PodDisruptionBudget', 'shared-jobmanager').spec.maxUnavailable, 1);
   find(objects, 'Role', 'shared-flink-ha');
+  // a jar uploaded to one JobManager is run on the same one (the submitters' upload, then run)
+  assert.equal(find(objects, 'Service', 'shared-rest').spec.sessionAffinity, 'ClientIP');
+});
+
+test('session cluster: one JobManager, no REST session affinity', () => {
+  const objects = synth((s) => new FlinkSessionCluster(s, 'shared', { checkpointDirectory: 's3://st/cp', highAvailability: true, highAvailabilityStorageDir: 's3://st/ha', jobManagerReplicas: 1 }));
+  assert.equal(find(objects, 'Service', 'shared-rest').spec.sessionAffinity, undefined);
 });
 
 test('session job: a spec ConfigMap and a submitter Job named by the spec hash, restricted and tokenless', () => {
