@@ -438,6 +438,11 @@ export abstract class FlinkCluster extends Construct {
     return this.volumes.map((v) => v.name).sort();
   }
 
+  /** The extra volumes of the pods, as declared (props.volumes, addVolume, an application's job). */
+  public get extraVolumes(): readonly ExtraVolume[] {
+    return [...this.volumes];
+  }
+
   /** Adds an environment variable to the JobManager and TaskManager containers. */
   public addEnv(name: string, value: EnvValue): EnvValue {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {

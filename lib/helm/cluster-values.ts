@@ -1,12 +1,12 @@
 import { FlinkApplication, UpgradeMode } from '../application';
-import { LogPipeline } from '../pipeline/pipeline';
+import { KafkaTls, LogPipeline } from '../pipeline/pipeline';
 import { flinkContainer, FlinkCluster, REVISION_ANNOTATION } from '../cluster/flink-cluster';
 import { defaultIngressController } from '../cluster/access';
 import { keyFor, NEW_NAME_SINCE, RENAMED_IN_2 } from '../config/keys';
 import { REPOSITORY_PATTERN } from '../cluster/image-ref';
 import { LABELS, QUANTITY_CPU, QUANTITY_MEMORY, URI_OR_EMPTY, ValueTree } from './values';
 import { Ctx } from './context';
-import { cpuUtilizationTarget, isKafkaCaVolume, monitoringSwitch, NETWORK_PEER } from './templatize';
+import { cpuUtilizationTarget, declaredKafkaCa, monitoringSwitch, NETWORK_PEER } from './templatize';
 
 /** values.yaml and values.schema.json of a cluster chart: the values tree with its defaults, documentation and schema. */
 
@@ -101,16 +101,16 @@ export function clusterValues(ctx: Ctx, objects: any[]): ValueTree {
     value: {},
     schema: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
   };
-  const cas = (pod.volumes ?? []).filter(isKafkaCaVolume);
+  const cas: KafkaTls[] = (pod.volumes ?? []).flatMap((v: any) => declaredKafkaCa(v, ctx) ?? []);
   if (cas.length) {
-    const readers = (v: any) => (app?.job.pipeline ? kafkaConnectionsOf(app.job.pipeline, v.name) : 'the session jobs that read it');
+    const readers = (t: KafkaTls) => (app?.job.pipeline ? kafkaConnectionsOf(app.job.pipeline, t.volumeName) : 'the session jobs that read it');
     tree.kafkaTls = {
       doc: 'The certificate authorities (PEM) the Kafka clients trust, each from a key of a Secret, mounted\nread-only at /etc/kafka-ca/<entry>/ca.pem into the Flink pods' + (app ? ' and the Kafka hooks' : '') + '.',
-      children: Object.fromEntries(cas.map((v: any) => [v.name, {
-        doc: `The CA of ${readers(v)}.`,
+      children: Object.fromEntries(cas.map((t) => [t.volumeName, {
+        doc: `The CA of ${readers(t)}.`,
         children: {
-          secretName: { doc: 'The Secret.', value: v.secret.secretName, schema: { type: 'string', maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$' } },
-          key: { doc: 'Its key holding the PEM certificate(s).', value: v.secret.items[0].key, schema: { type: 'string', maxLength: 253, pattern: '^[-._a-zA-Z0-9]+$', not: { pattern: '^(\\.|\\.\\..*)$' } } },
+          secretName: { doc: 'The Secret.', value: t.secretName, schema: { type: 'string', maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$' } },
+          key: { doc: 'Its key holding the PEM certificate(s).', value: t.key, schema: { type: 'string', maxLength: 253, pattern: '^[-._a-zA-Z0-9]+$', not: { pattern: '^(\\.|\\.\\..*)$' } } },
         },
       }])),
     };
