@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import { FlinkConfigValue, FlinkConfiguration } from '../config/flink-configuration';
 import { FlinkVersion } from '../config/flink-version';
 import { LogConfig, LogLevel } from '../config/log4j';
-import { checkJobManagerMemory, checkTaskManagerMemory } from '../config/memory';
+import { checkJobManagerMemory, checkTaskManagerMemory } from './memory-checks';
 import { mebibytes } from '../config/units';
 import { checkInt, checkLabels, checkName, checkNumber, ValidationError } from '../errors';
 import { checkImage } from './image-ref';

@@ -10,7 +10,7 @@ import { PACKAGE_VERSION } from '../version';
 import { Ctx, goString } from './context';
 import { managedKeys } from './cluster-values';
 import { optionValueChecks } from './option-checks';
-import { PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY } from '../rules/guards';
+import { JOB_MANAGER_HEAP_MINIMUM, PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY, TASK_HEAP_MINIMUM } from '../rules/guards';
 
 /** templates/_helpers.tpl: names, labels, images, resources, the Flink configuration and the checks that fail a release. */
 
@@ -103,7 +103,9 @@ export function helpers(ctx: Ctx, objects: any[], configFile: string, files: Rec
   if (app) lines.push(`{{- with .Values.job.savepointDirectory }}{{ $_ := set $c ${goString(spKey)} . }}{{ end }}`);
   const jmArgs = app ? jobManagerArgsHelper(ctx, objects) : '';
   const slots = cluster.taskManagerSlots;
-  const minTm = minimumTaskManagerMiB(Number(config['taskmanager.memory.managed.fraction']));
+  const managedFraction = Number(config['taskmanager.memory.managed.fraction']);
+  const minTm = minimumTaskManagerMiB(managedFraction);
+  const tmMemory = { managedFraction, processMiB: `include "${c}.mebibytes" .Values.taskManager.resources.memory | atoi` };
   const minJm = minimumJobManagerMiB();
   const deployment = (component: string) => objects.find((o) => o.kind === 'Deployment' && o.metadata.name === `${name}-${component}`);
   const affinityHelper = (component: 'jobmanager' | 'taskmanager', what: string) => {
@@ -219,10 +221,10 @@ ${lines.join('\n')}
 
 {{/* Checks values the schema cannot express; fails the release with one line. */}}
 {{- define "${c}.validate" -}}
-{{- if lt (include "${c}.mebibytes" .Values.taskManager.resources.memory | atoi) ${minTm} -}}
+${TASK_HEAP_MINIMUM.assignments!(tmMemory)}{{- if ${TASK_HEAP_MINIMUM.refusedWhen(tmMemory)} -}}
 {{- fail (printf "taskManager.resources.memory: %s is below Flink's minimum; expected at least ${minTm}Mi" .Values.taskManager.resources.memory) -}}
 {{- end -}}
-{{- if lt (include "${c}.mebibytes" .Values.jobManager.resources.memory | atoi) ${minJm} -}}
+{{- if ${JOB_MANAGER_HEAP_MINIMUM.refusedWhen({ processMiB: `include "${c}.mebibytes" .Values.jobManager.resources.memory | atoi` })} -}}
 {{- fail (printf "jobManager.resources.memory: %s is below Flink's minimum; expected at least ${minJm}Mi" .Values.jobManager.resources.memory) -}}
 {{- end -}}
 ${taskManagerChecks(ctx)}${flinkConfigurationChecks(managedKeys(cluster), v)}${app ? appValidation(ctx, slots) : sessionValidation()}{{- end -}}

@@ -5,11 +5,16 @@
  * two verdicts cannot drift (test/unit/guard-rules.test.ts renders both on the same values).
  * The messages stay with each side: they name the props there and the chart values here.
  */
+import { jobManagerHeapMiB, MIN_JOB_MANAGER_HEAP_MIB, MIN_TASK_HEAP_MIB, minimumJobManagerMiB, taskHeapMiB, taskManagerBreakdown } from '../config/memory';
+import { goExpression } from './int-expr';
+
 export interface GuardRule<V, P> {
   /** true when the values are accepted. */
   readonly holds: (v: V) => boolean;
   /** The Go template condition, true when the chart's values are refused. */
   readonly refusedWhen: (p: P) => string;
+  /** Template variable assignments the condition reads, placed before it. @default - none */
+  readonly assignments?: (p: P) => string;
 }
 
 /** The job's parallelism fits the slots of its TaskManagers (the chart multiplies taskManager.replicas by the slots of each). */
@@ -22,4 +27,31 @@ export const PARALLELISM_WITHIN_SLOTS: GuardRule<{ parallelism: number; totalSlo
 export const SAVEPOINT_NEEDS_DIRECTORY: GuardRule<{ upgradeMode: string; savepointDirectory?: string }, void> = {
   holds: (v) => v.upgradeMode !== 'savepoint' || !!v.savepointDirectory,
   refusedWhen: () => 'and (eq .Values.job.upgradeMode "savepoint") (not .Values.job.savepointDirectory)',
+};
+
+/** Where a chart's memory guard reads its process size: a Go expression giving MiB as an integer. */
+export interface MemoryValue {
+  readonly processMiB: string;
+}
+
+/**
+ * The TaskManager's process size leaves a task heap of at least MIN_TASK_HEAP_MIB. Both sides
+ * compute the heap with the same integer expression (lib/config/memory.ts `taskHeapMiB`, rendered
+ * by lib/rules/int-expr.ts), not a threshold: the heap is not monotonic in the process size.
+ * The chart's managed fraction is the definition's (flinkConfiguration may not change it).
+ */
+export const TASK_HEAP_MINIMUM: GuardRule<{ processMiB: number; managedFraction: number }, MemoryValue & { managedFraction: number }> = {
+  holds: (v) => taskManagerBreakdown(v.processMiB, v.managedFraction).taskHeapMiB >= MIN_TASK_HEAP_MIB,
+  assignments: (p) => goExpression(taskHeapMiB(p.managedFraction), { processMiB: p.processMiB }).assignments,
+  refusedWhen: (p) => `lt ${goExpression(taskHeapMiB(p.managedFraction), { processMiB: p.processMiB }).expr} ${MIN_TASK_HEAP_MIB}`,
+};
+
+/**
+ * The JobManager's process size leaves a heap of at least MIN_JOB_MANAGER_HEAP_MIB. Its heap
+ * never drops as the size grows (one more MiB adds at most 1 MiB of overhead), so the chart
+ * compares with the smallest size that holds.
+ */
+export const JOB_MANAGER_HEAP_MINIMUM: GuardRule<{ processMiB: number }, MemoryValue> = {
+  holds: (v) => jobManagerHeapMiB(v.processMiB) >= MIN_JOB_MANAGER_HEAP_MIB,
+  refusedWhen: (p) => `lt (${p.processMiB}) ${minimumJobManagerMiB()}`,
 };

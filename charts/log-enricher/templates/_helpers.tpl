@@ -149,8 +149,12 @@ limits:
 
 {{/* Checks values the schema cannot express; fails the release with one line. */}}
 {{- define "log-enricher.validate" -}}
-{{- if lt (include "log-enricher.mebibytes" .Values.taskManager.resources.memory | atoi) 1216 -}}
-{{- fail (printf "taskManager.resources.memory: %s is below Flink's minimum; expected at least 1216Mi" .Values.taskManager.resources.memory) -}}
+{{- $tmProcessMiB := (include "log-enricher.mebibytes" .Values.taskManager.resources.memory | atoi) }}
+{{- $tmFlinkMiB := (sub (sub $tmProcessMiB 256) (min 1024 (max 192 (div $tmProcessMiB 10)))) }}
+{{- $tmNetworkMiB := (min 1024 (max 64 (div $tmFlinkMiB 10))) }}
+{{- $tmManagedMiB := (add (mul (div $tmFlinkMiB 5) 2) (div (mul (mod $tmFlinkMiB 5) 2) 5)) }}
+{{- if lt (sub (sub $tmFlinkMiB 256) (add $tmNetworkMiB $tmManagedMiB)) 128 -}}
+{{- fail (printf "taskManager.resources.memory: %s is below Flink's minimum; expected at least 1214Mi" .Values.taskManager.resources.memory) -}}
 {{- end -}}
 {{- if lt (include "log-enricher.mebibytes" .Values.jobManager.resources.memory | atoi) 704 -}}
 {{- fail (printf "jobManager.resources.memory: %s is below Flink's minimum; expected at least 704Mi" .Values.jobManager.resources.memory) -}}
