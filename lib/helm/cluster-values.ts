@@ -3,26 +3,25 @@ import { KafkaTls, LogPipeline } from '../pipeline/pipeline';
 import { flinkContainer, FlinkCluster, REVISION_ANNOTATION } from '../cluster/flink-cluster';
 import { defaultIngressController } from '../cluster/access';
 import { keyFor, NEW_NAME_SINCE, RENAMED_IN_2 } from '../config/keys';
-import { REPOSITORY_PATTERN } from '../cluster/image-ref';
+import { DIGEST_PATTERN, parseImageReference, REPOSITORY_PATTERN, TAG_PATTERN } from '../cluster/image-ref';
 import { LABELS, QUANTITY_CPU, QUANTITY_MEMORY, URI_OR_EMPTY, ValueTree } from './values';
 import { Ctx } from './context';
 import { cpuUtilizationTarget, declaredKafkaCa, monitoringSwitch, NETWORK_PEER } from './templatize';
 
 /** values.yaml and values.schema.json of a cluster chart: the values tree with its defaults, documentation and schema. */
 
+/** An image reference as the values repository, tag and digest ("" when absent), so that the image helper renders it back as given. */
 export function splitImage(image: string): { repository: string; tag: string; digest: string } {
-  const at = image.indexOf('@');
-  if (at >= 0) return { repository: image.slice(0, at), tag: '', digest: image.slice(at + 1) };
-  const colon = image.lastIndexOf(':');
-  return { repository: image.slice(0, colon), tag: image.slice(colon + 1), digest: '' };
+  const ref = parseImageReference('image', image);
+  return { repository: ref.domain ? `${ref.domain}/${ref.path}` : ref.path, tag: ref.tag ?? '', digest: ref.digest ?? '' };
 }
 
 /** The image values both kinds of chart share: repository, a pinned tag, an optional digest. */
 export function imageValues(image: { repository: string; tag: string; digest: string }): ValueTree {
   return {
     repository: { doc: 'Image repository.', value: image.repository, schema: { type: 'string', pattern: REPOSITORY_PATTERN } },
-    tag: { doc: 'Image tag, pinned (never "latest"); ignored when digest is set.', value: image.tag, schema: { type: 'string', pattern: '^[\\w][\\w.-]{0,127}$', not: { const: 'latest' } } },
-    digest: { doc: 'Image digest ("sha256:..."); wins over the tag when set.', value: image.digest, schema: { type: 'string', pattern: '^(sha256:[a-f0-9]{64})?$' } },
+    tag: { doc: 'Image tag, pinned (never "latest") unless a digest pins the image.', value: image.tag, schema: { type: 'string', pattern: TAG_PATTERN } },
+    digest: { doc: 'Image digest ("sha256:..." or "sha512:..."); it pins the image whatever the tag.', value: image.digest, schema: { type: 'string', pattern: DIGEST_PATTERN } },
   };
 }
 

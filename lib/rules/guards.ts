@@ -55,3 +55,46 @@ export const JOB_MANAGER_HEAP_MINIMUM: GuardRule<{ processMiB: number }, MemoryV
   holds: (v) => jobManagerHeapMiB(v.processMiB) >= MIN_JOB_MANAGER_HEAP_MIB,
   refusedWhen: (p) => `lt (${p.processMiB}) ${minimumJobManagerMiB()}`,
 };
+
+/** Where a chart keeps an image: the Go path of its `repository`, `tag` and `digest` values. */
+export interface ImageValues {
+  readonly values: string;
+}
+
+/**
+ * An image is pinned: by a digest, or by a tag other than the moving "latest" (a tag next to a
+ * digest is only a label: the digest pins). The format of each part is the values schema's
+ * (lib/cluster/image-ref.ts `TAG_PATTERN`, `DIGEST_PATTERN`).
+ */
+export const IMAGE_PINNED: GuardRule<{ tag?: string; digest?: string }, ImageValues> = {
+  holds: (v) => !!v.digest || (!!v.tag && v.tag !== 'latest'),
+  refusedWhen: (p) => `and (not ${p.values}.digest) (or (not ${p.values}.tag) (eq ${p.values}.tag "latest"))`,
+};
+
+/**
+ * A last-state upgrade finds the latest checkpoint through the HA metadata: it needs high
+ * availability and a checkpoint directory, which the chart's cluster has or not (fixed when the
+ * chart is built: neither is a value), so the chart refuses the mode or never does.
+ */
+export const LAST_STATE_NEEDS_HA_CHECKPOINTS: GuardRule<
+  { upgradeMode: string; highAvailability: boolean; checkpointDirectory?: string },
+  { highAvailability: boolean; checkpointDirectory?: string }
+> = {
+  holds: (v) => v.upgradeMode !== 'last-state' || (v.highAvailability && !!v.checkpointDirectory),
+  refusedWhen: (p) => (p.highAvailability && p.checkpointDirectory ? 'false' : 'eq .Values.job.upgradeMode "last-state"'),
+};
+
+/**
+ * Suspending stops the job with a savepoint: it needs a savepoint directory. The chart's
+ * `job.state` is the only place a job is suspended; the operations tool's hand-off (run by the
+ * upgrade hook) checks the same rule on the values it is given.
+ */
+export const SUSPEND_NEEDS_DIRECTORY: GuardRule<{ state: string; savepointDirectory?: string }, void> = {
+  holds: (v) => v.state !== 'suspended' || !!v.savepointDirectory,
+  refusedWhen: () => 'and (eq .Values.job.state "suspended") (not .Values.job.savepointDirectory)',
+};
+
+/** A chart's `{{ if <condition> }}{{ fail <message> }}` block for a rule, or "" when the chart can never refuse. */
+export function failBlock(condition: string, message: string): string {
+  return condition === 'false' ? '' : `{{- if ${condition} -}}\n{{- fail ${message} -}}\n{{- end -}}\n`;
+}

@@ -7,11 +7,17 @@ import { buildLogPlatform, PRODUCTION } from '../../examples/platform';
 import { FlinkApplication } from '../../lib/application';
 import { ValidationError } from '../../lib/errors';
 import * as YAML from 'yaml';
-import { GuardRule, JOB_MANAGER_HEAP_MINIMUM, PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY, TASK_HEAP_MINIMUM } from '../../lib/rules/guards';
+import {
+  GuardRule, IMAGE_PINNED, JOB_MANAGER_HEAP_MINIMUM, LAST_STATE_NEEDS_HA_CHECKPOINTS, PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY, SUSPEND_NEEDS_DIRECTORY, TASK_HEAP_MINIMUM,
+} from '../../lib/rules/guards';
+import { FlinkPlatform, JobSource, UpgradeMode } from '../../lib';
+import { checkImage } from '../../lib/cluster/image-ref';
+import { handoff } from '../../lib/ops/handoff';
+import { OpsError } from '../../lib/ops/errors';
 import { minimumJobManagerMiB, minimumTaskManagerMiB } from '../../lib/config/memory';
 import { checkJobManagerMemory, checkTaskManagerMemory } from '../../lib/cluster/memory-checks';
-import { synthesizeUnit } from '../../lib/synth/synthesize';
-import { helm, writeChart } from '../support/helm-chart';
+import { synthesizePlatform, synthesizeUnit } from '../../lib/synth/synthesize';
+import { assertRendersDist, helm, writeChart } from '../support/helm-chart';
 import { ensureHelm } from '../support/tools';
 
 /** Renders a chart of one template with `values`; helm's exit code and output. */
@@ -131,6 +137,84 @@ test('guard rules: the JobManager memory minimum gives the same verdict in the c
   assert.deepEqual(chart.filter((x) => !x).length, 102);
 });
 
+const SHA256 = `sha256:${'a'.repeat(64)}`;
+const SHA512 = `sha512:${'b'.repeat(128)}`;
+
+test('guard rules: image pinning gives the same verdict in the constructs\' image check and in helm over tags and digests', async () => {
+  const bin = await ensureHelm(3);
+  const cases = ['', 'latest', '1.20.3-java17', 'LATEST', 'latest-java17'].flatMap((tag) => ['', SHA256, SHA512].map((digest) => ({ tag, digest })));
+  const chart = helmVerdicts(bin, IMAGE_PINNED, (v) => ({ values: v }), cases);
+  cases.forEach(({ tag, digest }, i) => {
+    const image = `registry.example.com/flink${tag ? `:${tag}` : ''}${digest ? `@${digest}` : ''}`;
+    const ts = constructAccepts(() => checkImage('image', image));
+    assert.equal(chart[i], ts, `${image}: the construct ${ts ? 'accepts' : 'refuses'}, helm ${chart[i] ? 'accepts' : 'refuses'}`);
+  });
+  assert.deepEqual([chart.filter((x) => x).length, chart.filter((x) => !x).length], [13, 2], 'refused: no tag and "latest", both without a digest');
+});
+
+test('guard rules: an application chart renders the definition\'s image as given, digest included, and refuses an unpinned one by values', async () => {
+  const bin = await ensureHelm(3);
+  for (const image of [`registry.example.com/flink:1.20.3@${SHA256}`, `registry.example.com/flink@${SHA512}`, 'registry.example.com/flink:1.20.3']) {
+    const p = new FlinkPlatform({ storageBaseDirectory: 's3://b/f', namespace: 'logs' });
+    p.addApplication('pinned', { job: JobSource.sql("CREATE TABLE t (x INT) WITH ('connector' = 'blackhole');\nINSERT INTO t VALUES (1);\n"), image });
+    const [u] = synthesizePlatform(p);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-guard-'));
+    try {
+      // Default values render dist/ (the Flink containers' image included).
+      assertRendersDist(bin, u);
+      const chartDir = writeChart(u, dir);
+      const values = path.join(dir, 'values.yaml');
+      const withImage = (tag: string, digest: string) => {
+        fs.writeFileSync(values, JSON.stringify({ image: { tag, digest } }));
+        return helm(bin, ['template', 'pinned', chartDir, '-f', values]);
+      };
+      assert.match(withImage('latest', '').stderr, /image\.tag: "latest" does not pin the image; expected a tag other than "latest", or image\.digest/, image);
+      assert.match(withImage('', '').stderr, /image\.tag: "" does not pin the image/, image);
+      assert.equal(withImage('latest', SHA256).code, 0, `${image}: a digest pins the image whatever the tag`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});
+
+test('guard rules: a last-state upgrade needs high availability and a checkpoint directory, in the construct and in helm', async () => {
+  const bin = await ensureHelm(3);
+  let refused = 0;
+  for (const highAvailability of [false, true]) {
+    for (const checkpointDirectory of [undefined, 's3://b/cp']) {
+      for (const upgradeMode of ['stateless', 'savepoint', 'last-state']) {
+        const ts = LAST_STATE_NEEDS_HA_CHECKPOINTS.holds({ upgradeMode, highAvailability, checkpointDirectory });
+        const chart = helmAccepts(bin, LAST_STATE_NEEDS_HA_CHECKPOINTS.refusedWhen({ highAvailability, checkpointDirectory }), { job: { upgradeMode } });
+        assert.equal(chart, ts, `${upgradeMode}, HA ${highAvailability}, checkpoints ${checkpointDirectory}`);
+        if (!ts) refused++;
+      }
+    }
+  }
+  assert.equal(refused, 3);
+  // The construct applies the rule: last-state without HA is refused naming the prop.
+  const app = (highAvailability: boolean) => () => new FlinkPlatform({ storageBaseDirectory: 's3://b/f' })
+    .addApplication('ls', { job: JobSource.sql("CREATE TABLE t (x INT) WITH ('connector' = 'blackhole');\nINSERT INTO t VALUES (1);\n"), highAvailability, upgradeMode: UpgradeMode.LAST_STATE });
+  assert.equal(constructAccepts(app(true)), true);
+  assert.throws(app(false), (e: Error) => e instanceof ValidationError && /^upgradeMode: "last-state" needs highAvailability and a checkpointDirectory/.test(e.message));
+});
+
+test('guard rules: suspending needs a savepoint directory, in the operations tool\'s hand-off and in helm', async () => {
+  const bin = await ensureHelm(3);
+  const touched = new Error('past the check');
+  const store = { where: 'test', read: async () => { throw touched; }, write: async () => { throw touched; } };
+  for (const state of ['running', 'suspended'] as const) {
+    for (const savepointDirectory of ['', 's3://b/sp']) {
+      const ts = SUSPEND_NEEDS_DIRECTORY.holds({ state, savepointDirectory: savepointDirectory || undefined });
+      const chart = helmAccepts(bin, SUSPEND_NEEDS_DIRECTORY.refusedWhen(), { job: { state, savepointDirectory } });
+      assert.equal(chart, ts, `${state}, "${savepointDirectory}"`);
+      // The hand-off refuses before it reads anything, or goes on to read the hand-off.
+      await assert.rejects(handoff({} as any, store, {
+        event: 'upgrade', upgradeMode: 'stateless', state, revision: 2, savepointDir: savepointDirectory, release: 'r', namespace: 'n', timeoutMs: 1000, log: () => undefined,
+      }), ts ? touched : (e: Error) => e instanceof OpsError && /^--state suspended needs --savepoint-dir \(job\.savepointDirectory\)/.test(e.message));
+    }
+  }
+});
+
 test('guard rules: every application chart\'s validate helper fails on the declared conditions', () => {
   let apps = 0;
   for (const unit of buildLogPlatform(PRODUCTION).releaseUnits) {
@@ -138,6 +222,10 @@ test('guard rules: every application chart\'s validate helper fails on the decla
     apps++;
     const helpers = synthesizeUnit(unit).chart['templates/_helpers.tpl'];
     assert.ok(helpers.includes(`{{- if ${SAVEPOINT_NEEDS_DIRECTORY.refusedWhen()} -}}`), unit.name);
+    assert.ok(helpers.includes(`{{- if ${SUSPEND_NEEDS_DIRECTORY.refusedWhen()} -}}`), unit.name);
+    assert.ok(helpers.includes(`{{- if ${IMAGE_PINNED.refusedWhen({ values: '.Values.image' })} -}}`), unit.name);
+    const lastState = LAST_STATE_NEEDS_HA_CHECKPOINTS.refusedWhen({ highAvailability: unit.construct.highAvailability, checkpointDirectory: unit.construct.checkpointDirectory });
+    assert.equal(helpers.includes(`{{- if ${lastState} -}}`), lastState !== 'false', unit.name);
     const tm = { managedFraction: Number(unit.construct.configuration.get('taskmanager.memory.managed.fraction')), processMiB: `include "${unit.name}.mebibytes" .Values.taskManager.resources.memory | atoi` };
     assert.ok(helpers.includes(`${TASK_HEAP_MINIMUM.assignments!(tm)}{{- if ${TASK_HEAP_MINIMUM.refusedWhen(tm)} -}}`), unit.name);
     assert.ok(helpers.includes(`{{- if ${JOB_MANAGER_HEAP_MINIMUM.refusedWhen({ processMiB: `include "${unit.name}.mebibytes" .Values.jobManager.resources.memory | atoi` })} -}}`), unit.name);
