@@ -8,7 +8,7 @@ import { ARTIFACTS_DIR, checkImage, FETCH_JAR_INIT_CONTAINER, FlinkCluster, Flin
 import { ImagePullPolicy } from './cluster/options';
 import { BoundJob, checkEnvReferences, checkJobId, checkParallelism, JobSource } from './job-source';
 import { FlinkVersion } from './config/flink-version';
-import { PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY } from './rules/guards';
+import { LAST_STATE_NEEDS_HA_CHECKPOINTS, PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY } from './rules/guards';
 import { PACKAGE_VERSION } from './version';
 import { checkImageServes, StorageCredentials } from './runtime-image';
 
@@ -235,7 +235,7 @@ export class FlinkApplication extends FlinkCluster {
     if (!SAVEPOINT_NEEDS_DIRECTORY.holds(this)) {
       throw new ValidationError('savepointDirectory', undefined, 'is required with upgradeMode savepoint; expected durable storage such as "s3://bucket/flink/savepoints"');
     }
-    if (this.upgradeMode === UpgradeMode.LAST_STATE && !(this.highAvailability && this.checkpointDirectory)) {
+    if (!LAST_STATE_NEEDS_HA_CHECKPOINTS.holds({ upgradeMode: this.upgradeMode, highAvailability: this.highAvailability, checkpointDirectory: this.checkpointDirectory })) {
       throw new ValidationError('upgradeMode', this.upgradeMode, 'needs highAvailability and a checkpointDirectory: the latest checkpoint is found through HA metadata');
     }
 

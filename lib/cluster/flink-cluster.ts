@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import { FlinkConfigValue, FlinkConfiguration } from '../config/flink-configuration';
 import { FlinkVersion } from '../config/flink-version';
 import { LogConfig, LogLevel } from '../config/log4j';
-import { checkJobManagerMemory, checkTaskManagerMemory } from '../config/memory';
+import { checkJobManagerMemory, checkTaskManagerMemory } from './memory-checks';
 import { mebibytes } from '../config/units';
 import { checkInt, checkLabels, checkName, checkNumber, ValidationError } from '../errors';
 import { checkImage } from './image-ref';
@@ -469,6 +469,11 @@ export abstract class FlinkCluster extends Construct {
   /** Names of the extra volumes of the pods. */
   public get volumeNames(): string[] {
     return this.volumes.map((v) => v.name).sort();
+  }
+
+  /** The extra volumes of the pods, as declared (props.volumes, addVolume, an application's job). */
+  public get extraVolumes(): readonly ExtraVolume[] {
+    return [...this.volumes];
   }
 
   /** Adds an environment variable to the JobManager and TaskManager containers. */

@@ -1,4 +1,5 @@
 import { ValidationError } from '../errors';
+import { IMAGE_PINNED } from '../rules/guards';
 
 /**
  * Container image references by the grammar of the distribution reference (the one
@@ -20,6 +21,10 @@ const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 export const REPOSITORY_PATTERN = `^(?:${DOMAIN.source.slice(1, -1)}/)?${PATH_COMPONENT.source.slice(1, -1)}(?:/${PATH_COMPONENT.source.slice(1, -1)})*$`;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const DIGESTS: Record<string, RegExp> = { sha256: /^[a-f0-9]{64}$/, sha512: /^[a-f0-9]{128}$/ };
+/** A tag or "", anchored: the charts' values schema. */
+export const TAG_PATTERN = `^(${TAG.source.slice(1, -1)})?$`;
+/** A digest ("<algorithm>:<hex>") or "", anchored: the charts' values schema. */
+export const DIGEST_PATTERN = `^(${Object.entries(DIGESTS).map(([alg, hex]) => `${alg}:${hex.source.slice(1, -1)}`).join('|')})?$`;
 
 export interface ImageReference {
   readonly domain?: string;
@@ -77,12 +82,10 @@ export function parseImageReference(field: string, image: unknown): ImageReferen
 /** Accepts an image pinned by tag or digest; rejects `:latest`, untagged and malformed references. */
 export function checkImage(field: string, image: unknown): string {
   const ref = parseImageReference(field, image);
-  if (ref.digest) return image as string;
-  if (ref.tag === undefined) {
-    throw new ValidationError(field, image, 'is not pinned; expected a tag or digest, e.g. "flink:1.20.3-java17"');
-  }
-  if (ref.tag === 'latest') {
-    throw new ValidationError(field, image, 'uses the moving tag "latest"; expected a pinned tag or digest, e.g. "flink:1.20.3-java17"');
+  if (!IMAGE_PINNED.holds(ref)) {
+    throw new ValidationError(field, image, ref.tag === undefined
+      ? 'is not pinned; expected a tag or digest, e.g. "flink:1.20.3-java17"'
+      : 'uses the moving tag "latest"; expected a pinned tag or digest, e.g. "flink:1.20.3-java17"');
   }
   return image as string;
 }

@@ -4,6 +4,7 @@ import { FlinkMonitoring } from '../monitoring/flink-monitoring';
 import { FlinkCluster } from '../cluster/flink-cluster';
 import { ReleaseUnit } from '../platform';
 import { FlinkSessionJob } from '../session';
+import { KafkaTls } from '../pipeline/pipeline';
 import { PACKAGE_VERSION } from '../version';
 import { renderSchema, renderValues } from './values';
 import { Ctx } from './context';
@@ -39,7 +40,11 @@ export function clusterChart(name: string, cluster: FlinkCluster, objects: any[]
   const monitoring = Chart.of(cluster).node.findAll().find((x): x is FlinkMonitoring => x instanceof FlinkMonitoring && x.target.name === cluster.name);
   const generated = generatedObjects(monitoring ? [cluster, monitoring] : [cluster]);
   for (const o of sa) generated.add(identity(o.kind, o.metadata.name));
-  const ctx: Ctx = { name, c, app, cluster, generated, monitoring };
+  const kafkaCas = new Map(cluster.extraVolumes.flatMap((v) => {
+    const tls = KafkaTls._declaredBy(v);
+    return tls ? [[v.name, tls] as const] : [];
+  }));
+  const ctx: Ctx = { name, c, app, cluster, generated, monitoring, kafkaCas };
   // The generated Ingress is ingress.yaml, from values.
   for (const o of [...objects.filter((x) => !(x.kind === 'Ingress' && generated.has(identity(x.kind, x.metadata.name)))), ...sa]) {
     const t = generated.has(identity(o.kind, o.metadata.name)) ? templatizeObject(o, ctx, configFile) : addedObject(o);

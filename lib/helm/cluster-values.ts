@@ -1,28 +1,27 @@
 import { FlinkApplication, UpgradeMode } from '../application';
-import { LogPipeline } from '../pipeline/pipeline';
+import { KafkaTls, LogPipeline } from '../pipeline/pipeline';
 import { flinkContainer, FlinkCluster, REVISION_ANNOTATION } from '../cluster/flink-cluster';
 import { defaultIngressController } from '../cluster/access';
 import { keyFor, NEW_NAME_SINCE, RENAMED_IN_2 } from '../config/keys';
-import { REPOSITORY_PATTERN } from '../cluster/image-ref';
+import { DIGEST_PATTERN, parseImageReference, REPOSITORY_PATTERN, TAG_PATTERN } from '../cluster/image-ref';
 import { JAR_HTTPS, JAR_IN_IMAGE, LABELS, QUANTITY_CPU, QUANTITY_MEMORY, SHA256_OR_EMPTY, URI_OR_EMPTY, ValueTree } from './values';
 import { Ctx } from './context';
-import { addedContainers, cpuUtilizationTarget, isKafkaCaVolume, monitoringSwitch, NETWORK_PEER } from './templatize';
+import { addedContainers, cpuUtilizationTarget, declaredKafkaCa, monitoringSwitch, NETWORK_PEER } from './templatize';
 
 /** values.yaml and values.schema.json of a cluster chart: the values tree with its defaults, documentation and schema. */
 
+/** An image reference as the values repository, tag and digest ("" when absent), so that the image helper renders it back as given. */
 export function splitImage(image: string): { repository: string; tag: string; digest: string } {
-  const at = image.indexOf('@');
-  if (at >= 0) return { repository: image.slice(0, at), tag: '', digest: image.slice(at + 1) };
-  const colon = image.lastIndexOf(':');
-  return { repository: image.slice(0, colon), tag: image.slice(colon + 1), digest: '' };
+  const ref = parseImageReference('image', image);
+  return { repository: ref.domain ? `${ref.domain}/${ref.path}` : ref.path, tag: ref.tag ?? '', digest: ref.digest ?? '' };
 }
 
 /** The image values both kinds of chart share: repository, a pinned tag, an optional digest. */
 export function imageValues(image: { repository: string; tag: string; digest: string }): ValueTree {
   return {
     repository: { doc: 'Image repository.', value: image.repository, schema: { type: 'string', pattern: REPOSITORY_PATTERN } },
-    tag: { doc: 'Image tag, pinned (never "latest"); ignored when digest is set.', value: image.tag, schema: { type: 'string', pattern: '^[\\w][\\w.-]{0,127}$', not: { const: 'latest' } } },
-    digest: { doc: 'Image digest ("sha256:..."); wins over the tag when set.', value: image.digest, schema: { type: 'string', pattern: '^(sha256:[a-f0-9]{64})?$' } },
+    tag: { doc: 'Image tag, pinned (never "latest") unless a digest pins the image.', value: image.tag, schema: { type: 'string', pattern: TAG_PATTERN } },
+    digest: { doc: 'Image digest ("sha256:..." or "sha512:..."); it pins the image whatever the tag.', value: image.digest, schema: { type: 'string', pattern: DIGEST_PATTERN } },
   };
 }
 
@@ -105,16 +104,16 @@ export function clusterValues(ctx: Ctx, objects: any[]): ValueTree {
     value: {},
     schema: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
   };
-  const cas = (pod.volumes ?? []).filter(isKafkaCaVolume);
+  const cas: KafkaTls[] = (pod.volumes ?? []).flatMap((v: any) => declaredKafkaCa(v, ctx) ?? []);
   if (cas.length) {
-    const readers = (v: any) => (app?.job.pipeline ? kafkaConnectionsOf(app.job.pipeline, v.name) : 'the session jobs that read it');
+    const readers = (t: KafkaTls) => (app?.job.pipeline ? kafkaConnectionsOf(app.job.pipeline, t.volumeName) : 'the session jobs that read it');
     tree.kafkaTls = {
       doc: 'The certificate authorities (PEM) the Kafka clients trust, each from a key of a Secret, mounted\nread-only at /etc/kafka-ca/<entry>/ca.pem into the Flink pods' + (app ? ' and the Kafka hooks' : '') + '.',
-      children: Object.fromEntries(cas.map((v: any) => [v.name, {
-        doc: `The CA of ${readers(v)}.`,
+      children: Object.fromEntries(cas.map((t) => [t.volumeName, {
+        doc: `The CA of ${readers(t)}.`,
         children: {
-          secretName: { doc: 'The Secret.', value: v.secret.secretName, schema: { type: 'string', maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$' } },
-          key: { doc: 'Its key holding the PEM certificate(s).', value: v.secret.items[0].key, schema: { type: 'string', maxLength: 253, pattern: '^[-._a-zA-Z0-9]+$', not: { pattern: '^(\\.|\\.\\..*)$' } } },
+          secretName: { doc: 'The Secret.', value: t.secretName, schema: { type: 'string', maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$' } },
+          key: { doc: 'Its key holding the PEM certificate(s).', value: t.key, schema: { type: 'string', maxLength: 253, pattern: '^[-._a-zA-Z0-9]+$', not: { pattern: '^(\\.|\\.\\..*)$' } } },
         },
       }])),
     };

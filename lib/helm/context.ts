@@ -1,6 +1,7 @@
 import { FlinkApplication } from '../application';
 import { FlinkCluster } from '../cluster/flink-cluster';
 import { FlinkMonitoring } from '../monitoring/flink-monitoring';
+import { KafkaTls } from '../pipeline/pipeline';
 import { TplBlock, TplScalar } from '../synth/yaml';
 
 
@@ -25,6 +26,12 @@ export interface Ctx {
   readonly generated: ReadonlySet<string>;
   /** The cluster's monitoring: which objects are its own, and its text that follows the release (lib/release-text.ts). */
   readonly monitoring?: FlinkMonitoring;
+  /**
+   * The Kafka certificate authorities the model declares, by pod volume name: the volumes
+   * KafkaTls.volume() made among the cluster's (an application's from its pipeline,
+   * BoundJob.volumes; a session cluster's from its own volumes). Only these take `kafkaTls` values.
+   */
+  readonly kafkaCas: ReadonlyMap<string, KafkaTls>;
 }
 
 /** A Go template string literal. */

@@ -10,7 +10,9 @@ import { PACKAGE_VERSION } from '../version';
 import { Ctx, goString } from './context';
 import { managedKeys } from './cluster-values';
 import { optionValueChecks } from './option-checks';
-import { PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY } from '../rules/guards';
+import {
+  failBlock, IMAGE_PINNED, JOB_MANAGER_HEAP_MINIMUM, LAST_STATE_NEEDS_HA_CHECKPOINTS, PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY, SUSPEND_NEEDS_DIRECTORY, TASK_HEAP_MINIMUM,
+} from '../rules/guards';
 
 /** templates/_helpers.tpl: names, labels, images, resources, the Flink configuration and the checks that fail a release. */
 
@@ -103,7 +105,9 @@ export function helpers(ctx: Ctx, objects: any[], configFile: string, files: Rec
   if (app) lines.push(`{{- with .Values.job.savepointDirectory }}{{ $_ := set $c ${goString(spKey)} . }}{{ end }}`);
   const jmArgs = app ? jobManagerArgsHelper(ctx, objects) : '';
   const slots = cluster.taskManagerSlots;
-  const minTm = minimumTaskManagerMiB(Number(config['taskmanager.memory.managed.fraction']));
+  const managedFraction = Number(config['taskmanager.memory.managed.fraction']);
+  const minTm = minimumTaskManagerMiB(managedFraction);
+  const tmMemory = { managedFraction, processMiB: `include "${c}.mebibytes" .Values.taskManager.resources.memory | atoi` };
   const minJm = minimumJobManagerMiB();
   const deployment = (component: string) => objects.find((o) => o.kind === 'Deployment' && o.metadata.name === `${name}-${component}`);
   const affinityHelper = (component: 'jobmanager' | 'taskmanager', what: string) => {
@@ -219,10 +223,10 @@ ${lines.join('\n')}
 
 {{/* Checks values the schema cannot express; fails the release with one line. */}}
 {{- define "${c}.validate" -}}
-{{- if lt (include "${c}.mebibytes" .Values.taskManager.resources.memory | atoi) ${minTm} -}}
+${TASK_HEAP_MINIMUM.assignments!(tmMemory)}{{- if ${TASK_HEAP_MINIMUM.refusedWhen(tmMemory)} -}}
 {{- fail (printf "taskManager.resources.memory: %s is below Flink's minimum; expected at least ${minTm}Mi" .Values.taskManager.resources.memory) -}}
 {{- end -}}
-{{- if lt (include "${c}.mebibytes" .Values.jobManager.resources.memory | atoi) ${minJm} -}}
+{{- if ${JOB_MANAGER_HEAP_MINIMUM.refusedWhen({ processMiB: `include "${c}.mebibytes" .Values.jobManager.resources.memory | atoi` })} -}}
 {{- fail (printf "jobManager.resources.memory: %s is below Flink's minimum; expected at least ${minJm}Mi" .Values.jobManager.resources.memory) -}}
 {{- end -}}
 ${taskManagerChecks(ctx)}${flinkConfigurationChecks(managedKeys(cluster), v)}${app ? appValidation(ctx, slots) : sessionValidation()}{{- end -}}
@@ -257,14 +261,11 @@ ${restClients}
 `;
 }
 
-/** The image from repository and tag, or repository and digest when one is set. */
+/** The image from repository, tag and digest (each when set), refused unless pinned. */
 export function imageHelper(c: string): string {
   return `{{- define "${c}.image" -}}
-{{- if .Values.image.digest -}}
-{{ .Values.image.repository }}@{{ .Values.image.digest }}
-{{- else -}}
-{{ .Values.image.repository }}:{{ .Values.image.tag }}
-{{- end -}}
+${failBlock(IMAGE_PINNED.refusedWhen({ values: '.Values.image' }), '(printf "image.tag: %q does not pin the image; expected a tag other than \\"latest\\", or image.digest" .Values.image.tag)')}\
+{{ .Values.image.repository }}{{ with .Values.image.tag }}:{{ . }}{{ end }}{{ with .Values.image.digest }}@{{ . }}{{ end }}
 {{- end -}}`;
 }
 
@@ -309,16 +310,12 @@ export function appValidation(ctx: Ctx, slots: number): string {
   return `${reactive ? '' : `{{- if ${PARALLELISM_WITHIN_SLOTS.refusedWhen({ slotsPerTaskManager: slots })} -}}
 {{- fail (printf "job.parallelism: %d exceeds the %d slots of %d TaskManagers x ${slots} slots; raise taskManager.replicas" (int .Values.job.parallelism) (mul (int .Values.taskManager.replicas) ${slots}) (int .Values.taskManager.replicas)) -}}
 {{- end -}}
-`}{{- if and (eq .Values.job.state "suspended") (not .Values.job.savepointDirectory) -}}
-{{- fail "job.state: \\"suspended\\" needs job.savepointDirectory: suspending stops the job with a savepoint" -}}
-{{- end -}}
+`}${failBlock(SUSPEND_NEEDS_DIRECTORY.refusedWhen(), '"job.state: \\"suspended\\" needs job.savepointDirectory: suspending stops the job with a savepoint"')}\
 {{- if ${SAVEPOINT_NEEDS_DIRECTORY.refusedWhen()} -}}
 {{- fail "job.upgradeMode: \\"savepoint\\" needs job.savepointDirectory" -}}
 {{- end -}}
-${app.highAvailability ? '' : `{{- if eq .Values.job.upgradeMode "last-state" -}}
-{{- fail "job.upgradeMode: \\"last-state\\" needs high availability, which this job was not built with; use savepoint" -}}
-{{- end -}}
-`}`;
+${failBlock(LAST_STATE_NEEDS_HA_CHECKPOINTS.refusedWhen({ highAvailability: app.highAvailability, checkpointDirectory: app.checkpointDirectory }),
+    `"job.upgradeMode: \\"last-state\\" needs ${app.highAvailability ? 'a checkpoint directory' : 'high availability'}, which this job was not built with; use savepoint"`)}`;
 }
 
 /** The JobManager's args: the generated ones, then job.args. */

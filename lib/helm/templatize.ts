@@ -3,6 +3,7 @@ import { ApiObject } from 'cdk8s';
 import { CONFIG_INIT_CONTAINER, FETCH_JAR_INIT_CONTAINER, PORTS } from '../cluster/flink-cluster';
 import { emitTemplate, TplIf, TplLiteral, TplString } from '../synth/yaml';
 import { ValidationError } from '../errors';
+import { KafkaTls } from '../pipeline/pipeline';
 import { B, Ctx, goString, T } from './context';
 import { releaseReferences } from './references';
 import { LABELS } from './values';
@@ -66,19 +67,20 @@ ${emitTemplate(out).replace(/^\n/, '')}{{- end }}
   };
 }
 
-/** Names of the pod volumes holding a Kafka certificate authority (KafkaTls.volume()). */
-const KAFKA_CA_VOLUME = /^kafka-ca-[0-9a-f]{10}$/;
-
-/** A volume as KafkaTls.volume() makes it: its name, a Secret, one key. */
-export function isKafkaCaVolume(v: any): boolean {
-  return KAFKA_CA_VOLUME.test(v?.name ?? '') && v.secret?.items?.length === 1;
+/**
+ * The Kafka CA a pod volume of dist/ holds: a volume the model declares (ctx.kafkaCas) as
+ * KafkaTls.volume() renders it; undefined for any other volume, whatever its name, and for a
+ * declared one an escape hatch changed.
+ */
+export function declaredKafkaCa(v: any, ctx: Ctx): KafkaTls | undefined {
+  const tls = ctx.kafkaCas.get(v?.name);
+  return tls && isDeepStrictEqual(v, tls.volume().source._toVolume(tls.volumeName)) ? tls : undefined;
 }
 
-/** A Kafka CA volume with its Secret name and key from values `kafkaTls.<volume>`; other volumes as they are. */
-export function templatizeKafkaCa(v: any): any {
-  if (!isKafkaCaVolume(v)) return v;
-  const at = `(index .Values.kafkaTls ${goString(v.name)})`;
-  return { name: v.name, secret: { secretName: T(`{{ ${at}.secretName | quote }}`), items: [{ key: T(`{{ ${at}.key | quote }}`), path: v.secret.items[0].path }] } };
+/** The pod volume of a Kafka CA with its Secret name and key from values `kafkaTls.<volume>`. */
+export function kafkaCaVolume(tls: KafkaTls): any {
+  const at = `(index .Values.kafkaTls ${goString(tls.volumeName)})`;
+  return { name: tls.volumeName, secret: { secretName: T(`{{ ${at}.secretName | quote }}`), items: [{ key: T(`{{ ${at}.key | quote }}`), path: 'ca.pem' }] } };
 }
 
 /** A Deployment's pod template, with values for image, resources, scheduling and labels. */
@@ -126,7 +128,7 @@ export function templatizeDeployment(o: any, ctx: Ctx): any {
       serviceAccountName: T(`{{ include "${c}.serviceAccountName" $ }}`),
       initContainers: init,
       containers: main,
-      ...(podRest.volumes ? { volumes: podRest.volumes.map(templatizeKafkaCa) } : {}),
+      ...(podRest.volumes ? { volumes: podRest.volumes.map((v: any) => { const tls = declaredKafkaCa(v, ctx); return tls ? kafkaCaVolume(tls) : v; }) } : {}),
       nodeSelector: new TplIf('.Values.nodeSelector', B('toYaml .Values.nodeSelector')),
       tolerations: new TplIf('.Values.tolerations', B('toYaml .Values.tolerations')),
       affinity: affinity

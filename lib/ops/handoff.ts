@@ -1,6 +1,7 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { SUSPEND_NEEDS_DIRECTORY } from '../rules/guards';
 import { OpsError } from './errors';
 import { FlinkRest } from './flink-rest';
 import { Kube } from './kube';
@@ -75,6 +76,9 @@ export interface HandoffOptions {
  * (Flink's high availability refuses an id that has finished). Returns what was written.
  */
 export async function handoff(rest: FlinkRest, store: HandoffStore, o: HandoffOptions): Promise<Record<string, string>> {
+  if (!SUSPEND_NEEDS_DIRECTORY.holds({ state: o.state, savepointDirectory: o.savepointDir })) {
+    throw new OpsError('--state suspended needs --savepoint-dir (job.savepointDirectory): suspending stops the job with a savepoint');
+  }
   const current = await store.read();
   const mode = o.state === 'suspended' ? 'savepoint' : o.upgradeMode;
   const newJobId = createHash('sha256').update(`cdk8s-flink/${o.namespace}/${o.release}/r${o.revision}/${o.event}/${current.jobId ?? ''}`).digest('hex').slice(0, 32);

@@ -62,6 +62,9 @@ export class KafkaCredentials {
 /** Where the Kafka certificate authorities are mounted in the job's and the hooks' containers. */
 export const KAFKA_CA_DIR = '/etc/kafka-ca';
 
+/** The volume sources KafkaTls.volume() made, with their CA. */
+const CA_SOURCES = new WeakMap<VolumeSource, KafkaTls>();
+
 /**
  * The certificate authority a TLS connection to Kafka trusts: a PEM certificate (or bundle)
  * from a Secret, mounted read-only into the JobManager, TaskManager and hook containers. Without
@@ -85,7 +88,17 @@ export class KafkaTls {
   }
   /** The read-only volume holding only this key of the Secret (for a session cluster running the job). */
   public volume(): ExtraVolume {
-    return { name: this.volumeName, mountPath: `${KAFKA_CA_DIR}/${this.volumeName}`, source: VolumeSource.secret(this.secretName, { [this.key]: 'ca.pem' }), readOnly: true };
+    const source = VolumeSource.secret(this.secretName, { [this.key]: 'ca.pem' });
+    CA_SOURCES.set(source, this);
+    return { name: this.volumeName, mountPath: `${KAFKA_CA_DIR}/${this.volumeName}`, source, readOnly: true };
+  }
+  /**
+   * The CA a volume declares: the one whose volume() made it (by the identity of its source,
+   * under the CA's volume name), else undefined, whatever the volume is named. @internal
+   */
+  public static _declaredBy(volume: ExtraVolume): KafkaTls | undefined {
+    const tls = CA_SOURCES.get(volume.source);
+    return tls && volume.name === tls.volumeName ? tls : undefined;
   }
 }
 

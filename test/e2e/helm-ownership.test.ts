@@ -1,8 +1,8 @@
 /**
  * A chart changes only what the definition's model declares (lib/helm/references.ts,
  * lib/release-text.ts, the toolkit's containers by name), under a real helm: a job named like a
- * word of the alert texts, a Secret named like its job, containers and an HPA metric added
- * through escape hatches. Each chart renders dist/ with default values; under another release
+ * word of the alert texts, a Secret named like its job, containers, an HPA metric and volumes named
+ * like Kafka CA volumes added through escape hatches. Each chart renders dist/ with default values; under another release
  * name only the names the unit generates and the text generated with the cluster's name follow
  * the release.
  */
@@ -14,7 +14,7 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { Chart, JsonPatch } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
-import { EnvValue, FlinkPlatform, FlinkPlatformProps, JobSource, ScrapeMode, VolumeSource } from '../../lib';
+import { EnvValue, FieldType, FlinkPlatform, FlinkPlatformProps, JobSource, KafkaTls, LogPipeline, ScrapeMode, Sink, VolumeSource } from '../../lib';
 import { synthesizePlatform, SynthesizedUnit } from '../../lib/synth/synthesize';
 import { assertRendersDist, find, helm, normalize, render, renderError, writeChart } from '../support/helm-chart';
 import { ensureHelm } from '../support/tools';
@@ -180,4 +180,34 @@ test('charts: with a ServiceMonitor or scrape annotations, the monitoring object
       }
     }, { monitoring: { scrape } });
   }
+});
+
+test('charts: volumes of the user named like a Kafka CA volume render as written under any values; the declared CA takes kafkaTls values', async () => {
+  const ca = KafkaTls.caFromSecret('corp-kafka-ca');
+  // Both with the shape KafkaTls.volume() renders: one key of a Secret as ca.pem.
+  const patched = { name: 'kafka-ca-0123456789', secret: { secretName: 'mine', items: [{ key: 'tls.crt', path: 'ca.pem' }] } };
+  const extra = { name: 'kafka-ca-abcdefabcd', secret: { secretName: 'theirs', items: [{ key: 'ca.crt', path: 'ca.pem' }] } };
+  await withUnit((p) => {
+    const app = p.addApplication('tls', {
+      namespace: 'logs', parallelism: 1,
+      job: JobSource.pipeline(new LogPipeline({
+        source: { bootstrapServers: 'kafka:9093', tls: ca, topic: 'logs.in', groupId: 'g', fields: { id: FieldType.STRING } },
+        sinks: [Sink.kafka({ bootstrapServers: 'kafka:9093', topic: 'logs.out' })],
+      })),
+      volumes: [{ name: extra.name, mountPath: '/etc/theirs', source: VolumeSource.secret('theirs', { 'ca.crt': 'ca.pem' }) }],
+    });
+    app.taskManagerDeployment.addJsonPatch(JsonPatch.add('/spec/template/spec/volumes/-', patched));
+  }, (u, chart, bin) => {
+    assert.deepEqual(Object.keys(YAML.parse(u.chart['values.yaml']).kafkaTls), [ca.volumeName]);
+    const objs = render(bin, chart, 'other', [`kafkaTls.${ca.volumeName}.secretName=rotated`, `kafkaTls.${ca.volumeName}.key=bundle.pem`]);
+    for (const c of ['jobmanager', 'taskmanager']) {
+      const volumes = find(objs, 'Deployment', `other-${c}`).spec.template.spec.volumes;
+      const byName = (n: string) => volumes.find((v: any) => v.name === n);
+      assert.deepEqual(byName(ca.volumeName), { name: ca.volumeName, secret: { secretName: 'rotated', items: [{ key: 'bundle.pem', path: 'ca.pem' }] } }, c);
+      assert.deepEqual(byName(extra.name), extra, c);
+      assert.deepEqual(byName(patched.name), c === 'taskmanager' ? patched : undefined, c);
+    }
+    // A value for a look-alike is no value of the chart.
+    assert.match(renderError(bin, chart, [`kafkaTls.${patched.name}.secretName=x`]), /kafkaTls/);
+  });
 });

@@ -143,8 +143,11 @@ test('charts: values change the objects they name; the config checksum rolls onl
   assert.notEqual(sum(base, 'audit-logs-taskmanager'), sum(changed, 'audit-logs-taskmanager'));
   const sameConfig = render(bin, chart, 'audit-logs', ['image.tag=1.20.5-0.2.0']);
   assert.equal(sum(base, 'audit-logs-taskmanager'), sum(sameConfig, 'audit-logs-taskmanager'), 'an image change alone keeps the checksum');
-  const digest = render(bin, chart, 'audit-logs', [`image.digest=sha256:${'a'.repeat(64)}`]);
+  // A digest pins the image; the tag stays in the reference as a label (as the definition would write it).
+  const digest = render(bin, chart, 'audit-logs', [`image.digest=sha256:${'a'.repeat(64)}`, 'image.tag=']);
   assert.equal(find(digest, 'Deployment', 'audit-logs-jobmanager').spec.template.spec.containers[0].image, `registry.example.com/logs/flink-runtime@sha256:${'a'.repeat(64)}`);
+  const both = render(bin, chart, 'audit-logs', [`image.digest=sha256:${'a'.repeat(64)}`, 'image.tag=1.20.5-0.2.0']);
+  assert.equal(find(both, 'Deployment', 'audit-logs-jobmanager').spec.template.spec.containers[0].image, `registry.example.com/logs/flink-runtime:1.20.5-0.2.0@sha256:${'a'.repeat(64)}`);
 });
 
 test('charts: upgrade modes and suspend render the intended hooks and replicas', async () => {

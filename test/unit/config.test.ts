@@ -3,6 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as YAML from 'yaml';
 import { FlinkConfiguration, FlinkVersion, ValidationError } from '../../lib';
 import { minimumTaskManagerMiB, taskManagerBreakdown } from '../../lib/config/memory';
+import { add, clamp, div, evaluate, goExpression, input, max, min, mod, mul, named, sub, timesFraction } from '../../lib/rules/int-expr';
 
 test('config: renamed keys are written in the form each version reads', () => {
   const cases: [FlinkVersion, string, string][] = [
@@ -67,11 +68,33 @@ test('config: config.yaml is standard YAML with flat keys that parses back to th
   assert.equal(dup.errors.length, 0);
 });
 
-test('config: the memory model finds the smallest TaskManager Flink can start', () => {
-  const min = minimumTaskManagerMiB(0.1);
-  assert.ok(taskManagerBreakdown(min, 0.1).taskHeapMiB >= 128);
-  assert.ok(taskManagerBreakdown(min - 16, 0.1).taskHeapMiB < 128);
-  assert.ok(minimumTaskManagerMiB(0.4) > min, 'more managed memory needs a bigger process');
+test('config: the memory model finds the smallest TaskManager from which every larger one leaves the minimum task heap', () => {
+  const heap = (p: number, f: number) => taskManagerBreakdown(p, f).taskHeapMiB;
+  for (const f of [0, 0.1, 0.4, 0.693, 0.75, 0.85, 0.9]) {
+    const min = minimumTaskManagerMiB(f);
+    assert.ok(heap(min - 1, f) < 128, `${f}: ${min - 1}`);
+    for (let p = min; p < min + 3000; p++) assert.ok(heap(p, f) >= 128, `${f}: ${p} from the minimum ${min} on`);
+  }
+  assert.equal(minimumTaskManagerMiB(0.4), 1214, 'exact, not rounded to 16 MiB');
+  // At 0.75 the heap is not monotonic: 3116 holds, 3117-3120 drop to 127 MiB, the minimum is 3121.
+  assert.deepEqual([3116, 3117, 3120, 3121].map((p) => heap(p, 0.75)), [128, 127, 127, 128]);
+  assert.equal(minimumTaskManagerMiB(0.75), 3121);
+  assert.ok(minimumTaskManagerMiB(0.4) > minimumTaskManagerMiB(0.1), 'more managed memory needs a bigger process');
+  // The managed memory is the exact fraction of the decimal (in doubles 0.29 * 100 is 28.999...).
+  assert.equal(evaluate(timesFraction(input('x'), 0.29), { x: 100 }), 29);
+  assert.equal(evaluate(timesFraction(input('x'), 0.123456789), { x: 9_000_000_000 }), 1_111_111_101);
+});
+
+test('config: an integer expression computes in TypeScript what its Go template rendering computes (truncating division, named parts assigned once)', () => {
+  const x = named('x', sub(input('a'), 7));
+  const e = add(mul(div(x, 2), 3), mod(x, 2), min(x, 100), max(x, -100), clamp(x, 0, 10));
+  assert.equal(evaluate(e, { a: 2 }), (-2 * 3) + -1 + -5 + -5 + 0, 'toward zero, as Go');
+  assert.equal(evaluate(e, { a: 20 }), 18 + 1 + 13 + 13 + 10);
+  assert.equal(evaluate(mul(input('a'), 3_000_000_000), { a: 3_000_000_000 }), 9e18, 'exact past 2^53');
+  assert.deepEqual(goExpression(e, { a: '.Values.a' }), {
+    assignments: '{{- $x := (sub (.Values.a) 7) }}\n',
+    expr: '(add (mul (div $x 2) 3) (mod $x 2) (min $x 100) (max $x -100) (min 10 (max 0 $x)))',
+  });
 });
 
 test('config: unsupported versions name the supported ones', () => {

@@ -12,6 +12,7 @@ import * as YAML from 'yaml';
 import {
   FieldType, FlinkPlatform, FlinkVersion, JobSource, KafkaCredentials, KafkaTls, LogPipeline, Sink, ValidationError, VolumeSource,
 } from '../../lib';
+import { JsonPatch } from 'cdk8s';
 import { kafkaConfig, tlsFromFile } from '../../lib/ops/kafka';
 import { OpsError } from '../../lib/ops/errors';
 import { synthesizePlatform } from '../../lib/synth/synthesize';
@@ -156,10 +157,35 @@ test('kafka tls: the operations tool trusts the file named by --kafka-ca-file an
   }
 });
 
-test('kafka tls: a volume of the user named like a CA volume but holding a whole Secret stays as written, with no kafkaTls value', () => {
+/** A volume of the user named like a CA volume, with one key of a Secret: the shape KafkaTls.volume() renders. */
+const LOOKALIKE = { name: 'kafka-ca-0123456789', secret: { secretName: 'mine', items: [{ key: 'tls.crt', path: 'ca.pem' }] } };
+
+test('kafka tls: only the CA volumes the model declares take kafkaTls values; a volume of the user named like one stays as written', () => {
   const p = new FlinkPlatform({ namespace: 'logs', storageBaseDirectory: 's3://state/flink' });
-  p.addSessionCluster('s', { flinkVersion: FlinkVersion.V1_20, volumes: [{ name: 'kafka-ca-0123456789', mountPath: '/etc/mine', source: VolumeSource.secret('mine') }] });
-  const [u] = synthesizePlatform(p);
-  assert.equal(YAML.parse(u.chart['values.yaml']).kafkaTls, undefined);
-  assert.ok(u.chart['templates/deployment-taskmanager.yaml'].includes('secretName: mine'));
+  // A session cluster: the CA it declares (KafkaTls.volume()) and an ExtraVolume of the user of the same shape.
+  p.addSessionCluster('s', {
+    flinkVersion: FlinkVersion.V1_20,
+    volumes: [CA.volume(), { name: LOOKALIKE.name, mountPath: '/etc/mine', source: VolumeSource.secret('mine', { 'tls.crt': 'ca.pem' }) }],
+  });
+  // An application: its pipeline's CA (BoundJob.volumes) and the same look-alike added through the escape hatch.
+  const app = p.addApplication('j', { flinkVersion: FlinkVersion.V1_20, job: JobSource.pipeline(pipeline({ sourceTls: CA })), parallelism: 1 });
+  for (const d of [app.jobManagerDeployment, app.taskManagerDeployment]) d.addJsonPatch(JsonPatch.add('/spec/template/spec/volumes/-', LOOKALIKE));
+  for (const u of synthesizePlatform(p)) {
+    for (const d of [`${u.name}-jobmanager`, `${u.name}-taskmanager`]) {
+      assert.deepEqual(find(u.objects, 'Deployment', d).spec.template.spec.volumes.find((v: any) => v.name === LOOKALIKE.name), LOOKALIKE, d);
+      const text = u.chart[`templates/deployment-${d.slice(u.name.length + 1)}.yaml`];
+      assert.ok(text.includes('secretName: mine\n') && text.includes('key: tls.crt\n'), `${u.name} ${d}: the look-alike as written:\n${text}`);
+      assert.ok(text.includes(`secretName: {{ (index .Values.kafkaTls "${CA.volumeName}").secretName | quote }}`), `${u.name} ${d}: the declared CA from values`);
+      assert.ok(!text.includes(`(index .Values.kafkaTls "${LOOKALIKE.name}")`), `${u.name} ${d}`);
+    }
+    assert.deepEqual(YAML.parse(u.chart['values.yaml']).kafkaTls, { [CA.volumeName]: { secretName: 'corp-kafka-ca', key: 'ca.pem' } }, u.name);
+  }
+});
+
+test('kafka tls: a volume is a CA by the KafkaTls that made it, not by its name or shape', () => {
+  const v = CA.volume();
+  assert.equal(KafkaTls._declaredBy(v), CA);
+  assert.equal(KafkaTls._declaredBy({ ...v, readOnly: true }), CA, 'the same source');
+  assert.equal(KafkaTls._declaredBy({ ...v, name: 'renamed' }), undefined, 'under another name the pipeline would not find it');
+  assert.equal(KafkaTls._declaredBy({ ...v, source: VolumeSource.secret('corp-kafka-ca', { 'ca.pem': 'ca.pem' }) }), undefined, 'a source the user built');
 });

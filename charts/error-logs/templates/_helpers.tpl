@@ -24,11 +24,10 @@ cdk8s-flink/rest-client: shared-logs
 {{- end -}}
 
 {{- define "error-logs.image" -}}
-{{- if .Values.image.digest -}}
-{{ .Values.image.repository }}@{{ .Values.image.digest }}
-{{- else -}}
-{{ .Values.image.repository }}:{{ .Values.image.tag }}
+{{- if and (not .Values.image.digest) (or (not .Values.image.tag) (eq .Values.image.tag "latest")) -}}
+{{- fail (printf "image.tag: %q does not pin the image; expected a tag other than \"latest\", or image.digest" .Values.image.tag) -}}
 {{- end -}}
+{{ .Values.image.repository }}{{ with .Values.image.tag }}:{{ . }}{{ end }}{{ with .Values.image.digest }}@{{ . }}{{ end }}
 {{- end -}}
 
 {{/* Checks flinkConfiguration as the toolkit checks the definition's; fails the release with one line. */}}

@@ -55,11 +55,10 @@ cdk8s-flink/revision: {{ .ctx.Release.Revision | quote }}
 {{- end -}}
 
 {{- define "log-enricher.image" -}}
-{{- if .Values.image.digest -}}
-{{ .Values.image.repository }}@{{ .Values.image.digest }}
-{{- else -}}
-{{ .Values.image.repository }}:{{ .Values.image.tag }}
+{{- if and (not .Values.image.digest) (or (not .Values.image.tag) (eq .Values.image.tag "latest")) -}}
+{{- fail (printf "image.tag: %q does not pin the image; expected a tag other than \"latest\", or image.digest" .Values.image.tag) -}}
 {{- end -}}
+{{ .Values.image.repository }}{{ with .Values.image.tag }}:{{ . }}{{ end }}{{ with .Values.image.digest }}@{{ . }}{{ end }}
 {{- end -}}
 
 {{/* Container resources: memory request = limit; a CPU limit only when asked. */}}
@@ -149,8 +148,12 @@ limits:
 
 {{/* Checks values the schema cannot express; fails the release with one line. */}}
 {{- define "log-enricher.validate" -}}
-{{- if lt (include "log-enricher.mebibytes" .Values.taskManager.resources.memory | atoi) 1216 -}}
-{{- fail (printf "taskManager.resources.memory: %s is below Flink's minimum; expected at least 1216Mi" .Values.taskManager.resources.memory) -}}
+{{- $tmProcessMiB := (include "log-enricher.mebibytes" .Values.taskManager.resources.memory | atoi) }}
+{{- $tmFlinkMiB := (sub (sub $tmProcessMiB 256) (min 1024 (max 192 (div $tmProcessMiB 10)))) }}
+{{- $tmNetworkMiB := (min 1024 (max 64 (div $tmFlinkMiB 10))) }}
+{{- $tmManagedMiB := (add (mul (div $tmFlinkMiB 5) 2) (div (mul (mod $tmFlinkMiB 5) 2) 5)) }}
+{{- if lt (sub (sub $tmFlinkMiB 256) (add $tmNetworkMiB $tmManagedMiB)) 128 -}}
+{{- fail (printf "taskManager.resources.memory: %s is below Flink's minimum; expected at least 1214Mi" .Values.taskManager.resources.memory) -}}
 {{- end -}}
 {{- if lt (include "log-enricher.mebibytes" .Values.jobManager.resources.memory | atoi) 704 -}}
 {{- fail (printf "jobManager.resources.memory: %s is below Flink's minimum; expected at least 704Mi" .Values.jobManager.resources.memory) -}}
