@@ -38,7 +38,6 @@ export function ensureElasticsearchJars(version = ELASTICSEARCH_VERSION): Promis
 
 export interface ElasticsearchResponse {
   status: number;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   body: any;
 }
 
