@@ -16,10 +16,8 @@
  * variables, which list the namespace, cluster and job; a healthy job raises no alert; killing
  * a TaskManager raises FlinkMetricsTargetDown, FlinkTaskManagersMissing and FlinkJobRestarting.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { Duration } from 'cdk8s';
 import { Partitioners } from 'kafkajs';
@@ -27,16 +25,12 @@ import { buildLogPlatform } from '../../examples/platform';
 import { FlinkApplication } from '../../lib';
 import { allMetrics, FlinkAlert, FlinkMetric, flinkLabelValue, FlinkMonitoring, metricAvailable, ScrapeMode } from '../../lib/monitoring';
 import { synthesizeUnit } from '../../lib/synth/synthesize';
-import { PrometheusServer, ScrapedFlink, startPrometheus, startScrapedFlink } from '../support/e2e-prometheus';
-import { layoutFlinkHome } from '../support/flink-dist';
+import { startPrometheus, startScrapedFlink } from '../support/e2e-prometheus';
 import { restGet, waitFor } from '../support/flink-proc';
 import { panelQueries, variableQueries } from '../support/dashboard-queries';
-import { KafkaBroker, startKafka } from '../support/kafka';
+import { live, sharedKafka } from '../support/live';
 
-let kafka: Promise<KafkaBroker> | undefined;
-after(async () => {
-  if (kafka) await (await kafka).stop();
-});
+const kafka = sharedKafka();
 
 const CASES = [
   { job: 'audit-logs', dist: '1.20.5', line: '1.20', source: 'logs.audit', sink: 'logs.audit.counted' },
@@ -54,13 +48,11 @@ function record(job: string, i: number) {
 
 for (const c of CASES) {
   test(`live: Prometheus scrapes real Flink ${c.dist} through the generated config; rules and dashboard work on its series; a lost TaskManager raises alerts`, { timeout: 9 * 60_000 }, async (t) => {
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), `cdk8s-flink-live-${c.job}-`));
-    let flink: ScrapedFlink | undefined;
-    let prom: PrometheusServer | undefined;
     const t0 = Date.now();
-    try {
-      const home = await layoutFlinkHome(c.dist, c.line, path.join(work, 'flink'));
-      const k = await (kafka ??= startKafka());
+    await live(t, `live-${c.job}`, async (run) => {
+      const work = run.work;
+      const home = await run.flinkHome(c.dist, c.line);
+      const k = await kafka();
       await k.createTopic(c.source, 2);
       if ('sink' in c) await k.createTopic(c.sink, 1);
 
@@ -75,8 +67,7 @@ for (const c of CASES) {
       const unit = synthesizeUnit(u);
 
       // --- Flink, as in the boot test (addresses and ports changed through -D only)
-      flink = await startScrapedFlink(unit.objects, c.job, work, home);
-      const f = flink;
+      const f = run.keep(await startScrapedFlink(unit.objects, c.job, work, home));
       const targets = f.targets;
 
       const producer = k.client().producer({ createPartitioner: Partitioners.DefaultPartitioner });
@@ -85,8 +76,8 @@ for (const c of CASES) {
       await producer.disconnect();
 
       // --- Prometheus with the generated scrape config (static targets in place of the pod role) and rule file
-      prom = await startPrometheus({ dir: path.join(work, 'prometheus'), objects: unit.objects, name: c.job, namespace: NS, targets, abortIf: f.died });
-      const p = prom;
+      const p = await startPrometheus({ dir: path.join(work, 'prometheus'), objects: unit.objects, name: c.job, namespace: NS, targets, abortIf: f.died });
+      run.keep(p, () => `---- prometheus ----\n${p.proc.logs().slice(-3000)}`);
       const died = () => f.died() || (p.proc.exitCode() !== undefined ? `prometheus exited: ${p.proc.logs().slice(-2000)}` : undefined);
       const query = (expr: string) => p.query(expr);
 
@@ -168,14 +159,6 @@ for (const c of CASES) {
       assert.equal(down.pod, targets[1].pod);
       assert.equal(down.component, 'taskmanager');
       t.diagnostic(`after killing ${targets[1].pod}: ${[...new Set(fired)].sort().join(', ')} (${Date.now() - t0} ms)`);
-    } catch (e) {
-      if (flink) t.diagnostic(flink.logs());
-      if (prom) t.diagnostic(`---- prometheus ----\n${prom.proc.logs().slice(-3000)}`);
-      throw e;
-    } finally {
-      await prom?.stop();
-      await flink?.stop();
-      fs.rmSync(work, { recursive: true, force: true });
-    }
+    });
   });
 }
