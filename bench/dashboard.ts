@@ -10,13 +10,12 @@
  *   node build/bench/dashboard.js [jobs] [runs]                 a table on stdout, JSON on stderr's last line
  *   node build/bench/dashboard.js --child <layout> <jobs> <out>  one measurement, JSON on stdout
  */
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { FlinkPlatformProps } from '../lib';
 import { synthesizeInto } from '../lib/synth/synthesize';
-import { summarize, Summary } from './stats';
+import { PhaseTimes, spawnTimedChild, summarize, Summary, timePhases } from './stats';
 import { generatedPlatform } from './workload';
 
 type Layout = 'per-job' | 'platform';
@@ -26,20 +25,12 @@ const PROPS: Record<Layout, FlinkPlatformProps> = {
   'platform': {},
 };
 
-interface Result {
+interface Result extends PhaseTimes {
   readonly layout: Layout;
   readonly units: number;
   readonly files: number;
   readonly bytes: number;
-  /** Constructing the definitions, then synthesizing and writing (in process, ms). */
-  readonly buildMs: number;
-  readonly synthMs: number;
-  readonly cpuMs: number;
-  readonly peakMiB: number;
-  wallMs?: number;
 }
-
-const now = () => Number(process.hrtime.bigint()) / 1e6;
 
 /** Files and bytes under `dir`. */
 function size(dir: string): { files: number; bytes: number } {
@@ -60,29 +51,17 @@ function size(dir: string): { files: number; bytes: number } {
 }
 
 async function child(layout: Layout, jobs: number, out: string): Promise<Result> {
-  const cpu0 = process.cpuUsage();
-  const t0 = now();
-  const platform = generatedPlatform(jobs, 0, PROPS[layout]);
-  const t1 = now();
-  const r = await synthesizeInto(platform, { out: path.join(out, 'dist'), charts: path.join(out, 'charts'), force: true, cwd: out });
-  const t2 = now();
-  const cpu = process.cpuUsage(cpu0);
+  const { result: r, times } = await timePhases(() => generatedPlatform(jobs, 0, PROPS[layout]),
+    (platform) => synthesizeInto(platform, { out: path.join(out, 'dist'), charts: path.join(out, 'charts'), force: true, cwd: out }));
   const d = size(path.join(out, 'dist'));
   const c = size(path.join(out, 'charts'));
-  return {
-    layout, units: r.units.length + (r.dashboard ? 1 : 0), files: d.files + c.files, bytes: d.bytes + c.bytes,
-    buildMs: t1 - t0, synthMs: t2 - t1, cpuMs: (cpu.user + cpu.system) / 1000, peakMiB: process.resourceUsage().maxRSS / 1024,
-  };
+  return { layout, units: r.units.length + (r.dashboard ? 1 : 0), files: d.files + c.files, bytes: d.bytes + c.bytes, ...times };
 }
 
 function spawnChild(layout: Layout, jobs: number): Result {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-bench-dashboard-'));
   try {
-    const t0 = now();
-    const r = spawnSync(process.execPath, [__filename, '--child', layout, String(jobs), out], { encoding: 'utf8', timeout: 15 * 60_000, maxBuffer: 16 * 1024 * 1024 });
-    const wallMs = now() - t0;
-    if (r.status !== 0) throw new Error(`dashboard benchmark child (${layout}, ${jobs} jobs) failed (${r.status ?? r.signal}): ${r.stderr || r.error}`);
-    return { ...(JSON.parse(r.stdout) as Result), wallMs };
+    return spawnTimedChild<Result>(`dashboard benchmark child (${layout}, ${jobs} jobs)`, __filename, [layout, String(jobs), out]);
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }

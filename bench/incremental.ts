@@ -11,54 +11,35 @@
  *   node build/bench/incremental.js [jobs] [runs]      a table of medians on stdout
  *   node build/bench/incremental.js --child <mode> <jobs> <out>   one measurement, JSON on stdout
  */
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { withDeferral } from '../lib/synth/deferral';
 import { incrementalContext, synthesizeInto } from '../lib/synth/synthesize';
-import { median } from './stats';
+import { median, PhaseTimes, spawnTimedChild, timePhases } from './stats';
 import { runChild } from './synth';
 import { generatedPlatform } from './workload';
 
 type Mode = 'full' | 'noop' | 'changed';
 const CHANGED = 10;
 
-interface Result {
+interface Result extends PhaseTimes {
   readonly mode: Mode | 'before';
   readonly written: number;
-  readonly buildMs: number;
-  readonly synthMs: number;
-  readonly cpuMs: number;
-  readonly peakMiB: number;
-  wallMs?: number;
 }
 
-const now = () => Number(process.hrtime.bigint()) / 1e6;
-
 async function child(mode: Mode, jobs: number, out: string): Promise<Result> {
-  const cpu0 = process.cpuUsage();
-  const t0 = now();
   const dirs = { out: path.join(out, 'dist'), charts: path.join(out, 'charts'), force: mode === 'full', cwd: out };
-  // As `cdk8s-flink synth` does: the app (here the generated platform) is declared knowing what the folders hold.
-  const context = incrementalContext(dirs);
-  const platform = withDeferral(context, () => generatedPlatform(jobs, mode === 'changed' ? CHANGED : 0));
-  const t1 = now();
-  const r = await synthesizeInto(platform, { ...dirs, toolkit: context.toolkit });
-  const t2 = now();
-  const cpu = process.cpuUsage(cpu0);
-  return {
-    mode, written: new Set([...r.dist.written, ...r.charts.written]).size,
-    buildMs: t1 - t0, synthMs: t2 - t1, cpuMs: (cpu.user + cpu.system) / 1000, peakMiB: process.resourceUsage().maxRSS / 1024,
-  };
+  const { result: r, times } = await timePhases(() => {
+    // As `cdk8s-flink synth` does: the app (here the generated platform) is declared knowing what the folders hold.
+    const context = incrementalContext(dirs);
+    return { context, platform: withDeferral(context, () => generatedPlatform(jobs, mode === 'changed' ? CHANGED : 0)) };
+  }, ({ context, platform }) => synthesizeInto(platform, { ...dirs, toolkit: context.toolkit }));
+  return { mode, written: new Set([...r.dist.written, ...r.charts.written]).size, ...times };
 }
 
 function spawnChild(mode: Mode, jobs: number, out: string): Result {
-  const t0 = now();
-  const r = spawnSync(process.execPath, [__filename, '--child', mode, String(jobs), out], { encoding: 'utf8', timeout: 15 * 60_000, maxBuffer: 16 * 1024 * 1024 });
-  const wallMs = now() - t0;
-  if (r.status !== 0) throw new Error(`incremental benchmark child (${mode}, ${jobs} jobs) failed (${r.status ?? r.signal}): ${r.stderr || r.error}`);
-  return { ...(JSON.parse(r.stdout) as Result), wallMs };
+  return spawnTimedChild<Result>(`incremental benchmark child (${mode}, ${jobs} jobs)`, __filename, [mode, String(jobs), out]);
 }
 
 async function main(jobs: number, runs: number): Promise<void> {

@@ -1,4 +1,4 @@
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 
@@ -75,4 +75,38 @@ export function machine(helm?: string): Machine {
     helm: helm ? firstLine(helm, ['version', '--short']) : undefined,
     loadAverage: os.loadavg().map((x) => Number(x.toFixed(2))),
   };
+}
+
+/** What a benchmark child measures in its own process: declaring the definitions, then synthesizing and writing. */
+export interface PhaseTimes {
+  readonly buildMs: number;
+  readonly synthMs: number;
+  /** CPU of the whole process so far (user + system). */
+  readonly cpuMs: number;
+  readonly peakMiB: number;
+  /** The child's wall time as its parent saw it (process start included). */
+  wallMs?: number;
+}
+
+export const now = () => Number(process.hrtime.bigint()) / 1e6;
+
+/** Runs `build`, then `synth` on what it built, timing each phase (see PhaseTimes). */
+export async function timePhases<P, R>(build: () => P, synth: (p: P) => Promise<R>): Promise<{ result: R; times: PhaseTimes }> {
+  const cpu0 = process.cpuUsage();
+  const t0 = now();
+  const built = build();
+  const t1 = now();
+  const result = await synth(built);
+  const t2 = now();
+  const cpu = process.cpuUsage(cpu0);
+  return { result, times: { buildMs: t1 - t0, synthMs: t2 - t1, cpuMs: (cpu.user + cpu.system) / 1000, peakMiB: process.resourceUsage().maxRSS / 1024 } };
+}
+
+/** Runs `script --child ...args` in a new Node process and returns its JSON result with the wall time it took. */
+export function spawnTimedChild<T extends PhaseTimes>(what: string, script: string, args: string[]): T {
+  const t0 = now();
+  const r = spawnSync(process.execPath, [script, '--child', ...args], { encoding: 'utf8', timeout: 15 * 60_000, maxBuffer: 16 * 1024 * 1024 });
+  const wallMs = now() - t0;
+  if (r.status !== 0) throw new Error(`${what} failed (${r.status ?? r.signal}): ${r.stderr || r.error}`);
+  return { ...(JSON.parse(r.stdout) as T), wallMs };
 }
