@@ -192,7 +192,11 @@ test('operator: `synth --target operator` writes one file of resources per relea
   try {
     execFileSync(process.execPath, [main, 'synth', '--app', app, '--target', 'operator', '--sql-runner-jar', RUNNER], { cwd: dir, stdio: 'pipe' });
     const expected = operatorPlatform();
-    assert.deepEqual(fs.readdirSync(path.join(dir, 'dist-operator')).filter((n) => !n.startsWith('.')).sort(), expected.map((x) => x.u.name).sort());
+    // The jobs' units, and the platform dashboard's (a ConfigMap, the same with or without the operator).
+    const board = 'log-platform-dashboards';
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'dist-operator')).filter((n) => !n.startsWith('.')).sort(), [...expected.map((x) => x.u.name), board].sort());
+    const boardDocs = YAML.parseAllDocuments(fs.readFileSync(path.join(dir, 'dist-operator', board, `${board}.operator.yaml`), 'utf8')).map((d) => d.toJS());
+    assert.deepEqual(boardDocs.map((d) => [d.kind, d.metadata.labels.grafana_dashboard]), [['ConfigMap', '1']]);
     for (const { u, out } of expected) {
       const docs = YAML.parseAllDocuments(fs.readFileSync(path.join(dir, 'dist-operator', u.name, `${u.name}.operator.yaml`), 'utf8')).map((d) => d.toJS());
       assert.deepEqual(docs, out, u.name);
