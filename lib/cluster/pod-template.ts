@@ -6,8 +6,6 @@ import { ARTIFACTS_DIR, ARTIFACTS_VOLUME, CONF_TEMPLATE_DIR, CONFIG_INIT_CONTAIN
 import { AntiAffinity, ExtraVolume, ImagePullPolicy } from './options';
 import { ResolvedPodTemplate, restrictedSecurityContext } from './pod-customization';
 
-export { ARTIFACTS_VOLUME };
-
 export type Component = 'jobmanager' | 'taskmanager';
 
 
