@@ -38,116 +38,56 @@
  */
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import * as crypto from 'crypto';
-import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
-import { cacheDir } from '../support/cache';
 import { recordE2E } from '../support/e2e-report';
-import { buildTimes, ensureProjectImages, ImageBuild } from '../support/images';
-import { ensureNodeBinaries, ociArchive, RealNode, startRealNode } from '../support/node';
-import { ensureHdfsImage, ensureKafkaImage, hdfsManifests, kafkaClientPod, kafkaManifests, kafkaTls, KafkaTls, trustingImage } from '../support/node-services';
-import { ensureHelm, run } from '../support/tools';
+import { RealNode } from '../support/node';
+import { BOOTSTRAP, ChartNode, ChartImages, KAFKA_SECRET, splitImage } from '../support/node-charts';
+import { kafkaClientPod } from '../support/node-services';
+import { ensureHelm } from '../support/tools';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const CHART = path.join(ROOT, 'charts', 'access-logs');
 const NS = 'logs';
-const KAFKA_SERVICE = 'logs-kafka-bootstrap';
-const BOOTSTRAP = `${KAFKA_SERVICE}.kafka.svc:9093`;
 const SOURCE = 'logs.access';
 const RECORDS = 2_000;
-const report: Record<string, unknown> = { started: new Date().toISOString() };
-let node: RealNode | undefined;
-let images: Awaited<ReturnType<typeof ensureProjectImages>>;
+let h: ChartNode;
+let node: RealNode;
+let images: ChartImages;
 /** the images of the run against the broker: the project's, trusting the test authority */
-let trusting: { flink: string; ops: string; flink120: string };
-let tls: KafkaTls;
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-e2e-node-'));
+let trusting: ChartImages['trusting'];
+let report: Record<string, unknown>;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 before(async () => {
-  // the Go builds (CPU) and the image builds (mostly downloads at first) side by side
-  const t0 = Date.now();
-  const [bins, built, services] = await Promise.all([
-    ensureNodeBinaries().then((b) => ((report.nodeBinariesMs = Date.now() - t0), b)),
-    ensureProjectImages(['2.2', '1.20']).then((i) => ((report.imagesMs = Date.now() - t0), i)),
-    Promise.all([ensureKafkaImage(), ensureHdfsImage()]).then((i) => ((report.serviceImagesMs = Date.now() - t0), i)),
-  ]);
-  images = built;
-  tls = await kafkaTls(path.join(work, 'tls'), [`${KAFKA_SERVICE}.kafka.svc`, `${KAFKA_SERVICE}.kafka.svc.cluster.local`]);
-  const derived: ImageBuild[] = [];
-  for (const name of [images.flink['2.2'], images.ops, images.flink['1.20']]) derived.push(await trustingImage(name, tls.caFile));
-  trusting = { flink: derived[0].name, ops: derived[1].name, flink120: derived[2].name };
-  report.nodeBinariesBuildMs = bins.buildMs;
-  report.imageBuilds = [...images.builds, ...services, ...derived];
-  report.buildTimes = buildTimes;
-  let t = Date.now();
-  node = await startRealNode();
-  report.nodeStartMs = Date.now() - t;
-  report.nodeTimings = node.timings;
-  t = Date.now();
-  for (const name of [images.flink['2.2'], images.ops, trusting.flink, trusting.ops, trusting.flink120, ...services.map((i) => i.name)]) await node.importImage(await ociArchive(name));
-  report.importMs = Date.now() - t;
-  await node.cluster.createNamespace(NS, { podSecurity: 'restricted' });
+  h = await ChartNode.start({ namespace: NS, reportName: 'report.json', reportEnv: 'CDK8S_FLINK_NODE_REPORT' });
+  ({ node, images, report } = h);
+  trusting = images.trusting;
 }, { timeout: 80 * 60_000 });
 
 after(async () => {
-  if (servers) for (const ns of ['kafka', 'hadoop']) await node!.cluster.kubectl(['delete', 'namespace', ns, '--wait=false'], { timeoutMs: 60_000 }).catch(() => undefined);
-  await node?.stop();
-  fs.rmSync(work, { recursive: true, force: true });
-  const file = process.env.CDK8S_FLINK_NODE_REPORT ?? path.join(cacheDir('node'), 'report.json');
-  fs.writeFileSync(file, `${JSON.stringify({ ...report, finished: new Date().toISOString() }, null, 2)}\n`);
+  await h?.stop();
 });
 
-async function kubectl(args: string[], input?: string): Promise<string> {
-  const r = await node!.cluster.kubectl(args, { input, timeoutMs: 120_000 });
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-function helm(bin: string, args: string[], timeoutMs = 600_000): Promise<{ code: number; out: string }> {
-  const home = path.join(os.tmpdir(), `cdk8s-flink-helm-${process.pid}`);
-  const env = { ...process.env, HELM_CACHE_HOME: path.join(home, 'cache'), HELM_CONFIG_HOME: path.join(home, 'config'), HELM_DATA_HOME: path.join(home, 'data') };
-  return run(bin, [...args, '--kubeconfig', node!.cluster.kubeconfig], { env, timeoutMs }).then(
-    (r) => ({ code: 0, out: `${r.stdout}${r.stderr}` }),
-    (e: Error & { stdout?: string; stderr?: string }) => ({ code: 1, out: `${e.stdout ?? ''}${e.stderr ?? e.message}` }),
-  );
-}
-
-/** Runs fn; on failure adds the namespace's pods, events and logs to the error. */
-async function withDiagnostics<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    const diag = await node!.diagnostics(NS).catch((d: Error) => `(diagnostics failed: ${d.message})`);
-    (e as Error).message = `${(e as Error).message}\n--- ${NS} ---\n${diag}\n--- node ---\n${node!.logs(30)}`;
-    throw e;
-  }
-}
-
-/** Values that point the chart at the local images and fit its requests on 2 CPUs. */
-function values(extra: string[] = [], imgs: { flink: string; ops: string } = { flink: images.flink['2.2'], ops: images.ops }): string[] {
-  const [repo, tag] = splitImage(imgs.flink);
-  return [
-    `image.repository=${repo}`,
-    `image.tag=${tag}`,
-    'image.pullPolicy=Never',
-    `hooks.image=${imgs.ops}`,
-    'jobManager.resources.cpu=100m',
-    'taskManager.resources.cpu=100m',
-    ...extra,
-  ].flatMap((s) => ['--set', s]);
-}
-
-function splitImage(name: string): [string, string] {
-  const i = name.lastIndexOf(':');
-  return [name.slice(0, i), name.slice(i + 1)];
-}
-
-async function podsOf(selector: string): Promise<any[]> {
-  return JSON.parse(await kubectl(['-n', NS, 'get', 'pods', '-l', selector, '-o', 'json'])).items;
-}
+const kubectl = (args: string[], input?: string) => h.kubectl(args, input);
+const helm = (bin: string, args: string[], timeoutMs?: number) => h.helm(bin, args, timeoutMs);
+const withDiagnostics = <T>(fn: () => Promise<T>) => h.withDiagnostics(fn);
+const values = (extra: string[] = [], imgs?: { flink: string; ops: string }) => h.values(extra, imgs);
+const podsOf = (selector: string) => h.podsOf(selector);
+const runPod = (pod: any, timeoutMs: number) => h.runPod(pod, timeoutMs);
+const client = (name: string, args: string[], ms?: number) => h.client(name, args, ms);
+const jobStates = (svc: string) => h.jobStates(svc);
+const rest = (svc: string, resource: string) => h.rest(svc, resource);
+const untilRunning = (svc: string, job: { jid?: string; name?: string } = {}, timeoutMs?: number) => h.untilRunning(svc, job, timeoutMs);
+const restoreOf = (svc: string, jid: string) => h.restoreOf(svc, jid);
+const handoffData = () => h.handoffData('access-logs');
+/** Kafka and HDFS as pods, and the source topic (4 partitions). */
+const ensureServers = async (steps: Record<string, number>) => {
+  await h.ensureServers(steps);
+  await h.topic(SOURCE, 4);
+};
+/** How often each record path (`/r/<i>`) is in the HDFS archive's finished files. */
+const archiveCounts = () => h.hdfsCounts('/logs/access/dt=*/hr=*/part-*', 'path');
 
 test('pods on the node reach the API server through the kubernetes Service, by its CoreDNS name', { timeout: 5 * 60_000 }, async () => {
   await withDiagnostics(async () => {
@@ -198,7 +138,7 @@ test('access-logs on the node (helm 4, restricted): without a broker the preflig
   const h4 = await ensureHelm(4);
   await withDiagnostics(async () => {
     // the Kafka credentials the chart reads from a Secret it does not create
-    await kubectl(['-n', NS, 'create', 'secret', 'generic', 'logs-kafka-flink', '--from-literal=username=flink', '--from-literal=password=not-used']);
+    await kubectl(['-n', NS, 'create', 'secret', 'generic', KAFKA_SECRET, '--from-literal=username=flink', '--from-literal=password=not-used']);
     const t = Date.now();
     const first = await helm(h4, ['install', 'access-logs', CHART, '-n', NS, ...values(), '--wait', '--timeout', '240s']);
     report.preflightHookMs = Date.now() - t;
@@ -216,114 +156,9 @@ test('access-logs on the node (helm 4, restricted): without a broker the preflig
     report.preflightHookLog = hookLog.trim().split('\n').slice(-5);
     await helm(h4, ['uninstall', 'access-logs', '-n', NS, '--wait', '--timeout', '120s']);
     await kubectl(['-n', NS, 'delete', 'jobs', '--all', '--wait=true', '--timeout=60s']);
-    await kubectl(['-n', NS, 'delete', 'secret', 'logs-kafka-flink']);
+    await kubectl(['-n', NS, 'delete', 'secret', KAFKA_SECRET]);
   });
 });
-
-/** Applies a pod, waits (bounded) for it to end, returns its log; rejects unless it succeeded. */
-async function runPod(pod: any, timeoutMs: number): Promise<string> {
-  const { name, namespace } = pod.metadata;
-  await kubectl(['apply', '-f', '-'], JSON.stringify(pod));
-  const until = Date.now() + timeoutMs;
-  let phase = '';
-  while (Date.now() < until) {
-    phase = (await kubectl(['-n', namespace, 'get', 'pod', name, '-o', 'jsonpath={.status.phase}'])).trim();
-    if (phase === 'Succeeded' || phase === 'Failed') break;
-    await sleep(1000);
-  }
-  const log = await kubectl(['-n', namespace, 'logs', name]).catch((e: Error) => e.message);
-  assert.equal(phase, 'Succeeded', `pod ${namespace}/${name}: ${phase}\n${log}`);
-  await kubectl(['-n', namespace, 'delete', 'pod', name, '--wait=false']);
-  return log;
-}
-
-/** A Kafka client pod of the ops image (trusting the test authority) with the chart's credentials. */
-const client = (name: string, args: string[], ms = 360_000) => runPod(kafkaClientPod(NS, name, trusting.ops, BOOTSTRAP, 'logs-kafka-flink', args), ms);
-
-let servers: Promise<void> | undefined;
-/**
- * The servers the examples talk to, once per file (the namespaces go in after()): Kafka and
- * HDFS as pods, the source topic (4 partitions) and the Secret with the Kafka credentials the
- * charts read but do not create.
- */
-function ensureServers(steps: Record<string, number>): Promise<void> {
-  servers ??= (async () => {
-    const t = Date.now();
-    await node!.cluster.createNamespace('kafka', { podSecurity: 'restricted' });
-    await node!.cluster.createNamespace('hadoop', { podSecurity: 'restricted' });
-    const password = crypto.randomBytes(12).toString('hex');
-    await kubectl(['apply', '-f', '-'], JSON.stringify(kafkaManifests({ namespace: 'kafka', service: KAFKA_SERVICE, tls, username: 'flink', password })));
-    // the archive and Flink's state belong to the Flink image's user
-    await kubectl(['apply', '-f', '-'], JSON.stringify(hdfsManifests('hadoop', 'namenode', 'flink:/logs,/flink')));
-    for (const [ns, pod] of [['kafka', 'kafka-0'], ['hadoop', 'hdfs-0']]) {
-      const w = await node!.cluster.kubectl(['-n', ns, 'wait', '--for=condition=Ready', `pod/${pod}`, '--timeout=300s'], { timeoutMs: 320_000 });
-      if (w.code !== 0) throw new Error(`${ns}/${pod} not Ready: ${w.stderr}\n${await node!.diagnostics(ns)}`);
-    }
-    steps.serversReadyMs = Date.now() - t;
-    await kubectl(['-n', NS, 'create', 'secret', 'generic', 'logs-kafka-flink', '--from-literal=username=flink', `--from-literal=password=${password}`]);
-    assert.match(await client('kafka-topic', ['topic', SOURCE, '4']), /partitions 4/);
-  })();
-  return servers;
-}
-
-interface JobOverview { jid: string; name: string; state: string; tasks: { total: number; running: number } }
-
-/** The job states the REST API reports through the API server's service proxy, or its error. */
-async function jobStates(svc: string): Promise<{ states: string; jobs: JobOverview[] }> {
-  const r = await node!.cluster.kubectl(['get', '--raw', `/api/v1/namespaces/${NS}/services/${svc}:rest/proxy/jobs/overview`], { timeoutMs: 20_000 });
-  if (r.code !== 0) return { states: r.stderr.trim(), jobs: [] };
-  const jobs = (JSON.parse(r.stdout) as { jobs: JobOverview[] }).jobs;
-  return { states: jobs.map((j) => j.state).join(','), jobs };
-}
-
-/** A REST resource of the JobManager (through the API server's service proxy). */
-async function rest(svc: string, resource: string): Promise<any> {
-  return JSON.parse(await kubectl(['get', '--raw', `/api/v1/namespaces/${NS}/services/${svc}:rest/proxy${resource}`]));
-}
-
-/**
- * Waits (bounded) until the job of id `job.jid` or name `job.name` (or any job) is RUNNING with
- * every task running (a savepoint is refused while a task still deploys); returns its id.
- */
-async function untilRunning(svc: string, job: { jid?: string; name?: string } = {}, timeoutMs = 600_000): Promise<string> {
-  let seen = { states: '', jobs: [] as JobOverview[] };
-  for (const until = Date.now() + timeoutMs; Date.now() < until; await sleep(1000)) {
-    seen = await jobStates(svc);
-    const running = seen.jobs.find((j) => j.state === 'RUNNING' && j.tasks.running === j.tasks.total && (!job.jid || j.jid === job.jid) && (!job.name || j.name === job.name));
-    if (running) return running.jid;
-  }
-  assert.fail(`job ${job.jid ?? job.name ?? '(any)'} did not reach RUNNING with all tasks within ${timeoutMs / 1000} s (last seen: ${seen.jobs.map((j) => `${j.jid} ${j.state} ${j.tasks.running}/${j.tasks.total}`).join(', ') || seen.states})`);
-}
-
-/** The `<release>-handoff` ConfigMap's data. */
-async function handoffData(): Promise<Record<string, string>> {
-  return JSON.parse(await kubectl(['-n', NS, 'get', 'configmap', 'access-logs-handoff', '-o', 'json'])).data ?? {};
-}
-
-/**
- * What a running job restored from (its checkpoint statistics' `latest.restored`, which Flink
- * fills in once the restore is done: bounded wait) and its vertices' parallelism.
- */
-async function restoreOf(svc: string, jid: string): Promise<{ restoredFrom?: string; isSavepoint?: boolean; parallelism: number[] }> {
-  let restored: { external_path?: string; is_savepoint?: boolean } | undefined;
-  for (const until = Date.now() + 60_000; Date.now() < until && !restored; await sleep(1000)) {
-    restored = (await rest(svc, `/jobs/${jid}/checkpoints`)).latest?.restored ?? undefined;
-  }
-  const parallelism = ((await rest(svc, `/jobs/${jid}`)).vertices as { parallelism: number }[]).map((v) => v.parallelism);
-  return { restoredFrom: restored?.external_path, isSavepoint: restored?.is_savepoint, parallelism };
-}
-
-/** How often each record path (`/r/<i>`) is in the HDFS archive's finished files. */
-async function archiveCounts(): Promise<Map<string, number>> {
-  const cat = await node!.cluster.kubectl(['-n', 'hadoop', 'exec', 'hdfs-0', '--', '/opt/hdfs/fs', '-cat', '/logs/access/dt=*/hr=*/part-*'], { timeoutMs: 180_000 });
-  assert.equal(cat.code, 0, `reading the archive: ${cat.stderr}`);
-  const counts = new Map<string, number>();
-  for (const line of cat.stdout.split('\n').filter((l) => l.trim())) {
-    const p = (JSON.parse(line) as { path: string }).path;
-    counts.set(p, (counts.get(p) ?? 0) + 1);
-  }
-  return counts;
-}
 
 test('access-logs as released against Kafka and HDFS pods: preflight passes, records reach the archive exactly once across a savepoint upgrade, a rollback restores the rolled-back revision\'s state, helm test passes, and fails once the JobManager is gone', { timeout: 75 * 60_000 }, async () => {
   const h4 = await ensureHelm(4);
@@ -436,7 +271,7 @@ test('access-logs as released against Kafka and HDFS pods: preflight passes, rec
       //    by revision 1's code restored from before it (what a rollback to older state means)
       t = Date.now();
       // the ops tool's stop, from a pod with the hooks' labels (the chart opens REST to them)
-      const stop = kafkaClientPod(NS, 'flink-stop', trusting.ops, BOOTSTRAP, 'logs-kafka-flink', []) as any;
+      const stop = kafkaClientPod(NS, 'flink-stop', trusting.ops, BOOTSTRAP, KAFKA_SECRET, []) as any;
       stop.metadata.labels = { 'app.kubernetes.io/name': 'access-logs', 'app.kubernetes.io/instance': 'access-logs', 'app.kubernetes.io/component': 'hooks' };
       stop.spec.containers[0].command = ['cdk8s-flink-ops', 'stop', '--rest-url', `http://${restSvc}.${NS}.svc:8081`, '--job-id', thirdJob, '--drain', '--timeout', '300s'];
       const stopped = await runPod(stop, 360_000);
@@ -464,7 +299,7 @@ test('access-logs as released against Kafka and HDFS pods: preflight passes, rec
 
       // 7. helm test without a JobManager fails
       await kubectl(['-n', NS, 'scale', 'deployment', '-l', 'app.kubernetes.io/component=jobmanager', '--replicas=0']);
-      await node!.cluster.kubectl(['-n', NS, 'wait', '--for=delete', 'pod', '-l', 'app.kubernetes.io/component=jobmanager', '--timeout=120s'], { timeoutMs: 130_000 });
+      await node.cluster.kubectl(['-n', NS, 'wait', '--for=delete', 'pod', '-l', 'app.kubernetes.io/component=jobmanager', '--timeout=120s'], { timeoutMs: 130_000 });
       t = Date.now();
       const failing = await helm(h4, ['test', 'access-logs', '-n', NS, '--timeout', '360s', '--logs']);
       steps.helmTestFailMs = Date.now() - t;
@@ -476,7 +311,7 @@ test('access-logs as released against Kafka and HDFS pods: preflight passes, rec
     report.steps = steps;
     if (installed) await helm(h4, ['uninstall', 'access-logs', '-n', NS, '--wait', '--timeout', '180s']);
     // (helm keeps the last test pod after an uninstall)
-    await node!.cluster.kubectl(['-n', NS, 'delete', 'pod', 'access-logs-test', '--ignore-not-found'], { timeoutMs: 60_000 });
+    await node.cluster.kubectl(['-n', NS, 'delete', 'pod', 'access-logs-test', '--ignore-not-found'], { timeoutMs: 60_000 });
   }
 });
 
@@ -507,7 +342,7 @@ test('session mode on the node: shared-logs (Flink 1.20, Kubernetes HA) runs slo
         const log = await kubectl(['-n', NS, 'logs', pod.metadata.name]);
         const savepoint = /\bsavepoint (hdfs:\/\/\S+)/.exec(log)?.[1] ?? '';
         assert.match(savepoint, /^hdfs:\/\/namenode\.hadoop\.svc:8020\/flink\/shared-logs\/savepoints\/savepoint-/, `the stop hook's log:\n${log}`);
-        const ls = await node!.cluster.kubectl(['-n', 'hadoop', 'exec', 'hdfs-0', '--', '/opt/hdfs/fs', '-ls', `${savepoint.replace(/^hdfs:\/\/[^/]+/, '')}/_metadata`], { timeoutMs: 60_000 });
+        const ls = await node.cluster.kubectl(['-n', 'hadoop', 'exec', 'hdfs-0', '--', '/opt/hdfs/fs', '-ls', `${savepoint.replace(/^hdfs:\/\/[^/]+/, '')}/_metadata`], { timeoutMs: 60_000 });
         assert.equal(ls.code, 0, `the savepoint's _metadata on HDFS: ${ls.stdout}${ls.stderr}`);
         return { savepoint, log };
       };
@@ -602,8 +437,8 @@ test('session mode on the node: shared-logs (Flink 1.20, Kubernetes HA) runs slo
   } finally {
     // (cleanup of a failed run: without hooks, so that nothing waits on a broken cluster)
     for (const r of installed.reverse()) await helm(h4, ['uninstall', r, '-n', NS, '--no-hooks', '--wait', '--timeout', '180s']);
-    await node!.cluster.kubectl(['-n', NS, 'delete', 'job', 'slow-requests-stop', '--ignore-not-found'], { timeoutMs: 60_000 });
+    await node.cluster.kubectl(['-n', NS, 'delete', 'job', 'slow-requests-stop', '--ignore-not-found'], { timeoutMs: 60_000 });
     // what stays after a session cluster's uninstall: its HA ConfigMaps
-    await node!.cluster.kubectl(['-n', NS, 'delete', 'configmap', '-l', 'app=shared-logs,configmap-type=high-availability'], { timeoutMs: 60_000 });
+    await node.cluster.kubectl(['-n', NS, 'delete', 'configmap', '-l', 'app=shared-logs,configmap-type=high-availability'], { timeoutMs: 60_000 });
   }
 });
