@@ -363,8 +363,13 @@ export function hdfsManifests(namespace: string, service: string, dirs: string):
  * - topic TOPIC PARTITIONS: creates the topic;
  * - produce TOPIC N [FROM]: access logs FROM..FROM+N-1 (FROM 0 unless given; record i has path
  *   /r/i and key i), idempotent, acks=all;
+ * - produce-app TOPIC N [FROM]: application logs FROM..FROM+N-1 (the examples' APP_LOG fields:
+ *   record i has id `a-<i>`, key i, service of three, level ERROR when i % 5 == 0, else INFO);
  * - committed TOPIC GROUP N: waits (at most 300 s) until GROUP's committed offsets on TOPIC
- *   add up to N.
+ *   add up to N;
+ * - consume TOPIC N [SECONDS]: reads TOPIC from its start with isolation read_committed (a
+ *   transaction's records only once it committed) until N records or SECONDS (default 120)
+ *   passed, and prints each record's value on its own line after `records <count>`.
  */
 export const KAFKA_CLIENT_JS = String.raw`
 const { Kafka, logLevel, Partitioners } = require('/opt/cdk8s-flink/package/node_modules/kafkajs');
@@ -373,18 +378,19 @@ const kafka = new Kafka({ clientId: 'e2e-client', brokers: [process.env.KAFKA_BO
   sasl: { mechanism: 'scram-sha-512', username: process.env.KAFKA_SOURCE_USERNAME, password: process.env.KAFKA_SOURCE_PASSWORD } });
 const SERVICES = ['checkout', 'search', 'login'];
 const record = (i) => ({ ts: '2026-11-22T10:00:00.000', service: SERVICES[i % 3], host: 'web-' + (i % 4), method: 'GET', path: '/r/' + i, status: 200, bytes: 100 + (i % 50), latency_ms: (i % 900) / 3 });
+const appRecord = (i) => ({ id: 'a-' + i, ts: '2026-11-22T10:00:00.000', service: SERVICES[i % 3], level: i % 5 === 0 ? 'ERROR' : 'INFO', message: 'event ' + i });
 (async () => {
   if (mode === 'topic') {
     const a = kafka.admin(); await a.connect();
     await a.createTopics({ topics: [{ topic, numPartitions: Number(arg), replicationFactor: 1 }], waitForLeaders: true });
     console.log('topic', topic, 'partitions', (await a.fetchTopicMetadata({ topics: [topic] })).topics[0].partitions.length);
     await a.disconnect();
-  } else if (mode === 'produce') {
-    const n = Number(arg), from = Number(arg2 || 0);
+  } else if (mode === 'produce' || mode === 'produce-app') {
+    const n = Number(arg), from = Number(arg2 || 0), make = mode === 'produce' ? record : appRecord;
     const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner }); await p.connect();
     for (let i = from; i < from + n; i += 500) {
       const messages = [];
-      for (let j = i; j < Math.min(from + n, i + 500); j++) messages.push({ key: String(j), value: JSON.stringify(record(j)) });
+      for (let j = i; j < Math.min(from + n, i + 500); j++) messages.push({ key: String(j), value: JSON.stringify(make(j)) });
       await p.send({ topic, acks: -1, messages });
     }
     await p.disconnect(); console.log('produced', n);
@@ -399,6 +405,14 @@ const record = (i) => ({ ts: '2026-11-22T10:00:00.000', service: SERVICES[i % 3]
     }
     console.log('committed', sum); await a.disconnect();
     if (sum < Number(arg2)) process.exit(2);
+  } else if (mode === 'consume') {
+    const n = Number(arg), until = Date.now() + 1000 * Number(arg2 || 120), values = [];
+    const c = kafka.consumer({ groupId: 'e2e-reader-' + Date.now(), readUncommitted: false }); await c.connect();
+    await c.subscribe({ topic, fromBeginning: true });
+    await c.run({ autoCommit: false, eachMessage: async ({ message }) => { values.push(message.value.toString()); } });
+    while (values.length < n && Date.now() < until) await new Promise((r) => setTimeout(r, 500));
+    await c.disconnect();
+    console.log('records', values.length); for (const v of values) console.log(v);
   } else { throw new Error('unknown mode ' + mode); }
 })().catch((e) => { console.error(e.stack || String(e)); process.exit(1); });
 `;
