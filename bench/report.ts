@@ -190,7 +190,7 @@ function standbySection(rt: Record<string, unknown>): string {
   return [
     `### Recovery with a standby TaskManager (${String(rt.startedAt).slice(0, 10)}, \`${String(rt.command)}\`, ${((rt.durationMs as number) / 60_000).toFixed(1)} min${quick})`,
     '',
-    'Exactly-once lifetimes only: stock, the generated defaults, `standbyTaskManagers: 1` (standby) and the same with the 5 s heartbeat put back (standbyOnly), interleaved per round.',
+    'Exactly-once lifetimes only: stock, the generated defaults, `standbyTaskManagers: 1` (standby), the same with the 5 s heartbeat put back (standbyOnly) and `spareSlotsPerTaskManager: 1` (spare), interleaved per round.',
     '',
     ...(rt.summary ? ['```', String(rt.summary), '```'] : []),
   ].join('\n');

@@ -8,7 +8,7 @@ import { ARTIFACTS_DIR, checkImage, FETCH_JAR_INIT_CONTAINER, FlinkCluster, Flin
 import { ImagePullPolicy } from './cluster/options';
 import { BoundJob, checkEnvReferences, checkJobId, checkParallelism, JobSource } from './job-source';
 import { FlinkVersion } from './config/flink-version';
-import { LAST_STATE_NEEDS_HA_CHECKPOINTS, PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY } from './rules/guards';
+import { LAST_STATE_NEEDS_HA_CHECKPOINTS, PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY, SPARE_SLOTS_HOLD_THE_JOB } from './rules/guards';
 import { PACKAGE_VERSION } from './version';
 import { checkImageServes, StorageCredentials } from './runtime-image';
 
@@ -50,6 +50,20 @@ export interface FlinkApplicationProps extends FlinkClusterProps {
    * @default 0
    */
   readonly standbyTaskManagers?: number;
+  /**
+   * Slots each TaskManager keeps free beyond the job's share, spread so that every TaskManager
+   * runs part of the job (`taskmanager.load-balance.mode: slots`). When a TaskManager is lost, the
+   * survivors' free slots take over its tasks at once, in JVMs that already run the job (classes
+   * loaded, code compiled), without waiting for a replacement pod or starting a cold standby.
+   * The survivors must be able to hold the whole job: (taskManagerReplicas - 1) x
+   * (taskManagerSlots + spareSlotsPerTaskManager) >= parallelism. Until the replacement pod
+   * registers, the survivors run the lost TaskManager's tasks besides their own, so size the
+   * TaskManagers' memory and CPU for that. The TaskManager count is unchanged; `cdk8s-flink plan`
+   * shows the share of their capacity kept free. Not with reactive mode (the job takes every
+   * slot) or standbyTaskManagers (choose one).
+   * @default 0
+   */
+  readonly spareSlotsPerTaskManager?: number;
   /**
    * The operations image the chart's hooks (preflight, hand-off, cleanup) and `helm test` run:
    * a fully qualified, pinned reference such as `registry.example.com/logs/cdk8s-flink-ops:0.1.0`
@@ -107,6 +121,8 @@ export class FlinkApplication extends FlinkCluster {
   public readonly taskManagerReplicas: number;
   /** Of taskManagerReplicas, those kept beyond the parallelism's need. */
   public readonly standbyTaskManagers: number;
+  /** Slots each TaskManager has beyond taskManagerSlots, free for a lost TaskManager's tasks. */
+  public readonly spareSlotsPerTaskManager: number;
   public readonly upgradeMode: UpgradeMode;
   /** The operations image of the chart's hooks and `helm test`. */
   public readonly opsImage: string;
@@ -149,6 +165,13 @@ export class FlinkApplication extends FlinkCluster {
       throw new ValidationError('standbyTaskManagers', props.standbyTaskManagers, 'is set in reactive mode, where the job takes every slot and the HorizontalPodAutoscaler owns the count; raise reactiveMinTaskManagers instead');
     }
     const standby = checkInt('standbyTaskManagers', props.standbyTaskManagers ?? 0, 0, 100);
+    const spare = checkInt('spareSlotsPerTaskManager', props.spareSlotsPerTaskManager ?? 0, 0, 64);
+    if (spare && reactive) {
+      throw new ValidationError('spareSlotsPerTaskManager', spare, 'is set in reactive mode, where the job takes every slot; remove it');
+    }
+    if (spare && standby) {
+      throw new ValidationError('spareSlotsPerTaskManager', spare, `is set together with standbyTaskManagers (${standby}); choose one way of keeping spare capacity`);
+    }
     const parallelism = props.parallelism !== undefined ? checkParallelism('parallelism', props.parallelism) : undefined;
     const replicas = reactive ? minTm
       : props.taskManagerReplicas !== undefined ? checkInt('taskManagerReplicas', props.taskManagerReplicas, 1, 1000)
@@ -177,6 +200,7 @@ export class FlinkApplication extends FlinkCluster {
     this.reactive = reactive;
     this.taskManagerReplicas = replicas + standby;
     this.standbyTaskManagers = standby;
+    this.spareSlotsPerTaskManager = spare;
     this.parallelism = parallelism ?? (reactive ? maxTm * this.taskManagerSlots : replicas * this.taskManagerSlots);
     if (!reactive && !PARALLELISM_WITHIN_SLOTS.holds({ parallelism: this.parallelism, totalSlots: replicas * this.taskManagerSlots })) {
       throw new ValidationError('parallelism', this.parallelism,
@@ -192,8 +216,20 @@ export class FlinkApplication extends FlinkCluster {
     this.jobId = props.jobId !== undefined ? checkJobId('jobId', props.jobId) : deriveJobId(this.namespace, this.name);
     this.jobIdGiven = props.jobId !== undefined;
 
+    if (spare && !SPARE_SLOTS_HOLD_THE_JOB.holds({ parallelism: this.parallelism, replicas, slotsPerTaskManager: this.taskManagerSlots + spare })) {
+      const needed = replicas > 1 ? Math.ceil(this.parallelism / (replicas - 1)) - this.taskManagerSlots : undefined;
+      throw new ValidationError('spareSlotsPerTaskManager', spare, replicas > 1
+        ? `leaves ${replicas - 1} TaskManager(s) x ${this.taskManagerSlots + spare} slots after losing one, too few for the job's ${this.parallelism} tasks; expected at least ${needed}, or more TaskManagers`
+        : 'needs at least 2 TaskManagers (the survivors take over a lost one\'s tasks); raise taskManagerReplicas or lower taskManagerSlots');
+    }
     const config = this.configuration;
-    if (standby) {
+    if (spare) {
+      // Every slot of a TaskManager, the spare ones included; the job's tasks spread evenly so that
+      // each TaskManager runs part of the job and keeps its spare slots free.
+      config.set('taskmanager.numberOfTaskSlots', this.taskManagerSlots + spare, 'taskManagerSlots');
+      config.set('taskmanager.load-balance.mode', 'slots', 'spareSlotsPerTaskManager');
+    }
+    if (standby || spare) {
       // A lost TaskManager's slots stay offered until its heartbeat fails, and a restarted task
       // asks for the slot of its previous attempt (state locality): until then the job goes back
       // to the dead TaskManager instead of the standby. Two failed heartbeat RPCs

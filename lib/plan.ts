@@ -18,7 +18,7 @@ export interface JobPlan {
   readonly asApplication: Resources;
   /** Its share as a session job: the slots it takes plus its share of the session JobManager. */
   readonly asSession: Resources;
-  /** Of asApplication, the standby TaskManagers (spare capacity for recovery); absent when none. */
+  /** Of asApplication, the spare capacity kept for recovery (standby TaskManagers, or spare slots' share of the TaskManagers); absent when none. */
   readonly standby?: Resources;
   readonly recommendation: 'application' | 'session';
   readonly reason: string;
@@ -30,7 +30,7 @@ export interface PlatformPlan {
   readonly declared: Resources;
   readonly allApplication: Resources;
   readonly allSession: Resources;
-  /** Sum of the standby TaskManagers of every job (included in declared and allApplication). */
+  /** Sum of the spare capacity of every job (standby TaskManagers and spare slots; included in declared and allApplication). */
   readonly standby: Resources;
 }
 
@@ -77,7 +77,10 @@ export function planPlatform(platform: FlinkPlatform): PlatformPlan {
       const jm = { cpuMillis: c.jobManagerCpuMillis * c.jobManagerReplicas, memoryMiB: c.jobManagerMemoryMiB * c.jobManagerReplicas };
       const tm = { cpuMillis: c.taskManagerCpuMillis, memoryMiB: c.taskManagerMemoryMiB };
       const asApplication = add(jm, tm, c.taskManagerReplicas);
-      const standby = c.standbyTaskManagers ? add(ZERO, tm, c.standbyTaskManagers) : undefined;
+      // Spare capacity: standby TaskManagers, or the spare slots' share of every TaskManager.
+      const spareShare = c.spareSlotsPerTaskManager / (c.taskManagerSlots + c.spareSlotsPerTaskManager);
+      const standby = c.standbyTaskManagers ? add(ZERO, tm, c.standbyTaskManagers)
+        : c.spareSlotsPerTaskManager ? round(add(ZERO, { cpuMillis: tm.cpuMillis * spareShare, memoryMiB: tm.memoryMiB * spareShare }, c.taskManagerReplicas)) : undefined;
       if (standby) standbyTotal = add(standbyTotal, standby);
       // Reactive jobs are priced at their minimum size (what they request when idle).
       const slotsUsed = c.reactive ? c.totalSlots : c.parallelism;
@@ -122,6 +125,7 @@ function applicationNeeds(c: FlinkApplication): string | undefined {
   if (c.reactive) return 'reactive scaling needs its own application cluster';
   if (c.highAvailability) return 'declared with its own high availability: a JobManager failure must touch no other job';
   if (c.standbyTaskManagers) return `keeps ${c.standbyTaskManagers} standby TaskManager(s) of its own so that it restarts at once after losing one`;
+  if (c.spareSlotsPerTaskManager) return `keeps ${c.spareSlotsPerTaskManager} spare slot(s) on each of its TaskManagers so that the others take over a lost one's tasks at once`;
   if (c.taskManagerReplicas > 1) return `needs ${c.taskManagerReplicas} whole TaskManagers: sharing saves little and its restarts would disturb other jobs`;
   if (c.configuration.get('state.backend.type') === StateBackend.ROCKSDB) return 'RocksDB state: managed memory per slot is its own, and large state recovers faster alone';
   return undefined;

@@ -58,6 +58,10 @@ export class FlinkSessionCluster extends FlinkCluster implements ISessionCluster
     if (standby !== undefined) {
       throw new ValidationError('standbyTaskManagers', standby, 'applies to application clusters; a session cluster\'s free slots already take over a lost TaskManager\'s tasks: raise taskManagerReplicas beyond the slots its jobs need');
     }
+    const spare = (props as { spareSlotsPerTaskManager?: unknown }).spareSlotsPerTaskManager;
+    if (spare !== undefined) {
+      throw new ValidationError('spareSlotsPerTaskManager', spare, 'applies to application clusters; a session cluster\'s free slots already take over a lost TaskManager\'s tasks: raise taskManagerReplicas beyond the slots its jobs need');
+    }
     const replicas = checkInt('taskManagerReplicas', props.taskManagerReplicas ?? 2, 1, 1000);
     super(scope, id, props.name ?? id, StorageCredentials._apply(props), () => ({
       mode: 'session',

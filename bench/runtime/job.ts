@@ -32,13 +32,17 @@ export const CHECKPOINT_INTERVAL_MS = 2000;
  * generated: the synthesized configuration; stock: Flink's own; standby: the generated one with
  * `standbyTaskManagers: 1` (a TaskManager beyond what the parallelism needs, and the 1 s
  * heartbeat that option sets); standbyOnly: the same with the default 5 s heartbeat back (what
- * the spare TaskManager alone buys). The standby variants are measured for recovery only.
+ * the spare TaskManager alone buys); spare: the generated one with `spareSlotsPerTaskManager: 1`
+ * (the same two TaskManagers, each with one slot for the job and one spare, the job spread over
+ * both; the 1 s heartbeat). The standby and spare variants are measured for recovery only.
  */
-export type ConfigKind = 'generated' | 'stock' | 'standby' | 'standbyOnly';
+export type ConfigKind = 'generated' | 'stock' | 'standby' | 'standbyOnly' | 'spare';
 /** What the standbyOnly variant sets over the standby variant's configuration. */
 export const STANDBY_ONLY_OVERRIDES: Record<string, string> = { 'heartbeat.interval': '5s' };
 /** Standby TaskManagers of the `standby` variant. */
 export const STANDBY_TASK_MANAGERS = 1;
+/** Spare slots per TaskManager of the `spare` variant. */
+export const SPARE_SLOTS = 1;
 export const DELIVERY_MODES = [DeliveryGuarantee.AT_LEAST_ONCE, DeliveryGuarantee.EXACTLY_ONCE] as const;
 
 /** The audit log record of examples/platform.ts. */
@@ -61,6 +65,8 @@ export interface BenchJobOptions {
   readonly stateBase: string;
   /** @default 0 */
   readonly standbyTaskManagers?: number;
+  /** @default 0 */
+  readonly spareSlotsPerTaskManager?: number;
 }
 
 /** The synthesized objects of the benchmark job (generated configuration). */
@@ -79,6 +85,7 @@ export function benchObjects(o: BenchJobOptions): any[] {
     taskManagerSlots: TASK_MANAGER_SLOTS,
     checkpointInterval: Duration.millis(CHECKPOINT_INTERVAL_MS),
     standbyTaskManagers: o.standbyTaskManagers,
+    spareSlotsPerTaskManager: o.spareSlotsPerTaskManager,
   });
   return synthesizeUnit(platform.unit(JOB_NAME)!).objects;
 }

@@ -25,7 +25,7 @@ import { restGet, waitFor } from '../../lib/local/flink-proc';
 import { RunningCluster, runCluster } from '../../lib/local/local-flink';
 import { KafkaBroker } from '../../test/support/kafka';
 import { CommittedReader, startCommittedReader } from './committed-reader';
-import { benchObjects, CHECKPOINT_INTERVAL_MS, ConfigKind, generatedConfig, JOB_NAME, STANDBY_ONLY_OVERRIDES, STANDBY_TASK_MANAGERS, stockConfig, withConfig } from './job';
+import { benchObjects, CHECKPOINT_INTERVAL_MS, ConfigKind, generatedConfig, JOB_NAME, SPARE_SLOTS, STANDBY_ONLY_OVERRIDES, STANDBY_TASK_MANAGERS, stockConfig, withConfig } from './job';
 import { PerfTools } from './kafka-perf';
 import { groupCpuMs, percentile } from './stats';
 
@@ -137,6 +137,7 @@ export async function runLifetime(o: LifetimeOptions): Promise<LifetimeResult> {
       bootstrap: kafka.bootstrap, sourceTopic: source, sinkTopic: sink, groupId: `${o.tag}-job`,
       transactionalIdPrefix: o.tag, delivery: o.delivery, stateBase: `file://${work}/state`,
       standbyTaskManagers: o.config === 'standby' || o.config === 'standbyOnly' ? STANDBY_TASK_MANAGERS : 0,
+      spareSlotsPerTaskManager: o.config === 'spare' ? SPARE_SLOTS : 0,
     });
     const generated = generatedConfig(generatedObjects);
     const chosen = o.config === 'stock' ? stockConfig(o.home, generated) : generated;
@@ -305,6 +306,12 @@ export async function runLifetime(o: LifetimeOptions): Promise<LifetimeResult> {
       await waitFor(async () => (await taskManagerIds()).length >= expectedTaskManagers, { timeoutMs: 60_000, intervalMs: 200, what: `${expectedTaskManagers} TaskManagers registered`, abortIf: c.died });
       const before = new Set(await taskManagerIds());
       if (before.size !== expectedTaskManagers) throw new Error(`${o.tag}: ${before.size} TaskManagers registered before the kill, expected ${expectedTaskManagers}`);
+      if (o.config === 'spare') {
+        // The job spread over both TaskManagers, each with its spare slot free: the kill hits a busy one.
+        const tms = (await restGet<{ taskmanagers: Array<{ id: string; slotsNumber: number; freeSlots: number }> }>(`${rest}/taskmanagers`)).taskmanagers;
+        const layout = tms.map((t) => `${t.slotsNumber - t.freeSlots}/${t.slotsNumber}`);
+        if (tms.some((t) => t.slotsNumber !== 1 + SPARE_SLOTS || t.freeSlots !== SPARE_SLOTS)) throw new Error(`${o.tag}: slots used per TaskManager ${layout.join(', ')}; expected 1/${1 + SPARE_SLOTS} on each`);
+      }
       const tKill = Date.now();
       await c.killTaskManager(1);
       await c.replaceTaskManager(1);

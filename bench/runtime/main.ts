@@ -16,7 +16,7 @@ import { layoutFlinkHome } from '../../lib/local/flink-dist';
 import { KAFKA_VERSION, KafkaBroker, startKafka } from '../../test/support/kafka';
 import {
   CHECKPOINT_INTERVAL_MS, ConfigDifference, configDifferences, ConfigKind, DELIVERY_MODES, FLINK_LINE, FLINK_VERSION, JOB_NAME,
-  PARALLELISM, STANDBY_ONLY_OVERRIDES, STANDBY_TASK_MANAGERS, STOCK_KEEPS, TASK_MANAGER_SLOTS, benchObjects, generatedConfig, stockConfig,
+  PARALLELISM, SPARE_SLOTS, STANDBY_ONLY_OVERRIDES, STANDBY_TASK_MANAGERS, STOCK_KEEPS, TASK_MANAGER_SLOTS, benchObjects, generatedConfig, stockConfig,
 } from './job';
 import { startCommittedReader } from './committed-reader';
 import { PerfTools, perfTools, PRODUCER_PROPS } from './kafka-perf';
@@ -122,6 +122,7 @@ export interface RuntimeBenchResult {
     /** the standby variants' recovery against stock and against the generated defaults (recovery modes only) */
     standby?: StandbyRatios;
     standbyOnly?: StandbyRatios;
+    spare?: StandbyRatios;
   }>;
   errors: string[];
 }
@@ -140,7 +141,7 @@ export const RECOVERY_MODES: readonly DeliveryGuarantee[] = [DeliveryGuarantee.E
 const METHOD: RuntimeBenchResult['method'] = {
   throughput: 'The source topic is pre-loaded with the backlog (Kafka ProducerPerformance) before the cluster starts; the job reads it from the earliest offset. Rate = backlog / (time the last record is visible to a read_committed reader of the sink topic (Kafka\'s Java consumer) - time every task of the job switched to RUNNING, from Flink\'s subtasktimes). Exactly-once output becomes visible only at checkpoint commits, so its figure includes waiting for the last commit.',
   latency: 'After the backlog, records are appended at a fixed rate; each carries its append time in its ts field. Latency = time the read_committed reader (Kafka\'s Java consumer) receives the record - ts (one machine, one clock); nearest-rank p50/p99 over every record of the window.',
-  recovery: 'Appending continues; TaskManager 1 of 2 is SIGKILLed and a replacement started at once. The standby variant (exactly-once only) is the generated configuration with standbyTaskManagers: ' + STANDBY_TASK_MANAGERS + ' (which also sets heartbeat.interval: 1s): its third TaskManager is started once the job runs on the first two (so the kill hits a busy one) and is registered and idle at the kill; standbyOnly is the same with ' + JSON.stringify(STANDBY_ONLY_OVERRIDES) + ' (the spare TaskManager alone). From the kill: failure detected = first entry of the job\'s exception history; RUNNING = every subtask RUNNING in a new attempt (latest RUNNING timestamp of subtasktimes); caught up = first moment after that at which every record appended up to one checkpoint interval earlier is visible to the read_committed reader. Every appended record must arrive (none lost), and none twice under exactly-once.',
+  recovery: 'Appending continues; TaskManager 1 of 2 is SIGKILLed and a replacement started at once. The standby variant (exactly-once only) is the generated configuration with standbyTaskManagers: ' + STANDBY_TASK_MANAGERS + ' (which also sets heartbeat.interval: 1s): its third TaskManager is started once the job runs on the first two (so the kill hits a busy one) and is registered and idle at the kill; standbyOnly is the same with ' + JSON.stringify(STANDBY_ONLY_OVERRIDES) + ' (the spare TaskManager alone); spare is the generated configuration with spareSlotsPerTaskManager: ' + SPARE_SLOTS + ' (the same two TaskManagers, each running one of the job\'s two slots and keeping ' + SPARE_SLOTS + ' free, checked before the kill; heartbeat.interval: 1s), so the survivor takes over the killed one\'s tasks in its own JVM. From the kill: failure detected = first entry of the job\'s exception history; RUNNING = every subtask RUNNING in a new attempt (latest RUNNING timestamp of subtasktimes); caught up = first moment after that at which every record appended up to one checkpoint interval earlier is visible to the read_committed reader. Every appended record must arrive (none lost), and none twice under exactly-once.',
   ceiling: 'Kafka\'s own Java perf tools on the same broker and the same records: ProducerPerformance (acks=all, idempotence, linger.ms=5, batch.size=16384: the client defaults Flink\'s Kafka sink runs with) and ConsumerPerformance (read_committed, fetch rate without the group join). A Kafka-to-Kafka job cannot beat min(produce, consume).',
   stock: 'Same synthesized objects (job, container args, log4j file), with config.yaml replaced by the Flink distribution\'s own conf/config.yaml in which only the keys of configs.stockKeeps are set to the generated values. Addresses and ports are overridden at start for both (-D, 127.0.0.1, free ports).',
   comparison: 'Each run (round) measures the configurations one after the other on the same broker, rotating which goes first; ratios are generated/stock (and standby/stock, standby/generated) within a round, then median, min, max over rounds.',
@@ -243,10 +244,10 @@ export async function runRuntimeBench(opts: RuntimeBenchOptions): Promise<Runtim
       }
       byRound[round] = {};
       for (const delivery of deliveries) {
-        const kinds: ConfigKind[] = RECOVERY_MODES.includes(delivery) ? ['standby', 'generated', 'standbyOnly', 'stock'] : ['generated', 'stock'];
+        const kinds: ConfigKind[] = RECOVERY_MODES.includes(delivery) ? ['standby', 'generated', 'spare', 'standbyOnly', 'stock'] : ['generated', 'stock'];
         const order = kinds.map((_, i) => kinds[(i + round) % kinds.length]);
         for (const config of order) {
-          const tag = `r${round + 1}-${delivery === DeliveryGuarantee.EXACTLY_ONCE ? 'eo' : 'alo'}-${{ generated: 'gen', stock: 'stock', standby: 'sb', standbyOnly: 'sb5s' }[config]}`;
+          const tag = `r${round + 1}-${delivery === DeliveryGuarantee.EXACTLY_ONCE ? 'eo' : 'alo'}-${{ generated: 'gen', stock: 'stock', standby: 'sb', standbyOnly: 'sb5s', spare: 'sp' }[config]}`;
           log(`run ${round + 1}: ${config} configuration, ${delivery}`);
           try {
             const r = await runLifetime({
@@ -285,7 +286,7 @@ export async function runRuntimeBench(opts: RuntimeBenchOptions): Promise<Runtim
     const points = {} as RuntimeBenchResult['points'];
     const comparison = {} as RuntimeBenchResult['comparison'];
     for (const d of deliveries) {
-      points[d] = { generated: point(d, 'generated'), stock: point(d, 'stock'), ...(RECOVERY_MODES.includes(d) ? { standby: point(d, 'standby'), standbyOnly: point(d, 'standbyOnly') } : {}) };
+      points[d] = { generated: point(d, 'generated'), stock: point(d, 'stock'), ...(RECOVERY_MODES.includes(d) ? { standby: point(d, 'standby'), standbyOnly: point(d, 'standbyOnly'), spare: point(d, 'spare') } : {}) };
       const g = (f: (r: LifetimeResult) => number | null | undefined) => pick(d, 'generated', f);
       const s = (f: (r: LifetimeResult) => number | null | undefined) => pick(d, 'stock', f);
       const thr = (r: LifetimeResult) => r.throughput.recordsPerSec;
@@ -303,7 +304,7 @@ export async function runRuntimeBench(opts: RuntimeBenchOptions): Promise<Runtim
         const run = (r: LifetimeResult) => r.recovery?.runningMs;
         const up = (r: LifetimeResult) => r.recovery?.caughtUpMs;
         const third = (x: number) => x <= 1 / 3;
-        for (const k of ['standby', 'standbyOnly'] as const) {
+        for (const k of ['standby', 'standbyOnly', 'spare'] as const) {
           const b = (f: (r: LifetimeResult) => number | null | undefined) => pick(d, k, f);
           const vsGenerated = (f: (r: LifetimeResult) => number | null | undefined) => ({ ...ratio(b(f), g(f), `no target; below 1 is what ${k} buys`, () => true), met: null });
           comparison[d][k] = {
@@ -362,7 +363,7 @@ export function formatRuntimeSummary(r: RuntimeBenchResult): string {
   lines.push(`Kafka ceiling: produce ${f(r.ceiling.produce, '/s')}, consume ${f(r.ceiling.consume, '/s')}, produce-then-consume ${f(r.ceiling.produceThenConsume, '/s')}`);
   for (const d of Object.keys(r.points) as DeliveryGuarantee[]) {
     const c = r.comparison[d];
-    for (const k of ['generated', 'stock', 'standby', 'standbyOnly'] as ConfigKind[]) {
+    for (const k of ['generated', 'stock', 'standby', 'standbyOnly', 'spare'] as ConfigKind[]) {
       const p = r.points[d][k];
       if (!p) continue;
       const rec = p.recoveryRunning.median === null ? '' : `  recovery RUNNING ${f(p.recoveryRunning, ' ms')} caught up ${f(p.recoveryCaughtUp, ' ms')}`;
@@ -370,7 +371,7 @@ export function formatRuntimeSummary(r: RuntimeBenchResult): string {
     }
     const mark = (x: boolean | null | undefined) => (x === null || x === undefined ? 'n/a' : x ? 'met' : 'NOT met');
     const rec = c.recoveryRunning.median === null ? '' : `, recovery RUNNING ${f(c.recoveryRunning)} (${mark(c.recoveryRunning.met)}), caught up ${f(c.recoveryCaughtUp)} (${mark(c.recoveryCaughtUp.met)})`;
-    for (const k of ['standby', 'standbyOnly'] as const) {
+    for (const k of ['standby', 'standbyOnly', 'spare'] as const) {
       const sb = c[k];
       if (sb) lines.push(`${d.padEnd(13)} ${k}/stock: recovery RUNNING ${f(sb.recoveryRunning)} (${mark(sb.recoveryRunning.met)}), caught up ${f(sb.recoveryCaughtUp)} (${mark(sb.recoveryCaughtUp.met)}); ${k}/generated: RUNNING ${f(sb.recoveryRunningVsGenerated)}, caught up ${f(sb.recoveryCaughtUpVsGenerated)}`);
     }

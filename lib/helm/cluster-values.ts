@@ -75,7 +75,10 @@ export function clusterValues(ctx: Ctx, objects: any[]): ValueTree {
   const tmChildren: any = {};
   if (tm.spec.replicas !== undefined) {
     const standby = app?.standbyTaskManagers ? `, ${app.standbyTaskManagers} of them standby beyond what job.parallelism needs` : '';
-    tmChildren.replicas = { doc: `Number of TaskManagers (${cluster.taskManagerSlots} slots each${standby}).`, value: tm.spec.replicas, schema: { type: 'integer', minimum: app ? 1 : 0, maximum: 1000 } };
+    const slots = app?.spareSlotsPerTaskManager
+      ? `${cluster.taskManagerSlots} slots each for the job and ${app.spareSlotsPerTaskManager} spare: the others hold the job after losing one`
+      : `${cluster.taskManagerSlots} slots each`;
+    tmChildren.replicas = { doc: `Number of TaskManagers (${slots}${standby}).`, value: tm.spec.replicas, schema: { type: 'integer', minimum: app ? 1 : 0, maximum: 1000 } };
   }
   tmChildren.resources = {
     doc: 'CPU request, optional CPU limit, and memory of each TaskManager.',

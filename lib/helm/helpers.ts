@@ -11,7 +11,7 @@ import { Ctx, goString } from './context';
 import { managedKeys } from './cluster-values';
 import { optionValueChecks } from './option-checks';
 import {
-  failBlock, IMAGE_PINNED, JOB_MANAGER_HEAP_MINIMUM, LAST_STATE_NEEDS_HA_CHECKPOINTS, PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY, SUSPEND_NEEDS_DIRECTORY, TASK_HEAP_MINIMUM,
+  failBlock, IMAGE_PINNED, JOB_MANAGER_HEAP_MINIMUM, LAST_STATE_NEEDS_HA_CHECKPOINTS, PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY, SPARE_SLOTS_HOLD_THE_JOB, SUSPEND_NEEDS_DIRECTORY, TASK_HEAP_MINIMUM,
 } from '../rules/guards';
 
 /** templates/_helpers.tpl: names, labels, images, resources, the Flink configuration and the checks that fail a release. */
@@ -310,7 +310,9 @@ export function appValidation(ctx: Ctx, slots: number): string {
   return `${reactive ? '' : `{{- if ${PARALLELISM_WITHIN_SLOTS.refusedWhen({ slotsPerTaskManager: slots })} -}}
 {{- fail (printf "job.parallelism: %d exceeds the %d slots of %d TaskManagers x ${slots} slots; raise taskManager.replicas" (int .Values.job.parallelism) (mul (int .Values.taskManager.replicas) ${slots}) (int .Values.taskManager.replicas)) -}}
 {{- end -}}
-`}${failBlock(SUSPEND_NEEDS_DIRECTORY.refusedWhen(), '"job.state: \\"suspended\\" needs job.savepointDirectory: suspending stops the job with a savepoint"')}\
+`}${app.spareSlotsPerTaskManager ? failBlock(SPARE_SLOTS_HOLD_THE_JOB.refusedWhen({ slotsPerTaskManager: slots + app.spareSlotsPerTaskManager }),
+    `(printf "taskManager.replicas: %d TaskManagers of ${slots + app.spareSlotsPerTaskManager} slots (${app.spareSlotsPerTaskManager} spare) cannot hold job.parallelism %d after losing one; raise taskManager.replicas" (int .Values.taskManager.replicas) (int .Values.job.parallelism))`) : ''}\
+${failBlock(SUSPEND_NEEDS_DIRECTORY.refusedWhen(), '"job.state: \\"suspended\\" needs job.savepointDirectory: suspending stops the job with a savepoint"')}\
 {{- if ${SAVEPOINT_NEEDS_DIRECTORY.refusedWhen()} -}}
 {{- fail "job.upgradeMode: \\"savepoint\\" needs job.savepointDirectory" -}}
 {{- end -}}

@@ -186,6 +186,9 @@ function flinkDeployment(c: FlinkApplication | FlinkSessionCluster, objects: Jso
     }
     // Native mode: the JobManager itself keeps the standby TaskManagers beyond its slot needs.
     if (c.standbyTaskManagers) spec.flinkConfiguration['slotmanager.redundant-taskmanager-num'] = String(c.standbyTaskManagers);
+    // Native mode: spare slots are kept by a minimum slot count, so that the JobManager runs the
+    // same TaskManagers as the standalone cluster (the job's and the spare slots of each).
+    if (c.spareSlotsPerTaskManager) spec.flinkConfiguration['slotmanager.number-of-slots.min'] = String(c.taskManagerReplicas * (c.taskManagerSlots + c.spareSlotsPerTaskManager));
     const files = Object.keys(c.boundJob.files);
     if (files.length) {
       // The job's files (the pipeline's SQL) are read by the JobManager, which runs the job's main.

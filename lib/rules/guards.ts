@@ -23,6 +23,15 @@ export const PARALLELISM_WITHIN_SLOTS: GuardRule<{ parallelism: number; totalSlo
   refusedWhen: (p) => `gt (int .Values.job.parallelism) (mul (int .Values.taskManager.replicas) ${p.slotsPerTaskManager})`,
 };
 
+/**
+ * With spare slots, the TaskManagers left after losing one hold the whole job: (replicas - 1) x
+ * slots per TaskManager (the job's and the spare ones) >= parallelism.
+ */
+export const SPARE_SLOTS_HOLD_THE_JOB: GuardRule<{ parallelism: number; replicas: number; slotsPerTaskManager: number }, { slotsPerTaskManager: number }> = {
+  holds: (v) => (v.replicas - 1) * v.slotsPerTaskManager >= v.parallelism,
+  refusedWhen: (p) => `lt (mul (sub (int .Values.taskManager.replicas) 1) ${p.slotsPerTaskManager}) (int .Values.job.parallelism)`,
+};
+
 /** A savepoint upgrade needs a savepoint directory. */
 export const SAVEPOINT_NEEDS_DIRECTORY: GuardRule<{ upgradeMode: string; savepointDirectory?: string }, void> = {
   holds: (v) => v.upgradeMode !== 'savepoint' || !!v.savepointDirectory,

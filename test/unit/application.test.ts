@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import { createHash } from 'crypto';
 import * as assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as path from 'path';
 import { Duration, Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-27';
 import {
@@ -11,7 +13,9 @@ import * as YAML from 'yaml';
 import { FlinkPlatform } from '../../lib/platform';
 import { operatorResources } from '../../lib/operator/operator-resources';
 import { synthesizePlatform } from '../../lib/synth/synthesize';
+import { helm, writeChart } from '../support/helm-chart';
 import { matchSnapshot } from '../support/snapshot';
+import { ensureHelm } from '../support/tools';
 import { container, find, flinkConfig, synth } from '../support/synth';
 
 const JAR = JobSource.jar({ entryClass: 'com.example.logs.AccessLogJob', args: ['--topic', 'logs.access'] });
@@ -279,4 +283,39 @@ test('application: standbyTaskManagers run beyond the parallelism\'s need, in th
   const none = synth((s) => new FlinkApplication(s, 'k', { job: JAR, ...DIRS, parallelism: 4, taskManagerSlots: 2 }));
   assert.equal(find(none, 'Deployment', 'k-taskmanager').spec.replicas, 2);
   assert.equal(flinkConfig(none, 'k')['heartbeat.interval'], '5s');
+});
+
+test('application: spareSlotsPerTaskManager keeps free slots on every TaskManager, spread evenly, in the config, chart values, chart guard and operator output', async () => {
+  const platform = new FlinkPlatform({ storageBaseDirectory: 's3://state/flink' });
+  const app = platform.addApplication('j', { job: JobSource.jar({ entryClass: 'com.example.Job', jarFile: '/opt/flink/usrlib/job.jar' }), parallelism: 4, taskManagerSlots: 2, spareSlotsPerTaskManager: 1, taskManagerReplicas: 3 });
+  assert.deepEqual([app.taskManagerReplicas, app.taskManagerSlots, app.spareSlotsPerTaskManager, app.parallelism], [3, 2, 1, 4], 'no TaskManager added');
+  const [u] = synthesizePlatform(platform);
+  assert.equal(find(u.objects, 'Deployment', 'j-taskmanager').spec.replicas, 3);
+  const cfg = flinkConfig(u.objects, 'j');
+  assert.equal(cfg['taskmanager.numberOfTaskSlots'], 3, 'the job\'s 2 slots and 1 spare');
+  assert.equal(cfg['taskmanager.load-balance.mode'], 'slots', 'every TaskManager runs part of the job');
+  assert.equal(cfg['heartbeat.interval'], '1s', 'the lost TaskManager is released in about 2 s');
+  assert.equal(cfg['parallelism.default'], 4);
+  assert.match(u.chart['values.yaml'], /2 slots each for the job and 1 spare/);
+  const fd = operatorResources(platform.unit('j')!, u.objects).find((o) => o.kind === 'FlinkDeployment');
+  assert.equal(fd.spec.flinkConfiguration['slotmanager.number-of-slots.min'], '9', 'native: 3 TaskManagers of 3 slots kept');
+  assert.equal(fd.spec.flinkConfiguration['taskmanager.load-balance.mode'], 'slots');
+  // the chart refuses replicas whose survivors cannot hold the job: 2 x 3 slots -> 1 x 3 < 4
+  const bin = await ensureHelm(4);
+  const dir = writeChart(u);
+  try {
+    assert.equal(helm(bin, ['template', 'j', dir]).code, 0);
+    const few = helm(bin, ['template', 'j', dir, '--set', 'taskManager.replicas=2']);
+    assert.notEqual(few.code, 0);
+    assert.match(few.stderr, /taskManager\.replicas: 2 TaskManagers of 3 slots \(1 spare\) cannot hold job\.parallelism 4 after losing one/);
+    assert.equal(helm(bin, ['template', 'j', dir, '--set', 'taskManager.replicas=2', '--set', 'job.parallelism=3']).code, 0, '1 x 3 slots hold 3 tasks');
+  } finally {
+    fs.rmSync(path.dirname(dir), { recursive: true, force: true });
+  }
+  // too few survivors, one TaskManager, with reactive mode or standby TaskManagers: refused
+  const j = { job: JAR, ...DIRS };
+  assert.throws(() => synth((s) => new FlinkApplication(s, 'a', { ...j, parallelism: 4, taskManagerSlots: 2, spareSlotsPerTaskManager: 1 })),
+    /spareSlotsPerTaskManager: 1 leaves 1 TaskManager\(s\) x 3 slots after losing one, too few for the job's 4 tasks; expected at least 2, or more TaskManagers$/);
+  assert.throws(() => synth((s) => new FlinkApplication(s, 'b', { ...j, parallelism: 2, taskManagerSlots: 2, spareSlotsPerTaskManager: 2 })), /spareSlotsPerTaskManager: 2 needs at least 2 TaskManagers/);
+  assert.doesNotThrow(() => synth((s) => new FlinkApplication(s, 'c', { ...j, parallelism: 4, taskManagerSlots: 2, spareSlotsPerTaskManager: 2 })));
 });

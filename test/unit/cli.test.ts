@@ -197,7 +197,24 @@ test('cli plan: standby TaskManagers are priced per job and in the totals', () =
   assert.equal(plan.declared.memoryMiB, byName.spare.asApplication.memoryMiB + byName.plain.asApplication.memoryMiB);
   const text = cli(['plan', '--app', withStandby]);
   assert.equal(text.code, 0, text.stderr);
-  assert.match(text.stdout, /\nspare\s+application\s+4\s+[\d.]+ CPU \/ [\d.]+ GiB \(standby [\d.]+ CPU \/ [\d.]+ GiB\)/);
-  assert.match(text.stdout, /\nof which standby TaskManagers: +[\d.]+ CPU \/ [\d.]+ GiB \(spare capacity for recovery\)\n/);
+  assert.match(text.stdout, /\nspare\s+application\s+4\s+[\d.]+ CPU \/ [\d.]+ GiB \(spare [\d.]+ CPU \/ [\d.]+ GiB\)/);
+  assert.match(text.stdout, /\nof which spare capacity: +[\d.]+ CPU \/ [\d.]+ GiB \(standby TaskManagers and spare slots, for recovery\)\n/);
+  fs.rmSync(d, { recursive: true, force: true });
+});
+
+test('cli plan: spare slots are priced as their share of every TaskManager, with no TaskManager added', () => {
+  const d = tmp();
+  const base = `{ job: L.JobSource.jar({ entryClass: 'com.example.A' }), parallelism: 4, taskManagerSlots: 2 }`;
+  const withSpare = appModule(d, `p.addApplication('spare', { ...${base}, spareSlotsPerTaskManager: 1, taskManagerReplicas: 3 });\np.addApplication('plain', { ...${base}, taskManagerReplicas: 3 });`);
+  const r = cli(['plan', '--app', withSpare, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const plan = JSON.parse(r.stdout);
+  const byName = Object.fromEntries(plan.jobs.map((j: any) => [j.name, j]));
+  assert.deepEqual(byName.spare.asApplication, byName.plain.asApplication, 'spare slots add no TaskManager');
+  // 3 TaskManagers of 2 + 1 slots: a third of each is kept free
+  const tm = { cpuMillis: 1000, memoryMiB: 2048 };
+  assert.deepEqual(byName.spare.standby, { cpuMillis: tm.cpuMillis, memoryMiB: Math.round(tm.memoryMiB) }, JSON.stringify(byName.spare.standby));
+  assert.match(byName.spare.reason, /1 spare slot\(s\) on each of its TaskManagers/);
+  assert.deepEqual(plan.standby, byName.spare.standby);
   fs.rmSync(d, { recursive: true, force: true });
 });

@@ -8,7 +8,7 @@ import { FlinkApplication } from '../../lib/application';
 import { ValidationError } from '../../lib/errors';
 import * as YAML from 'yaml';
 import {
-  GuardRule, IMAGE_PINNED, JOB_MANAGER_HEAP_MINIMUM, LAST_STATE_NEEDS_HA_CHECKPOINTS, PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY, SUSPEND_NEEDS_DIRECTORY, TASK_HEAP_MINIMUM,
+  GuardRule, IMAGE_PINNED, JOB_MANAGER_HEAP_MINIMUM, LAST_STATE_NEEDS_HA_CHECKPOINTS, PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY, SPARE_SLOTS_HOLD_THE_JOB, SUSPEND_NEEDS_DIRECTORY, TASK_HEAP_MINIMUM,
 } from '../../lib/rules/guards';
 import { FlinkPlatform, JobSource, UpgradeMode } from '../../lib';
 import { checkImage } from '../../lib/cluster/image-ref';
@@ -80,6 +80,15 @@ test('guard rules: the constructs\' check and the chart\'s template condition gi
         agree(`parallelism ${parallelism}, ${replicas} x ${slots} slots`,
           PARALLELISM_WITHIN_SLOTS.holds({ parallelism, totalSlots: replicas * slots }),
           helmAccepts(bin, PARALLELISM_WITHIN_SLOTS.refusedWhen({ slotsPerTaskManager: slots }), { job: { parallelism }, taskManager: { replicas } }));
+      }
+    }
+  }
+  for (const slotsPerTaskManager of [2, 3]) {
+    for (const replicas of [1, 2, 3, 4]) {
+      for (const parallelism of [1, 2, 3, 4, 5, 6, 7, 9, 10]) {
+        agree(`spare slots: parallelism ${parallelism}, ${replicas} x ${slotsPerTaskManager} slots`,
+          SPARE_SLOTS_HOLD_THE_JOB.holds({ parallelism, replicas, slotsPerTaskManager }),
+          helmAccepts(bin, SPARE_SLOTS_HOLD_THE_JOB.refusedWhen({ slotsPerTaskManager }), { job: { parallelism }, taskManager: { replicas } }));
       }
     }
   }

@@ -17,9 +17,9 @@ export const planCommand: Command = {
       return 0;
     }
     process.stdout.write(table(['JOB', 'NOW', 'P', 'AS APPLICATION', 'AS SESSION JOB', 'RECOMMENDED', 'WHY'],
-      plan.jobs.map((j) => [j.name, j.mode, j.parallelism, fmt(j.asApplication) + (j.standby ? ` (standby ${fmt(j.standby)})` : ''), fmt(j.asSession), j.recommendation, j.reason])));
+      plan.jobs.map((j) => [j.name, j.mode, j.parallelism, fmt(j.asApplication) + (j.standby ? ` (spare ${fmt(j.standby)})` : ''), fmt(j.asSession), j.recommendation, j.reason])));
     process.stdout.write(`\ntotal requested as declared: ${fmt(plan.declared)}\n`);
-    if (plan.standby.memoryMiB > 0) process.stdout.write(`of which standby TaskManagers:  ${fmt(plan.standby)} (spare capacity for recovery)\n`);
+    if (plan.standby.memoryMiB > 0) process.stdout.write(`of which spare capacity:  ${fmt(plan.standby)} (standby TaskManagers and spare slots, for recovery)\n`);
     process.stdout.write(`every job as an application: ${fmt(plan.allApplication)}\n`);
     process.stdout.write(`every job as a session job:  ${fmt(plan.allSession)} (plus idle session slots)\n`);
     return 0;
