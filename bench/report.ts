@@ -188,7 +188,7 @@ function runtimeSection(rt: Record<string, unknown>, plots: string, plotsExist: 
 function standbySection(rt: Record<string, unknown>): string {
   const quick = rt.smoke ? ' at the quick size (20,000 records)' : '';
   return [
-    `### Recovery with a standby TaskManager (${String(rt.startedAt).slice(0, 10)}, \`${String(rt.command)}\`, ${((rt.durationMs as number) / 60_000).toFixed(1)} min${quick})`,
+    `### Recovery with spare capacity: a standby TaskManager or spare slots (${String(rt.startedAt).slice(0, 10)}, \`${String(rt.command)}\`, ${((rt.durationMs as number) / 60_000).toFixed(1)} min${quick})`,
     '',
     'Exactly-once lifetimes only: stock, the generated defaults, `standbyTaskManagers: 1` (standby), the same with the 5 s heartbeat put back (standbyOnly) and `spareSlotsPerTaskManager: 1` (spare), interleaved per round.',
     '',

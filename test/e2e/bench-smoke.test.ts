@@ -124,6 +124,6 @@ test('bench: a newer run with the standby recovery variants is recorded beside t
   const file = (date: string, runtime: unknown) => ({ date, updatedAt: '', parts: { runtime } }) as any;
   const out = renderReadme('', [file('2026-11-22', full), file('2026-12-01', standby)], 'plots');
   assert.match(out, /### Runtime \(2026-11-22,[^\n]*\n[\s\S]*FULL SUMMARY/);
-  assert.match(out, /### Recovery with a standby TaskManager \(2026-12-01, `node build\/bench\/runtime\/main.js --quick --runs 3 --delivery exactly-once --out <file>`, 2\.0 min at the quick size[^\n]*\n[\s\S]*STANDBY SUMMARY/);
-  assert.doesNotMatch(renderReadme('', [file('2026-11-22', full)], 'plots'), /### Recovery with a standby/, 'no section without a standby run');
+  assert.match(out, /### Recovery with spare capacity: a standby TaskManager or spare slots \(2026-12-01, `node build\/bench\/runtime\/main.js --quick --runs 3 --delivery exactly-once --out <file>`, 2\.0 min at the quick size[^\n]*\n[\s\S]*STANDBY SUMMARY/);
+  assert.doesNotMatch(renderReadme('', [file('2026-11-22', full)], 'plots'), /### Recovery with spare capacity/, 'no section without a standby run');
 });

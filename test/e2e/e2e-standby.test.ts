@@ -1,9 +1,13 @@
 /**
- * A standby TaskManager takes over: the runtime benchmark's job (Kafka -> per-service count ->
- * Kafka, exactly-once, Flink 2.2.1) synthesized with `standbyTaskManagers: 1` runs as local
- * processes; a busy TaskManager is SIGKILLed and no replacement is started until the job is
- * RUNNING again, so it can only have run on in the standby's slot. Then the replacement starts
- * (as the Deployment would) and registers as the new spare.
+ * Spare capacity takes over: the runtime benchmark's job (Kafka -> per-service count -> Kafka,
+ * exactly-once, Flink 2.2.1) runs as local processes; a busy TaskManager is SIGKILLed and no
+ * replacement is started until the job is RUNNING again, so it can only have run on in the spare
+ * capacity:
+ * - `standbyTaskManagers: 1`: in the idle standby TaskManager's slot; the replacement then
+ *   registers as the new spare;
+ * - `spareSlotsPerTaskManager: 1`: the job spread over both TaskManagers, each keeping a slot
+ *   free; the survivor runs the lost TaskManager's task in its spare slot (its own JVM); the
+ *   replacement's slots are then the free ones.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -11,31 +15,38 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { DeliveryGuarantee } from '../../lib';
-import { benchObjects, FLINK_LINE, FLINK_VERSION, JOB_NAME } from '../../bench/runtime/job';
+import { benchObjects, BenchJobOptions, FLINK_LINE, FLINK_VERSION, JOB_NAME } from '../../bench/runtime/job';
 import { layoutFlinkHome } from '../support/flink-dist';
 import { restGet, waitFor } from '../support/flink-proc';
 import { KafkaBroker, startKafka } from '../support/kafka';
 import { RunningCluster, runCluster } from '../support/local-flink';
 
 interface Subtask { status: string; attempt: number }
+interface TaskManager { id: string; slotsNumber: number; freeSlots: number }
 
-test(`standby: a killed TaskManager's tasks run on in the standby's slot before any replacement, Flink ${FLINK_VERSION}`, { timeout: 10 * 60_000 }, async (t) => {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-standby-'));
+interface SpareRun {
+  readonly c: RunningCluster;
+  /** every subtask RUNNING in attempt >= minAttempt */
+  runningAt(minAttempt: number): Promise<boolean>;
+  taskManagers(): Promise<TaskManager[]>;
+}
+
+/** The benchmark job with `spare` options on Kafka and local Flink processes (`taskManagers` started first); cleans up after fn. */
+async function withSpareCapacity(t: { diagnostic(m: string): void }, tag: string, spare: Pick<BenchJobOptions, 'standbyTaskManagers' | 'spareSlotsPerTaskManager'>, taskManagers: number | undefined, fn: (r: SpareRun) => Promise<void>): Promise<void> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), `cdk8s-flink-${tag}-`));
   let kafka: KafkaBroker | undefined;
   let cluster: RunningCluster | undefined;
   try {
     const home = await layoutFlinkHome(FLINK_VERSION, FLINK_LINE, path.join(work, 'flink'));
     kafka = await startKafka({ dataDir: path.join(work, 'kafka') });
-    await kafka.createTopic('standby.in', 2);
-    await kafka.createTopic('standby.out', 2);
+    await kafka.createTopic(`${tag}.in`, 2);
+    await kafka.createTopic(`${tag}.out`, 2);
     const objects = benchObjects({
-      bootstrap: kafka.bootstrap, sourceTopic: 'standby.in', sinkTopic: 'standby.out', groupId: 'standby', transactionalIdPrefix: 'standby',
-      delivery: DeliveryGuarantee.EXACTLY_ONCE, stateBase: `file://${work}/state`, standbyTaskManagers: 1,
+      bootstrap: kafka.bootstrap, sourceTopic: `${tag}.in`, sinkTopic: `${tag}.out`, groupId: tag, transactionalIdPrefix: tag,
+      delivery: DeliveryGuarantee.EXACTLY_ONCE, stateBase: `file://${work}/state`, ...spare,
     });
-    // Two TaskManagers first, so the job's two slots are theirs; the standby starts after.
-    cluster = await runCluster(objects, JOB_NAME, work, home, { taskManagers: 2 });
+    cluster = await runCluster(objects, JOB_NAME, work, home, taskManagers ? { taskManagers } : {});
     const c = cluster;
-    assert.equal(c.local.taskManager.replicas, 3, 'the Deployment runs 2 + 1 standby');
     const jobId = c.local.jobManager.args[c.local.jobManager.args.indexOf('--job-id') + 1];
     const subtasks = async (): Promise<Subtask[]> => {
       const out: Subtask[] = [];
@@ -46,10 +57,25 @@ test(`standby: a killed TaskManager's tasks run on in the standby's slot before 
     };
     const runningAt = async (minAttempt: number) => {
       const xs = await subtasks().catch(() => []);
-      return xs.length > 0 && xs.every((s) => s.status === 'RUNNING' && s.attempt >= minAttempt);
+      return xs.length > 0 && xs.every((x) => x.status === 'RUNNING' && x.attempt >= minAttempt);
     };
-    const taskManagers = async () => (await restGet<{ taskmanagers: Array<{ id: string; freeSlots: number }> }>(`${c.rest}/taskmanagers`)).taskmanagers;
+    const tms = async () => (await restGet<{ taskmanagers: TaskManager[] }>(`${c.rest}/taskmanagers`)).taskmanagers;
     await waitFor(() => runningAt(0), { timeoutMs: 240_000, intervalMs: 500, what: `job ${jobId} RUNNING`, abortIf: c.died });
+    await fn({ c, runningAt, taskManagers: tms });
+  } catch (e) {
+    if (cluster) t.diagnostic(cluster.logs().slice(-4000));
+    throw e;
+  } finally {
+    await cluster?.stop();
+    await kafka?.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+test(`standby: a killed TaskManager's tasks run on in the standby's slot before any replacement, Flink ${FLINK_VERSION}`, { timeout: 10 * 60_000 }, async (t) => {
+  // Two TaskManagers first, so the job's two slots are theirs; the standby starts after.
+  await withSpareCapacity(t, 'standby', { standbyTaskManagers: 1 }, 2, async ({ c, runningAt, taskManagers }) => {
+    assert.equal(c.local.taskManager.replicas, 3, 'the Deployment runs 2 + 1 standby');
     await c.replaceTaskManager(2);
     await waitFor(async () => (await taskManagers().catch(() => [])).length === 3, { timeoutMs: 180_000, intervalMs: 500, what: 'the standby TaskManager registered', abortIf: c.died });
     const before = await taskManagers();
@@ -58,7 +84,7 @@ test(`standby: a killed TaskManager's tasks run on in the standby's slot before 
     const tKill = Date.now();
     await c.killTaskManager(1);
     // No replacement yet: the job can only come back in the standby's slot.
-    await waitFor(() => runningAt(1), { timeoutMs: 180_000, intervalMs: 250, what: `job ${jobId} RUNNING again without a replacement`, abortIf: c.died });
+    await waitFor(() => runningAt(1), { timeoutMs: 180_000, intervalMs: 250, what: 'the job RUNNING again without a replacement', abortIf: c.died });
     const runningMs = Date.now() - tKill;
     const after = await taskManagers();
     assert.equal(after.length, 2, 'the killed TaskManager is released');
@@ -73,12 +99,32 @@ test(`standby: a killed TaskManager's tasks run on in the standby's slot before 
       return tms.length === 3 && tms.filter((tm) => tm.freeSlots > 0).length === 1;
     }, { timeoutMs: 180_000, intervalMs: 500, what: 'the replacement registered as the new spare', abortIf: c.died });
     assert.ok(await runningAt(1), 'the job keeps running while the replacement joins');
-  } catch (e) {
-    if (cluster) t.diagnostic(cluster.logs().slice(-4000));
-    throw e;
-  } finally {
-    await cluster?.stop();
-    await kafka?.stop();
-    fs.rmSync(work, { recursive: true, force: true });
-  }
+  });
+});
+
+test(`spare slots: the job spread over both TaskManagers; a killed one's task runs on in the survivor's spare slot before any replacement, Flink ${FLINK_VERSION}`, { timeout: 10 * 60_000 }, async (t) => {
+  await withSpareCapacity(t, 'spare', { spareSlotsPerTaskManager: 1 }, undefined, async ({ c, runningAt, taskManagers }) => {
+    assert.equal(c.local.taskManager.replicas, 2, 'no TaskManager added');
+    await waitFor(async () => (await taskManagers().catch(() => [])).length === 2, { timeoutMs: 180_000, intervalMs: 500, what: 'both TaskManagers registered', abortIf: c.died });
+    const before = await taskManagers();
+    assert.deepEqual(before.map((tm) => [tm.slotsNumber, tm.freeSlots]), [[2, 1], [2, 1]], 'each TaskManager runs one of the job\'s two slots and keeps one free');
+
+    const tKill = Date.now();
+    await c.killTaskManager(1);
+    await waitFor(() => runningAt(1), { timeoutMs: 180_000, intervalMs: 250, what: 'the job RUNNING again without a replacement', abortIf: c.died });
+    const runningMs = Date.now() - tKill;
+    const after = await taskManagers();
+    assert.equal(after.length, 1, 'the killed TaskManager is released, no new one');
+    assert.ok(before.some((b) => b.id === after[0].id), 'the survivor');
+    assert.equal(after[0].freeSlots, 0, 'the survivor runs both tasks: its own and the lost one\'s in its spare slot');
+    t.diagnostic(`RUNNING again ${runningMs} ms after the kill, on the survivor alone`);
+
+    // The Deployment's replacement registers; its slots are the spare capacity now.
+    await c.replaceTaskManager(1);
+    await waitFor(async () => {
+      const tms = await taskManagers().catch(() => []);
+      return tms.length === 2 && tms.reduce((n, tm) => n + tm.freeSlots, 0) === 2;
+    }, { timeoutMs: 180_000, intervalMs: 500, what: 'the replacement registered with its slots free', abortIf: c.died });
+    assert.ok(await runningAt(1), 'the job keeps running while the replacement joins');
+  });
 });
