@@ -28,6 +28,20 @@
  * session cluster runs on. Then helm 3 installs the job again from that savepoint, upgrades it
  * (the submitter stops the run with a savepoint, the new run restores it) and uninstalls it.
  *
+ * audit-logs (the Flink 1.20 image; Kafka source to an exactly-once Kafka sink and an HDFS archive,
+ * with a per-service running count in keyed state), installed with helm 3 as released: the
+ * preflight and hand-off hooks, JobManager and TaskManager Ready, the job RUNNING. Application
+ * logs produced from a pod in four batches, each consumed and checkpointed before the next step:
+ * a TaskManager pod deleted while half a batch is read but not checkpointed (the job restores its
+ * latest checkpoint); `helm upgrade` to the same image under a new tag, parallelism 2 -> 1 and a
+ * Flink configuration value (read back from the running JobManager), through the pre-upgrade
+ * hook's savepoint; an upgrade whose savepoint cannot be written (the savepoint directory made
+ * read-only on HDFS) fails at the pre-upgrade hook while the same job runs on under the same
+ * JobManager pod; `job.state=suspended` scales to zero after a savepoint in the hand-off, and
+ * `job.state=running` restores it. After stop-with-savepoint --drain, the Kafka sink read
+ * read_committed and the archive hold every record once, and each service's running counts are
+ * 1..n without gaps or repeats.
+ *
  * The example's Kafka source names no truststore, and the chart has no value that could give it
  * one: the Flink and ops images are run as images derived with the test authority in their system
  * trust store (trustingImage), the smallest change that lets the chart run unedited.
@@ -40,7 +54,7 @@ import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'path';
 import { recordE2E } from '../support/e2e-report';
-import { RealNode } from '../support/node';
+import { buildah, ociArchive, RealNode } from '../support/node';
 import { BOOTSTRAP, ChartNode, ChartImages, KAFKA_SECRET, splitImage } from '../support/node-charts';
 import { kafkaClientPod } from '../support/node-services';
 import { ensureHelm } from '../support/tools';
@@ -85,6 +99,17 @@ const handoffData = () => h.handoffData('access-logs');
 const ensureServers = async (steps: Record<string, number>) => {
   await h.ensureServers(steps);
   await h.topic(SOURCE, 4);
+};
+/**
+ * The ops tool's stop-with-savepoint --drain of a release's job (its files finished), from a pod
+ * with the hooks' labels (the chart's NetworkPolicy opens REST to them); the savepoint it printed.
+ */
+const drain = async (release: string, restSvc: string, jid: string): Promise<{ savepoint?: string; log: string }> => {
+  const stop = kafkaClientPod(NS, `${release}-drain`, trusting.ops, BOOTSTRAP, KAFKA_SECRET, []) as any;
+  stop.metadata.labels = { 'app.kubernetes.io/name': release, 'app.kubernetes.io/instance': release, 'app.kubernetes.io/component': 'hooks' };
+  stop.spec.containers[0].command = ['cdk8s-flink-ops', 'stop', '--rest-url', `http://${restSvc}.${NS}.svc:8081`, '--job-id', jid, '--drain', '--timeout', '300s'];
+  const log = await runPod(stop, 360_000);
+  return { savepoint: /^hdfs:\/\/\S+$/m.exec(log)?.[0], log };
 };
 /** How often each record path (`/r/<i>`) is in the HDFS archive's finished files. */
 const archiveCounts = () => h.hdfsCounts('/logs/access/dt=*/hr=*/part-*', 'path');
@@ -270,12 +295,7 @@ test('access-logs as released against Kafka and HDFS pods: preflight passes, rec
       //    the first and third batches exactly once; the second once by revision 2 and once more
       //    by revision 1's code restored from before it (what a rollback to older state means)
       t = Date.now();
-      // the ops tool's stop, from a pod with the hooks' labels (the chart opens REST to them)
-      const stop = kafkaClientPod(NS, 'flink-stop', trusting.ops, BOOTSTRAP, KAFKA_SECRET, []) as any;
-      stop.metadata.labels = { 'app.kubernetes.io/name': 'access-logs', 'app.kubernetes.io/instance': 'access-logs', 'app.kubernetes.io/component': 'hooks' };
-      stop.spec.containers[0].command = ['cdk8s-flink-ops', 'stop', '--rest-url', `http://${restSvc}.${NS}.svc:8081`, '--job-id', thirdJob, '--drain', '--timeout', '300s'];
-      const stopped = await runPod(stop, 360_000);
-      const savepoint = /^hdfs:\/\/\S+$/m.exec(stopped)?.[0];
+      const { savepoint, log: stopped } = await drain('access-logs', restSvc, thirdJob);
       assert.match(savepoint ?? '', /^hdfs:\/\/namenode\.hadoop\.svc:8020\/flink\/access-logs\/savepoints\//, `stop-with-savepoint --drain:\n${stopped}`);
       const counts = await archiveCounts();
       const expected = (i: number) => (i >= RECORDS && i < 2 * RECORDS ? 2 : 1);
@@ -440,5 +460,239 @@ test('session mode on the node: shared-logs (Flink 1.20, Kubernetes HA) runs slo
     await node.cluster.kubectl(['-n', NS, 'delete', 'job', 'slow-requests-stop', '--ignore-not-found'], { timeoutMs: 60_000 });
     // what stays after a session cluster's uninstall: its HA ConfigMaps
     await node.cluster.kubectl(['-n', NS, 'delete', 'configmap', '-l', 'app=shared-logs,configmap-type=high-availability'], { timeoutMs: 60_000 });
+  }
+});
+
+test('audit-logs as released with helm 3 (Flink 1.20): application logs reach the exactly-once Kafka sink and the HDFS archive once each with per-service counts that go on exactly across a TaskManager lost mid-stream, a savepoint upgrade (new image tag, parallelism and Flink configuration), a failed savepoint that fails the upgrade and leaves the job running, and a suspend and resume', { timeout: 40 * 60_000 }, async () => {
+  const h3 = await ensureHelm(3);
+  const RELEASE = 'audit-logs';
+  const AUDIT_CHART = path.join(ROOT, 'charts', 'audit-logs');
+  const AUDIT_SOURCE = 'logs.audit';
+  const AUDIT_SINK = 'logs.audit.counted';
+  const GROUP = 'flink-audit-logs';
+  const N = 1_000;
+  const REST = `${RELEASE}-rest`;
+  const SAVEPOINTS = '/flink/audit-logs/savepoints';
+  const steps: Record<string, number> = {};
+  const timings: Record<string, number> = {};
+  let installed = false;
+  let locked = false;
+  // the same Flink image under a second tag, for the upgrade (tagged and imported beside the install)
+  const [flinkRepo, flinkTag] = splitImage(trusting.flink120);
+  const retagged = `${flinkRepo}:${flinkTag}-retag`;
+  const retag = (async () => {
+    const t = Date.now();
+    await buildah(['tag', trusting.flink120, retagged]);
+    await node.importImage(await ociArchive(retagged));
+    timings.retagImportMs = Date.now() - t;
+  })();
+  retag.catch(() => undefined);
+  const hdfs = (args: string[]) => node.cluster.kubectl(['-n', 'hadoop', 'exec', 'hdfs-0', '--', '/opt/hdfs/fs', ...args], { timeoutMs: 90_000 });
+  /** the release's JobManager or TaskManager pods, not those being deleted (a rolling update's old ones) */
+  const live = async (component: string) => (await podsOf(`app.kubernetes.io/instance=${RELEASE},app.kubernetes.io/component=${component}`)).filter((p) => !p.metadata.deletionTimestamp);
+  const jobManagers = () => live('jobmanager');
+  const taskManagers = () => live('taskmanager');
+  try {
+    await withDiagnostics(async () => {
+      await ensureServers(steps);
+      await Promise.all([h.topic(AUDIT_SOURCE, 4), h.topic(AUDIT_SINK, 2)]);
+      /** application logs [from, from + n) into the source, from a pod */
+      const produce = async (name: string, n: number, from: number) => {
+        const t = Date.now();
+        assert.match(await client(`audit-produce-${name}`, ['produce-app', AUDIT_SOURCE, String(n), String(from)]), new RegExp(`produced ${n}`));
+        steps[`produce${name}Ms`] = Date.now() - t;
+      };
+      /** waits until the job's committed offsets (committed on a completed checkpoint) reach `total` */
+      const committed = async (name: string, total: number) => {
+        const t = Date.now();
+        assert.match(await client(`audit-committed-${name}`, ['committed', AUDIT_SOURCE, GROUP, String(total)], 420_000), new RegExp(`committed ${total}`));
+        steps[`committed${name}Ms`] = Date.now() - t;
+      };
+      const latestCheckpoint = async (jid: string) => (await rest(REST, `/jobs/${jid}/checkpoints`)).latest?.completed as { id: number; trigger_timestamp: number; external_path: string } | undefined;
+      const sourceOut = async (jid: string): Promise<number> => {
+        const v = ((await rest(REST, `/jobs/${jid}`)).vertices as { name: string; metrics: Record<string, number> }[]).find((x) => /Source/.test(x.name));
+        return v?.metrics['write-records'] ?? 0;
+      };
+      const images120 = { flink: trusting.flink120, ops: trusting.ops };
+      const upgradeValues = (extra: string[]) => values([
+        `image.tag=${flinkTag}-retag`, 'job.parallelism=1', 'flinkConfiguration.web\\.checkpoints\\.history=17', ...extra,
+      ], images120);
+
+      // 1. install with helm 3 as released: the preflight and hand-off hooks, JobManager and
+      //    TaskManager Ready, the job RUNNING under the hand-off's id
+      let t = Date.now();
+      const install = await helm(h3, ['install', RELEASE, AUDIT_CHART, '-n', NS, ...values([], images120), '--wait', '--timeout', '480s']);
+      installed = true;
+      steps.installReadyMs = Date.now() - t;
+      assert.equal(install.code, 0, `helm 3 install audit-logs:\n${install.out}`);
+      const jms = await jobManagers();
+      const tms = await taskManagers();
+      assert.ok(jms.length === 1 && tms.length === 1, `1 JobManager and 1 TaskManager: ${jms.length}, ${tms.length}`);
+      for (const p of [...jms, ...tms]) {
+        assert.ok(p.status.conditions.some((c: any) => c.type === 'Ready' && c.status === 'True'), `${p.metadata.name} Ready`);
+        assert.equal(p.spec.securityContext.runAsUser, 9999);
+        assert.equal(p.spec.containers[0].securityContext.readOnlyRootFilesystem, true);
+      }
+      const first = await untilRunning(REST);
+      steps.installToRunningMs = Date.now() - t;
+      assert.equal(first, (await h.handoffData(RELEASE)).jobId, 'the job runs under the hand-off\'s job id');
+      await produce('0', N, 0);
+      await committed('0', N);
+
+      // 2. a TaskManager lost mid-stream: half a batch read and checkpointed, the other half read
+      //    but not yet checkpointed when the TaskManager pod is deleted; the job restores its
+      //    latest checkpoint and reads the second half again
+      await produce('1a', N / 2, N);
+      await committed('1a', N + N / 2);
+      const before = await latestCheckpoint(first);
+      assert.ok(before, 'a completed checkpoint');
+      const tB = Date.now();
+      await produce('1b', N / 2, N + N / 2);
+      let readAtKill = 0;
+      for (const until = Date.now() + 120_000; Date.now() < until && readAtKill < 2 * N; await sleep(1000)) readAtKill = await sourceOut(first);
+      assert.ok(readAtKill >= 2 * N, `the job read the second half before the kill: ${readAtKill}`);
+      const atKill = await latestCheckpoint(first);
+      const tm = (await taskManagers())[0];
+      t = Date.now();
+      await kubectl(['-n', NS, 'delete', 'pod', tm.metadata.name, '--wait=false']);
+      // the second half had been read and no checkpoint taken after it was produced
+      const uncheckpointedAtKill = (atKill?.trigger_timestamp ?? 0) < tB;
+      let restored: { external_path?: string; is_savepoint?: boolean } | undefined;
+      for (const until = Date.now() + 420_000; Date.now() < until && !restored?.external_path; await sleep(2000)) {
+        restored = (await rest(REST, `/jobs/${first}/checkpoints`).catch(() => ({}))).latest?.restored ?? undefined;
+      }
+      assert.match(restored?.external_path ?? '', /^hdfs:\/\/namenode\.hadoop\.svc:8020\/flink\/audit-logs\/checkpoints\/[0-9a-f]{32}\/chk-\d+$/, `the job restored a checkpoint: ${JSON.stringify(restored)}`);
+      assert.equal(restored?.is_savepoint, false);
+      await untilRunning(REST, { jid: first });
+      steps.taskManagerLossToRunningMs = Date.now() - t;
+      assert.ok(!(await taskManagers()).some((p) => p.metadata.uid === tm.metadata.uid), 'a new TaskManager pod');
+      await committed('1', 2 * N);
+      const tmLoss = { readAtKill, checkpointAtKill: atKill?.id, checkpointBefore: before.id, uncheckpointedAtKill, restoredFrom: restored?.external_path };
+
+      // 3. helm upgrade: the same image under a new tag, parallelism 2 -> 1, a Flink configuration
+      //    value; the pre-upgrade hook stops the job with a savepoint, the new JobManager restores it
+      await retag;
+      const jmBefore = (await jobManagers())[0];
+      t = Date.now();
+      const upgrade = await helm(h3, ['upgrade', RELEASE, AUDIT_CHART, '-n', NS, ...upgradeValues([]), '--wait', '--timeout', '480s']);
+      steps.upgradeMs = Date.now() - t;
+      assert.equal(upgrade.code, 0, `helm 3 upgrade audit-logs:\n${upgrade.out}`);
+      const afterUpgrade = await h.handoffData(RELEASE);
+      const upgradeSavepoint = afterUpgrade['savepoint.r2'] ?? '';
+      assert.match(upgradeSavepoint, new RegExp(`^hdfs://namenode\\.hadoop\\.svc:8020${SAVEPOINTS}/savepoint-`), `the hook's savepoint in the hand-off: ${JSON.stringify(afterUpgrade)}`);
+      const second = await untilRunning(REST, { jid: afterUpgrade.jobId });
+      steps.upgradeToRunningMs = Date.now() - t;
+      const upgraded = await restoreOf(REST, second);
+      assert.deepEqual({ from: upgraded.restoredFrom, savepoint: upgraded.isSavepoint, parallelism: Math.max(...upgraded.parallelism) }, { from: upgradeSavepoint, savepoint: true, parallelism: 1 }, 'the new job restored the upgrade\'s savepoint at parallelism 1');
+      const jm = (await jobManagers())[0];
+      assert.notEqual(jm.metadata.uid, jmBefore.metadata.uid, 'a new JobManager pod');
+      // (the spec: a container status may name another tag of the same image)
+      for (const p of [jm, ...(await taskManagers())]) assert.equal(p.spec.containers[0].image, retagged, `${p.metadata.name} runs the new tag`);
+      const config = (await rest(REST, '/jobmanager/config')) as { key: string; value: string }[];
+      assert.equal(config.find((c) => c.key === 'web.checkpoints.history')?.value, '17', 'the changed Flink configuration reached the JobManager');
+      await produce('2', N, 2 * N);
+      await committed('2', 3 * N);
+
+      // 4. a savepoint that cannot be written (the savepoint directory read-only for the flink
+      //    user on HDFS): the pre-upgrade hook fails the upgrade; the same job runs on, its
+      //    JobManager untouched
+      const chmod = await hdfs(['-chmod', '555', SAVEPOINTS]);
+      assert.equal(chmod.code, 0, `chmod ${SAVEPOINTS}: ${chmod.stderr}`);
+      locked = true;
+      t = Date.now();
+      const refused = await helm(h3, ['upgrade', RELEASE, AUDIT_CHART, '-n', NS, ...upgradeValues([]), '--wait', '--timeout', '480s']);
+      steps.failedUpgradeMs = Date.now() - t;
+      assert.notEqual(refused.code, 0, `the upgrade must fail when the savepoint fails:\n${refused.out}`);
+      assert.match(refused.out, /pre-upgrade/, refused.out);
+      const hookPod = (await podsOf(`job-name=${RELEASE}-pre-upgrade`))[0];
+      const hookLog = hookPod ? await kubectl(['-n', NS, 'logs', hookPod.metadata.name]) : '';
+      assert.match(hookLog, /savepoint of job [0-9a-f]{32} failed/, `the hook's log names the failed savepoint:\n${hookLog}`);
+      assert.equal((await jobStates(REST)).jobs.find((j) => j.jid === second)?.state, 'RUNNING', 'the same job still runs');
+      await untilRunning(REST, { jid: second }, 60_000);
+      const jmAfterFailure = await jobManagers();
+      assert.deepEqual(jmAfterFailure.map((p) => [p.metadata.uid, p.status.containerStatuses[0].restartCount]), [[jm.metadata.uid, jm.status.containerStatuses[0].restartCount]], 'the JobManager pod untouched');
+      assert.equal((await h.handoffData(RELEASE)).jobId, second, 'the hand-off unchanged');
+      assert.equal((await hdfs(['-chmod', '755', SAVEPOINTS])).code, 0);
+      locked = false;
+      const failedUpgrade = { helm: refused.out.trim().split('\n').slice(-3), hook: hookLog.trim().split('\n').slice(-2) };
+
+      // 5. suspend: the hook stops the job with a savepoint, JobManager and TaskManagers scale to
+      //    zero; resume: the new job restores that savepoint
+      t = Date.now();
+      const suspend = await helm(h3, ['upgrade', RELEASE, AUDIT_CHART, '-n', NS, ...upgradeValues(['job.state=suspended']), '--wait', '--timeout', '480s']);
+      assert.equal(suspend.code, 0, `helm 3 upgrade job.state=suspended:\n${suspend.out}`);
+      await node.cluster.kubectl(['-n', NS, 'wait', '--for=delete', 'pod', '-l', `app.kubernetes.io/instance=${RELEASE},app.kubernetes.io/component in (jobmanager,taskmanager)`, '--timeout=180s'], { timeoutMs: 190_000 });
+      steps.suspendMs = Date.now() - t;
+      assert.deepEqual([(await jobManagers()).length, (await taskManagers()).length], [0, 0], 'scaled to zero');
+      const suspended = await h.handoffData(RELEASE);
+      const suspendSavepoint = suspended.savepointPath;
+      assert.match(suspendSavepoint ?? '', new RegExp(`${SAVEPOINTS}/savepoint-`), `the suspend's savepoint in the hand-off: ${JSON.stringify(suspended)}`);
+      assert.notEqual(suspendSavepoint, upgradeSavepoint);
+      await produce('3', N, 3 * N);
+      t = Date.now();
+      const resume = await helm(h3, ['upgrade', RELEASE, AUDIT_CHART, '-n', NS, ...upgradeValues(['job.state=running']), '--wait', '--timeout', '480s']);
+      assert.equal(resume.code, 0, `helm 3 upgrade job.state=running:\n${resume.out}`);
+      const resumedHandoff = await h.handoffData(RELEASE);
+      const third = await untilRunning(REST, { jid: resumedHandoff.jobId });
+      steps.resumeToRunningMs = Date.now() - t;
+      const resumed = await restoreOf(REST, third);
+      assert.deepEqual({ from: resumed.restoredFrom, savepoint: resumed.isSavepoint }, { from: suspendSavepoint, savepoint: true }, 'the resumed job restored the suspend\'s savepoint');
+      await committed('3', 4 * N);
+
+      // 6. stop with a drain (the archive's files finished, the last transaction committed); then
+      //    both sinks read back: every id once, each service's counts 1..n without gaps or repeats
+      t = Date.now();
+      const { savepoint: drained, log: drainLog } = await drain(RELEASE, REST, third);
+      assert.match(drained ?? '', new RegExp(`${SAVEPOINTS}/savepoint-`), `stop-with-savepoint --drain:\n${drainLog}`);
+      steps.drainMs = Date.now() - t;
+      t = Date.now();
+      // read_committed, asking for more than was written with a short bound, so duplicates would show
+      const consumed = await client('audit-consume', ['consume', AUDIT_SINK, String(4 * N + 200), '45'], 300_000);
+      steps.consumeMs = Date.now() - t;
+      const sunk = consumed.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { id: string; service: string; service_count: number });
+      const kafkaIds = new Map<string, number>();
+      for (const r of sunk) kafkaIds.set(r.id, (kafkaIds.get(r.id) ?? 0) + 1);
+      const archiveIds = await h.hdfsCounts('/logs/audit/dt=*/part-*', 'id');
+      const exactness = (counts: Map<string, number>) => {
+        const batches = [[0, N], [N, 2 * N], [2 * N, 3 * N], [3 * N, 4 * N]].map(([from, to]) => {
+          let lost = 0, duplicated = 0;
+          for (let i = from; i < to; i++) {
+            const n = counts.get(`a-${i}`) ?? 0;
+            if (n === 0) lost++;
+            else if (n > 1) duplicated++;
+          }
+          return { lost, duplicated };
+        });
+        const readBack = [...counts.values()].reduce((a, b) => a + b, 0);
+        const unexpected = [...counts.keys()].filter((k) => !/^a-\d+$/.test(k) || Number(k.slice(2)) >= 4 * N).length;
+        return { written: 4 * N, readBack, distinct: counts.size, lost: batches.reduce((a, b) => a + b.lost, 0), duplicated: batches.reduce((a, b) => a + b.duplicated, 0), unexpected, batches };
+      };
+      const kafka = exactness(kafkaIds);
+      const archive = exactness(archiveIds);
+      // the running count per service: 1..n, once each, n the service's records
+      const services = ['checkout', 'search', 'login'];
+      const countGaps: Record<string, { records: number; counts: number; max: number; wrong: number }> = {};
+      for (const [k, service] of services.entries()) {
+        const counts = sunk.filter((r) => r.service === service).map((r) => r.service_count).sort((a, b) => a - b);
+        const records = Array.from({ length: 4 * N }, (_, i) => i).filter((i) => i % 3 === k).length;
+        countGaps[service] = { records, counts: counts.length, max: counts[counts.length - 1] ?? 0, wrong: counts.filter((c, i) => c !== i + 1).length };
+      }
+      const records = { kafka, archive, serviceCounts: countGaps, restores: { taskManagerLoss: tmLoss, upgrade: upgradeSavepoint, resume: suspendSavepoint, drain: drained } };
+      report.auditLogs = { steps, timings, records, failedUpgrade };
+      const summary = (x: ReturnType<typeof exactness>) => ({ lost: x.lost, duplicated: x.duplicated, unexpected: x.unexpected, distinct: x.distinct, readBack: x.readBack });
+      const exact = { lost: 0, duplicated: 0, unexpected: 0, distinct: 4 * N, readBack: 4 * N };
+      assert.deepEqual(summary(kafka), exact, `the Kafka sink (read_committed): ${JSON.stringify(kafka)}`);
+      assert.deepEqual(summary(archive), exact, `the HDFS archive: ${JSON.stringify(archive)}`);
+      for (const s of services) assert.deepEqual(countGaps[s], { records: countGaps[s].records, counts: countGaps[s].records, max: countGaps[s].records, wrong: 0 }, `${s}'s running counts: ${JSON.stringify(countGaps)}`);
+      recordE2E('node/audit-logs', { helm: 3, flink: '1.20', steps, timings, records, failedUpgrade });
+    });
+  } finally {
+    report.auditLogsSteps = steps;
+    if (locked) await hdfs(['-chmod', '755', SAVEPOINTS]);
+    if (installed) await helm(h3, ['uninstall', RELEASE, '-n', NS, '--wait', '--timeout', '180s']);
+    // (what a failed run can leave: the failed hook's Job, the hand-off if the cleanup hook did not run)
+    await node.cluster.kubectl(['-n', NS, 'delete', 'job', `${RELEASE}-pre-upgrade`, '--ignore-not-found'], { timeoutMs: 60_000 });
+    await node.cluster.kubectl(['-n', NS, 'delete', 'configmap', `${RELEASE}-handoff`, '--ignore-not-found'], { timeoutMs: 60_000 });
+    await retag.catch(() => undefined);
   }
 });
