@@ -23,6 +23,15 @@ export const PARALLELISM_WITHIN_SLOTS: GuardRule<{ parallelism: number; totalSlo
   refusedWhen: (p) => `gt (int .Values.job.parallelism) (mul (int .Values.taskManager.replicas) ${p.slotsPerTaskManager})`,
 };
 
+/**
+ * With the adaptive scheduler the job's parallelism is its upper bound: one the TaskManagers
+ * could never offer (autoscaling's most TaskManagers x slots) is refused, on both sides.
+ */
+export const PARALLELISM_WITHIN_AUTOSCALING: GuardRule<{ parallelism: number; maxSlots: number }, { slotsPerTaskManager: number }> = {
+  holds: (v) => v.parallelism <= v.maxSlots,
+  refusedWhen: (p) => `gt (int .Values.job.parallelism) (mul (int .Values.taskManager.autoscaling.maxReplicas) ${p.slotsPerTaskManager})`,
+};
+
 /** A savepoint upgrade needs a savepoint directory. */
 export const SAVEPOINT_NEEDS_DIRECTORY: GuardRule<{ upgradeMode: string; savepointDirectory?: string }, void> = {
   holds: (v) => v.upgradeMode !== 'savepoint' || !!v.savepointDirectory,
