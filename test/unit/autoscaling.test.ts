@@ -58,6 +58,16 @@ test('autoscaling: adaptive mode puts every metric and the behavior into the HPA
   assert.equal(cfg['jobmanager.adaptive-scheduler.resource-stabilization-timeout'], '20s');
 });
 
+test('autoscaling: targets outside the HPA\'s sense are refused in one line naming the metric (the full list is in the hostile corpus)', () => {
+  const refused = (metric: AutoscalingMetric) => () => synth((s) => new FlinkApplication(s, 'j', { job: JAR, ...DIRS, autoscaling: Autoscaling.reactive({ metrics: [AutoscalingMetric.cpuUtilization(70), metric] }) }));
+  for (const percent of [5, 101, 70.5]) {
+    assert.throws(refused(AutoscalingMetric.memoryUtilization(percent)), new RegExp(`^ValidationError: autoscaling\\.metrics\\[1\\]\\.utilization: ${percent} is out of range`));
+  }
+  assert.throws(refused(AutoscalingMetric.resourceAverageValue(MetricResource.CPU, '0')), /^ValidationError: autoscaling\.metrics\[1\]\.averageValue: "0" is not a positive Kubernetes quantity/);
+  assert.throws(refused(AutoscalingMetric.pods({ name: 'bad name', averageValue: '1' })), /^ValidationError: autoscaling\.metrics\[1\]\.name: "bad name" is not a metric name/);
+  for (const percent of [10, 100]) synth((s) => new FlinkApplication(s, 'j', { job: JAR, ...DIRS, autoscaling: Autoscaling.reactive({ metrics: [AutoscalingMetric.cpuUtilization(percent)] }) }));
+});
+
 test('autoscaling: an adaptive job may cap its parallelism below the maximum; reactive mode has no parallelism of its own', () => {
   let app!: FlinkApplication;
   synth((s) => { app = new FlinkApplication(s, 'j', { job: JAR, ...DIRS, parallelism: 6, autoscaling: Autoscaling.adaptive({ min: 1, max: 4 }) }); });
