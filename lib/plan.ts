@@ -143,8 +143,9 @@ function applicationNeeds(c: FlinkApplication): string | undefined {
 
 /**
  * The range and the price of a scale event. In both modes Flink's adaptive scheduler restarts the
- * job on the new slots from its latest completed checkpoint: the state is kept, the input since
- * that checkpoint is read again, and the scheduler first waits for the resources to settle.
+ * job on the new slots from its latest completed checkpoint: the state is kept and the input since
+ * that checkpoint is read again. A (re)start first waits the stabilization timeout for more
+ * TaskManagers.
  */
 function autoscalingPlan(c: FlinkApplication, jm: Resources, tm: Resources): AutoscalingPlan {
   const a = c.autoscaling!;
@@ -155,7 +156,7 @@ function autoscalingPlan(c: FlinkApplication, jm: Resources, tm: Resources): Aut
     minTaskManagers: a.min,
     maxTaskManagers: a.max,
     atMax: add(jm, tm, a.max),
-    scaleEvent: `a restart from the latest checkpoint (state kept; up to ${interval} of input read again), after waiting ${settle} for the TaskManagers to settle`,
+    scaleEvent: `a restart from the latest checkpoint (state kept; up to ${interval} of input read again); a (re)start waits ${settle} for more TaskManagers`,
   };
 }
 

@@ -107,10 +107,10 @@ test('autoscaling: plan shows the range, the request at the maximum and a scale 
     assert.equal(j.autoscaling?.mode, mode);
     assert.deepEqual([j.autoscaling?.minTaskManagers, j.autoscaling?.maxTaskManagers], [min, max]);
     assert.equal(j.autoscaling!.atMax.memoryMiB - j.asApplication.memoryMiB, (max - min) * tm.memoryMiB);
-    assert.match(j.autoscaling!.scaleEvent, /^a restart from the latest checkpoint \(state kept; up to \S+ of input read again\), after waiting \S+ for the TaskManagers to settle$/);
+    assert.match(j.autoscaling!.scaleEvent, /^a restart from the latest checkpoint \(state kept; up to \S+ of input read again\); a \(re\)start waits \S+ for more TaskManagers$/);
     assert.match(j.reason, new RegExp(`^${mode} scaling needs its own application cluster`));
   }
-  assert.match(byName.adaptive.autoscaling!.scaleEvent, /after waiting 30s/);
+  assert.match(byName.adaptive.autoscaling!.scaleEvent, /waits 30s for more TaskManagers/);
   assert.equal(byName.fixed.autoscaling, undefined);
 });
 
