@@ -2,13 +2,14 @@ import { createHash } from 'crypto';
 import { Duration } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
 import { Construct } from 'constructs';
+import { Autoscaling, AutoscalingMetric, AutoscalingMode, ResolvedAutoscaling } from './autoscaling';
 import { flinkDuration } from './config/units';
 import { checkInt, checkUri, ValidationError } from './errors';
 import { ARTIFACTS_DIR, checkImage, FETCH_JAR_INIT_CONTAINER, FlinkCluster, FlinkClusterProps } from './cluster/flink-cluster';
 import { ImagePullPolicy } from './cluster/options';
 import { BoundJob, checkEnvReferences, checkJobId, checkParallelism, JobSource } from './job-source';
 import { FlinkVersion } from './config/flink-version';
-import { LAST_STATE_NEEDS_HA_CHECKPOINTS, PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY, SPARE_SLOTS_HOLD_THE_JOB } from './rules/guards';
+import { LAST_STATE_NEEDS_HA_CHECKPOINTS, PARALLELISM_WITHIN_AUTOSCALING, PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY, SPARE_SLOTS_HOLD_THE_JOB } from './rules/guards';
 import { PACKAGE_VERSION } from './version';
 import { checkImageServes, StorageCredentials } from './runtime-image';
 
@@ -82,8 +83,16 @@ export interface FlinkApplicationProps extends FlinkClusterProps {
   readonly upgradeMode?: UpgradeMode;
 
   /**
-   * Reactive mode: the job uses every slot there is, and an HPA scales the TaskManagers.
-   * Every scale event restarts the job from its latest checkpoint.
+   * A HorizontalPodAutoscaler owns the TaskManager count, on any metric (resource, pods,
+   * external), and the job follows it: `Autoscaling.reactive({...})` (the job takes every slot)
+   * or `Autoscaling.adaptive({...})` (the parallelism is an upper bound; the job runs with the
+   * slots there are). Every scale event restarts the job from its latest checkpoint.
+   * @default - none: a fixed TaskManager count
+   */
+  readonly autoscaling?: Autoscaling;
+  /**
+   * Reactive mode with a CPU HPA: shorthand for `autoscaling: Autoscaling.reactive({ min, max,
+   * metrics: [AutoscalingMetric.cpuUtilization(target)], stabilizationTimeout })`. Not with `autoscaling`.
    * @default false
    */
   readonly reactive?: boolean;
@@ -95,6 +104,32 @@ export interface FlinkApplicationProps extends FlinkClusterProps {
   readonly reactiveTargetCpuUtilization?: number;
   /** How long the scheduler waits for more TaskManagers before (re)starting at lower parallelism. @default Duration.minutes(1) */
   readonly reactiveStabilizationTimeout?: Duration;
+}
+
+const REACTIVE_PROPS = ['reactive', 'reactiveMinTaskManagers', 'reactiveMaxTaskManagers', 'reactiveTargetCpuUtilization', 'reactiveStabilizationTimeout'] as const;
+
+/** The autoscaling the props ask for: `autoscaling`, or the reactive* shorthand, checked. */
+function resolveAutoscaling(props: FlinkApplicationProps): ResolvedAutoscaling | undefined {
+  const given = REACTIVE_PROPS.find((f) => props[f] !== undefined);
+  const shown = (f: typeof REACTIVE_PROPS[number]) => (props[f] instanceof Duration ? (props[f] as Duration).toHumanString() : props[f]);
+  if (props.autoscaling !== undefined) {
+    if (given) throw new ValidationError(given, shown(given), 'is set together with autoscaling; use one: autoscaling: Autoscaling.reactive({ min, max, metrics }) replaces the reactive* props');
+    if (!(props.autoscaling instanceof Autoscaling)) {
+      throw new ValidationError('autoscaling', props.autoscaling, 'is not an autoscaling; expected Autoscaling.reactive({...}) or Autoscaling.adaptive({...})');
+    }
+    return props.autoscaling._resolve('autoscaling');
+  }
+  if (!props.reactive) {
+    for (const f of REACTIVE_PROPS.slice(1)) {
+      if (props[f] !== undefined) throw new ValidationError(f, shown(f), 'is set but reactive is false; set reactive: true or remove it');
+    }
+    return undefined;
+  }
+  const target = checkInt('reactiveTargetCpuUtilization', props.reactiveTargetCpuUtilization ?? 70, 10, 100);
+  return Autoscaling.reactive({
+    min: props.reactiveMinTaskManagers, max: props.reactiveMaxTaskManagers, metrics: [AutoscalingMetric.cpuUtilization(target)],
+    stabilizationTimeout: props.reactiveStabilizationTimeout,
+  })._resolve('reactive', { min: 'reactiveMinTaskManagers', max: 'reactiveMaxTaskManagers' });
 }
 
 /**
@@ -126,7 +161,10 @@ export class FlinkApplication extends FlinkCluster {
   public readonly upgradeMode: UpgradeMode;
   /** The operations image of the chart's hooks and `helm test`. */
   public readonly opsImage: string;
+  /** Whether the job runs in reactive mode (`scheduler-mode: reactive`). */
   public readonly reactive: boolean;
+  /** The TaskManager range, metrics and behavior of the HorizontalPodAutoscaler, and the scheduler mode; undefined with a fixed count. */
+  public readonly autoscaling?: ResolvedAutoscaling;
   public readonly initialSavepointPath?: string;
   public readonly allowNonRestoredState: boolean;
   /**
@@ -135,45 +173,41 @@ export class FlinkApplication extends FlinkCluster {
    * overwrites it.
    */
   public readonly handoff: k8s.KubeConfigMap;
-  /** The HorizontalPodAutoscaler of the TaskManagers, in reactive mode. */
+  /** The HorizontalPodAutoscaler of the TaskManagers, with autoscaling. */
   public readonly autoscaler?: k8s.KubeHorizontalPodAutoscalerV2;
 
   constructor(scope: Construct, id: string, props: FlinkApplicationProps) {
     const name = props.name ?? id;
-    const reactive = props.reactive ?? false;
     const slots = props.taskManagerSlots ?? 2;
     if (!(props.job instanceof JobSource)) {
       throw new ValidationError('job', props.job, 'is required; expected JobSource.jar({...}) or JobSource.sql("...")');
     }
+    const auto = resolveAutoscaling(props);
+    const reactive = auto?.mode === AutoscalingMode.REACTIVE;
+    const minField = props.autoscaling ? 'autoscaling.min' : 'reactiveMinTaskManagers';
+    const where = reactive ? 'in reactive mode' : 'with adaptive autoscaling';
     if (reactive && props.parallelism !== undefined) {
       throw new ValidationError('parallelism', props.parallelism, 'is set in reactive mode, where the job always uses every slot; remove it (maxParallelism caps the scale)');
     }
-    if (reactive && props.taskManagerReplicas !== undefined) {
-      throw new ValidationError('taskManagerReplicas', props.taskManagerReplicas, 'is set in reactive mode, where the HorizontalPodAutoscaler owns the count; use reactiveMinTaskManagers and reactiveMaxTaskManagers');
+    if (auto && props.taskManagerReplicas !== undefined) {
+      throw new ValidationError('taskManagerReplicas', props.taskManagerReplicas, `is set ${where}, where the HorizontalPodAutoscaler owns the count; use ${props.autoscaling ? 'autoscaling min and max' : 'reactiveMinTaskManagers and reactiveMaxTaskManagers'}`);
     }
-    const minTm = reactive ? checkInt('reactiveMinTaskManagers', props.reactiveMinTaskManagers ?? 1, 1, 1000) : 0;
-    const maxTm = reactive ? checkInt('reactiveMaxTaskManagers', props.reactiveMaxTaskManagers ?? 4, 1, 1000) : 0;
-    if (reactive && maxTm < minTm) {
-      throw new ValidationError('reactiveMaxTaskManagers', maxTm, `is below reactiveMinTaskManagers (${minTm}); expected max >= min`);
-    }
-    if (!reactive) {
-      for (const f of ['reactiveMinTaskManagers', 'reactiveMaxTaskManagers', 'reactiveTargetCpuUtilization', 'reactiveStabilizationTimeout'] as const) {
-        if (props[f] !== undefined) throw new ValidationError(f, props[f] instanceof Duration ? (props[f] as Duration).toHumanString() : props[f], 'is set but reactive is false; set reactive: true or remove it');
-      }
-    }
-    if (reactive && props.standbyTaskManagers) {
-      throw new ValidationError('standbyTaskManagers', props.standbyTaskManagers, 'is set in reactive mode, where the job takes every slot and the HorizontalPodAutoscaler owns the count; raise reactiveMinTaskManagers instead');
+    if (auto && props.standbyTaskManagers) {
+      throw new ValidationError('standbyTaskManagers', props.standbyTaskManagers, `is set ${where}, where the job takes every slot and the HorizontalPodAutoscaler owns the count; raise ${minField} instead`);
     }
     const standby = checkInt('standbyTaskManagers', props.standbyTaskManagers ?? 0, 0, 100);
     const spare = checkInt('spareSlotsPerTaskManager', props.spareSlotsPerTaskManager ?? 0, 0, 64);
-    if (spare && reactive) {
-      throw new ValidationError('spareSlotsPerTaskManager', spare, 'is set in reactive mode, where the job takes every slot; remove it');
+    if (spare && auto) {
+      throw new ValidationError('spareSlotsPerTaskManager', spare, `is set ${where}, where the job takes every slot; remove it`);
     }
     if (spare && standby) {
       throw new ValidationError('spareSlotsPerTaskManager', spare, `is set together with standbyTaskManagers (${standby}); choose one way of keeping spare capacity`);
     }
     const parallelism = props.parallelism !== undefined ? checkParallelism('parallelism', props.parallelism) : undefined;
-    const replicas = reactive ? minTm
+    if (auto && parallelism !== undefined && !PARALLELISM_WITHIN_AUTOSCALING.holds({ parallelism, maxSlots: auto.max * slots })) {
+      throw new ValidationError('parallelism', parallelism, `exceeds the ${auto.max * slots} slots of autoscaling.max (${auto.max}) TaskManagers x ${slots} slots, a parallelism the job never reaches; lower it or raise autoscaling.max`);
+    }
+    const replicas = auto ? auto.min
       : props.taskManagerReplicas !== undefined ? checkInt('taskManagerReplicas', props.taskManagerReplicas, 1, 1000)
         : Math.max(1, Math.ceil((parallelism ?? slots) / Math.max(1, slots)));
 
@@ -187,7 +221,7 @@ export class FlinkApplication extends FlinkCluster {
       jobManagerArgs: ['standalone-job', ...applicationJobArgs(bound), '--job-id', '$(FLINK_JOB_ID)'],
       jobManagerFetch: bound.jar?.kind === 'https' ? fetchJarContainer(bound, opsImage, props.imagePullPolicy ?? ImagePullPolicy.IF_NOT_PRESENT) : undefined,
       jobManagerTrailingArgs: bound.programArgs,
-      taskManagerReplicas: reactive ? undefined : replicas + standby,
+      taskManagerReplicas: auto ? undefined : replicas + standby,
       jobFiles: Object.keys(bound.files).length ? bound.files : undefined,
       handoff: true,
       // In application mode Flink's REST API has no jar upload or run: exposing it needs no opt-in.
@@ -198,15 +232,16 @@ export class FlinkApplication extends FlinkCluster {
     this.boundJob = bound;
     checkEnvReferences('job.sql', bound.sqlScript, [...this.envNames, 'FLINK_JOB_ID'], `the JobManager container of "${name}"`);
     this.reactive = reactive;
+    this.autoscaling = auto;
     this.taskManagerReplicas = replicas + standby;
     this.standbyTaskManagers = standby;
     this.spareSlotsPerTaskManager = spare;
-    this.parallelism = parallelism ?? (reactive ? maxTm * this.taskManagerSlots : replicas * this.taskManagerSlots);
-    if (!reactive && !PARALLELISM_WITHIN_SLOTS.holds({ parallelism: this.parallelism, totalSlots: replicas * this.taskManagerSlots })) {
+    this.parallelism = parallelism ?? (auto ? auto.max * this.taskManagerSlots : replicas * this.taskManagerSlots);
+    if (!auto && !PARALLELISM_WITHIN_SLOTS.holds({ parallelism: this.parallelism, totalSlots: replicas * this.taskManagerSlots })) {
       throw new ValidationError('parallelism', this.parallelism,
         `exceeds the ${replicas * this.taskManagerSlots} slots of ${replicas} TaskManagers x ${this.taskManagerSlots} slots; raise taskManagerReplicas or taskManagerSlots, or enable reactive mode`);
     }
-    const largest = reactive ? maxTm * this.taskManagerSlots : this.parallelism;
+    const largest = reactive ? auto.max * this.taskManagerSlots : this.parallelism;
     this.maxParallelism = props.maxParallelism !== undefined
       ? checkInt('maxParallelism', props.maxParallelism, 1, 32768)
       : Math.max(128, 2 ** Math.ceil(Math.log2(Math.ceil(largest * 1.5))));
@@ -275,31 +310,26 @@ export class FlinkApplication extends FlinkCluster {
       throw new ValidationError('upgradeMode', this.upgradeMode, 'needs highAvailability and a checkpointDirectory: the latest checkpoint is found through HA metadata');
     }
 
-    if (reactive) {
+    if (auto) {
+      const field = props.autoscaling ? 'autoscaling' : 'reactive';
       if (!config.has('execution.checkpointing.interval')) {
-        throw new ValidationError('reactive', true, 'needs checkpointing: every scale event restarts the job from its latest checkpoint');
+        throw new ValidationError(field, props.autoscaling ? auto.mode : true, 'needs checkpointing: every scale event restarts the job from its latest checkpoint');
       }
       if (config.get('restart-strategy.type') === 'none') {
-        throw new ValidationError('restartStrategy', 'none', 'cannot be used in reactive mode: every scale event is a restart');
+        throw new ValidationError('restartStrategy', 'none', `cannot be used ${where}: every scale event is a restart`);
       }
-      config.set('scheduler-mode', 'reactive', 'reactive');
-      config.set('jobmanager.adaptive-scheduler.resource-stabilization-timeout',
-        flinkDuration('reactiveStabilizationTimeout', props.reactiveStabilizationTimeout ?? Duration.minutes(1), 0), 'reactiveStabilizationTimeout');
+      if (reactive) config.set('scheduler-mode', 'reactive', field);
+      else config.set('jobmanager.scheduler', 'adaptive', field);
+      const timeoutField = props.autoscaling ? 'autoscaling.stabilizationTimeout' : 'reactiveStabilizationTimeout';
+      config.set('jobmanager.adaptive-scheduler.resource-stabilization-timeout', flinkDuration(timeoutField, auto.stabilizationTimeout, 0), timeoutField);
       this.autoscaler = new k8s.KubeHorizontalPodAutoscalerV2(this, 'TaskManagerAutoscaler', {
         metadata: this.objectMetadata('-taskmanager', 'taskmanager'),
         spec: {
           scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: this.taskManagerDeployment.name },
-          minReplicas: minTm,
-          maxReplicas: maxTm,
-          metrics: [{
-            type: 'Resource',
-            resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: checkInt('reactiveTargetCpuUtilization', props.reactiveTargetCpuUtilization ?? 70, 10, 100) } },
-          }],
-          // Each scale event restarts the job: scale down slowly, never in bursts.
-          behavior: {
-            scaleDown: { stabilizationWindowSeconds: 600, policies: [{ type: 'Pods', value: 1, periodSeconds: 300 }] },
-            scaleUp: { stabilizationWindowSeconds: 120, policies: [{ type: 'Pods', value: 2, periodSeconds: 120 }] },
-          },
+          minReplicas: auto.min,
+          maxReplicas: auto.max,
+          metrics: auto.metrics,
+          behavior: auto.behavior,
         },
       });
     }

@@ -9,6 +9,7 @@ export * from './cluster/network-policy';
 export * from './cluster/access';
 export * from './job-source';
 export * from './application';
+export * from './autoscaling';
 export * from './session';
 export * from './platform';
 export * from './plan';

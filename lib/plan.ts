@@ -22,6 +22,19 @@ export interface JobPlan {
   readonly standby?: Resources;
   readonly recommendation: 'application' | 'session';
   readonly reason: string;
+  /** With autoscaling: the TaskManager range, what it requests at most, and what a scale event costs; absent with a fixed count. */
+  readonly autoscaling?: AutoscalingPlan;
+}
+
+export interface AutoscalingPlan {
+  /** reactive (the job takes every slot) or adaptive (it runs with the slots there are, up to its parallelism). */
+  readonly mode: string;
+  readonly minTaskManagers: number;
+  readonly maxTaskManagers: number;
+  /** What the job's cluster requests at maxTaskManagers (asApplication is at minTaskManagers). */
+  readonly atMax: Resources;
+  /** What each scale event costs. */
+  readonly scaleEvent: string;
 }
 
 export interface PlatformPlan {
@@ -82,14 +95,15 @@ export function planPlatform(platform: FlinkPlatform): PlatformPlan {
       const standby = c.standbyTaskManagers ? add(ZERO, tm, c.standbyTaskManagers)
         : c.spareSlotsPerTaskManager ? round(add(ZERO, { cpuMillis: tm.cpuMillis * spareShare, memoryMiB: tm.memoryMiB * spareShare }, c.taskManagerReplicas)) : undefined;
       if (standby) standbyTotal = add(standbyTotal, standby);
-      // Reactive jobs are priced at their minimum size (what they request when idle).
-      const slotsUsed = c.reactive ? c.totalSlots : c.parallelism;
+      // Autoscaled jobs are priced at their minimum size (what they request when idle).
+      const slotsUsed = c.autoscaling ? Math.min(c.parallelism, c.totalSlots) : c.parallelism;
       const asSession = round(add(div(refJm, refJobs), refSlot, slotsUsed));
       declared = add(declared, asApplication);
       const why = applicationNeeds(c);
       const saving = 1 - asSession.memoryMiB / asApplication.memoryMiB;
       jobs.push({
         name: u.name, mode: 'application', parallelism: slotsUsed, asApplication, asSession, ...(standby ? { standby } : {}),
+        ...(c.autoscaling ? { autoscaling: autoscalingPlan(c, jm, tm) } : {}),
         ...(why ? { recommendation: 'application' as const, reason: why }
           : saving >= 0.3
             ? { recommendation: 'session' as const, reason: `small job: sharing saves ${pct(saving)} of its memory; choose application only if its failures must not touch other jobs` }
@@ -122,13 +136,32 @@ export function planPlatform(platform: FlinkPlatform): PlatformPlan {
 }
 
 function applicationNeeds(c: FlinkApplication): string | undefined {
-  if (c.reactive) return 'reactive scaling needs its own application cluster';
+  if (c.autoscaling) return `${c.autoscaling.mode} scaling needs its own application cluster`;
   if (c.highAvailability) return 'declared with its own high availability: a JobManager failure must touch no other job';
   if (c.standbyTaskManagers) return `keeps ${c.standbyTaskManagers} standby TaskManager(s) of its own so that it restarts at once after losing one`;
   if (c.spareSlotsPerTaskManager) return `keeps ${c.spareSlotsPerTaskManager} spare slot(s) on each of its TaskManagers so that the others take over a lost one's tasks at once`;
   if (c.taskManagerReplicas > 1) return `needs ${c.taskManagerReplicas} whole TaskManagers: sharing saves little and its restarts would disturb other jobs`;
   if (c.configuration.get('state.backend.type') === StateBackend.ROCKSDB) return 'RocksDB state: managed memory per slot is its own, and large state recovers faster alone';
   return undefined;
+}
+
+/**
+ * The range and the price of a scale event. In both modes Flink's adaptive scheduler restarts the
+ * job on the new slots from its latest completed checkpoint: the state is kept and the input since
+ * that checkpoint is read again. A (re)start first waits the stabilization timeout for more
+ * TaskManagers.
+ */
+function autoscalingPlan(c: FlinkApplication, jm: Resources, tm: Resources): AutoscalingPlan {
+  const a = c.autoscaling!;
+  const interval = c.configuration.get('execution.checkpointing.interval');
+  const settle = c.configuration.get('jobmanager.adaptive-scheduler.resource-stabilization-timeout');
+  return {
+    mode: a.mode,
+    minTaskManagers: a.min,
+    maxTaskManagers: a.max,
+    atMax: add(jm, tm, a.max),
+    scaleEvent: `a restart from the latest checkpoint (state kept; up to ${interval} of input read again); a (re)start waits ${settle} for more TaskManagers`,
+  };
 }
 
 function div(r: Resources, n: number): Resources {

@@ -6,7 +6,8 @@ import { keyFor, NEW_NAME_SINCE, RENAMED_IN_2 } from '../config/keys';
 import { DIGEST_PATTERN, parseImageReference, REPOSITORY_PATTERN, TAG_PATTERN } from '../cluster/image-ref';
 import { JAR_HTTPS, JAR_IN_IMAGE, LABELS, QUANTITY_CPU, QUANTITY_MEMORY, SHA256_OR_EMPTY, URI_OR_EMPTY, ValueTree } from './values';
 import { Ctx } from './context';
-import { addedContainers, cpuUtilizationTarget, declaredKafkaCa, monitoringSwitch, NETWORK_PEER } from './templatize';
+import { BEHAVIOR_SCHEMA, METRICS_SCHEMA } from '../autoscaling';
+import { addedContainers, declaredKafkaCa, monitoringSwitch, NETWORK_PEER } from './templatize';
 
 /** values.yaml and values.schema.json of a cluster chart: the values tree with its defaults, documentation and schema. */
 
@@ -90,14 +91,17 @@ export function clusterValues(ctx: Ctx, objects: any[]): ValueTree {
   };
   if (app?.autoscaler) {
     const hpa = objects.find((o) => o.kind === 'HorizontalPodAutoscaler');
-    const target = cpuUtilizationTarget(hpa);
+    const how = app.reactive ? 'reactive mode: the job takes every slot' : 'the adaptive scheduler: the job runs with the slots there are, up to job.parallelism';
     tmChildren.autoscaling = {
-      doc: 'Reactive mode: the HorizontalPodAutoscaler owns the TaskManager count.',
+      doc: `The HorizontalPodAutoscaler owns the TaskManager count (${how});\nevery scale event restarts the job from its latest checkpoint.`,
       children: {
-        minReplicas: { doc: 'Fewest TaskManagers.', value: hpa.spec.minReplicas, schema: { type: 'integer', minimum: 1 } },
-        maxReplicas: { doc: 'Most TaskManagers.', value: hpa.spec.maxReplicas, schema: { type: 'integer', minimum: 1 } },
-        // Only while the metrics have the generated shape: other metrics (an escape hatch) are not values.
-        ...(target !== undefined ? { targetCpuUtilization: { doc: 'CPU utilization (percent of the request) to aim for.', value: target, schema: { type: 'integer', minimum: 10, maximum: 100 } } } : {}),
+        minReplicas: { doc: 'Fewest TaskManagers.', value: hpa.spec.minReplicas, schema: { type: 'integer', minimum: 1, maximum: 1000 } },
+        maxReplicas: { doc: 'Most TaskManagers.', value: hpa.spec.maxReplicas, schema: { type: 'integer', minimum: 1, maximum: 1000 } },
+        metrics: {
+          doc: 'What the HPA follows (autoscaling/v2 MetricSpecs: Resource cpu/memory Utilization 10-100 or AverageValue,\nPods and External metrics with their target); it scales to the largest count any metric asks for.',
+          value: hpa.spec.metrics ?? [], schema: METRICS_SCHEMA,
+        },
+        behavior: { doc: 'How fast it scales each way (autoscaling/v2 behavior: scaleUp, scaleDown; {} for Kubernetes\' defaults).', value: hpa.spec.behavior ?? {}, schema: BEHAVIOR_SCHEMA },
       },
     };
   }

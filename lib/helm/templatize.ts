@@ -251,8 +251,9 @@ export function templatizeObject(o: any, ctx: Ctx, configFile: string): { file: 
           ...o.spec,
           minReplicas: T('{{ .Values.taskManager.autoscaling.minReplicas }}'),
           maxReplicas: T('{{ .Values.taskManager.autoscaling.maxReplicas }}'),
-          // The generated CPU target is a value; metrics patched to another shape pass through as they are.
-          ...(cpuUtilizationTarget(o) !== undefined ? { metrics: cpuUtilizationMetrics(T('{{ .Values.taskManager.autoscaling.targetCpuUtilization }}')) } : {}),
+          // The metrics and behavior are values, as the definition (or a patch of it) gives them.
+          metrics: B('toYaml .Values.taskManager.autoscaling.metrics'),
+          behavior: new TplIf('.Values.taskManager.autoscaling.behavior', B('toYaml .Values.taskManager.autoscaling.behavior')),
         },
       };
       break;
@@ -261,17 +262,6 @@ export function templatizeObject(o: any, ctx: Ctx, configFile: string): { file: 
   }
   out = releaseReferences(out, o.kind, name, c, ctx.generated);
   return { file: `templates/${file}`, text: prefix + emitTemplate(out).replace(/^\n/, '') + suffixText };
-}
-
-/** The HPA metrics the toolkit generates: one CPU utilization target. */
-export function cpuUtilizationMetrics(target: unknown): unknown[] {
-  return [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: target } } }];
-}
-
-/** The HPA's CPU utilization target when its metrics have the generated shape, else undefined. */
-export function cpuUtilizationTarget(hpa: any): number | undefined {
-  const n = hpa.spec.metrics?.[0]?.resource?.target?.averageUtilization;
-  return typeof n === 'number' && isDeepStrictEqual(hpa.spec.metrics, cpuUtilizationMetrics(n)) ? n : undefined;
 }
 
 /**

@@ -55,9 +55,24 @@ export function operatorResources(unit: ReleaseUnit, objects: Json[], options: O
   const files = cluster instanceof FlinkApplication ? cluster.boundJob.files : {};
   if (Object.keys(files).length) out.push(jobFilesConfigMap(cluster, files));
   out.push(flinkDeployment(cluster, objects));
+  const hpa = cluster instanceof FlinkApplication && cluster.reactive ? objects.find((o) => o.kind === 'HorizontalPodAutoscaler') : undefined;
+  if (hpa) out.push(operatorAutoscaler(cluster as FlinkApplication, hpa));
   // The operator names TaskManager pods itself and scales native TaskManagers on its own:
   // the toolkit's PodDisruptionBudget selects them by labels the pod template carries.
   return [...out, ...carried];
+}
+
+/**
+ * Reactive mode under the operator (standalone): the toolkit's HPA, its metrics and behavior as
+ * defined, scaling the FlinkDeployment through its scale subresource (`spec.taskManager.replicas`),
+ * as the operator's own HPA example does. The adaptive scheduler runs in native mode, where the
+ * JobManager requests its TaskManagers itself and no HPA applies.
+ */
+function operatorAutoscaler(c: FlinkApplication, hpa: Json): Json {
+  return {
+    apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: metadata(c, '-taskmanager', 'taskmanager'),
+    spec: { ...hpa.spec, scaleTargetRef: { apiVersion: 'flink.apache.org/v1beta1', kind: 'FlinkDeployment', name: c.name } },
+  };
 }
 
 function metadata(c: FlinkCluster | FlinkSessionJob, suffix = '', component?: string): Json {

@@ -24,6 +24,15 @@ export const PARALLELISM_WITHIN_SLOTS: GuardRule<{ parallelism: number; totalSlo
 };
 
 /**
+ * With the adaptive scheduler the job's parallelism is its upper bound: one the TaskManagers
+ * could never offer (autoscaling's most TaskManagers x slots) is refused, on both sides.
+ */
+export const PARALLELISM_WITHIN_AUTOSCALING: GuardRule<{ parallelism: number; maxSlots: number }, { slotsPerTaskManager: number }> = {
+  holds: (v) => v.parallelism <= v.maxSlots,
+  refusedWhen: (p) => `gt (int .Values.job.parallelism) (mul (int .Values.taskManager.autoscaling.maxReplicas) ${p.slotsPerTaskManager})`,
+};
+
+/**
  * With spare slots, the TaskManagers left after losing one hold the whole job: (replicas - 1) x
  * slots per TaskManager (the job's and the spare ones) >= parallelism.
  */

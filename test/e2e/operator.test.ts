@@ -13,7 +13,7 @@ import * as YAML from 'yaml';
 import { buildLogPlatform, PRODUCTION } from '../../examples/platform';
 import { Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-27';
-import { EnvValue, FlinkApplication, JobSource, VolumeSource } from '../../lib';
+import { Autoscaling, AutoscalingMetric, EnvValue, FlinkApplication, JobSource, VolumeSource } from '../../lib';
 import { OPERATOR_MAIN_CONTAINER, OPERATOR_OWNED_KEYS, operatorResources } from '../../lib/operator/operator-resources';
 import { FlinkPlatform } from '../../lib/platform';
 import { restrictedViolations } from '../../lib/policy/pod-security';
@@ -216,4 +216,34 @@ test('operator: `synth --target operator` writes one file of resources per relea
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('operator: reactive autoscaling carries its HPA (metrics and behavior as defined) onto the FlinkDeployment\'s scale subresource; the adaptive scheduler runs native with its configuration and no HPA', async () => {
+  const validate = await loadValidator();
+  const p = new FlinkPlatform({ storageBaseDirectory: 's3://state/flink' });
+  const JOB = JobSource.jar({ entryClass: 'com.example.Job', jarFile: '/opt/flink/usrlib/job.jar' });
+  const lag = AutoscalingMetric.external({ name: 'kafka_consumergroup_lag', selector: { topic: 'logs' }, averageValue: '10k' });
+  p.addApplication('reactive', { job: JOB, autoscaling: Autoscaling.reactive({ min: 2, max: 6, metrics: [AutoscalingMetric.memoryUtilization(80), lag] }) });
+  p.addApplication('adaptive', { job: JOB, taskManagerSlots: 2, autoscaling: Autoscaling.adaptive({ min: 1, max: 3, metrics: [lag] }) });
+  const out = Object.fromEntries(synthesizePlatform(p).map((u) => [u.name, { u, out: operatorResources(p.unit(u.name)!, u.objects) }]));
+  assert.deepEqual(Object.values(out).flatMap(({ out: o }) => o.flatMap((x) => validate(x))), []);
+
+  const reactive = out.reactive;
+  const fd = reactive.out.find((o) => o.kind === 'FlinkDeployment');
+  assert.equal(fd.spec.mode, 'standalone');
+  assert.equal(fd.spec.flinkConfiguration['scheduler-mode'], 'reactive');
+  assert.equal(fd.spec.taskManager.replicas, 2);
+  const hpa = reactive.out.find((o) => o.kind === 'HorizontalPodAutoscaler');
+  const own = reactive.u.objects.find((o) => o.kind === 'HorizontalPodAutoscaler');
+  assert.deepEqual(hpa.spec.scaleTargetRef, { apiVersion: 'flink.apache.org/v1beta1', kind: 'FlinkDeployment', name: 'reactive' });
+  assert.deepEqual({ ...hpa.spec, scaleTargetRef: undefined }, { ...own.spec, scaleTargetRef: undefined });
+  assert.equal(hpa.spec.metrics.length, 2);
+
+  const adaptive = out.adaptive.out;
+  const afd = adaptive.find((o) => o.kind === 'FlinkDeployment');
+  assert.equal(afd.spec.mode, 'native');
+  assert.equal(afd.spec.flinkConfiguration['jobmanager.scheduler'], 'adaptive');
+  assert.equal(afd.spec.flinkConfiguration['scheduler-mode'], undefined);
+  assert.equal(afd.spec.job.parallelism, 6, 'the maximum: 3 TaskManagers x 2 slots');
+  assert.equal(adaptive.filter((o) => o.kind === 'HorizontalPodAutoscaler').length, 0);
 });

@@ -64,13 +64,14 @@ test('charts: an application named "job": no alert runbook follows the release',
   assert.match(rules, /flink_cluster=\\"\{\{ \.Release\.Name \}\}\\"/, 'the selectors do');
 });
 
-test('values: a value without a default is refused naming it; a reactive HPA patched to a memory metric gives loadable values without a CPU target', () => {
+test('values: a value without a default is refused naming it; a reactive HPA patched to a memory metric gives that metric as loadable values', () => {
   assert.throws(() => renderValues({ a: { doc: 'A.', children: { b: { doc: 'B.', value: undefined, schema: {} } } } }, '# x'), /^Error: values\.yaml: a\.b has no default value$/m);
   const p = new FlinkPlatform({ storageBaseDirectory: 's3://b/f' });
   const app = p.addApplication('reactive', { job: SQL, reactive: true });
   app.autoscaler!.addJsonPatch(JsonPatch.replace('/spec/metrics', [{ type: 'Resource', resource: { name: 'memory', target: { type: 'AverageValue', averageValue: k8s.Quantity.fromString('3Gi') } } }]));
   const [u] = synthesizePlatform(p);
-  assert.deepEqual(parse(u.chart['values.yaml']).taskManager.autoscaling, { minReplicas: 1, maxReplicas: 4 });
+  const { minReplicas, maxReplicas, metrics } = parse(u.chart['values.yaml']).taskManager.autoscaling;
+  assert.deepEqual({ minReplicas, maxReplicas, metrics }, { minReplicas: 1, maxReplicas: 4, metrics: [{ type: 'Resource', resource: { name: 'memory', target: { type: 'AverageValue', averageValue: '3Gi' } } }] });
   assert.doesNotMatch(u.chart['templates/horizontalpodautoscaler-taskmanager.yaml'], /targetCpuUtilization/);
   assert.doesNotMatch(u.chart['values.schema.json'], /targetCpuUtilization/);
 });

@@ -177,6 +177,9 @@ test('cli plan: application vs session cost per job with a recommendation and re
   assert.ok(plan.allSession.memoryMiB < plan.allApplication.memoryMiB);
   const text = cli(['plan', '--app', EXAMPLES]);
   assert.match(text.stdout, /^JOB\s+NOW\s+P\s+AS APPLICATION\s+AS SESSION JOB\s+RECOMMENDED\s+WHY/);
+  // The autoscaled job's range and the price of a scale event.
+  assert.deepEqual([byName['log-enricher'].autoscaling.minTaskManagers, byName['log-enricher'].autoscaling.maxTaskManagers], [2, 6]);
+  assert.match(text.stdout, /^log-enricher: reactive autoscaling, 2 to 6 TaskManagers \(.+ to .+\); each scale event is a restart from the latest checkpoint \(state kept; up to \S+ of input read again\)/m);
 });
 
 test('cli plan: standby TaskManagers are priced per job and in the totals', () => {

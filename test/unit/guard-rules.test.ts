@@ -8,7 +8,7 @@ import { FlinkApplication } from '../../lib/application';
 import { ValidationError } from '../../lib/errors';
 import * as YAML from 'yaml';
 import {
-  GuardRule, IMAGE_PINNED, JOB_MANAGER_HEAP_MINIMUM, LAST_STATE_NEEDS_HA_CHECKPOINTS, PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY, SPARE_SLOTS_HOLD_THE_JOB, SUSPEND_NEEDS_DIRECTORY, TASK_HEAP_MINIMUM,
+  GuardRule, IMAGE_PINNED, JOB_MANAGER_HEAP_MINIMUM, LAST_STATE_NEEDS_HA_CHECKPOINTS, PARALLELISM_WITHIN_AUTOSCALING, PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY, SPARE_SLOTS_HOLD_THE_JOB, SUSPEND_NEEDS_DIRECTORY, TASK_HEAP_MINIMUM,
 } from '../../lib/rules/guards';
 import { FlinkPlatform, JobSource, UpgradeMode } from '../../lib';
 import { checkImage } from '../../lib/cluster/image-ref';
@@ -80,6 +80,9 @@ test('guard rules: the constructs\' check and the chart\'s template condition gi
         agree(`parallelism ${parallelism}, ${replicas} x ${slots} slots`,
           PARALLELISM_WITHIN_SLOTS.holds({ parallelism, totalSlots: replicas * slots }),
           helmAccepts(bin, PARALLELISM_WITHIN_SLOTS.refusedWhen({ slotsPerTaskManager: slots }), { job: { parallelism }, taskManager: { replicas } }));
+        agree(`adaptive parallelism ${parallelism}, at most ${replicas} x ${slots} slots`,
+          PARALLELISM_WITHIN_AUTOSCALING.holds({ parallelism, maxSlots: replicas * slots }),
+          helmAccepts(bin, PARALLELISM_WITHIN_AUTOSCALING.refusedWhen({ slotsPerTaskManager: slots }), { job: { parallelism }, taskManager: { autoscaling: { maxReplicas: replicas } } }));
       }
     }
   }

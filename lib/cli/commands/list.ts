@@ -14,7 +14,7 @@ export const listCommand: Command = {
     const rows = platform.releaseUnits.map((u) => {
       const c = u.construct;
       if (c instanceof FlinkApplication) {
-        return { name: u.name, kind: u.kind, flink: c.version.toString(), parallelism: c.parallelism, taskManagers: c.reactive ? 'autoscaled' : c.taskManagerReplicas, slots: c.totalSlots, cluster: '-', upgradeMode: c.upgradeMode, ha: c.highAvailability };
+        return { name: u.name, kind: u.kind, flink: c.version.toString(), parallelism: c.parallelism, taskManagers: c.autoscaling ? `${c.autoscaling.min}-${c.autoscaling.max} (${c.autoscaling.mode})` : c.taskManagerReplicas, slots: c.totalSlots, cluster: '-', upgradeMode: c.upgradeMode, ha: c.highAvailability };
       }
       if (c instanceof FlinkSessionCluster) {
         return { name: u.name, kind: u.kind, flink: c.version.toString(), parallelism: '-', taskManagers: c.taskManagerReplicas, slots: c.totalSlots, cluster: '-', upgradeMode: '-', ha: c.highAvailability };

@@ -18,6 +18,10 @@ export const planCommand: Command = {
     }
     process.stdout.write(table(['JOB', 'NOW', 'P', 'AS APPLICATION', 'AS SESSION JOB', 'RECOMMENDED', 'WHY'],
       plan.jobs.map((j) => [j.name, j.mode, j.parallelism, fmt(j.asApplication) + (j.standby ? ` (spare ${fmt(j.standby)})` : ''), fmt(j.asSession), j.recommendation, j.reason])));
+    for (const j of plan.jobs) {
+      const a = j.autoscaling;
+      if (a) process.stdout.write(`\n${j.name}: ${a.mode} autoscaling, ${a.minTaskManagers} to ${a.maxTaskManagers} TaskManagers (${fmt(j.asApplication)} to ${fmt(a.atMax)}); each scale event is ${a.scaleEvent}\n`);
+    }
     process.stdout.write(`\ntotal requested as declared: ${fmt(plan.declared)}\n`);
     if (plan.standby.memoryMiB > 0) process.stdout.write(`of which spare capacity:  ${fmt(plan.standby)} (standby TaskManagers and spare slots, for recovery)\n`);
     process.stdout.write(`every job as an application: ${fmt(plan.allApplication)}\n`);

@@ -1,0 +1,111 @@
+/**
+ * Autoscaling's HorizontalPodAutoscalers under real tools: a chart with pods and external metrics
+ * and a custom behavior renders dist/ with its default values, takes other metrics from values,
+ * refuses invalid ones in one line (schema and template check), and every HPA the toolkit writes
+ * (dist/, the chart with values, the operator target) is accepted by a real API server
+ * (`kubectl create --dry-run=server --validate=strict`) and by the strict Kubernetes schema.
+ * No HPA controller scales anything here: that needs the real node.
+ */
+import { after, before, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Duration } from 'cdk8s';
+import { Autoscaling, AutoscalingMetric, FlinkPlatform, JobSource, MetricResource, ScalingPolicyType } from '../../lib';
+import { operatorResources } from '../../lib/operator/operator-resources';
+import { synthesizePlatform, SynthesizedUnit } from '../../lib/synth/synthesize';
+import { ControlPlane, startControlPlane } from '../support/control-plane';
+import { assertRendersDist, find, render, renderError, writeChart } from '../support/helm-chart';
+import { loadValidator } from '../support/k8s-schema';
+import { ensureHelm } from '../support/tools';
+
+const SQL = JobSource.sql("CREATE TABLE t (x INT) WITH ('connector' = 'blackhole');\nINSERT INTO t VALUES (1);\n");
+const NS = 'logs';
+
+function platform(): { p: FlinkPlatform; units: SynthesizedUnit[] } {
+  const p = new FlinkPlatform({ storageBaseDirectory: 's3://b/f', namespace: NS });
+  p.addApplication('adaptive', {
+    job: SQL,
+    autoscaling: Autoscaling.adaptive({
+      min: 2, max: 5,
+      metrics: [
+        AutoscalingMetric.resourceAverageValue(MetricResource.MEMORY, '3Gi'),
+        AutoscalingMetric.pods({ name: 'flink_taskmanager_job_task_numRecordsInPerSecond', averageValue: '2k' }),
+        AutoscalingMetric.external({ name: 'kafka_consumergroup_lag', selector: { topic: 'logs' }, averageValue: '10k' }),
+      ],
+      behavior: { scaleUp: { stabilizationWindow: Duration.seconds(30), policies: [{ type: ScalingPolicyType.PERCENT, value: 50, period: Duration.minutes(1) }] } },
+    }),
+  });
+  p.addApplication('reactive', { job: SQL, reactive: true, reactiveMaxTaskManagers: 3 });
+  return { p, units: synthesizePlatform(p) };
+}
+
+let cp: ControlPlane | undefined;
+let dir: string;
+before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-autoscaling-')); });
+after(async () => {
+  await cp?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('autoscaling chart: default values render dist/ (every metric and the behavior), values replace them, invalid ones are refused in one line', async () => {
+  const bin = await ensureHelm(3);
+  const { units } = platform();
+  const u = units.find((x) => x.name === 'adaptive')!;
+  assertRendersDist(bin, u);
+  const chart = writeChart(u, path.join(dir, 'adaptive'));
+  const cpu = [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 65 } } }];
+  /** One CPU utilization metric as --set values (a list set by index replaces the list). */
+  const cpuSets = (n: number) => ['type=Resource', 'resource.name=cpu', 'resource.target.type=Utilization', `resource.target.averageUtilization=${n}`].map((s) => `taskManager.autoscaling.metrics[0].${s}`);
+  const objs = render(bin, chart, 'other', ['taskManager.autoscaling.maxReplicas=8', ...cpuSets(65), 'job.parallelism=16'], NS);
+  const hpa = find(objs, 'HorizontalPodAutoscaler', 'other-taskmanager');
+  assert.deepEqual(hpa.spec.metrics, cpu);
+  assert.equal(hpa.spec.maxReplicas, 8);
+  assert.equal(hpa.spec.scaleTargetRef.name, 'other-taskmanager');
+  assert.equal(hpa.spec.behavior.scaleUp.policies[0].type, 'Percent');
+  // behavior: {} leaves Kubernetes' defaults.
+  assert.equal(find(render(bin, chart, 'adaptive', ['taskManager.autoscaling.behavior=null'], NS), 'HorizontalPodAutoscaler', 'adaptive-taskmanager').spec.behavior, undefined);
+  assert.match(renderError(bin, chart, cpuSets(150)), /taskManager\.autoscaling\.metrics\.0: Must validate at least one schema/);
+  assert.match(renderError(bin, chart, ['taskManager.autoscaling.behavior.scaleDown.stabilizationWindowSeconds=7200']), /taskManager\.autoscaling\.behavior\.scaleDown\.stabilizationWindowSeconds: Must be less than or equal to 3600/);
+  // The adaptive scheduler's parallelism is an upper bound the most TaskManagers must offer (the guard in lib/rules/guards.ts).
+  assert.match(renderError(bin, chart, ['job.parallelism=11']), /job\.parallelism: 11 exceeds the 10 slots of taskManager\.autoscaling\.maxReplicas \(5\) TaskManagers x 2 slots/);
+  // Reactive mode ignores the parallelism: no such check.
+  const reactive = writeChart(units.find((x) => x.name === 'reactive')!, path.join(dir, 'reactive'));
+  find(render(bin, reactive, 'reactive', ['job.parallelism=100'], NS), 'HorizontalPodAutoscaler', 'reactive-taskmanager');
+});
+
+test('autoscaling HPAs of dist/, of the charts with values and of the operator target pass the strict Kubernetes schema and a real API server\'s dry run', async () => {
+  const bin = await ensureHelm(3);
+  const { p, units } = platform();
+  const hpas: any[] = [];
+  for (const u of units) {
+    hpas.push(...u.objects.filter((o) => o.kind === 'HorizontalPodAutoscaler'));
+    const chart = writeChart(u, path.join(dir, `dry-${u.name}`));
+    hpas.push(...render(bin, chart, `${u.name}-b`, ['taskManager.autoscaling.minReplicas=3', 'taskManager.autoscaling.maxReplicas=6'], NS).filter((o) => o.kind === 'HorizontalPodAutoscaler'));
+    hpas.push(...operatorResources(p.unit(u.name)!, u.objects).filter((o) => o.kind === 'HorizontalPodAutoscaler').map((o) => ({ ...o, metadata: { ...o.metadata, name: `${o.metadata.name}-op` } })));
+  }
+  // dist/ and the charts of both units (2 + 2) and the operator's HPA of the reactive one.
+  assert.equal(hpas.length, 5);
+  assert.ok(hpas.some((h) => h.spec.scaleTargetRef.kind === 'FlinkDeployment'));
+  const validate = await loadValidator();
+  assert.deepEqual(hpas.flatMap((h) => validate(h)), []);
+  // The same strict validator catches a misspelled metric field.
+  const typo = JSON.parse(JSON.stringify(hpas[0]));
+  typo.spec.metrics[0].resource.targe = typo.spec.metrics[0].resource.target;
+  assert.notDeepEqual(validate(typo), []);
+
+  cp = await startControlPlane({ nodes: 1 });
+  await cp.createNamespace(NS, { podSecurity: 'restricted' });
+  const input = hpas.map((h) => JSON.stringify({ ...h, metadata: { ...h.metadata, namespace: NS } })).join('\n');
+  const r = await cp.kubectl(['create', '--dry-run=server', '--validate=strict', '-f', '-'], { input });
+  assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  assert.equal(r.stdout.trim().split('\n').filter((l) => /horizontalpodautoscaler\.autoscaling\/\S+ created \(server dry run\)/.test(l)).length, 5, r.stdout);
+  // The API server refuses what the definitions refuse: a utilization target of zero, max below min.
+  const bad = JSON.parse(JSON.stringify(hpas[0]));
+  bad.spec.minReplicas = 4;
+  bad.spec.maxReplicas = 2;
+  const refused = await cp.kubectl(['create', '--dry-run=server', '--validate=strict', '-f', '-'], { input: JSON.stringify({ ...bad, metadata: { ...bad.metadata, namespace: NS } }) });
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /maxReplicas/);
+});
