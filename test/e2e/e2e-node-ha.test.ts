@@ -180,7 +180,11 @@ async function settle(label: string): Promise<Record<string, number>> {
     countsWrong += sorted.filter((v, i) => v !== i + 1).length;
   }
   const result = { produced: total, read: records.length, distinct: ids.size, lost, duplicated, unexpected: [...ids.keys()].filter((k) => !/^a-\d+$/.test(k) || Number(k.slice(2)) >= total).length, countsWrong, severityWrong };
-  run.records[label] = { ...result, perService: Object.fromEntries([...counts].map(([s, v]) => [s, Math.max(...v)])) };
+  // (for a failure: which ids came more than once, and the counts each copy carried)
+  const duplicates = records.filter((r) => (ids.get(r.id) ?? 0) > 1).sort((a, b) => Number(a.id.slice(2)) - Number(b.id.slice(2)));
+  const sample = duplicates.slice(0, 12).map((r) => `${r.id}:${r.service}#${r.service_events}`);
+  run.records[label] = { ...result, perService: Object.fromEntries([...counts].map(([s, v]) => [s, Math.max(...v)])), duplicatesSample: sample,
+    duplicatedRange: duplicates.length ? [duplicates[0].id, duplicates[duplicates.length - 1].id] : [] };
   assert.deepEqual(result, { produced: total, read: total, distinct: total, lost: 0, duplicated: 0, unexpected: 0, countsWrong: 0, severityWrong: 0 }, `the sink ${SINK} read_committed after ${label}: ${JSON.stringify(run.records[label])}`);
   return result;
 }
