@@ -99,3 +99,13 @@ export class Kube {
     if (r.status !== 200) throw new OpsError(`deleting ConfigMaps ${labelSelector} in ${namespace} failed: ${r.status} ${r.body?.message ?? ''}`.trim());
   }
 }
+
+/**
+ * The labels Flink's Kubernetes HA puts on the ConfigMaps it writes (`<cluster id>-cluster-config-map`
+ * and `<cluster id>-<job id>-config-map`) on 1.x and 2.x alike: `app=<cluster id>` and
+ * `type=flink-native-kubernetes`. Flink 1.x also wrote `configmap-type=high-availability`; 2.x
+ * (2.2.1 on a real API server) no longer does, so that label selects nothing there.
+ */
+export function haConfigMapSelector(clusterId: string): string {
+  return `app=${clusterId},type=flink-native-kubernetes`;
+}

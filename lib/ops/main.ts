@@ -15,7 +15,7 @@ import { OpsError } from './errors';
 import { FlinkRest } from './flink-rest';
 import { ConfigMapHandoff, DirHandoff, handoff, HandoffStore } from './handoff';
 import { checkBootstrap, checkTopic, saslFromEnv, tlsFromFile } from './kafka';
-import { Kube } from './kube';
+import { haConfigMapSelector, Kube } from './kube';
 import { cancelJob, checkJobId, checkpointReport, formatCheckpointReport, JobSelector, listJobs, stopJob, stopOnUninstall, takeSavepoint } from './lifecycle';
 import { formatPreflight, preflight } from './preflight';
 import { smoke } from './smoke';
@@ -253,7 +253,7 @@ const hooks: OpsCommand[] = [
       log(await k.deleteConfigMap(ns, cm) ? `deleted ConfigMap ${ns}/${cm}` : `ConfigMap ${ns}/${cm} was already gone`);
       const cid = str(o['ha-cluster-id']);
       if (cid) {
-        await k.deleteConfigMaps(ns, `app=${cid},configmap-type=high-availability`);
+        await k.deleteConfigMaps(ns, haConfigMapSelector(cid));
         log(`deleted the Flink HA ConfigMaps of cluster ${cid}`);
       }
     },

@@ -306,7 +306,7 @@ test('the cleanup hook\'s own token deletes the HA ConfigMaps by label only with
       return serviceAccountKubeconfig('log-enricher-cleanup', ns);
     };
     const seed = async () => {
-      for (const [name, labels] of [['log-enricher-handoff', ''], ['log-enricher-cluster-config-map', 'app=log-enricher,configmap-type=high-availability'], ['unrelated', '']] as const) {
+      for (const [name, labels] of [['log-enricher-handoff', ''], ['log-enricher-cluster-config-map', 'app=log-enricher,type=flink-native-kubernetes'], ['unrelated', '']] as const) {
         if (await get('configmap', name, ns)) continue;
         assert.equal((await cp.kubectl(['create', 'configmap', name, '-n', ns])).code, 0);
         if (labels) assert.equal((await cp.kubectl(['label', 'configmap', name, '-n', ns, ...labels.split(',')])).code, 0);
