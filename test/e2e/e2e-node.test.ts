@@ -53,6 +53,7 @@
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'path';
+import { haConfigMapSelector } from '../../lib/ops/kube';
 import { recordE2E } from '../support/e2e-report';
 import { buildah, ociArchive, RealNode } from '../support/node';
 import { BOOTSTRAP, ChartNode, ChartImages, KAFKA_SECRET, splitImage } from '../support/node-charts';
@@ -459,7 +460,7 @@ test('session mode on the node: shared-logs (Flink 1.20, Kubernetes HA) runs slo
     for (const r of installed.reverse()) await helm(h4, ['uninstall', r, '-n', NS, '--no-hooks', '--wait', '--timeout', '180s']);
     await node.cluster.kubectl(['-n', NS, 'delete', 'job', 'slow-requests-stop', '--ignore-not-found'], { timeoutMs: 60_000 });
     // what stays after a session cluster's uninstall: its HA ConfigMaps
-    await node.cluster.kubectl(['-n', NS, 'delete', 'configmap', '-l', 'app=shared-logs,configmap-type=high-availability'], { timeoutMs: 60_000 });
+    await node.cluster.kubectl(['-n', NS, 'delete', 'configmap', '-l', haConfigMapSelector('shared-logs')], { timeoutMs: 60_000 });
   }
 });
 
