@@ -28,5 +28,35 @@ if (selected.length === 0) {
   console.error(`no test files matched ${filters.join(' ')}`);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...selected], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+// The real-node tests (test/e2e/e2e-node*) hold one machine-wide node each, one at a time (a lock
+// under the cache): they run one after another in a lane of their own, beside the others (two
+// at a time), so that a node test waiting for the lock never holds one of those two places.
+// The node lane's output is written to build/test-node-lane.log and printed once it ends.
+const isNode = (f) => /^e2e-node/.test(path.basename(f));
+const nodeFiles = selected.filter(isNode);
+const otherFiles = selected.filter((f) => !isNode(f));
+if (nodeFiles.length === 0 || otherFiles.length === 0) {
+  const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${otherFiles.length ? 2 : 1}`, ...selected], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
+const { spawn } = require('child_process');
+const laneLog = path.join(repo, 'build', 'test-node-lane.log');
+const out = fs.openSync(laneLog, 'w');
+const lane = (args, stdio) => new Promise((resolve) => {
+  const p = spawn(process.execPath, args, { stdio });
+  p.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 1)));
+});
+const forward = (sig) => process.on(sig, () => process.exit(130));
+forward('SIGINT');
+forward('SIGTERM');
+console.error(`test: ${nodeFiles.length} real-node file(s) in their own lane (output: ${path.relative(repo, laneLog)}, printed at the end), ${otherFiles.length} other file(s) beside them`);
+Promise.all([
+  lane(['--test', '--test-concurrency=1', ...nodeFiles], ['ignore', out, out]),
+  lane(['--test', '--test-concurrency=2', ...otherFiles], 'inherit'),
+]).then(([nodeCode, otherCode]) => {
+  fs.closeSync(out);
+  process.stdout.write(`\n# ---- real-node lane (${nodeFiles.map((f) => path.basename(f)).join(', ')}) ----\n`);
+  process.stdout.write(fs.readFileSync(laneLog, 'utf8'));
+  console.error(`test: real-node lane exit ${nodeCode}, other files exit ${otherCode}`);
+  process.exit(nodeCode === 0 && otherCode === 0 ? 0 : 1);
+});
