@@ -24,7 +24,7 @@ export const ELASTICSEARCH_VERSION = '7.10.2';
  * the 2.17 line (no message lookups), as Elasticsearch's own 7.16 releases did.
  */
 const LOG4J_VERSION = '2.17.2';
-const LAUNCHER = path.join(__dirname, '..', '..', '..', 'test', 'support', 'java', 'ElasticsearchNode.java');
+export const ELASTICSEARCH_LAUNCHER = path.join(__dirname, '..', '..', '..', 'test', 'support', 'java', 'ElasticsearchNode.java');
 
 /** The node's jars (a classpath directory), downloaded on first use. */
 export function ensureElasticsearchJars(version = ELASTICSEARCH_VERSION): Promise<string> {
@@ -91,7 +91,7 @@ export async function startElasticsearch(opts: StartElasticsearchOptions = {}): 
   const heap = opts.heap ?? '384m';
   const proc: ManagedProcess = spawnManaged(`elasticsearch-${httpPort}`, 'java', [
     `-Xms${heap}`, `-Xmx${heap}`, '-XX:+UseSerialGC', '-Dlog4j2.disable.jmx=true', `-Djava.io.tmpdir=${path.join(home, 'tmp')}`,
-    '-Dio.netty.noUnsafe=true', '-Djna.nosys=true', '-Dlog4j2.formatMsgNoLookups=true', '-cp', path.join(libs, '*'), LAUNCHER, home,
+    '-Dio.netty.noUnsafe=true', '-Djna.nosys=true', '-Dlog4j2.formatMsgNoLookups=true', '-cp', path.join(libs, '*'), ELASTICSEARCH_LAUNCHER, home,
   ], { cwd: home, logFile: path.join(home, 'node.log') });
   const url = `http://127.0.0.1:${httpPort}`;
   const logs = () => proc.logs();

@@ -64,6 +64,7 @@ const ROOTFS_PACKAGES = {
   jre: ['openjdk-17-jre-headless', 'ca-certificates', 'procps'],
   maven: ['openjdk-17-jdk-headless', 'maven', 'ca-certificates', 'procps'],
   node: ['ca-certificates', 'procps'],
+  python: ['python3', 'ca-certificates'],
 } as const;
 
 /** This machine's apt sources (one-line or deb822 files), given to mmdebstrap as is. */

@@ -36,7 +36,8 @@ export const HDFS_IMAGE = `${LOCAL_REGISTRY}/hdfs:${HADOOP_VERSION}`;
 /** The uid of the Kafka and HDFS processes in their images. */
 export const SERVICE_UID = 1001;
 
-const sha = (...parts: string[]) => {
+/** A short hash of the parts (an image's inputs). */
+export const sha = (...parts: string[]) => {
   const h = crypto.createHash('sha256');
   for (const p of parts) h.update(p).update('\0');
   return h.digest('hex').slice(0, 16);
@@ -256,13 +257,13 @@ export async function kafkaTls(dir: string, hosts: string[]): Promise<KafkaTls> 
 // ---------------------------------------------------------------------------------------------
 // manifests
 
-const RESTRICTED_CONTAINER = {
+export const RESTRICTED_CONTAINER = {
   allowPrivilegeEscalation: false,
   readOnlyRootFilesystem: true,
   runAsNonRoot: true,
   capabilities: { drop: ['ALL'] },
 };
-const RESTRICTED_POD = { runAsNonRoot: true, runAsUser: SERVICE_UID, runAsGroup: SERVICE_UID, fsGroup: SERVICE_UID, seccompProfile: { type: 'RuntimeDefault' } };
+export const RESTRICTED_POD = { runAsNonRoot: true, runAsUser: SERVICE_UID, runAsGroup: SERVICE_UID, fsGroup: SERVICE_UID, seccompProfile: { type: 'RuntimeDefault' } };
 
 export interface KafkaPodOptions {
   namespace: string;

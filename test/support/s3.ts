@@ -54,7 +54,7 @@ export interface S3Server {
 // out headers that a client SDK may have signed (the AWS SDK for Java, Hadoop S3A's, signs
 // User-Agent, and Expect on uploads): then every such request would get SignatureDoesNotMatch.
 // S3 signs exactly the request's SignedHeaders, so the server here does too.
-const SERVER_PY = String.raw`
+export const MOTO_SERVER_PY = String.raw`
 import sys
 import botocore.auth
 botocore.auth.SIGNED_HEADERS_BLACKLIST.clear()
@@ -63,7 +63,7 @@ main(sys.argv[1:])
 `;
 
 // One request through boto3, printed as JSON. argv: op endpoint key secret bucket prefix
-const CLIENT_PY = String.raw`
+export const MOTO_CLIENT_PY = String.raw`
 import json, sys
 import boto3, botocore.exceptions
 from botocore.config import Config
@@ -116,8 +116,8 @@ export async function startS3(opts: StartS3Options): Promise<S3Server> {
   // No AWS settings of the machine leak in: the server and the client see only these.
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: root, PYTHONPATH: site, PYTHONDONTWRITEBYTECODE: '1', AWS_CONFIG_FILE: path.join(root, 'none'), AWS_SHARED_CREDENTIALS_FILE: path.join(root, 'none') };
   const client = async (op: string, keys: S3Keys, ...args: string[]) =>
-    JSON.parse((await run(PYTHON, ['-c', CLIENT_PY, op, endpoint, keys.accessKeyId, keys.secretAccessKey, ...args], { env, timeoutMs: 120_000 })).stdout) as unknown;
-  const proc: ManagedProcess = spawnManaged(`moto-${port}`, PYTHON, ['-c', SERVER_PY, '-H', '127.0.0.1', '-p', String(port)], { env, cwd: root, logFile: path.join(root, 'moto.log') });
+    JSON.parse((await run(PYTHON, ['-c', MOTO_CLIENT_PY, op, endpoint, keys.accessKeyId, keys.secretAccessKey, ...args], { env, timeoutMs: 120_000 })).stdout) as unknown;
+  const proc: ManagedProcess = spawnManaged(`moto-${port}`, PYTHON, ['-c', MOTO_SERVER_PY, '-H', '127.0.0.1', '-p', String(port)], { env, cwd: root, logFile: path.join(root, 'moto.log') });
   const logs = () => `---- moto ${MOTO_VERSION} (tail) ----\n${proc.logs().split('\n').slice(-80).join('\n')}`;
   const stop = async () => {
     await proc.stop(10_000);
