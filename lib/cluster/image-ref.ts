@@ -25,6 +25,16 @@ const DIGESTS: Record<string, RegExp> = { sha256: /^[a-f0-9]{64}$/, sha512: /^[a
 export const TAG_PATTERN = `^(${TAG.source.slice(1, -1)})?$`;
 /** A digest ("<algorithm>:<hex>") or "", anchored: the charts' values schema. */
 export const DIGEST_PATTERN = `^(${Object.entries(DIGESTS).map(([alg, hex]) => `${alg}:${hex.source.slice(1, -1)}`).join('|')})?$`;
+/**
+ * The charts' values schema of a whole image reference held in one value (the hooks image, pod
+ * template containers): the grammar above, pinned as IMAGE_PINNED says (a digest, or a tag other
+ * than "latest"). The 255-character limit of the name is checked by the constructs only.
+ */
+export const PINNED_IMAGE_SCHEMA = {
+  type: 'string',
+  pattern: `${REPOSITORY_PATTERN.slice(0, -1)}(?:(?::${TAG.source.slice(1, -1)})?@(?:${DIGEST_PATTERN.slice(2, -3)})|:${TAG.source.slice(1, -1)})$`,
+  not: { pattern: ':latest$' },
+} as const;
 
 export interface ImageReference {
   readonly domain?: string;

@@ -3,7 +3,7 @@ import { KafkaTls, LogPipeline } from '../pipeline/pipeline';
 import { flinkContainer, FlinkCluster, REVISION_ANNOTATION } from '../cluster/flink-cluster';
 import { defaultIngressController } from '../cluster/access';
 import { keyFor, NEW_NAME_SINCE, RENAMED_IN_2 } from '../config/keys';
-import { DIGEST_PATTERN, parseImageReference, REPOSITORY_PATTERN, TAG_PATTERN } from '../cluster/image-ref';
+import { DIGEST_PATTERN, parseImageReference, PINNED_IMAGE_SCHEMA, REPOSITORY_PATTERN, TAG_PATTERN } from '../cluster/image-ref';
 import { JAR_HTTPS, JAR_IN_IMAGE, LABELS, QUANTITY_CPU, QUANTITY_MEMORY, SHA256_OR_EMPTY, URI_OR_EMPTY, ValueTree } from './values';
 import { Ctx } from './context';
 import { BEHAVIOR_SCHEMA, METRICS_SCHEMA } from '../autoscaling';
@@ -27,7 +27,7 @@ export function imageValues(image: { repository: string; tag: string; digest: st
 }
 
 /** An image reference pinned by tag or digest, never `:latest`. */
-const PINNED_IMAGE = { type: 'string', pattern: `${REPOSITORY_PATTERN.slice(0, -1)}(:[\\w][\\w.-]{0,127}|@sha256:[a-f0-9]{64})$`, not: { pattern: ':latest$' } };
+const PINNED_IMAGE = PINNED_IMAGE_SCHEMA;
 
 export function clusterValues(ctx: Ctx, objects: any[]): ValueTree {
   const { cluster, app } = ctx;

@@ -5,6 +5,8 @@
  */
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
+import Ajv from 'ajv';
+import { checkImage, PINNED_IMAGE_SCHEMA } from '../../lib/cluster/image-ref';
 import { FlinkPlatform, FlinkVersion, JobSource, RuntimeImage } from '../../lib';
 import { synthesizePlatform } from '../../lib/synth/synthesize';
 import { PACKAGE_VERSION } from '../../lib/version';
@@ -41,4 +43,23 @@ test('imageRegistry: a name that is not a registry is refused with one line nami
     assert.throws(() => new FlinkPlatform({ imageRegistry: bad }), (e: Error) => e.message.startsWith(`imageRegistry: ${JSON.stringify(bad)} is not a registry`) && !e.message.includes('\n'), bad);
   }
   for (const good of ['registry.example.com', 'localhost:5000/team', 'localhost', '10.0.0.1:5000']) new FlinkPlatform({ imageRegistry: good });
+});
+
+test('a pinned image in one value: the constructs\' check and the charts\' values schema give the same verdict', () => {
+  const schema = new Ajv({ strict: false }).compile(PINNED_IMAGE_SCHEMA);
+  const hex = (n: number) => 'ab12'.repeat(n / 4);
+  const cases = [
+    'flink:1.20', 'flink', 'flink:latest', 'registry.example.com:5000/logs/ops:0.1.0', 'localhost/ops:1', '10.0.0.1:5000/ops:1',
+    `ops@sha256:${hex(64)}`, `reg.example.com/ops:0.1.0@sha256:${hex(64)}`, `ops:latest@sha256:${hex(64)}`, `ops@sha512:${hex(128)}`,
+    'ops@sha256:abc', `ops@md5:${hex(64)}`, 'Flink:1.0', 'ops:', 'ops:-bad', 'a//b:1', 'ops:1.0 ', '', 'ops:1@', `ops:${'x'.repeat(128)}`, `ops:${'x'.repeat(129)}`,
+    'my_reg/ops:1', 'reg.example.com/Ops:1', 'reg.example.com/a__b/c-d.e:1_0',
+  ];
+  let accepted = 0;
+  for (const image of cases) {
+    let ts = true;
+    try { checkImage('hooks.image', image); } catch { ts = false; }
+    assert.equal(schema(image), ts, `${JSON.stringify(image)}: the constructs ${ts ? 'accept' : 'refuse'} it, the values schema ${ts ? 'refuses' : 'accepts'} it`);
+    if (ts) accepted++;
+  }
+  assert.ok(accepted >= 8 && cases.length - accepted >= 8, `both verdicts exercised (${accepted} accepted)`);
 });
