@@ -29,9 +29,11 @@ if (selected.length === 0) {
   process.exit(1);
 }
 // The real-node tests (test/e2e/e2e-node*) hold one machine-wide node each, one at a time (a lock
-// under the cache): they run one after another in a lane of their own, beside the others (two
-// at a time), so that a node test waiting for the lock never holds one of those two places.
-// The node lane's output is written to build/test-node-lane.log and printed once it ends.
+// under the cache): they run one after another in a lane of their own, beside the others (one at
+// a time there: a node with its pods and a second file with its Flink and Kafka processes are what
+// 2 cores carry without timing out), so that a node test waiting for the lock never holds the
+// other files' place. The node lane's output is written to build/test-node-lane.log and printed
+// once it ends.
 const isNode = (f) => /^e2e-node/.test(path.basename(f));
 const nodeFiles = selected.filter(isNode);
 const otherFiles = selected.filter((f) => !isNode(f));
@@ -52,7 +54,7 @@ forward('SIGTERM');
 console.error(`test: ${nodeFiles.length} real-node file(s) in their own lane (output: ${path.relative(repo, laneLog)}, printed at the end), ${otherFiles.length} other file(s) beside them`);
 Promise.all([
   lane(['--test', '--test-concurrency=1', ...nodeFiles], ['ignore', out, out]),
-  lane(['--test', '--test-concurrency=2', ...otherFiles], 'inherit'),
+  lane(['--test', '--test-concurrency=1', ...otherFiles], 'inherit'),
 ]).then(([nodeCode, otherCode]) => {
   fs.closeSync(out);
   process.stdout.write(`\n# ---- real-node lane (${nodeFiles.map((f) => path.basename(f)).join(', ')}) ----\n`);
