@@ -230,8 +230,9 @@ test(`error-logs on Flink ${DIST} into Elasticsearch 7.10.2: one document per er
       { documents: expected.size, distinct: expected.size, duplicates: 0, lost: 0, unexpected: 0, idIsLogId: expected.size, created: expected.size },
       'one document per ERROR/FATAL log with an id, its _id the log id',
     );
-    // Restored from the checkpoint the documents were counted against, the writes after it came again.
-    if (restoredFrom === before.c.latest?.completed?.id) assert.ok(tally.replayedWrites >= before.writtenAfter, `the ${before.writtenAfter} writes after checkpoint ${restoredFrom} were replayed: ${tally.replayedWrites} writes more than documents`);
+    // Restored from that checkpoint, the restarted tasks wrote again what they had written after it.
+    // Only the failed task's pipeline restarts (region failover: source to sink with no shuffle, one
+    // region per subtask), so the replays are the killed TaskManager's share of those writes, not all.
     assert.ok(tally.replayedWrites > 0, 'the kill replayed writes (records written again after the restore), which the upsert absorbed');
     assert.deepEqual([...counter.writes.keys()].filter((id) => !expected.has(id)), [], 'every write names an expected document id');
     assert.ok(cpCounts.restored > before.c.counts.restored, 'the job restored from a checkpoint after the kill');
