@@ -77,7 +77,11 @@ test(`standby: a killed TaskManager's tasks run on in the standby's slot before 
   await withSpareCapacity(t, 'standby', { standbyTaskManagers: 1 }, 2, async ({ c, runningAt, taskManagers }) => {
     assert.equal(c.local.taskManager.replicas, 3, 'the Deployment runs 2 + 1 standby');
     await c.replaceTaskManager(2);
-    await waitFor(async () => (await taskManagers().catch(() => [])).length === 3, { timeoutMs: 180_000, intervalMs: 500, what: 'the standby TaskManager registered', abortIf: c.died });
+    // registered, and its slot reported free (the slot report follows the registration)
+    await waitFor(async () => {
+      const tms = await taskManagers().catch(() => []);
+      return tms.length === 3 && tms.filter((tm) => tm.freeSlots > 0).length === 1;
+    }, { timeoutMs: 180_000, intervalMs: 500, what: 'the standby TaskManager registered, one TaskManager (the standby) idle', abortIf: c.died });
     const before = await taskManagers();
     assert.equal(before.filter((tm) => tm.freeSlots > 0).length, 1, 'one TaskManager (the standby) idle');
 
