@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { SUSPEND_NEEDS_DIRECTORY } from '../rules/guards';
+import { SAVEPOINT_NEEDS_DIRECTORY, SUSPEND_NEEDS_DIRECTORY } from '../rules/guards';
 import { OpsError } from './errors';
 import { FlinkRest } from './flink-rest';
 import { Kube } from './kube';
@@ -108,7 +108,11 @@ export async function handoff(rest: FlinkRest, store: HandoffStore, o: HandoffOp
     return next;
   }
 
-  if (!o.savepointDir) throw new OpsError('no savepoint directory (job.savepointDirectory): a savepoint upgrade, rollback or suspend needs one');
+  // Every path from here stops the job with a savepoint (an upgrade, a rollback or a suspend), so
+  // the savepoint upgrade's rule applies whatever the configured mode.
+  if (!SAVEPOINT_NEEDS_DIRECTORY.holds({ upgradeMode: 'savepoint', savepointDirectory: o.savepointDir })) {
+    throw new OpsError('no savepoint directory (job.savepointDirectory): a savepoint upgrade, rollback or suspend needs one');
+  }
   let taken: string | undefined;
   if (active && active.state === 'RUNNING') {
     o.log(`stopping job ${active.jid} with a savepoint into ${o.savepointDir}`);

@@ -156,6 +156,18 @@ test('ops handoff: a stateless job rolls back stateless, with no savepoint direc
   assert.notEqual(fs.readFileSync(path.join(d, 'jobId'), 'utf8'), 'd'.repeat(32));
 });
 
+test('ops handoff: a savepoint upgrade or a last-state rollback without a savepoint directory fails in one line and writes nothing', () => {
+  for (const [event, mode] of [['upgrade', 'savepoint'], ['rollback', 'last-state']]) {
+    const before = { jobId: 'e'.repeat(32), revision: '2', savepointPath: 'file:/sp/savepoint-old' };
+    const d = handoffDir(before);
+    const r = ops(['handoff', '--event', event, '--rest-url', DEAD, '--handoff-dir', d, '--upgrade-mode', mode, '--state', 'running', '--revision', '3', '--savepoint-dir', '', '--timeout', '10s']);
+    assert.notEqual(r.code, 0, `${event} ${mode}`);
+    assert.match(r.stderr.trim().split('\n').pop()!, /^cdk8s-flink-ops: error: no savepoint directory \(job\.savepointDirectory\)/, r.stderr);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    for (const [k, v] of Object.entries(before)) assert.equal(fs.readFileSync(path.join(d, k), 'utf8'), v, `${k} unchanged`);
+  }
+});
+
 /**
  * A stand-in session cluster for the uninstall hook's failure paths (real Flink runs the
  * savepoint, the no-op and the cancel in e2e-session.test.ts): one job "j" in `state`, whose
