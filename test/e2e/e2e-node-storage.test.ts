@@ -1,8 +1,22 @@
 /**
- * Elasticsearch as a pod on the real node (test/support/node.ts), beside the
+ * Object storage and Elasticsearch as pods on the real node (test/support/node.ts), beside the
  * Kafka and HDFS pods of test/support/node-services.ts (images and manifests:
  * test/support/node-storage.ts); everything runs in pods, under the restricted Pod Security
  * Standard, installed with helm 4.
+ *
+ * S3: moto's server (test/support/s3.ts's version and signature checks) as a pod in namespace
+ * `storage`; authentication on, so every request must be signed with the access key pair the test
+ * puts into a Secret. The platform is defined here with the library (it is not one of the
+ * examples, whose state is on HDFS): one application on Flink 2.2 reading application logs from
+ * the cluster's Kafka pod, a per-service running count (keyed state), an exactly-once Kafka sink;
+ * `storageBaseDirectory` is `s3://flink-state/flink` and the keys come from the Secret through
+ * `StorageCredentials.s3` (the endpoint and path-style access in the configuration). Its chart is
+ * synthesized into a temporary folder and installed with the local Flink image (which carries
+ * the S3 file system plugin): the job RUNNING, a completed checkpoint listed in the bucket, a
+ * `helm upgrade` whose pre-upgrade hook stops the job with a savepoint on S3 that the new job
+ * restores, a TaskManager pod deleted mid-stream and the job restored from its latest checkpoint
+ * on S3; the sink read back read_committed holds every record exactly once. No ConfigMap holds a
+ * key; the pods take them from the Secret; moto refuses a wrong secret.
  *
  * Elasticsearch: 7.10.2 (the jars of test/support/elasticsearch.ts) as a pod in namespace
  * `elastic`, listening on the pod's loopback only. 7.10.2 OSS has no TLS, and the example's sink
@@ -13,20 +27,30 @@
  * application logs (every 5th an ERROR) from a client pod, the session TaskManager pod deleted
  * while the second batch is indexed; the index holds exactly one document per ERROR id (counted,
  * listed, some fetched by id): writes are at-least-once, upserts by id make replays harmless.
+ * Beside it in the same session, the example job slow-requests is installed, upgraded through a
+ * savepoint (parallelism 2 -> 1) and uninstalled (its pre-delete hook stops it with a savepoint):
+ * error-logs keeps the same job, start time and restart count throughout, and indexes a third
+ * batch exactly.
  *
  * Records written, read back, duplicates, lost and restore times go to the e2e report
- * (`node/elasticsearch`).
+ * (`node/storage-s3`, `node/elasticsearch`).
  */
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { recordE2E } from '../support/e2e-report';
-import { ChartNode, splitImage } from '../support/node-charts';
-import { elasticsearchManifests, elasticsearchRequest, ensureElasticsearchImage } from '../support/node-storage';
+import { Duration } from 'cdk8s';
+import {
+  DeliveryGuarantee, FieldType, FlinkPlatform, FlinkVersion, JobSource, KafkaCredentials, LogPipeline, Sink, StorageCredentials, synthesizeUnit, UpgradeMode,
+} from '../../lib';
+import { recordE2E, tally } from '../support/e2e-report';
+import { writeChart } from '../support/helm-chart';
+import { BOOTSTRAP, ChartNode, KAFKA_SECRET, splitImage } from '../support/node-charts';
+import { elasticsearchManifests, elasticsearchRequest, ensureElasticsearchImage, ensureMotoImage, S3Pod } from '../support/node-storage';
 import { kafkaTls } from '../support/node-services';
 import { ELASTICSEARCH_VERSION } from '../support/elasticsearch';
+import { MOTO_VERSION } from '../support/s3';
 import { ensureHelm } from '../support/tools';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
@@ -37,7 +61,7 @@ let h: ChartNode;
 const serverNamespaces: string[] = [];
 
 before(async () => {
-  h = await ChartNode.start({ namespace: NS, reportName: 'report-storage.json', extraImages: async () => [await ensureElasticsearchImage()] });
+  h = await ChartNode.start({ namespace: NS, reportName: 'report-storage.json', extraImages: () => Promise.all([ensureMotoImage(), ensureElasticsearchImage()]) });
 }, { timeout: 60 * 60_000 });
 
 after(async () => {
@@ -45,7 +69,175 @@ after(async () => {
   await h?.stop();
 });
 
-test(`Elasticsearch ${ELASTICSEARCH_VERSION} as a pod behind TLS: the example charts shared-logs (session cluster, Flink 1.20) and error-logs, unedited, index one document per error log by id, through a TaskManager pod deleted mid-stream`, { timeout: 30 * 60_000 }, async () => {
+const APP_LOG = { id: FieldType.STRING, ts: FieldType.TIMESTAMP, service: FieldType.STRING, level: FieldType.STRING, message: FieldType.STRING };
+
+/** The values `a-<i>` of field `id` in the client's `consume` output, as the numbers i. */
+const consumedIds = (log: string) => log.split('\n').filter((l) => l.startsWith('{')).map((l) => String((JSON.parse(l) as { id: string }).id).replace(/^a-/, ''));
+
+test(`S3 (moto ${MOTO_VERSION}) as a pod: checkpoints and savepoints of a Flink 2.2 application on s3://, keys from a Secret; a helm upgrade through a savepoint on S3, a TaskManager pod deleted and restored from the latest checkpoint on S3, the exactly-once Kafka sink holds every record once`, { timeout: 30 * 60_000 }, async () => {
+  const h4 = await ensureHelm(4);
+  const APP = 'audit-s3';
+  const BUCKET = 'flink-state';
+  const SOURCE = 'logs.audit';
+  const SINK = 'logs.audit.counted';
+  const BATCH = 1_500;
+  const steps: Record<string, number> = {};
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-node-s3-'));
+  let installed = false;
+  let s3: S3Pod | undefined;
+  try {
+    await h.withDiagnostics(async () => {
+      let t = Date.now();
+      await h.ensureServers(steps);
+      serverNamespaces.push('storage');
+      s3 = await S3Pod.start(h, 'storage', 's3', [BUCKET]);
+      steps.s3ReadyMs = Date.now() - t;
+      await h.kubectl(['-n', NS, 'create', 'secret', 'generic', 'flink-s3', `--from-literal=access-key=${s3.keys.accessKeyId}`, `--from-literal=secret-key=${s3.keys.secretAccessKey}`]);
+      await Promise.all([h.topic(SOURCE, 2), h.topic(SINK, 2)]);
+
+      // the platform, defined here (not an example): state on S3, the Kafka pod's source and an exactly-once sink
+      const kafka = { bootstrapServers: BOOTSTRAP, credentials: KafkaCredentials.scram(KAFKA_SECRET) };
+      const stateBase = `s3://${BUCKET}/flink`;
+      const platform = new FlinkPlatform({ namespace: NS, partOf: 'log-platform', storageBaseDirectory: stateBase, imageRegistry: 'registry.example.com/logs' });
+      platform.addApplication(APP, {
+        flinkVersion: FlinkVersion.V2_2,
+        job: JobSource.pipeline(new LogPipeline({
+          source: { ...kafka, topic: SOURCE, groupId: `flink-${APP}`, fields: APP_LOG },
+          countPerKey: { key: 'service' },
+          sinks: [Sink.kafka({ ...kafka, topic: SINK, deliveryGuarantee: DeliveryGuarantee.EXACTLY_ONCE })],
+        })),
+        parallelism: 2,
+        taskManagerSlots: 2,
+        upgradeMode: UpgradeMode.SAVEPOINT,
+        checkpointInterval: Duration.seconds(5),
+        storageCredentials: [StorageCredentials.s3({ secretName: 'flink-s3', endpoint: s3.endpoint, pathStyleAccess: true })],
+      });
+      const unit = synthesizeUnit(platform.unit(APP)!);
+      const chart = writeChart(unit, work);
+      const checkpoints = `${stateBase}/${APP}/checkpoints`;
+      const savepoints = `${stateBase}/${APP}/savepoints`;
+
+      t = Date.now();
+      const install = await h.helm(h4, ['install', APP, chart, '-n', NS, ...h.values([], h.images.trusting), '--wait', '--timeout', '480s']);
+      assert.equal(install.code, 0, `helm install:\n${install.out}`);
+      installed = true;
+      const REST = `${APP}-rest`;
+      const firstJob = await h.untilRunning(REST);
+      steps.installToRunningMs = Date.now() - t;
+
+      // the keys reach the pods from the Secret only
+      const keys = s3.keys;
+      const configMaps = await h.kubectl(['-n', NS, 'get', 'configmaps', '-o', 'json']);
+      assert.ok(!configMaps.includes(keys.secretAccessKey) && !configMaps.includes(keys.accessKeyId), 'no access key in any ConfigMap');
+      assert.match(configMaps, new RegExp(`s3\\.endpoint: ${s3.endpoint.replace(/\./g, '\\.')}`), 'the endpoint is in the configuration');
+      const pods = [...await h.podsOf(`app.kubernetes.io/instance=${APP},app.kubernetes.io/component=jobmanager`), ...await h.podsOf(`app.kubernetes.io/instance=${APP},app.kubernetes.io/component=taskmanager`)];
+      assert.equal(pods.length, 2, 'a JobManager and a TaskManager');
+      for (const p of pods) {
+        const env = p.spec.containers[0].env as { name: string; value?: string; valueFrom?: any }[];
+        for (const [name, key] of [['AWS_ACCESS_KEY_ID', 'access-key'], ['AWS_SECRET_ACCESS_KEY', 'secret-key']]) {
+          assert.deepEqual(env.find((e) => e.name === name), { name, valueFrom: { secretKeyRef: { name: 'flink-s3', key } } }, `${p.metadata.name}: ${name} from the Secret`);
+        }
+      }
+
+      /** records [n * BATCH, (n + 1) * BATCH) into the source; then waits until the job's committed offsets reach `total` */
+      const produce = async (n: number) => {
+        const b = Date.now();
+        assert.match(await h.client(`kafka-produce-${n}`, ['produce-app', SOURCE, String(BATCH), String(n * BATCH)]), new RegExp(`produced ${BATCH}`));
+        steps[`produce${n}Ms`] = Date.now() - b;
+      };
+      const committed = async (n: number, total: number) => {
+        const b = Date.now();
+        assert.match(await h.client(`kafka-committed-${n}`, ['committed', SOURCE, `flink-${APP}`, String(total)], 420_000), new RegExp(`committed ${total}`));
+        steps[`committed${n}Ms`] = Date.now() - b;
+      };
+      /** the chk-N/_metadata objects of job `jid` in the bucket */
+      const checkpointsInBucket = async (jid: string) => (await s3!.list(BUCKET, `flink/${APP}/checkpoints/${jid}/`)).map((o) => /\/(chk-\d+)\/_metadata$/.exec(o.key)?.[1]).filter(Boolean) as string[];
+
+      // 1. a batch, consumed and checkpointed: a completed checkpoint in the bucket
+      await produce(0);
+      await committed(0, BATCH);
+      const firstCheckpoints = await checkpointsInBucket(firstJob);
+      assert.ok(firstCheckpoints.length >= 1, `a completed checkpoint of ${firstJob} in the bucket: ${JSON.stringify(await s3.list(BUCKET, 'flink/'))}`);
+
+      // 2. helm upgrade (parallelism 2 -> 1): the pre-upgrade hook stops the job with a savepoint on S3, the new job restores it
+      t = Date.now();
+      const upgrade = await h.helm(h4, ['upgrade', APP, chart, '-n', NS, ...h.values(['job.parallelism=1'], h.images.trusting), '--wait', '--timeout', '480s']);
+      assert.equal(upgrade.code, 0, `helm upgrade:\n${upgrade.out}`);
+      const handoff = await h.handoffData(APP);
+      const savepoint = handoff.savepointPath ?? '';
+      assert.ok(savepoint.startsWith(`${savepoints}/savepoint-`), `the upgrade's savepoint on S3: ${JSON.stringify(handoff)}`);
+      const secondJob = await h.untilRunning(REST, { jid: handoff.jobId });
+      const fromSavepointMs = Date.now() - t;
+      steps.upgradeToRunningMs = fromSavepointMs;
+      const upgraded = await h.restoreOf(REST, secondJob);
+      assert.deepEqual({ from: upgraded.restoredFrom, savepoint: upgraded.isSavepoint, parallelism: Math.max(...upgraded.parallelism) }, { from: savepoint, savepoint: true, parallelism: 1 }, 'the new job restored the savepoint on S3');
+      const savepointKey = `${new URL(savepoint).pathname.slice(1)}/_metadata`;
+      assert.ok((await s3.list(BUCKET, 'flink/')).some((o) => o.key === savepointKey), `${savepointKey} in the bucket`);
+
+      // 3. a second batch; a TaskManager pod deleted while the job reads it: the job restores its latest checkpoint on S3
+      await produce(1);
+      await sleep(2_000);
+      const [tm] = (await h.podsOf(`app.kubernetes.io/instance=${APP},app.kubernetes.io/component=taskmanager`)).filter((p) => !p.metadata.deletionTimestamp);
+      const tKill = Date.now();
+      await h.kubectl(['-n', NS, 'delete', 'pod', tm.metadata.name, '--wait=false']);
+      let restored: { external_path?: string; is_savepoint?: boolean; restore_timestamp?: number } | undefined;
+      for (const until = Date.now() + 420_000; Date.now() < until; await sleep(1000)) {
+        const r = (await h.rest(REST, `/jobs/${secondJob}/checkpoints`).catch(() => undefined))?.latest?.restored;
+        if (r && !r.is_savepoint && (r.restore_timestamp ?? 0) >= tKill - 1000) {
+          restored = r;
+          break;
+        }
+      }
+      assert.match(restored?.external_path ?? '', new RegExp(`^${checkpoints}/${secondJob}/chk-\\d+$`), `restored from a checkpoint on S3 after the TaskManager's deletion: ${JSON.stringify(restored)}`);
+      await h.untilRunning(REST, { jid: secondJob });
+      const fromCheckpointMs = Date.now() - tKill;
+      // (the restored checkpoint itself may already be subsumed and deleted: the latest completed one, as Flink reports it, is in the bucket)
+      let latestInBucket: string | undefined;
+      for (let i = 0; i < 10 && !latestInBucket; i++) {
+        const latest: string = (await h.rest(REST, `/jobs/${secondJob}/checkpoints`)).latest?.completed?.external_path ?? '';
+        if (latest.startsWith(`${checkpoints}/${secondJob}/chk-`) && (await checkpointsInBucket(secondJob)).includes(path.posix.basename(latest))) latestInBucket = latest;
+        else await sleep(1000);
+      }
+      assert.ok(latestInBucket, `the latest completed checkpoint after the restore is in the bucket: ${JSON.stringify(await checkpointsInBucket(secondJob))}`);
+
+      // 4. a third batch; the sink read back read_committed: every record once
+      await produce(2);
+      await committed(2, 3 * BATCH);
+      t = Date.now();
+      const consumed = await h.client('kafka-consume-sink', ['consume', SINK, String(3 * BATCH), '180']);
+      steps.consumeMs = Date.now() - t;
+      const sink = tally(consumedIds(consumed), 3 * BATCH);
+      assert.deepEqual(sink, { written: 3 * BATCH, readBack: 3 * BATCH, distinct: 3 * BATCH, duplicates: 0, lost: 0 }, 'the exactly-once sink holds every record once');
+
+      // moto checks the signature: another secret is refused
+      assert.equal(await s3.probe(BUCKET, { ...keys, secretAccessKey: `${keys.secretAccessKey.slice(0, -1)}x` }), 'SignatureDoesNotMatch');
+      const bucket = await s3.list(BUCKET, 'flink/');
+      const count = (re: RegExp) => bucket.filter((o) => re.test(o.key)).length;
+      recordE2E('node/storage-s3', {
+        server: `moto ${MOTO_VERSION} (pod)`,
+        flinkVersion: '2.2',
+        checkpoints,
+        savepoints,
+        records: { [`kafka:${SINK}`]: sink },
+        restoreMs: { fromCheckpoint: fromCheckpointMs, fromSavepoint: fromSavepointMs },
+        restoredCheckpoint: restored!.external_path,
+        upgradeSavepoint: savepoint,
+        bucket: { objects: bucket.length, checkpointMetadata: count(/\/chk-\d+\/_metadata$/), savepointMetadata: count(/\/savepoint-[^/]+\/_metadata$/) },
+        steps,
+      });
+    }, [NS, 'storage']);
+  } catch (e) {
+    if (s3) (e as Error).message += `\n--- moto ---\n${await s3.logs()}`;
+    throw e;
+  } finally {
+    h.report.s3 = steps;
+    if (installed) await h.helm(h4, ['uninstall', APP, '-n', NS, '--no-hooks', '--wait', '--timeout', '180s']);
+    await h.node.cluster.kubectl(['-n', NS, 'delete', 'secret', 'flink-s3', '--ignore-not-found'], { timeoutMs: 60_000 });
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test(`Elasticsearch ${ELASTICSEARCH_VERSION} as a pod behind TLS: the example charts shared-logs (session cluster, Flink 1.20) and error-logs, unedited, index one document per error log by id, through a TaskManager pod deleted mid-stream and while slow-requests, a neighbour in the session, is installed, upgraded and uninstalled without touching error-logs`, { timeout: 30 * 60_000 }, async () => {
   const h4 = await ensureHelm(4);
   const ES_NS = 'elastic';
   const ES_SERVICE = 'logs-es-http';
@@ -148,6 +340,46 @@ test(`Elasticsearch ${ELASTICSEARCH_VERSION} as a pod behind TLS: the example ch
       }
       assert.equal((await es('GET', `/${INDEX}/_doc/a-1`)).status, 404, 'an INFO record is not indexed');
       const stats = (await es('GET', `/${INDEX}/_stats/indexing`)).body._all.primaries.indexing;
+
+      // another job of the session, slow-requests, installed, upgraded through a savepoint and
+      // uninstalled beside error-logs: error-logs is untouched (same job, same start, no restart)
+      // and goes on indexing
+      const errorLogs = async () => {
+        const j = await h.rest(REST, `/jobs/${jid}`);
+        return { state: j.state, startTime: j['start-time'], restarts: await restarts() };
+      };
+      const before = await errorLogs();
+      assert.equal(before.state, 'RUNNING');
+      const SLOW = path.join(ROOT, 'charts', 'slow-requests');
+      await Promise.all([h.topic('logs.access', 2), h.topic('logs.slow-requests', 2)]);
+      const slowValues = (extra: string[]) => [`image.repository=${opsRepo}`, `image.tag=${opsTag}`, ...extra].flatMap((v) => ['--set', v]);
+      t = Date.now();
+      const slow = await h.helm(h4, ['install', 'slow-requests', SLOW, '-n', NS, ...slowValues([]), '--wait', '--timeout', '480s']);
+      assert.equal(slow.code, 0, `helm install slow-requests:\n${slow.out}`);
+      installed.push('slow-requests');
+      const slowFirst = await h.untilRunning(REST, { name: 'slow-requests' });
+      steps.neighbourInstallToRunningMs = Date.now() - t;
+      t = Date.now();
+      const slowUp = await h.helm(h4, ['upgrade', 'slow-requests', SLOW, '-n', NS, ...slowValues(['job.parallelism=1']), '--wait', '--timeout', '480s']);
+      assert.equal(slowUp.code, 0, `helm upgrade slow-requests:\n${slowUp.out}`);
+      const slowSecond = await h.untilRunning(REST, { name: 'slow-requests' });
+      steps.neighbourUpgradeToRunningMs = Date.now() - t;
+      assert.notEqual(slowSecond, slowFirst, 'the upgrade started a new run of slow-requests');
+      const slowSavepoint = (await h.rest(REST, `/jobs/${slowFirst}/checkpoints`)).latest?.savepoint?.external_path;
+      const slowRestore = await h.restoreOf(REST, slowSecond);
+      assert.deepEqual({ from: slowRestore.restoredFrom, parallelism: Math.max(...slowRestore.parallelism) }, { from: slowSavepoint, parallelism: 1 }, 'slow-requests\' new run restored its savepoint');
+      assert.deepEqual(await errorLogs(), before, 'error-logs untouched by its neighbour\'s install and upgrade');
+      const third = expectedIds(3 * BATCH);
+      assert.match(await h.client('kafka-produce-app-2', ['produce-app', SOURCE, String(BATCH), String(2 * BATCH)]), new RegExp(`produced ${BATCH}`));
+      await untilCount(third.length, 300_000);
+      t = Date.now();
+      const slowUn = await h.helm(h4, ['uninstall', 'slow-requests', '-n', NS, '--wait', '--timeout', '300s']);
+      assert.equal(slowUn.code, 0, `helm uninstall slow-requests:\n${slowUn.out}`);
+      installed.pop();
+      steps.neighbourUninstallMs = Date.now() - t;
+      assert.equal((await h.jobStates(REST)).jobs.find((j) => j.jid === slowSecond)?.state, 'FINISHED', 'the uninstall stopped slow-requests');
+      assert.deepEqual(await errorLogs(), before, 'error-logs untouched by its neighbour\'s uninstall');
+      assert.equal(await docCount(), third.length, 'error-logs indexed the third batch exactly');
       recordE2E('node/elasticsearch', {
         server: `Elasticsearch ${ELASTICSEARCH_VERSION} (pod), TLS terminated by a proxy in the pod`,
         flinkVersion: '1.20',
@@ -156,12 +388,14 @@ test(`Elasticsearch ${ELASTICSEARCH_VERSION} as a pod behind TLS: the example ch
         records,
         indexing: { indexTotal: stats.index_total },
         taskManagerKill: { documentsAtKill: atKill, restarts: restartsAfter - restartsBefore, restoredFrom: restored?.external_path ?? null, restoreMs },
+        neighbour: { job: 'slow-requests', runs: [slowFirst, slowSecond], upgradeSavepoint: slowSavepoint, errorLogs: before, indexedAfter: third.length },
         steps,
       });
     }, [NS, ES_NS]);
   } finally {
     h.report.elasticsearch = steps;
     for (const r of installed.reverse()) await h.helm(h4, ['uninstall', r, '-n', NS, '--no-hooks', '--wait', '--timeout', '180s']);
+    await h.node.cluster.kubectl(['-n', NS, 'delete', 'job', 'slow-requests-stop', '--ignore-not-found'], { timeoutMs: 60_000 });
     await h.node.cluster.kubectl(['-n', NS, 'delete', 'configmap', '-l', 'app=shared-logs,configmap-type=high-availability'], { timeoutMs: 60_000 });
     fs.rmSync(work, { recursive: true, force: true });
   }
