@@ -1,5 +1,6 @@
 import { FlinkApplication } from '../application';
 import { CONFIG_INIT_CONTAINER, FlinkCluster, flinkContainer } from '../cluster/flink-cluster';
+import { ResolvedIngress } from '../cluster/access';
 import { ValidationError } from '../errors';
 import { SQL_RUNNER_CLASS } from '../job-source';
 import { ReleaseUnit } from '../platform';
@@ -194,6 +195,11 @@ function flinkDeployment(c: FlinkApplication | FlinkSessionCluster, objects: Jso
     jobManager: { replicas: c.jobManagerReplicas, resource: resource(c, 'jobmanager'), podTemplate: podTemplate(jm, 'jobmanager') },
     taskManager: { resource: resource(c, 'taskmanager'), podTemplate: podTemplate(tm, 'taskmanager') },
   };
+  // The log4j2 configuration the toolkit writes to the cluster's ConfigMap: the operator writes
+  // `logConfiguration` into the configuration it mounts.
+  const log4j = objects.find((o) => o.kind === 'ConfigMap' && o.metadata?.name === c.configMap.name)?.data?.[LOG4J_FILE];
+  if (log4j !== undefined) spec.logConfiguration = { [LOG4J_FILE]: log4j };
+  if (c.ingressOptions) spec.ingress = operatorIngress(c.ingressOptions);
   if (c instanceof FlinkApplication) {
     if (c.reactive) {
       spec.flinkConfiguration['scheduler-mode'] = 'reactive';
@@ -221,6 +227,24 @@ function flinkDeployment(c: FlinkApplication | FlinkSessionCluster, objects: Jso
     };
   }
   return { apiVersion: 'flink.apache.org/v1beta1', kind: 'FlinkDeployment', metadata: metadata(c), spec };
+}
+
+/** The log4j2 file of the console entry points, under the name the operator's `logConfiguration` takes. */
+const LOG4J_FILE = 'log4j-console.properties';
+
+/**
+ * The operator's Ingress for the REST Service: its `template` is the host (and the path, when
+ * not `/`), with the class, annotations and TLS Secret as defined. The operator picks the path
+ * type (and, for a path in the template, adds its own rewrite annotations for nginx).
+ */
+function operatorIngress(i: ResolvedIngress): Json {
+  const path = i.path === '/' ? '' : i.path;
+  return {
+    template: `${i.host ?? ''}${path}` || '/',
+    ...(i.className ? { className: i.className } : {}),
+    ...(Object.keys(i.annotations).length ? { annotations: { ...i.annotations } } : {}),
+    ...(i.tlsSecretName ? { tls: [{ ...(i.host ? { hosts: [i.host] } : {}), secretName: i.tlsSecretName }] } : {}),
+  };
 }
 
 /** `local://` for a jar in the image: the SQL runner, or the job's own jar file. */
