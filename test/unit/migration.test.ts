@@ -1,0 +1,87 @@
+/**
+ * The migration guide from the Flink Kubernetes Operator: each operator example (copied unedited
+ * under test/fixtures/operator-examples) against its definition in
+ * examples/migration/operator-examples.ts, synthesized for the operator. Every leaf the example
+ * sets must be in the output with the same value, unless README "Migrating from the operator's
+ * examples" lists its path under that example as handled differently; a listed path that does
+ * not differ fails too, so the guide and the definitions cannot drift apart. Every output object
+ * is valid against the operator's CRDs and Kubernetes (strict).
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import * as YAML from 'yaml';
+import { OPERATOR_EXAMPLES } from '../../examples/migration/operator-examples';
+import { operatorResources } from '../../lib/operator/operator-resources';
+import { synthesizePlatform } from '../../lib/synth/synthesize';
+import { loadValidator } from '../support/k8s-schema';
+import { compare, covered, guideDifferences, Json } from '../support/operator-compare';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'operator-examples');
+
+function readExample(name: string): Json[] {
+  return YAML.parseAllDocuments(fs.readFileSync(path.join(FIXTURES, name), 'utf8')).map((d) => d.toJS()).filter((d) => d);
+}
+
+function operatorOutput(name: string): Json[] {
+  const platform = OPERATOR_EXAMPLES[name]();
+  return synthesizePlatform(platform).flatMap((u) => operatorResources(platform.unit(u.name)!, u.objects));
+}
+
+test('migration: every operator example has a definition, a fixture and a section in the README guide', () => {
+  const guide = guideDifferences(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8'));
+  assert.deepEqual([...guide.keys()].sort(), Object.keys(OPERATOR_EXAMPLES).sort());
+  for (const name of Object.keys(OPERATOR_EXAMPLES)) assert.ok(readExample(name).length > 0, name);
+});
+
+test('migration: each definition carries every field its operator example sets, except the paths the guide lists with a reason, and each listed path does differ', () => {
+  const guide = guideDifferences(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8'));
+  let total = 0;
+  for (const name of Object.keys(OPERATOR_EXAMPLES)) {
+    const listed = guide.get(name) ?? [];
+    const { differing, compared } = compare(readExample(name), operatorOutput(name));
+    total += compared;
+    const unexplained = differing.filter((d) => !covered(d.path, listed));
+    assert.deepEqual(unexplained, [], `${name}: fields of the example the output does not carry, and the README guide does not list`);
+    const stale = listed.filter((l) => !differing.some((d) => covered(d.path, [l])));
+    assert.deepEqual(stale, [], `${name}: paths the README guide lists as handled differently that the output carries`);
+  }
+  assert.equal(total, 288, 'leaves the thirteen examples set');
+});
+
+test('migration: every object of every definition is valid against the operator CRDs and Kubernetes (strict)', async () => {
+  const validate = await loadValidator();
+  for (const name of Object.keys(OPERATOR_EXAMPLES)) {
+    const out = operatorOutput(name);
+    assert.ok(out.some((o) => o.kind === 'FlinkDeployment'), name);
+    assert.deepEqual(out.flatMap((o) => validate(o)), [], name);
+  }
+});
+
+test('migration: the comparison sees a dropped field, a changed value and a nested configuration key', () => {
+  const example = [{ kind: 'FlinkDeployment', metadata: { name: 'x' }, spec: {
+    flinkConfiguration: { state: { 'checkpoints.dir': 'file:///c' }, 'taskmanager.numberOfTaskSlots': 2 },
+    jobManager: { resources: { requests: { cpu: '1', memory: '2048m' } } },
+    podTemplate: { spec: { containers: [{ name: 'flink-main-container', volumeMounts: [{ mountPath: '/d', name: 'v' }] }] } },
+  } }];
+  const main = { name: 'flink-main-container', volumeMounts: [{ mountPath: '/d', name: 'v' }] };
+  const good = { kind: 'FlinkDeployment', metadata: { name: 'x' }, spec: {
+    flinkConfiguration: { 'state.checkpoints.dir': 'file:///c', 'taskmanager.numberOfTaskSlots': '2' },
+    jobManager: { resource: { cpu: 1, memory: '2048m' }, podTemplate: { spec: { containers: [main] } } },
+    taskManager: { podTemplate: { spec: { containers: [main] } } },
+  } };
+  assert.deepEqual(compare(example, [good]).differing, []);
+  const dropped = structuredClone(good);
+  delete (dropped.spec.flinkConfiguration as Json)['state.checkpoints.dir'];
+  dropped.spec.taskManager.podTemplate.spec.containers = [];
+  dropped.spec.jobManager.resource.cpu = 2;
+  assert.deepEqual(compare(example, [dropped]).differing.map((d) => d.path), [
+    'FlinkDeployment.spec.flinkConfiguration["state.checkpoints.dir"]',
+    'FlinkDeployment.spec.jobManager.resource.cpu',
+    'FlinkDeployment.spec.podTemplate.spec.containers[flink-main-container].name',
+    'FlinkDeployment.spec.podTemplate.spec.containers[flink-main-container].volumeMounts[/d].mountPath',
+    'FlinkDeployment.spec.podTemplate.spec.containers[flink-main-container].volumeMounts[/d].name',
+  ]);
+});
