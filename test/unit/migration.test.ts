@@ -85,3 +85,22 @@ test('migration: the comparison sees a dropped field, a changed value and a nest
     'FlinkDeployment.spec.podTemplate.spec.containers[flink-main-container].volumeMounts[/d].name',
   ]);
 });
+
+test('migration: the guide\'s lists are read per example, a listed path covers the leaves under it and no other', () => {
+  const readme = [
+    '## Before', '', '### Migrating from the operator\'s examples', '', 'intro', '',
+    '#### `a.yaml`', '', 'carries over.', '',
+    '#### `b/c.yaml`', '', '| handled differently | why |', '|---|---|',
+    '| `FlinkDeployment.spec.x`, `FlinkDeployment.spec.flinkConfiguration["a.b"]` | reason with `code` |', '| `FlinkStateSnapshot` | gone |', '',
+    '## After', '', '#### `not-in-the-guide.yaml`', '| `FlinkDeployment.spec.y` | no |',
+  ].join('\n');
+  const guide = guideDifferences(readme);
+  assert.deepEqual([...guide.entries()], [['a.yaml', []], ['b/c.yaml', ['FlinkDeployment.spec.x', 'FlinkDeployment.spec.flinkConfiguration["a.b"]', 'FlinkStateSnapshot']]]);
+  const listed = guide.get('b/c.yaml')!;
+  for (const p of ['FlinkDeployment.spec.x', 'FlinkDeployment.spec.x.y', 'FlinkDeployment.spec.x[0]', 'FlinkStateSnapshot.spec.savepoint.path', 'FlinkDeployment.spec.flinkConfiguration["a.b"]']) {
+    assert.ok(covered(p, listed), p);
+  }
+  for (const p of ['FlinkDeployment.spec.xy', 'FlinkDeployment.spec', 'FlinkDeployment.spec.flinkConfiguration["a.bc"]', 'FlinkSessionJob.spec.x']) {
+    assert.equal(covered(p, listed), undefined, p);
+  }
+});
