@@ -86,7 +86,7 @@ export function reactive(): FlinkPlatform {
 /** basic-session-deployment-and-job.yaml: a session cluster and two jar jobs fetched over https. */
 export function sessionAndJobs(): FlinkPlatform {
   const p = platform();
-  const cluster = p.addSessionCluster('basic-session-deployment-example', { ...FLINK_2_2, ...NO_CHECKPOINTS, taskManagerReplicas: 6 });
+  const cluster = p.addSessionCluster('basic-session-deployment-example', { ...FLINK_2_2, ...NO_CHECKPOINTS, taskManagerReplicas: 3 });
   const maven = 'https://repo1.maven.org/maven2/org/apache/flink/flink-examples-streaming/2.2.0';
   p.addSessionJob('basic-session-job-example', {
     cluster, job: JobSource.jar({ jarFile: `${maven}/flink-examples-streaming-2.2.0-TopSpeedWindowing.jar` }),
