@@ -238,8 +238,9 @@ export function customLogging(): FlinkPlatform {
 }
 
 /**
- * flink-tls-example/basic-secure.yaml: Flink's internal and REST TLS with the key and trust
- * stores of the cert-manager Secret `basic-secure-cert`, the passwords read from a Secret.
+ * flink-tls-example/basic-secure.yaml: TLS between Flink's processes with the key and trust
+ * stores of the cert-manager Secret `basic-secure-cert`, the passwords read from a Secret. The
+ * operator target refuses it: its pods cannot take Flink options from Secrets.
  */
 export function tls(): FlinkPlatform {
   const p = platform();
@@ -249,7 +250,6 @@ export function tls(): FlinkPlatform {
     volumes: [{ name: 'tls-cert', mountPath: '/opt/flink/tls-cert', source: VolumeSource.secret('basic-secure-cert') }],
     flinkConfiguration: {
       'security.ssl.internal.enabled': true,
-      'security.ssl.rest.enabled': true,
       'security.ssl.truststore': '/opt/flink/tls-cert/truststore.jks',
       'security.ssl.truststore-password': password,
       'security.ssl.keystore': '/opt/flink/tls-cert/keystore.jks',

@@ -181,6 +181,14 @@ function flinkDeployment(c: FlinkApplication | FlinkSessionCluster, objects: Jso
     if (!d) throw new ValidationError('target', 'operator', `found no ${component} Deployment in "${c.name}"`);
     return d;
   };
+  // The toolkit's pods write Secret-held options into a writable configuration directory at
+  // start (FLINK_PROPERTIES); the operator's native pods mount the configuration it writes from a
+  // ConfigMap, read-only, so such a value would be lost without a word.
+  const secret = c.configuration.secretValues[0];
+  if (secret) {
+    throw new ValidationError(`flinkConfiguration["${secret.key}"]`, `FlinkConfigValue.fromSecret('${secret.secretName}', '${secret.secretKey}')`,
+      `is not possible for the operator target ("${c.name}"): the operator's pods mount Flink's configuration read-only from its ConfigMap, so the image cannot add a Secret's value at start; expected the toolkit's own manifests or charts (synth without --target operator) for Flink options held in Secrets`);
+  }
   const jm = deployment('jobmanager');
   const tm = deployment('taskmanager');
   const spec: Json = {
