@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { Duration, Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-27';
 import {
-  Autoscaling, AutoscalingMetric, FlinkConfigValue, FlinkPlatform, FlinkVersion, JobSource, LogConfig, MetricResource,
+  Autoscaling, AutoscalingMetric, FlinkApplicationProps, FlinkConfigValue, FlinkPlatform, FlinkPlatformProps, FlinkVersion, JobSource, LogConfig, MetricResource,
   ServiceAccountRef, UpgradeMode, VolumeSource,
 } from '../../lib';
 import { FlinkClusterProps } from '../../lib/cluster/flink-cluster';
@@ -44,48 +44,45 @@ const FLINK_DATA: Partial<FlinkClusterProps> = {
 };
 const FLINK_DATA_HA: Partial<FlinkClusterProps> = { ...FLINK_DATA, highAvailability: true, highAvailabilityStorageDir: 'file:///flink-data/ha' };
 
-function platform(): FlinkPlatform {
-  return new FlinkPlatform({ monitoring: false });
+/** A platform of one application cluster (the examples' monitoring is the operator's, so none here). */
+function application(name: string, props: FlinkApplicationProps, platform: FlinkPlatformProps = {}): FlinkPlatform {
+  const p = new FlinkPlatform({ monitoring: false, ...platform });
+  p.addApplication(name, props);
+  return p;
 }
 
 /** basic.yaml: an application cluster running the StateMachine example from the image. */
 export function basic(): FlinkPlatform {
-  const p = platform();
-  p.addApplication('basic-example', {
+  return application('basic-example', {
     ...FLINK_2_2, ...NO_CHECKPOINTS, taskManagerSlots: 2,
     job: JobSource.jar({ jarFile: STATE_MACHINE }),
     parallelism: 2, upgradeMode: UpgradeMode.STATELESS,
   });
-  return p;
 }
 
 /** basic-checkpoint-ha.yaml: checkpoints, savepoints and Kubernetes HA on a mounted volume, savepoint upgrades. */
 export function checkpointHa(): FlinkPlatform {
-  const p = platform();
-  p.addApplication('basic-checkpoint-ha-example', {
+  return application('basic-checkpoint-ha-example', {
     ...FLINK_2_2, ...FLINK_DATA_HA, taskManagerSlots: 2,
     flinkConfiguration: { 'kubernetes.operator.savepoint.format.type': 'NATIVE' },
     job: JobSource.jar({ jarFile: STATE_MACHINE }),
     parallelism: 2, upgradeMode: UpgradeMode.SAVEPOINT,
   });
-  return p;
 }
 
 /** basic-reactive.yaml: reactive mode (standalone), HA, savepoint upgrades. */
 export function reactive(): FlinkPlatform {
-  const p = platform();
-  p.addApplication('basic-reactive-example', {
+  return application('basic-reactive-example', {
     ...FLINK_2_2, ...FLINK_DATA_HA, taskManagerSlots: 2,
     job: JobSource.jar({ jarFile: STATE_MACHINE }),
     upgradeMode: UpgradeMode.SAVEPOINT,
     autoscaling: Autoscaling.reactive({ min: 1, max: 1 }),
   });
-  return p;
 }
 
 /** basic-session-deployment-and-job.yaml: a session cluster and two jar jobs fetched over https. */
 export function sessionAndJobs(): FlinkPlatform {
-  const p = platform();
+  const p = new FlinkPlatform({ monitoring: false });
   const cluster = p.addSessionCluster('basic-session-deployment-example', { ...FLINK_2_2, ...NO_CHECKPOINTS, taskManagerReplicas: 3 });
   const maven = 'https://repo1.maven.org/maven2/org/apache/flink/flink-examples-streaming/2.2.0';
   p.addSessionJob('basic-session-job-example', {
@@ -102,8 +99,7 @@ export function sessionAndJobs(): FlinkPlatform {
 
 /** pod-template.yaml: a log-forwarding sidecar on both pods, an init container fetching the jar on the JobManager. */
 export function podTemplate(): FlinkPlatform {
-  const p = platform();
-  p.addApplication('pod-template-example', {
+  return application('pod-template-example', {
     ...FLINK_2_2, ...NO_CHECKPOINTS, taskManagerSlots: 2,
     podTemplate: {
       volumes: [{ name: 'downloads', source: VolumeSource.emptyDir() }],
@@ -124,19 +120,16 @@ export function podTemplate(): FlinkPlatform {
     job: JobSource.jar({ jarFile: 'local:///opt/flink/downloads/flink-examples-streaming.jar', entryClass: 'org.apache.flink.streaming.examples.statemachine.StateMachineExample' }),
     parallelism: 2,
   });
-  return p;
 }
 
 /** basic-ingress.yaml: the REST API and web UI behind an Ingress on the cluster's own host name. */
 export function ingress(): FlinkPlatform {
-  const p = new FlinkPlatform({ monitoring: false, namespace: 'default' });
-  p.addApplication('basic-ingress', {
+  return application('basic-ingress', {
     ...FLINK_2_2, ...NO_CHECKPOINTS, taskManagerSlots: 2,
     ingress: { host: 'basic-ingress.default.flink.k8s.io' },
     job: JobSource.jar({ jarFile: STATE_MACHINE }),
     parallelism: 2,
-  });
-  return p;
+  }, { namespace: 'default' });
 }
 
 /**
@@ -144,8 +137,7 @@ export function ingress(): FlinkPlatform {
  * scheduler with the job's maximum parallelism is the nearest.
  */
 export function autoscaling(): FlinkPlatform {
-  const p = platform();
-  p.addApplication('autoscaling-example', {
+  return application('autoscaling-example', {
     flinkVersion: FlinkVersion.V1_20, image: 'autoscaling-example:1.0', ...RESOURCES, ...FLINK_DATA_HA,
     jobManagerCpu: Cpu.millis(500), taskManagerSlots: 4,
     maxParallelism: 24,
@@ -154,24 +146,20 @@ export function autoscaling(): FlinkPlatform {
     upgradeMode: UpgradeMode.LAST_STATE,
     autoscaling: Autoscaling.adaptive({ min: 1, max: 1 }),
   });
-  return p;
 }
 
 /** hpa/basic-hpa.yaml: an HPA on TaskManager memory scaling a reactive application. */
 export function hpa(): FlinkPlatform {
-  const p = new FlinkPlatform({ monitoring: false, namespace: 'default' });
-  p.addApplication('basic', {
+  return application('basic', {
     ...FLINK_2_2, ...FLINK_DATA, taskManagerSlots: 2,
     job: JobSource.jar({ jarFile: STATE_MACHINE }),
     autoscaling: Autoscaling.reactive({ min: 1, max: 3, metrics: [AutoscalingMetric.resourceAverageValue(MetricResource.MEMORY, '10Mi')] }),
-  });
-  return p;
+  }, { namespace: 'default' });
 }
 
 /** flink-python-example/python-example.yaml: a PyFlink script run by Flink's PythonDriver, as the example does. */
 export function python(): FlinkPlatform {
-  const p = platform();
-  p.addApplication('python-example', {
+  return application('python-example', {
     ...FLINK_2_2, image: 'flink-python-example:1.0', ...NO_CHECKPOINTS, taskManagerSlots: 1,
     job: JobSource.jar({
       jarFile: 'local:///opt/flink/opt/flink-python-2.2.0.jar',
@@ -180,7 +168,6 @@ export function python(): FlinkPlatform {
     }),
     parallelism: 1, upgradeMode: UpgradeMode.STATELESS,
   });
-  return p;
 }
 
 /** The example's SQL script, as the operator example's image carries it. */
@@ -188,13 +175,11 @@ export const SIMPLE_SQL = fs.readFileSync(path.join(__dirname, '..', '..', '..',
 
 /** flink-sql-runner-example/sql-example.yaml: the script run by the toolkit's SQL runner. */
 export function sql(): FlinkPlatform {
-  const p = platform();
-  p.addApplication('sql-example', {
+  return application('sql-example', {
     flinkVersion: FlinkVersion.V1_20, ...RESOURCES, ...NO_CHECKPOINTS, taskManagerSlots: 1,
     job: JobSource.sql(SIMPLE_SQL),
     parallelism: 1, upgradeMode: UpgradeMode.STATELESS,
   });
-  return p;
 }
 
 /** The example's log4j2 configuration, carried whole. */
@@ -227,14 +212,12 @@ export const CUSTOM_LOG4J = [
 
 /** custom-logging.yaml: a whole log4j2 configuration. */
 export function customLogging(): FlinkPlatform {
-  const p = platform();
-  p.addApplication('custom-logging-example', {
+  return application('custom-logging-example', {
     ...FLINK_2_2, ...NO_CHECKPOINTS, taskManagerSlots: 2,
     logging: LogConfig.fromString(CUSTOM_LOG4J),
     job: JobSource.jar({ jarFile: STATE_MACHINE }),
     parallelism: 2, upgradeMode: UpgradeMode.STATELESS,
   });
-  return p;
 }
 
 /**
@@ -243,9 +226,8 @@ export function customLogging(): FlinkPlatform {
  * operator target refuses it: its pods cannot take Flink options from Secrets.
  */
 export function tls(): FlinkPlatform {
-  const p = platform();
   const password = FlinkConfigValue.fromSecret('basic-secure-cert-secret-creds', 'password');
-  p.addApplication('basic-secure', {
+  return application('basic-secure', {
     ...FLINK_2_2, ...NO_CHECKPOINTS, taskManagerSlots: 2,
     volumes: [{ name: 'tls-cert', mountPath: '/opt/flink/tls-cert', source: VolumeSource.secret('basic-secure-cert') }],
     flinkConfiguration: {
@@ -259,19 +241,16 @@ export function tls(): FlinkPlatform {
     job: JobSource.jar({ jarFile: STATE_MACHINE }),
     parallelism: 2, upgradeMode: UpgradeMode.STATELESS,
   });
-  return p;
 }
 
 /** snapshot/job-from-savepoint.yaml: the job starts from an existing savepoint. */
 export function jobFromSavepoint(): FlinkPlatform {
-  const p = platform();
-  p.addApplication('example-deployment', {
+  return application('example-deployment', {
     ...FLINK_2_2, ...FLINK_DATA,
     job: JobSource.jar({ jarFile: STATE_MACHINE }),
     parallelism: 2, upgradeMode: UpgradeMode.SAVEPOINT,
     initialSavepointPath: 'file:///flink-data/savepoints/savepoint-45305c-d867504446e0',
   });
-  return p;
 }
 
 /** Each operator example (its path under the operator's `examples/`) and its definition here. */
