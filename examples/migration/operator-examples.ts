@@ -1,9 +1,10 @@
 /**
  * The Flink Kubernetes Operator's examples (`examples/` of apache/flink-kubernetes-operator),
  * each written with this toolkit: one platform per example, its clusters named as the example's
- * resources. `cdk8s-flink synth --target operator` turns each into the operator's resources
- * again; `cdk8s-flink synth` into Deployments and charts. README "Migrating from the operator's
- * examples" says, per example, what carries over and what this toolkit does differently.
+ * resources. From an app module exporting one (`module.exports.platform = basic()`),
+ * `cdk8s-flink synth --target operator` writes the operator's resources again and
+ * `cdk8s-flink synth` Deployments and charts. README "Migrating from the operator's examples"
+ * says, per example, what carries over and what this toolkit does differently.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,9 +12,8 @@ import { Duration, Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-27';
 import {
   Autoscaling, AutoscalingMetric, FlinkApplicationProps, FlinkConfigValue, FlinkPlatform, FlinkPlatformProps, FlinkVersion, JobSource, LogConfig, MetricResource,
-  ServiceAccountRef, UpgradeMode, VolumeSource,
+  FlinkClusterProps, ServiceAccountRef, UpgradeMode, VolumeSource,
 } from '../../lib';
-import { FlinkClusterProps } from '../../lib/cluster/flink-cluster';
 
 /** What every example asks for: 2 GiB and one CPU per JobManager and TaskManager; the ServiceAccount `flink` the operator's chart creates. */
 const RESOURCES = {
@@ -44,7 +44,7 @@ const FLINK_DATA: Partial<FlinkClusterProps> = {
 };
 const FLINK_DATA_HA: Partial<FlinkClusterProps> = { ...FLINK_DATA, highAvailability: true, highAvailabilityStorageDir: 'file:///flink-data/ha' };
 
-/** A platform of one application cluster (the examples' monitoring is the operator's, so none here). */
+/** A platform of one application cluster, without monitoring (the examples set up none). */
 function application(name: string, props: FlinkApplicationProps, platform: FlinkPlatformProps = {}): FlinkPlatform {
   const p = new FlinkPlatform({ monitoring: false, ...platform });
   p.addApplication(name, props);
