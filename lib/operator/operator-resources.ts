@@ -1,5 +1,6 @@
 import { FlinkApplication } from '../application';
 import { CONFIG_INIT_CONTAINER, FlinkCluster, flinkContainer } from '../cluster/flink-cluster';
+import { ResolvedIngress } from '../cluster/access';
 import { ValidationError } from '../errors';
 import { SQL_RUNNER_CLASS } from '../job-source';
 import { ReleaseUnit } from '../platform';
@@ -180,6 +181,14 @@ function flinkDeployment(c: FlinkApplication | FlinkSessionCluster, objects: Jso
     if (!d) throw new ValidationError('target', 'operator', `found no ${component} Deployment in "${c.name}"`);
     return d;
   };
+  // The toolkit's pods write Secret-held options into a writable configuration directory at
+  // start (FLINK_PROPERTIES); the operator's native pods mount the configuration it writes from a
+  // ConfigMap, read-only, so such a value would be lost without a word.
+  const secret = c.configuration.secretValues[0];
+  if (secret) {
+    throw new ValidationError(`flinkConfiguration["${secret.key}"]`, `FlinkConfigValue.fromSecret('${secret.secretName}', '${secret.secretKey}')`,
+      `is not possible for the operator target ("${c.name}"): the operator's pods mount Flink's configuration read-only from its ConfigMap, so the image cannot add a Secret's value at start; expected the toolkit's own manifests or charts (synth without --target operator) for Flink options held in Secrets`);
+  }
   const jm = deployment('jobmanager');
   const tm = deployment('taskmanager');
   const spec: Json = {
@@ -194,6 +203,11 @@ function flinkDeployment(c: FlinkApplication | FlinkSessionCluster, objects: Jso
     jobManager: { replicas: c.jobManagerReplicas, resource: resource(c, 'jobmanager'), podTemplate: podTemplate(jm, 'jobmanager') },
     taskManager: { resource: resource(c, 'taskmanager'), podTemplate: podTemplate(tm, 'taskmanager') },
   };
+  // The log4j2 configuration the toolkit writes to the cluster's ConfigMap: the operator writes
+  // `logConfiguration` into the configuration it mounts.
+  const log4j = objects.find((o) => o.kind === 'ConfigMap' && o.metadata?.name === c.configMap.name)?.data?.[LOG4J_FILE];
+  if (log4j !== undefined) spec.logConfiguration = { [LOG4J_FILE]: log4j };
+  if (c.ingressOptions) spec.ingress = operatorIngress(c.ingressOptions);
   if (c instanceof FlinkApplication) {
     if (c.reactive) {
       spec.flinkConfiguration['scheduler-mode'] = 'reactive';
@@ -221,6 +235,24 @@ function flinkDeployment(c: FlinkApplication | FlinkSessionCluster, objects: Jso
     };
   }
   return { apiVersion: 'flink.apache.org/v1beta1', kind: 'FlinkDeployment', metadata: metadata(c), spec };
+}
+
+/** The log4j2 file of the console entry points, under the name the operator's `logConfiguration` takes. */
+const LOG4J_FILE = 'log4j-console.properties';
+
+/**
+ * The operator's Ingress for the REST Service: its `template` is the host (and the path, when
+ * not `/`), with the class, annotations and TLS Secret as defined. The operator picks the path
+ * type (and, for a path in the template, adds its own rewrite annotations for nginx).
+ */
+function operatorIngress(i: ResolvedIngress): Json {
+  const path = i.path === '/' ? '' : i.path;
+  return {
+    template: `${i.host ?? ''}${path}` || '/',
+    ...(i.className ? { className: i.className } : {}),
+    ...(Object.keys(i.annotations).length ? { annotations: { ...i.annotations } } : {}),
+    ...(i.tlsSecretName ? { tls: [{ ...(i.host ? { hosts: [i.host] } : {}), secretName: i.tlsSecretName }] } : {}),
+  };
 }
 
 /** `local://` for a jar in the image: the SQL runner, or the job's own jar file. */

@@ -13,7 +13,7 @@ import * as YAML from 'yaml';
 import { buildLogPlatform, PRODUCTION } from '../../examples/platform';
 import { Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-27';
-import { Autoscaling, AutoscalingMetric, EnvValue, FlinkApplication, JobSource, VolumeSource } from '../../lib';
+import { Autoscaling, AutoscalingMetric, EnvValue, FlinkApplication, JobSource, LogConfig, LogLevel, VolumeSource } from '../../lib';
 import { OPERATOR_MAIN_CONTAINER, OPERATOR_OWNED_KEYS, operatorResources } from '../../lib/operator/operator-resources';
 import { FlinkPlatform } from '../../lib/platform';
 import { restrictedViolations } from '../../lib/policy/pod-security';
@@ -246,4 +246,27 @@ test('operator: reactive autoscaling carries its HPA (metrics and behavior as de
   assert.equal(afd.spec.flinkConfiguration['scheduler-mode'], undefined);
   assert.equal(afd.spec.job.parallelism, 6, 'the maximum: 3 TaskManagers x 2 slots');
   assert.equal(adaptive.filter((o) => o.kind === 'HorizontalPodAutoscaler').length, 0);
+});
+
+test('operator: the Ingress becomes spec.ingress (host and path as the template, class, annotations, TLS) and the log4j2 file spec.logConfiguration', async () => {
+  const validate = await loadValidator();
+  const p = new FlinkPlatform({ storageBaseDirectory: 's3://state/flink' });
+  const job = JobSource.jar({ entryClass: 'com.example.Job', jarFile: '/opt/flink/usrlib/job.jar' });
+  p.addApplication('exposed', {
+    job, logging: LogConfig.of({ rootLevel: LogLevel.WARN }),
+    ingress: { className: 'nginx', host: 'flink.example.com', path: '/exposed', tlsSecretName: 'flink-tls', annotations: { 'nginx.ingress.kubernetes.io/auth-type': 'basic' } },
+  });
+  p.addApplication('plain', { job, ingress: {} });
+  const out = Object.fromEntries(synthesizePlatform(p).map((u) => [u.name, { u, out: operatorResources(p.unit(u.name)!, u.objects) }]));
+  assert.deepEqual(Object.values(out).flatMap(({ out: o }) => o.flatMap((x) => validate(x))), []);
+  const fd = out.exposed.out.find((o) => o.kind === 'FlinkDeployment');
+  assert.deepEqual(fd.spec.ingress, {
+    template: 'flink.example.com/exposed', className: 'nginx', annotations: { 'nginx.ingress.kubernetes.io/auth-type': 'basic' },
+    tls: [{ hosts: ['flink.example.com'], secretName: 'flink-tls' }],
+  });
+  const config = out.exposed.u.objects.find((o) => o.kind === 'ConfigMap' && o.data?.['log4j-console.properties']);
+  assert.deepEqual(fd.spec.logConfiguration, { 'log4j-console.properties': config.data['log4j-console.properties'] });
+  assert.match(fd.spec.logConfiguration['log4j-console.properties'], /rootLogger\.level\s*=\s*WARN/);
+  assert.deepEqual(out.plain.out.find((o) => o.kind === 'FlinkDeployment').spec.ingress, { template: '/' });
+  assert.ok(!out.exposed.out.some((o) => o.kind === 'Ingress'), 'the operator creates the Ingress');
 });
