@@ -42,6 +42,7 @@ if (nodeFiles.length === 0 || otherFiles.length === 0) {
   process.exit(r.status ?? 1);
 }
 const { spawn } = require('child_process');
+const started = Date.now();
 const laneLog = path.join(repo, 'build', 'test-node-lane.log');
 const out = fs.openSync(laneLog, 'w');
 const lane = (args, stdio) => new Promise((resolve) => {
@@ -59,6 +60,11 @@ Promise.all([
   fs.closeSync(out);
   process.stdout.write(`\n# ---- real-node lane (${nodeFiles.map((f) => path.basename(f)).join(', ')}) ----\n`);
   process.stdout.write(fs.readFileSync(laneLog, 'utf8'));
+  // the real-node summary (test/support/e2e-report.ts), when this run's node tests recorded one
+  const summary = path.join(repo, 'build', 'e2e-report', 'node-summary.md');
+  if (fs.existsSync(summary) && fs.statSync(summary).mtimeMs >= started) {
+    process.stdout.write(`\n# ---- real-node summary (build/e2e-report/e2e-report.json: nodeSummary) ----\n${fs.readFileSync(summary, 'utf8')}`);
+  }
   console.error(`test: real-node lane exit ${nodeCode}, other files exit ${otherCode}`);
   process.exit(nodeCode === 0 && otherCode === 0 ? 0 : 1);
 });

@@ -33,10 +33,89 @@ function writeReport(dir: string): string {
     .map((f) => { try { return JSON.parse(fs.readFileSync(path.join(dir, 'sections', f), 'utf8')); } catch { return undefined; } })
     .filter(Boolean);
   const out = path.join(dir, 'e2e-report.json');
+  const nodeSummary = summarizeNode(sections);
   const tmp = `${out}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify({ generatedAt: new Date().toISOString(), sections }, null, 2) + '\n');
+  fs.writeFileSync(tmp, JSON.stringify({ generatedAt: new Date().toISOString(), nodeSummary, sections }, null, 2) + '\n');
   fs.renameSync(tmp, out);
+  const md = path.join(dir, 'node-summary.md');
+  fs.writeFileSync(`${md}.${process.pid}.tmp`, nodeSummaryTable(nodeSummary));
+  fs.renameSync(`${md}.${process.pid}.tmp`, md);
   return out;
+}
+
+/** The columns of the real-node summary: what each release step took, to the job RUNNING again. */
+export const NODE_COLUMNS = ['installToRunning', 'upgradeToRunning', 'rollbackToRunning', 'resumeToRunning', 'taskManagerLossToRunning', 'jobManagerLossToRunning', 'rescaleToRunning', 'helmTest'] as const;
+export type NodeColumn = typeof NODE_COLUMNS[number];
+
+/** One row of the real-node summary: a chart as a node test released it. */
+export interface NodeRow {
+  readonly section: string;
+  readonly example: string;
+  readonly flink: string;
+  readonly helm: string;
+  /** Milliseconds per column; null where the test has no such step. */
+  readonly ms: Record<NodeColumn, number | null>;
+  /** Columns the test has but the recorded section lacks (a step that did not run, or was renamed). */
+  readonly missing: NodeColumn[];
+}
+
+/**
+ * Where each real-node section keeps each column (a dotted path into the section), and which
+ * example, Flink line and helm major it ran. One table, so that the summary names every step the
+ * node tests record and a renamed step shows up as a missing cell, not as a silent gap.
+ */
+export const NODE_SECTIONS: Record<string, { example: string; flink: string; helm: string; columns: Partial<Record<NodeColumn, string>> }> = {
+  'node/access-logs': {
+    example: 'access-logs', flink: '2.2', helm: '4',
+    columns: { installToRunning: 'steps.installToRunningMs', upgradeToRunning: 'steps.upgradeToRunningMs', rollbackToRunning: 'steps.rollbackToRunningMs', helmTest: 'steps.helmTestPassMs' },
+  },
+  'node/audit-logs': {
+    example: 'audit-logs', flink: '1.20', helm: '3',
+    columns: { installToRunning: 'steps.installToRunningMs', upgradeToRunning: 'steps.upgradeToRunningMs', resumeToRunning: 'steps.resumeToRunningMs', taskManagerLossToRunning: 'steps.taskManagerLossToRunningMs' },
+  },
+  'node/log-enricher': {
+    example: 'log-enricher', flink: '2.2', helm: '4',
+    columns: { installToRunning: 'steps.installToRunningMs', jobManagerLossToRunning: 'steps.haRecoveryToRunningMs', rescaleToRunning: 'steps.rescaleToRunningMs', helmTest: 'steps.helmTestMs' },
+  },
+  'node/session-shared-logs': {
+    example: 'slow-requests on shared-logs', flink: '1.20', helm: '4, 3',
+    columns: { installToRunning: 'steps.submitToRunningMs', upgradeToRunning: 'steps.helm3UpgradeToRunningMs' },
+  },
+  'node/elasticsearch': {
+    example: 'error-logs on shared-logs', flink: '1.20', helm: '4',
+    columns: { installToRunning: 'steps.installToRunningMs', upgradeToRunning: 'steps.neighbourUpgradeToRunningMs', taskManagerLossToRunning: 'taskManagerKill.restoreMs' },
+  },
+  'node/storage-s3': {
+    example: 'audit-s3 (state on S3)', flink: '2.2', helm: '4',
+    columns: { installToRunning: 'steps.installToRunningMs', upgradeToRunning: 'restoreMs.fromSavepoint', taskManagerLossToRunning: 'restoreMs.fromCheckpoint' },
+  },
+};
+
+const at = (o: unknown, dotted: string): unknown => dotted.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), o);
+
+/** The real-node summary of the recorded sections, in NODE_SECTIONS' order; sections not recorded are left out. */
+export function summarizeNode(sections: { section: string }[]): NodeRow[] {
+  const rows: NodeRow[] = [];
+  for (const [name, def] of Object.entries(NODE_SECTIONS)) {
+    const s = sections.find((x) => x.section === name);
+    if (!s) continue;
+    const missing: NodeColumn[] = [];
+    const ms = Object.fromEntries(NODE_COLUMNS.map((c) => {
+      if (!def.columns[c]) return [c, null];
+      const v = at(s, def.columns[c]!);
+      if (typeof v !== 'number') missing.push(c);
+      return [c, typeof v === 'number' ? v : null];
+    })) as Record<NodeColumn, number | null>;
+    rows.push({ section: name, example: def.example, flink: def.flink, helm: def.helm, ms, missing });
+  }
+  return rows;
+}
+
+/** The summary as a Markdown table, seconds with one decimal; "-" where a test has no such step, "missing" where its section lacks one. */
+export function nodeSummaryTable(rows: NodeRow[]): string {
+  const head = ['example', 'Flink', 'helm', ...NODE_COLUMNS.map((c) => `${c} (s)`)];
+  const lines = [head, head.map(() => '---'), ...rows.map((r) => [r.example, r.flink, r.helm, ...NODE_COLUMNS.map((c) => (r.missing.includes(c) ? 'missing' : r.ms[c] === null ? '-' : (r.ms[c]! / 1000).toFixed(1)))])];
+  return lines.map((l) => `| ${l.join(' | ')} |`).join('\n') + '\n';
 }
 
 /** What a sink or store holds of the records a test wrote: how many read back, distinct, duplicates, and written but missing. */
