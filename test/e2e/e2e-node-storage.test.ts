@@ -10,7 +10,10 @@
  * examples, whose state is on HDFS): one application on Flink 2.2 reading application logs from
  * the cluster's Kafka pod, a per-service running count (keyed state), an exactly-once Kafka sink;
  * `storageBaseDirectory` is `s3://flink-state/flink` and the keys come from the Secret through
- * `StorageCredentials.s3` (the endpoint and path-style access in the configuration). Its chart is
+ * `StorageCredentials.s3` (the endpoint and path-style access in the configuration). The Kafka
+ * authority comes from a Secret too (`KafkaTls.caFromSecret`), and the images are the plain ones
+ * built from runtime/ (not the ones that trust the tests' authority): the CA reaches the Flink and
+ * hook containers only through the Secret's volume. Its chart is
  * synthesized into a temporary folder and installed with the local Flink image (which carries
  * the S3 file system plugin): the job RUNNING, a completed checkpoint listed in the bucket, a
  * `helm upgrade` whose pre-upgrade hook stops the job with a savepoint on S3 that the new job
@@ -42,7 +45,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Duration } from 'cdk8s';
 import {
-  DeliveryGuarantee, FieldType, FlinkPlatform, FlinkVersion, JobSource, KafkaCredentials, LogPipeline, Sink, StorageCredentials, synthesizeUnit, UpgradeMode,
+  DeliveryGuarantee, FieldType, FlinkPlatform, FlinkVersion, JobSource, KafkaCredentials, KafkaTls, LogPipeline, Sink, StorageCredentials, synthesizeUnit, UpgradeMode,
 } from '../../lib';
 import { recordE2E, tally } from '../support/e2e-report';
 import { writeChart } from '../support/helm-chart';
@@ -74,7 +77,7 @@ const APP_LOG = { id: FieldType.STRING, ts: FieldType.TIMESTAMP, service: FieldT
 /** The values `a-<i>` of field `id` in the client's `consume` output, as the numbers i. */
 const consumedIds = (log: string) => log.split('\n').filter((l) => l.startsWith('{')).map((l) => String((JSON.parse(l) as { id: string }).id).replace(/^a-/, ''));
 
-test(`S3 (moto ${MOTO_VERSION}) as a pod: checkpoints and savepoints of a Flink 2.2 application on s3://, keys from a Secret; a helm upgrade through a savepoint on S3, a TaskManager pod deleted and restored from the latest checkpoint on S3, the exactly-once Kafka sink holds every record once`, { timeout: 30 * 60_000 }, async () => {
+test(`S3 (moto ${MOTO_VERSION}) as a pod: checkpoints and savepoints of a Flink 2.2 application on s3://, keys from a Secret, the Kafka CA from a Secret on the plain images; a helm upgrade through a savepoint on S3, a TaskManager pod deleted and restored from the latest checkpoint on S3, the exactly-once Kafka sink holds every record once`, { timeout: 30 * 60_000 }, async () => {
   const h4 = await ensureHelm(4);
   const APP = 'audit-s3';
   const BUCKET = 'flink-state';
@@ -93,10 +96,13 @@ test(`S3 (moto ${MOTO_VERSION}) as a pod: checkpoints and savepoints of a Flink 
       s3 = await S3Pod.start(h, 'storage', 's3', [BUCKET]);
       steps.s3ReadyMs = Date.now() - t;
       await h.kubectl(['-n', NS, 'create', 'secret', 'generic', 'flink-s3', `--from-literal=access-key=${s3.keys.accessKeyId}`, `--from-literal=secret-key=${s3.keys.secretAccessKey}`]);
+      // the Kafka authority from a Secret (KafkaTls), not baked into the image: the images are the plain ones
+      await h.kubectl(['-n', NS, 'create', 'secret', 'generic', 'kafka-ca', `--from-file=ca.crt=${h.tls.caFile}`]);
       await Promise.all([h.topic(SOURCE, 2), h.topic(SINK, 2)]);
 
       // the platform, defined here (not an example): state on S3, the Kafka pod's source and an exactly-once sink
-      const kafka = { bootstrapServers: BOOTSTRAP, credentials: KafkaCredentials.scram(KAFKA_SECRET) };
+      const caTls = KafkaTls.caFromSecret('kafka-ca');
+      const kafka = { bootstrapServers: BOOTSTRAP, credentials: KafkaCredentials.scram(KAFKA_SECRET), tls: caTls };
       const stateBase = `s3://${BUCKET}/flink`;
       const platform = new FlinkPlatform({ namespace: NS, partOf: 'log-platform', storageBaseDirectory: stateBase, imageRegistry: 'registry.example.com/logs' });
       platform.addApplication(APP, {
@@ -118,7 +124,7 @@ test(`S3 (moto ${MOTO_VERSION}) as a pod: checkpoints and savepoints of a Flink 
       const savepoints = `${stateBase}/${APP}/savepoints`;
 
       t = Date.now();
-      const install = await h.helm(h4, ['install', APP, chart, '-n', NS, ...h.values([], h.images.trusting), '--wait', '--timeout', '480s']);
+      const install = await h.helm(h4, ['install', APP, chart, '-n', NS, ...h.values([]), '--wait', '--timeout', '480s']);
       assert.equal(install.code, 0, `helm install:\n${install.out}`);
       installed = true;
       const REST = `${APP}-rest`;
@@ -137,7 +143,14 @@ test(`S3 (moto ${MOTO_VERSION}) as a pod: checkpoints and savepoints of a Flink 
         for (const [name, key] of [['AWS_ACCESS_KEY_ID', 'access-key'], ['AWS_SECRET_ACCESS_KEY', 'secret-key']]) {
           assert.deepEqual(env.find((e) => e.name === name), { name, valueFrom: { secretKeyRef: { name: 'flink-s3', key } } }, `${p.metadata.name}: ${name} from the Secret`);
         }
+        // the plain image (no authority baked in): the CA reaches the pod from the Secret's volume only
+        assert.equal(p.spec.containers[0].image.replace(/^docker\.io\//, ''), h.images.flink['2.2'], `${p.metadata.name}: the plain Flink image`);
+        assert.deepEqual(p.spec.volumes.find((v: { name: string }) => v.name === caTls.volumeName)?.secret?.secretName, 'kafka-ca', `${p.metadata.name}: the CA volume from the Secret`);
       }
+      // the preflight hook, which checked the broker before the install (its pod is deleted once it succeeded), mounts the CA from the Secret too
+      const rendered = await h.helm(h4, ['template', APP, chart, '-n', NS, ...h.values([])]);
+      const preflight = rendered.out.split(/^---$/m).find((d) => new RegExp(`name: ${APP}-preflight\\n`).test(d) && /kind: Job/.test(d)) ?? '';
+      assert.match(preflight, /secretName: "?kafka-ca"?\n/, `the preflight Job mounts the CA from the Secret:\n${preflight || rendered.out.slice(0, 2000)}`);
 
       /** records [n * BATCH, (n + 1) * BATCH) into the source; then waits until the job's committed offsets reach `total` */
       const produce = async (n: number) => {
@@ -161,7 +174,7 @@ test(`S3 (moto ${MOTO_VERSION}) as a pod: checkpoints and savepoints of a Flink 
 
       // 2. helm upgrade (parallelism 2 -> 1): the pre-upgrade hook stops the job with a savepoint on S3, the new job restores it
       t = Date.now();
-      const upgrade = await h.helm(h4, ['upgrade', APP, chart, '-n', NS, ...h.values(['job.parallelism=1'], h.images.trusting), '--wait', '--timeout', '480s']);
+      const upgrade = await h.helm(h4, ['upgrade', APP, chart, '-n', NS, ...h.values(['job.parallelism=1']), '--wait', '--timeout', '480s']);
       assert.equal(upgrade.code, 0, `helm upgrade:\n${upgrade.out}`);
       const handoff = await h.handoffData(APP);
       const savepoint = handoff.savepointPath ?? '';
@@ -232,7 +245,7 @@ test(`S3 (moto ${MOTO_VERSION}) as a pod: checkpoints and savepoints of a Flink 
   } finally {
     h.report.s3 = steps;
     if (installed) await h.helm(h4, ['uninstall', APP, '-n', NS, '--no-hooks', '--wait', '--timeout', '180s']);
-    await h.node.cluster.kubectl(['-n', NS, 'delete', 'secret', 'flink-s3', '--ignore-not-found'], { timeoutMs: 60_000 });
+    await h.node.cluster.kubectl(['-n', NS, 'delete', 'secret', 'flink-s3', 'kafka-ca', '--ignore-not-found'], { timeoutMs: 60_000 });
     fs.rmSync(work, { recursive: true, force: true });
   }
 });
