@@ -13,7 +13,9 @@
  * `StorageCredentials.s3` (the endpoint and path-style access in the configuration). The Kafka
  * authority comes from a Secret too (`KafkaTls.caFromSecret`), and the images are the plain ones
  * built from runtime/ (not the ones that trust the tests' authority): the CA reaches the Flink and
- * hook containers only through the Secret's volume. Its chart is
+ * hook containers only through the Secret's volume. The definition also brings an existing
+ * ServiceAccount, its own log levels (root WARN, the checkpoint logger INFO), an init container
+ * writing to an emptyDir and a sidecar reading that file and Flink's log directory. Its chart is
  * synthesized into a temporary folder and installed with the local Flink image (which carries
  * the S3 file system plugin): the job RUNNING, a completed checkpoint listed in the bucket, a
  * `helm upgrade` whose pre-upgrade hook stops the job with a savepoint on S3 that the new job
@@ -43,9 +45,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Duration } from 'cdk8s';
+import { Duration, Size } from 'cdk8s';
 import {
-  DeliveryGuarantee, FieldType, FlinkPlatform, FlinkVersion, JobSource, KafkaCredentials, KafkaTls, LogPipeline, Sink, StorageCredentials, synthesizeUnit, UpgradeMode,
+  DeliveryGuarantee, FieldType, FlinkPlatform, FlinkVersion, JobSource, KafkaCredentials, KafkaTls, LogConfig, LogLevel, LogPipeline, ServiceAccountRef, Sink, StorageCredentials, synthesizeUnit, UpgradeMode, VolumeSource,
 } from '../../lib';
 import { recordE2E, tally } from '../support/e2e-report';
 import { writeChart } from '../support/helm-chart';
@@ -77,9 +79,12 @@ const APP_LOG = { id: FieldType.STRING, ts: FieldType.TIMESTAMP, service: FieldT
 /** The values `a-<i>` of field `id` in the client's `consume` output, as the numbers i. */
 const consumedIds = (log: string) => log.split('\n').filter((l) => l.startsWith('{')).map((l) => String((JSON.parse(l) as { id: string }).id).replace(/^a-/, ''));
 
-test(`S3 (moto ${MOTO_VERSION}) as a pod: checkpoints and savepoints of a Flink 2.2 application on s3://, keys from a Secret, the Kafka CA from a Secret on the plain images; a helm upgrade through a savepoint on S3, a TaskManager pod deleted and restored from the latest checkpoint on S3, the exactly-once Kafka sink holds every record once`, { timeout: 30 * 60_000 }, async () => {
+test(`S3 (moto ${MOTO_VERSION}) as a pod: checkpoints and savepoints of a Flink 2.2 application on s3://, keys from a Secret, the Kafka CA from a Secret on the plain images, an existing ServiceAccount, its own log levels, an init container and a sidecar; a helm upgrade through a savepoint on S3, a TaskManager pod deleted and restored from the latest checkpoint on S3, the exactly-once Kafka sink holds every record once`, { timeout: 30 * 60_000 }, async () => {
   const h4 = await ensureHelm(4);
   const APP = 'audit-s3';
+  const WORKLOAD_SA = 'flink-s3-workload';
+  /** the sidecar: prints what the init container left and the log files Flink writes, every 5 s */
+  const LOG_READER = "const fs = require('fs'); const tick = () => console.log(`stamp=${fs.readFileSync('/scratch/stamp', 'utf8')} logs=${fs.readdirSync('/flink/log').filter((f) => f.endsWith('.log')).join(',')}`); tick(); setInterval(tick, 5000);";
   const BUCKET = 'flink-state';
   const SOURCE = 'logs.audit';
   const SINK = 'logs.audit.counted';
@@ -96,6 +101,7 @@ test(`S3 (moto ${MOTO_VERSION}) as a pod: checkpoints and savepoints of a Flink 
       s3 = await S3Pod.start(h, 'storage', 's3', [BUCKET]);
       steps.s3ReadyMs = Date.now() - t;
       await h.kubectl(['-n', NS, 'create', 'secret', 'generic', 'flink-s3', `--from-literal=access-key=${s3.keys.accessKeyId}`, `--from-literal=secret-key=${s3.keys.secretAccessKey}`]);
+      await h.kubectl(['-n', NS, 'create', 'serviceaccount', WORKLOAD_SA]);
       // the Kafka authority from a Secret (KafkaTls), not baked into the image: the images are the plain ones
       await h.kubectl(['-n', NS, 'create', 'secret', 'generic', 'kafka-ca', `--from-file=ca.crt=${h.tls.caFile}`]);
       await Promise.all([h.topic(SOURCE, 2), h.topic(SINK, 2)]);
@@ -117,6 +123,21 @@ test(`S3 (moto ${MOTO_VERSION}) as a pod: checkpoints and savepoints of a Flink 
         upgradeMode: UpgradeMode.SAVEPOINT,
         checkpointInterval: Duration.seconds(5),
         storageCredentials: [StorageCredentials.s3({ secretName: 'flink-s3', endpoint: s3.endpoint, pathStyleAccess: true })],
+        // what a team brings from its own setups: an existing ServiceAccount, its own log levels,
+        // an init container and a sidecar that reads Flink's log directory
+        serviceAccount: ServiceAccountRef.existing(WORKLOAD_SA),
+        logging: LogConfig.of({ rootLevel: LogLevel.WARN, loggers: { 'org.apache.flink.runtime.checkpoint': LogLevel.INFO, 'org.apache.pekko': LogLevel.WARN } }),
+        podTemplate: {
+          volumes: [{ name: 'scratch', source: VolumeSource.emptyDir(Size.mebibytes(1)) }],
+          initContainers: [{
+            name: 'stamp', image: h.images.ops, command: ['node', '-e', "require('fs').writeFileSync('/scratch/stamp', 'init ran')"],
+            resources: { memory: Size.mebibytes(96) }, volumeMounts: [{ volume: 'scratch', mountPath: '/scratch', readOnly: false }],
+          }],
+          sidecars: [{
+            name: 'log-reader', image: h.images.ops, command: ['node', '-e', LOG_READER],
+            resources: { memory: Size.mebibytes(96) }, volumeMounts: [{ volume: 'scratch', mountPath: '/scratch' }, { volume: 'flink-log', mountPath: '/flink/log' }],
+          }],
+        },
       });
       const unit = synthesizeUnit(platform.unit(APP)!);
       const chart = writeChart(unit, work);
@@ -147,6 +168,20 @@ test(`S3 (moto ${MOTO_VERSION}) as a pod: checkpoints and savepoints of a Flink 
         assert.equal(p.spec.containers[0].image.replace(/^docker\.io\//, ''), h.images.flink['2.2'], `${p.metadata.name}: the plain Flink image`);
         assert.deepEqual(p.spec.volumes.find((v: { name: string }) => v.name === caTls.volumeName)?.secret?.secretName, 'kafka-ca', `${p.metadata.name}: the CA volume from the Secret`);
       }
+      // the existing ServiceAccount; the init container ran; the sidecar reads its file and Flink's
+      // log directory; only the logger raised to INFO writes INFO lines (a completed checkpoint)
+      for (const p of pods) {
+        assert.equal(p.spec.serviceAccountName, WORKLOAD_SA, `${p.metadata.name}: the existing ServiceAccount`);
+        const init = p.status.initContainerStatuses.find((c: { name: string }) => c.name === 'stamp');
+        assert.equal(init?.state?.terminated?.exitCode, 0, `${p.metadata.name}: the init container ran: ${JSON.stringify(init)}`);
+        assert.ok(p.status.containerStatuses.some((c: { name: string; ready: boolean }) => c.name === 'log-reader' && c.ready), `${p.metadata.name}: the sidecar runs`);
+      }
+      let sidecarLog = '';
+      for (let i = 0; i < 20 && !/stamp=init ran logs=\S*\.log/.test(sidecarLog); i++, await sleep(2000)) {
+        sidecarLog = await h.kubectl(['-n', NS, 'logs', pods[1].metadata.name, '-c', 'log-reader', '--tail=5']);
+      }
+      assert.match(sidecarLog, /stamp=init ran logs=\S*taskexecutor\S*\.log/, `the TaskManager's sidecar reads the init container's file and Flink's log file:\n${sidecarLog}`);
+
       // the preflight hook, which checked the broker before the install (its pod is deleted once it succeeded), mounts the CA from the Secret too
       const rendered = await h.helm(h4, ['template', APP, chart, '-n', NS, ...h.values([])]);
       const preflight = rendered.out.split(/^---$/m).find((d) => new RegExp(`name: ${APP}-preflight\\n`).test(d) && /kind: Job/.test(d)) ?? '';
@@ -171,6 +206,11 @@ test(`S3 (moto ${MOTO_VERSION}) as a pod: checkpoints and savepoints of a Flink 
       await committed(0, BATCH);
       const firstCheckpoints = await checkpointsInBucket(firstJob);
       assert.ok(firstCheckpoints.length >= 1, `a completed checkpoint of ${firstJob} in the bucket: ${JSON.stringify(await s3.list(BUCKET, 'flink/'))}`);
+      // the definition's log levels: only the checkpoint logger, raised to INFO, writes INFO lines
+      const jmLog = (await h.kubectl(['-n', NS, 'logs', pods[0].metadata.name, '-c', 'jobmanager'])).split('\n');
+      const infoLoggers = new Set(jmLog.map((l) => /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO\s+(\S+)/.exec(l)?.[1]).filter(Boolean));
+      assert.ok(jmLog.some((l) => / INFO\s+org\.apache\.flink\.runtime\.checkpoint\.\S+\s.*Completed checkpoint/.test(l)), `the checkpoint logger writes INFO: a completed checkpoint:\n${jmLog.slice(-20).join('\n')}`);
+      assert.deepEqual([...infoLoggers].filter((c) => !c!.startsWith('org.apache.flink.runtime.checkpoint')), [], 'no other logger writes INFO (root WARN)');
 
       // 2. helm upgrade (parallelism 2 -> 1): the pre-upgrade hook stops the job with a savepoint on S3, the new job restores it
       t = Date.now();
@@ -246,6 +286,7 @@ test(`S3 (moto ${MOTO_VERSION}) as a pod: checkpoints and savepoints of a Flink 
     h.report.s3 = steps;
     if (installed) await h.helm(h4, ['uninstall', APP, '-n', NS, '--no-hooks', '--wait', '--timeout', '180s']);
     await h.node.cluster.kubectl(['-n', NS, 'delete', 'secret', 'flink-s3', 'kafka-ca', '--ignore-not-found'], { timeoutMs: 60_000 });
+    await h.node.cluster.kubectl(['-n', NS, 'delete', 'serviceaccount', WORKLOAD_SA, '--ignore-not-found'], { timeoutMs: 60_000 });
     fs.rmSync(work, { recursive: true, force: true });
   }
 });
