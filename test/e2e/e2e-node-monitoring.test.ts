@@ -18,8 +18,11 @@
  * the generated PrometheusRule is loaded with every rule and each evaluates without error; every
  * query of the platform dashboard (charts/log-platform-dashboards) returns data with this cluster
  * picked; deleting a TaskManager pod makes the job restart and fires FlinkJobRestarting for this
- * cluster. The committed charts are not edited. No chart generates a ServiceMonitor by default,
- * so ServiceMonitor relabelings are not run here.
+ * cluster. No example chart has a ServiceMonitor: the ServiceMonitor and headless metrics Service
+ * that a ServiceMonitor-mode synthesis of the same example (examples/platform.ts, `scrape:
+ * SERVICE_MONITOR`) generates are applied beside the release, and its targets, through the
+ * Service's endpoints, are the release's pods with the same relabeled labels. The committed charts
+ * are not edited.
  *
  * Writes build and step times to $CDK8S_FLINK_NODE_MONITORING_REPORT (default
  * <cache>/node/report-monitoring.json) and the e2e report section `node/monitoring`.
@@ -28,6 +31,9 @@ import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
+import { buildLogPlatform } from '../../examples/platform';
+import { ScrapeMode } from '../../lib/monitoring';
+import { synthesizeUnit } from '../../lib/synth/synthesize';
 import { recordE2E } from '../support/e2e-report';
 import { panelQueries, variableQueries } from '../support/dashboard-queries';
 import { ChartNode } from '../support/node-charts';
@@ -89,10 +95,11 @@ async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | u
   assert.fail(`${what} within ${timeoutMs / 1000} s; last seen: ${JSON.stringify(seen())}`);
 }
 
-test('the Prometheus Operator\'s Prometheus discovers access-logs through its PodMonitor, loads its PrometheusRule, answers every dashboard query, and fires FlinkJobRestarting when a TaskManager pod is deleted', { timeout: 45 * 60_000 }, async () => {
+test('the Prometheus Operator\'s Prometheus discovers access-logs through its PodMonitor, loads its PrometheusRule, answers every dashboard query, fires FlinkJobRestarting when a TaskManager pod is deleted, and discovers the pods through a generated ServiceMonitor', { timeout: 45 * 60_000 }, async () => {
   const h4 = await ensureHelm(4);
   const steps: Record<string, number> = {};
   let installed = false;
+  let smObjects: any[] = [];
   try {
     await h.withDiagnostics(async () => {
       // 1. the operator's CRDs, the operator (a local process), the Kafka and HDFS pods
@@ -205,13 +212,46 @@ test('the Prometheus Operator\'s Prometheus discovers access-logs through its Po
       assert.equal(fired.length, 1);
       assert.equal(fired[0].metric.severity, 'warning');
       report.alert = fired[0].metric;
-      recordE2E('node/monitoring', { steps, operator: 'process', prometheus: 'pod', targets: flinkPods.length, rules: group.rules.length, dashboardQueries: panelQueries(board, choice).length, alert: fired[0].metric });
+
+      // 8. the ServiceMonitor a ServiceMonitor-mode synthesis of the same example generates (no
+      //    example chart has one) and its headless metrics Service, applied beside the release:
+      //    its targets are the release's pods as they are now (the deleted TaskManager replaced)
+      t = Date.now();
+      const platform = buildLogPlatform({
+        kafkaBootstrap: 'unused:9093', stateBase: 'hdfs://unused:8020/flink', archiveBase: 'hdfs://unused:8020/logs', namespace: NS,
+        elasticsearch: 'http://127.0.0.1:9', imageRegistry: 'localhost/unused', monitoring: { scrape: ScrapeMode.SERVICE_MONITOR, releaseLabel: RELEASE_LABEL },
+      });
+      smObjects = synthesizeUnit(platform.unit(RELEASE)!).objects.filter((o: any) => ['Service', 'ServiceMonitor'].includes(o.kind) && o.metadata.name === `${RELEASE}-metrics`);
+      assert.deepEqual(smObjects.map((o: any) => o.kind).sort(), ['Service', 'ServiceMonitor']);
+      await h.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: smObjects }));
+      const smPool = `serviceMonitor/${NS}/${RELEASE}-metrics/0`;
+      let nowPods: Array<{ pod: string; component: string }> = [];
+      const smTargets = await until('every Flink pod a healthy target of the ServiceMonitor', 180_000, async () => {
+        nowPods = [...await h.podsOf('app.kubernetes.io/component=jobmanager'), ...await h.podsOf('app.kubernetes.io/component=taskmanager')]
+          .filter((p) => !p.metadata.deletionTimestamp)
+          .map((p) => ({ pod: p.metadata.name as string, component: p.metadata.labels['app.kubernetes.io/component'] as string }))
+          .sort((a, b) => a.pod.localeCompare(b.pod));
+        targets = (await api('/api/v1/targets?state=active')).activeTargets;
+        const up = targets.filter((x) => x.scrapePool === smPool && x.health === 'up');
+        const got = up.map((x) => ({ pod: x.labels.pod, component: x.labels.component })).sort((a, b) => a.pod.localeCompare(b.pod));
+        return up.length === targets.filter((x) => x.scrapePool === smPool).length && JSON.stringify(got) === JSON.stringify(nowPods) ? up : undefined;
+      }, () => ({ pods: nowPods, targets: targets.filter((x) => x.scrapePool === smPool).map((x) => `${x.labels?.pod} ${x.health} ${x.lastError}`) }));
+      steps.serviceMonitorTargetsMs = Date.now() - t;
+      assert.equal(nowPods.length, 3);
+      assert.ok(!nowPods.some((p) => p.pod === victim), 'the deleted TaskManager is no target');
+      for (const x of smTargets) {
+        assert.equal(x.labels.namespace, NS);
+        assert.equal(x.labels.flink_cluster, RELEASE);
+      }
+      report.serviceMonitorTargets = smTargets.map((x) => ({ scrapeUrl: x.scrapeUrl, labels: x.labels }));
+      recordE2E('node/monitoring', { steps, operator: 'process', prometheus: 'pod', targets: flinkPods.length, serviceMonitorTargets: smTargets.length, rules: group.rules.length, dashboardQueries: panelQueries(board, choice).length, alert: fired[0].metric });
     }, [NS, MON]);
   } catch (e) {
     (e as Error).message = `${(e as Error).message}\n--- operator ---\n${operator?.logs(40) ?? '(not started)'}`;
     throw e;
   } finally {
     report.steps = steps;
+    if (smObjects.length) await h.node.cluster.kubectl(['delete', '-f', '-', '--ignore-not-found'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: smObjects }), timeoutMs: 60_000 }).catch(() => undefined);
     if (installed) await h.helm(h4, ['uninstall', RELEASE, '-n', NS, '--no-hooks', '--wait', '--timeout', '180s']);
     await h.node.cluster.kubectl(['-n', MON, 'delete', 'prometheus', PROM, '--ignore-not-found', '--wait=true', '--timeout=60s'], { timeoutMs: 90_000 }).catch(() => undefined);
   }
