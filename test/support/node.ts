@@ -128,7 +128,7 @@ export interface NodeBinaries {
   buildMs: Record<string, number>;
 }
 
-function nodeGoDir(): string {
+export function nodeGoDir(): string {
   for (const dir of [path.join(__dirname, 'node'), path.join(__dirname, '..', '..', '..', 'test', 'support', 'node')]) {
     if (fs.existsSync(path.join(dir, 'k8s', 'go.mod'))) return dir;
   }
@@ -137,7 +137,7 @@ function nodeGoDir(): string {
 
 /** Builds one Go module's binaries into cacheDir(...cache)/bin unless a build of the same
  *  sources, Go version and flags is there. */
-async function goBuildCached(mod: string, cache: string[], names: string[], pkgs: string[], ldflags: string, buildMs: Record<string, number>): Promise<string> {
+export async function goBuildCached(mod: string, cache: string[], names: string[], pkgs: string[], ldflags: string, buildMs: Record<string, number>): Promise<string> {
   const go = goBinary();
   const goVersion = (await mustExec(go, ['env', 'GOVERSION'])).stdout.trim();
   const key = hashFiles(listFiles(mod).filter((f) => /(\.go|go\.mod|go\.sum)$/.test(f)), `${goVersion}\n${ldflags}\n${pkgs.join(' ')}`);
