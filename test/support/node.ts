@@ -136,11 +136,12 @@ export function nodeGoDir(): string {
 }
 
 /** Builds one Go module's binaries into cacheDir(...cache)/bin unless a build of the same
- *  sources, Go version and flags is there. */
-export async function goBuildCached(mod: string, cache: string[], names: string[], pkgs: string[], ldflags: string, buildMs: Record<string, number>): Promise<string> {
+ *  sources, Go version and flags is there. `tags`: build tags (e.g. to leave out plugins). */
+export async function goBuildCached(mod: string, cache: string[], names: string[], pkgs: string[], ldflags: string, buildMs: Record<string, number>, tags: string[] = []): Promise<string> {
   const go = goBinary();
   const goVersion = (await mustExec(go, ['env', 'GOVERSION'])).stdout.trim();
-  const key = hashFiles(listFiles(mod).filter((f) => /(\.go|go\.mod|go\.sum)$/.test(f)), `${goVersion}\n${ldflags}\n${pkgs.join(' ')}`);
+  const tagArgs = tags.length ? [`-tags=${tags.join(',')}`] : [];
+  const key = hashFiles(listFiles(mod).filter((f) => /(\.go|go\.mod|go\.sum)$/.test(f)), `${goVersion}\n${ldflags}\n${pkgs.join(' ')}${tags.length ? `\n${tagArgs[0]}` : ''}`);
   const dir = cacheDir(...cache);
   const bin = path.join(dir, 'bin');
   const stamp = path.join(bin, 'stamp');
@@ -152,7 +153,7 @@ export async function goBuildCached(mod: string, cache: string[], names: string[
     const tmp = fs.mkdtempSync(path.join(dir, '.tmp-'));
     try {
       await mustExec(go, ['mod', 'download'], { cwd: mod, env: goEnv(), timeoutMs: 30 * 60_000 });
-      await mustExec(go, ['build', '-trimpath', `-ldflags=${ldflags}`, '-o', `${tmp}/`, ...pkgs], { cwd: mod, env: goEnv(), timeoutMs: 80 * 60_000 });
+      await mustExec(go, ['build', '-trimpath', ...tagArgs, `-ldflags=${ldflags}`, '-o', `${tmp}/`, ...pkgs], { cwd: mod, env: goEnv(), timeoutMs: 80 * 60_000 });
       fs.writeFileSync(path.join(tmp, 'stamp'), `${key}\n`);
       fs.rmSync(bin, { recursive: true, force: true });
       fs.renameSync(tmp, bin);
