@@ -383,8 +383,22 @@ const appRecord = (i) => ({ id: 'a-' + i, ts: '2026-11-22T10:00:00.000', service
 (async () => {
   if (mode === 'topic') {
     const a = kafka.admin(); await a.connect();
-    await a.createTopics({ topics: [{ topic, numPartitions: Number(arg), replicationFactor: 1 }], waitForLeaders: true });
-    console.log('topic', topic, 'partitions', (await a.fetchTopicMetadata({ topics: [topic] })).topics[0].partitions.length);
+    // While a new topic's metadata spreads (the broker just started), creating it or reading its
+    // metadata may be refused with "does not host this topic-partition": retried every 2 s, at
+    // most 30 times; creating a topic that exists is a no-op
+    let parts, lastError;
+    for (let i = 0; i < 30 && parts === undefined; i++) {
+      try {
+        await a.createTopics({ topics: [{ topic, numPartitions: Number(arg), replicationFactor: 1 }], waitForLeaders: true });
+        parts = (await a.fetchTopicMetadata({ topics: [topic] })).topics[0].partitions.length;
+      } catch (e) {
+        lastError = e;
+        console.error('topic ' + topic + ': ' + e.message + ' (attempt ' + (i + 1) + ')');
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    }
+    if (parts === undefined) throw lastError;
+    console.log('topic', topic, 'partitions', parts);
     await a.disconnect();
   } else if (mode === 'produce' || mode === 'produce-app') {
     const n = Number(arg), from = Number(arg2 || 0), make = mode === 'produce' ? record : appRecord;
