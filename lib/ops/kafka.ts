@@ -1,3 +1,5 @@
+// read_committed as Kafka's Java consumer does it, installed before kafkajs loads
+import './read-committed';
 import * as fs from 'fs';
 import { Kafka, KafkaConfig, logLevel } from 'kafkajs';
 import { OpsError } from './errors';

@@ -1,3 +1,5 @@
+// read_committed as Kafka's Java consumer does it, installed before kafkajs loads
+import './read-committed';
 import { Admin } from 'kafkajs';
 import { OpsError, sleep } from './errors';
 import { bounded, KafkaSasl, kafkaClient, kafkaReason, KafkaTlsOptions } from './kafka';

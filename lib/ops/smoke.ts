@@ -1,3 +1,5 @@
+// read_committed as Kafka's Java consumer does it, installed before kafkajs loads
+import './read-committed';
 import { randomUUID } from 'crypto';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { OpsError, sleep } from './errors';

@@ -369,10 +369,15 @@ export function hdfsManifests(namespace: string, service: string, dirs: string):
  * - committed TOPIC GROUP N: waits (at most 300 s) until GROUP's committed offsets on TOPIC
  *   add up to N;
  * - consume TOPIC N [SECONDS]: reads TOPIC from its start with isolation read_committed (a
- *   transaction's records only once it committed) until N records or SECONDS (default 120)
- *   passed, and prints each record's value on its own line after `records <count>`.
+ *   transaction's records only once it committed, with the package's filter of aborted
+ *   transactions, lib/ops/read-committed) until N records or SECONDS (default 120) passed, and
+ *   prints each record's value on its own line after `records <count>`; before that,
+ *   `stock-filter delivered <a> dropped <b>`: the records kafkajs's own filter would have
+ *   delivered from aborted transactions, and dropped from committed ones.
  */
 export const KAFKA_CLIENT_JS = String.raw`
+// the package's read_committed filter (Kafka's Java consumer's), installed before kafkajs loads
+const readCommitted = require('/opt/cdk8s-flink/package/build/lib/ops/read-committed');
 const { Kafka, logLevel, Partitioners } = require('/opt/cdk8s-flink/package/node_modules/kafkajs');
 const [mode, topic, arg, arg2] = process.argv.slice(1);
 const kafka = new Kafka({ clientId: 'e2e-client', brokers: [process.env.KAFKA_BOOTSTRAP], ssl: true, logLevel: logLevel.WARN,
@@ -422,11 +427,13 @@ const appRecord = (i) => ({ id: 'a-' + i, ts: '2026-11-22T10:00:00.000', service
     if (sum < Number(arg2)) process.exit(2);
   } else if (mode === 'consume') {
     const n = Number(arg), until = Date.now() + 1000 * Number(arg2 || 120), values = [];
+    const stock = readCommitted.compareWithStockFilter();
     const c = kafka.consumer({ groupId: 'e2e-reader-' + Date.now(), readUncommitted: false }); await c.connect();
     await c.subscribe({ topic, fromBeginning: true });
     await c.run({ autoCommit: false, eachMessage: async ({ message }) => { values.push(message.value.toString()); } });
     while (values.length < n && Date.now() < until) await new Promise((r) => setTimeout(r, 500));
     await c.disconnect();
+    console.log('stock-filter delivered', stock.stockDelivered, 'dropped', stock.stockDropped);
     console.log('records', values.length); for (const v of values) console.log(v);
   } else { throw new Error('unknown mode ' + mode); }
 })().catch((e) => { console.error(e.stack || String(e)); process.exit(1); });
