@@ -40,7 +40,7 @@ import * as path from 'path';
 import { cacheDir, withLock } from './cache';
 import { exec, isFile, listFiles, mustExec } from './control-plane';
 import { ensureFlink, ensureOptJar, imageLayout, OPT_STAND_INS, repoRoot, runtimeLine } from './flink-dist';
-import { buildah, buildahArgs, imageInputs, INPUTS_LABEL } from './node';
+import { buildah, buildahArgs, ensureNodePackages, imageInputs, INPUTS_LABEL } from './node';
 
 export interface ImageBuild {
   name: string;
@@ -79,6 +79,8 @@ function aptSources(): string[] {
 
 /** A Debian bookworm root filesystem (tar) with the packages of `kind`, built by mmdebstrap. */
 export async function ensureRootfs(kind: keyof typeof ROOTFS_PACKAGES): Promise<string> {
+  // mmdebstrap, buildah and uidmap come with the node's Debian packages (installed when missing)
+  await ensureNodePackages();
   const sources = aptSources();
   const mmVersion = (await mustExec('mmdebstrap', ['--version'])).stdout.trim();
   const key = sha(kind, ROOTFS_PACKAGES[kind].join(','), mmVersion, ...sources.map((s) => fs.readFileSync(s, 'utf8')));

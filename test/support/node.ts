@@ -113,7 +113,7 @@ export async function ensureNodePackages(extra: Record<string, string> = {}): Pr
     if (need.length === 0) return;
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     await mustExec('apt-get', ['update', '-q'], { env, timeoutMs: 10 * 60_000 });
-    await mustExec('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...need], { env, timeoutMs: 20 * 60_000 });
+    await mustExec('apt-get', ['install', '-y', '-q', '--no-install-recommends', '-o', 'DPkg::Lock::Timeout=600', ...need], { env, timeoutMs: 20 * 60_000 });
   });
   if (missing().length > 0) throw new Error(`apt-get install did not provide ${missing().join(', ')}`);
 }
@@ -232,7 +232,8 @@ export function buildahArgs(args: string[]): string[] {
   return ['--root', path.join(root, 'storage'), '--runroot', path.join(root, 'run'), '--storage-driver', 'overlay', ...args];
 }
 
-export function buildah(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
+export async function buildah(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
+  await ensureNodePackages();
   return mustExec('buildah', buildahArgs(args), { cwd: opts.cwd, timeoutMs: opts.timeoutMs ?? 10 * 60_000, env: { ...process.env, BUILDAH_ISOLATION: 'chroot' } });
 }
 
