@@ -82,7 +82,7 @@ export function compareWithStockFilter(): ReadCommittedStats {
 }
 
 /** Installs `readCommittedFilter` as kafkajs's (resolved from this package); idempotent. */
-export function installReadCommittedFilter(): void {
+function installReadCommittedFilter(): void {
   const base = path.dirname(require.resolve('kafkajs/package.json'));
   const target = path.join(base, 'src', 'consumer', 'filterAbortedMessages.js');
   const current = require.cache[target];
