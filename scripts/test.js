@@ -28,6 +28,16 @@ if (selected.length === 0) {
   console.error(`no test files matched ${filters.join(' ')}`);
   process.exit(1);
 }
+// A cdk8s-flink-* folder in the system's temporary directory that a run leaves behind is a test
+// that did not undo what it set up: the run fails and names it.
+const os = require('os');
+const scratch = () => new Set(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('cdk8s-flink-')));
+const before = scratch();
+function leftovers() {
+  const left = [...scratch()].filter((n) => !before.has(n)).sort();
+  if (left.length) console.error(`test: ${left.length} temporary folder(s) left behind in ${os.tmpdir()}: ${left.join(' ')}`);
+  return left.length;
+}
 // The real-node tests (test/e2e/e2e-node*) hold one machine-wide node each, one at a time (a lock
 // under the cache): they run one after another in a lane of their own, beside the others (one at
 // a time there: a node with its pods and a second file with its Flink and Kafka processes are what
@@ -39,7 +49,7 @@ const nodeFiles = selected.filter(isNode);
 const otherFiles = selected.filter((f) => !isNode(f));
 if (nodeFiles.length === 0 || otherFiles.length === 0) {
   const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${otherFiles.length ? 2 : 1}`, ...selected], { stdio: 'inherit' });
-  process.exit(r.status ?? 1);
+  process.exit(leftovers() === 0 ? r.status ?? 1 : 1);
 }
 const { spawn } = require('child_process');
 const started = Date.now();
@@ -66,5 +76,6 @@ Promise.all([
     process.stdout.write(`\n# ---- real-node summary (build/e2e-report/e2e-report.json: nodeSummary) ----\n${fs.readFileSync(summary, 'utf8')}`);
   }
   console.error(`test: real-node lane exit ${nodeCode}, other files exit ${otherCode}`);
-  process.exit(nodeCode === 0 && otherCode === 0 ? 0 : 1);
+  const left = leftovers();
+  process.exit(nodeCode === 0 && otherCode === 0 && left === 0 ? 0 : 1);
 });

@@ -6,7 +6,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { buildLogPlatform, PRODUCTION } from '../../examples/platform';
@@ -17,6 +16,7 @@ import { loadValidator } from '../support/k8s-schema';
 import { ingressAllowed } from '../support/network-policy';
 import { ensureHelm } from '../support/tools';
 import { assertRendersDist, find, helm, normalize, render, renderError, writeChart } from '../support/helm-chart';
+import { scratchDir } from '../support/scratch';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const EXAMPLE = buildLogPlatform(PRODUCTION);
@@ -30,7 +30,7 @@ const HELMS: (3 | 4)[] = [3, 4];
 for (const major of HELMS) {
   test(`helm ${major}: every example chart (the platform dashboard's too) passes lint --strict, packages, and renders with default values exactly the objects of dist/<unit>/`, async () => {
     const bin = await ensureHelm(major);
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-pkg-'));
+    const out = scratchDir('cdk8s-flink-pkg-');
     for (const u of CHARTS) {
       const chart = writeChart(u);
       const lint = helm(bin, ['lint', '--strict', chart]);

@@ -6,9 +6,10 @@ import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { SynthesizedUnit } from '../../lib/synth/synthesize';
+import { scratchDir } from './scratch';
 
 /** Writes a unit's chart into `dir/<unit>` (a new temporary folder by default); returns the chart's folder. */
-export function writeChart(u: Pick<SynthesizedUnit, 'name' | 'chart'>, dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-chart-'))): string {
+export function writeChart(u: Pick<SynthesizedUnit, 'name' | 'chart'>, dir = scratchDir('cdk8s-flink-chart-')): string {
   const root = path.join(dir, u.name);
   for (const [f, text] of Object.entries(u.chart)) {
     fs.mkdirSync(path.dirname(path.join(root, f)), { recursive: true });

@@ -24,6 +24,7 @@ import { buildTimes, ensureProjectImages, ImageBuild } from './images';
 import { ensureNodeBinaries, ociArchive, RealNode, startRealNode } from './node';
 import { ensureHdfsImage, ensureKafkaImage, hdfsManifests, kafkaClientPod, kafkaManifests, kafkaTls, KafkaTls, trustingImage } from './node-services';
 import { run } from './tools';
+import { scratchDir } from './scratch';
 
 export const KAFKA_SERVICE = 'logs-kafka-bootstrap';
 export const BOOTSTRAP = `${KAFKA_SERVICE}.kafka.svc:9093`;
@@ -56,7 +57,8 @@ export class ChartNode {
   /** Builds what is missing, starts the node, imports the images; records times in `report`. */
   static async start(o: ChartNodeOptions): Promise<ChartNode> {
     const report: Record<string, unknown> = { started: new Date().toISOString() };
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-node-charts-'));
+    // removed by stop(), or when the process exits if the start fails half-way
+    const work = scratchDir('cdk8s-flink-node-charts-');
     // the Go builds (CPU) and the image builds (mostly downloads at first) side by side
     const t0 = Date.now();
     const [bins, built, services, extra] = await Promise.all([

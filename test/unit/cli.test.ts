@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { readTree } from '../../lib/synth/write';
+import { scratchDir } from '../support/scratch';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const CLI = path.join(ROOT, 'build', 'lib', 'cli', 'main.js');
@@ -13,13 +13,13 @@ const LIB = path.join(ROOT, 'build', 'lib');
 
 function cli(args: string[], cwd = ROOT) {
   // Charts go to a scratch folder unless a test names one: never into the repository's charts/.
-  const charts = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-cli-charts-'));
+  const charts = scratchDir('cdk8s-flink-cli-charts-');
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, CDK8S_FLINK_VERBOSE: '', CDK8S_FLINK_CHARTS: charts } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 function tmp(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-cli-'));
+  return scratchDir('cdk8s-flink-cli-');
 }
 
 /** Writes an app module that builds a platform with `body` (JavaScript using `L`, the library). */

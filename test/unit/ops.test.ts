@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
+import { scratchDir } from '../support/scratch';
 
 const OPS = path.join(__dirname, '..', '..', 'lib', 'ops', 'main.js');
 function ops(args: string[]) {
@@ -11,7 +11,7 @@ function ops(args: string[]) {
   return { code: r.status, stderr: r.stderr };
 }
 function handoffDir(data: Record<string, string>): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-handoff-'));
+  const d = scratchDir('cdk8s-flink-handoff-');
   for (const [k, v] of Object.entries(data)) fs.writeFileSync(path.join(d, k), v);
   return d;
 }
