@@ -179,6 +179,16 @@ export function goBinary(): string {
   return go;
 }
 
+/**
+ * Runs a `go build` while no other build of the tests runs, in this process or another: each one
+ * uses every core, and two side by side compile the packages they share twice (the Kubernetes
+ * binaries of the control plane and of the node share most of theirs), where one after the other
+ * the second takes them from Go's build cache.
+ */
+export function withGoBuild<T>(fn: () => Promise<T>): Promise<T> {
+  return withLock('go-build', 120 * 60_000, fn);
+}
+
 export function hashFiles(files: string[], extra: string): string {
   const h = crypto.createHash('sha256');
   for (const f of files) {
@@ -328,7 +338,7 @@ async function buildBinaries(): Promise<ControlPlaneBinaries> {
       const tmp = fs.mkdtempSync(path.join(k8sDir, '.tmp-'));
       try {
         await timed('k8s: go mod download', () => mustExec(go, ['mod', 'download'], { cwd: k8sMod, env: goEnv(), timeoutMs: 30 * 60_000 }));
-        await timed('k8s: go build', () => mustExec(go, k8sArgs.map((a) => a.replace('<out>', tmp)), { cwd: k8sMod, env: goEnv(), timeoutMs: 80 * 60_000 }));
+        await timed('k8s: go build', () => withGoBuild(() => mustExec(go, k8sArgs.map((a) => a.replace('<out>', tmp)), { cwd: k8sMod, env: goEnv(), timeoutMs: 80 * 60_000 })));
         // `go build` names the binary of the module path go.etcd.io/etcd/server/v3 "server"
         fs.renameSync(path.join(tmp, 'server'), path.join(tmp, 'etcd'));
         fs.writeFileSync(path.join(tmp, 'stamp'), `${k8sKey}\n`);
@@ -345,7 +355,7 @@ async function buildBinaries(): Promise<ControlPlaneBinaries> {
       const tmp = fs.mkdtempSync(path.join(kwokDir, '.tmp-'));
       try {
         await timed('kwok: go mod download', () => mustExec(go, ['mod', 'download'], { cwd: kwokMod, env: goEnv(), timeoutMs: 30 * 60_000 }));
-        await timed('kwok: go build', () => mustExec(go, kwokArgs.map((a) => a.replace('<out>', tmp)), { cwd: kwokMod, env: goEnv(), timeoutMs: 60 * 60_000 }));
+        await timed('kwok: go build', () => withGoBuild(() => mustExec(go, kwokArgs.map((a) => a.replace('<out>', tmp)), { cwd: kwokMod, env: goEnv(), timeoutMs: 60 * 60_000 })));
         // kwok's own default stages (what kwokctl configures for a kwok it runs), from the module source
         const info = JSON.parse((await mustExec(go, ['mod', 'download', '-json', `sigs.k8s.io/kwok@${KWOK_VERSION}`], { cwd: kwokMod, env: goEnv() })).stdout) as { Dir: string };
         const stages = [

@@ -58,6 +58,7 @@ import {
   startProcess,
   stopProcess,
   tail,
+  withGoBuild,
 } from './control-plane';
 import { sha256File } from './flink-dist';
 import { COREDNS_VERSION, CRICTL_VERSION, KUBE_NETWORK_POLICIES_VERSION, KUBERNETES_VERSION } from './versions';
@@ -153,7 +154,7 @@ export async function goBuildCached(mod: string, cache: string[], names: string[
     const tmp = fs.mkdtempSync(path.join(dir, '.tmp-'));
     try {
       await mustExec(go, ['mod', 'download'], { cwd: mod, env: goEnv(), timeoutMs: 30 * 60_000 });
-      await mustExec(go, ['build', '-trimpath', ...tagArgs, `-ldflags=${ldflags}`, '-o', `${tmp}/`, ...pkgs], { cwd: mod, env: goEnv(), timeoutMs: 80 * 60_000 });
+      await withGoBuild(() => mustExec(go, ['build', '-trimpath', ...tagArgs, `-ldflags=${ldflags}`, '-o', `${tmp}/`, ...pkgs], { cwd: mod, env: goEnv(), timeoutMs: 80 * 60_000 }));
       fs.writeFileSync(path.join(tmp, 'stamp'), `${key}\n`);
       fs.rmSync(bin, { recursive: true, force: true });
       fs.renameSync(tmp, bin);
