@@ -185,6 +185,14 @@ export function goBinary(): string {
  * binaries of the control plane and of the node share most of theirs), where one after the other
  * the second takes them from Go's build cache.
  */
+/**
+ * The flags of every `go build` of the tests: paths trimmed, and no DWARF from the compiler (the
+ * linker's `-w`, in every build's ldflags, leaves it out of the binaries anyway; skipping it
+ * saves about a fifth of the compile time). Not part of the caches' keys: the binaries do the
+ * same with or without it.
+ */
+export const GO_BUILD_FLAGS = ['-trimpath', '-gcflags=all=-dwarf=false'];
+
 export function withGoBuild<T>(fn: () => Promise<T>): Promise<T> {
   return withLock('go-build', 120 * 60_000, fn);
 }
@@ -310,7 +318,7 @@ async function buildBinaries(): Promise<ControlPlaneBinaries> {
   const k8sReady = () => k8sNames.every((n) => isFile(path.join(k8sBin, n))) && fs.existsSync(k8sStamp) && fs.readFileSync(k8sStamp, 'utf8').trim() === k8sKey;
   const k8sArgs = [
     'build',
-    '-trimpath',
+    ...GO_BUILD_FLAGS,
     `-ldflags=${ldflags}`,
     '-o',
     '<out>/',
@@ -328,7 +336,7 @@ async function buildBinaries(): Promise<ControlPlaneBinaries> {
   const kwokBin = path.join(kwokDir, 'bin');
   const kwokStamp = path.join(kwokBin, 'stamp');
   const kwokReady = () => isFile(path.join(kwokBin, 'kwok')) && isFile(path.join(kwokBin, 'kwok.yaml')) && fs.existsSync(kwokStamp) && fs.readFileSync(kwokStamp, 'utf8').trim() === kwokKey;
-  const kwokArgs = ['build', '-trimpath', '-ldflags=-s -w', '-o', '<out>/kwok', 'sigs.k8s.io/kwok/cmd/kwok'];
+  const kwokArgs = ['build', ...GO_BUILD_FLAGS, '-ldflags=-s -w', '-o', '<out>/kwok', 'sigs.k8s.io/kwok/cmd/kwok'];
   report.commands.push(`(cd test/support/control-plane/kwok && CGO_ENABLED=0 go ${kwokArgs.map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(' ')})`);
 
   const t0 = Date.now();

@@ -44,6 +44,7 @@ import {
   ExecResult,
   freePorts,
   goBinary,
+  GO_BUILD_FLAGS,
   goEnv,
   goModRequires,
   hashFiles,
@@ -154,7 +155,7 @@ export async function goBuildCached(mod: string, cache: string[], names: string[
     const tmp = fs.mkdtempSync(path.join(dir, '.tmp-'));
     try {
       await mustExec(go, ['mod', 'download'], { cwd: mod, env: goEnv(), timeoutMs: 30 * 60_000 });
-      await withGoBuild(() => mustExec(go, ['build', '-trimpath', ...tagArgs, `-ldflags=${ldflags}`, '-o', `${tmp}/`, ...pkgs], { cwd: mod, env: goEnv(), timeoutMs: 80 * 60_000 }));
+      await withGoBuild(() => mustExec(go, ['build', ...GO_BUILD_FLAGS, ...tagArgs, `-ldflags=${ldflags}`, '-o', `${tmp}/`, ...pkgs], { cwd: mod, env: goEnv(), timeoutMs: 80 * 60_000 }));
       fs.writeFileSync(path.join(tmp, 'stamp'), `${key}\n`);
       fs.rmSync(bin, { recursive: true, force: true });
       fs.renameSync(tmp, bin);
