@@ -6,7 +6,7 @@ import { Autoscaling, AutoscalingMetric, AutoscalingMode, ResolvedAutoscaling } 
 import { flinkDuration } from './config/units';
 import { checkInt, checkUri, ValidationError } from './errors';
 import { ARTIFACTS_DIR, checkImage, FETCH_JAR_INIT_CONTAINER, FlinkCluster, FlinkClusterProps } from './cluster/flink-cluster';
-import { ImagePullPolicy } from './cluster/options';
+import { EnvValue, ImagePullPolicy } from './cluster/options';
 import { BoundJob, checkEnvReferences, checkJobId, checkParallelism, JobSource } from './job-source';
 import { FlinkVersion } from './config/flink-version';
 import { LAST_STATE_NEEDS_HA_CHECKPOINTS, PARALLELISM_WITHIN_AUTOSCALING, PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY, SPARE_SLOTS_HOLD_THE_JOB } from './rules/guards';
@@ -216,10 +216,11 @@ export class FlinkApplication extends FlinkCluster {
       if (props.env && k in props.env) throw new ValidationError('env name', k, 'is already set by the job (credentials of its pipeline); choose another name');
     }
     const opsImage = checkImage('opsImage', props.opsImage ?? `cdk8s-flink-ops:${PACKAGE_VERSION}`);
+    const s3Fetch = bound.jar?.kind === 's3' ? StorageCredentials._s3FetchOf(bound.jar.uri, props.storageCredentials) : undefined;
     super(scope, id, name, StorageCredentials._apply({ ...props, env: { ...bound.env, ...props.env }, volumes: [...bound.volumes, ...props.volumes ?? []] }), () => ({
       mode: 'application',
       jobManagerArgs: ['standalone-job', ...applicationJobArgs(bound), '--job-id', '$(FLINK_JOB_ID)'],
-      jobManagerFetch: bound.jar?.kind === 'https' ? fetchJarContainer(bound, opsImage, props.imagePullPolicy ?? ImagePullPolicy.IF_NOT_PRESENT) : undefined,
+      jobManagerFetch: bound.jar && bound.jar.kind !== 'image' ? fetchJarContainer(bound, opsImage, props.imagePullPolicy ?? ImagePullPolicy.IF_NOT_PRESENT, s3Fetch) : undefined,
       jobManagerTrailingArgs: bound.programArgs,
       taskManagerReplicas: auto ? undefined : replicas + standby,
       jobFiles: Object.keys(bound.files).length ? bound.files : undefined,
@@ -352,15 +353,15 @@ function applicationJobArgs(bound: BoundJob): string[] {
   const jar = bound.jar;
   return [
     ...(bound.entryClass ? ['--job-classname', bound.entryClass] : []),
-    ...(jar ? ['--jars', `local://${jar.kind === 'https' ? FETCHED_JAR : jar.path}`] : []),
+    ...(jar ? ['--jars', `local://${jar.kind === 'image' ? jar.path : FETCHED_JAR}`] : []),
   ];
 }
 
 /** Where the init container puts an https job jar. */
 export const FETCHED_JAR = `${ARTIFACTS_DIR}/job.jar`;
 
-/** The JobManager's init container that fetches an https job jar (restricted security context set by the pod template). */
-function fetchJarContainer(bound: BoundJob, opsImage: string, pullPolicy: ImagePullPolicy): Record<string, unknown> {
+/** The JobManager's init container that fetches an https or s3 job jar (restricted security context set by the pod template). */
+function fetchJarContainer(bound: BoundJob, opsImage: string, pullPolicy: ImagePullPolicy, s3?: { env: Record<string, EnvValue>; args: string[] }): Record<string, unknown> {
   const jar = bound.jar!;
   return {
     name: FETCH_JAR_INIT_CONTAINER,
@@ -369,7 +370,9 @@ function fetchJarContainer(bound: BoundJob, opsImage: string, pullPolicy: ImageP
     args: [
       'fetch-artifact', '--url', jar.uri, ...(jar.sha256 ? ['--sha256', jar.sha256] : []), '--dest', FETCHED_JAR,
       ...(bound.entryClass ? [] : ['--require-main-class']),
+      ...(s3?.args ?? []),
     ],
+    ...(s3 ? { env: Object.keys(s3.env).sort().map((k) => s3.env[k]._toEnvVar(k)) } : {}),
     resources: { requests: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('128Mi') }, limits: { memory: k8s.Quantity.fromString('128Mi') } },
   };
 }

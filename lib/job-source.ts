@@ -23,12 +23,15 @@ export interface JarJobOptions {
    * - `https://host/path/job.jar`: fetched with `jarSha256` checked; in application mode by an
    *   init container of the JobManager pod (the operations image's `fetch-artifact`) into an
    *   emptyDir at /opt/flink/artifacts, for a session job by the submitter.
-   * `http://` (no TLS) and `s3://` are refused.
+   * - `s3://bucket/key.jar`: fetched as an https jar is (init container or submitter), signed
+   *   with the keys (from their Secret), endpoint, path style and region of the cluster's
+   *   `StorageCredentials.s3`, which it requires (a session job: the session cluster's).
+   * `http://` (no TLS) is refused, and so are `s3a://` and `s3p://` (write `s3://`).
    * @default - application mode: the jars of /opt/flink/usrlib on the classpath (entryClass required)
    */
   readonly jarFile?: string;
   /**
-   * The sha256 of an https jar (64 hex digits): the fetch refuses a jar with another digest, and
+   * The sha256 of an https or s3 jar (64 hex digits): the fetch refuses a jar with another digest, and
    * the job does not start.
    * @default - not checked
    */
@@ -39,13 +42,13 @@ export interface JarJobOptions {
 
 /** Where a jar job's jar comes from, parsed from `jarFile`. */
 export interface JarLocation {
-  /** `image`: a path in the image (`local://`, `file://` or a plain absolute path); `https`: fetched. */
-  readonly kind: 'image' | 'https';
+  /** `image`: a path in the image (`local://`, `file://` or a plain absolute path); `https` and `s3`: fetched. */
+  readonly kind: 'image' | 'https' | 's3';
   /** The URI as given. */
   readonly uri: string;
   /** The absolute path, for `image`. */
   readonly path?: string;
-  /** The expected sha256 (lower-case hex), for `https`. */
+  /** The expected sha256 (lower-case hex), for `https` and `s3`. */
   readonly sha256?: string;
 }
 
@@ -114,7 +117,7 @@ class JarJobSource extends JobSource {
     if (o.jarFile !== undefined) {
       this.jar = parseJarUri('job.jarFile', o.jarFile, o.jarSha256);
     } else if (o.jarSha256 !== undefined) {
-      throw new ValidationError('job.jarSha256', o.jarSha256, 'is set without jarFile; expected it with an https:// jarFile');
+      throw new ValidationError('job.jarSha256', o.jarSha256, 'is set without jarFile; expected it with an https:// or s3:// jarFile');
     }
     if (this.entryClass === undefined && this.jar === undefined) {
       throw new ValidationError('job.entryClass', undefined, 'is required without jarFile: the jars of /opt/flink/usrlib name no single main class; expected e.g. "com.example.logs.AccessLogJob", or a jarFile whose manifest names it');
@@ -153,10 +156,10 @@ export function checkSha256(field: string, digest: unknown): string {
 
 /**
  * Parses a jar's location: `local:///p.jar`, `file:///p.jar` or `/p.jar` (a path in an image),
- * or `https://host/path` (fetched; `sha256` checked). One-line errors for anything else.
+ * `https://host/path` or `s3://bucket/key` (fetched; `sha256` checked). One-line errors for anything else.
  */
 export function parseJarUri(field: string, uri: unknown, sha256?: unknown): JarLocation {
-  const expected = 'expected local:///path/in/image.jar, file:///path/job.jar, an absolute path, or https://host/path/job.jar';
+  const expected = 'expected local:///path/in/image.jar, file:///path/job.jar, an absolute path, https://host/path/job.jar or s3://bucket/key.jar';
   if (typeof uri !== 'string' || uri === '' || /[\s\x00-\x1f\x7f]/.test(uri)) {
     throw new ValidationError(field, uri, `is not a jar URI; ${expected}`);
   }
@@ -168,15 +171,24 @@ export function parseJarUri(field: string, uri: unknown, sha256?: unknown): JarL
       throw new ValidationError(field, uri, `is not an absolute path to a .jar file${scheme ? ` after ${scheme}://` : ''}; ${expected}`);
     }
     if (digest !== undefined) {
-      throw new ValidationError('job.jarSha256', sha256, `is set for ${uri}, a jar in an image (trusted with the image); expected it only with an https:// jarFile`);
+      throw new ValidationError('job.jarSha256', sha256, `is set for ${uri}, a jar in an image (trusted with the image); expected it only with an https:// or s3:// jarFile`);
     }
     return { kind: 'image', uri, path: m[1] };
   }
   if (scheme === 'http') {
     throw new ValidationError(field, redactUrl(uri), 'uses plain http, which anyone on the path can change (the jar is code the cluster runs); expected https://');
   }
-  if (scheme === 's3' || scheme === 's3a' || scheme === 's3p') {
-    throw new ValidationError(field, uri, 'is an S3 URI, which the toolkit does not fetch jars from; expected https:// (e.g. a presigned URL, with jarSha256) or the jar in the image (local://)');
+  if (scheme === 's3a' || scheme === 's3p') {
+    throw new ValidationError(field, uri, `uses scheme "${scheme}", which names a Flink file system, not an S3 object; expected s3://bucket/key.jar`);
+  }
+  if (scheme === 's3') {
+    if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\//.test(uri)) {
+      throw new ValidationError(field, uri, 'does not start with a bucket name (3-63 lower-case letters, digits, "." or "-"); expected s3://bucket/key.jar');
+    }
+    if (!/^s3:\/\/[^/]+\/\S*[^/\s]$/.test(uri) || uri.split('/').slice(3).some((p) => p === '' || p === '.' || p === '..')) {
+      throw new ValidationError(field, uri, 'names no object key (or an empty, "." or ".." part in it); expected s3://bucket/key.jar');
+    }
+    return { kind: 's3', uri, ...(digest ? { sha256: digest } : {}) };
   }
   if (scheme !== 'https') {
     throw new ValidationError(field, redactUrl(uri), `uses scheme "${scheme}"; ${expected}`);

@@ -210,6 +210,12 @@ export interface S3CredentialsProps {
   readonly endpoint?: string;
   /** Path-style bucket addressing (`s3.path.style.access`), which most S3-compatible servers need. @default - false (virtual-host style) */
   readonly pathStyleAccess?: boolean;
+  /**
+   * The region of the buckets: Hadoop S3A's `fs.s3a.endpoint.region` (which Flink's S3 file
+   * system passes on), and the region an `s3://` job jar's fetch signs its request for.
+   * @default - the S3 client's own resolution (the fetch: us-east-1)
+   */
+  readonly region?: string;
 }
 
 /**
@@ -226,7 +232,7 @@ export class StorageCredentials {
    * `s3.path.style.access`.
    */
   public static s3(props: S3CredentialsProps): StorageCredentials {
-    if (typeof props !== 'object' || props === null) throw new ValidationError('StorageCredentials.s3', props, 'is invalid; expected { secretName, accessKeyKey?, secretKeyKey?, endpoint?, pathStyleAccess? }');
+    if (typeof props !== 'object' || props === null) throw new ValidationError('StorageCredentials.s3', props, 'is invalid; expected { secretName, accessKeyKey?, secretKeyKey?, endpoint?, pathStyleAccess?, region? }');
     const secret = checkObjectName('StorageCredentials.s3 secretName', props.secretName);
     const env = {
       AWS_ACCESS_KEY_ID: EnvValue.fromSecret(secret, checkDataKey('StorageCredentials.s3 accessKeyKey', props.accessKeyKey ?? 'access-key')),
@@ -242,6 +248,12 @@ export class StorageCredentials {
     if (props.pathStyleAccess !== undefined) {
       if (typeof props.pathStyleAccess !== 'boolean') throw new ValidationError('StorageCredentials.s3 pathStyleAccess', props.pathStyleAccess, 'is invalid; expected true or false');
       config['s3.path.style.access'] = props.pathStyleAccess;
+    }
+    if (props.region !== undefined) {
+      if (typeof props.region !== 'string' || !/^[a-z0-9][a-z0-9-]{0,40}$/.test(props.region)) {
+        throw new ValidationError('StorageCredentials.s3 region', props.region, 'is not a region; expected lower-case letters, digits and "-", such as "eu-west-1"');
+      }
+      config['fs.s3a.endpoint.region'] = props.region;
     }
     return new StorageCredentials('s3', env, config);
   }
@@ -263,6 +275,36 @@ export class StorageCredentials {
     private readonly env: Record<string, EnvValue>,
     private readonly config: Record<string, FlinkConfigValue>,
   ) {}
+
+  /**
+   * What the fetch of the `s3://` job jar `uri` takes from a cluster's credentials: those of its
+   * `StorageCredentials.s3`, which it requires. @internal
+   */
+  public static _s3FetchOf(uri: string, creds: readonly StorageCredentials[] | undefined): { env: Record<string, EnvValue>; args: string[] } {
+    const s3 = Array.isArray(creds) ? creds.map((c) => (c instanceof StorageCredentials ? c._s3Fetch() : undefined)).find((x) => x !== undefined) : undefined;
+    if (!s3) {
+      throw new ValidationError('job.jarFile', uri, 'is an S3 URI and storageCredentials has no StorageCredentials.s3(...); expected one: the jar is fetched with its keys, endpoint and region');
+    }
+    return s3;
+  }
+
+  /**
+   * What the fetch of an `s3://` job jar (the operations image's `fetch-artifact`) needs from
+   * these credentials: the keys as environment from the Secret, and the endpoint, path style and
+   * region as its options; undefined for credentials of another scheme. @internal
+   */
+  public _s3Fetch(): { env: Record<string, EnvValue>; args: string[] } | undefined {
+    if (this.scheme !== 's3') return undefined;
+    const c = this.config;
+    return {
+      env: { ...this.env },
+      args: [
+        ...(c['s3.endpoint'] !== undefined ? ['--s3-endpoint', String(c['s3.endpoint'])] : []),
+        ...(c['s3.path.style.access'] === true ? ['--s3-path-style'] : []),
+        ...(c['fs.s3a.endpoint.region'] !== undefined ? ['--s3-region', String(c['fs.s3a.endpoint.region'])] : []),
+      ],
+    };
+  }
 
   /**
    * Props with the credentials' environment and configuration added; refuses a name the

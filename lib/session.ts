@@ -21,6 +21,8 @@ export interface ISessionCluster {
   readonly name: string;
   /** The REST API's URL, which the submitter calls. */
   readonly restUrl: string;
+  /** The cluster's storage credentials: an `s3://` job jar is read with those of `StorageCredentials.s3`. @default - none */
+  readonly storageCredentials?: readonly StorageCredentials[];
   readonly version: FlinkVersion;
   /** Slots at the cluster's declared TaskManager count. */
   readonly totalSlots: number;
@@ -52,6 +54,7 @@ export interface FlinkSessionClusterProps extends FlinkClusterProps {
  */
 export class FlinkSessionCluster extends FlinkCluster implements ISessionCluster {
   public readonly taskManagerReplicas: number;
+  public readonly storageCredentials?: readonly StorageCredentials[];
 
   constructor(scope: Construct, id: string, props: FlinkSessionClusterProps = {}) {
     const standby = (props as { standbyTaskManagers?: unknown }).standbyTaskManagers;
@@ -70,6 +73,7 @@ export class FlinkSessionCluster extends FlinkCluster implements ISessionCluster
       restExposureAllowed: props.allowRemoteCodeExecutionViaRestApi === true,
     }));
     this.taskManagerReplicas = replicas;
+    this.storageCredentials = props.storageCredentials;
     checkImageServes(this.runtimeImage, this.version, {
       checkpointDirectory: this.checkpointDirectory,
       savepointDirectory: this.savepointDirectory,
@@ -183,8 +187,9 @@ export class FlinkSessionJob extends Construct {
       throw new ValidationError('job.jarFile', undefined, 'is required for a session job: the submitter uploads the jar to the cluster');
     }
     if (bound.jar && /^local:/i.test(bound.jar.uri)) {
-      throw new ValidationError('job.jarFile', bound.jar.uri, 'is a local:// jar, which a session job cannot run: the submitter uploads the jar through the REST API; expected file:///path (in the operations image) or https://');
+      throw new ValidationError('job.jarFile', bound.jar.uri, 'is a local:// jar, which a session job cannot run: the submitter uploads the jar through the REST API; expected file:///path (in the operations image), https:// or s3://');
     }
+    const s3 = bound.jar?.kind === 's3' ? StorageCredentials._s3FetchOf(bound.jar.uri, c.storageCredentials) : undefined;
     const jobConfig = new FlinkConfiguration(c.version);
     jobConfig.set('pipeline.name', this.name, 'name');
     jobConfig.setRaw('flinkConfiguration', props.flinkConfiguration);
@@ -225,7 +230,9 @@ export class FlinkSessionJob extends Construct {
     const data: Record<string, string> = { 'job.json': goJson(this.spec) + '\n', ...bound.files };
     this.specConfigMap = new k8s.KubeConfigMap(this, 'Spec', { metadata: md(`${this.name}-job`), data });
     const sa = new kplus.ServiceAccount(this, 'Submitter', { metadata: md(`${this.name}-submitter`), automountToken: false });
-    const hash = createHash('sha256').update(JSON.stringify([data, opsImage])).digest('hex').slice(0, 8);
+    const submitArgs = ['submit', '--spec', `${SUBMIT_SPEC_DIR}/job.json`, '--timeout', `${Math.max(10, timeoutS - 30)}s`, ...(s3?.args ?? [])];
+    const submitEnv = s3 ? Object.keys(s3.env).sort().map((k) => s3.env[k]._toEnvVar(k) as unknown as k8s.EnvVar) : undefined;
+    const hash = createHash('sha256').update(JSON.stringify(s3 ? [data, opsImage, submitArgs, submitEnv] : [data, opsImage])).digest('hex').slice(0, 8);
 
     this.submitJob = new k8s.KubeJob(this, 'Submit', {
       metadata: md(`${this.name}-submit-${hash}`),
@@ -245,7 +252,8 @@ export class FlinkSessionJob extends Construct {
               name: 'submit',
               image: opsImage,
               imagePullPolicy: 'IfNotPresent',
-              args: ['submit', '--spec', `${SUBMIT_SPEC_DIR}/job.json`, '--timeout', `${Math.max(10, timeoutS - 30)}s`],
+              args: submitArgs,
+              ...(submitEnv ? { env: submitEnv } : {}),
               securityContext: {
                 allowPrivilegeEscalation: false, privileged: false, readOnlyRootFilesystem: true, runAsNonRoot: true,
                 capabilities: { drop: ['ALL'] },

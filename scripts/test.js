@@ -29,14 +29,17 @@ if (selected.length === 0) {
   process.exit(1);
 }
 // A cdk8s-flink-* folder in the system's temporary directory that a run leaves behind is a test
-// that did not undo what it set up: the run fails and names it.
+// that did not undo what it set up: the run names it, and fails in CI (CI set), where nothing else
+// runs; elsewhere another run on the machine may own it.
 const os = require('os');
 const scratch = () => new Set(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('cdk8s-flink-')));
 const before = scratch();
 function leftovers() {
   const left = [...scratch()].filter((n) => !before.has(n)).sort();
-  if (left.length) console.error(`test: ${left.length} temporary folder(s) left behind in ${os.tmpdir()}: ${left.join(' ')}`);
-  return left.length;
+  if (left.length === 0) return 0;
+  const ci = !!process.env.CI && process.env.CI !== 'false';
+  console.error(`test: ${left.length} temporary folder(s) left behind in ${os.tmpdir()}${ci ? '' : ' (not failing the run outside CI: another run may own them)'}: ${left.join(' ')}`);
+  return ci ? left.length : 0;
 }
 // The real-node tests (test/e2e/e2e-node*) hold one machine-wide node each, one at a time (a lock
 // under the cache): they run one after another in a lane of their own, beside the others (one at

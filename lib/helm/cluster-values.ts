@@ -4,7 +4,7 @@ import { flinkContainer, FlinkCluster, REVISION_ANNOTATION } from '../cluster/fl
 import { defaultIngressController } from '../cluster/access';
 import { keyFor, NEW_NAME_SINCE, RENAMED_IN_2 } from '../config/keys';
 import { DIGEST_PATTERN, parseImageReference, PINNED_IMAGE_SCHEMA, REPOSITORY_PATTERN, TAG_PATTERN } from '../cluster/image-ref';
-import { JAR_HTTPS, JAR_IN_IMAGE, LABELS, QUANTITY_CPU, QUANTITY_MEMORY, SHA256_OR_EMPTY, URI_OR_EMPTY, ValueTree } from './values';
+import { JAR_HTTPS, JAR_IN_IMAGE, JAR_S3, LABELS, QUANTITY_CPU, QUANTITY_MEMORY, SHA256_OR_EMPTY, URI_OR_EMPTY, ValueTree } from './values';
 import { Ctx } from './context';
 import { BEHAVIOR_SCHEMA, METRICS_SCHEMA } from '../autoscaling';
 import { addedContainers, declaredKafkaCa, monitoringSwitch, NETWORK_PEER } from './templatize';
@@ -271,7 +271,7 @@ function kafkaConnectionsOf(p: LogPipeline, name: string): string {
   return uses.join(', ');
 }
 
-/** The job's jar as values: its path in the Flink image, or its https URL and sha256 (fetched by the JobManager's init container). */
+/** The job's jar as values: its path in the Flink image, or its https or s3 URI and sha256 (fetched by the JobManager's init container). */
 function jarValues(app: FlinkApplication): ValueTree {
   const jar = app.boundJob.jar;
   if (!jar) return {};
@@ -279,7 +279,9 @@ function jarValues(app: FlinkApplication): ValueTree {
     return { jarUri: { doc: 'The job\'s jar in the Flink image: local:///path.jar, file:///path.jar or /path.jar (run with --jars).', value: jar.uri, schema: JAR_IN_IMAGE } };
   }
   return {
-    jarUri: { doc: 'The job\'s jar (https://), fetched into the JobManager pod by its init container (the hooks image).', value: jar.uri, schema: JAR_HTTPS },
+    jarUri: jar.kind === 's3'
+      ? { doc: 'The job\'s jar (s3://bucket/key), fetched into the JobManager pod by its init container (the hooks image) with the keys, endpoint and region of the cluster\'s S3 credentials.', value: jar.uri, schema: JAR_S3 }
+      : { doc: 'The job\'s jar (https://), fetched into the JobManager pod by its init container (the hooks image).', value: jar.uri, schema: JAR_HTTPS },
     jarSha256: { doc: 'The jar\'s sha256 (64 hex digits); the fetch refuses a jar with another digest ("" for not checked).', value: jar.sha256 ?? '', schema: SHA256_OR_EMPTY },
   };
 }

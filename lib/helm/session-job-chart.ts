@@ -2,7 +2,7 @@ import { REST_CLIENT_LABEL } from '../cluster/network-policy';
 import { FlinkSessionJob } from '../session';
 import { emitTemplate, TplLiteral } from '../synth/yaml';
 import { PACKAGE_VERSION } from '../version';
-import { JAR_HTTPS, JAR_IN_IMAGE, renderSchema, renderValues, SHA256_OR_EMPTY, URI_OR_EMPTY, ValueTree } from './values';
+import { JAR_HTTPS, JAR_IN_IMAGE, JAR_S3, renderSchema, renderValues, SHA256_OR_EMPTY, URI_OR_EMPTY, ValueTree } from './values';
 import { B, clone, goString, T } from './context';
 import { addedObject, baseMetadata } from './templatize';
 import { generatedObjects, identity, releaseReferences } from './references';
@@ -50,7 +50,9 @@ export function sessionJobChart(name: string, job: FlinkSessionJob, objects: any
         parallelism: { doc: 'Parallelism of the job.', value: job.parallelism, schema: { type: 'integer', minimum: 1, maximum: 32768 } },
         args: { doc: 'Program arguments (jar jobs).', value: spec.programArgs ?? [], schema: { type: 'array', items: { type: 'string' } } },
         ...(spec.kind === 'jar' ? {
-          jarUri: { doc: 'The jar the submitter uploads: a path or file:/// URI in the operations image, or https://.', value: spec.jarFile, schema: { anyOf: [{ ...JAR_IN_IMAGE, pattern: '^(file://)?(/[^/\\s]+)+\\.jar$' }, JAR_HTTPS] } },
+          jarUri: /^s3:/.test(spec.jarFile)
+            ? { doc: 'The jar the submitter uploads: s3://bucket/key, read with the keys, endpoint and region of the session cluster\'s S3 credentials, or https://.', value: spec.jarFile, schema: { anyOf: [JAR_S3, JAR_HTTPS] } }
+            : { doc: 'The jar the submitter uploads: a path or file:/// URI in the operations image, or https://.', value: spec.jarFile, schema: { anyOf: [{ ...JAR_IN_IMAGE, pattern: '^(file://)?(/[^/\\s]+)+\\.jar$' }, JAR_HTTPS] } },
           jarSha256: { doc: 'The sha256 of an https jar (64 hex digits); the submitter refuses a jar with another digest ("" for not checked).', value: spec.jarSha256 ?? '', schema: SHA256_OR_EMPTY },
         } : {}),
         upgradeMode: { doc: 'stateless or savepoint.', value: job.upgradeMode, schema: { type: 'string', enum: ['stateless', 'savepoint'] } },
@@ -176,7 +178,8 @@ function stopHook(c: string, submitter: any, name: string, job: FlinkSessionJob,
     '--on-savepoint-failure', T('{{ .Values.uninstall.onSavepointFailure }}'),
     '--timeout', T('{{ printf "%ds" (sub (int .Values.uninstall.timeoutSeconds) 30) | quote }}'),
   ];
-  // Only the REST API: no spec, no API token.
+  // Only the REST API: no spec, no API token, no storage keys.
+  delete ct.env;
   ct.volumeMounts = ct.volumeMounts.filter((m: any) => m.name !== 'spec');
   pod.volumes = pod.volumes.filter((v: any) => v.name !== 'spec');
   const noDir = job.cluster.savepointDirectory ? '' : `{{- if eq .Values.uninstall.stop "savepoint" }}

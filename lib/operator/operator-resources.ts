@@ -278,8 +278,9 @@ function sessionJob(j: FlinkSessionJob, options: OperatorOptions): Json {
     // The script travels in the resource: the session cluster's pods do not mount it.
     args = ['--script-base64', Buffer.from(bound.sqlScript ?? '').toString('base64')];
   } else {
-    if (bound.jar?.kind !== 'https') {
-      throw new ValidationError('job.jarFile', bound.jarFile, `is not a URI the operator can fetch for session job "${j.name}"; expected an https URL`);
+    // The operator fetches a session job's jar itself: https, or s3 through the S3 file system plugin of the operator's image.
+    if (bound.jar?.kind !== 'https' && bound.jar?.kind !== 's3') {
+      throw new ValidationError('job.jarFile', bound.jarFile, `is not a URI the operator can fetch for session job "${j.name}"; expected an https URL or s3://bucket/key`);
     }
     jarURI = bound.jar.uri;
   }

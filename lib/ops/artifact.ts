@@ -5,6 +5,7 @@ import { Readable } from 'stream';
 import { inflateRawSync } from 'zlib';
 import { redactUrl } from '../errors';
 import { OpsError } from './errors';
+import { getS3Object, S3Access, s3KeysFromEnv } from './s3';
 
 /** Redirects an https fetch follows (each to https only). */
 const MAX_REDIRECTS = 5;
@@ -40,6 +41,12 @@ async function getHttps(url: string, signal: AbortSignal): Promise<Response> {
   throw new OpsError(`${redactUrl(url)}: more than ${MAX_REDIRECTS} redirects`);
 }
 
+/** Opens a jar: `s3://bucket/key` signed with the environment's S3 keys, else an https URL. */
+function openJar(url: string, s3: S3Access | undefined, signal: AbortSignal): Promise<Response> {
+  if (/^s3:\/\//i.test(url)) return getS3Object(url, s3 ?? {}, s3KeysFromEnv(url), signal);
+  return getHttps(url, signal);
+}
+
 /** Refuses `actual` when `expected` (lower-case hex) is set and differs. */
 function checkDigest(what: string, actual: string, expected?: string): void {
   if (expected && actual !== expected) {
@@ -47,16 +54,19 @@ function checkDigest(what: string, actual: string, expected?: string): void {
   }
 }
 
-/** Downloads an https jar into memory, its sha256 checked when given (the session submitter). */
-export async function downloadJar(url: string, sha256: string | undefined, timeoutMs: number): Promise<Buffer> {
-  const res = await getHttps(url, AbortSignal.timeout(timeoutMs));
+/** Downloads an https or s3 jar into memory, its sha256 checked when given (the session submitter). */
+export async function downloadJar(url: string, sha256: string | undefined, timeoutMs: number, s3?: S3Access): Promise<Buffer> {
+  const res = await openJar(url, s3, AbortSignal.timeout(timeoutMs));
   const content = new Uint8Array(await res.arrayBuffer());
   checkDigest(redactUrl(url), createHash('sha256').update(content).digest('hex'), sha256);
   return Buffer.from(content);
 }
 
 export interface FetchArtifactOptions {
+  /** `https://...` or `s3://bucket/key` */
   readonly url: string;
+  /** How to reach the store of an `s3://` URL (its keys come from the environment). */
+  readonly s3?: S3Access;
   /** The expected sha256, lower-case hex; undefined: not checked. */
   readonly sha256?: string;
   /** Where the jar goes (an absolute path in a folder the caller may write). */
@@ -68,7 +78,7 @@ export interface FetchArtifactOptions {
 }
 
 /**
- * The init container's fetch: streams an https jar into a `.part` file next to `dest`, checks
+ * The init container's fetch: streams an https or s3 jar into a `.part` file next to `dest`, checks
  * its sha256 (and, when asked, that its manifest names a main class), then renames it to
  * `dest`. A jar that fails a check is removed and nothing is left at `dest`. A `dest` that
  * already exists (the init container ran before in this pod) is kept when it passes the same
@@ -86,7 +96,7 @@ export async function fetchArtifact(o: FetchArtifactOptions): Promise<{ sha256: 
   const dir = path.dirname(o.dest);
   if (!fs.existsSync(dir)) throw new OpsError(`--dest: folder ${dir} does not exist; expected the emptyDir the jar is fetched into`);
   const part = path.join(dir, `.fetch-${path.basename(o.dest)}-${randomBytes(6).toString('hex')}.part`);
-  const res = await getHttps(o.url, AbortSignal.timeout(o.timeoutMs));
+  const res = await openJar(o.url, o.s3, AbortSignal.timeout(o.timeoutMs));
   const hash = createHash('sha256');
   let bytes = 0;
   try {

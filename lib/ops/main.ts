@@ -5,7 +5,7 @@
  * stdout, logs to stderr; a failure is one line and a non-zero exit.
  */
 import * as fs from 'fs';
-import { CommandDecl, list, num, OptionDecl, ParsedArgs, ProgramDecl, str } from '../command-line/declaration';
+import { CommandDecl, list, num, OptionDecl, OptionValue, ParsedArgs, ProgramDecl, str } from '../command-line/declaration';
 import { durationMs } from '../command-line/parse';
 import { exitQuietlyOnEpipe, runProgram, USAGE_EXIT_CODE } from '../command-line/run';
 import { table } from '../command-line/table';
@@ -21,6 +21,7 @@ import { formatPreflight, preflight } from './preflight';
 import { smoke } from './smoke';
 import { submit } from './submit';
 import { fetchArtifact } from './artifact';
+import { S3Access } from './s3';
 
 const log = (m: string) => process.stderr.write(`${m}\n`);
 const out = (s: string) => process.stdout.write(s);
@@ -38,7 +39,21 @@ const HANDOFF_DIR = opt('handoff-dir', 'dir', 'a folder instead of the hand-off 
 const KAFKA_BOOTSTRAP = opt('kafka-bootstrap', 'host:port,...', 'the brokers');
 const KAFKA_CA_FILE = opt('kafka-ca-file', 'file', "TLS trusting this PEM certificate authority file (SSL, or SASL_SSL with KAFKA_SOURCE_USERNAME); default: TLS only with SASL, trusting Node's built-in authorities", { env: 'KAFKA_SOURCE_CA_FILE' });
 const TIMEOUT = (d: string) => opt('timeout', 'duration', `overall bound for the command, e.g. 90s, 10m (default ${d}); REST requests time out and connection failures are retried a few times within it`, { type: 'duration' });
+const S3_ENDPOINT = opt('s3-endpoint', 'url', 'for an s3:// jar: the S3-compatible store, e.g. http://minio.storage.svc:9000 (default: AWS, https://s3.<region>.amazonaws.com)');
+const S3_REGION = opt('s3-region', 'region', 'for an s3:// jar: the region the request is signed for (default: AWS_REGION, else us-east-1)');
+const S3_PATH_STYLE = opt('s3-path-style', undefined, 'for an s3:// jar: path-style addressing (<endpoint>/<bucket>/<key>), which most S3-compatible stores need');
 const SELECT_NOTE = 'Without --job-id or --job-name the command acts on the only active job (an application cluster runs one).';
+
+/** How the S3 options reach the store; one-line errors for a bad endpoint or region. */
+function s3Access(o: Readonly<Record<string, OptionValue>>): S3Access {
+  const endpoint = str(o['s3-endpoint']);
+  if (endpoint !== undefined && !/^https?:\/\/[^\s/?#@]+(\/\S*)?$/.test(endpoint)) {
+    throw new OpsError(`--s3-endpoint: "${endpoint}" is not an http(s) URL without user or password; expected e.g. http://minio.storage.svc:9000`);
+  }
+  const region = str(o['s3-region']) ?? (process.env.AWS_REGION || undefined);
+  if (region !== undefined && !/^[a-z0-9][a-z0-9-]{0,40}$/.test(region)) throw new OpsError(`--s3-region: "${region}" is not a region; expected e.g. eu-west-1`);
+  return { ...(endpoint ? { endpoint } : {}), ...(region ? { region } : {}), pathStyle: o['s3-path-style'] === true };
+}
 
 /** The hooks' commands keep accepting every option any of them ever did (ignored where they do not apply). */
 const HOOK_OPTIONS = ['event', 'rest-url', 'upgrade-mode', 'state', 'revision', 'savepoint-dir', 'configmap', 'namespace', 'kubeconfig', 'handoff-dir',
@@ -317,31 +332,34 @@ const hooks: OpsCommand[] = [
   {
     name: 'submit',
     summary: "a session job's submitter: upload the jar (or the SQL runner) and run the job on the session cluster",
-    details: "A session job's submitter: uploads the jar (or the SQL runner) and runs the job on the session cluster with the spec's job id and savepoint; a job with that id already running is left alone.",
-    options: [opt('spec', 'file', 'the job spec (JSON) the chart mounts', { required: true }), HANDOFF_DIR],
+    details: "A session job's submitter: uploads the jar (or the SQL runner) and runs the job on the session cluster with the spec's job id and savepoint; a job with that id already running is left alone. "
+      + 'An s3://bucket/key jar is read with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN when set).',
+    options: [opt('spec', 'file', 'the job spec (JSON) the chart mounts', { required: true }), HANDOFF_DIR, S3_ENDPOINT, S3_REGION, S3_PATH_STYLE],
     example: 'cdk8s-flink-ops submit --spec /opt/cdk8s-flink/spec/job.json',
     timeout: '240s',
     hook: true,
     async run(o, timeoutMs) {
       const file = str(o.spec)!;
       if (!fs.existsSync(file)) throw new OpsError(`--spec: ${file} does not exist`);
-      await submit(JSON.parse(fs.readFileSync(file, 'utf8')), file, { timeoutMs, handoffDir: str(o['handoff-dir']), log });
+      await submit(JSON.parse(fs.readFileSync(file, 'utf8')), file, { timeoutMs, handoffDir: str(o['handoff-dir']), log, s3: s3Access(o) });
     },
   },
 ];
 
 const artifacts: OpsCommand[] = [{
   name: 'fetch-artifact',
-  summary: "an application JobManager's init container: fetch the job's https jar into the pod, its sha256 checked",
-  details: 'Fetches an https jar (redirects to https only) into a .part file next to --dest, checks its sha256 when --sha256 is not empty '
+  summary: "an application JobManager's init container: fetch the job's https or s3 jar into the pod, its sha256 checked",
+  details: 'Fetches an https jar (redirects to https only), or an s3://bucket/key jar signed with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN when set), '
+    + 'into a .part file next to --dest, checks its sha256 when --sha256 is not empty '
     + '(and with --require-main-class that its manifest names a Main-Class), then renames it to --dest. A jar that fails a check is removed and the command exits 1: '
     + 'the pod does not start. A --dest that is already there is kept when it passes the same checks, never replaced. '
     + 'Trust for a private certificate authority: NODE_EXTRA_CA_CERTS=<pem file>.',
   options: [
-    opt('url', 'url', 'the jar (https://)', { required: true }),
+    opt('url', 'url', 'the jar (https:// or s3://bucket/key)', { required: true }),
     opt('sha256', 'hex', 'the expected sha256 (64 hex digits; empty: not checked)'),
     opt('dest', 'file', 'where the jar goes, e.g. /opt/flink/artifacts/job.jar', { required: true }),
     opt('require-main-class', undefined, "refuse a jar whose manifest names no Main-Class (the job gives no entry class)"),
+    S3_ENDPOINT, S3_REGION, S3_PATH_STYLE,
   ],
   example: 'cdk8s-flink-ops fetch-artifact --url https://artifacts.example.com/logs/audit-logs-1.4.0.jar --sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 --dest /opt/flink/artifacts/job.jar',
   timeout: '5m',
@@ -349,7 +367,7 @@ const artifacts: OpsCommand[] = [{
     const sha = str(o.sha256) ?? '';
     if (sha !== '' && !/^[0-9a-fA-F]{64}$/.test(sha)) throw new OpsError(`--sha256: "${sha}" is not a sha256 digest; expected 64 hex digits`);
     await fetchArtifact({
-      url: str(o.url)!, sha256: sha === '' ? undefined : sha.toLowerCase(), dest: str(o.dest)!,
+      url: str(o.url)!, s3: s3Access(o), sha256: sha === '' ? undefined : sha.toLowerCase(), dest: str(o.dest)!,
       requireMainClass: o['require-main-class'] === true, timeoutMs, log,
     });
   },

@@ -4,6 +4,7 @@ import * as path from 'path';
 import { OpsError } from './errors';
 import { FlinkRest } from './flink-rest';
 import { bufferReader, checkMainClass, downloadJar } from './artifact';
+import { S3Access } from './s3';
 import { redactUrl } from '../errors';
 
 /** Where the operations image keeps the SQL runner jar (built from runtime/sql-runner). */
@@ -16,7 +17,7 @@ export interface SubmitSpec {
   readonly kind: 'jar' | 'sql';
   /** The main class; absent: the jar's manifest names it. */
   readonly entryClass?: string;
-  /** The jar: a path or file:// URI in this image, or an https URL. */
+  /** The jar: a path or file:// URI in this image, an https URL or s3://bucket/key. */
   readonly jarFile?: string;
   /** The https jar's expected sha256 (lower-case hex). */
   readonly jarSha256?: string;
@@ -44,7 +45,7 @@ const TERMINAL = ['FINISHED', 'CANCELED', 'FAILED'];
  * active job, the newest savepoint of a finished run of that name is restored (a retry after a
  * stop), else initialSavepointPath.
  */
-export async function submit(spec: SubmitSpec, specFile: string, o: { timeoutMs: number; handoffDir?: string; log: (m: string) => void; /** the SQL runner jar to upload (default SQL_RUNNER_JAR) */ runnerJar?: string }): Promise<string> {
+export async function submit(spec: SubmitSpec, specFile: string, o: { timeoutMs: number; handoffDir?: string; log: (m: string) => void; /** the SQL runner jar to upload (default SQL_RUNNER_JAR) */ runnerJar?: string; /** how to reach the store of an s3:// jar */ s3?: S3Access }): Promise<string> {
   const rest = new FlinkRest(spec.restUrl);
   const handoff = o.handoffDir && fs.existsSync(o.handoffDir)
     ? Object.fromEntries(fs.readdirSync(o.handoffDir).filter((f) => !f.startsWith('.')).map((f) => [f, fs.readFileSync(path.join(o.handoffDir!, f), 'utf8')]))
@@ -103,7 +104,7 @@ export async function submit(spec: SubmitSpec, specFile: string, o: { timeoutMs:
   }
   savepoint ??= spec.initialSavepointPath;
 
-  const content = await readJar(jar, spec.jarSha256, o.timeoutMs);
+  const content = await readJar(jar, spec.jarSha256, o.timeoutMs, o.s3);
   if (spec.kind === 'jar' && !spec.entryClass) checkMainClass(redactUrl(jar), bufferReader(content), true);
   const jarId = await rest.uploadJar(path.basename(new URL(jar, 'file:///').pathname), content);
   o.log(`uploaded ${redactUrl(jar)} as ${jarId}`);
@@ -123,11 +124,11 @@ export async function submit(spec: SubmitSpec, specFile: string, o: { timeoutMs:
   return id;
 }
 
-/** The jar's content: a path or file:// URI in this image, or an https URL (sha256 checked when given). */
-async function readJar(jar: string, sha256: string | undefined, timeoutMs: number): Promise<Buffer> {
-  if (/^https:\/\//i.test(jar)) return downloadJar(jar, sha256, timeoutMs);
+/** The jar's content: a path or file:// URI in this image, an https URL or an s3://bucket/key (sha256 checked when given). */
+async function readJar(jar: string, sha256: string | undefined, timeoutMs: number, s3?: S3Access): Promise<Buffer> {
+  if (/^(https|s3):\/\//i.test(jar)) return downloadJar(jar, sha256, timeoutMs, s3);
   const file = /^file:\/\/\//i.test(jar) ? jar.slice('file://'.length) : jar;
-  if (!file.startsWith('/')) throw new OpsError(`spec.jarFile: "${redactUrl(jar)}" is not a jar the submitter can read; expected an absolute path or file:/// URI in this image, or an https:// URL`);
+  if (!file.startsWith('/')) throw new OpsError(`spec.jarFile: "${redactUrl(jar)}" is not a jar the submitter can read; expected an absolute path or file:/// URI in this image, an https:// URL or s3://bucket/key`);
   if (!fs.existsSync(file)) throw new OpsError(`spec.jarFile: ${file} does not exist in the submitter's image`);
   const content = fs.readFileSync(file);
   const digest = createHash('sha256').update(content as unknown as Uint8Array).digest('hex');

@@ -9,7 +9,7 @@ import { Cpu } from 'cdk8s-plus-27';
 import {
   Autoscaling, AutoscalingMetric, CheckpointingMode, ContainerOptions, ScalingPolicyType, DeliveryGuarantee, EnvValue, FieldType, FlinkApplication, FlinkApplicationProps, FlinkConfigValue, FlinkPlatform,
   FlinkSessionCluster, FlinkSessionJob, FlinkVersion, JobSource, KafkaCredentials, LogPipeline, RestartStrategy, Sink, StartingOffsets,
-  StateBackend, UpgradeMode, ValidationError, VolumeSource,
+  StateBackend, StorageCredentials, UpgradeMode, ValidationError, VolumeSource,
 } from '../../lib';
 import { markerText, OUTPUT_MARKER } from '../../lib/synth/output-dir';
 import { readTree } from '../../lib/synth/write';
@@ -118,8 +118,12 @@ const DEFINITIONS: [string, () => unknown, RegExp][] = [
   ['jar entry class not a class name', () => JobSource.jar({ entryClass: 'com.example.Job; rm -rf' }), /^job.entryClass: "com.example.Job; rm -rf" is not a Java class name/],
   ['jar with neither entry class nor jar file', () => JobSource.jar({}), /^job.entryClass: \(missing\) is required without jarFile: the jars of \/opt\/flink\/usrlib name no single main class/],
   ['jar over plain http', () => JobSource.jar({ jarFile: 'http://repo.example.com/x.jar' }), /^job.jarFile: "http:\/\/repo.example.com\/x.jar" uses plain http, which anyone on the path can change .*; expected https:\/\/$/],
-  ['jar from S3', () => JobSource.jar({ jarFile: 's3://bucket/jobs/x.jar' }), /^job.jarFile: "s3:\/\/bucket\/jobs\/x.jar" is an S3 URI, which the toolkit does not fetch jars from; expected https:\/\//],
-  ['jar on an unknown scheme', () => JobSource.jar({ jarFile: 'ftp://repo/x.jar' }), /^job.jarFile: "ftp:\/\/repo\/x.jar" uses scheme "ftp"; expected local:\/\/\/path\/in\/image.jar, file:\/\/\/path\/job.jar, an absolute path, or https:\/\//],
+  ['jar from S3 through s3a', () => JobSource.jar({ jarFile: 's3a://bucket/jobs/x.jar' }), /^job.jarFile: "s3a:\/\/bucket\/jobs\/x.jar" uses scheme "s3a", which names a Flink file system, not an S3 object; expected s3:\/\/bucket\/key.jar$/],
+  ['jar from S3 with a bad bucket', () => JobSource.jar({ jarFile: 's3://Bucket_1/jobs/x.jar' }), /^job.jarFile: "s3:\/\/Bucket_1\/jobs\/x.jar" does not start with a bucket name/],
+  ['jar from S3 without a key', () => JobSource.jar({ jarFile: 's3://bucket/jobs/' }), /^job.jarFile: "s3:\/\/bucket\/jobs\/" names no object key/],
+  ['jar from S3 without S3 credentials', app({ job: JobSource.jar({ jarFile: 's3://jobs-bucket/audit/x.jar' }) }), /^job.jarFile: "s3:\/\/jobs-bucket\/audit\/x.jar" is an S3 URI and storageCredentials has no StorageCredentials.s3\(...\); expected one/],
+  ['S3 region not a region', () => StorageCredentials.s3({ secretName: 's3-keys', region: 'EU West' }), /^StorageCredentials.s3 region: "EU West" is not a region; expected lower-case letters, digits and "-", such as "eu-west-1"$/],
+  ['jar on an unknown scheme', () => JobSource.jar({ jarFile: 'ftp://repo/x.jar' }), /^job.jarFile: "ftp:\/\/repo\/x.jar" uses scheme "ftp"; expected local:\/\/\/path\/in\/image.jar, file:\/\/\/path\/job.jar, an absolute path, https:\/\/host\/path\/job.jar or s3:\/\/bucket\/key.jar$/],
   ['jar local:// with a host instead of a path', () => JobSource.jar({ jarFile: 'local://opt/flink/usrlib/x.jar' }), /^job.jarFile: "local:\/\/opt\/flink\/usrlib\/x.jar" is not an absolute path to a .jar file after local:\/\//],
   ['jar path that is not a jar', () => JobSource.jar({ jarFile: '/opt/flink/usrlib/' }), /^job.jarFile: "\/opt\/flink\/usrlib\/" is not an absolute path to a .jar file; expected/],
   ['jar path climbing out', () => JobSource.jar({ jarFile: 'file:///opt/flink/../../etc/x.jar' }), /^job.jarFile: "file:\/\/\/opt\/flink\/..\/..\/etc\/x.jar" is not an absolute path to a .jar file after file:\/\//],

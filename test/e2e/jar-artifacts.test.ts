@@ -12,9 +12,13 @@
  *   with its args, the emptyDir mapped to a folder, the server's certificate trusted through
  *   NODE_EXTRA_CA_CERTS), then the JobManager with its args; the job runs. The same init
  *   container rendered with a wrong jarSha256 exits 1 with one line and leaves nothing behind.
- * - A session job from `file://` and one from `https://` (sha256 checked), both without entry
- *   class: `submit` as the chart's submitter runs it (job.json with the REST URL mapped); both
- *   run on the session cluster.
+ * - Application mode, `s3://jobs/audit/manifest-job.jar` in an S3 store (moto's server with
+ *   authentication on, as local processes): the init container as rendered, its keys from the
+ *   Secret its env names, signs the GET; the job runs. A wrong secret key gets S3's
+ *   SignatureDoesNotMatch in one line, and no keys a one-line error; nothing is left behind.
+ * - A session job from `file://`, one from `https://` (sha256 checked) and one from `s3://`
+ *   (the session cluster's S3 credentials), all without entry class: `submit` as the chart's
+ *   submitter runs it (job.json with the REST URL mapped); all run on the session cluster.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -23,12 +27,13 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as https from 'https';
 import * as path from 'path';
-import { FlinkApplication, FlinkSessionCluster, FlinkSessionJob, FlinkVersion, JobSource } from '../../lib';
+import { FlinkApplication, FlinkSessionCluster, FlinkSessionJob, FlinkVersion, JobSource, StorageCredentials } from '../../lib';
 import { FETCH_JAR_INIT_CONTAINER } from '../../lib/cluster/flink-cluster';
 import { recordE2E } from '../support/e2e-report';
 import { repoRoot } from '../support/flink-dist';
 import { restGet, waitFor } from '../support/flink-proc';
 import { runCluster } from '../support/local-flink';
+import { startS3 } from '../support/s3';
 import { live, LiveRun } from '../support/live';
 import { find, synth } from '../support/synth';
 
@@ -105,7 +110,7 @@ async function runningName(rest: string, jid: string, died: () => string | undef
 }
 
 for (const c of CASES) {
-  test(`jar URIs on real Flink ${c.dist}: application from local:// and from https:// (init container, sha256), session jobs from file:// and https://, no entry class`, { timeout: 20 * 60_000 }, async (t) => {
+  test(`jar URIs on real Flink ${c.dist}: application from local://, https:// and s3:// (init container, sha256, signed S3 GET), session jobs from file://, https:// and s3://, no entry class`, { timeout: 20 * 60_000 }, async (t) => {
     const started = Date.now();
     const seconds: Record<string, number> = {};
     const lap = (what: string) => { seconds[what] = Math.round((Date.now() - started) / 100) / 10; };
@@ -117,12 +122,19 @@ for (const c of CASES) {
       const server = await httpsServer(run, { '/jobs/manifest-job.jar': jar });
       const jarUrl = `${server.url}/jobs/manifest-job.jar`;
       const trust = { NODE_EXTRA_CA_CERTS: server.caFile };
+      const store = run.keep(await startS3({ buckets: ['jobs'] }));
+      await store.put('jobs', 'audit/manifest-job.jar', jar);
+      const s3Uri = 's3://jobs/audit/manifest-job.jar';
+      // The Secret s3-jar-keys is not among the objects: the test gives its keys to the processes, as the kubelet would.
+      const s3Credentials = [StorageCredentials.s3({ secretName: 's3-jar-keys', endpoint: store.endpoint, pathStyleAccess: true, region: 'us-east-1' })];
+      const s3Keys = { AWS_ACCESS_KEY_ID: store.keys.accessKeyId, AWS_SECRET_ACCESS_KEY: store.keys.secretAccessKey };
       const app = (name: string, jarFile: string, jarSha256?: string) => {
         let a!: FlinkApplication;
         const objects = synth((s) => {
           a = new FlinkApplication(s, name, {
             flinkVersion: c.version, checkpointing: false, taskManagerSlots: 1, parallelism: 1,
             job: JobSource.jar({ jarFile, jarSha256, args: [`${name}-run`] }),
+            ...(jarFile.startsWith('s3:') ? { storageCredentials: s3Credentials } : {}),
           });
         });
         return { objects, jobId: a.jobId };
@@ -169,14 +181,47 @@ for (const c of CASES) {
         t.diagnostic(`https://: fetched (${server.requests.length} requests), job ${jobId} RUNNING; a wrong sha256 refused`);
       }
 
-      // (c) session jobs from file:// and https://.
+      // (s3) s3:// fetched by the init container with the keys of the Secret its env names, signed; then a wrong key and no keys refused.
+      {
+        const { objects, jobId } = app('from-s3', s3Uri, sha);
+        const init = find(objects, 'Deployment', 'from-s3-jobmanager').spec.template.spec.initContainers.find((x: any) => x.name === FETCH_JAR_INIT_CONTAINER);
+        assert.deepEqual(init.env, [
+          { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 's3-jar-keys', key: 'access-key' } } },
+          { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: 's3-jar-keys', key: 'secret-key' } } },
+        ]);
+        const artifacts = path.join(run.work, 'from-s3-artifacts');
+        fs.mkdirSync(artifacts);
+        const fetched = await ops(fetchArgs(objects, 'from-s3', artifacts), s3Keys);
+        assert.equal(fetched.status, 0, fetched.stderr);
+        assert.match(fetched.stderr, new RegExp(`fetched s3://jobs/audit/manifest-job\\.jar into .*: \\d+ bytes, sha256 ${sha} \\(as expected\\), main class ${MAIN.replace(/\./g, '\\.')}`));
+        const work = path.join(run.work, 'from-s3');
+        fs.mkdirSync(work);
+        const cluster = run.keep(await runCluster(objects, 'from-s3', work, home, { mounts: { '/opt/flink/artifacts': artifacts } }));
+        assert.equal(await runningName(cluster.rest, jobId, cluster.died), 'from-s3-run');
+        await cluster.stop();
+
+        const empty = path.join(run.work, 'from-s3-refused');
+        fs.mkdirSync(empty);
+        const wrongKey = await ops(fetchArgs(objects, 'from-s3', empty), { ...s3Keys, AWS_SECRET_ACCESS_KEY: `x${store.keys.secretAccessKey.slice(1)}` });
+        assert.equal(wrongKey.status, 1);
+        assert.match(wrongKey.stderr, /^cdk8s-flink-ops: error: GET s3:\/\/jobs\/audit\/manifest-job\.jar \(http:\/\/127\.0\.0\.1:\d+\) answered 403 SignatureDoesNotMatch[^\n]*; expected 200 with the jar\n$/);
+        const noKeys = await ops(fetchArgs(objects, 'from-s3', empty), { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' });
+        assert.equal(noKeys.status, 1);
+        assert.match(noKeys.stderr, /^cdk8s-flink-ops: error: s3:\/\/jobs\/audit\/manifest-job\.jar: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set; [^\n]*\n$/);
+        assert.deepEqual(fs.readdirSync(empty), [], 'nothing left behind');
+        lap('s3RunningAndWrongKeyRefused');
+        t.diagnostic(`s3://: fetched with a signed GET, job ${jobId} RUNNING; a wrong secret key and missing keys refused`);
+      }
+
+      // (c) session jobs from file://, https:// and s3://.
       {
         let session!: FlinkSessionCluster;
         const jobs: FlinkSessionJob[] = [];
         const objects = synth((s) => {
-          session = new FlinkSessionCluster(s, 'pool', { flinkVersion: c.version, checkpointing: false, taskManagerReplicas: 1, taskManagerSlots: 2 });
+          session = new FlinkSessionCluster(s, 'pool', { flinkVersion: c.version, checkpointing: false, taskManagerReplicas: 1, taskManagerSlots: 3, storageCredentials: s3Credentials });
           jobs.push(new FlinkSessionJob(s, 'from-file', { cluster: session, job: JobSource.jar({ jarFile: `file://${jar}`, args: ['from-file-run'] }) }));
           jobs.push(new FlinkSessionJob(s, 'from-https', { cluster: session, job: JobSource.jar({ jarFile: jarUrl, jarSha256: sha, args: ['from-https-run'] }) }));
+          jobs.push(new FlinkSessionJob(s, 'from-s3', { cluster: session, job: JobSource.jar({ jarFile: s3Uri, jarSha256: sha, args: ['from-s3-run'] }) }));
         });
         const work = path.join(run.work, 'pool');
         fs.mkdirSync(work);
@@ -187,14 +232,19 @@ for (const c of CASES) {
           assert.equal(spec.entryClass, undefined, 'no entry class in the spec');
           const file = path.join(work, `${j.name}.json`);
           fs.writeFileSync(file, JSON.stringify({ ...spec, restUrl: cluster.rest }));
-          const submitted = await ops(['submit', '--spec', file, '--timeout', '120s'], trust);
+          // The submitter's container as synthesized: its args after --spec and --timeout (the S3 options), its env (the keys, from the Secret).
+          const submitter = objects.find((o) => o.kind === 'Job' && o.metadata.name.startsWith(`${j.name}-submit-`)).spec.template.spec.containers[0];
+          const s3Args = (submitter.args as string[]).slice(5);
+          assert.deepEqual(s3Args, j.name === 'from-s3' ? ['--s3-endpoint', store.endpoint, '--s3-path-style', '--s3-region', 'us-east-1'] : []);
+          assert.deepEqual((submitter.env ?? []).map((e: any) => `${e.name}=${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`), j.name === 'from-s3' ? ['AWS_ACCESS_KEY_ID=s3-jar-keys/access-key', 'AWS_SECRET_ACCESS_KEY=s3-jar-keys/secret-key'] : []);
+          const submitted = await ops(['submit', '--spec', file, '--timeout', '120s', ...s3Args], { ...trust, ...(submitter.env ? s3Keys : {}) });
           assert.equal(submitted.status, 0, submitted.stderr);
           const jid = /submitted job ([0-9a-f]{32})/.exec(submitted.stderr)?.[1];
           assert.ok(jid, submitted.stderr);
           assert.equal(await runningName(cluster.rest, jid, cluster.died), `${j.name}-run`);
         }
         lap('sessionJobsRunning');
-        t.diagnostic('session jobs from file:// and https:// RUNNING');
+        t.diagnostic('session jobs from file://, https:// and s3:// RUNNING');
       }
     });
     t.diagnostic(`report: ${recordE2E(`jar-uris/flink-${c.dist}`, { secondsSinceStart: seconds })}`);

@@ -44,6 +44,8 @@ export interface S3Server {
   list(bucket: string, prefix?: string): Promise<S3Object[]>;
   /** The contents of the objects under a prefix, as text, by key. */
   read(bucket: string, prefix: string): Promise<Record<string, string>>;
+  /** Uploads a file as `key`, signed with `keys`. */
+  put(bucket: string, key: string, file: string): Promise<void>;
   /** The error code the server answers a ListObjectsV2 signed with `keys` with, or 'ok'. */
   probe(bucket: string, keys: S3Keys): Promise<string>;
   logs(): string;
@@ -62,7 +64,7 @@ from moto.server import main
 main(sys.argv[1:])
 `;
 
-// One request through boto3, printed as JSON. argv: op endpoint key secret bucket prefix
+// One request through boto3, printed as JSON. argv: op endpoint key secret bucket prefix (put: bucket key file)
 export const MOTO_CLIENT_PY = String.raw`
 import json, sys
 import boto3, botocore.exceptions
@@ -84,6 +86,10 @@ if op == 'setup':
     print(json.dumps({'accessKeyId': k['AccessKeyId'], 'secretAccessKey': k['SecretAccessKey']}))
     sys.exit(0)
 bucket, prefix = sys.argv[5], sys.argv[6]
+if op == 'put':
+    s3.upload_file(sys.argv[7], bucket, prefix)
+    print(json.dumps('ok'))
+    sys.exit(0)
 if op == 'probe':
     try:
         s3.list_objects_v2(Bucket=bucket, MaxKeys=1)
@@ -140,6 +146,7 @@ export async function startS3(opts: StartS3Options): Promise<S3Server> {
     keys,
     list: async (bucket, prefix = '') => (await client('list', keys, bucket, prefix)) as S3Object[],
     read: async (bucket, prefix) => (await client('read', keys, bucket, prefix)) as Record<string, string>,
+    put: async (bucket, key, file) => { await client('put', keys, bucket, key, file); },
     probe: async (bucket, k) => (await client('probe', k, bucket, '')) as string,
     logs,
     stop,

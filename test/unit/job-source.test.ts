@@ -11,7 +11,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { FlinkApplication, FlinkPlatform, FlinkSessionCluster, FlinkSessionJob, JobSource, restrictedViolations } from '../../lib';
+import { FlinkApplication, FlinkPlatform, FlinkSessionCluster, FlinkSessionJob, JobSource, restrictedViolations, StorageCredentials } from '../../lib';
 import { ARTIFACTS_DIR, FETCH_JAR_INIT_CONTAINER } from '../../lib/cluster/flink-cluster';
 import { bufferReader, jarMainClass } from '../../lib/ops/artifact';
 import { synthesizePlatform } from '../../lib/synth/synthesize';
@@ -59,6 +59,58 @@ test('jar URIs: an https jar is fetched by an init container of the JobManager p
   assert.deepEqual(plain.args, ['fetch-artifact', '--url', URL, '--dest', `${ARTIFACTS_DIR}/job.jar`]);
 });
 
+const S3_URI = 's3://jobs-bucket/audit/audit-1.4.0.jar';
+const S3_KEYS_ENV = [
+  { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 's3-keys', key: 'access-key' } } },
+  { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: 's3-keys', key: 'secret-key' } } },
+];
+const s3Creds = (extra: { endpoint?: string; pathStyleAccess?: boolean; region?: string } = { endpoint: 'http://minio.storage.svc:9000', pathStyleAccess: true, region: 'eu-west-1' }) =>
+  [StorageCredentials.s3({ secretName: 's3-keys', ...extra })];
+
+test('jar URIs: an s3 jar is fetched by the same init container, its keys from the Secret of StorageCredentials.s3 as env and its endpoint, path style and region as options; it requires those credentials', () => {
+  const objects = synth((s) => new FlinkApplication(s, 'audit', { job: JobSource.jar({ jarFile: S3_URI, jarSha256: SHA }), checkpointing: false, opsImage: 'registry.example.com/ops:1.0.0', storageCredentials: s3Creds() }));
+  const pod = jm(objects, 'audit');
+  const fetch = pod.initContainers.find((c: any) => c.name === FETCH_JAR_INIT_CONTAINER);
+  assert.deepEqual(fetch.args, ['fetch-artifact', '--url', S3_URI, '--sha256', SHA, '--dest', `${ARTIFACTS_DIR}/job.jar`, '--require-main-class',
+    '--s3-endpoint', 'http://minio.storage.svc:9000', '--s3-path-style', '--s3-region', 'eu-west-1']);
+  assert.deepEqual(fetch.env, S3_KEYS_ENV);
+  assert.deepEqual(pod.containers[0].args.slice(0, 3), ['standalone-job', '--jars', `local://${ARTIFACTS_DIR}/job.jar`]);
+  assert.deepEqual(tm(objects, 'audit').initContainers.map((c: any) => c.name), ['flink-config']);
+  assert.deepEqual(restrictedViolations(objects), []);
+  // The region is also Flink's S3 file system's (fs.s3a.endpoint.region: a key of its own, since s3.endpoint holds the endpoint), beside the endpoint and path style.
+  const conf = find(objects, 'ConfigMap', 'audit-config').data['config.yaml'];
+  assert.match(conf, /fs\.s3a\.endpoint\.region: eu-west-1/);
+  // AWS itself: no endpoint, virtual-host style, the region's default: no options.
+  const aws = jm(synth((s) => new FlinkApplication(s, 'audit', { job: JobSource.jar({ jarFile: S3_URI, entryClass: 'com.example.A' }), checkpointing: false, storageCredentials: s3Creds({}) })), 'audit');
+  assert.deepEqual(aws.initContainers[1].args, ['fetch-artifact', '--url', S3_URI, '--dest', `${ARTIFACTS_DIR}/job.jar`]);
+  assert.deepEqual(aws.initContainers[1].env, S3_KEYS_ENV);
+  // An https jar's fetch gets no keys, even when the cluster has S3 credentials.
+  const https = jm(synth((s) => new FlinkApplication(s, 'audit', { job: JobSource.jar({ jarFile: URL }), checkpointing: false, storageCredentials: s3Creds() })), 'audit');
+  assert.equal(https.initContainers[1].env, undefined);
+  assert.throws(() => synth((s) => new FlinkApplication(s, 'audit', { job: JobSource.jar({ jarFile: S3_URI }), checkpointing: false, storageCredentials: [StorageCredentials.hdfsUser('flink')] })),
+    /^ValidationError: job.jarFile: "s3:\/\/jobs-bucket\/audit\/audit-1.4.0.jar" is an S3 URI and storageCredentials has no StorageCredentials.s3\(...\); expected one/);
+});
+
+test('jar URIs: a session job from s3 is read by its submitter with the session cluster\'s S3 keys (env from the Secret) and options; the stop hook gets no keys; a cluster without S3 credentials is refused', () => {
+  const jobs: FlinkSessionJob[] = [];
+  const objects = synth((s) => {
+    const c = new FlinkSessionCluster(s, 'pool', { checkpointing: false, storageCredentials: s3Creds() });
+    jobs.push(new FlinkSessionJob(s, 's3-job', { cluster: c, job: JobSource.jar({ jarFile: S3_URI, jarSha256: SHA }) }));
+    jobs.push(new FlinkSessionJob(s, 'https-job', { cluster: c, job: JobSource.jar({ jarFile: URL }) }));
+  });
+  assert.equal(jobs[0].spec.jarFile, S3_URI);
+  const submitter = (name: string) => objects.find((o) => o.kind === 'Job' && o.metadata.name.startsWith(`${name}-submit-`)).spec.template.spec.containers[0];
+  assert.deepEqual(submitter('s3-job').args.slice(5), ['--s3-endpoint', 'http://minio.storage.svc:9000', '--s3-path-style', '--s3-region', 'eu-west-1']);
+  assert.deepEqual(submitter('s3-job').env, S3_KEYS_ENV);
+  assert.equal(submitter('https-job').args.length, 5);
+  assert.equal(submitter('https-job').env, undefined);
+  assert.deepEqual(restrictedViolations(objects), []);
+  assert.throws(() => synth((s) => {
+    const c = new FlinkSessionCluster(s, 'pool', { checkpointing: false });
+    new FlinkSessionJob(s, 'c', { cluster: c, job: JobSource.jar({ jarFile: S3_URI }) });
+  }), /^ValidationError: job.jarFile: "s3:\/\/jobs-bucket\/audit\/audit-1.4.0.jar" is an S3 URI and storageCredentials has no StorageCredentials.s3/);
+});
+
 test('jar URIs: a session job\'s spec carries the jar URI and sha256, and no entryClass when the manifest names it; local:// is refused', () => {
   const jobs: FlinkSessionJob[] = [];
   synth((s) => {
@@ -85,10 +137,13 @@ test('jar URIs: the charts render as dist/, take the jar URI and sha256 as value
   p.addApplication('in-image', { job: JobSource.jar({ jarFile: 'local:///opt/flink/usrlib/audit.jar' }) });
   const pool = p.addSessionCluster('pool', {});
   p.addSessionJob('counts', { cluster: pool, job: JobSource.jar({ jarFile: URL, jarSha256: SHA }) });
+  p.addApplication('from-s3', { job: JobSource.jar({ jarFile: S3_URI, jarSha256: SHA }), storageCredentials: s3Creds() });
+  const keyed = p.addSessionCluster('keyed', { storageCredentials: s3Creds() });
+  p.addSessionJob('counts-s3', { cluster: keyed, job: JobSource.jar({ jarFile: S3_URI }) });
   const units = synthesizePlatform(p);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-jar-charts-'));
   try {
-    for (const u of units.filter((x) => ['fetched', 'in-image'].includes(x.name))) assertRendersDist(bin, u);
+    for (const u of units.filter((x) => ['fetched', 'in-image', 'from-s3'].includes(x.name))) assertRendersDist(bin, u);
     const chart = (name: string) => writeChart(units.find((u) => u.name === name)!, fs.mkdtempSync(path.join(work, 'c-')));
     // The session job's spec as the chart renders it equals dist/'s (the submitter Job's name differs by design: a hook per release).
     const distSpec = find(units.find((u) => u.name === 'counts')!.objects, 'ConfigMap', 'counts-job').data['job.json'];
@@ -109,7 +164,26 @@ test('jar URIs: the charts render as dist/, take the jar URI and sha256 as value
     assert.equal(spec.jarFile, other);
     assert.ok(!('jarSha256' in spec) && !('entryClass' in spec));
 
+    // s3: another object keeps the fetch's keys and options; the session job's submitter hook has them, its stop hook not.
+    const fromS3 = chart('from-s3');
+    const s3Init = findRendered(render(bin, fromS3, 'from-s3', ['job.jarUri=s3://other-bucket/x/y.jar']), 'Deployment', 'from-s3-jobmanager').spec.template.spec.initContainers
+      .find((c: any) => c.name === FETCH_JAR_INIT_CONTAINER);
+    assert.deepEqual(s3Init.args, ['fetch-artifact', '--url', 's3://other-bucket/x/y.jar', '--sha256', SHA, '--dest', `${ARTIFACTS_DIR}/job.jar`, '--require-main-class',
+      '--s3-endpoint', 'http://minio.storage.svc:9000', '--s3-path-style', '--s3-region', 'eu-west-1']);
+    assert.deepEqual(s3Init.env, S3_KEYS_ENV);
+    const countsS3 = chart('counts-s3');
+    const hooks = render(bin, countsS3, 'counts-s3', [`job.jarUri=${other}`]);
+    const submitHook = findRendered(hooks, 'Job', 'counts-s3-submit').spec.template.spec.containers[0];
+    assert.deepEqual(submitHook.env, S3_KEYS_ENV);
+    assert.deepEqual(submitHook.args.slice(5), ['--s3-endpoint', 'http://minio.storage.svc:9000', '--s3-path-style', '--s3-region', 'eu-west-1']);
+    assert.equal(findRendered(hooks, 'Job', 'counts-s3-stop').spec.template.spec.containers[0].env, undefined);
+    assert.equal(JSON.parse(findRendered(render(bin, countsS3, 'counts-s3'), 'ConfigMap', 'counts-s3-job').data['job.json']).jarFile, S3_URI);
+
     for (const [c, set, field] of [
+      [fromS3, [`job.jarUri=${other}`], 'job.jarUri'],
+      [fromS3, ['job.jarUri=s3://Bad_Bucket/x.jar'], 'job.jarUri'],
+      [fromS3, ['job.jarUri=s3://bucket/dir/'], 'job.jarUri'],
+      [countsS3, ['job.jarUri=file:///opt/jobs/x.jar'], 'job.jarUri'],
       [fetched, ['job.jarUri=http://artifacts.example.com/a.jar'], 'job.jarUri'],
       [fetched, ['job.jarUri=https://user:pw@artifacts.example.com/a.jar'], 'job.jarUri'],
       [fetched, ['job.jarUri=local:///opt/flink/usrlib/a.jar'], 'job.jarUri'],
