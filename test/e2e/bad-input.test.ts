@@ -132,7 +132,7 @@ const DEFINITIONS: [string, () => unknown, RegExp][] = [
   ['jar URL naming no file', () => JobSource.jar({ jarFile: 'https://repo.example.com/jobs/' }), /^job.jarFile: "https:\/\/repo.example.com\/jobs\/" names no file/],
   ['jar checksum not hex', () => JobSource.jar({ jarFile: 'https://repo.example.com/x.jar', jarSha256: 'z'.repeat(64) }), /^job.jarSha256: "z{64}" is not a sha256 digest; expected 64 hex digits/],
   ['jar checksum too short', () => JobSource.jar({ jarFile: 'https://repo.example.com/x.jar', jarSha256: 'abc123' }), /^job.jarSha256: "abc123" is not a sha256 digest/],
-  ['jar checksum without a jar', () => JobSource.jar({ entryClass: 'com.example.Job', jarSha256: 'a'.repeat(64) }), /^job.jarSha256: "a{64}" is set without jarFile; expected it with an https:\/\/ jarFile$/],
+  ['jar checksum without a jar', () => JobSource.jar({ entryClass: 'com.example.Job', jarSha256: 'a'.repeat(64) }), /^job.jarSha256: "a{64}" is set without jarFile; expected it with an https:\/\/ or s3:\/\/ jarFile$/],
   ['jar checksum on a jar in the image', () => JobSource.jar({ jarFile: 'local:///opt/flink/usrlib/x.jar', jarSha256: 'a'.repeat(64) }), /^job.jarSha256: "a{64}" is set for local:\/\/\/opt\/flink\/usrlib\/x.jar, a jar in an image/],
   ['session job with a local:// jar', () => synth((s) => {
     const c = new FlinkSessionCluster(s, 'shared', { checkpointDirectory: 's3://b/cp' });

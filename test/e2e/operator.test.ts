@@ -13,7 +13,7 @@ import * as YAML from 'yaml';
 import { buildLogPlatform, PRODUCTION } from '../../examples/platform';
 import { Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-27';
-import { Autoscaling, AutoscalingMetric, EnvValue, FlinkApplication, JobSource, LogConfig, LogLevel, VolumeSource } from '../../lib';
+import { Autoscaling, AutoscalingMetric, EnvValue, FlinkApplication, JobSource, LogConfig, LogLevel, StorageCredentials, VolumeSource } from '../../lib';
 import { OPERATOR_MAIN_CONTAINER, OPERATOR_OWNED_KEYS, operatorResources } from '../../lib/operator/operator-resources';
 import { FlinkPlatform } from '../../lib/platform';
 import { restrictedViolations } from '../../lib/policy/pod-security';
@@ -182,6 +182,15 @@ test('operator: what the operator cannot fetch is refused with one line naming t
   q.addApplication('jar-app', { job: JobSource.jar({ entryClass: 'com.example.Job', jarFile: '/opt/flink/usrlib/job.jar' }) });
   const [v] = synthesizePlatform(q);
   assert.equal(operatorResources(q.unit('jar-app')!, v.objects).find((o) => o.kind === 'FlinkDeployment').spec.job.jarURI, 'local:///opt/flink/usrlib/job.jar');
+  // A session job's jar the operator fetches itself: https, or s3 (the operator's S3 plugin); a path in the image it cannot.
+  const r = new FlinkPlatform({ storageBaseDirectory: 's3://state/flink' });
+  const pool = r.addSessionCluster('pool', { storageCredentials: [StorageCredentials.s3({ secretName: 's3-keys' })] });
+  r.addSessionJob('from-s3', { cluster: pool, job: JobSource.jar({ jarFile: 's3://jobs-bucket/a/job.jar' }) });
+  r.addSessionJob('from-file', { cluster: pool, job: JobSource.jar({ jarFile: 'file:///opt/jobs/job.jar' }) });
+  const units = synthesizePlatform(r);
+  const sessionJob = (name: string) => operatorResources(r.unit(name)!, units.find((x) => x.name === name)!.objects).find((o) => o.kind === 'FlinkSessionJob');
+  assert.equal(sessionJob('from-s3').spec.job.jarURI, 's3://jobs-bucket/a/job.jar');
+  assert.throws(() => sessionJob('from-file'), /^ValidationError: job\.jarFile: "file:\/\/\/opt\/jobs\/job\.jar" is not a URI the operator can fetch for session job "from-file"; expected an https URL or s3:\/\/bucket\/key$/m);
 });
 
 test('operator: `synth --target operator` writes one file of resources per release unit; a bad runner URI exits 1 with one line, a bad target is a usage error (64)', () => {
