@@ -157,6 +157,15 @@ export function checkUri(field: string, value: unknown): string {
   return value as string;
 }
 
+/**
+ * S3's grammar, declared once for the definitions' checks, the charts' schema and the operations
+ * tool: a bucket name (3-63 lower-case letters, digits, "." or "-"; a pattern source, to be
+ * embedded), a region (`eu-west-1`), and an http(s) endpoint without user or password.
+ */
+export const S3_BUCKET = '[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]';
+export const S3_REGION = /^[a-z0-9][a-z0-9-]{0,40}$/;
+export const HTTP_ENDPOINT = /^https?:\/\/[^\s/?#@]+(\/\S*)?$/;
+
 /** A URL with user information (`scheme://user:password@`). */
 export const URL_CREDENTIALS = /^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i;
 

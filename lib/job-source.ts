@@ -1,4 +1,4 @@
-import { checkInt, redactUrl, ValidationError } from './errors';
+import { checkInt, redactUrl, S3_BUCKET, ValidationError } from './errors';
 import { JOB_FILES_DIR } from './cluster/flink-cluster';
 import { EnvValue, ExtraVolume } from './cluster/options';
 import { FlinkVersion } from './config/flink-version';
@@ -182,7 +182,7 @@ export function parseJarUri(field: string, uri: unknown, sha256?: unknown): JarL
     throw new ValidationError(field, uri, `uses scheme "${scheme}", which names a Flink file system, not an S3 object; expected s3://bucket/key.jar`);
   }
   if (scheme === 's3') {
-    if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\//.test(uri)) {
+    if (!new RegExp(`^s3://${S3_BUCKET}/`).test(uri)) {
       throw new ValidationError(field, uri, 'does not start with a bucket name (3-63 lower-case letters, digits, "." or "-"); expected s3://bucket/key.jar');
     }
     if (!/^s3:\/\/[^/]+\/\S*[^/\s]$/.test(uri) || uri.split('/').slice(3).some((p) => p === '' || p === '.' || p === '..')) {

@@ -9,7 +9,7 @@ import artifacts from '../runtime/artifacts.json';
 import { EnvValue } from './cluster/options';
 import { FlinkConfigValue } from './config/flink-configuration';
 import { FlinkVersion } from './config/flink-version';
-import { checkDataKey, checkObjectName, describe, ValidationError } from './errors';
+import { checkDataKey, checkObjectName, describe, HTTP_ENDPOINT, S3_REGION, ValidationError } from './errors';
 
 /** What an image serves beyond what it builds on. */
 export interface ImageCapabilities {
@@ -240,7 +240,7 @@ export class StorageCredentials {
     };
     const config: Record<string, FlinkConfigValue> = {};
     if (props.endpoint !== undefined) {
-      if (typeof props.endpoint !== 'string' || !/^https?:\/\/[^\s/?#@]+(\/\S*)?$/.test(props.endpoint)) {
+      if (typeof props.endpoint !== 'string' || !HTTP_ENDPOINT.test(props.endpoint)) {
         throw new ValidationError('StorageCredentials.s3 endpoint', props.endpoint, 'is invalid; expected an http(s) URL without user or password, such as "http://minio.storage.svc:9000" (the keys come from the Secret)');
       }
       config['s3.endpoint'] = props.endpoint;
@@ -250,12 +250,18 @@ export class StorageCredentials {
       config['s3.path.style.access'] = props.pathStyleAccess;
     }
     if (props.region !== undefined) {
-      if (typeof props.region !== 'string' || !/^[a-z0-9][a-z0-9-]{0,40}$/.test(props.region)) {
+      if (typeof props.region !== 'string' || !S3_REGION.test(props.region)) {
         throw new ValidationError('StorageCredentials.s3 region', props.region, 'is not a region; expected lower-case letters, digits and "-", such as "eu-west-1"');
       }
       config['fs.s3a.endpoint.region'] = props.region;
     }
-    return new StorageCredentials('s3', env, config);
+    // The fetch of an s3:// job jar reaches the same store with the same keys.
+    const fetchArgs = [
+      ...(props.endpoint !== undefined ? ['--s3-endpoint', props.endpoint] : []),
+      ...(props.pathStyleAccess === true ? ['--s3-path-style'] : []),
+      ...(props.region !== undefined ? ['--s3-region', props.region] : []),
+    ];
+    return new StorageCredentials('s3', env, config, fetchArgs);
   }
 
   /**
@@ -274,6 +280,8 @@ export class StorageCredentials {
     public readonly scheme: string,
     private readonly env: Record<string, EnvValue>,
     private readonly config: Record<string, FlinkConfigValue>,
+    /** The options of the operations tool's S3 reads (`s3` only). */
+    private readonly s3FetchArgs?: string[],
   ) {}
 
   /**
@@ -294,16 +302,7 @@ export class StorageCredentials {
    * region as its options; undefined for credentials of another scheme. @internal
    */
   public _s3Fetch(): { env: Record<string, EnvValue>; args: string[] } | undefined {
-    if (this.scheme !== 's3') return undefined;
-    const c = this.config;
-    return {
-      env: { ...this.env },
-      args: [
-        ...(c['s3.endpoint'] !== undefined ? ['--s3-endpoint', String(c['s3.endpoint'])] : []),
-        ...(c['s3.path.style.access'] === true ? ['--s3-path-style'] : []),
-        ...(c['fs.s3a.endpoint.region'] !== undefined ? ['--s3-region', String(c['fs.s3a.endpoint.region'])] : []),
-      ],
-    };
+    return this.s3FetchArgs ? { env: { ...this.env }, args: [...this.s3FetchArgs] } : undefined;
   }
 
   /**

@@ -1,6 +1,6 @@
 import { parse } from 'yaml';
 import { emitYaml } from '../synth/yaml';
-import { FLINK_FS_SCHEMES, LABEL_KEY, NEEDS_BUCKET } from '../errors';
+import { FLINK_FS_SCHEMES, LABEL_KEY, NEEDS_BUCKET, S3_BUCKET } from '../errors';
 
 /** One value of a chart: its default, what it means, and its JSON schema. */
 export interface ValueSpec {
@@ -80,7 +80,7 @@ export const JAR_IN_IMAGE = { type: 'string', pattern: '^((local|file)://)?(/[^/
 /** An https job jar without credentials in the URL. */
 export const JAR_HTTPS = { type: 'string', pattern: '^https://[^/@\\s]+/\\S*[^/\\s]$' };
 /** An s3://bucket/key job jar. */
-export const JAR_S3 = { type: 'string', pattern: '^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/\\S*[^/\\s]$' };
+export const JAR_S3 = { type: 'string', pattern: `^s3://${S3_BUCKET}/\\S*[^/\\s]$` };
 /** A sha256 digest, or "" for none. */
 export const SHA256_OR_EMPTY = { type: 'string', pattern: '^([0-9a-fA-F]{64})?$' };
 /** Labels or annotations: keys as the API server checks them (a newline or space in a key would otherwise inject YAML). */

@@ -9,7 +9,7 @@ import { CommandDecl, list, num, OptionDecl, OptionValue, ParsedArgs, ProgramDec
 import { durationMs } from '../command-line/parse';
 import { exitQuietlyOnEpipe, runProgram, USAGE_EXIT_CODE } from '../command-line/run';
 import { table } from '../command-line/table';
-import { UsageError } from '../errors';
+import { HTTP_ENDPOINT, S3_REGION, UsageError } from '../errors';
 import { PACKAGE_VERSION } from '../version';
 import { OpsError } from './errors';
 import { FlinkRest } from './flink-rest';
@@ -39,19 +39,22 @@ const HANDOFF_DIR = opt('handoff-dir', 'dir', 'a folder instead of the hand-off 
 const KAFKA_BOOTSTRAP = opt('kafka-bootstrap', 'host:port,...', 'the brokers');
 const KAFKA_CA_FILE = opt('kafka-ca-file', 'file', "TLS trusting this PEM certificate authority file (SSL, or SASL_SSL with KAFKA_SOURCE_USERNAME); default: TLS only with SASL, trusting Node's built-in authorities", { env: 'KAFKA_SOURCE_CA_FILE' });
 const TIMEOUT = (d: string) => opt('timeout', 'duration', `overall bound for the command, e.g. 90s, 10m (default ${d}); REST requests time out and connection failures are retried a few times within it`, { type: 'duration' });
-const S3_ENDPOINT = opt('s3-endpoint', 'url', 'for an s3:// jar: the S3-compatible store, e.g. http://minio.storage.svc:9000 (default: AWS, https://s3.<region>.amazonaws.com)');
-const S3_REGION = opt('s3-region', 'region', 'for an s3:// jar: the region the request is signed for (default: AWS_REGION, else us-east-1)');
-const S3_PATH_STYLE = opt('s3-path-style', undefined, 'for an s3:// jar: path-style addressing (<endpoint>/<bucket>/<key>), which most S3-compatible stores need');
+/** The options of a command that reads an s3:// jar. */
+const S3_OPTIONS = [
+  opt('s3-endpoint', 'url', 'for an s3:// jar: the S3-compatible store, e.g. http://minio.storage.svc:9000 (default: AWS, https://s3.<region>.amazonaws.com)'),
+  opt('s3-region', 'region', 'for an s3:// jar: the region the request is signed for (default: AWS_REGION, else us-east-1)'),
+  opt('s3-path-style', undefined, 'for an s3:// jar: path-style addressing (<endpoint>/<bucket>/<key>), which most S3-compatible stores need'),
+];
 const SELECT_NOTE = 'Without --job-id or --job-name the command acts on the only active job (an application cluster runs one).';
 
 /** How the S3 options reach the store; one-line errors for a bad endpoint or region. */
 function s3Access(o: Readonly<Record<string, OptionValue>>): S3Access {
   const endpoint = str(o['s3-endpoint']);
-  if (endpoint !== undefined && !/^https?:\/\/[^\s/?#@]+(\/\S*)?$/.test(endpoint)) {
+  if (endpoint !== undefined && !HTTP_ENDPOINT.test(endpoint)) {
     throw new OpsError(`--s3-endpoint: "${endpoint}" is not an http(s) URL without user or password; expected e.g. http://minio.storage.svc:9000`);
   }
   const region = str(o['s3-region']) ?? (process.env.AWS_REGION || undefined);
-  if (region !== undefined && !/^[a-z0-9][a-z0-9-]{0,40}$/.test(region)) throw new OpsError(`--s3-region: "${region}" is not a region; expected e.g. eu-west-1`);
+  if (region !== undefined && !S3_REGION.test(region)) throw new OpsError(`--s3-region: "${region}" is not a region; expected e.g. eu-west-1`);
   return { ...(endpoint ? { endpoint } : {}), ...(region ? { region } : {}), pathStyle: o['s3-path-style'] === true };
 }
 
@@ -334,7 +337,7 @@ const hooks: OpsCommand[] = [
     summary: "a session job's submitter: upload the jar (or the SQL runner) and run the job on the session cluster",
     details: "A session job's submitter: uploads the jar (or the SQL runner) and runs the job on the session cluster with the spec's job id and savepoint; a job with that id already running is left alone. "
       + 'An s3://bucket/key jar is read with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN when set).',
-    options: [opt('spec', 'file', 'the job spec (JSON) the chart mounts', { required: true }), HANDOFF_DIR, S3_ENDPOINT, S3_REGION, S3_PATH_STYLE],
+    options: [opt('spec', 'file', 'the job spec (JSON) the chart mounts', { required: true }), HANDOFF_DIR, ...S3_OPTIONS],
     example: 'cdk8s-flink-ops submit --spec /opt/cdk8s-flink/spec/job.json',
     timeout: '240s',
     hook: true,
@@ -359,7 +362,7 @@ const artifacts: OpsCommand[] = [{
     opt('sha256', 'hex', 'the expected sha256 (64 hex digits; empty: not checked)'),
     opt('dest', 'file', 'where the jar goes, e.g. /opt/flink/artifacts/job.jar', { required: true }),
     opt('require-main-class', undefined, "refuse a jar whose manifest names no Main-Class (the job gives no entry class)"),
-    S3_ENDPOINT, S3_REGION, S3_PATH_STYLE,
+    ...S3_OPTIONS,
   ],
   example: 'cdk8s-flink-ops fetch-artifact --url https://artifacts.example.com/logs/audit-logs-1.4.0.jar --sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 --dest /opt/flink/artifacts/job.jar',
   timeout: '5m',

@@ -7,6 +7,7 @@
  * cluster's `StorageCredentials.s3`. Web-identity and instance-profile credentials are not read.
  */
 import { createHash, createHmac } from 'crypto';
+import { S3_BUCKET } from '../errors';
 import { OpsError } from './errors';
 
 /** Where and how to reach the store. */
@@ -30,7 +31,7 @@ export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca49
 
 /** `s3://bucket/key` split; undefined when the URI is not one. */
 export function parseS3Uri(uri: string): { bucket: string; key: string } | undefined {
-  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(\S*[^/\s])$/.exec(uri);
+  const m = new RegExp(`^s3://(${S3_BUCKET})/(\\S*[^/\\s])$`).exec(uri);
   return m ? { bucket: m[1], key: m[2] } : undefined;
 }
 

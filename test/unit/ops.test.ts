@@ -218,3 +218,22 @@ test('ops uninstall: a failed savepoint fails the hook in one line and leaves th
     assert.ok(!s.calls.some((c) => c.startsWith('POST') || c.startsWith('PATCH')), 'no stop, no cancel');
   } finally { await s.close(); }
 });
+
+test('ops fetch-artifact and submit: a bad S3 endpoint or region (option or AWS_REGION) is one line naming it, before any request', () => {
+  const run = (args: string[], env: Record<string, string> = {}) =>
+    spawnSync(process.execPath, [OPS, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 's', ...env } });
+  const fetch = ['fetch-artifact', '--url', 's3://jobs/a/job.jar', '--dest', '/nonexistent/job.jar'];
+  const spec = path.join(scratchDir('cdk8s-flink-s3-spec-'), 'job.json');
+  fs.writeFileSync(spec, JSON.stringify({ name: 'j', kind: 'jar', jarFile: 's3://jobs/a/job.jar', restUrl: DEAD }));
+  for (const [args, env, line] of [
+    [[...fetch, '--s3-endpoint', 'ftp://store:21'], {}, 'cdk8s-flink-ops: error: --s3-endpoint: "ftp://store:21" is not an http(s) URL without user or password; expected e.g. http://minio.storage.svc:9000'],
+    [[...fetch, '--s3-endpoint', 'http://user:pw@store:9000'], {}, 'cdk8s-flink-ops: error: --s3-endpoint: "http://user:pw@store:9000" is not an http(s) URL without user or password; expected e.g. http://minio.storage.svc:9000'],
+    [[...fetch, '--s3-region', 'EU West'], {}, 'cdk8s-flink-ops: error: --s3-region: "EU West" is not a region; expected e.g. eu-west-1'],
+    [fetch, { AWS_REGION: 'Mars_1' }, 'cdk8s-flink-ops: error: --s3-region: "Mars_1" is not a region; expected e.g. eu-west-1'],
+    [['submit', '--spec', spec, '--s3-endpoint', 'store:9000'], {}, 'cdk8s-flink-ops: error: --s3-endpoint: "store:9000" is not an http(s) URL without user or password; expected e.g. http://minio.storage.svc:9000'],
+  ] as [string[], Record<string, string>, string][]) {
+    const r = run(args, env);
+    assert.equal(r.status, 1, args.join(' '));
+    assert.equal(r.stderr, `${line}\n`, args.join(' '));
+  }
+});
