@@ -180,7 +180,7 @@ export class FlinkApplication extends FlinkCluster {
     const name = props.name ?? id;
     const slots = props.taskManagerSlots ?? 2;
     if (!(props.job instanceof JobSource)) {
-      throw new ValidationError('job', props.job, 'is required; expected JobSource.jar({...}) or JobSource.sql("...")');
+      throw new ValidationError('job', props.job, 'is required; expected JobSource.jar({...}), JobSource.sql("..."), JobSource.python({...}) or JobSource.pipeline(...)');
     }
     const auto = resolveAutoscaling(props);
     const reactive = auto?.mode === AutoscalingMode.REACTIVE;
@@ -221,7 +221,7 @@ export class FlinkApplication extends FlinkCluster {
       mode: 'application',
       jobManagerArgs: ['standalone-job', ...applicationJobArgs(bound), '--job-id', '$(FLINK_JOB_ID)'],
       jobManagerFetch: bound.jar && bound.jar.kind !== 'image' ? fetchJarContainer(bound, opsImage, props.imagePullPolicy ?? ImagePullPolicy.IF_NOT_PRESENT, s3Fetch) : undefined,
-      jobManagerTrailingArgs: bound.programArgs,
+      jobManagerTrailingArgs: [...bound.driverArgs ?? [], ...bound.programArgs],
       taskManagerReplicas: auto ? undefined : replicas + standby,
       jobFiles: Object.keys(bound.files).length ? bound.files : undefined,
       handoff: true,
@@ -272,6 +272,11 @@ export class FlinkApplication extends FlinkCluster {
       // (heartbeat.rpc-failure-threshold) release it: about 2 s at 1 s. A TaskManager that stops
       // answering without refusing (a lost node) is still released only at heartbeat.timeout.
       config.set('heartbeat.interval', '1s', 'heartbeats');
+    }
+    if (bound.python) {
+      // The client's interpreter is the driver's -pyclientexec; the TaskManagers' Python workers use this one.
+      config.set('python.executable', bound.python.executable, 'job.pythonExecutable');
+      this.runtimeImage?._requirePython('job', this.version);
     }
     config.set('parallelism.default', this.parallelism, 'parallelism');
     config.set('pipeline.max-parallelism', this.maxParallelism, 'maxParallelism');

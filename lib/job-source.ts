@@ -40,6 +40,41 @@ export interface JarJobOptions {
   readonly args?: string[];
 }
 
+/** The class Flink runs a Python job with (from `opt/flink-python-<version>.jar`). */
+export const PYTHON_DRIVER_CLASS = 'org.apache.flink.client.python.PythonDriver';
+
+/**
+ * A PyFlink job (Table API, SQL or DataStream in Python), run in application mode by Flink's
+ * PythonDriver: the JobManager starts the interpreter on the job's script (the client), and the
+ * TaskManagers start it for Python functions. The image needs the interpreter with the
+ * `apache-flink` package of the cluster's Flink version; declare such an image with
+ * `RuntimeImage.custom(reference, { python: true })` and the toolkit checks it at synth.
+ * Give exactly one of `script`, `pythonFile` and `module`.
+ */
+export interface PythonJobOptions {
+  /**
+   * The job's script itself: written into the job's ConfigMap and run from
+   * /opt/flink/job/job.py, so that a change of the script is a change of the release.
+   */
+  readonly script?: string;
+  /** A script in the image, as `local:///opt/flink/usrlib/job.py` or an absolute path. */
+  readonly pythonFile?: string;
+  /** A module to run (`python -m`), found on the interpreter's path or in `pyFiles`, e.g. `"logs.errors"`. */
+  readonly module?: string;
+  /** More Python files, folders, .zip or .whl files in the image, put on the job's Python path. @default - none */
+  readonly pyFiles?: string[];
+  /**
+   * The interpreter, in the image: the client's (`-pyclientexec`) and the Python workers'
+   * (`python.executable`). An absolute path or a command on the image's PATH.
+   * @default "python3"
+   */
+  readonly pythonExecutable?: string;
+  /** Arguments of the script (`sys.argv[1:]`). @default - none */
+  readonly args?: string[];
+  /** Environment the job's containers need (credentials from Secrets, for example). @default - none */
+  readonly env?: Record<string, EnvValue>;
+}
+
 /** Where a jar job's jar comes from, parsed from `jarFile`. */
 export interface JarLocation {
   /** `image`: a path in the image (`local://`, `file://` or a plain absolute path); `https` and `s3`: fetched. */
@@ -69,6 +104,13 @@ export interface BoundJob {
   /** Where the jar comes from (jar jobs with a jarFile). */
   readonly jar?: JarLocation;
   readonly sqlScript?: string;
+  /**
+   * Arguments of the entry class that come before `programArgs` and are no user arguments (a
+   * Python job's `-pyclientexec ... -py ...`): charts keep them fixed.
+   */
+  readonly driverArgs?: string[];
+  /** A Python job: its interpreter in the image. */
+  readonly python?: { readonly executable: string };
 }
 
 /** What a job runs: a jar's main class, SQL, or a typed log pipeline, both executed by the runtime's SQL runner. */
@@ -87,6 +129,11 @@ export abstract class JobSource {
     return new SqlJobSource(script, env);
   }
 
+  /** A PyFlink job run by Flink's PythonDriver (application mode; the image needs Python and apache-flink). */
+  public static python(options: PythonJobOptions): JobSource {
+    return new PythonJobSource(options);
+  }
+
   /** A typed log pipeline (Kafka in; filters, enrichment; sinks), rendered to SQL for the job's Flink version. */
   public static pipeline(pipeline: LogPipeline): JobSource {
     if (!(pipeline instanceof LogPipeline)) {
@@ -95,7 +142,8 @@ export abstract class JobSource {
     return new SqlJobSource(undefined, undefined, pipeline);
   }
 
-  public abstract readonly kind: 'jar' | 'sql';
+  /** `python` jobs bind as jar jobs of Flink's PythonDriver. */
+  public abstract readonly kind: 'jar' | 'sql' | 'python';
   /** The main class; undefined for a jar whose manifest names it. */
   public abstract readonly entryClass?: string;
   /** The pipeline, for jobs declared with `JobSource.pipeline`. */
@@ -134,6 +182,75 @@ class JarJobSource extends JobSource {
       ...(this.jar ? { jarFile: this.jarFile, jar: this.jar } : {}),
     };
   }
+}
+
+class PythonJobSource extends JobSource {
+  public readonly kind = 'python' as const;
+  public readonly entryClass = PYTHON_DRIVER_CLASS;
+  private readonly main: string[];
+  private readonly script?: string;
+  private readonly executable: string;
+  private readonly programArgs: string[];
+  private readonly jobEnv: Record<string, EnvValue>;
+  constructor(o: PythonJobOptions) {
+    super();
+    if (o === null || typeof o !== 'object') throw new ValidationError('job', o, 'is invalid; expected JobSource.python({ script | pythonFile | module, ... })');
+    const given = (['script', 'pythonFile', 'module'] as const).filter((k) => o[k] !== undefined);
+    if (given.length !== 1) {
+      throw new ValidationError(`job.${given[1] ?? 'script'}`, given.length ? given.join(' and ') : undefined,
+        `${given.length ? 'is set together with' : 'is missing:'} ${given.length ? given[0] : 'a Python job runs one entry'}; expected exactly one of script, pythonFile (a .py file in the image) or module`);
+    }
+    if (o.script !== undefined) {
+      if (typeof o.script !== 'string' || !o.script.trim()) throw new ValidationError('job.script', o.script, 'is empty; expected the Python source of the job');
+      this.script = o.script.endsWith('\n') ? o.script : o.script + '\n';
+      this.main = ['-py', `${JOB_FILES_DIR}/${PYTHON_SCRIPT_FILE}`];
+    } else if (o.pythonFile !== undefined) {
+      this.main = ['-py', imagePath('job.pythonFile', o.pythonFile, /\.py$/, 'a .py file in the image, e.g. "local:///opt/flink/usrlib/job.py"')];
+    } else {
+      if (typeof o.module !== 'string' || !PYTHON_MODULE.test(o.module)) {
+        throw new ValidationError('job.module', o.module, 'is not a Python module name; expected dotted identifiers such as "logs.errors"');
+      }
+      this.main = ['-pym', o.module];
+    }
+    if (!Array.isArray(o.pyFiles ?? [])) throw new ValidationError('job.pyFiles', o.pyFiles, 'is invalid; expected a list of paths in the image');
+    const pyFiles = (o.pyFiles ?? []).map((f, i) => imagePath(`job.pyFiles[${i}]`, f, /^[^,]*$/, 'a file or folder in the image without a comma (Flink\'s -pyfs separator), e.g. "/opt/flink/usrlib/lib.zip"'));
+    if (pyFiles.length) this.main = [...this.main, '-pyfs', pyFiles.join(',')];
+    this.executable = o.pythonExecutable ?? 'python3';
+    if (typeof this.executable !== 'string' || !PYTHON_EXECUTABLE.test(this.executable)) {
+      throw new ValidationError('job.pythonExecutable', o.pythonExecutable, 'is not an interpreter; expected an absolute path such as "/usr/bin/python3" or a command such as "python3"');
+    }
+    (o.args ?? []).forEach((a, i) => {
+      if (typeof a !== 'string') throw new ValidationError(`job.args[${i}]`, a, 'is invalid; expected a string');
+    });
+    this.programArgs = [...(o.args ?? [])];
+    for (const [k, v] of Object.entries(o.env ?? {})) {
+      if (!(v instanceof EnvValue)) throw new ValidationError(`job.env.${k}`, v, 'is invalid; expected an EnvValue, e.g. EnvValue.fromSecret("logs-es", "password")');
+    }
+    this.jobEnv = { ...(o.env ?? {}) };
+  }
+  public bind(): BoundJob {
+    return {
+      kind: 'jar', entryClass: PYTHON_DRIVER_CLASS, programArgs: this.programArgs,
+      driverArgs: ['-pyclientexec', this.executable, ...this.main],
+      files: this.script !== undefined ? { [PYTHON_SCRIPT_FILE]: this.script } : {},
+      env: this.jobEnv, volumes: [],
+      python: { executable: this.executable },
+    };
+  }
+}
+
+/** The file name of a Python job's inline script under /opt/flink/job. */
+export const PYTHON_SCRIPT_FILE = 'job.py';
+const PYTHON_MODULE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+const PYTHON_EXECUTABLE = /^(\/[A-Za-z0-9._+-]+)+$|^[A-Za-z0-9._+-]+$/;
+
+/** A path in the image (`local:///p` or `/p`), matching `suffix`; a one-line error otherwise. */
+function imagePath(field: string, uri: unknown, suffix: RegExp, expected: string): string {
+  const m = typeof uri === 'string' ? /^(?:local:\/\/)?(\/[^\s]*)$/.exec(uri) : null;
+  if (!m || !suffix.test(m[1]) || m[1].split('/').slice(1).some((p) => p === '' || p === '.' || p === '..')) {
+    throw new ValidationError(field, uri, `is not an absolute path in the image; expected ${expected}`);
+  }
+  return m[1];
 }
 
 const CLASS_NAME = /^([A-Za-z_$][A-Za-z0-9_$]*\.)*[A-Za-z_$][A-Za-z0-9_$]*$/;

@@ -17,6 +17,12 @@ export interface ImageCapabilities {
   readonly schemes?: string[];
   /** Table connectors, as the SQL `'connector'` option names them, e.g. `jdbc`. @default - none */
   readonly connectors?: string[];
+  /**
+   * The image has a Python interpreter with the `apache-flink` package of its Flink version,
+   * which `JobSource.python` jobs need.
+   * @default - as `base`; false for the official and the cdk8s-flink images
+   */
+  readonly python?: boolean;
 }
 
 export interface CustomImageOptions extends ImageCapabilities {
@@ -99,14 +105,18 @@ export class RuntimeImage {
     }
     const schemes = checkList('RuntimeImage.custom schemes', options.schemes, SCHEME, '["gs"]');
     const connectors = checkList('RuntimeImage.custom connectors', options.connectors, CONNECTOR, '["jdbc"]');
+    if (options.python !== undefined && typeof options.python !== 'boolean') {
+      throw new ValidationError('RuntimeImage.custom python', options.python, 'is invalid; expected true (the image has Python with apache-flink) or false');
+    }
     const d = DECLARED.distribution;
-    const added = [...schemes, ...connectors];
+    const python = options.python ?? base?.python ?? false;
+    const added = [...schemes, ...connectors, ...(python && !base?.python ? ['Python'] : [])];
     return new RuntimeImage(reference,
       `a custom image${base ? ` built on ${base.description}` : ''}${added.length ? ` adding ${added.join(', ')}` : ''}`,
       [...new Set([...(base?.schemes ?? d.schemes), ...schemes])].sort(),
       [...new Set([...(base?.connectors ?? d.connectors), ...connectors])].sort(),
       Object.fromEntries(Object.entries(base?.lacks ?? {}).filter(([k]) => !added.includes(k))),
-      base?.line);
+      base?.line, python);
   }
 
   private constructor(
@@ -121,7 +131,15 @@ export class RuntimeImage {
     private readonly lacks: Readonly<Record<string, string>>,
     /** The Flink line it is made for, when known. */
     public readonly line?: string,
+    /** It has Python with apache-flink (`JobSource.python`). */
+    public readonly python: boolean = false,
   ) {}
+
+  /** Refuses a Python job on an image without Python. @internal */
+  public _requirePython(field: string, version: FlinkVersion): void {
+    if (this.python) return;
+    throw new ValidationError(field, 'JobSource.python', `needs Python with apache-flink ${version} in the image, which image ${describe(this.reference)} (${this.description}) does not have; expected an image that adds them: RuntimeImage.custom(reference, { base, python: true })`);
+  }
 
   /** Refuses a URI whose scheme the image does not serve. @internal */
   public _requireScheme(field: string, uri: string): void {

@@ -158,7 +158,10 @@ export class FlinkSessionJob extends Construct {
       throw new ValidationError('cluster', c === undefined ? undefined : (c as any).name, 'is required; expected a FlinkSessionCluster or an ISessionCluster');
     }
     if (!(props.job instanceof JobSource)) {
-      throw new ValidationError('job', props.job, 'is required; expected JobSource.jar({...}) or JobSource.sql("...")');
+      throw new ValidationError('job', props.job, 'is required; expected JobSource.jar({...}), JobSource.sql("...") or JobSource.pipeline(...)');
+    }
+    if (props.job.kind === 'python') {
+      throw new ValidationError('job', 'JobSource.python', `is for application clusters: a session job is submitted through the REST API as a jar, and PythonDriver would run the script in the session JobManager's own process and image; expected a FlinkApplication for job "${this.name}"`);
     }
     this.cluster = c;
     this.job = props.job;

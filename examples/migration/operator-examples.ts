@@ -12,7 +12,7 @@ import { Duration, Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-27';
 import {
   Autoscaling, AutoscalingMetric, FlinkApplicationProps, FlinkConfigValue, FlinkPlatform, FlinkPlatformProps, FlinkVersion, JobSource, LogConfig, MetricResource,
-  FlinkClusterProps, ServiceAccountRef, UpgradeMode, VolumeSource,
+  FlinkClusterProps, RuntimeImage, ServiceAccountRef, UpgradeMode, VolumeSource,
 } from '../../lib';
 
 /** What every example asks for: 2 GiB and one CPU per JobManager and TaskManager; the ServiceAccount `flink` the operator's chart creates. */
@@ -157,15 +157,13 @@ export function hpa(): FlinkPlatform {
   }, { namespace: 'default' });
 }
 
-/** flink-python-example/python-example.yaml: a PyFlink script run by Flink's PythonDriver, as the example does. */
+/** flink-python-example/python-example.yaml: a PyFlink script in the example's image, run by Flink's PythonDriver. */
 export function python(): FlinkPlatform {
   return application('python-example', {
-    ...FLINK_2_2, image: 'flink-python-example:1.0', ...NO_CHECKPOINTS, taskManagerSlots: 1,
-    job: JobSource.jar({
-      jarFile: 'local:///opt/flink/opt/flink-python-2.2.0.jar',
-      entryClass: 'org.apache.flink.client.python.PythonDriver',
-      args: ['-pyclientexec', '/usr/bin/python3', '-py', '/opt/flink/usrlib/python_demo.py'],
-    }),
+    // The example's image: Flink 2.2.0 with Python and apache-flink 2.2.0 (its Dockerfile).
+    ...FLINK_2_2, flinkVersion: FlinkVersion.of('2.2.0'), image: RuntimeImage.custom('flink-python-example:1.0', { python: true }),
+    ...NO_CHECKPOINTS, taskManagerSlots: 1,
+    job: JobSource.python({ pythonFile: '/opt/flink/usrlib/python_demo.py', pythonExecutable: '/usr/bin/python3' }),
     parallelism: 1, upgradeMode: UpgradeMode.STATELESS,
   });
 }

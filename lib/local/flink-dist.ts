@@ -381,6 +381,56 @@ export async function ensureFlink(version: string): Promise<string> {
 }
 
 /**
+ * A Python interpreter with PyPI's `apache-flink` of `version` and its dependencies (Apache
+ * Beam, pemja, py4j, ...), what an image for `JobSource.python` carries: a virtual environment
+ * under cacheDir('pyflink', version), made once (pip, about 1-4 minutes) and kept. Returns the
+ * interpreter's path.
+ */
+export async function ensurePyFlink(version: string): Promise<string> {
+  if (!/^\d+\.\d+\.\d+$/.test(version)) throw new Error(`ensurePyFlink: expected a version like 2.2.1, got '${version}'`);
+  const dir = cacheDir('pyflink', version);
+  const python = path.join(dir, 'bin', 'python');
+  const marker = path.join(dir, '.cdk8s-flink-pyflink.json');
+  if (fs.existsSync(marker)) return python;
+  return withLock(`pyflink-${version}`, 30 * 60_000, async () => {
+    if (fs.existsSync(marker)) return python;
+    // A virtual environment records its own path: made where it stays, finished by the marker.
+    fs.rmSync(dir, { recursive: true, force: true });
+    const started = Date.now();
+    await run(PYTHON, ['-m', 'venv', dir], { timeoutMs: 5 * 60_000 });
+    await run(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--quiet', `apache-flink==${version}`], { timeoutMs: 20 * 60_000 });
+    const check = await run(python, ['-c', 'import pyflink.version, apache_beam; print(pyflink.version.__version__)'], { timeoutMs: 120_000 });
+    if (check.stdout.trim() !== version) throw new Error(`pyflink in ${dir} is ${check.stdout.trim()}, not ${version}`);
+    fs.writeFileSync(marker, JSON.stringify({ version, createdMs: Date.now() - started }) + '\n');
+    return python;
+  });
+}
+
+/**
+ * Adds Flink's Python jar (`opt/flink-python-<version>.jar`, which the official image carries
+ * and PythonDriver is found in) to a home laid out by layoutFlinkHome: PyPI ships it in the
+ * apache-flink package, which ensurePyFlink installs, not with the distribution's other opt/
+ * jars. The home's opt/ becomes a folder of links. Returns the jar's path in the home.
+ */
+export async function addPythonJar(home: string, version: string): Promise<string> {
+  const python = await ensurePyFlink(version);
+  const site = await run(python, ['-c', 'import os, pyflink; print(os.path.dirname(pyflink.__file__))'], { timeoutMs: 120_000 });
+  const jar = path.join(site.stdout.trim(), 'opt', `flink-python-${version}.jar`);
+  if (!fs.existsSync(jar)) throw new Error(`apache-flink ${version} has no ${jar}`);
+  const opt = path.join(home, 'opt');
+  const dist = fs.realpathSync(opt);
+  if (fs.lstatSync(opt).isSymbolicLink()) {
+    fs.unlinkSync(opt);
+    fs.mkdirSync(opt);
+    for (const f of fs.readdirSync(dist)) fs.symlinkSync(path.join(dist, f), path.join(opt, f));
+  }
+  const dest = path.join(opt, path.basename(jar));
+  fs.rmSync(dest, { force: true });
+  fs.symlinkSync(jar, dest);
+  return dest;
+}
+
+/**
  * The JVM flags the distribution's own conf/config.yaml sets in env.java.opts.all: the
  * --add-opens/--add-exports list Flink needs on Java 17 (without it Flink 2.x fails at job
  * submission with InaccessibleObjectException). A hand-written config.yaml must carry them, as

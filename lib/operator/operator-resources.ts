@@ -227,7 +227,7 @@ function flinkDeployment(c: FlinkApplication | FlinkSessionCluster, objects: Jso
     spec.job = {
       jarURI: applicationJarUri(c),
       ...(c.boundJob.entryClass ? { entryClass: c.boundJob.entryClass } : {}),
-      args: c.boundJob.programArgs,
+      args: [...c.boundJob.driverArgs ?? [], ...c.boundJob.programArgs],
       ...(c.reactive ? {} : { parallelism: c.parallelism }),
       upgradeMode: c.upgradeMode,
       state: 'running',
@@ -255,9 +255,11 @@ function operatorIngress(i: ResolvedIngress): Json {
   };
 }
 
-/** `local://` for a jar in the image: the SQL runner, or the job's own jar file. */
+/** `local://` for a jar in the image: the SQL runner, Flink's Python jar, or the job's own jar file. */
 function applicationJarUri(c: FlinkApplication): string {
   if (c.boundJob.kind === 'sql') return 'local:///opt/flink/usrlib/cdk8s-flink-sql-runner.jar';
+  // Flink's PythonDriver, in the distribution's opt/ (the operator's own Python example names it so).
+  if (c.boundJob.python) return `local:///opt/flink/opt/flink-python-${c.version}.jar`;
   const jar = c.boundJob.jar;
   if (jar) return jar.kind === 'image' ? `local://${jar.path}` : jar.uri;
   throw new ValidationError('job.jarFile', undefined, `is required for the operator target (application "${c.name}"): the operator needs the jar's URI; expected the jar's absolute path in the image, e.g. "/opt/flink/usrlib/job.jar"`);

@@ -9,7 +9,7 @@ import { Cpu } from 'cdk8s-plus-27';
 import {
   Autoscaling, AutoscalingMetric, CheckpointingMode, ContainerOptions, ScalingPolicyType, DeliveryGuarantee, EnvValue, FieldType, FlinkApplication, FlinkApplicationProps, FlinkConfigValue, FlinkPlatform,
   FlinkSessionCluster, FlinkSessionJob, FlinkVersion, JobSource, KafkaCredentials, LogPipeline, RestartStrategy, Sink, StartingOffsets,
-  StateBackend, StorageCredentials, UpgradeMode, ValidationError, VolumeSource,
+  RuntimeImage, StateBackend, StorageCredentials, UpgradeMode, ValidationError, VolumeSource,
 } from '../../lib';
 import { markerText, OUTPUT_MARKER } from '../../lib/synth/output-dir';
 import { readTree } from '../../lib/synth/write';
@@ -130,6 +130,11 @@ const DEFINITIONS: [string, () => unknown, RegExp][] = [
   ['jar path with a newline', () => JobSource.jar({ jarFile: '/opt/x.jar\n--job-id' }), /^job.jarFile: "\/opt\/x.jar\\n--job-id" is not a jar URI/],
   ['jar URL with credentials', () => JobSource.jar({ jarFile: 'https://deploy:hunter2@repo.example.com/x.jar' }), /^job.jarFile: "https:\/\/\*\*\*@repo.example.com\/x.jar" carries credentials in the URL/],
   ['jar URL naming no file', () => JobSource.jar({ jarFile: 'https://repo.example.com/jobs/' }), /^job.jarFile: "https:\/\/repo.example.com\/jobs\/" names no file/],
+  ['python job with two entries', () => JobSource.python({ script: 'print(1)', module: 'logs.errors' }), /^job.module: "script and module" is set together with script; expected exactly one of script, pythonFile \(a .py file in the image\) or module$/],
+  ['python file not in the image', () => JobSource.python({ pythonFile: 'https://repo.example.com/job.py' }), /^job.pythonFile: "https:\/\/repo.example.com\/job.py" is not an absolute path in the image; expected a .py file in the image/],
+  ['python module not a name', () => JobSource.python({ module: 'logs/errors' }), /^job.module: "logs\/errors" is not a Python module name/],
+  ['python interpreter with arguments', () => JobSource.python({ module: 'logs.errors', pythonExecutable: 'python3 -u' }), /^job.pythonExecutable: "python3 -u" is not an interpreter; expected an absolute path/],
+  ['python job on an image without Python', app({ job: JobSource.python({ module: 'logs.errors' }), image: RuntimeImage.official(FlinkVersion.V1_20) }), /^job: "JobSource.python" needs Python with apache-flink 1.20.5 in the image, which image "flink:1.20.5-java17" \(the official Flink 1.20 image\) does not have/],
   ['jar checksum not hex', () => JobSource.jar({ jarFile: 'https://repo.example.com/x.jar', jarSha256: 'z'.repeat(64) }), /^job.jarSha256: "z{64}" is not a sha256 digest; expected 64 hex digits/],
   ['jar checksum too short', () => JobSource.jar({ jarFile: 'https://repo.example.com/x.jar', jarSha256: 'abc123' }), /^job.jarSha256: "abc123" is not a sha256 digest/],
   ['jar checksum without a jar', () => JobSource.jar({ entryClass: 'com.example.Job', jarSha256: 'a'.repeat(64) }), /^job.jarSha256: "a{64}" is set without jarFile; expected it with an https:\/\/ or s3:\/\/ jarFile$/],
