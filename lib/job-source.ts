@@ -196,10 +196,9 @@ class PythonJobSource extends JobSource {
     super();
     if (o === null || typeof o !== 'object') throw new ValidationError('job', o, 'is invalid; expected JobSource.python({ script | pythonFile | module, ... })');
     const given = (['script', 'pythonFile', 'module'] as const).filter((k) => o[k] !== undefined);
-    if (given.length !== 1) {
-      throw new ValidationError(`job.${given[1] ?? 'script'}`, given.length ? given.join(' and ') : undefined,
-        `${given.length ? 'is set together with' : 'is missing:'} ${given.length ? given[0] : 'a Python job runs one entry'}; expected exactly one of script, pythonFile (a .py file in the image) or module`);
-    }
+    const oneOf = 'expected exactly one of script, pythonFile (a .py file in the image) or module';
+    if (given.length === 0) throw new ValidationError('job.script', undefined, `is required: a Python job runs one entry; ${oneOf}`);
+    if (given.length > 1) throw new ValidationError(`job.${given[1]}`, o[given[1]], `is set together with ${given[0]}; ${oneOf}`);
     if (o.script !== undefined) {
       if (typeof o.script !== 'string' || !o.script.trim()) throw new ValidationError('job.script', o.script, 'is empty; expected the Python source of the job');
       this.script = o.script.endsWith('\n') ? o.script : o.script + '\n';

@@ -130,7 +130,7 @@ const DEFINITIONS: [string, () => unknown, RegExp][] = [
   ['jar path with a newline', () => JobSource.jar({ jarFile: '/opt/x.jar\n--job-id' }), /^job.jarFile: "\/opt\/x.jar\\n--job-id" is not a jar URI/],
   ['jar URL with credentials', () => JobSource.jar({ jarFile: 'https://deploy:hunter2@repo.example.com/x.jar' }), /^job.jarFile: "https:\/\/\*\*\*@repo.example.com\/x.jar" carries credentials in the URL/],
   ['jar URL naming no file', () => JobSource.jar({ jarFile: 'https://repo.example.com/jobs/' }), /^job.jarFile: "https:\/\/repo.example.com\/jobs\/" names no file/],
-  ['python job with two entries', () => JobSource.python({ script: 'print(1)', module: 'logs.errors' }), /^job.module: "script and module" is set together with script; expected exactly one of script, pythonFile \(a .py file in the image\) or module$/],
+  ['python job with two entries', () => JobSource.python({ script: 'print(1)', module: 'logs.errors' }), /^job.module: "logs.errors" is set together with script; expected exactly one of script, pythonFile \(a .py file in the image\) or module$/],
   ['python file not in the image', () => JobSource.python({ pythonFile: 'https://repo.example.com/job.py' }), /^job.pythonFile: "https:\/\/repo.example.com\/job.py" is not an absolute path in the image; expected a .py file in the image/],
   ['python module not a name', () => JobSource.python({ module: 'logs/errors' }), /^job.module: "logs\/errors" is not a Python module name/],
   ['python interpreter with arguments', () => JobSource.python({ module: 'logs.errors', pythonExecutable: 'python3 -u' }), /^job.pythonExecutable: "python3 -u" is not an interpreter; expected an absolute path/],

@@ -41,8 +41,8 @@ test('python jobs: PythonDriver runs the script from the job\'s files (or a file
 
 test('python jobs: one-line refusals (entry, paths, module, interpreter, session jobs, images without Python)', () => {
   const refused: [() => unknown, RegExp][] = [
-    [() => JobSource.python({}), /^job\.script: \(missing\) is missing: a Python job runs one entry; expected exactly one of script, pythonFile/],
-    [() => JobSource.python({ script: SCRIPT, module: 'a.b' }), /^job\.module: "script and module" is set together with script; expected exactly one of/],
+    [() => JobSource.python({}), /^job\.script: \(missing\) is required: a Python job runs one entry; expected exactly one of script, pythonFile/],
+    [() => JobSource.python({ script: SCRIPT, module: 'a.b' }), /^job\.module: "a\.b" is set together with script; expected exactly one of/],
     [() => JobSource.python({ script: '  \n' }), /^job\.script: .* is empty; expected the Python source of the job$/],
     [() => JobSource.python({ pythonFile: 'usrlib/job.py' }), /^job\.pythonFile: "usrlib\/job\.py" is not an absolute path in the image; expected a \.py file/],
     [() => JobSource.python({ pythonFile: '/opt/flink/usrlib/job.jar' }), /^job\.pythonFile: .* is not an absolute path in the image/],
