@@ -8,16 +8,15 @@
  *
  * Versions: CDK8S_FLINK_INFRA_VERSIONS="1.20.5:1.20,2.2.1:2.2" (version:line, comma separated).
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { Partitioners } from 'kafkajs';
 import { log4jConsoleProperties } from '../../lib/config/log4j';
-import { distJavaOpts, layoutFlinkHome, readArtifacts } from '../support/flink-dist';
+import { distJavaOpts, readArtifacts } from '../support/flink-dist';
 import { FlinkProcess, freePorts, restGet, startJobManager, startTaskManager, waitFor } from '../support/flink-proc';
-import { KafkaBroker, startKafka } from '../support/kafka';
+import { live, sharedKafka as liveKafka } from '../support/live';
 
 const VERSIONS: Array<{ version: string; line: string }> = (process.env.CDK8S_FLINK_INFRA_VERSIONS ?? '')
   .split(',')
@@ -30,14 +29,7 @@ if (VERSIONS.length === 0) {
   for (const [line, l] of Object.entries(readArtifacts().lines)) VERSIONS.push({ version: l.flinkVersion, line });
 }
 
-let kafka: Promise<KafkaBroker> | undefined;
-function sharedKafka(): Promise<KafkaBroker> {
-  kafka ??= startKafka();
-  return kafka;
-}
-after(async () => {
-  if (kafka) await (await kafka).stop();
-});
+const sharedKafka = liveKafka();
 
 const LOG4J = log4jConsoleProperties();
 
@@ -136,174 +128,167 @@ function tail(s: string, lines = 80): string {
 for (const { version, line } of VERSIONS) {
   test(`Flink ${version} (line ${line}): SQL runner job Kafka -> filter -> Kafka exactly-once + filesystem`, { timeout: 9 * 60_000 }, async (t) => {
     const tag = `v${version.replace(/\./g, '_')}`;
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), `cdk8s-flink-infra-${tag}-`));
-    const procs: FlinkProcess[] = [];
-    let jobId: string | undefined;
-    let rest = '';
-    try {
-      const t0 = Date.now();
-      const home = await layoutFlinkHome(version, line, path.join(work, 'flink'));
-      t.diagnostic(`layout ready in ${Date.now() - t0} ms: ${home}`);
-      assert.ok(fs.existsSync(path.join(home, 'usrlib', 'cdk8s-flink-sql-runner.jar')));
-      assert.ok(fs.readdirSync(path.join(home, 'lib')).some((f) => f.startsWith('flink-connector-kafka-')));
-
-      const confDir = path.join(work, 'conf');
-      fs.mkdirSync(confDir);
-      fs.writeFileSync(path.join(confDir, 'config.yaml'), configYaml(work, distJavaOpts(home)));
-      fs.writeFileSync(path.join(confDir, 'log4j-console.properties'), LOG4J);
-
-      const k = await sharedKafka();
-      const inTopic = `in-${tag}`;
-      const outTopic = `out-${tag}`;
-      await k.createTopic(inTopic, 2);
-      await k.createTopic(outTopic, 1);
-      const producer = k.client().producer({ createPartitioner: Partitioners.DefaultPartitioner });
-      await producer.connect();
-      const send = async (rs: Array<{ id: number; kind: string; note: string }>) =>
-        producer.send({ topic: inTopic, messages: rs.map((r) => ({ key: String(r.id), value: JSON.stringify(r) })) });
-      await send(records(1, 12));
-      await producer.send({ topic: inTopic, messages: [{ value: 'not json; ignored' }] });
-
-      const filesDir = path.join(work, 'files-out');
-      const sqlFile = path.join(work, 'pipeline.sql');
-      fs.writeFileSync(sqlFile, pipelineSql({ tag, bootstrap: k.bootstrap, inTopic, outTopic, filesDir }));
-
-      const [restPort, rpcPort, blobPort, jmProm, tmProm, tmRpc] = await freePorts(6);
-      rest = `http://127.0.0.1:${restPort}`;
-      const jm = await startJobManager({
-        flinkHome: home,
-        confDir,
-        logDir: path.join(work, 'log-jm'),
-        args: ['standalone-job', '--job-classname', 'org.cdk8sflink.runner.SqlRunner', '--script', sqlFile],
-        dynamicProperties: {
-          'rest.port': restPort,
-          'jobmanager.rpc.port': rpcPort,
-          'blob.server.port': blobPort,
-          'metrics.reporter.prom.port': jmProm,
-        },
-      });
-      procs.push(jm);
-      const tm = await startTaskManager({
-        flinkHome: home,
-        confDir,
-        logDir: path.join(work, 'log-tm'),
-        // the `-Dkey=value` form appended to the container args works for taskmanager and
-        // standalone-job; for `jobmanager` the first argument after the mode word must be a
-        // separate "-D" (jobmanager.sh takes anything else as the legacy <host> [<webui-port>])
-        args: ['taskmanager', `-Djobmanager.rpc.port=${rpcPort}`, `-Dtaskmanager.rpc.port=${tmRpc}`, `-Dmetrics.reporter.prom.port=${tmProm}`],
-      });
-      procs.push(tm);
-      const died = () => procs.map((p) => (p.exitCode() !== undefined ? `${p.name} exited with ${p.exitCode()}` : '')).find(Boolean);
-
-      // job RUNNING with all its tasks running (bounded generously: on a machine busy with a node
-      // test beside it, the SQL planning alone has taken minutes)
-      const job = await waitFor(
-        async () => {
-          const o = await restGet<{ jobs: Array<{ jid: string; name: string; state: string }> }>(`${rest}/jobs/overview`);
-          const j = o.jobs[0];
-          if (j && ['FAILED', 'CANCELED', 'FINISHED'].includes(j.state)) {
-            throw Object.assign(new Error(`job ${j.jid} is ${j.state}`), { fatal: true });
-          }
-          if (!j || j.state !== 'RUNNING') return undefined;
-          const d = await restGet<{ vertices: Array<{ status: string }> }>(`${rest}/jobs/${j.jid}`);
-          return d.vertices.every((v) => v.status === 'RUNNING') ? j : undefined;
-        },
-        { timeoutMs: 300_000, intervalMs: 1000, what: `the job to be RUNNING on Flink ${version}`, abortIf: died },
-      );
-      jobId = job.jid;
-      t.diagnostic(`job ${job.jid} '${job.name}' RUNNING after ${Date.now() - t0} ms`);
-      assert.equal(job.name, `infra-${tag}`);
-
-      // -D dynamic properties override config.yaml
-      const jmConf = await restGet<Array<{ key: string; value: string }>>(`${rest}/jobmanager/config`);
-      const confValue = (key: string) => jmConf.find((e) => e.key === key)?.value;
-      assert.equal(confValue('jobmanager.rpc.port'), String(rpcPort));
-      assert.equal(confValue('rest.port'), String(restPort));
-      const tms = await restGet<{ taskmanagers: Array<{ id: string }> }>(`${rest}/taskmanagers`);
-      assert.equal(tms.taskmanagers.length, 1);
-
-      await send(records(13, 20));
-
-      // a completed checkpoint
-      const cp = await waitFor(
-        async () => {
-          const c = await restGet<{ counts: { completed: number; failed: number } }>(`${rest}/jobs/${job.jid}/checkpoints`);
-          return c.counts.completed >= 1 ? c.counts : undefined;
-        },
-        { timeoutMs: 60_000, intervalMs: 1000, what: 'a completed checkpoint', abortIf: died },
-      );
-      t.diagnostic(`checkpoints: ${JSON.stringify(cp)}`);
-
-      // the filtered records, read_committed
-      const expected = records(1, 20)
-        .filter((r) => r.kind === 'keep')
-        .map((r) => r.id);
-      const got: Array<{ id: number; kind: string; note: string }> = [];
-      const consumer = k.client().consumer({ groupId: `check-${tag}`, readUncommitted: false });
-      await consumer.connect();
+    await live(t, `infra-${tag}`, async (run) => {
+      const work = run.work;
+      const procs: FlinkProcess[] = [];
+      /** keeps a process until the end of the test; its log's tail printed if the test fails */
+      const keep = (p: FlinkProcess) => procs.push(run.keep(p, () => `---- ${p.name} log (tail) ----\n${tail(p.logFile() || p.logs())}`));
+      let jobId: string | undefined;
+      let rest = '';
       try {
-        await consumer.subscribe({ topic: outTopic, fromBeginning: true });
-        await consumer.run({
-          eachMessage: async ({ message }) => {
-            got.push(JSON.parse(message.value!.toString('utf8')));
+        const t0 = Date.now();
+        const home = await run.flinkHome(version, line);
+        t.diagnostic(`layout ready in ${Date.now() - t0} ms: ${home}`);
+        assert.ok(fs.existsSync(path.join(home, 'usrlib', 'cdk8s-flink-sql-runner.jar')));
+        assert.ok(fs.readdirSync(path.join(home, 'lib')).some((f) => f.startsWith('flink-connector-kafka-')));
+
+        const confDir = path.join(work, 'conf');
+        fs.mkdirSync(confDir);
+        fs.writeFileSync(path.join(confDir, 'config.yaml'), configYaml(work, distJavaOpts(home)));
+        fs.writeFileSync(path.join(confDir, 'log4j-console.properties'), LOG4J);
+
+        const k = await sharedKafka();
+        const inTopic = `in-${tag}`;
+        const outTopic = `out-${tag}`;
+        await k.createTopic(inTopic, 2);
+        await k.createTopic(outTopic, 1);
+        const producer = k.client().producer({ createPartitioner: Partitioners.DefaultPartitioner });
+        await producer.connect();
+        const send = async (rs: Array<{ id: number; kind: string; note: string }>) =>
+          producer.send({ topic: inTopic, messages: rs.map((r) => ({ key: String(r.id), value: JSON.stringify(r) })) });
+        await send(records(1, 12));
+        await producer.send({ topic: inTopic, messages: [{ value: 'not json; ignored' }] });
+
+        const filesDir = path.join(work, 'files-out');
+        const sqlFile = path.join(work, 'pipeline.sql');
+        fs.writeFileSync(sqlFile, pipelineSql({ tag, bootstrap: k.bootstrap, inTopic, outTopic, filesDir }));
+
+        const [restPort, rpcPort, blobPort, jmProm, tmProm, tmRpc] = await freePorts(6);
+        rest = `http://127.0.0.1:${restPort}`;
+        const jm = await startJobManager({
+          flinkHome: home,
+          confDir,
+          logDir: path.join(work, 'log-jm'),
+          args: ['standalone-job', '--job-classname', 'org.cdk8sflink.runner.SqlRunner', '--script', sqlFile],
+          dynamicProperties: {
+            'rest.port': restPort,
+            'jobmanager.rpc.port': rpcPort,
+            'blob.server.port': blobPort,
+            'metrics.reporter.prom.port': jmProm,
           },
         });
-        await waitFor(() => got.length >= expected.length, {
-          timeoutMs: 60_000,
-          intervalMs: 500,
-          what: `${expected.length} committed records in ${outTopic} (have ${got.length})`,
-          abortIf: died,
+        keep(jm);
+        const tm = await startTaskManager({
+          flinkHome: home,
+          confDir,
+          logDir: path.join(work, 'log-tm'),
+          // the `-Dkey=value` form appended to the container args works for taskmanager and
+          // standalone-job; for `jobmanager` the first argument after the mode word must be a
+          // separate "-D" (jobmanager.sh takes anything else as the legacy <host> [<webui-port>])
+          args: ['taskmanager', `-Djobmanager.rpc.port=${rpcPort}`, `-Dtaskmanager.rpc.port=${tmRpc}`, `-Dmetrics.reporter.prom.port=${tmProm}`],
         });
-        await new Promise((r) => setTimeout(r, 3000)); // duplicates would show up now
-      } finally {
-        await consumer.disconnect();
-      }
-      assert.deepEqual(
-        got.map((r) => r.id).sort((a, b) => a - b),
-        expected,
-      );
-      assert.ok(got.every((r) => r.kind === 'keep' && r.note === `n;${r.id}`));
+        keep(tm);
+        const died = () => procs.map((p) => (p.exitCode() !== undefined ? `${p.name} exited with ${p.exitCode()}` : '')).find(Boolean);
 
-      // committed files of the filesystem sink (hidden files are in-progress / pending)
-      const fileIds = await waitFor(
-        () => {
-          if (!fs.existsSync(filesDir)) return undefined;
-          const ids: number[] = [];
-          for (const f of fs.readdirSync(filesDir)) {
-            if (f.startsWith('.') || f.startsWith('_')) continue;
-            for (const l of fs.readFileSync(path.join(filesDir, f), 'utf8').split('\n')) if (l.trim()) ids.push(JSON.parse(l).id);
-          }
-          return ids.length >= expected.length ? ids.sort((a, b) => a - b) : undefined;
-        },
-        { timeoutMs: 60_000, intervalMs: 1000, what: `committed files in ${filesDir}`, abortIf: died },
-      );
-      assert.deepEqual(fileIds, expected);
+        // job RUNNING with all its tasks running (bounded generously: on a machine busy with a node
+        // test beside it, the SQL planning alone has taken minutes)
+        const job = await waitFor(
+          async () => {
+            const o = await restGet<{ jobs: Array<{ jid: string; name: string; state: string }> }>(`${rest}/jobs/overview`);
+            const j = o.jobs[0];
+            if (j && ['FAILED', 'CANCELED', 'FINISHED'].includes(j.state)) {
+              throw Object.assign(new Error(`job ${j.jid} is ${j.state}`), { fatal: true });
+            }
+            if (!j || j.state !== 'RUNNING') return undefined;
+            const d = await restGet<{ vertices: Array<{ status: string }> }>(`${rest}/jobs/${j.jid}`);
+            return d.vertices.every((v) => v.status === 'RUNNING') ? j : undefined;
+          },
+          { timeoutMs: 300_000, intervalMs: 1000, what: `the job to be RUNNING on Flink ${version}`, abortIf: died },
+        );
+        jobId = job.jid;
+        t.diagnostic(`job ${job.jid} '${job.name}' RUNNING after ${Date.now() - t0} ms`);
+        assert.equal(job.name, `infra-${tag}`);
 
-      // the prometheus reporter plugin is on, in both processes
-      const jmMetrics = await restGet<string>(`http://127.0.0.1:${jmProm}/metrics`);
-      assert.match(jmMetrics, /flink_jobmanager_numRegisteredTaskManagers/);
-      assert.match(jmMetrics, /flink_jobmanager_job_numberOfCompletedCheckpoints/);
-      const tmMetrics = await restGet<string>(`http://127.0.0.1:${tmProm}/metrics`);
-      assert.match(tmMetrics, /flink_taskmanager_Status_JVM_Memory_Heap_Used/);
-      t.diagnostic(`all checks passed after ${Date.now() - t0} ms`);
-    } catch (e) {
-      // diagnostics for a failure
-      if (jobId && rest) {
+        // -D dynamic properties override config.yaml
+        const jmConf = await restGet<Array<{ key: string; value: string }>>(`${rest}/jobmanager/config`);
+        const confValue = (key: string) => jmConf.find((e) => e.key === key)?.value;
+        assert.equal(confValue('jobmanager.rpc.port'), String(rpcPort));
+        assert.equal(confValue('rest.port'), String(restPort));
+        const tms = await restGet<{ taskmanagers: Array<{ id: string }> }>(`${rest}/taskmanagers`);
+        assert.equal(tms.taskmanagers.length, 1);
+
+        await send(records(13, 20));
+
+        // a completed checkpoint
+        const cp = await waitFor(
+          async () => {
+            const c = await restGet<{ counts: { completed: number; failed: number } }>(`${rest}/jobs/${job.jid}/checkpoints`);
+            return c.counts.completed >= 1 ? c.counts : undefined;
+          },
+          { timeoutMs: 60_000, intervalMs: 1000, what: 'a completed checkpoint', abortIf: died },
+        );
+        t.diagnostic(`checkpoints: ${JSON.stringify(cp)}`);
+
+        // the filtered records, read_committed
+        const expected = records(1, 20)
+          .filter((r) => r.kind === 'keep')
+          .map((r) => r.id);
+        const got: Array<{ id: number; kind: string; note: string }> = [];
+        const consumer = k.client().consumer({ groupId: `check-${tag}`, readUncommitted: false });
+        await consumer.connect();
         try {
-          const ex = await restGet(`${rest}/jobs/${jobId}/exceptions`);
-          t.diagnostic(`job exceptions: ${JSON.stringify(ex).slice(0, 3000)}`);
-        } catch {
-          /* REST gone */
+          await consumer.subscribe({ topic: outTopic, fromBeginning: true });
+          await consumer.run({
+            eachMessage: async ({ message }) => {
+              got.push(JSON.parse(message.value!.toString('utf8')));
+            },
+          });
+          await waitFor(() => got.length >= expected.length, {
+            timeoutMs: 60_000,
+            intervalMs: 500,
+            what: `${expected.length} committed records in ${outTopic} (have ${got.length})`,
+            abortIf: died,
+          });
+          await new Promise((r) => setTimeout(r, 3000)); // duplicates would show up now
+        } finally {
+          await consumer.disconnect();
         }
+        assert.deepEqual(
+          got.map((r) => r.id).sort((a, b) => a - b),
+          expected,
+        );
+        assert.ok(got.every((r) => r.kind === 'keep' && r.note === `n;${r.id}`));
+
+        // committed files of the filesystem sink (hidden files are in-progress / pending)
+        const fileIds = await waitFor(
+          () => {
+            if (!fs.existsSync(filesDir)) return undefined;
+            const ids: number[] = [];
+            for (const f of fs.readdirSync(filesDir)) {
+              if (f.startsWith('.') || f.startsWith('_')) continue;
+              for (const l of fs.readFileSync(path.join(filesDir, f), 'utf8').split('\n')) if (l.trim()) ids.push(JSON.parse(l).id);
+            }
+            return ids.length >= expected.length ? ids.sort((a, b) => a - b) : undefined;
+          },
+          { timeoutMs: 60_000, intervalMs: 1000, what: `committed files in ${filesDir}`, abortIf: died },
+        );
+        assert.deepEqual(fileIds, expected);
+
+        // the prometheus reporter plugin is on, in both processes
+        const jmMetrics = await restGet<string>(`http://127.0.0.1:${jmProm}/metrics`);
+        assert.match(jmMetrics, /flink_jobmanager_numRegisteredTaskManagers/);
+        assert.match(jmMetrics, /flink_jobmanager_job_numberOfCompletedCheckpoints/);
+        const tmMetrics = await restGet<string>(`http://127.0.0.1:${tmProm}/metrics`);
+        assert.match(tmMetrics, /flink_taskmanager_Status_JVM_Memory_Heap_Used/);
+        t.diagnostic(`all checks passed after ${Date.now() - t0} ms`);
+      } catch (e) {
+        // the job's exceptions, while the processes still run (live() prints their logs and stops them)
+        if (jobId && rest) {
+          const ex = await restGet(`${rest}/jobs/${jobId}/exceptions`).catch(() => undefined);
+          if (ex) t.diagnostic(`job exceptions: ${JSON.stringify(ex).slice(0, 3000)}`);
+        }
+        throw e;
       }
-      for (const p of procs) {
-        t.diagnostic(`---- ${p.name} log (tail) ----\n${tail(p.logFile() || p.logs())}`);
-      }
-      throw e;
-    } finally {
-      await Promise.all(procs.map((p) => p.stop(15_000)));
-      if (process.env.CDK8S_FLINK_KEEP_WORK) t.diagnostic(`kept ${work}`);
-      else fs.rmSync(work, { recursive: true, force: true });
-    }
+    });
   });
 }

@@ -30,11 +30,11 @@ import * as path from 'path';
 import { FlinkApplication, FlinkSessionCluster, FlinkSessionJob, FlinkVersion, JobSource, StorageCredentials } from '../../lib';
 import { FETCH_JAR_INIT_CONTAINER } from '../../lib/cluster/flink-cluster';
 import { recordE2E } from '../support/e2e-report';
-import { repoRoot } from '../support/flink-dist';
 import { restGet, waitFor } from '../support/flink-proc';
 import { runCluster } from '../support/local-flink';
 import { startS3 } from '../support/s3';
 import { live, LiveRun } from '../support/live';
+import { buildManifestJar, MANIFEST_JOB_MAIN } from '../support/manifest-job';
 import { find, synth } from '../support/synth';
 
 const OPS = path.join(__dirname, '..', '..', 'lib', 'ops', 'main.js');
@@ -42,20 +42,7 @@ const CASES = [
   { dist: '1.20.5', line: '1.20', version: FlinkVersion.V1_20 },
   { dist: '2.2.1', line: '2.2', version: FlinkVersion.V2_2 },
 ];
-const MAIN = 'org.cdk8sflink.testjob.ManifestJob';
-
-/** Compiles the test job against the home's lib/ and packs it with a Main-Class manifest. */
-function buildJar(home: string, work: string): string {
-  const classes = path.join(work, 'classes');
-  fs.mkdirSync(classes, { recursive: true });
-  const src = path.join(repoRoot(), 'test', 'support', 'java', 'manifest-job', 'ManifestJob.java');
-  const javac = spawnSync('javac', ['-d', classes, '-cp', path.join(home, 'lib', '*'), src], { encoding: 'utf8' });
-  assert.equal(javac.status, 0, javac.stderr);
-  const jar = path.join(work, 'manifest-job.jar');
-  const r = spawnSync('jar', ['--create', '--file', jar, '--main-class', MAIN, '-C', classes, '.'], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return jar;
-}
+const MAIN = MANIFEST_JOB_MAIN;
 
 /** An HTTPS server on 127.0.0.1 serving `files` by path, with a self-signed certificate for 127.0.0.1. */
 async function httpsServer(run: LiveRun, files: Record<string, string>): Promise<{ url: string; caFile: string; requests: string[] }> {
@@ -116,7 +103,7 @@ for (const c of CASES) {
     const lap = (what: string) => { seconds[what] = Math.round((Date.now() - started) / 100) / 10; };
     await live(t, `jar-uris-${c.line}`, async (run) => {
       const home = await run.flinkHome(c.dist, c.line);
-      const jar = buildJar(home, run.work);
+      const jar = buildManifestJar(home, run.work);
       const sha = createHash('sha256').update(fs.readFileSync(jar) as unknown as Uint8Array).digest('hex');
       fs.copyFileSync(jar, path.join(home, 'usrlib', 'manifest-job.jar'));
       const server = await httpsServer(run, { '/jobs/manifest-job.jar': jar });

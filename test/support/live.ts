@@ -31,7 +31,8 @@ export interface LiveRun {
 /**
  * Runs `body` with a fresh work folder (`cdk8s-flink-<name>-*`); on failure prints the kept
  * processes' logs as diagnostics of `t`, in the order they were kept; always stops them all (in
- * reverse order, raising the first stop that failed) and removes the work folder.
+ * reverse order, raising the first stop that failed) and removes the work folder (kept, and
+ * named, when CDK8S_FLINK_KEEP_WORK is set).
  */
 export async function live<T>(t: { diagnostic(message: string): void }, name: string, body: (run: LiveRun) => Promise<T>): Promise<T> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), `cdk8s-flink-${name}-`));
@@ -65,7 +66,8 @@ export async function live<T>(t: { diagnostic(message: string): void }, name: st
         stopError ??= e;
       }
     }
-    fs.rmSync(work, { recursive: true, force: true });
+    if (process.env.CDK8S_FLINK_KEEP_WORK) t.diagnostic(`kept ${work} (CDK8S_FLINK_KEEP_WORK)`);
+    else fs.rmSync(work, { recursive: true, force: true });
     if (stopError !== undefined && !failed) throw stopError;
   }
 }
