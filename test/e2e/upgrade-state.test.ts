@@ -25,8 +25,6 @@
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { Consumer, Partitioners } from 'kafkajs';
 import { buildLogPlatform } from '../../examples/platform';
@@ -34,10 +32,10 @@ import { DeliveryGuarantee, FieldType, FlinkPlatform, FlinkVersion, JobSource, L
 import { synthesizeUnit } from '../../lib/synth/synthesize';
 import { recordE2E } from '../support/e2e-report';
 import { finished, handoffHook, maxParallelism, ops, readHandoff, release, restoredFrom } from '../support/e2e-upgrade';
-import { layoutFlinkHome } from '../support/flink-dist';
 import { restGet, waitFor } from '../support/flink-proc';
-import { startKafka } from '../support/kafka';
+import { KafkaBroker, startKafka } from '../support/kafka';
 import { RunningCluster, runCluster } from '../support/local-flink';
+import { live } from '../support/live';
 
 const SERVICES = ['checkout', 'search', 'login'];
 const record = (i: number) => ({ id: `e-${i}`, ts: '2026-11-22T10:00:00.000', service: SERVICES[i % 3], level: 'INFO', message: `event ${i}` });
@@ -90,15 +88,23 @@ const CASES = [
 
 for (const c of CASES) {
   test(`upgrade with state, then rollback, on Flink ${c.dist}: savepoint hand-off, a changed job restores it, a rollback restores the savepoint of the undone upgrade`, { timeout: 10 * 60_000 }, async (t) => {
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), `cdk8s-flink-upgrade-${c.line}-`));
-    const home = await layoutFlinkHome(c.dist, c.line, path.join(work, 'flink'));
-    const kafka = await startKafka();
-    let cluster: RunningCluster | undefined;
-    const committed: any[] = [];
-    const uncommitted: any[] = [];
-    const consumers: Consumer[] = [];
-    const producer = kafka.client().producer({ createPartitioner: Partitioners.DefaultPartitioner });
-    try {
+    await live(t, `upgrade-${c.line}`, async (run) => {
+      const work = run.work;
+      const home = await run.flinkHome(c.dist, c.line);
+      const kafka: KafkaBroker = run.keep(await startKafka(), () => `---- Kafka (tail) ----\n${kafka.logs().split('\n').slice(-40).join('\n')}`);
+      // the current release's cluster (each release replaces it)
+      let cluster: RunningCluster | undefined;
+      run.keep({ stop: async () => { await cluster?.stop(); } }, () => cluster?.logs() ?? '');
+      const committed: any[] = [];
+      const uncommitted: any[] = [];
+      const consumers: Consumer[] = [];
+      const producer = kafka.client().producer({ createPartitioner: Partitioners.DefaultPartitioner });
+      run.keep({
+        stop: async () => {
+          for (const consumer of consumers) await consumer.disconnect().catch(() => undefined);
+          await producer.disconnect().catch(() => undefined);
+        },
+      });
       await kafka.createTopic('logs.audit', 2);
       await kafka.createTopic('logs.audit.counted', 1);
       const e = { kafka: kafka.bootstrap, work };
@@ -237,15 +243,6 @@ for (const c of CASES) {
       assert.match(wrongName.stderr, /error: job "other-job" is not RUNNING \(jobs: audit-logs=/);
       const report = recordE2E(`upgrade/flink-${c.dist}`, numbers);
       t.diagnostic(`${JSON.stringify(numbers)} -> ${report}`);
-    } catch (err) {
-      if (cluster) t.diagnostic(cluster.logs());
-      throw err;
-    } finally {
-      for (const consumer of consumers) await consumer.disconnect().catch(() => undefined);
-      await producer.disconnect().catch(() => undefined);
-      await cluster?.stop();
-      await kafka.stop();
-      fs.rmSync(work, { recursive: true, force: true });
-    }
+    });
   });
 }
