@@ -11,14 +11,12 @@
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { DeliveryGuarantee } from '../../lib';
 import { benchObjects, BenchJobOptions, FLINK_LINE, FLINK_VERSION, JOB_NAME } from '../../bench/runtime/job';
-import { layoutFlinkHome } from '../support/flink-dist';
 import { restGet, waitFor } from '../support/flink-proc';
-import { KafkaBroker, startKafka } from '../support/kafka';
+import { startKafka } from '../support/kafka';
+import { live } from '../support/live';
 import { RunningCluster, runCluster } from '../support/local-flink';
 
 interface Subtask { status: string; attempt: number }
@@ -31,22 +29,19 @@ interface SpareRun {
   taskManagers(): Promise<TaskManager[]>;
 }
 
-/** The benchmark job with `spare` options on Kafka and local Flink processes (`taskManagers` started first); cleans up after fn. */
+/** The benchmark job with `spare` options on Kafka and local Flink processes (`taskManagers` started first), on the shared live fixture (logs on failure, cleanup after fn). */
 async function withSpareCapacity(t: { diagnostic(m: string): void; todo(m?: string): void }, tag: string, spare: Pick<BenchJobOptions, 'standbyTaskManagers' | 'spareSlotsPerTaskManager'>, taskManagers: number | undefined, fn: (r: SpareRun) => Promise<void>): Promise<void> {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), `cdk8s-flink-${tag}-`));
-  let kafka: KafkaBroker | undefined;
-  let cluster: RunningCluster | undefined;
-  try {
-    const home = await layoutFlinkHome(FLINK_VERSION, FLINK_LINE, path.join(work, 'flink'));
-    kafka = await startKafka({ dataDir: path.join(work, 'kafka') });
+  await live(t, tag, async (run) => {
+    const work = run.work;
+    const home = await run.flinkHome(FLINK_VERSION, FLINK_LINE);
+    const kafka = run.keep(await startKafka({ dataDir: path.join(work, 'kafka') }), () => '');
     await kafka.createTopic(`${tag}.in`, 2);
     await kafka.createTopic(`${tag}.out`, 2);
     const objects = benchObjects({
       bootstrap: kafka.bootstrap, sourceTopic: `${tag}.in`, sinkTopic: `${tag}.out`, groupId: tag, transactionalIdPrefix: tag,
       delivery: DeliveryGuarantee.EXACTLY_ONCE, stateBase: `file://${work}/state`, ...spare,
     });
-    cluster = await runCluster(objects, JOB_NAME, work, home, taskManagers ? { taskManagers } : {});
-    const c = cluster;
+    const c: RunningCluster = run.keep(await runCluster(objects, JOB_NAME, work, home, taskManagers ? { taskManagers } : {}), () => c.logs().slice(-4000));
     const jobId = c.local.jobManager.args[c.local.jobManager.args.indexOf('--job-id') + 1];
     const subtasks = async (): Promise<Subtask[]> => {
       const out: Subtask[] = [];
@@ -62,14 +57,7 @@ async function withSpareCapacity(t: { diagnostic(m: string): void; todo(m?: stri
     const tms = async () => (await restGet<{ taskmanagers: TaskManager[] }>(`${c.rest}/taskmanagers`)).taskmanagers;
     await waitFor(() => runningAt(0), { timeoutMs: 240_000, intervalMs: 500, what: `job ${jobId} RUNNING`, abortIf: c.died });
     await fn({ c, runningAt, taskManagers: tms });
-  } catch (e) {
-    if (cluster) t.diagnostic(cluster.logs().slice(-4000));
-    throw e;
-  } finally {
-    await cluster?.stop();
-    await kafka?.stop();
-    fs.rmSync(work, { recursive: true, force: true });
-  }
+  });
 }
 
 test(`standby: a killed TaskManager's tasks run on in the standby's slot before any replacement, Flink ${FLINK_VERSION}`, { timeout: 10 * 60_000 }, async (t) => {
