@@ -20,8 +20,11 @@
  * the S3 file system plugin): the job RUNNING, a completed checkpoint listed in the bucket, a
  * `helm upgrade` whose pre-upgrade hook stops the job with a savepoint on S3 that the new job
  * restores, a TaskManager pod deleted mid-stream and the job restored from its latest checkpoint
- * on S3; the sink read back read_committed holds every record exactly once. No ConfigMap holds a
- * key; the pods take them from the Secret; moto refuses a wrong secret.
+ * on S3; the sink read back read_committed holds every record exactly once. Then a jar job whose
+ * jar is an object in the bucket (`s3://flink-state/jobs/manifest-job.jar`, sha256 given): the
+ * JobManager pod's init container fetches it with a signed GET, the keys from the same Secret,
+ * and the job runs from the manifest's Main-Class. No ConfigMap holds a key; the pods take them
+ * from the Secret; moto refuses a wrong secret.
  *
  * Elasticsearch: 7.10.2 (the jars of test/support/elasticsearch.ts) as a pod in namespace
  * `elastic`, listening on the pod's loopback only. 7.10.2 OSS has no TLS, and the example's sink
@@ -57,6 +60,9 @@ import { kafkaTls } from '../support/node-services';
 import { ELASTICSEARCH_VERSION } from '../support/elasticsearch';
 import { MOTO_VERSION } from '../support/s3';
 import { ensureHelm } from '../support/tools';
+import { ensureFlink, sha256File } from '../support/flink-dist';
+import { buildManifestJar, MANIFEST_JOB_MAIN } from '../support/manifest-job';
+import { FETCH_JAR_INIT_CONTAINER } from '../../lib/cluster/flink-cluster';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const NS = 'logs';
@@ -92,6 +98,8 @@ test(`S3 (moto ${MOTO_VERSION}) as a pod: checkpoints and savepoints of a Flink 
   const steps: Record<string, number> = {};
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-node-s3-'));
   let installed = false;
+  const JAR_APP = 'jar-from-s3';
+  let jarInstalled = false;
   let s3: S3Pod | undefined;
   try {
     await h.withDiagnostics(async () => {
@@ -262,6 +270,32 @@ test(`S3 (moto ${MOTO_VERSION}) as a pod: checkpoints and savepoints of a Flink 
       const sink = tally(consumedIds(consumed), 3 * BATCH);
       assert.deepEqual(sink, { written: 3 * BATCH, readBack: 3 * BATCH, distinct: 3 * BATCH, duplicates: 0, lost: 0 }, 'the exactly-once sink holds every record once');
 
+      // 5. a jar job whose jar is in the bucket: the JobManager pod's init container (the ops
+      // image) fetches s3://, signed with the keys of the same Secret, and checks its sha256; the
+      // job runs from the manifest's Main-Class with its arguments
+      t = Date.now();
+      const jar = buildManifestJar(await ensureFlink('2.2.1'), work);
+      const jarSha = sha256File(jar);
+      await s3.put(BUCKET, 'jobs/manifest-job.jar', jar);
+      const jarPlatform = new FlinkPlatform({ namespace: NS, partOf: 'log-platform', imageRegistry: 'registry.example.com/logs' });
+      jarPlatform.addApplication(JAR_APP, {
+        flinkVersion: FlinkVersion.V2_2, checkpointing: false, taskManagerSlots: 1, parallelism: 1,
+        job: JobSource.jar({ jarFile: `s3://${BUCKET}/jobs/manifest-job.jar`, jarSha256: jarSha, args: [`${JAR_APP}-run`] }),
+        storageCredentials: [StorageCredentials.s3({ secretName: 'flink-s3', endpoint: s3.endpoint, pathStyleAccess: true, region: 'us-east-1' })],
+      });
+      const jarChart = writeChart(synthesizeUnit(jarPlatform.unit(JAR_APP)!), fs.mkdtempSync(path.join(work, 'jar-')));
+      jarInstalled = true;
+      const jarInstall = await h.helm(h4, ['install', JAR_APP, jarChart, '-n', NS, ...h.values([]), '--wait', '--timeout', '480s']);
+      assert.equal(jarInstall.code, 0, `helm install ${JAR_APP}:\n${jarInstall.out}`);
+      const jarJob = await h.untilRunning(`${JAR_APP}-rest`);
+      assert.equal((await h.rest(`${JAR_APP}-rest`, `/jobs/${jarJob}`)).name, `${JAR_APP}-run`, 'the job from the fetched jar, with its arguments');
+      const [jarJm] = await h.podsOf(`app.kubernetes.io/instance=${JAR_APP},app.kubernetes.io/component=jobmanager`);
+      const fetchInit = jarJm.status.initContainerStatuses.find((c: { name: string }) => c.name === FETCH_JAR_INIT_CONTAINER);
+      assert.equal(fetchInit?.state?.terminated?.exitCode, 0, `the fetch init container ran: ${JSON.stringify(fetchInit)}`);
+      const fetchLog = await h.kubectl(['-n', NS, 'logs', jarJm.metadata.name, '-c', FETCH_JAR_INIT_CONTAINER]);
+      assert.match(fetchLog, new RegExp(`fetched s3://${BUCKET}/jobs/manifest-job\\.jar into /opt/flink/artifacts/job\\.jar: \\d+ bytes, sha256 ${jarSha} \\(as expected\\), main class ${MANIFEST_JOB_MAIN.replace(/\./g, '\\.')}`), fetchLog);
+      steps.s3JarInstallToRunningMs = Date.now() - t;
+
       // moto checks the signature: another secret is refused
       assert.equal(await s3.probe(BUCKET, { ...keys, secretAccessKey: `${keys.secretAccessKey.slice(0, -1)}x` }), 'SignatureDoesNotMatch');
       const bucket = await s3.list(BUCKET, 'flink/');
@@ -285,6 +319,7 @@ test(`S3 (moto ${MOTO_VERSION}) as a pod: checkpoints and savepoints of a Flink 
   } finally {
     h.report.s3 = steps;
     if (installed) await h.helm(h4, ['uninstall', APP, '-n', NS, '--no-hooks', '--wait', '--timeout', '180s']);
+    if (jarInstalled) await h.helm(h4, ['uninstall', JAR_APP, '-n', NS, '--no-hooks', '--wait', '--timeout', '180s']);
     await h.node.cluster.kubectl(['-n', NS, 'delete', 'secret', 'flink-s3', 'kafka-ca', '--ignore-not-found'], { timeoutMs: 60_000 });
     await h.node.cluster.kubectl(['-n', NS, 'delete', 'serviceaccount', WORKLOAD_SA, '--ignore-not-found'], { timeoutMs: 60_000 });
     fs.rmSync(work, { recursive: true, force: true });

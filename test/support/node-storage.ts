@@ -136,6 +136,19 @@ export class S3Pod {
     return (await this.client('list', this.keys, bucket, prefix)) as S3Object[];
   }
 
+  /** Puts a local file as object `key` (its bytes through kubectl exec's stdin into the pod's /tmp, then the client's upload). */
+  async put(bucket: string, key: string, file: string): Promise<void> {
+    const tmp = `/tmp/put-${process.pid}-${path.basename(file)}`;
+    await this.h.kubectl(['-n', this.namespace, 'exec', '-i', 's3-0', '--', 'python3', '-c', 'import base64, sys; open(sys.argv[1], "wb").write(base64.b64decode(sys.stdin.read()))', tmp],
+      fs.readFileSync(file).toString('base64'));
+    try {
+      const r = await this.client('put', this.keys, bucket, key, tmp);
+      if (r !== 'ok') throw new Error(`put s3://${bucket}/${key}: ${JSON.stringify(r)}`);
+    } finally {
+      await this.exec(['rm', '-f', tmp]);
+    }
+  }
+
   /** The error code moto answers a ListObjectsV2 signed with `keys` with, or 'ok'. */
   async probe(bucket: string, keys: S3Keys): Promise<string> {
     return (await this.client('probe', keys, bucket, '')) as string;
