@@ -276,7 +276,6 @@ export class FlinkApplication extends FlinkCluster {
     if (bound.python) {
       // The client's interpreter is the driver's -pyclientexec; the TaskManagers' Python workers use this one.
       config.set('python.executable', bound.python.executable, 'job.pythonExecutable');
-      this.runtimeImage?._requirePython('job', this.version);
     }
     config.set('parallelism.default', this.parallelism, 'parallelism');
     config.set('pipeline.max-parallelism', this.maxParallelism, 'maxParallelism');
@@ -292,7 +291,7 @@ export class FlinkApplication extends FlinkCluster {
       savepointDirectory: this.savepointDirectory,
       highAvailabilityStorageDir: this.highAvailability ? props.highAvailabilityStorageDir : undefined,
       initialSavepointPath: this.initialSavepointPath,
-    }, bound.sqlScript, props.job.pipeline !== undefined);
+    }, bound, props.job.pipeline !== undefined);
     this.handoff = new k8s.KubeConfigMap(this, 'Handoff', {
       metadata: this.objectMetadata('-handoff', 'jobmanager'),
       data: {

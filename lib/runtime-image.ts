@@ -10,6 +10,7 @@ import { EnvValue } from './cluster/options';
 import { FlinkConfigValue } from './config/flink-configuration';
 import { FlinkVersion } from './config/flink-version';
 import { checkDataKey, checkObjectName, describe, HTTP_ENDPOINT, S3_REGION, ValidationError } from './errors';
+import type { BoundJob } from './job-source';
 
 /** What an image serves beyond what it builds on. */
 export interface ImageCapabilities {
@@ -174,14 +175,17 @@ export interface StorageUris {
 
 /**
  * Refuses, with one line naming the field, the value and the image, a storage URI whose scheme
- * or a job table whose connector (or file system path) `image` cannot serve, and an image made
- * for another Flink line than `version`. Nothing is checked for a plain-string image.
+ * or a job table whose connector (or file system path) `image` cannot serve, a Python job on an
+ * image without Python, and an image made for another Flink line than `version`. Nothing is
+ * checked for a plain-string image.
  */
-export function checkImageServes(image: RuntimeImage | undefined, version: FlinkVersion, storage: StorageUris, sqlScript?: string, pipeline?: boolean): void {
+export function checkImageServes(image: RuntimeImage | undefined, version: FlinkVersion, storage: StorageUris, job: Pick<BoundJob, 'sqlScript' | 'python'> = {}, pipeline?: boolean): void {
   if (!image) return;
   if (image.line !== undefined && image.line !== version.line) {
     throw new ValidationError('image', image.reference, `is ${image.description} but flinkVersion is ${version}; expected an image of the ${version.line} line`);
   }
+  if (job.python) image._requirePython('job', version);
+  const sqlScript = job.sqlScript;
   for (const [field, uri] of Object.entries(storage)) {
     // A value that is no URI is left to the field's own check, which names what is expected.
     if (typeof uri === 'string' && /^[a-z][a-z0-9+.-]*:\/\//.test(uri)) image._requireScheme(field, uri);

@@ -185,7 +185,7 @@ export class FlinkSessionJob extends Construct {
     }
     const bound = props.job.bind(this.name, c.version);
     this.boundJob = bound;
-    checkImageServes(c.runtimeImage, c.version, { initialSavepointPath: props.initialSavepointPath }, bound.sqlScript, props.job.pipeline !== undefined);
+    checkImageServes(c.runtimeImage, c.version, { initialSavepointPath: props.initialSavepointPath }, bound, props.job.pipeline !== undefined);
     if (bound.kind === 'jar' && !bound.jar) {
       throw new ValidationError('job.jarFile', undefined, 'is required for a session job: the submitter uploads the jar to the cluster');
     }
