@@ -20,19 +20,16 @@
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { Duration } from 'cdk8s';
 import { Partitioners } from 'kafkajs';
 import { buildLogPlatform } from '../../examples/platform';
 import { FlinkPlatform, FlinkSessionJob, FlinkVersion, RuntimeImage } from '../../lib';
 import { synthesizeUnit } from '../../lib/synth/synthesize';
 import { recordE2E } from '../support/e2e-report';
-import { layoutFlinkHome } from '../support/flink-dist';
 import { restGet, waitFor } from '../support/flink-proc';
-import { KafkaBroker, startKafka } from '../support/kafka';
-import { RunningCluster, runCluster } from '../support/local-flink';
+import { startKafka } from '../support/kafka';
+import { live } from '../support/live';
+import { runCluster } from '../support/local-flink';
 import { BulkCounter, countBulkWrites, Elasticsearch, startElasticsearch } from '../support/elasticsearch';
 
 const DIST = '1.20.5';
@@ -70,20 +67,17 @@ function expectedDocuments(): Map<string, AppLog> {
 }
 
 test(`error-logs on Flink ${DIST} into Elasticsearch 7.10.2: one document per error log, through a TaskManager kill`, { timeout: 18 * 60_000 }, async (t) => {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-e2e-es-'));
-  let search: Elasticsearch | undefined;
-  let counter: BulkCounter | undefined;
-  let kafka: KafkaBroker | undefined;
-  let cluster: RunningCluster | undefined;
   const log = (s: string) => t.diagnostic(`[${new Date().toISOString().slice(11, 23)}] ${s}`);
-  try {
-    const home = await layoutFlinkHome(DIST, '1.20', path.join(work, 'flink'));
+  await live(t, 'e2e-es', async (run) => {
+    const work = run.work;
+    const home = await run.flinkHome(DIST, '1.20');
     const tSearch = Date.now();
-    search = await startElasticsearch();
+    const search: Elasticsearch = run.keep(await startElasticsearch(), () => search.logs().slice(-6000));
     log(`Elasticsearch ${search.version} at ${search.url} in ${Date.now() - tSearch} ms`);
     // The job writes through a counting pass-through proxy: how often each document was written.
-    counter = await countBulkWrites(search.url);
-    kafka = await startKafka({ heap: '512m' });
+    const counter: BulkCounter = await countBulkWrites(search.url);
+    run.keep({ stop: () => counter.close() });
+    const kafka = run.keep(await startKafka({ heap: '512m' }), () => '');
     await kafka.createTopic(SOURCE, 2);
 
     // The example's own definition, with this node and broker as its addresses.
@@ -108,9 +102,9 @@ test(`error-logs on Flink ${DIST} into Elasticsearch 7.10.2: one document per er
     const unit = synthesizeUnit(platform.unit('error-logs')!);
 
     const tStart = Date.now();
-    cluster = await runCluster(unit.objects, 'error-logs', work, home);
+    const cluster = run.keep(await runCluster(unit.objects, 'error-logs', work, home));
     const { rest } = cluster;
-    const died = () => cluster!.died();
+    const died = () => cluster.died();
     const jobId = cluster.local.jobManager.args[cluster.local.jobManager.args.indexOf('--job-id') + 1];
     await cluster.waitRunning(jobId, 420_000);
     log(`job RUNNING ${Date.now() - tStart} ms after the processes started`);
@@ -118,8 +112,8 @@ test(`error-logs on Flink ${DIST} into Elasticsearch 7.10.2: one document per er
     const checkpoints = () => restGet<Checkpoints>(`${rest}/jobs/${jobId}/checkpoints`);
     // Documents visible now (after a refresh: everything the node acknowledged).
     const documents = async () => {
-      await search!.request('POST', `/${INDEX}/_refresh`);
-      const r = await search!.request('GET', `/${INDEX}/_count`);
+      await search.request('POST', `/${INDEX}/_refresh`);
+      const r = await search.request('GET', `/${INDEX}/_count`);
       return r.status === 200 ? Number(r.body.count) : 0;
     };
 
@@ -266,15 +260,5 @@ test(`error-logs on Flink ${DIST} into Elasticsearch 7.10.2: one document per er
       checkpoints: cpCounts,
     });
     log(`report: ${file}`);
-  } catch (e) {
-    if (cluster) t.diagnostic(cluster.logs());
-    if (search) t.diagnostic(search.logs().slice(-6000));
-    throw e;
-  } finally {
-    await cluster?.stop();
-    await kafka?.stop();
-    await counter?.close();
-    await search?.stop();
-    fs.rmSync(work, { recursive: true, force: true });
-  }
+  });
 });

@@ -19,7 +19,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { Duration } from 'cdk8s';
 import { Partitioners } from 'kafkajs';
@@ -28,11 +27,11 @@ import { FlinkApplication, FlinkPlatform, FlinkVersion } from '../../lib';
 import { FlinkRest } from '../../lib/ops/flink-rest';
 import { synthesizeUnit } from '../../lib/synth/synthesize';
 import { recordE2E } from '../support/e2e-report';
-import { followTopic, readTopic, TopicFollower } from '../support/e2e-topic-reader';
-import { layoutFlinkHome } from '../support/flink-dist';
+import { followTopic, readTopic } from '../support/e2e-topic-reader';
 import { restGet, waitFor } from '../support/flink-proc';
-import { KafkaBroker, startKafka } from '../support/kafka';
-import { RunningCluster, runCluster } from '../support/local-flink';
+import { startKafka } from '../support/kafka';
+import { live } from '../support/live';
+import { runCluster } from '../support/local-flink';
 
 const RECORDS = 200_000;
 /** One record without an id after every this many (the pipeline's filter drops it). */
@@ -111,14 +110,11 @@ interface KillReport {
 
 for (const c of CASES) {
   test(`exactly-once under failure on Flink ${c.dist}: ${RECORDS} records, a TaskManager killed twice mid-stream`, { timeout: 9 * 60_000 }, async (t) => {
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), `cdk8s-flink-e2e-eo-${c.line}-`));
-    let kafka: KafkaBroker | undefined;
-    let cluster: RunningCluster | undefined;
-    let follower: TopicFollower | undefined;
     const log = (s: string) => t.diagnostic(`[${new Date().toISOString().slice(11, 23)}] ${s}`);
-    try {
-      const home = await layoutFlinkHome(c.dist, c.line, path.join(work, 'flink'));
-      kafka = await startKafka({ heap: '768m' });
+    await live(t, `e2e-eo-${c.line}`, async (run) => {
+      const work = run.work;
+      const home = await run.flinkHome(c.dist, c.line);
+      const kafka = run.keep(await startKafka({ heap: '768m' }), () => '');
       await kafka.createTopic(SOURCE, 2);
       await kafka.createTopic(SINK, 2);
 
@@ -131,17 +127,17 @@ for (const c of CASES) {
       const seen = new Set<string>();
       let delivered = 0;
       const watchers: Array<{ n: number; resolve: (at: number) => void }> = [];
-      follower = await followTopic(kafka.bootstrap, SINK, 'read_committed', work, (r) => {
+      const follower = run.keep(await followTopic(kafka.bootstrap, SINK, 'read_committed', work, (r) => {
         delivered++;
         seen.add((JSON.parse(r.value) as { id: string }).id);
         for (let i = watchers.length - 1; i >= 0; i--) if (seen.size >= watchers[i].n) watchers.splice(i, 1)[0].resolve(Date.now());
-      });
+      }), () => '');
       const visibleAt = (n: number) => new Promise<number>((resolve) => (seen.size >= n ? resolve(Date.now()) : watchers.push({ n, resolve })));
 
       const tStart = Date.now();
-      cluster = await runCluster(unit.objects, 'audit-logs', work, home);
+      const cluster = run.keep(await runCluster(unit.objects, 'audit-logs', work, home));
       const { rest } = cluster;
-      const died = () => cluster!.died() ?? (follower?.exited() ? `the sink reader exited: ${follower.errors().slice(-2000)}` : undefined);
+      const died = () => cluster.died() ?? (follower.exited() ? `the sink reader exited: ${follower.errors().slice(-2000)}` : undefined);
       const jobId = cluster.local.jobManager.args[cluster.local.jobManager.args.indexOf('--job-id') + 1];
       const conf = await waitFor(() => restGet<Array<{ key: string; value: string }>>(`${rest}/jobmanager/config`), { timeoutMs: 120_000, intervalMs: 1000, what: 'the REST API', abortIf: died });
       const confValue = (k: string) => conf.find((e) => e.key === k)?.value;
@@ -214,7 +210,7 @@ for (const c of CASES) {
         const before = new Set(await taskManagerIds());
         const caughtUp = visibleAt(producedAtKill);
         const tKill = Date.now();
-        await cluster!.killTaskManager(tm);
+        await cluster.killTaskManager(tm);
         killed[kills.length]();
         // The pod is down for TM_DOWN_MS; meanwhile the JobManager notices the failure.
         let failure: { timestamp: number; exceptionName: string } | Error | undefined;
@@ -222,7 +218,7 @@ for (const c of CASES) {
           .then((f) => { failure = f; }, (e: Error) => { failure = e; });
         await sleep(tKill + TM_DOWN_MS - Date.now());
         const tReplaced = Date.now();
-        await cluster!.replaceTaskManager(tm);
+        await cluster.replaceTaskManager(tm);
         // The replacement registers with the ResourceManager: its slot is there from then on.
         const tRegistered = await waitFor(async () => ((await taskManagerIds()).some((id) => !before.has(id)) ? Date.now() : undefined), { timeoutMs: 120_000, intervalMs: 250, what: `the replacement of TaskManager ${tm} registered`, abortIf: died });
         await noticed;
@@ -346,14 +342,6 @@ for (const c of CASES) {
         archive: { files: files.length, records: archived.length, distinctIds: archivedIds.size },
       });
       log(`report: ${file}`);
-    } catch (e) {
-      if (cluster) t.diagnostic(cluster.logs());
-      throw e;
-    } finally {
-      await follower?.stop();
-      await cluster?.stop();
-      await kafka?.stop();
-      fs.rmSync(work, { recursive: true, force: true });
-    }
+    });
   });
 }

@@ -18,8 +18,6 @@
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { Duration } from 'cdk8s';
 import { buildLogPlatform } from '../../examples/platform';
@@ -28,11 +26,11 @@ import { FlinkRest } from '../../lib/ops/flink-rest';
 import { synthesizeUnit } from '../../lib/synth/synthesize';
 import { recordStorageE2E, Tally, tally } from '../support/e2e-report';
 import { kafkaSinkTally, produce, waitConsumed } from '../support/e2e-stream';
-import { layoutFlinkHome } from '../support/flink-dist';
 import { restGet, waitFor } from '../support/flink-proc';
 import { Hdfs, startHdfs } from '../support/hdfs';
-import { KafkaBroker, startKafka } from '../support/kafka';
-import { RunningCluster, runCluster } from '../support/local-flink';
+import { startKafka } from '../support/kafka';
+import { live } from '../support/live';
+import { runCluster } from '../support/local-flink';
 
 const RECORDS = 20_000;
 const CHUNK = 1_000;
@@ -68,19 +66,16 @@ const CASES: Case[] = [{
 
 for (const CASE of CASES) {
   test(`${CASE.job} on Flink ${CASE.dist} with hdfs:// checkpoints, savepoint and archive: ${RECORDS} records exactly once through a TaskManager kill`, { timeout: 10 * 60_000 }, async (t) => {
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-e2e-hdfs-'));
-    let hdfs: Hdfs | undefined;
-    let kafka: KafkaBroker | undefined;
-    let cluster: RunningCluster | undefined;
     const log = (s: string) => t.diagnostic(`[${new Date().toISOString().slice(11, 23)}] ${s}`);
-    try {
-      const home = await layoutFlinkHome(CASE.dist, CASE.line, path.join(work, 'flink'));
+    await live(t, 'e2e-hdfs', async (run) => {
+      const work = run.work;
+      const home = await run.flinkHome(CASE.dist, CASE.line);
       const tHdfs = Date.now();
-      hdfs = await startHdfs();
+      const hdfs: Hdfs = run.keep(await startHdfs(), () => hdfs.logs().slice(-6000));
       log(`HDFS at ${hdfs.uri} in ${Date.now() - tHdfs} ms`);
       await hdfs.mkdirs('/flink', 'flink', '755');
       await hdfs.mkdirs('/logs', 'flink', '755');
-      kafka = await startKafka({ heap: '512m' });
+      const kafka = run.keep(await startKafka({ heap: '512m' }), () => '');
       await kafka.createTopic(CASE.source, 2);
       if (CASE.kafkaSink) await kafka.createTopic(CASE.kafkaSink, 2);
 
@@ -112,9 +107,9 @@ for (const CASE of CASES) {
       const unit = synthesizeUnit(platform.unit(CASE.job)!);
 
       const tStart = Date.now();
-      cluster = await runCluster(unit.objects, CASE.job, work, home);
+      const cluster = run.keep(await runCluster(unit.objects, CASE.job, work, home));
       const { rest } = cluster;
-      const died = () => cluster!.died();
+      const died = () => cluster.died();
       const jobId = cluster.local.jobManager.args[cluster.local.jobManager.args.indexOf('--job-id') + 1];
       await cluster.waitRunning(jobId, 240_000);
       log(`job RUNNING ${Date.now() - tStart} ms after the processes started`);
@@ -207,15 +202,6 @@ for (const CASE of CASES) {
         drainWithSavepointMs: drainMs,
       });
       log(`report: ${file}`);
-    } catch (e) {
-      if (cluster) t.diagnostic(cluster.logs());
-      if (hdfs) t.diagnostic(hdfs.logs().slice(-6000));
-      throw e;
-    } finally {
-      await cluster?.stop();
-      await kafka?.stop();
-      await hdfs?.stop();
-      fs.rmSync(work, { recursive: true, force: true });
-    }
+    });
   });
 }

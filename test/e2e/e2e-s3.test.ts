@@ -22,7 +22,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { Duration } from 'cdk8s';
 import { buildLogPlatform } from '../../examples/platform';
@@ -32,10 +31,10 @@ import { synthesizeUnit } from '../../lib/synth/synthesize';
 import { recordStorageE2E, tally } from '../support/e2e-report';
 import { kafkaSinkTally, produce, waitConsumed } from '../support/e2e-stream';
 import { finished, handoffHook, readHandoff, release, restoredFrom } from '../support/e2e-upgrade';
-import { layoutFlinkHome } from '../support/flink-dist';
 import { flinkConfig } from '../support/synth';
 import { restGet, waitFor } from '../support/flink-proc';
-import { KafkaBroker, startKafka } from '../support/kafka';
+import { startKafka } from '../support/kafka';
+import { live } from '../support/live';
 import { RunningCluster, runCluster } from '../support/local-flink';
 import { MOTO_VERSION, S3Server, startS3 } from '../support/s3';
 
@@ -59,18 +58,18 @@ const CASES = [
 
 for (const CASE of CASES) {
   test(`${JOB} on Flink ${CASE.dist} with s3:// checkpoints, savepoints and archive on moto's server: a restore from the latest checkpoint after the cluster is killed, an upgrade with a savepoint, ${RECORDS} records exactly once`, { timeout: 20 * 60_000 }, async (t) => {
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-e2e-s3-'));
-    let s3: S3Server | undefined;
-    let kafka: KafkaBroker | undefined;
-    let cluster: RunningCluster | undefined;
     const log = (s: string) => t.diagnostic(`[${new Date().toISOString().slice(11, 23)}] ${s}`);
-    try {
-      const home = await layoutFlinkHome(CASE.dist, CASE.line, path.join(work, 'flink'));
+    await live(t, `e2e-s3-${CASE.line}`, async (run) => {
+      const work = run.work;
+      const home = await run.flinkHome(CASE.dist, CASE.line);
       assert.ok(fs.readdirSync(path.join(home, 'plugins', 's3-fs-hadoop')).some((f) => /^flink-s3-fs-hadoop-.*\.jar$/.test(f)), 'the S3 plugin is where the image puts it');
       const tS3 = Date.now();
-      s3 = await startS3({ buckets: [BUCKET] });
+      const s3: S3Server = run.keep(await startS3({ buckets: [BUCKET] }), () => s3.logs().slice(-6000));
       log(`moto ${MOTO_VERSION} at ${s3.endpoint} in ${Date.now() - tS3} ms`);
-      kafka = await startKafka({ heap: '512m' });
+      const kafka = run.keep(await startKafka({ heap: '512m' }), () => '');
+      // the current revision's cluster (each revision replaces it)
+      let cluster: RunningCluster | undefined;
+      run.keep({ stop: async () => { await cluster?.stop(); } }, () => cluster?.logs() ?? '');
       await kafka.createTopic(SOURCE, 2);
       await kafka.createTopic(SINK, 2);
 
@@ -95,7 +94,7 @@ for (const CASE of CASES) {
           taskManagerSlots: 1,
           checkpointInterval: Duration.seconds(revision.checkpointSeconds),
           initialSavepointPath: revision.initialSavepointPath,
-          storageCredentials: [StorageCredentials.s3({ secretName: 'flink-s3', endpoint: s3!.endpoint, pathStyleAccess: true })],
+          storageCredentials: [StorageCredentials.s3({ secretName: 'flink-s3', endpoint: s3.endpoint, pathStyleAccess: true })],
         });
         // The Secret, as `kubectl apply` would have created it beside the release.
         return [...synthesizeUnit(platform.unit(JOB)!).objects, secret];
@@ -206,15 +205,6 @@ for (const CASE of CASES) {
         bucket,
       });
       log(`report: ${file}`);
-    } catch (e) {
-      if (cluster) t.diagnostic(cluster.logs());
-      if (s3) t.diagnostic(s3.logs().slice(-6000));
-      throw e;
-    } finally {
-      await cluster?.stop();
-      await kafka?.stop();
-      await s3?.stop();
-      fs.rmSync(work, { recursive: true, force: true });
-    }
+    });
   });
 }

@@ -30,9 +30,8 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawn } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
-import { Consumer, Partitioners, Producer } from 'kafkajs';
+import { Consumer, Partitioners } from 'kafkajs';
 import * as YAML from 'yaml';
 import { DeliveryGuarantee, FieldType, FlinkPlatform, FlinkVersion, JobSource, LogPipeline, Sink } from '../../lib';
 import { SUBMIT_SPEC_DIR } from '../../lib/session';
@@ -40,10 +39,10 @@ import { synthesizeUnit } from '../../lib/synth/synthesize';
 import { recordE2E } from '../support/e2e-report';
 import { helm, writeChart } from '../support/helm-chart';
 import { ensureHelm } from '../support/tools';
-import { layoutFlinkHome } from '../support/flink-dist';
 import { restGet, waitFor } from '../support/flink-proc';
 import { startKafka } from '../support/kafka';
-import { RunningCluster, runCluster } from '../support/local-flink';
+import { live } from '../support/live';
+import { runCluster } from '../support/local-flink';
 
 const OPS = path.join(__dirname, '..', '..', 'lib', 'ops', 'main.js');
 
@@ -169,16 +168,22 @@ const CASES = [
 
 for (const c of CASES) {
   test(`session mode on Flink ${c.dist}: two jobs submitted as the chart does; one upgraded with a savepoint while the other runs untouched`, { timeout: 9 * 60_000 }, async (t) => {
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), `cdk8s-flink-session-${c.line}-`));
-    const home = await layoutFlinkHome(c.dist, c.line, path.join(work, 'flink'));
-    const kafka = await startKafka();
-    let cluster: RunningCluster | undefined;
-    const consumers: Consumer[] = [];
-    let producer: Producer | undefined;
-    let pump: NodeJS.Timeout | undefined;
-    let watching = false;
-    let watcher: Promise<void> | undefined;
-    try {
+    await live(t, `session-${c.line}`, async (run) => {
+      const work = run.work;
+      const home = await run.flinkHome(c.dist, c.line);
+      const kafka = run.keep(await startKafka(), () => '');
+      const consumers: Consumer[] = [];
+      let pump: NodeJS.Timeout | undefined;
+      let watching = false;
+      let watcher: Promise<void> | undefined;
+      run.keep({
+        async stop() {
+          watching = false;
+          await watcher;
+          if (pump) clearInterval(pump);
+          for (const consumer of consumers) await consumer.disconnect().catch(() => undefined);
+        },
+      });
       for (const [topic, parts] of [['logs.app', 2], ['logs.access', 2], ['logs.errors', 1], ['logs.slow-requests', 1]] as const) await kafka.createTopic(topic, parts);
       const before = platform(kafka.bootstrap, work, c.version, 1);
       const after = platform(kafka.bootstrap, work, c.version, 2);
@@ -192,7 +197,7 @@ for (const c of CASES) {
       const numbers: Record<string, any> = { flinkVersion: c.dist };
 
       let t0 = Date.now();
-      cluster = await runCluster(clusterObjects, 'shared-logs', path.join(work, 'cluster'), home);
+      const cluster = run.keep(await runCluster(clusterObjects, 'shared-logs', path.join(work, 'cluster'), home));
       const { rest, died } = cluster;
       await waitFor(async () => {
         const o = await restGet<any>(`${rest}/overview`).catch(() => undefined);
@@ -227,15 +232,16 @@ for (const c of CASES) {
       t.diagnostic(`both jobs RUNNING: ${JSON.stringify(ids)}`);
 
       // Traffic for both jobs, all along: every 300 ms one app log and one access log, half of each passing the filters.
-      producer = kafka.client().producer({ createPartitioner: Partitioners.DefaultPartitioner });
+      const producer = kafka.client().producer({ createPartitioner: Partitioners.DefaultPartitioner });
+      run.keep({ stop: () => producer.disconnect().catch(() => undefined) });
       await producer.connect();
       let sent = 0;
       const sentAt: number[] = [];
       const send = async () => {
         const i = sent++;
         sentAt[i] = Date.now();
-        await producer!.send({ topic: 'logs.app', messages: [{ value: JSON.stringify({ id: `a-${i}`, ts: '2026-11-22T10:00:00.000', service: 'checkout', level: i % 2 ? 'INFO' : (i % 4 ? 'FATAL' : 'ERROR'), message: `m ${i}` }) }] });
-        await producer!.send({ topic: 'logs.access', messages: [{ value: JSON.stringify({ ts: '2026-11-22T10:00:00.000', service: 'search', host: 'h1', method: 'GET', path: `/r/${i}`, status: 200, bytes: i, latency_ms: i % 2 ? 20 : 1500 }) }] });
+        await producer.send({ topic: 'logs.app', messages: [{ value: JSON.stringify({ id: `a-${i}`, ts: '2026-11-22T10:00:00.000', service: 'checkout', level: i % 2 ? 'INFO' : (i % 4 ? 'FATAL' : 'ERROR'), message: `m ${i}` }) }] });
+        await producer.send({ topic: 'logs.access', messages: [{ value: JSON.stringify({ ts: '2026-11-22T10:00:00.000', service: 'search', host: 'h1', method: 'GET', path: `/r/${i}`, status: 200, bytes: i, latency_ms: i % 2 ? 20 : 1500 }) }] });
       };
       let sending = Promise.resolve();
       pump = setInterval(() => { sending = sending.then(send).catch(() => undefined); }, 300);
@@ -390,18 +396,6 @@ for (const c of CASES) {
       numbers.records = { sent: total, errorLogs: wantErrors.length, slowRequests: wantSlow.length };
       const report = recordE2E(`session/flink-${c.dist}`, numbers);
       t.diagnostic(`${JSON.stringify(numbers)} -> ${report}`);
-    } catch (err) {
-      if (cluster) t.diagnostic(cluster.logs());
-      throw err;
-    } finally {
-      watching = false;
-      await watcher;
-      if (pump) clearInterval(pump);
-      for (const consumer of consumers) await consumer.disconnect().catch(() => undefined);
-      await producer?.disconnect().catch(() => undefined);
-      await cluster?.stop();
-      await kafka.stop();
-      fs.rmSync(work, { recursive: true, force: true });
-    }
+    });
   });
 }

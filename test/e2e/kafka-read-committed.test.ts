@@ -16,24 +16,23 @@
 import { compareWithStockFilter } from '../../lib/ops/read-committed';
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { readTopic } from '../support/e2e-topic-reader';
 import { startKafka } from '../support/kafka';
+import { live } from '../support/live';
 
 const TOPIC = 'rc.out';
 const values = (prefix: string, from: number, to: number) => Array.from({ length: to - from }, (_, i) => ({ value: `${prefix}${from + i}` }));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test('read_committed on a real broker: interleaved transactions aborted out of order, then a committed one; Kafka\'s Java consumer and kafkajs with the package\'s filter read the same committed records; kafkajs\'s own filter would deliver aborted ones', { timeout: 5 * 60_000 }, async () => {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-read-committed-'));
-  const kafka = await startKafka({ dataDir: work });
-  const client = kafka.client('read-committed');
-  const producers = ['rc-a', 'rc-b', 'rc-c'].map((transactionalId) => client.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 }));
-  const plain = client.producer();
-  const consumer = client.consumer({ groupId: `rc-${Date.now()}`, readUncommitted: false });
-  try {
+test('read_committed on a real broker: interleaved transactions aborted out of order, then a committed one; Kafka\'s Java consumer and kafkajs with the package\'s filter read the same committed records; kafkajs\'s own filter would deliver aborted ones', { timeout: 5 * 60_000 }, async (t) => {
+  await live(t, 'read-committed', async (run) => {
+    const work = run.work;
+    const kafka = run.keep(await startKafka({ dataDir: work }), () => '');
+    const client = kafka.client('read-committed');
+    const producers = ['rc-a', 'rc-b', 'rc-c'].map((transactionalId) => client.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 }));
+    const plain = client.producer();
+    const consumer = client.consumer({ groupId: `rc-${Date.now()}`, readUncommitted: false });
+    run.keep({ stop: async () => { await Promise.allSettled([consumer.disconnect(), plain.disconnect(), ...producers.map((p) => p.disconnect())]); } });
     await kafka.createTopic(TOPIC, 1);
     const [a, b, c] = producers;
     for (const p of [...producers, plain]) await p.connect();
@@ -72,9 +71,5 @@ test('read_committed on a real broker: interleaved transactions aborted out of o
     assert.deepEqual(seen, committed, 'kafkajs with the package\'s filter, read_committed');
     assert.equal(stats.stockDelivered - before.stockDelivered, 3, 'kafkajs\'s own filter would have delivered a0-a2 (A\'s transaction began first but ended last)');
     assert.equal(stats.stockDropped - before.stockDropped, 0);
-  } finally {
-    await Promise.allSettled([consumer.disconnect(), plain.disconnect(), ...producers.map((p) => p.disconnect())]);
-    await kafka.stop();
-    fs.rmSync(work, { recursive: true, force: true });
-  }
+  });
 });

@@ -25,8 +25,8 @@ import { Duration } from 'cdk8s';
 import { Partitioners } from 'kafkajs';
 import { synthesizePlatform, synthesizeUnit } from '../../lib/synth/synthesize';
 import { readTopic } from '../support/e2e-topic-reader';
-import { layoutFlinkHome } from '../support/flink-dist';
-import { RunningCluster, runCluster } from '../support/local-flink';
+import { live } from '../support/live';
+import { runCluster } from '../support/local-flink';
 import { ensureKafkaJars, KafkaBroker, startKafka } from '../support/kafka';
 import { ensureHelm } from '../support/tools';
 
@@ -186,37 +186,35 @@ test('kafka tls chart: helm 3 and 4 render the CA volume from kafkaTls values in
   }
 });
 
-test('kafka tls live: a Flink 1.20 pipeline reads and writes over TLS with the generated truststore properties, exactly once', { timeout: 8 * 60_000 }, async () => {
-  const tls = KafkaTls.caFromSecret('corp-kafka-ca');
-  const flinkWork = path.join(work, 'flink-job');
-  fs.mkdirSync(flinkWork);
-  const platform = new FlinkPlatform({ storageBaseDirectory: `file://${flinkWork}/state` });
-  platform.addApplication('tls-logs', {
-    flinkVersion: FlinkVersion.V1_20, image: 'flink:1.20-java17', parallelism: 1, taskManagerSlots: 1, checkpointInterval: Duration.seconds(2),
-    job: JobSource.pipeline(new LogPipeline({
-      source: { bootstrapServers: broker!.sslBootstrap!, tls, topic: 'flink.in', groupId: 'tls-logs', fields: { id: FieldType.STRING, level: FieldType.STRING } },
-      filters: ["level = 'ERROR'"],
-      sinks: [Sink.kafka({ bootstrapServers: broker!.sslBootstrap!, tls, topic: 'flink.out' })],
-    })),
-  });
-  const unit = synthesizeUnit(platform.unit('tls-logs')!);
-  const jm = unit.objects.find((o: any) => o.kind === 'Deployment' && o.metadata.name === 'tls-logs-jobmanager');
-  assert.ok(jm.spec.template.spec.volumes.some((v: any) => v.name === tls.volumeName), 'the pod mounts the CA');
-  // The kubelet's part: the Secret's key at the mount path. Here the job's SQL names the local CA file instead.
-  const files = unit.objects.find((o: any) => o.kind === 'ConfigMap' && o.data?.['pipeline.sql']);
-  assert.equal(files.data['pipeline.sql'].split(`'${tls.caFile}'`).length - 1, 2, 'source and sink read the mounted file');
-  files.data['pipeline.sql'] = files.data['pipeline.sql'].split(tls.caFile).join(caFile);
-  await broker!.createTopic('flink.in', 1);
-  await broker!.createTopic('flink.out', 1);
-  const producer = broker!.client().producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
-  const ids = Array.from({ length: 300 }, (_, i) => `r${i}`);
-  await producer.send({ topic: 'flink.in', messages: ids.map((id, i) => ({ value: JSON.stringify({ id, level: i % 3 === 0 ? 'ERROR' : 'INFO' }) })) });
-  await producer.disconnect();
-  let cluster: RunningCluster | undefined;
-  try {
-    const home = await layoutFlinkHome('1.20.5', '1.20', path.join(flinkWork, 'flink'));
-    cluster = await runCluster(unit.objects, 'tls-logs', flinkWork, home);
+test('kafka tls live: a Flink 1.20 pipeline reads and writes over TLS with the generated truststore properties, exactly once', { timeout: 8 * 60_000 }, async (t) => {
+  await live(t, 'kafka-tls', async (run) => {
+    const tls = KafkaTls.caFromSecret('corp-kafka-ca');
+    const flinkWork = run.work;
+    const platform = new FlinkPlatform({ storageBaseDirectory: `file://${flinkWork}/state` });
+    platform.addApplication('tls-logs', {
+      flinkVersion: FlinkVersion.V1_20, image: 'flink:1.20-java17', parallelism: 1, taskManagerSlots: 1, checkpointInterval: Duration.seconds(2),
+      job: JobSource.pipeline(new LogPipeline({
+        source: { bootstrapServers: broker!.sslBootstrap!, tls, topic: 'flink.in', groupId: 'tls-logs', fields: { id: FieldType.STRING, level: FieldType.STRING } },
+        filters: ["level = 'ERROR'"],
+        sinks: [Sink.kafka({ bootstrapServers: broker!.sslBootstrap!, tls, topic: 'flink.out' })],
+      })),
+    });
+    const unit = synthesizeUnit(platform.unit('tls-logs')!);
+    const jm = unit.objects.find((o: any) => o.kind === 'Deployment' && o.metadata.name === 'tls-logs-jobmanager');
+    assert.ok(jm.spec.template.spec.volumes.some((v: any) => v.name === tls.volumeName), 'the pod mounts the CA');
+    // The kubelet's part: the Secret's key at the mount path. Here the job's SQL names the local CA file instead.
+    const files = unit.objects.find((o: any) => o.kind === 'ConfigMap' && o.data?.['pipeline.sql']);
+    assert.equal(files.data['pipeline.sql'].split(`'${tls.caFile}'`).length - 1, 2, 'source and sink read the mounted file');
+    files.data['pipeline.sql'] = files.data['pipeline.sql'].split(tls.caFile).join(caFile);
+    await broker!.createTopic('flink.in', 1);
+    await broker!.createTopic('flink.out', 1);
+    const producer = broker!.client().producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    const ids = Array.from({ length: 300 }, (_, i) => `r${i}`);
+    await producer.send({ topic: 'flink.in', messages: ids.map((id, i) => ({ value: JSON.stringify({ id, level: i % 3 === 0 ? 'ERROR' : 'INFO' }) })) });
+    await producer.disconnect();
+    const home = await run.flinkHome('1.20.5', '1.20');
+    const cluster = run.keep(await runCluster(unit.objects, 'tls-logs', flinkWork, home));
     const jobId = cluster.local.jobManager.args[cluster.local.jobManager.args.indexOf('--job-id') + 1];
     await cluster.waitRunning(jobId, 240_000);
     const expected = ids.filter((_, i) => i % 3 === 0);
@@ -226,8 +224,6 @@ test('kafka tls live: a Flink 1.20 pipeline reads and writes over TLS with the g
       if (got.length >= expected.length) break;
       await new Promise((r) => setTimeout(r, 2000));
     }
-    assert.deepEqual([...got].sort(), [...expected].sort(), `every ERROR record once through the TLS source and sink:\n${cluster.logs().slice(-3000)}`);
-  } finally {
-    await cluster?.stop();
-  }
+    assert.deepEqual([...got].sort(), [...expected].sort(), 'every ERROR record once through the TLS source and sink');
+  });
 });

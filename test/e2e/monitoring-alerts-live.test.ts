@@ -26,26 +26,21 @@
  * per query, whether it returned data, when each induced alert went pending and firing, and,
  * for what did not, the condition the run does not create.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { Duration } from 'cdk8s';
 import { Partitioners, Producer } from 'kafkajs';
 import { FlinkAlert, FlinkMonitoring, FlinkPlatform, FlinkVersion, JobSource, ScrapeMode } from '../../lib';
 import { synthesizeUnit } from '../../lib/synth/synthesize';
-import { PrometheusServer, ScrapedFlink, startPrometheus, startScrapedFlink } from '../support/e2e-prometheus';
+import { PrometheusServer, startPrometheus, startScrapedFlink } from '../support/e2e-prometheus';
 import { recordE2E } from '../support/e2e-report';
-import { layoutFlinkHome } from '../support/flink-dist';
 import { restGet, waitFor } from '../support/flink-proc';
 import { panelQueries } from '../support/dashboard-queries';
-import { KafkaBroker, startKafka } from '../support/kafka';
+import { live, sharedKafka } from '../support/live';
 
-let kafka: Promise<KafkaBroker> | undefined;
-after(async () => {
-  if (kafka) await (await kafka).stop();
-});
+const kafka = sharedKafka();
 
 const CASES = [
   { dist: '1.20.5', line: '1.20', version: FlinkVersion.V1_20 },
@@ -176,18 +171,13 @@ for (const c of CASES) {
   test(`live alerts on Flink ${c.dist}: back-pressure, busy task and Kafka lag, then failing and stale checkpoints, a lost TaskManager, a cancelled job and vanished targets fire their alerts in Prometheus`, { timeout: 9 * 60_000 }, async (t) => {
     const name = `pressure-${c.line.replace('.', '-')}`;
     const topic = `pressure.${c.line}`;
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), `cdk8s-flink-alerts-${name}-`));
-    let flink: ScrapedFlink | undefined;
-    let prom: PrometheusServer | undefined;
-    let producer: Producer | undefined;
-    let production: ReturnType<typeof startProducing> | undefined;
-    let watcher: ReturnType<typeof watchAlerts> | undefined;
     const t0 = Date.now();
     const at = () => Date.now() - t0;
     const marks: Record<string, number> = {};
-    try {
-      const home = await layoutFlinkHome(c.dist, c.line, path.join(work, 'flink'));
-      const k = await (kafka ??= startKafka());
+    await live(t, `alerts-${name}`, async (run) => {
+      const work = run.work;
+      const home = await run.flinkHome(c.dist, c.line);
+      const k = await kafka();
       await k.createTopic(topic, 1);
 
       const platform = new FlinkPlatform({ namespace: NS, storageBaseDirectory: `file://${work}/state`, monitoring: MONITORING });
@@ -206,16 +196,16 @@ for (const c of CASES) {
       const unit = synthesizeUnit(u);
       const rules = monitoring.ruleFile().groups[0].rules;
 
-      producer = k.client().producer({ createPartitioner: Partitioners.DefaultPartitioner });
+      const producer = k.client().producer({ createPartitioner: Partitioners.DefaultPartitioner });
       await producer.connect();
-      production = startProducing(producer, topic);
+      const production = startProducing(producer, topic);
+      run.keep({ stop: async () => { await production.stop(); await producer.disconnect().catch(() => undefined); } });
 
-      flink = await startScrapedFlink(unit.objects, name, work, home);
-      const f = flink;
-      prom = await startPrometheus({ dir: path.join(work, 'prometheus'), objects: unit.objects, name, namespace: NS, targets: f.targets, abortIf: f.died });
-      const p = prom;
+      const f = run.keep(await startScrapedFlink(unit.objects, name, work, home));
+      const p: PrometheusServer = run.keep(await startPrometheus({ dir: path.join(work, 'prometheus'), objects: unit.objects, name, namespace: NS, targets: f.targets, abortIf: f.died }),
+        () => `---- prometheus ----\n${p.proc.logs().slice(-3000)}`);
       const died = () => f.died() || (p.proc.exitCode() !== undefined ? `prometheus exited: ${p.proc.logs().slice(-2000)}` : undefined);
-      watcher = watchAlerts(p, t0, name);
+      const watcher = run.keep(watchAlerts(p, t0, name), () => '');
       const seen = watcher.seen;
       const w = watcher;
       const firingNow = async () => new Set((await w.poll()).filter((a) => a.state === 'firing').map((a) => a.alert));
@@ -396,17 +386,6 @@ for (const c of CASES) {
       });
       t.diagnostic(`report: ${file}`);
       t.diagnostic(`total ${at()} ms`);
-    } catch (e) {
-      if (flink) t.diagnostic(flink.logs());
-      if (prom) t.diagnostic(`---- prometheus ----\n${prom.proc.logs().slice(-3000)}`);
-      throw e;
-    } finally {
-      await watcher?.stop();
-      await production?.stop();
-      await producer?.disconnect().catch(() => undefined);
-      await prom?.stop();
-      await flink?.stop();
-      fs.rmSync(work, { recursive: true, force: true });
-    }
+    });
   });
 }

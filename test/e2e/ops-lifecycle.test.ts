@@ -6,20 +6,19 @@
  * exits 1 with a one-line reason and changes nothing: the job keeps running with its id, and
  * the broker's topics stay as they were.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as net from 'net';
-import * as os from 'os';
 import * as path from 'path';
 import { buildLogPlatform } from '../../examples/platform';
 import { synthesizeUnit } from '../../lib/synth/synthesize';
 import { recordE2E } from '../support/e2e-report';
-import { layoutFlinkHome } from '../support/flink-dist';
 import { freePorts, restGet, waitFor } from '../support/flink-proc';
-import { KafkaBroker, startKafka } from '../support/kafka';
+import { KafkaBroker } from '../support/kafka';
+import { live, sharedKafka } from '../support/live';
 import { runCluster } from '../support/local-flink';
 import { ensureHelm } from '../support/tools';
 import * as YAML from 'yaml';
@@ -73,32 +72,27 @@ async function createTopic(k: KafkaBroker, name: string, partitions: number): Pr
   }
 }
 
-let kafka: KafkaBroker | undefined;
-before(async () => {
-  kafka = await startKafka();
-});
-after(async () => {
-  await kafka?.stop();
-});
+const kafka = sharedKafka();
 
 test('ops lifecycle on Flink 1.20: jobs, checkpoints, savepoint, stop, cancel; an unreachable JobManager, a failed savepoint or an unknown job change nothing', { timeout: 12 * 60_000 }, async (t) => {
-  const k = kafka!;
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-ops-lifecycle-'));
-  const home = await layoutFlinkHome('1.20.5', '1.20', path.join(work, 'flink'));
-  await createTopic(k, 'logs.audit', 2);
-  await createTopic(k, 'logs.audit.counted', 1);
-  const platform = buildLogPlatform({
-    kafkaBootstrap: k.bootstrap, stateBase: `file://${work}/state`, archiveBase: `file://${work}/archive`,
-    elasticsearch: 'http://127.0.0.1:9', imageRegistry: 'localhost/cdk8s-flink-test',
-  });
-  const unit = synthesizeUnit(platform.unit('audit-logs')!);
-  // Checkpoints every 2 s instead of the example's minute, so the test sees some quickly.
-  const cluster = await runCluster(unit.objects, 'audit-logs', work, home, {
-    properties: { 'execution.checkpointing.interval': '2s', 'execution.checkpointing.min-pause': '1s' },
-  });
-  const silent = await silentServer();
-  const measured: Record<string, unknown> = {};
-  try {
+  const k = await kafka();
+  await live(t, 'ops-lifecycle', async (run) => {
+    const work = run.work;
+    const home = await run.flinkHome('1.20.5', '1.20');
+    await createTopic(k, 'logs.audit', 2);
+    await createTopic(k, 'logs.audit.counted', 1);
+    const platform = buildLogPlatform({
+      kafkaBootstrap: k.bootstrap, stateBase: `file://${work}/state`, archiveBase: `file://${work}/archive`,
+      elasticsearch: 'http://127.0.0.1:9', imageRegistry: 'localhost/cdk8s-flink-test',
+    });
+    const unit = synthesizeUnit(platform.unit('audit-logs')!);
+    // Checkpoints every 2 s instead of the example's minute, so the test sees some quickly.
+    const cluster = run.keep(await runCluster(unit.objects, 'audit-logs', work, home, {
+      properties: { 'execution.checkpointing.interval': '2s', 'execution.checkpointing.min-pause': '1s' },
+    }));
+    const silent = await silentServer();
+    run.keep({ stop: () => silent.close() });
+    const measured: Record<string, unknown> = {};
     const rest = cluster.rest;
     const R = ['--rest-url', rest];
     const handoff = cluster.local.handoffDir;
@@ -233,18 +227,11 @@ test('ops lifecycle on Flink 1.20: jobs, checkpoints, savepoint, stop, cancel; a
     const twice = ops(['cancel', ...R, '--job-id', secondId]);
     assertOneLineFailure(twice, new RegExp(`^cdk8s-flink-ops: error: job ${secondId} "audit-logs" is already CANCELED: nothing to cancel$`), 'cancel of a cancelled job');
     recordE2E('ops-lifecycle/flink-1.20.5', measured);
-  } catch (e) {
-    t.diagnostic(cluster.logs());
-    throw e;
-  } finally {
-    await silent.close();
-    await cluster.stop();
-    fs.rmSync(work, { recursive: true, force: true });
-  }
+  });
 });
 
 test('ops preflight against a real Kafka: partitions and a recommendation; a missing topic or an unreachable broker exit 1 with one line and create nothing', { timeout: 5 * 60_000 }, async (t) => {
-  const k = kafka!;
+  const k = await kafka();
   const B = ['--kafka-bootstrap', k.bootstrap];
   await createTopic(k, 'pf.in', 4);
   await createTopic(k, 'pf.out', 2);
@@ -329,7 +316,7 @@ test('ops preflight against a real Kafka: partitions and a recommendation; a mis
 });
 
 test('the charts\' preflight hook, as helm renders it, runs the operations tool against a real Kafka: a missing sink topic fails the release, createSinkTopics creates it, enabled=false drops the hook', { timeout: 5 * 60_000 }, async () => {
-  const k = kafka!;
+  const k = await kafka();
   const helm = await ensureHelm(3);
   const chart = path.join(__dirname, '..', '..', '..', 'charts', 'audit-logs');
   const render = (sets: string[]) => spawnSync(helm, ['template', 'audit-logs', chart, '-n', 'logs', '--show-only', 'templates/job-preflight.yaml', ...sets.flatMap((x) => ['--set', x])], { encoding: 'utf8' });
