@@ -2,7 +2,9 @@
  * read_committed against a real Kafka broker (a local KRaft process, test/support/kafka.ts): two
  * transactional producers interleave in one partition and their transactions are aborted in the
  * other order than they began (as a restored Flink job fences the open transactions of all its
- * Kafka writers); then a third producer commits a transaction and a plain producer writes.
+ * Kafka writers); then a third producer commits a transaction and a plain producer writes. A
+ * transaction's end returns once the coordinator has decided it and its markers are written
+ * after that, so each abort waits for the previous marker in the log (read_uncommitted end offset).
  *
  * - Kafka's Java consumer (the reference, test/support/e2e-topic-reader) reads exactly the
  *   committed and the plain records; read_uncommitted shows the aborted ones are in the log.
@@ -33,6 +35,14 @@ test('read_committed on a real broker: interleaved transactions aborted out of o
     const plain = client.producer();
     const consumer = client.consumer({ groupId: `rc-${Date.now()}`, readUncommitted: false });
     run.keep({ stop: async () => { await Promise.allSettled([consumer.disconnect(), plain.disconnect(), ...producers.map((p) => p.disconnect())]); } });
+    /** Waits (at most 60 s) until the partition's log ends at `offset`, transaction markers included (Kafka's Java consumer, read_uncommitted). */
+    const untilEnd = async (offset: number) => {
+      let end = -1;
+      for (const until = Date.now() + 60_000; end < offset && Date.now() < until; await sleep(end < offset ? 200 : 0)) {
+        end = (await readTopic(kafka.bootstrap, TOPIC, 'read_uncommitted', work)).end[0] ?? -1;
+      }
+      assert.equal(end, offset, `the log of ${TOPIC} ends at offset ${offset}`);
+    };
     await kafka.createTopic(TOPIC, 1);
     const [a, b, c] = producers;
     for (const p of [...producers, plain]) await p.connect();
@@ -42,8 +52,12 @@ test('read_committed on a real broker: interleaved transactions aborted out of o
     const tb = await b.transaction();
     await tb.send({ topic: TOPIC, messages: values('b', 0, 3) });
     await ta.send({ topic: TOPIC, messages: values('a', 3, 6) });
+    // A transaction's end returns once its coordinator decided it; the coordinator writes the
+    // abort markers afterwards. Each marker in the log before the next abort: B's ends first.
     await tb.abort();
+    await untilEnd(10);
     await ta.abort();
+    await untilEnd(11);
     const tc = await c.transaction();
     await tc.send({ topic: TOPIC, messages: values('c', 0, 3) });
     await tc.commit();
@@ -61,7 +75,9 @@ test('read_committed on a real broker: interleaved transactions aborted out of o
     let lastOffset = -1;
     await consumer.connect();
     await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
+    const batches: string[] = [];
     await consumer.run({ autoCommit: false, eachBatch: async ({ batch }) => {
+      batches.push(`${batch.firstOffset()}..${batch.lastOffset()} (${batch.messages.length} delivered)`);
       for (const m of batch.messages) seen.push(m.value!.toString());
       lastOffset = Math.max(lastOffset, Number(batch.lastOffset()));
     } });
@@ -69,7 +85,7 @@ test('read_committed on a real broker: interleaved transactions aborted out of o
     for (const until = Date.now() + 60_000; lastOffset < 16 && Date.now() < until;) await sleep(200);
     assert.equal(lastOffset, 16, 'the kafkajs consumer fetched to the end of the partition');
     assert.deepEqual(seen, committed, 'kafkajs with the package\'s filter, read_committed');
-    assert.equal(stats.stockDelivered - before.stockDelivered, 3, 'kafkajs\'s own filter would have delivered a0-a2 (A\'s transaction began first but ended last)');
+    assert.equal(stats.stockDelivered - before.stockDelivered, 3, `kafkajs's own filter would have delivered a0-a2 (A's transaction began first but ended last); the consumer's batches: ${batches.join(', ')}`);
     assert.equal(stats.stockDropped - before.stockDropped, 0);
   });
 });

@@ -83,6 +83,8 @@ export interface TopicRead {
   records: TopicRecord[];
   /** How long the read took (JVM start included), ms. */
   ms: number;
+  /** Where the log of each partition ended for `isolation` (read_uncommitted: the high watermark, transaction markers included), by partition. */
+  end: Record<number, number>;
 }
 
 function parseLine(line: string): TopicRecord {
@@ -115,7 +117,9 @@ export async function readTopic(bootstrap: string, topic: string, isolation: 're
   if (!m) throw new Error(`reading ${topic} (${isolation}): no record count in the reader's output:\n${r.stdout}\n${r.stderr}`);
   const records = fs.readFileSync(out, 'utf8').split('\n').filter((l) => l.length > 0).map(parseLine);
   if (records.length !== Number(m[1])) throw new Error(`reading ${topic} (${isolation}): the reader counted ${m[1]} records but wrote ${records.length} lines`);
-  return { records, ms: Date.now() - t0 };
+  const end: Record<number, number> = {};
+  for (const e of (/end=\{([^}]*)\}/.exec(r.stdout)?.[1] ?? '').matchAll(/-(\d+)=(\d+)/g)) end[Number(e[1])] = Number(e[2]);
+  return { records, ms: Date.now() - t0, end };
 }
 
 export interface TopicFollower {
