@@ -25,7 +25,14 @@
  * 3. reactive mode: the HPA's minimum raised by one (so the HPA controller itself scales the
  *    TaskManager Deployment): the job rescales to the new slots under the same job id, from its
  *    latest checkpoint, and the per-service counts go on;
- * 4. `helm test` passes while the job runs; `helm uninstall` leaves the HA ConfigMaps (as the
+ * 4. metrics-server (test/support/metrics-server.ts) behind the API server's aggregation layer:
+ *    the TaskManager pods' CPU and memory served by `metrics.k8s.io`; the HPA's metrics set to a
+ *    CPU and a memory average below what every TaskManager uses, its maximum to 4: the HPA
+ *    controller reads both metrics (ScalingActive, ValidMetricFound) and scales the Deployment
+ *    to 4 on them; the job rescales to their slots under the same job id, and the counts go on.
+ *    Then a CPU target far above any use, the minimum 2, no stabilization window: the HPA scales
+ *    down to 2; the job restarts on the remaining slots from its latest checkpoint, exactly once;
+ * 5. `helm test` passes while the job runs; `helm uninstall` leaves the HA ConfigMaps (as the
  *    README says, without hooks.cleanupHaConfigMaps), which the test then deletes.
  *
  * Times and record counts go to the e2e report (`node/log-enricher`) and <cache>/node/report-ha.json
@@ -37,6 +44,7 @@ import * as path from 'path';
 import { haConfigMapSelector } from '../../lib/ops/kube';
 import { recordE2E } from '../support/e2e-report';
 import { render } from '../support/helm-chart';
+import { ensureMetricsServer, METRICS_SERVER_VERSION, MetricsServer } from '../support/metrics-server';
 import { ChartNode } from '../support/node-charts';
 import { ensureHelm } from '../support/tools';
 
@@ -361,6 +369,88 @@ test('log-enricher: reactive mode, the HPA scales the TaskManagers up by one; th
     await batchThrough('afterRescale');
     recordE2E('node/log-enricher', { images: h.report.imageBuilds, steps: run.steps, records: run.records, ha: h.report.ha, haConfigMaps: h.report.haConfigMaps, rescale });
   });
+});
+
+test('log-enricher: metrics-server serves the pods\' CPU and memory; the HPA reads both metrics and scales the TaskManagers up and down on them; the job rescales each time under the same job id, from its latest checkpoint, exactly once', { timeout: 20 * 60_000 }, async () => {
+  assert.ok(run.jid, 'the install step ran');
+  assert.equal((await h.kubectl(['-n', NS, 'get', 'deployment', `${RELEASE}-taskmanager`, '-o', 'jsonpath={.spec.replicas}'])).trim(), '3', 'the previous step left 3 TaskManagers');
+  const binary = await ensureMetricsServer();
+  let t = Date.now();
+  const metrics = await MetricsServer.start(h.node, binary.path, path.join(h.node.workDir, 'metrics-server.log'));
+  run.steps.metricsServerReadyMs = Date.now() - t;
+  try {
+    await h.withDiagnostics(async () => {
+      // what the HPA reads: each TaskManager pod's usage from metrics.k8s.io
+      const usage = JSON.parse(await h.kubectl(['get', '--raw', `/apis/metrics.k8s.io/v1beta1/namespaces/${NS}/pods?labelSelector=${encodeURIComponent(TM_SELECTOR)}`]));
+      const pods = (usage.items as any[]).map((p) => ({ pod: p.metadata.name, cpu: p.containers[0]?.usage.cpu, memory: p.containers[0]?.usage.memory }));
+      assert.equal(pods.length, 3, `metrics.k8s.io serves the 3 TaskManager pods: ${JSON.stringify(pods)}`);
+      // Targets below what every running TaskManager uses (1 millicore, 1 MiB on average), one
+      // more TaskManager at most: the measured usage asks the HPA for 4, deterministically.
+      const hpaMetrics = [
+        { type: 'Resource', resource: { name: 'cpu', target: { type: 'AverageValue', averageValue: '1m' } } },
+        { type: 'Resource', resource: { name: 'memory', target: { type: 'AverageValue', averageValue: '1Mi' } } },
+      ];
+      t = Date.now();
+      await h.kubectl(['-n', NS, 'patch', 'hpa', `${RELEASE}-taskmanager`, '--type', 'merge', '-p', JSON.stringify({ spec: { maxReplicas: 4, metrics: hpaMetrics } })]);
+      let hpa: any;
+      for (const until = Date.now() + 180_000; Date.now() < until; await sleep(2000)) {
+        hpa = JSON.parse(await h.kubectl(['-n', NS, 'get', 'hpa', `${RELEASE}-taskmanager`, '-o', 'json']));
+        if (hpa.status?.desiredReplicas === 4 && (hpa.status?.currentMetrics ?? []).length === 2) break;
+      }
+      const active = (hpa.status?.conditions ?? []).find((c: any) => c.type === 'ScalingActive');
+      assert.equal(active?.status, 'True', `the HPA computes from its metrics: ${JSON.stringify(hpa.status)}`);
+      assert.equal(active.reason, 'ValidMetricFound');
+      const current = Object.fromEntries((hpa.status.currentMetrics as any[]).map((m) => [m.resource.name, m.resource.current.averageValue]));
+      assert.ok(current.cpu && current.memory, `the HPA read the CPU and memory metrics: ${JSON.stringify(hpa.status.currentMetrics)}`);
+      assert.equal(hpa.status.desiredReplicas, 4, 'the metrics ask for the HPA\'s maximum');
+      run.steps.metricScaleDecisionMs = Date.now() - t;
+      let replicas = 0;
+      for (const until = Date.now() + 120_000; Date.now() < until && replicas !== 4; await sleep(1000)) {
+        replicas = JSON.parse(await h.kubectl(['-n', NS, 'get', 'deployment', `${RELEASE}-taskmanager`, '-o', 'json'])).spec.replicas;
+      }
+      assert.equal(replicas, 4, 'the HPA scaled the TaskManager Deployment to 4 on its metrics');
+      await untilTaskManagers(4);
+      run.steps.metricScaleFourthTaskManagerReadyMs = Date.now() - t;
+      await untilParallelism(run.jid, 4 * SLOTS_PER_TM);
+      run.steps.metricScaleToRunningMs = Date.now() - t;
+      assert.equal((await h.jobStates(REST)).jobs.filter((j) => j.state === 'RUNNING').map((j) => j.jid).join(), run.jid, 'the same job, no other');
+      await batchThrough('afterMetricScale');
+
+      // Down on the metrics: a CPU target far above any use, the minimum back to 2 and no
+      // stabilization window. The HPA removes two TaskManagers; their tasks fail and the job
+      // restarts on the slots that remain, from its latest checkpoint.
+      const restarts = async () => Number((await h.rest(REST, `/jobs/${run.jid}/metrics?get=numRestarts`))[0]?.value ?? NaN);
+      const restartsBefore = await restarts();
+      const before = await checkpointStats(run.jid);
+      t = Date.now();
+      await h.kubectl(['-n', NS, 'patch', 'hpa', `${RELEASE}-taskmanager`, '--type', 'merge', '-p', JSON.stringify({ spec: {
+        minReplicas: 2,
+        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'AverageValue', averageValue: '64' } } }],
+        behavior: { scaleDown: { stabilizationWindowSeconds: 0, policies: [{ type: 'Pods', value: 2, periodSeconds: 15 }] } },
+      } })]);
+      for (const until = Date.now() + 180_000; Date.now() < until && replicas !== 2; await sleep(1000)) {
+        replicas = JSON.parse(await h.kubectl(['-n', NS, 'get', 'deployment', `${RELEASE}-taskmanager`, '-o', 'json'])).spec.replicas;
+      }
+      assert.equal(replicas, 2, 'the HPA scaled the TaskManager Deployment down to 2 on its metric');
+      run.steps.metricScaleDownDecisionMs = Date.now() - t;
+      await untilTaskManagers(2);
+      await untilParallelism(run.jid, 2 * SLOTS_PER_TM);
+      run.steps.metricScaleDownToRunningMs = Date.now() - t;
+      assert.equal((await h.jobStates(REST)).jobs.filter((j) => j.state === 'RUNNING').map((j) => j.jid).join(), run.jid, 'the same job, no other');
+      const restored = await restoredAfter(run.jid, t, 60_000);
+      assert.ok(restored.id >= (before.completed ?? 0), `restored checkpoint ${restored.id} is at or after ${before.completed}`);
+      const scaleDown = { taskManagers: 2, parallelism: 2 * SLOTS_PER_TM, restoredCheckpoint: restored.id, lastCompletedBefore: before.completed, numRestarts: { before: restartsBefore, after: await restarts() } };
+      await batchThrough('afterScaleDown');
+      const metricScale = { metricsServer: METRICS_SERVER_VERSION, podUsage: pods, hpaCurrentMetrics: current, desiredReplicas: hpa.status.desiredReplicas, taskManagers: 4, parallelism: 4 * SLOTS_PER_TM, scaleDown };
+      h.report.metricScale = metricScale;
+      recordE2E('node/log-enricher', { images: h.report.imageBuilds, steps: run.steps, records: run.records, ha: h.report.ha, haConfigMaps: h.report.haConfigMaps, rescale: h.report.rescale, metricScale });
+    });
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n---- metrics-server (tail) ----\n${metrics.logs(40)}`);
+  } finally {
+    // without metrics the HPA holds its count: the next steps see 4 TaskManagers
+    await metrics.stop();
+  }
 });
 
 test('log-enricher: helm test passes while the job runs; helm uninstall leaves the HA ConfigMaps (and the test pod) and nothing else of the release', { timeout: 15 * 60_000 }, async () => {

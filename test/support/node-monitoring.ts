@@ -19,10 +19,9 @@
  *   and a Role and RoleBinding in each namespace it discovers targets in (pods, services,
  *   endpoints, endpointslices: get, list, watch), nothing cluster-wide.
  */
-import { ChildProcess, spawn } from 'child_process';
-import * as fs from 'fs';
 import * as path from 'path';
-import { exec, freePorts, goModRequires, onExitCleanup, sleep } from './control-plane';
+import { exec, freePorts, goModRequires, sleep } from './control-plane';
+import { HostProcess } from './host-process';
 import { commitStandIn, ensureRootfs, ImageBuild, LOCAL_REGISTRY } from './images';
 import { buildah, goBuildCached, nodeGoDir } from './node';
 import { sha } from './node-services';
@@ -98,47 +97,34 @@ export async function ensureMonitoringImages(bins: OperatorBinaries): Promise<Im
 export class OperatorProcess {
   static async start(binary: string, kubeconfig: string, namespaces: string[], logFile: string): Promise<OperatorProcess> {
     const [port] = await freePorts(1);
-    const out = fs.openSync(logFile, 'a');
-    const child = spawn(binary, [
+    const proc = HostProcess.start(binary, [
       `--web.listen-address=127.0.0.1:${port}`,
       `--namespaces=${namespaces.join(',')}`,
       `--prometheus-config-reloader=${RELOADER_IMAGE}`,
       '--log-level=info',
-    ], { stdio: ['ignore', out, out], env: { ...process.env, KUBECONFIG: kubeconfig } });
-    fs.closeSync(out);
-    const p = new OperatorProcess(child, port, logFile);
-    p.unregister = onExitCleanup(() => child.kill('SIGKILL'));
+    ], logFile, { ...process.env, KUBECONFIG: kubeconfig });
+    const p = new OperatorProcess(proc, port);
     // ready once its web listener answers (it starts it after the API checks)
     for (const until = Date.now() + 60_000; Date.now() < until; await sleep(500)) {
-      if (child.exitCode !== null) throw new Error(`the operator exited (${child.exitCode}):\n${p.logs(30)}`);
+      if (proc.exitCode !== null) throw new Error(`the operator exited (${proc.exitCode}):\n${p.logs(30)}`);
       if ((await exec('curl', ['-sf', '-o', '/dev/null', `http://127.0.0.1:${port}/healthz`], { timeoutMs: 5_000 })).code === 0) return p;
     }
     await p.stop();
     throw new Error(`the operator did not answer on 127.0.0.1:${port} within 60 s:\n${p.logs(30)}`);
   }
 
-  private unregister?: () => void;
+  private constructor(private readonly proc: HostProcess, readonly port: number) {}
 
-  private constructor(private readonly child: ChildProcess, readonly port: number, readonly logFile: string) {}
-
-  logs(lines: number): string {
-    try {
-      return fs.readFileSync(this.logFile, 'utf8').trim().split('\n').slice(-lines).join('\n');
-    } catch (e) {
-      return `(${(e as Error).message})`;
-    }
+  get logFile(): string {
+    return this.proc.logFile;
   }
 
-  async stop(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      const exited = new Promise((r) => this.child.once('exit', r));
-      this.child.kill('SIGTERM');
-      if (!(await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]))) {
-        this.child.kill('SIGKILL');
-        await Promise.race([exited, sleep(5_000)]);
-      }
-    }
-    this.unregister?.();
+  logs(lines: number): string {
+    return this.proc.logs(lines);
+  }
+
+  stop(): Promise<void> {
+    return this.proc.stop();
   }
 }
 
