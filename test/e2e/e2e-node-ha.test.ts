@@ -137,6 +137,9 @@ const mentionsIp = (text: string, ip: string) => new RegExp(`(^|[^0-9.])${ip.rep
 const ready = (p: any) => p.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True') && !p.metadata.deletionTimestamp;
 
 /** Waits (bounded) until `n` TaskManager pods are Ready. */
+/** Flink's `numRestarts` of the job. */
+const restarts = async () => Number((await h.rest(REST, `/jobs/${run.jid}/metrics?get=numRestarts`))[0]?.value ?? NaN);
+
 async function untilTaskManagers(n: number, timeoutMs = 300_000): Promise<any[]> {
   let pods: any[] = [];
   for (const until = Date.now() + timeoutMs; Date.now() < until; await sleep(1000)) {
@@ -345,7 +348,6 @@ test('log-enricher: reactive mode, the HPA scales the TaskManagers up by one; th
   assert.ok(run.jid, 'the install step ran');
   await h.withDiagnostics(async () => {
     const before = await checkpointStats(run.jid);
-    const restarts = async () => Number((await h.rest(REST, `/jobs/${run.jid}/metrics?get=numRestarts`))[0]?.value ?? NaN);
     const restartsBefore = await restarts();
     // as load would make it: the HPA's minimum one higher, and the HPA controller scales the Deployment
     const t = Date.now();
@@ -419,7 +421,6 @@ test('log-enricher: metrics-server serves the pods\' CPU and memory; the HPA rea
       // Down on the metrics: a CPU target far above any use, the minimum back to 2 and no
       // stabilization window. The HPA removes two TaskManagers; their tasks fail and the job
       // restarts on the slots that remain, from its latest checkpoint.
-      const restarts = async () => Number((await h.rest(REST, `/jobs/${run.jid}/metrics?get=numRestarts`))[0]?.value ?? NaN);
       const restartsBefore = await restarts();
       const before = await checkpointStats(run.jid);
       t = Date.now();
