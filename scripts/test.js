@@ -8,7 +8,6 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const { spawnSync } = require('child_process');
 
 const repo = path.join(__dirname, '..');
 const root = path.join(repo, 'build', 'test');
@@ -50,27 +49,65 @@ function leftovers() {
 const isNode = (f) => /^e2e-node/.test(path.basename(f));
 const nodeFiles = selected.filter(isNode);
 const otherFiles = selected.filter((f) => !isNode(f));
-if (nodeFiles.length === 0 || otherFiles.length === 0) {
-  const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${otherFiles.length ? 2 : 1}`, ...selected], { stdio: 'inherit' });
-  process.exit(leftovers() === 0 ? r.status ?? 1 : 1);
-}
 const { spawn } = require('child_process');
-const started = Date.now();
-const laneLog = path.join(repo, 'build', 'test-node-lane.log');
-const out = fs.openSync(laneLog, 'w');
-const lane = (args, stdio) => new Promise((resolve) => {
-  const p = spawn(process.execPath, args, { stdio });
-  p.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 1)));
+/**
+ * Runs node's test runner; its TAP output goes to `log` and, unless `quiet`, to this process's
+ * stdout as it comes. Resolves with the exit code.
+ */
+const lane = (args, log, quiet) => new Promise((resolve) => {
+  const out = fs.openSync(log, 'w');
+  const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const write = (chunk, also) => {
+    fs.writeSync(out, chunk);
+    if (!quiet) also.write(chunk);
+  };
+  p.stdout.on('data', (c) => write(c, process.stdout));
+  p.stderr.on('data', (c) => write(c, process.stderr));
+  p.on('close', (code, signal) => {
+    fs.closeSync(out);
+    resolve(code ?? (signal ? 1 : 1));
+  });
 });
+/**
+ * The failed tests of a TAP log, each with the first lines of its error: printed last, so that a
+ * failure is found at the end of a long run's output (and in a truncated copy of it).
+ */
+function failures(log, title) {
+  const lines = fs.readFileSync(log, 'utf8').split('\n');
+  const found = [];
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^(\s*)not ok \d+ - (.*)$/.exec(lines[i]);
+    if (!m || /# (TODO|SKIP)\b/.test(m[2])) continue;
+    const detail = [];
+    for (let j = i + 1; j < lines.length && detail.length < 40 && !/^\s*\.\.\.$/.test(lines[j]); j++) {
+      if (/^\s*stack: /.test(lines[j])) break;
+      if (/^\s*(---|duration_ms|type:|failureType:|code:|name:|operator:)/.test(lines[j])) continue;
+      detail.push(lines[j].length > 400 ? `${lines[j].slice(0, 400)} [...]` : lines[j]);
+    }
+    found.push(`${m[1]}not ok - ${m[2]}\n${detail.join('\n')}`);
+  }
+  return found.length ? `\n# ---- failed in ${title}: ${found.length} ----\n${found.join('\n')}\n` : '';
+}
+fs.mkdirSync(path.join(repo, 'build'), { recursive: true });
 const forward = (sig) => process.on(sig, () => process.exit(130));
 forward('SIGINT');
 forward('SIGTERM');
+if (nodeFiles.length === 0 || otherFiles.length === 0) {
+  const log = path.join(repo, 'build', 'test.log');
+  lane(['--test', `--test-concurrency=${otherFiles.length ? 2 : 1}`, ...selected], log, false).then((code) => {
+    process.stdout.write(failures(log, 'this run'));
+    process.exit(leftovers() === 0 ? code : 1);
+  });
+  return;
+}
+const started = Date.now();
+const laneLog = path.join(repo, 'build', 'test-node-lane.log');
+const otherLog = path.join(repo, 'build', 'test-other-lane.log');
 console.error(`test: ${nodeFiles.length} real-node file(s) in their own lane (output: ${path.relative(repo, laneLog)}, printed at the end), ${otherFiles.length} other file(s) beside them`);
 Promise.all([
-  lane(['--test', '--test-concurrency=1', ...nodeFiles], ['ignore', out, out]),
-  lane(['--test', '--test-concurrency=1', ...otherFiles], 'inherit'),
+  lane(['--test', '--test-concurrency=1', ...nodeFiles], laneLog, true),
+  lane(['--test', '--test-concurrency=1', ...otherFiles], otherLog, false),
 ]).then(([nodeCode, otherCode]) => {
-  fs.closeSync(out);
   process.stdout.write(`\n# ---- real-node lane (${nodeFiles.map((f) => path.basename(f)).join(', ')}) ----\n`);
   process.stdout.write(fs.readFileSync(laneLog, 'utf8'));
   // the real-node summary (test/support/e2e-report.ts), when this run's node tests recorded one
@@ -78,6 +115,7 @@ Promise.all([
   if (fs.existsSync(summary) && fs.statSync(summary).mtimeMs >= started) {
     process.stdout.write(`\n# ---- real-node summary (build/e2e-report/e2e-report.json: nodeSummary) ----\n${fs.readFileSync(summary, 'utf8')}`);
   }
+  process.stdout.write(failures(otherLog, 'the other files') + failures(laneLog, 'the real-node lane'));
   console.error(`test: real-node lane exit ${nodeCode}, other files exit ${otherCode}`);
   const left = leftovers();
   process.exit(nodeCode === 0 && otherCode === 0 && left === 0 ? 0 : 1);
