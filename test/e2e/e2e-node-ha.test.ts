@@ -136,10 +136,10 @@ async function untilParallelism(jid: string, p: number, timeoutMs = 420_000): Pr
 const mentionsIp = (text: string, ip: string) => new RegExp(`(^|[^0-9.])${ip.replace(/\./g, '\\.')}([^0-9.]|$)`, 'm').test(text);
 const ready = (p: any) => p.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True') && !p.metadata.deletionTimestamp;
 
-/** Waits (bounded) until `n` TaskManager pods are Ready. */
 /** Flink's `numRestarts` of the job. */
-const restarts = async () => Number((await h.rest(REST, `/jobs/${run.jid}/metrics?get=numRestarts`))[0]?.value ?? NaN);
+const restarts = () => h.numRestarts(REST, run.jid);
 
+/** Waits (bounded) until `n` TaskManager pods are Ready. */
 async function untilTaskManagers(n: number, timeoutMs = 300_000): Promise<any[]> {
   let pods: any[] = [];
   for (const until = Date.now() + timeoutMs; Date.now() < until; await sleep(1000)) {
@@ -367,6 +367,7 @@ test('log-enricher: reactive mode, the HPA scales the TaskManagers up by one; th
     const restored = await restoredAfter(run.jid, t, 30_000);
     assert.ok(restored.id >= (before.completed ?? 0), `restored checkpoint ${restored.id} is at or after ${before.completed}`);
     const rescale = { taskManagers: 3, parallelism: 3 * SLOTS_PER_TM, restartedTasks: true, restoredCheckpoint: restored.id, lastCompletedBefore: before.completed, numRestarts: { before: restartsBefore, after: await restarts() } };
+    assert.ok(rescale.numRestarts.after > restartsBefore, `the rescale counted as a restart of the job (numRestarts ${JSON.stringify(rescale.numRestarts)})`);
     h.report.rescale = rescale;
     await batchThrough('afterRescale');
     recordE2E('node/log-enricher', { images: h.report.imageBuilds, steps: run.steps, records: run.records, ha: h.report.ha, haConfigMaps: h.report.haConfigMaps, rescale });
@@ -441,6 +442,7 @@ test('log-enricher: metrics-server serves the pods\' CPU and memory; the HPA rea
       const restored = await restoredAfter(run.jid, t, 60_000);
       assert.ok(restored.id >= (before.completed ?? 0), `restored checkpoint ${restored.id} is at or after ${before.completed}`);
       const scaleDown = { taskManagers: 2, parallelism: 2 * SLOTS_PER_TM, restoredCheckpoint: restored.id, lastCompletedBefore: before.completed, numRestarts: { before: restartsBefore, after: await restarts() } };
+      assert.ok(scaleDown.numRestarts.after > restartsBefore, `the scale-down counted as a restart of the job (numRestarts ${JSON.stringify(scaleDown.numRestarts)})`);
       await batchThrough('afterScaleDown');
       const metricScale = { metricsServer: METRICS_SERVER_VERSION, podUsage: pods, hpaCurrentMetrics: current, desiredReplicas: hpa.status.desiredReplicas, taskManagers: 4, parallelism: 4 * SLOTS_PER_TM, scaleDown };
       h.report.metricScale = metricScale;

@@ -33,6 +33,7 @@ import { synthesizeUnit } from '../../lib/synth/synthesize';
 import { recordE2E } from '../support/e2e-report';
 import { finished, handoffHook, maxParallelism, ops, readHandoff, release, restoredFrom } from '../support/e2e-upgrade';
 import { restGet, waitFor } from '../support/flink-proc';
+import { numRestarts } from '../support/flink-rest';
 import { KafkaBroker, startKafka } from '../support/kafka';
 import { RunningCluster, runCluster } from '../support/local-flink';
 import { live } from '../support/live';
@@ -146,7 +147,7 @@ for (const c of CASES) {
       assert.match(failed.stderr.trim().split('\n').pop()!, /^cdk8s-flink-ops: error: savepoint of job [0-9a-f]{32} failed: /);
       assert.deepEqual(handoff(), before, 'hand-off unchanged');
       await cluster.waitRunning(firstId, 60_000);
-      numbers.restartsAfterFailedSavepoint = Number((await restGet<any[]>(`${cluster.rest}/jobs/${firstId}/metrics?get=numRestarts`))[0]?.value);
+      numbers.restartsAfterFailedSavepoint = await numRestarts((r) => restGet(`${cluster!.rest}${r}`), firstId);
       assert.equal(numbers.restartsAfterFailedSavepoint, 0, 'the failed savepoint did not restart the job');
 
       // Upgrade: stop with a savepoint, hand it over, record it for a rollback.

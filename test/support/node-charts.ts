@@ -21,6 +21,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { cacheDir } from './cache';
 import { buildTimes, ensureProjectImages, ImageBuild } from './images';
+import { numRestarts } from './flink-rest';
 import { ensureNodeBinaries, ociArchive, RealNode, startRealNode } from './node';
 import { ensureHdfsImage, ensureKafkaImage, hdfsManifests, kafkaClientPod, kafkaManifests, kafkaTls, KafkaTls, trustingImage } from './node-services';
 import { run } from './tools';
@@ -234,6 +235,14 @@ export class ChartNode {
   /** A REST resource of the JobManager (through the API server's service proxy). */
   async rest(svc: string, resource: string): Promise<any> {
     return JSON.parse(await this.kubectl(['get', '--raw', `/api/v1/namespaces/${this.namespace}/services/${svc}:rest/proxy${resource}`]));
+  }
+
+  /** How many numRestarts() reads found no value and were repeated. */
+  metricReadsWithoutValue = 0;
+
+  /** The job's `numRestarts` (see numRestarts in flink-rest.ts). */
+  numRestarts(svc: string, jid: string): Promise<number> {
+    return numRestarts((r) => this.rest(svc, r), jid, { onGap: () => this.metricReadsWithoutValue++ });
   }
 
   /**
