@@ -40,8 +40,14 @@
  * error-logs keeps the same job, start time and restart count throughout, and indexes a third
  * batch exactly.
  *
+ * Spare capacity: one application (Flink 2.2, parallelism 2 on TaskManagers of one slot, state on
+ * the HDFS pod) installed twice, one after the other: without a standby and with
+ * `standbyTaskManagers: 1`. In each, a TaskManager pod running one of the job's tasks is deleted;
+ * without a standby the job is RUNNING again only once the replacement pod's TaskManager has
+ * registered, with one it runs on in the standby's slot before that.
+ *
  * Records written, read back, duplicates, lost and restore times go to the e2e report
- * (`node/storage-s3`, `node/elasticsearch`).
+ * (`node/storage-s3`, `node/elasticsearch`, `node/recovery-plain`, `node/recovery-standby`).
  */
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -496,6 +502,126 @@ test(`Elasticsearch ${ELASTICSEARCH_VERSION} as a pod behind TLS: the example ch
     for (const r of installed.reverse()) await h.helm(h4, ['uninstall', r, '-n', NS, '--no-hooks', '--wait', '--timeout', '180s']);
     await h.node.cluster.kubectl(['-n', NS, 'delete', 'job', 'slow-requests-stop', '--ignore-not-found'], { timeoutMs: 60_000 });
     await h.node.cluster.kubectl(['-n', NS, 'delete', 'configmap', '-l', 'app=shared-logs,configmap-type=high-availability'], { timeoutMs: 60_000 });
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('spare capacity as pods: a TaskManager pod deleted mid-stream; with standbyTaskManagers: 1 the job is RUNNING again in the standby\'s slot before the replacement pod registers, without it only once the replacement has; the same job, one after the other, on Flink 2.2', { timeout: 20 * 60_000 }, async (t0) => {
+  const h4 = await ensureHelm(4);
+  const SOURCE = 'logs.recovery';
+  const BATCH = 1_000;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-node-spare-'));
+  const installed: string[] = [];
+  /** per variant, ms after the pod's deletion: Flink's failure, the replacement's registration, every task RUNNING again */
+  const results: Record<string, { taskManagers: number; installToRunningMs: number; ranOn: string; failureMs: number; replacementRegisteredMs: number; lossToRunningMs: number; cause: string }> = {};
+  try {
+    await h.withDiagnostics(async () => {
+      await h.ensureServers({});
+      await Promise.all([SOURCE, `${SOURCE}.recovery-plain`, `${SOURCE}.recovery-standby`].map((x) => h.topic(x, 2)));
+      // the same job twice: two slots' worth of tasks on two TaskManagers of one slot each, with and without a standby
+      const kafka = { bootstrapServers: BOOTSTRAP, credentials: KafkaCredentials.scram(KAFKA_SECRET) };
+      const platform = new FlinkPlatform({ namespace: NS, partOf: 'log-platform', storageBaseDirectory: 'hdfs://namenode.hadoop.svc:8020/flink', imageRegistry: 'registry.example.com/logs' });
+      const variants: [string, number][] = [['recovery-plain', 0], ['recovery-standby', 1]];
+      for (const [name, standby] of variants) {
+        platform.addApplication(name, {
+          flinkVersion: FlinkVersion.V2_2,
+          job: JobSource.pipeline(new LogPipeline({
+            source: { ...kafka, topic: SOURCE, groupId: `flink-${name}`, fields: APP_LOG },
+            countPerKey: { key: 'service' },
+            sinks: [Sink.kafka({ ...kafka, topic: `${SOURCE}.${name}`, deliveryGuarantee: DeliveryGuarantee.AT_LEAST_ONCE })],
+          })),
+          parallelism: 2,
+          taskManagerSlots: 1,
+          checkpointInterval: Duration.seconds(5),
+          standbyTaskManagers: standby,
+        });
+      }
+      const ip = (p: any) => p.status?.podIP as string | undefined;
+      let produced = 0;
+      for (const [name, standby] of variants) {
+        const REST = `${name}-rest`;
+        const selector = `app.kubernetes.io/instance=${name},app.kubernetes.io/component=taskmanager`;
+        const chart = writeChart(synthesizeUnit(platform.unit(name)!), fs.mkdtempSync(path.join(work, `${name}-`)));
+        const tInstall = Date.now();
+        const install = await h.helm(h4, ['install', name, chart, '-n', NS, ...h.values([], { flink: h.images.trusting.flink, ops: h.images.trusting.ops }), '--wait', '--timeout', '480s']);
+        assert.equal(install.code, 0, `helm install ${name}:\n${install.out}`);
+        installed.push(name);
+        const jid = await h.untilRunning(REST);
+        const installToRunningMs = Date.now() - tInstall;
+        const replicas = 2 + standby;
+        // every TaskManager registered, the job's two slots taken, the standby's free
+        type Tm = { id: string; path: string; slotsNumber: number; freeSlots: number };
+        const tms = async () => ((await h.rest(REST, '/taskmanagers')).taskmanagers as Tm[]);
+        let before: Tm[] = [];
+        for (const until = Date.now() + 180_000; Date.now() < until; await sleep(1000)) {
+          before = await tms();
+          if (before.length === replicas && before.filter((tm) => tm.freeSlots === 0).length === 2) break;
+        }
+        assert.deepEqual(before.map((tm) => tm.freeSlots).sort(), [0, 0, ...Array(standby).fill(1)], `${name}: ${replicas} TaskManagers registered, two running the job: ${JSON.stringify(before)}`);
+        assert.match(await h.client(`kafka-produce-recovery-${produced / BATCH}`, ['produce-app', SOURCE, String(BATCH), String(produced)]), new RegExp(`produced ${BATCH}`));
+        produced += BATCH;
+
+        // a TaskManager running one of the job's tasks, deleted as the other tests delete pods
+        const pods = (await h.podsOf(selector)).filter((p) => !p.metadata.deletionTimestamp);
+        const busy = before.filter((tm) => tm.freeSlots === 0);
+        const victim = pods.find((p) => busy.some((tm) => ip(p) && tm.path.includes(`@${ip(p)}:`)));
+        assert.ok(victim, `${name}: the pod of a busy TaskManager among ${pods.map((p) => `${p.metadata.name}@${ip(p)}`).join(', ')} (${busy.map((tm) => tm.path).join(', ')})`);
+        const t = Date.now();
+        await h.kubectl(['-n', NS, 'delete', 'pod', victim.metadata.name, '--wait=false']);
+        // every subtask RUNNING again in a new attempt (the REST API's view, cached for seconds)
+        type Sub = { status: string; attempt: number };
+        const subtasks = async (): Promise<Sub[]> => {
+          const out: Sub[] = [];
+          for (const v of (await h.rest(REST, `/jobs/${jid}`)).vertices as { id: string }[]) out.push(...(await h.rest(REST, `/jobs/${jid}/vertices/${v.id}`)).subtasks);
+          return out;
+        };
+        const again = (xs: Sub[]) => xs.length > 0 && xs.every((x) => x.status === 'RUNNING' && x.attempt >= 1);
+        let subs: Sub[] = [];
+        for (const until = Date.now() + 300_000; Date.now() < until && !again(subs); await sleep(250)) subs = await subtasks().catch(() => []);
+        assert.ok(again(subs), `${name}: every subtask RUNNING again in a new attempt: ${JSON.stringify(subs)}`);
+        const at = await tms();
+        // the TaskManagers the job runs on when RUNNING again: survivors only, or a new one
+        const known = new Set(before.map((tm) => tm.id));
+        const ranOn = at.filter((tm) => tm.freeSlots === 0).every((tm) => known.has(tm.id)) ? 'survivors' : 'the replacement';
+        for (const until = Date.now() + 180_000; Date.now() < until && !(await tms()).some((tm) => !known.has(tm.id)); await sleep(500));
+        // the times on the JobManager's clock (the same machine's): the failure as Flink recorded it,
+        // the replacement's registration, the last subtask RUNNING again
+        const ex = (await h.rest(REST, `/jobs/${jid}/exceptions?maxExceptions=1`)).exceptionHistory?.entries?.[0] as { exceptionName?: string; timestamp?: number; stacktrace?: string } | undefined;
+        const log = (await h.kubectl(['-n', NS, 'logs', `deployment/${name}-jobmanager`, '-c', 'jobmanager'])).split('\n');
+        const stamp = (l: string) => {
+          const m = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d),(\d{3}) /.exec(l);
+          return m ? Date.parse(`${m[1]}T${m[2]}.${m[3]}Z`) : NaN;
+        };
+        const registeredAt = log.filter((l) => { const m = /Registering TaskManager with ResourceID (\S+)/.exec(l); return m && !known.has(m[1]); }).map(stamp).find((x) => x >= t - 1000);
+        const runningAt = Math.max(...log.filter((l) => /_\d+_([1-9]\d*)\) switched from INITIALIZING to RUNNING/.test(l)).map(stamp));
+        assert.ok(ex?.timestamp && registeredAt && Number.isFinite(runningAt), `${name}: the failure (${JSON.stringify(ex?.timestamp)}), the replacement's registration (${registeredAt}) and the tasks RUNNING again (${runningAt}) in the JobManager's record`);
+        results[name] = {
+          taskManagers: replicas, installToRunningMs, ranOn,
+          failureMs: ex!.timestamp! - t, replacementRegisteredMs: registeredAt! - t, lossToRunningMs: runningAt - t,
+          cause: `${ex!.exceptionName}: ${(ex!.stacktrace ?? '').split('\n')[0].slice(0, 200)}`,
+        };
+        t0.diagnostic(`${name}: ${JSON.stringify(results[name])}`);
+        const un = await h.helm(h4, ['uninstall', name, '-n', NS, '--wait', '--timeout', '300s']);
+        assert.equal(un.code, 0, `helm uninstall ${name}:\n${un.out}`);
+        installed.pop();
+      }
+      const plain = results['recovery-plain'];
+      const standby = results['recovery-standby'];
+      // without a standby the lost task has nowhere to go until the replacement registers
+      assert.ok(plain.ranOn === 'the replacement' && plain.lossToRunningMs >= plain.replacementRegisteredMs, `recovery-plain RUNNING again only with the replacement: ${JSON.stringify(plain)}`);
+      // with one, it runs on in the standby's slot, before the replacement has registered
+      assert.ok(standby.ranOn === 'survivors' && standby.lossToRunningMs < standby.replacementRegisteredMs, `recovery-standby RUNNING again on the survivor and the standby before the replacement registered: ${JSON.stringify(standby)}`);
+      const common = {
+        flinkVersion: '2.2', job: 'parallelism 2, 1 slot per TaskManager, at-least-once Kafka sink, checkpoints every 5 s on HDFS',
+        kill: 'kubectl delete pod (graceful) of a TaskManager running one of the job\'s tasks',
+        standbyToPlain: Number((standby.lossToRunningMs / plain.lossToRunningMs).toFixed(2)),
+      };
+      const steps = (r: typeof plain) => ({ installToRunningMs: r.installToRunningMs, taskManagerLossToRunningMs: r.lossToRunningMs, replacementRegisteredMs: r.replacementRegisteredMs, failureMs: r.failureMs });
+      recordE2E('node/recovery-plain', { ...common, result: plain, steps: steps(plain) });
+      recordE2E('node/recovery-standby', { ...common, result: standby, steps: steps(standby) });
+    }, [NS]);
+  } finally {
+    for (const r of installed.reverse()) await h.helm(h4, ['uninstall', r, '-n', NS, '--no-hooks', '--wait', '--timeout', '180s']);
     fs.rmSync(work, { recursive: true, force: true });
   }
 });

@@ -85,6 +85,14 @@ export const NODE_SECTIONS: Record<string, { example: string; flink: string; hel
     example: 'error-logs on shared-logs', flink: '1.20', helm: '4',
     columns: { installToRunning: 'steps.installToRunningMs', upgradeToRunning: 'steps.neighbourUpgradeToRunningMs', taskManagerLossToRunning: 'taskManagerKill.restoreMs' },
   },
+  'node/recovery-plain': {
+    example: 'recovery-plain (no standby)', flink: '2.2', helm: '4',
+    columns: { installToRunning: 'steps.installToRunningMs', taskManagerLossToRunning: 'steps.taskManagerLossToRunningMs' },
+  },
+  'node/recovery-standby': {
+    example: 'recovery-standby (standbyTaskManagers: 1)', flink: '2.2', helm: '4',
+    columns: { installToRunning: 'steps.installToRunningMs', taskManagerLossToRunning: 'steps.taskManagerLossToRunningMs' },
+  },
   'node/storage-s3': {
     example: 'audit-s3 (state on S3)', flink: '2.2', helm: '4',
     columns: { installToRunning: 'steps.installToRunningMs', upgradeToRunning: 'restoreMs.fromSavepoint', taskManagerLossToRunning: 'restoreMs.fromCheckpoint' },
