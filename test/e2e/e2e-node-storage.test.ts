@@ -403,13 +403,7 @@ test(`Elasticsearch ${ELASTICSEARCH_VERSION} as a pod behind TLS: the example ch
       const gapsBefore = h.metricReadsWithoutValue;
       const restarts = () => h.numRestarts(REST, jid);
       /** the attempt numbers of all of error-logs' subtasks, summed: a restart raises each */
-      const attempts = async () => {
-        let sum = 0;
-        for (const v of (await h.rest(REST, `/jobs/${jid}`)).vertices as { id: string }[]) {
-          for (const st of (await h.rest(REST, `/jobs/${jid}/vertices/${v.id}`)).subtasks as { attempt: number }[]) sum += st.attempt;
-        }
-        return sum;
-      };
+      const attempts = async () => (await h.subtasks(REST, jid)).reduce((n, st) => n + st.attempt, 0);
       const restartsBefore = await restarts();
       assert.match(await h.client('kafka-produce-app-1', ['produce-app', SOURCE, String(BATCH), String(BATCH)]), new RegExp(`produced ${BATCH}`));
       const [tm] = (await h.podsOf('app.kubernetes.io/instance=shared-logs,app.kubernetes.io/component=taskmanager')).filter((p) => !p.metadata.deletionTimestamp);
@@ -570,11 +564,7 @@ test('spare capacity as pods: a TaskManager pod deleted mid-stream; with standby
         await h.kubectl(['-n', NS, 'delete', 'pod', victim.metadata.name, '--wait=false']);
         // every subtask RUNNING again in a new attempt (the REST API's view, cached for seconds)
         type Sub = { status: string; attempt: number };
-        const subtasks = async (): Promise<Sub[]> => {
-          const out: Sub[] = [];
-          for (const v of (await h.rest(REST, `/jobs/${jid}`)).vertices as { id: string }[]) out.push(...(await h.rest(REST, `/jobs/${jid}/vertices/${v.id}`)).subtasks);
-          return out;
-        };
+        const subtasks = () => h.subtasks(REST, jid);
         const again = (xs: Sub[]) => xs.length > 0 && xs.every((x) => x.status === 'RUNNING' && x.attempt >= 1);
         let subs: Sub[] = [];
         for (const until = Date.now() + 300_000; Date.now() < until && !again(subs); await sleep(250)) subs = await subtasks().catch(() => []);

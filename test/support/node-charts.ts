@@ -240,6 +240,13 @@ export class ChartNode {
   /** How many numRestarts() reads found no value and were repeated. */
   metricReadsWithoutValue = 0;
 
+  /** Every subtask of the job, with its status and attempt number (a restart raises each attempt). */
+  async subtasks(svc: string, jid: string): Promise<{ status: string; attempt: number }[]> {
+    const out: { status: string; attempt: number }[] = [];
+    for (const v of (await this.rest(svc, `/jobs/${jid}`)).vertices as { id: string }[]) out.push(...(await this.rest(svc, `/jobs/${jid}/vertices/${v.id}`)).subtasks);
+    return out;
+  }
+
   /** The job's `numRestarts` (see numRestarts in flink-rest.ts). */
   numRestarts(svc: string, jid: string): Promise<number> {
     return numRestarts((r) => this.rest(svc, r), jid, { onGap: () => this.metricReadsWithoutValue++ });
