@@ -3,6 +3,8 @@
  * synthesized into one output folder by fresh processes, in each round:
  *
  * - `full`: everything written (`synth --force`, the state recorded), into an empty folder;
+ * - `threads`: the same on two threads (`synth --force --threads 2`: one worker thread loads
+ *   the definitions too and renders units taken from a shared counter), into its own folder;
  * - `noop`: the same definitions again (every unit's inputs hashed, none built or written);
  * - `changed`: 10 jobs edited (parallelism 3), only their units built, rendered and written;
  * - `before`: for reference, the synthesis without hashing (bench/synth.ts `platform` mode,
@@ -18,9 +20,9 @@ import { withDeferral } from '../lib/synth/deferral';
 import { incrementalContext, synthesizeInto } from '../lib/synth/synthesize';
 import { median, PhaseTimes, spawnTimedChild, timePhases } from './stats';
 import { runChild } from './synth';
-import { generatedPlatform } from './workload';
+import { generatedPlatformFromArg } from './workload';
 
-type Mode = 'full' | 'noop' | 'changed';
+type Mode = 'full' | 'threads' | 'noop' | 'changed';
 const CHANGED = 10;
 
 interface Result extends PhaseTimes {
@@ -29,12 +31,17 @@ interface Result extends PhaseTimes {
 }
 
 async function child(mode: Mode, jobs: number, out: string): Promise<Result> {
-  const dirs = { out: path.join(out, 'dist'), charts: path.join(out, 'charts'), force: mode === 'full', cwd: out };
+  const sub = mode === 'threads' ? 'threads' : '';
+  const dirs = { out: path.join(out, sub, 'dist'), charts: path.join(out, sub, 'charts'), force: mode === 'full' || mode === 'threads', cwd: out };
+  const arg = `${jobs},${mode === 'changed' ? CHANGED : 0}`;
   const { result: r, times } = await timePhases(() => {
     // As `cdk8s-flink synth` does: the app (here the generated platform) is declared knowing what the folders hold.
     const context = incrementalContext(dirs);
-    return { context, platform: withDeferral(context, () => generatedPlatform(jobs, mode === 'changed' ? CHANGED : 0)) };
-  }, ({ context, platform }) => synthesizeInto(platform, { ...dirs, toolkit: context.toolkit }));
+    return { context, platform: withDeferral(context, () => generatedPlatformFromArg(arg)) };
+  }, ({ context, platform }) => synthesizeInto(platform, {
+    ...dirs, toolkit: context.toolkit,
+    parallel: mode === 'threads' ? { workers: 1, context, loader: { module: require.resolve('./workload'), exportName: 'generatedPlatformFromArg', arg } } : undefined,
+  }));
   return { mode, written: new Set([...r.dist.written, ...r.charts.written]).size, ...times };
 }
 
@@ -50,7 +57,7 @@ async function main(jobs: number, runs: number): Promise<void> {
     try {
       const b = runChild('platform', jobs);
       results.push({ mode: 'before', written: b.units, buildMs: b.phases.build, synthMs: b.wallMs - b.phases.build, cpuMs: b.cpuMs, peakMiB: b.peakMiB, wallMs: b.wallMs });
-      for (const mode of ['full', 'noop', 'changed'] as Mode[]) {
+      for (const mode of ['full', 'threads', 'noop', 'changed'] as Mode[]) {
         const r = spawnChild(mode, jobs, out);
         results.push(r);
         process.stderr.write(`  round ${round + 1}: ${mode} ${Math.round(r.wallMs!)} ms wall, ${Math.round(r.cpuMs)} ms CPU, ${r.written} unit(s) written\n`);
@@ -59,16 +66,16 @@ async function main(jobs: number, runs: number): Promise<void> {
       fs.rmSync(out, { recursive: true, force: true });
     }
   }
-  const rows = (['before', 'full', 'noop', 'changed'] as const).map((mode) => {
+  const rows = (['before', 'full', 'threads', 'noop', 'changed'] as const).map((mode) => {
     const rs = results.filter((r) => r.mode === mode);
     const m = (f: (r: Result) => number) => {
       const v = rs.map(f);
       return `${Math.round(median(v))} (${Math.round(Math.min(...v))}-${Math.round(Math.max(...v))})`;
     };
-    return [mode, m((r) => r.written), m((r) => r.wallMs!), m((r) => r.cpuMs), m((r) => r.buildMs), m((r) => r.peakMiB)];
+    return [mode, m((r) => r.written), m((r) => r.wallMs!), m((r) => r.cpuMs), m((r) => r.buildMs), m((r) => r.synthMs), m((r) => r.peakMiB)];
   });
-  const head = ['mode', 'units written', 'wall ms', 'CPU ms', 'build ms', 'peak MiB'];
-  process.stdout.write(`${jobs} jobs, ${runs} round(s), median (min-max) (wall includes process start; CPU and "build", constructing the definitions, are in process); load average ${loadBefore} before, ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} after\n`);
+  const head = ['mode', 'units written', 'wall ms', 'CPU ms', 'build ms', 'synth ms', 'peak MiB'];
+  process.stdout.write(`${jobs} jobs, ${runs} round(s), median (min-max) (wall includes process start; CPU (all threads), "build" (constructing the definitions) and "synth" (rendering and writing, wall) are in process); load average ${loadBefore} before, ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} after\n`);
   for (const r of [head, ...rows]) process.stdout.write(`${r.map((c, i) => String(c).padStart(i ? 20 : 8)).join('')}\n`);
 }
 

@@ -48,6 +48,12 @@ export function generatedPlatform(jobs: number, changed = 0, props: FlinkPlatfor
   return addGeneratedJobs(new FlinkPlatform({ ...GENERATED_PROPS, ...props }), jobs, changed);
 }
 
+/** generatedPlatform(jobs, changed) from `"<jobs>,<changed>"`: how a synthesis worker thread loads the workload. */
+export function generatedPlatformFromArg(arg: string): FlinkPlatform {
+  const [jobs, changed] = arg.split(',').map(Number);
+  return generatedPlatform(jobs, changed);
+}
+
 /** The same definitions, every unit a chart of one shared App (the layout FlinkPlatform avoids). */
 export class OneAppPlatform extends FlinkPlatform {
   private shared?: App;

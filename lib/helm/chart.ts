@@ -7,7 +7,7 @@ import { FlinkSessionJob } from '../session';
 import { KafkaTls } from '../pipeline/pipeline';
 import { PACKAGE_VERSION } from '../version';
 import { renderSchema, renderValues } from './values';
-import { Ctx } from './context';
+import { Ctx, FLINK_CONFIG_TEMPLATE } from './context';
 import { addedObject, templatizeObject } from './templatize';
 import { generatedObjects, identity } from './references';
 import { clusterValues } from './cluster-values';
@@ -17,6 +17,7 @@ import { notes } from './notes';
 import { applicationHooks } from './hooks';
 import { sessionJobChart } from './session-job-chart';
 import { chartYaml } from './chart-yaml';
+import { templatesByKind } from './template-files';
 
 /** The Helm chart of one release unit: file path (relative to charts/<name>/) -> content. */
 export function synthesizeChart(unit: ReleaseUnit, objects: any[]): Record<string, string> {
@@ -64,6 +65,6 @@ export function clusterChart(name: string, cluster: FlinkCluster, objects: any[]
     ? `Flink ${cluster.version.line} application cluster running the job "${name}"`
     : `Flink ${cluster.version.line} session cluster "${name}"`);
   files['.helmignore'] = '*.tgz\n.DS_Store\n';
-  return files;
+  return templatesByKind(files, [`templates/${FLINK_CONFIG_TEMPLATE}`]);
 }
 

@@ -38,3 +38,9 @@ export interface Ctx {
 export function goString(s: string): string {
   return JSON.stringify(s);
 }
+
+/**
+ * The Flink configuration's ConfigMap, a template of its own: the pods' `checksum/config`
+ * annotation is the hash of this file as rendered (see helpers.ts), so nothing else may be in it.
+ */
+export const FLINK_CONFIG_TEMPLATE = 'flink-config.yaml';

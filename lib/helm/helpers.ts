@@ -7,7 +7,7 @@ import { FlinkVersion } from '../config/flink-version';
 import { URL_CREDENTIALS } from '../errors';
 import { emitYaml } from '../synth/yaml';
 import { PACKAGE_VERSION } from '../version';
-import { Ctx, goString } from './context';
+import { Ctx, FLINK_CONFIG_TEMPLATE, goString } from './context';
 import { managedKeys } from './cluster-values';
 import { optionValueChecks } from './option-checks';
 import {
@@ -175,7 +175,7 @@ release: {{ .ctx.Values.monitoring.releaseLabel | quote }}
 {{- with .ctx.Values.podAnnotations }}
 {{ toYaml . }}
 {{- end }}
-checksum/config: {{ include (print .ctx.Template.BasePath "/configmap.yaml") .ctx | sha256sum }}
+checksum/config: {{ include (print .ctx.Template.BasePath "/${FLINK_CONFIG_TEMPLATE}") .ctx | sha256sum }}
 ${app ? `{{- if eq .component "jobmanager" }}
 ${REVISION_ANNOTATION}: {{ .ctx.Release.Revision | quote }}
 {{- end }}

@@ -9,6 +9,7 @@ import { generatedObjects, identity, releaseReferences } from './references';
 import { imageValues, splitImage } from './cluster-values';
 import { flinkConfigurationChecks, fullnameHelper, imageHelper } from './helpers';
 import { chartYaml } from './chart-yaml';
+import { templatesByKind } from './template-files';
 
 /** The chart of a session job: its spec ConfigMap and submitter. */
 
@@ -142,7 +143,7 @@ The cluster's jobs:
 `;
   files['Chart.yaml'] = chartYaml(name, job.cluster.version.toString(), `Flink ${job.cluster.version.line} job "${name}" on session cluster "${job.cluster.name}"`);
   files['.helmignore'] = '*.tgz\n.DS_Store\n';
-  return files;
+  return templatesByKind(files);
 }
 
 /** The submitter Job as a hook of the chart: named per release, the chart's image, the REST-client pod labels. */

@@ -4,7 +4,7 @@ import { CONFIG_INIT_CONTAINER, FETCH_JAR_INIT_CONTAINER, PORTS } from '../clust
 import { emitTemplate, TplIf, TplLiteral, TplString } from '../synth/yaml';
 import { ValidationError } from '../errors';
 import { KafkaTls } from '../pipeline/pipeline';
-import { B, Ctx, goString, T } from './context';
+import { B, Ctx, FLINK_CONFIG_TEMPLATE, goString, T } from './context';
 import { releaseReferences } from './references';
 import { LABELS } from './values';
 
@@ -186,7 +186,7 @@ export function templatizeObject(o: any, ctx: Ctx, configFile: string): { file: 
           const e = new ValidationError(`configMap.data["${configFile}"]`, 'changed by a JSON patch', 'cannot be carried into the chart; expected Flink keys through flinkConfiguration or addFlinkConfiguration');
           throw e.withMessage(`${name}: ${e.message}`);
         }
-        file = 'configmap.yaml';
+        file = FLINK_CONFIG_TEMPLATE;
         prefix = `{{- include "${c}.validate" . }}\n`;
         out = { ...o, metadata: baseMetadata(o, name, c), data: { ...o.data, [configFile]: new TplLiteral(`include "${c}.flinkConfig" .`) } };
       } else if (suffix === 'handoff') {
@@ -286,6 +286,7 @@ export function networkPolicySpec(spec: any, ctx: Ctx): any {
 }
 
 const COMPONENT = 'app.kubernetes.io/component';
+
 
 /** The metrics rule's ports (also when the definition's scrapers are empty and dist/ has no such rule). */
 export const METRICS_PORTS = [{ protocol: 'TCP', port: PORTS.metrics }];

@@ -6,6 +6,7 @@ import { toolkitFingerprint, unitHash } from './fingerprint';
 import { DeferralContext, PreviousUnit } from './deferral';
 import { apiSnapshot } from './inputs';
 import { readPreviousUnits, SyncResult, syncDirs } from './write';
+import { DEFAULT_MIN_UNITS, ParallelRender, renderShared, RenderedUnit } from './parallel';
 import { emitYaml } from './yaml';
 import { UserError, ValidationError } from '../errors';
 import { DashboardUnit, FlinkPlatform, ReleaseUnit, UnitKind } from '../platform';
@@ -66,7 +67,7 @@ function selectUnits(platform: FlinkPlatform, only?: string[]): readonly Release
  * One unit's objects, with the checks that need them: state on shared storage, and every object
  * (escape-hatch patches and objects added to the chart included) as the API server validates it.
  */
-function synthesizeChecked(u: ReleaseUnit): SynthesizedUnit {
+export function synthesizeChecked(u: ReleaseUnit): SynthesizedUnit {
   const s = synthesizeUnit(u);
   checkSharedStorage(u, s.objects);
   checkObjects(u.name, s.objects);
@@ -180,6 +181,8 @@ export interface SynthesisResult {
   /** The manifests' and the charts' folders: units written, left as they were, removed. */
   readonly dist: SyncResult;
   readonly charts: SyncResult;
+  /** How rendering was shared between threads, when worker threads were used. */
+  readonly parallel?: ParallelStats;
 }
 
 /** The file of dist/<name>/ (see synthesizeUnit). */
@@ -199,26 +202,31 @@ export function manifestFileName(unit: string): string {
  * unless its folder changed on disk. Any other unit is built, and its hash is that of its
  * objects and fields (see unitHash).
  */
-export async function synthesizeInto(platform: FlinkPlatform, o: { out: string; charts: string; only?: string[]; force?: boolean; cwd?: string; toolkit?: string }): Promise<SynthesisResult> {
+export async function synthesizeInto(platform: FlinkPlatform, o: { out: string; charts: string; only?: string[]; force?: boolean; cwd?: string; toolkit?: string; parallel?: ParallelRender }): Promise<SynthesisResult> {
   const board = selectedDashboard(platform, o.only);
   const jobs = jobsOnly(platform, o.only);
   const selected = platform._synthesisUnits(jobs);
   if (!selected) selectUnits(platform, jobs); // throws the UnknownJobError
   let toolkit = o.toolkit;
+  // What worker threads rendered (see renderInParallel), by unit name.
+  const fromWorkers = new Map<string, RenderedUnit>();
   const outputs = selected!.map((u) => {
     let s: SynthesizedUnit | undefined;
     const synth = () => (s ??= synthesizeChecked(u.unit()));
     // A unit whose hash needs its objects is checked now, before anything is written; the others when written.
     const hash = u.inputHash ?? `objects:${unitHash((toolkit ??= toolkitFingerprint(o.cwd)), u.unit(), synth().objects)}`;
-    const meta = u.inputHash === undefined ? undefined : { claims: u.claims, objects: s?.objects.length ?? u.recordedObjects ?? synth().objects.length };
-    return { u, synth, hash, meta };
+    const meta = () => (u.inputHash === undefined ? undefined
+      : { claims: u.claims, objects: s?.objects.length ?? fromWorkers.get(u.name)?.objects ?? u.recordedObjects ?? synth().objects.length });
+    const rendered = () => fromWorkers.get(u.name) ?? synth();
+    return { u, synth, hash, meta, rendered };
   });
+  const parallel = o.parallel && o.parallel.workers > 0 ? await renderInParallel(platform, outputs, jobs, o.parallel, fromWorkers) : undefined;
   const dashboard = board ? synthesizeDashboard(board) : undefined;
   // Its output is its objects' (the chart is made from them alone).
   const boardHash = dashboard ? createHash('sha256').update(`${(toolkit ??= toolkitFingerprint(o.cwd))}\ndashboard ${dashboard.name}\n${JSON.stringify(dashboard.objects)}`).digest('hex') : '';
   const opts = { prune: !o.only, force: o.force };
-  const entries = (tree: (u: SynthesizedUnit | SynthesizedDashboard) => Record<string, string>) => [
-    ...outputs.map((x) => ({ name: x.u.name, hash: x.hash, meta: x.meta, tree: () => tree(x.synth()) })),
+  const entries = (tree: (u: Pick<SynthesizedUnit, 'files' | 'chart'>) => Record<string, string>) => [
+    ...outputs.map((x) => ({ name: x.u.name, hash: x.hash, get meta() { return x.meta(); }, tree: () => tree(x.rendered()) })),
     ...(dashboard ? [{ name: dashboard.name, hash: boardHash, tree: () => tree(dashboard) }] : []),
   ];
   const dist = await syncDirs(o.out, entries((u) => u.files), opts);
@@ -226,11 +234,40 @@ export async function synthesizeInto(platform: FlinkPlatform, o: { out: string; 
   const units = outputs.map((x): SynthesizedUnit => ({
     name: x.u.name, kind: x.u.kind,
     get objects() { return x.synth().objects; },
-    get files() { return x.synth().files; },
-    get chart() { return x.synth().chart; },
+    get files() { return x.rendered().files; },
+    get chart() { return x.rendered().chart; },
   }));
-  const objects = outputs.reduce((n, x) => n + (x.meta?.objects ?? x.synth().objects.length), 0);
-  return { units, objects, built: platform._builtUnits(), dashboard, dist, charts };
+  const objects = outputs.reduce((n, x) => n + (x.meta()?.objects ?? fromWorkers.get(x.u.name)?.objects ?? x.synth().objects.length), 0);
+  return { units, objects, built: platform._builtUnits(), dashboard, dist, charts, parallel };
+}
+
+/** How the units' rendering was shared between threads (SynthesisResult.parallel). */
+export interface ParallelStats {
+  /** Units rendered before writing: by this thread, and by the workers together. */
+  readonly here: number;
+  readonly workers: number;
+  /** Worker threads started. */
+  readonly threads: number;
+}
+
+/**
+ * Renders the units that were built (the others are unchanged, or built and rendered only if
+ * their folder must be rewritten) on this thread and worker threads, when there are at least
+ * `p.minUnits` of them. A unit rendered here is kept by its own `synth`; a worker's output goes
+ * into `fromWorkers`. Units nobody finished render later, serially, when written.
+ */
+async function renderInParallel(platform: FlinkPlatform, outputs: { u: { name: string }; synth: () => SynthesizedUnit }[], jobs: string[] | undefined, p: ParallelRender, fromWorkers: Map<string, RenderedUnit>): Promise<ParallelStats | undefined> {
+  const built = new Set(platform._builtUnits());
+  const todo = outputs.filter((x) => built.has(x.u.name));
+  if (todo.length < (p.minUnits ?? DEFAULT_MIN_UNITS)) return undefined;
+  const names = todo.map((x) => x.u.name);
+  const r = await renderShared(names, jobs, p, (k) => {
+    const s = todo[k].synth();
+    void s.files;
+    void s.chart;
+  });
+  for (const [k, unit] of r.fromWorkers) fromWorkers.set(names[k], unit);
+  return { here: r.here, workers: r.fromWorkers.size, threads: p.workers };
 }
 
 /**

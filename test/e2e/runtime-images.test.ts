@@ -368,9 +368,12 @@ test('the ops image provides the SQL runner where submit reads it and `cdk8s-fli
   let hooks = 0;
   for (const { s } of synthesized) {
     for (const [file, t] of Object.entries(s.chart ?? {})) {
-      if (!/image: \{\{ \.Values\.hooks\.image \}\}/.test(t) && !file.endsWith('job-submit.yaml')) continue;
-      hooks++;
-      assert.doesNotMatch(t, /^\s*-?\s*command:/m, `${file} sets a command`);
+      // One document per object (a kind's file holds several).
+      for (const doc of t.split(/^---\n/m)) {
+        if (!/image: \{\{ \.Values\.hooks\.image \}\}/.test(doc) && !(file.endsWith('/job.yaml') && /^ {2}name: \{\{ include "[^"]+\.fullname" [.$] \}\}-submit$/m.test(doc))) continue;
+        hooks++;
+        assert.doesNotMatch(doc, /^\s*-?\s*command:/m, `${file} sets a command`);
+      }
     }
   }
   assert.ok(hooks >= 10, `hook templates found: ${hooks}`);
@@ -409,13 +412,16 @@ test('pods run as the users the images declare: Flink pods as the flink user, ho
   // The charts' templates (hooks and helm test run the ops image).
   let checked = 0;
   for (const { s } of synthesized) {
-    for (const [file, t] of Object.entries(s.chart ?? {})) {
-      const uids = [...t.matchAll(/runAsUser: (\d+)/g)].map((m) => Number(m[1]));
-      if (!uids.length) continue;
-      const want: number = /deployment-(jobmanager|taskmanager)\.yaml$/.test(file) ? flink.uid : ops.uid;
-      if (want === ops.uid) assert.match(t, /image: \{\{ (\.Values\.hooks\.image|include "[^"]+\.image" \$) \}\}/, file);
-      for (const u of uids) assert.equal(u, want, `${file} runAsUser`);
-      checked++;
+    // One document per object (a kind's file holds several): the Deployments run Flink, every other pod the ops image.
+    for (const [file, text] of Object.entries(s.chart ?? {})) {
+      for (const t of text.split(/^---\n/m)) {
+        const uids = [...t.matchAll(/runAsUser: (\d+)/g)].map((m) => Number(m[1]));
+        if (!uids.length) continue;
+        const want: number = file.endsWith('/deployment.yaml') ? flink.uid : ops.uid;
+        if (want === ops.uid) assert.match(t, /image: \{\{ (\.Values\.hooks\.image|include "[^"]+\.image" \$) \}\}/, file);
+        for (const u of uids) assert.equal(u, want, `${file} runAsUser`);
+        checked++;
+      }
     }
   }
   assert.ok(checked >= 20, `chart templates checked: ${checked}`);

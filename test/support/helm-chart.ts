@@ -70,3 +70,18 @@ export function assertRendersDist(bin: string, u: SynthesizedUnit): any[] {
   assert.equal(rendered.length, render(bin, writeChart(u), u.name).length);
   return rendered;
 }
+
+/**
+ * The template of one object in a chart (whose templates hold one file per kind, see
+ * lib/helm/template-files.ts): the document of `templates/<kind>.yaml` whose name is the
+ * release's full name followed by `suffix` (`-jobmanager`, `-preflight`, ...). Throws when there
+ * is none, naming the documents there are.
+ */
+export function objectTemplate(chart: Record<string, string>, kind: string, suffix: string): string {
+  const file = `templates/${kind.toLowerCase()}.yaml`;
+  const docs = (chart[file] ?? '').split(/^---\n/m);
+  const name = (d: string) => /^ {2}name: \{\{ include "[^"]+\.fullname" [.$] \}\}(\S*)$/m.exec(d)?.[1];
+  const doc = docs.find((d) => name(d) === suffix);
+  if (doc === undefined) throw new Error(`${file}: no document named <fullname>${suffix}; there are ${docs.map((d) => `<fullname>${name(d) ?? '?'}`).join(', ') || 'none'}`);
+  return doc;
+}

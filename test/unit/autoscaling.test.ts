@@ -14,6 +14,7 @@ import {
 import { synthesizePlatform } from '../../lib/synth/synthesize';
 import Ajv from 'ajv';
 import { find, flinkConfig, synth } from '../support/synth';
+import { objectTemplate } from '../support/helm-chart';
 
 const JAR = JobSource.jar({ entryClass: 'com.example.Job' });
 const DIRS = { checkpointDirectory: 's3://state/cp', savepointDirectory: 's3://state/sp' };
@@ -122,7 +123,7 @@ test('autoscaling: the chart carries the range, metrics and behavior as values, 
   const values = YAML.parse(u.chart['values.yaml']);
   assert.deepEqual(values.taskManager.autoscaling, { minReplicas: 2, maxReplicas: 5, metrics: hpa.spec.metrics, behavior: hpa.spec.behavior });
   assert.equal(values.taskManager.replicas, undefined, 'the HPA owns the count');
-  const template = u.chart['templates/horizontalpodautoscaler-taskmanager.yaml'];
+  const template = objectTemplate(u.chart, 'HorizontalPodAutoscaler', '-taskmanager');
   assert.match(template, /toYaml \.Values\.taskManager\.autoscaling\.metrics/);
   assert.match(template, /toYaml \.Values\.taskManager\.autoscaling\.behavior/);
   // The adaptive scheduler's parallelism is checked against the most TaskManagers.

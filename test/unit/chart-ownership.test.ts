@@ -10,6 +10,7 @@ import { JsonPatch } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
 import { FlinkPlatform, JobSource } from '../../lib';
 import { synthesizePlatform } from '../../lib/synth/synthesize';
+import { objectTemplate } from '../support/helm-chart';
 import { releaseReferences } from '../../lib/helm/references';
 import { renderValues } from '../../lib/helm/values';
 import { CLUSTER_NAME, CLUSTER_NAMESPACE, ReleaseTexts } from '../../lib/release-text';
@@ -57,7 +58,7 @@ test('charts: an application named "job": no alert runbook follows the release',
   const p = new FlinkPlatform({ storageBaseDirectory: 's3://b/f' });
   p.addApplication('job', { job: SQL });
   const [u] = synthesizePlatform(p);
-  const rules = u.chart['templates/prometheusrule-alerts.yaml'];
+  const rules = objectTemplate(u.chart, 'PrometheusRule', '-alerts');
   const runbooks = rules.split('\n').filter((l) => l.trim().startsWith('runbook:'));
   assert.ok(runbooks.length >= 5 && runbooks.some((l) => /\bjob\b/.test(l)));
   assert.deepEqual(runbooks.filter((l) => l.includes('.Release.')), []);
@@ -72,7 +73,7 @@ test('values: a value without a default is refused naming it; a reactive HPA pat
   const [u] = synthesizePlatform(p);
   const { minReplicas, maxReplicas, metrics } = parse(u.chart['values.yaml']).taskManager.autoscaling;
   assert.deepEqual({ minReplicas, maxReplicas, metrics }, { minReplicas: 1, maxReplicas: 4, metrics: [{ type: 'Resource', resource: { name: 'memory', target: { type: 'AverageValue', averageValue: '3Gi' } } }] });
-  assert.doesNotMatch(u.chart['templates/horizontalpodautoscaler-taskmanager.yaml'], /targetCpuUtilization/);
+  assert.doesNotMatch(objectTemplate(u.chart, 'HorizontalPodAutoscaler', '-taskmanager'), /targetCpuUtilization/);
   assert.doesNotMatch(u.chart['values.schema.json'], /targetCpuUtilization/);
 });
 
@@ -84,5 +85,5 @@ test('charts: a Flink configuration file patched through the escape hatch is ref
   };
   assert.throws(() => unit(JsonPatch.replace('/data/config.yaml', 'x: 1\n')).chart,
     /^ValidationError: patched: configMap\.data\["config\.yaml"\]: "changed by a JSON patch" cannot be carried into the chart; expected Flink keys through flinkConfiguration or addFlinkConfiguration$/m);
-  assert.match(unit(JsonPatch.add('/data/extra.txt', 'hello')).chart['templates/configmap.yaml'], /extra\.txt: hello/);
+  assert.match(unit(JsonPatch.add('/data/extra.txt', 'hello')).chart['templates/flink-config.yaml'], /extra\.txt: hello/);
 });

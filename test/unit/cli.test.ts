@@ -90,7 +90,7 @@ test('cli: a bad definition exits 1 with one line and no stack trace, and leaves
 test('cli: usage errors exit 64 with the reason and the usage line; every command has --help with examples', () => {
   const r = cli(['synth', '--bogus']);
   assert.equal(r.code, 64);
-  assert.equal(r.stderr, 'cdk8s-flink: error: unknown option --bogus; expected one of --app, --job, --out, --charts, --force, --target, --sql-runner-jar, --json, --help, --verbose\n'
+  assert.equal(r.stderr, 'cdk8s-flink: error: unknown option --bogus; expected one of --app, --job, --out, --charts, --force, --threads, --target, --sql-runner-jar, --json, --help, --verbose\n'
     + 'Usage: cdk8s-flink synth [options]   ("cdk8s-flink synth --help" for more)\n');
   assert.equal(cli(['frobnicate']).code, 64);
   const top = cli(['--help']);

@@ -17,6 +17,7 @@ import { kafkaConfig, tlsFromFile } from '../../lib/ops/kafka';
 import { OpsError } from '../../lib/ops/errors';
 import { synthesizePlatform } from '../../lib/synth/synthesize';
 import { container, find } from '../support/synth';
+import { objectTemplate } from '../support/helm-chart';
 
 const CA = KafkaTls.caFromSecret('corp-kafka-ca', 'ca.pem');
 const FIELDS = { id: FieldType.STRING, message: FieldType.STRING };
@@ -90,16 +91,21 @@ test('kafka tls: JobManager and TaskManager mount the CA read-only; the chart na
   assert.ok(!new RegExp(schema.properties.secretName.pattern).test('Corp_CA'), 'an object name');
   assert.ok(!new RegExp(schema.properties.key.pattern).test('ca/pem'), 'a data key');
   const ref = `(index .Values.kafkaTls "${CA.volumeName}")`;
-  for (const f of ['templates/deployment-jobmanager.yaml', 'templates/deployment-taskmanager.yaml', 'templates/job-preflight.yaml', 'templates/tests/pod-test.yaml']) {
-    const text = u.chart[f];
+  const templates: Record<string, string> = {
+    'jobmanager Deployment': objectTemplate(u.chart, 'Deployment', '-jobmanager'),
+    'taskmanager Deployment': objectTemplate(u.chart, 'Deployment', '-taskmanager'),
+    'preflight Job': objectTemplate(u.chart, 'Job', '-preflight'),
+    'templates/tests/pod-test.yaml': u.chart['templates/tests/pod-test.yaml'],
+  };
+  for (const [f, text] of Object.entries(templates)) {
     assert.ok(text, `${f} among ${Object.keys(u.chart).join(', ')}`);
     assert.ok(text.includes(`secretName: {{ ${ref}.secretName | quote }}`) && text.includes(`key: {{ ${ref}.key | quote }}`), `${f} takes the Secret from values:\n${text}`);
     assert.ok(text.includes(`mountPath: /etc/kafka-ca/${CA.volumeName}`), f);
   }
-  for (const f of ['templates/job-preflight.yaml', 'templates/tests/pod-test.yaml']) {
-    assert.ok(u.chart[f].includes(`name: KAFKA_SOURCE_CA_FILE\n`) && u.chart[f].includes(`value: ${CA.caFile}`), `${f} tells the operations tool the file`);
+  for (const f of ['preflight Job', 'templates/tests/pod-test.yaml']) {
+    assert.ok(templates[f].includes(`name: KAFKA_SOURCE_CA_FILE\n`) && templates[f].includes(`value: ${CA.caFile}`), `${f} tells the operations tool the file`);
   }
-  assert.ok(!u.chart['templates/job-pre-upgrade.yaml'].includes('kafka-ca'), 'the hand-off talks to Flink only');
+  assert.ok(!objectTemplate(u.chart, 'Job', '-pre-upgrade').includes('kafka-ca'), 'the hand-off talks to Flink only');
   const [plain] = synthesizePlatform((() => {
     const p = new FlinkPlatform({ namespace: 'logs', storageBaseDirectory: 's3://state/flink' });
     p.addApplication('j', { flinkVersion: FlinkVersion.V1_20, job: JobSource.pipeline(pipeline()), parallelism: 1 });
@@ -173,7 +179,7 @@ test('kafka tls: only the CA volumes the model declares take kafkaTls values; a 
   for (const u of synthesizePlatform(p)) {
     for (const d of [`${u.name}-jobmanager`, `${u.name}-taskmanager`]) {
       assert.deepEqual(find(u.objects, 'Deployment', d).spec.template.spec.volumes.find((v: any) => v.name === LOOKALIKE.name), LOOKALIKE, d);
-      const text = u.chart[`templates/deployment-${d.slice(u.name.length + 1)}.yaml`];
+      const text = objectTemplate(u.chart, 'Deployment', d.slice(u.name.length));
       assert.ok(text.includes('secretName: mine\n') && text.includes('key: tls.crt\n'), `${u.name} ${d}: the look-alike as written:\n${text}`);
       assert.ok(text.includes(`secretName: {{ (index .Values.kafkaTls "${CA.volumeName}").secretName | quote }}`), `${u.name} ${d}: the declared CA from values`);
       assert.ok(!text.includes(`(index .Values.kafkaTls "${LOOKALIKE.name}")`), `${u.name} ${d}`);

@@ -48,7 +48,7 @@ release: {{ .ctx.Values.monitoring.releaseLabel | quote }}
 {{- with .ctx.Values.podAnnotations }}
 {{ toYaml . }}
 {{- end }}
-checksum/config: {{ include (print .ctx.Template.BasePath "/configmap.yaml") .ctx | sha256sum }}
+checksum/config: {{ include (print .ctx.Template.BasePath "/flink-config.yaml") .ctx | sha256sum }}
 {{- if eq .component "jobmanager" }}
 cdk8s-flink/revision: {{ .ctx.Release.Revision | quote }}
 {{- end }}

@@ -8,7 +8,8 @@ import { withDeferral } from '../../synth/deferral';
 import { incrementalContext, jobsOnly, manifestFileName, selectedDashboard, synthesizeDashboard, SynthesisResult, synthesizeInto, synthesizePlatform, toYaml } from '../../synth/synthesize';
 import { replaceDirs } from '../../synth/write';
 import { loadPlatform, resolveAppPath } from '../app-loader';
-import { APP_OPTION, Command, JOB_OPTION, JSON_OPTION, list, log, OUT_OPTION, str } from '../command';
+import { DEFAULT_MIN_UNITS } from '../../synth/parallel';
+import { APP_OPTION, Command, JOB_OPTION, JSON_OPTION, list, log, num, OUT_OPTION, str } from '../command';
 
 export const synthCommand: Command = {
   name: 'synth',
@@ -22,6 +23,7 @@ export const synthCommand: Command = {
   ],
   options: [APP_OPTION, JOB_OPTION, OUT_OPTION, { name: 'charts', value: 'dir', description: 'where Helm charts go (default: charts)', env: 'CDK8S_FLINK_CHARTS' },
     { name: 'force', description: 'write every unit, also those whose inputs did not change' },
+    { name: 'threads', value: 'n', type: 'integer', min: 1, max: 64, env: 'CDK8S_FLINK_SYNTH_THREADS', description: `threads that render units (default 1); each extra thread loads the app itself and is started only when at least ${DEFAULT_MIN_UNITS} units are rendered. On 2 CPUs it gave no gain (V8's own threads already use the second one); measure before raising it` },
     { name: 'target', choices: ['manifests', 'operator'], description: 'manifests (plain manifests and Helm charts, the default) or operator (the Flink Kubernetes Operator\'s FlinkDeployment and FlinkSessionJob, into dist-operator/ unless --out says otherwise; no charts)' },
     { name: 'sql-runner-jar', value: 'uri', description: 'with --target operator: where the operator fetches the SQL runner jar for SQL session jobs', env: 'CDK8S_FLINK_SQL_RUNNER_JAR' },
     JSON_OPTION],
@@ -58,12 +60,14 @@ export const synthCommand: Command = {
       { option: '--out', value: dirs.out },
       { option: '--charts', value: dirs.charts },
     ]);
+    const threads = num(args.options.threads) ?? 1;
     let r: SynthesisResult;
     try {
-      r = await synthesizeInto(platform, { out, charts, only, force, toolkit: context?.toolkit });
+      const parallel = { workers: threads - 1, loader: { module: require.resolve('../app-loader'), exportName: 'loadPlatform', arg: appPath }, context };
+      r = await synthesizeInto(platform, { out, charts, only, force, toolkit: context?.toolkit, parallel });
     } catch (e) {
       if (!(e instanceof DeferredUnitChangedError)) throw e;
-      return synthesizeEagerly(e, [appPath, out, charts, only, force, args.options.json === true]);
+      return synthesizeEagerly(e, [appPath, out, charts, only, force, args.options.json === true, threads]);
     }
     const units = [...r.units, ...(r.dashboard ? [{ ...r.dashboard, kind: 'dashboard' }] : [])];
     const objects = r.objects + (r.dashboard?.objects.length ?? 0);
@@ -72,9 +76,10 @@ export const synthCommand: Command = {
     const written = new Set([...r.dist.written, ...r.charts.written]);
     const removed = new Set([...r.dist.removed, ...r.charts.removed]);
     const counts = `${written.size} written, ${units.length - written.size} unchanged${removed.size ? `, ${removed.size} removed` : ''}`;
-    log(`synthesized ${units.length} release unit(s), ${objects} objects, into ${rel(out)} and ${rel(charts)} (${counts}) in ${ms} ms`);
+    const shared = r.parallel ? `; ${r.parallel.here + r.parallel.workers} rendered by ${r.parallel.threads + 1} threads, ${r.parallel.workers} by workers` : '';
+    log(`synthesized ${units.length} release unit(s), ${objects} objects, into ${rel(out)} and ${rel(charts)} (${counts}${shared}) in ${ms} ms`);
     if (args.options.json) {
-      process.stdout.write(JSON.stringify({ out, units: units.map((u) => ({ name: u.name, kind: u.kind, files: [manifestFileName(u.name)] })), written: [...written], removed: [...removed], built: r.built, ms }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ out, units: units.map((u) => ({ name: u.name, kind: u.kind, files: [manifestFileName(u.name)] })), written: [...written], removed: [...removed], built: r.built, ...(r.parallel ? { threads: r.parallel } : {}), ms }, null, 2) + '\n');
     }
     return 0;
   },
@@ -87,10 +92,10 @@ const EAGER_ENV = 'CDK8S_FLINK_SYNTH_EAGER';
  * Runs the synthesis again in a child process that builds every unit when declared: what a
  * deferred unit needs when the app changed it after declaring it (its props, or a library).
  */
-function synthesizeEagerly(why: Error, [app, out, charts, only, force, json]: [string, string, string, string[] | undefined, boolean, boolean]): number {
+function synthesizeEagerly(why: Error, [app, out, charts, only, force, json, threads]: [string, string, string, string[] | undefined, boolean, boolean, number]): number {
   log(`${why.message}; synthesizing again with every unit built as declared`);
   const argv = [path.join(__dirname, '..', 'main.js'), 'synth', '--app', app, '--out', out, '--charts', charts,
-    ...(only ?? []).flatMap((j) => ['--job', j]), ...(force ? ['--force'] : []), ...(json ? ['--json'] : [])];
+    ...(only ?? []).flatMap((j) => ['--job', j]), ...(force ? ['--force'] : []), ...(json ? ['--json'] : []), '--threads', String(threads)];
   const r = spawnSync(process.execPath, argv, { stdio: 'inherit', env: { ...process.env, [EAGER_ENV]: '1' } });
   return r.status ?? 1;
 }
