@@ -22,6 +22,28 @@ export function templatesByKind(files: Record<string, string>, keep: readonly st
     const text = files[f].endsWith('\n') ? files[f] : `${files[f]}\n`;
     kinds.set(file, [...(kinds.get(file) ?? []), text]);
   }
-  for (const [file, texts] of kinds) out[file] = texts.join('---\n');
+  for (const [file, texts] of kinds) out[file] = texts.map((t, i) => (i === 0 ? t : separated(t))).join('');
   return out;
+}
+
+/**
+ * A document after the first of its file, with its `---` separator. A document that is all one
+ * `{{- if }}` (a switch such as `serviceAccount.create`) gets the separator inside it: switched
+ * off, it leaves no empty document behind (Helm does not split `---` right after `---`, so an
+ * empty one would put a literal `---` into the next object's text).
+ */
+function separated(text: string): string {
+  const first = text.indexOf('\n') + 1;
+  const whole = /^\{\{- if [^\n]*\}\}\n/.test(text) && text.endsWith('{{- end }}\n') && balanced(text.slice(first, -'{{- end }}\n'.length));
+  return whole ? `${text.slice(0, first)}---\n${text.slice(first)}` : `---\n${text}`;
+}
+
+/** No `{{ end }}` in `body` closes a block opened before it: the opening `if` spans the whole text. */
+function balanced(body: string): boolean {
+  let depth = 0;
+  for (const m of body.matchAll(/\{\{-?\s*(if|range|with|define|block|end)\b/g)) {
+    depth += m[1] === 'end' ? -1 : 1;
+    if (depth < 0) return false;
+  }
+  return depth === 0;
 }

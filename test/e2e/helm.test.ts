@@ -61,6 +61,24 @@ test('charts: the committed charts/ are what synthesis produces now', () => {
   for (const f of Object.keys(now)) assert.equal(committed[f], now[f], `charts/${f} is stale: run "npm run synth" and commit it`);
 });
 
+test('charts: objects switched off leave no empty document in their kind\'s file (no stray "---" in what helm renders)', async () => {
+  const bin = await ensureHelm(3);
+  const switches = ['serviceAccount.create=false', 'serviceAccount.name=existing', 'networkPolicy.enabled=false', 'monitoring.scrape=false', 'monitoring.alerts=false'];
+  let checked = 0;
+  for (const u of UNITS.filter((x) => x.kind !== 'session-job')) {
+    const app = u.kind === 'application';
+    for (const set of [switches, [...switches, ...(app ? ['job.state=suspended', 'hooks.preflight.enabled=false'] : [])]]) {
+      const r = helm(bin, ['template', u.name, writeChart(u), '-n', 'logs', ...set.flatMap((s) => ['--set', s])]);
+      assert.equal(r.code, 0, r.stderr);
+      // Each document helm prints starts at its Source comment; none may start with another separator.
+      assert.doesNotMatch(r.stdout, /^# Source: [^\n]+\n---$/m, `${u.name} [${set.join(' ')}]`);
+      assert.doesNotMatch(r.stdout, /^---\n---$/m, `${u.name} [${set.join(' ')}]`);
+      checked++;
+    }
+  }
+  assert.ok(checked >= 8, `renders checked: ${checked}`);
+});
+
 test('charts: every object a chart renders (hooks and tests too) is schema-valid, restricted, with namespaced least-privilege RBAC', async () => {
   const bin = await ensureHelm(3);
   const validate = await loadValidator();
