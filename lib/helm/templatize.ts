@@ -287,7 +287,6 @@ export function networkPolicySpec(spec: any, ctx: Ctx): any {
 
 const COMPONENT = 'app.kubernetes.io/component';
 
-
 /** The metrics rule's ports (also when the definition's scrapers are empty and dist/ has no such rule). */
 export const METRICS_PORTS = [{ protocol: 'TCP', port: PORTS.metrics }];
 

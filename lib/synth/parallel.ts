@@ -18,7 +18,7 @@ export interface ParallelRender {
   readonly loader: { readonly module: string; readonly exportName: string; readonly arg: string };
   /** The deferral context this thread loaded the app with (a worker loads it the same way). */
   readonly context?: DeferralContext;
-  /** Fewest units to render before workers are started (their start costs about a unit's worth per 10 units). */
+  /** Fewest units to render before workers are started (default DEFAULT_MIN_UNITS). */
   readonly minUnits?: number;
 }
 
@@ -45,7 +45,7 @@ interface WorkerInput {
   readonly counter: SharedArrayBuffer;
 }
 
-type WorkerMessage = { k: number; unit: RenderedUnit } | { failed: number } | { done: true };
+type WorkerMessage = { k: number; unit: RenderedUnit } | { done: true };
 
 /**
  * Renders the units named in `names` on this thread and `p.workers` worker threads together:
@@ -67,7 +67,6 @@ export async function renderShared(names: string[], jobs: string[] | undefined, 
     w.stderr.resume();
     w.on('message', (m: WorkerMessage) => {
       if ('unit' in m) fromWorkers.set(m.k, m.unit);
-      else if ('failed' in m) Atomics.store(counter, 0, names.length);
       else resolve();
     });
     // A worker that fails to start or load leaves its share to this thread.
@@ -113,8 +112,8 @@ function workerMain(d: WorkerInput): void {
       const s = synthesizeChecked((units.get(d.names[k]) as any).unit());
       parentPort!.postMessage({ k, unit: { files: s.files, chart: s.chart, objects: s.objects.length } } satisfies WorkerMessage);
     } catch {
+      // Stop every thread; the unit is left to the main thread, which raises its error in order.
       Atomics.store(counter, 0, d.names.length);
-      parentPort!.postMessage({ failed: k } satisfies WorkerMessage);
       break;
     }
   }

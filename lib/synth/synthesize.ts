@@ -237,7 +237,8 @@ export async function synthesizeInto(platform: FlinkPlatform, o: { out: string; 
     get files() { return x.rendered().files; },
     get chart() { return x.rendered().chart; },
   }));
-  const objects = outputs.reduce((n, x) => n + (x.meta()?.objects ?? fromWorkers.get(x.u.name)?.objects ?? x.synth().objects.length), 0);
+  // A unit without meta was built for its hash: its objects are known.
+  const objects = outputs.reduce((n, x) => n + (x.meta()?.objects ?? x.synth().objects.length), 0);
   return { units, objects, built: platform._builtUnits(), dashboard, dist, charts, parallel };
 }
 
@@ -246,7 +247,7 @@ export interface ParallelStats {
   /** Units rendered before writing: by this thread, and by the workers together. */
   readonly here: number;
   readonly workers: number;
-  /** Worker threads started. */
+  /** Threads that rendered: this one and the workers started. */
   readonly threads: number;
 }
 
@@ -267,7 +268,7 @@ async function renderInParallel(platform: FlinkPlatform, outputs: { u: { name: s
     void s.chart;
   });
   for (const [k, unit] of r.fromWorkers) fromWorkers.set(names[k], unit);
-  return { here: r.here, workers: r.fromWorkers.size, threads: p.workers };
+  return { here: r.here, workers: r.fromWorkers.size, threads: p.workers + 1 };
 }
 
 /**

@@ -61,7 +61,7 @@ test('synth --threads: what worker threads render is byte for byte what one thre
   const workers = synth(dir, 'workers', 2, { CDK8S_FLINK_TEST_RENDER_HERE: '0' });
   assert.equal(workers.status, 0, workers.stderr);
   const w = JSON.parse(workers.stdout);
-  assert.deepEqual(w.threads, { here: 0, workers: units - 1, threads: 1 }, 'the worker rendered every job unit (the dashboard is rendered here)');
+  assert.deepEqual(w.threads, { here: 0, workers: units - 1, threads: 2 }, 'the worker rendered every job unit (the dashboard is rendered here)');
   assert.match(workers.stderr, new RegExp(`${units - 1} rendered by 2 threads, ${units - 1} by workers`));
 
   // Shared as it comes: three threads.
@@ -69,6 +69,7 @@ test('synth --threads: what worker threads render is byte for byte what one thre
   assert.equal(shared.status, 0, shared.stderr);
   const s = JSON.parse(shared.stdout);
   assert.equal(s.threads.here + s.threads.workers, units - 1);
+  assert.equal(s.threads.threads, 3);
 
   for (const out of ['workers', 'shared']) {
     for (const sub of ['dist', 'charts']) {
@@ -89,6 +90,22 @@ test('synth --threads: what worker threads render is byte for byte what one thre
   const a = JSON.parse(again.stdout);
   assert.deepEqual([a.written, a.built, a.threads], [[], [], undefined]);
   assert.match(again.stderr, new RegExp(`synthesized ${units} release unit\\(s\\), \\d+ objects, .*\\(0 written, ${units} unchanged\\)`));
+});
+
+test('synth --threads: what is written for a unit is what the worker rendered, not a second rendering on this thread', () => {
+  // The app tells the threads apart (a real app behaves the same on every thread): a worker's
+  // output names the namespace "worker".
+  const source = appSource(APPS).replace("namespace: 'logs'", "namespace: require('worker_threads').isMainThread ? 'main' : 'worker'");
+  const dir = project(source);
+  const r = synth(dir, 'out', 2, { CDK8S_FLINK_TEST_RENDER_HERE: '0' });
+  assert.equal(r.status, 0, r.stderr);
+  const dist = readTree(path.join(dir, 'out', 'dist'));
+  const jobs = Object.entries(dist).filter(([f]) => !f.includes('dashboards'));
+  assert.equal(jobs.length, APPS + 12);
+  for (const [f, text] of jobs) {
+    assert.match(text, /^ {2}namespace: worker$/m, f);
+    assert.doesNotMatch(text, /^ {2}namespace: main$/m, f);
+  }
 });
 
 test('synth --threads: a unit that fails in a worker fails the synthesis with the error one thread gives, and nothing is written', () => {

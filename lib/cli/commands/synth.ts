@@ -76,7 +76,7 @@ export const synthCommand: Command = {
     const written = new Set([...r.dist.written, ...r.charts.written]);
     const removed = new Set([...r.dist.removed, ...r.charts.removed]);
     const counts = `${written.size} written, ${units.length - written.size} unchanged${removed.size ? `, ${removed.size} removed` : ''}`;
-    const shared = r.parallel ? `; ${r.parallel.here + r.parallel.workers} rendered by ${r.parallel.threads + 1} threads, ${r.parallel.workers} by workers` : '';
+    const shared = r.parallel ? `; ${r.parallel.here + r.parallel.workers} rendered by ${r.parallel.threads} threads, ${r.parallel.workers} by workers` : '';
     log(`synthesized ${units.length} release unit(s), ${objects} objects, into ${rel(out)} and ${rel(charts)} (${counts}${shared}) in ${ms} ms`);
     if (args.options.json) {
       process.stdout.write(JSON.stringify({ out, units: units.map((u) => ({ name: u.name, kind: u.kind, files: [manifestFileName(u.name)] })), written: [...written], removed: [...removed], built: r.built, ...(r.parallel ? { threads: r.parallel } : {}), ms }, null, 2) + '\n');
