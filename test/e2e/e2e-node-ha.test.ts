@@ -446,7 +446,10 @@ test('log-enricher: metrics-server serves the pods\' CPU and memory; the HPA rea
       assert.equal((await h.jobStates(REST)).jobs.filter((j) => j.state === 'RUNNING').map((j) => j.jid).join(), run.jid, 'the same job, no other');
       const restored = await restoredAfter(run.jid, t, 60_000);
       assert.ok(restored.id >= (before.completed ?? 0), `restored checkpoint ${restored.id} is at or after ${before.completed}`);
-      const scaleDown = { taskManagers: 2, parallelism: 2 * SLOTS_PER_TM, restoredCheckpoint: restored.id, lastCompletedBefore: before.completed, numRestarts: { before: restartsBefore, after: await restarts() } };
+      // numRestarts comes from the REST API's metric store, which lags by a metric fetch: read until it rose (bounded)
+      let restartsAfter = await restarts();
+      for (const until = Date.now() + 60_000; Date.now() < until && restartsAfter <= restartsBefore; await sleep(2000)) restartsAfter = await restarts();
+      const scaleDown = { taskManagers: 2, parallelism: 2 * SLOTS_PER_TM, restoredCheckpoint: restored.id, lastCompletedBefore: before.completed, numRestarts: { before: restartsBefore, after: restartsAfter } };
       assert.ok(scaleDown.numRestarts.after > restartsBefore, `the scale-down counted as a restart of the job (numRestarts ${JSON.stringify(scaleDown.numRestarts)})`);
       await batchThrough('afterScaleDown');
       const metricScale = { metricsServer: METRICS_SERVER_VERSION, podUsage: pods, hpaCurrentMetrics: current, desiredReplicas: hpa.status.desiredReplicas, taskManagers: 4, parallelism: 4 * SLOTS_PER_TM, scaleDown };

@@ -15,3 +15,17 @@ export async function numRestarts(get: (resource: string) => Promise<unknown>, j
     if (Date.now() > until) throw new Error(`numRestarts of job ${jid} not served for ${timeoutMs / 1000} s`);
   }
 }
+
+/**
+ * How many failures of the job Flink recorded, from its exception history
+ * (`/jobs/<id>/exceptions`, every failure that led to a restart or to the job's end; Flink keeps the
+ * latest `web.exception-history-size`, 16 by default). It is read from the execution graph, so
+ * unlike `numRestarts` from the metric store it never lags by a metric fetch nor reads lower than
+ * before. A truncated history is an error: the count would be a floor, not the count.
+ */
+export async function failureCount(get: (resource: string) => Promise<unknown>, jid: string): Promise<number> {
+  const r = (await get(`/jobs/${jid}/exceptions?maxExceptions=1000`)) as { exceptionHistory?: { entries?: unknown[]; truncated?: boolean } };
+  if (!r.exceptionHistory || !Array.isArray(r.exceptionHistory.entries)) throw new Error(`job ${jid}: no exception history in ${JSON.stringify(r).slice(0, 200)}`);
+  if (r.exceptionHistory.truncated) throw new Error(`job ${jid}: exception history truncated at ${r.exceptionHistory.entries.length} entries`);
+  return r.exceptionHistory.entries.length;
+}

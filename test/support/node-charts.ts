@@ -21,7 +21,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { cacheDir } from './cache';
 import { buildTimes, ensureProjectImages, ImageBuild } from './images';
-import { numRestarts } from './flink-rest';
+import { failureCount, numRestarts } from './flink-rest';
 import { ensureNodeBinaries, ociArchive, RealNode, startRealNode } from './node';
 import { ensureHdfsImage, ensureKafkaImage, hdfsManifests, kafkaClientPod, kafkaManifests, kafkaTls, KafkaTls, trustingImage } from './node-services';
 import { run } from './tools';
@@ -245,6 +245,11 @@ export class ChartNode {
     const out: { status: string; attempt: number }[] = [];
     for (const v of (await this.rest(svc, `/jobs/${jid}`)).vertices as { id: string }[]) out.push(...(await this.rest(svc, `/jobs/${jid}/vertices/${v.id}`)).subtasks);
     return out;
+  }
+
+  /** How many failures the job's exception history holds (see failureCount in flink-rest.ts). */
+  failures(svc: string, jid: string): Promise<number> {
+    return failureCount((r) => this.rest(svc, r), jid);
   }
 
   /** The job's `numRestarts` (see numRestarts in flink-rest.ts). */
