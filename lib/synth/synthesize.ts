@@ -5,7 +5,7 @@ import { dashboardChart } from '../helm/dashboard-chart';
 import { toolkitFingerprint, unitHash } from './fingerprint';
 import { DeferralContext, PreviousUnit } from './deferral';
 import { apiSnapshot } from './inputs';
-import { readPreviousUnits, SyncResult, syncDirs } from './write';
+import { readPreviousUnits, syncAll, SyncResult } from './write';
 import { DEFAULT_MIN_UNITS, ParallelRender, renderShared, RenderedUnit } from './parallel';
 import { emitYaml } from './yaml';
 import { UserError, ValidationError } from '../errors';
@@ -211,14 +211,23 @@ export async function synthesizeInto(platform: FlinkPlatform, o: { out: string; 
   // What worker threads rendered (see renderInParallel), by unit name.
   const fromWorkers = new Map<string, RenderedUnit>();
   const outputs = selected!.map((u) => {
+    // What this unit rendered, until it is written (see `done` below); rendered again if asked after.
     let s: SynthesizedUnit | undefined;
+    let objects: number | undefined;
     const synth = () => (s ??= synthesizeChecked(u.unit()));
     // A unit whose hash needs its objects is checked now, before anything is written; the others when written.
     const hash = u.inputHash ?? `objects:${unitHash((toolkit ??= toolkitFingerprint(o.cwd)), u.unit(), synth().objects)}`;
     const meta = () => (u.inputHash === undefined ? undefined
-      : { claims: u.claims, objects: s?.objects.length ?? fromWorkers.get(u.name)?.objects ?? u.recordedObjects ?? synth().objects.length });
+      : { claims: u.claims, objects: objects ?? s?.objects.length ?? fromWorkers.get(u.name)?.objects ?? u.recordedObjects ?? synth().objects.length });
     const rendered = () => fromWorkers.get(u.name) ?? synth();
-    return { u, synth, hash, meta, rendered };
+    /** Its trees were taken for writing: keep its object count, let go of the rest. */
+    const written = () => {
+      objects ??= s?.objects.length ?? fromWorkers.get(u.name)?.objects;
+      s = undefined;
+      fromWorkers.delete(u.name);
+      platform._release(u.name);
+    };
+    return { u, synth, hash, meta, rendered, written, get objects() { return objects; } };
   });
   const parallel = o.parallel && o.parallel.workers > 0 ? await renderInParallel(platform, outputs, jobs, o.parallel, fromWorkers) : undefined;
   const dashboard = board ? synthesizeDashboard(board) : undefined;
@@ -229,8 +238,10 @@ export async function synthesizeInto(platform: FlinkPlatform, o: { out: string; 
     ...outputs.map((x) => ({ name: x.u.name, hash: x.hash, get meta() { return x.meta(); }, tree: () => tree(x.rendered()) })),
     ...(dashboard ? [{ name: dashboard.name, hash: boardHash, tree: () => tree(dashboard) }] : []),
   ];
-  const dist = await syncDirs(o.out, entries((u) => u.files), opts);
-  const charts = await syncDirs(o.charts, entries((u) => u.chart), opts);
+  // Each unit is rendered once for both folders and let go of once written: memory holds the
+  // constructs and a few units' output, not the whole output.
+  const byName = new Map(outputs.map((x) => [x.u.name, x]));
+  const [dist, charts] = await syncAll([{ outDir: o.out, units: entries((u) => u.files) }, { outDir: o.charts, units: entries((u) => u.chart) }], opts, (name) => byName.get(name)?.written());
   const units = outputs.map((x): SynthesizedUnit => ({
     name: x.u.name, kind: x.u.kind,
     get objects() { return x.synth().objects; },
@@ -238,7 +249,7 @@ export async function synthesizeInto(platform: FlinkPlatform, o: { out: string; 
     get chart() { return x.rendered().chart; },
   }));
   // A unit without meta was built for its hash: its objects are known.
-  const objects = outputs.reduce((n, x) => n + (x.meta()?.objects ?? x.synth().objects.length), 0);
+  const objects = outputs.reduce((n, x) => n + (x.meta()?.objects ?? x.objects ?? x.synth().objects.length), 0);
   return { units, objects, built: platform._builtUnits(), dashboard, dist, charts, parallel };
 }
 

@@ -7,8 +7,8 @@ export type Tree = Record<string, string>;
 
 /**
  * Test hook: `CDK8S_FLINK_TEST_CRASH=<point>` kills the process (SIGKILL, no clean-up) at that
- * point of a write, so that tests can show what a crash leaves: `write` (half the files
- * written), `swap` (the previous output moved aside, the new one not yet in place) and
+ * point of a write, so that tests can show what a crash leaves: `write` (the first file of
+ * the new output written, the others not), `swap` (the previous output moved aside, the new one not yet in place) and
  * `unit-swap` (the same for one folder of a partial synthesis).
  */
 function crashPoint(point: string): void {
@@ -59,30 +59,69 @@ function recoverStale(outDir: string): void {
   }
 }
 
-/** Writes each unit's tree into `dir/<unit>/`: folders first (each once), then the files many at a time. */
-async function writeTrees(dir: string, units: readonly OutputUnit[]): Promise<void> {
-  const folders = new Set<string>();
-  const writes: [string, string][] = [];
-  for (const u of units) {
-    for (const [rel, content] of Object.entries(u.tree())) {
-      const p = path.join(dir, u.name, rel);
-      folders.add(path.dirname(p));
-      writes.push([p, content]);
+/** How many files may wait to be written: a unit is rendered when fewer wait, so memory holds a few units' text, not the output's. */
+const QUEUED_FILES = 256;
+
+/**
+ * Writes each unit's tree into its folder's temporary folder (`dir/<unit>/`), streamed: units
+ * are taken in order, one unit's trees (one per output folder where it changed) are rendered,
+ * its files queued and written up to 32 at a time through the thread pool, and `done(name)` is
+ * called once its trees were taken, so the caller can let go of what it rendered. The next unit is
+ * rendered only when the queue runs low. On an error (a unit that fails to render, a failed
+ * write) nothing more is started, every write in flight ends, then the error is thrown.
+ */
+async function writeTrees(targets: readonly { dir: string; units: readonly OutputUnit[] }[], done?: (name: string) => void): Promise<void> {
+  const names: string[] = [];
+  const byName = new Map<string, { dir: string; u: OutputUnit }[]>();
+  for (const t of targets) {
+    for (const u of t.units) {
+      let list = byName.get(u.name);
+      if (!list) byName.set(u.name, (list = []));
+      if (list.length === 0) names.push(u.name);
+      list.push({ dir: t.dir, u });
     }
   }
-  for (const f of [...folders].sort()) fs.mkdirSync(f, { recursive: true });
-  // The writes are independent: the thread pool overlaps them.
-  let next = 0;
-  let done = 0;
-  const half = Math.floor(writes.length / 2);
-  const worker = async () => {
-    while (next < writes.length) {
-      const [p, content] = writes[next++];
-      await fs.promises.writeFile(p, content);
-      if (++done === half) crashPoint('write');
+  const queue: ([string, string] | undefined)[] = [];
+  let head = 0;
+  let nextUnit = 0;
+  let written = 0;
+  let failed = false;
+  const refill = () => {
+    while (queue.length - head < QUEUED_FILES && nextUnit < names.length) {
+      const name = names[nextUnit++];
+      for (const { dir, u } of byName.get(name)!) {
+        const folders = new Set<string>();
+        for (const [rel, content] of Object.entries(u.tree())) {
+          const p = path.join(dir, u.name, rel);
+          folders.add(path.dirname(p));
+          queue.push([p, content]);
+        }
+        for (const f of [...folders].sort()) fs.mkdirSync(f, { recursive: true });
+      }
+      byName.delete(name);
+      done?.(name);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(32, writes.length) }, worker));
+  const worker = async () => {
+    while (!failed) {
+      if (head >= queue.length) refill();
+      if (head >= queue.length) return;
+      const [p, content] = queue[head]!;
+      queue[head++] = undefined;
+      await fs.promises.writeFile(p, content);
+      if (++written === 1 && (head < queue.length || nextUnit < names.length)) crashPoint('write');
+    }
+  };
+  const results = await Promise.allSettled(Array.from({ length: 32 }, async () => {
+    try {
+      await worker();
+    } catch (e) {
+      failed = true;
+      throw e;
+    }
+  }));
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
 }
 
 /** At the top of an output folder: what each unit's output was made from (see syncDirs). */
@@ -185,6 +224,40 @@ function upToDate(outDir: string, u: OutputUnit, s: UnitState | undefined): bool
  * between the two renames of a swap is undone by the next run.
  */
 export async function syncDirs(outDir: string, units: readonly OutputUnit[], opts: { prune: boolean; force?: boolean }): Promise<SyncResult> {
+  return (await syncAll([{ outDir, units }], opts))[0];
+}
+
+/**
+ * syncDirs for several output folders whose units are rendered together (a unit's manifests
+ * and its chart): every folder is checked and given its temporary folder first, then each unit
+ * is rendered once and written into each folder where it changed (streamed: see writeTrees;
+ * `done(name)` is called when a unit's trees were taken), then the folders are swapped in, in
+ * order. A failure before the swaps leaves every folder as it was.
+ */
+export async function syncAll(dirs: readonly { outDir: string; units: readonly OutputUnit[] }[], opts: { prune: boolean; force?: boolean }, done?: (name: string) => void): Promise<SyncResult[]> {
+  const pending: Pending[] = [];
+  try {
+    for (const d of dirs) pending.push(prepare(d.outDir, d.units, opts));
+    await writeTrees(pending.map((p) => ({ dir: p.tmp, units: p.changed })), done);
+    return pending.map((p) => commit(p, opts));
+  } finally {
+    for (const p of pending) fs.rmSync(p.tmp, { recursive: true, force: true });
+  }
+}
+
+/** An output folder being synchronized: what is to be written, and the temporary folder it goes into first. */
+interface Pending {
+  readonly outDir: string;
+  readonly units: readonly OutputUnit[];
+  readonly previous: State | undefined;
+  /** A full synthesis without a state: the whole folder is swapped at once. */
+  readonly whole: boolean;
+  readonly changed: readonly OutputUnit[];
+  readonly unchanged: string[];
+  readonly tmp: string;
+}
+
+function prepare(outDir: string, units: readonly OutputUnit[], opts: { prune: boolean; force?: boolean }): Pending {
   outDir = path.resolve(outDir);
   const parent = path.dirname(outDir);
   fs.mkdirSync(parent, { recursive: true });
@@ -198,56 +271,57 @@ export async function syncDirs(outDir: string, units: readonly OutputUnit[], opt
   const changedNames = new Set(changed.map((u) => u.name));
   const unchanged = units.filter((u) => !changedNames.has(u.name)).map((u) => u.name);
   const tmp = fs.mkdtempSync(path.join(parent, `.${path.basename(outDir)}.tmp-${process.pid}-`));
-  try {
-    fs.writeFileSync(path.join(tmp, OUTPUT_MARKER), markerText());
-    await writeTrees(tmp, changed);
-    // The new state: a partial synthesis keeps the entries of the units it did not name.
-    const next: Record<string, UnitState> = opts.prune ? {} : { ...readState(outDir)?.units };
-    const byName = new Map(units.map((u) => [u.name, u]));
-    for (const name of unchanged) next[name] = { ...previous!.units[name], meta: byName.get(name)!.meta };
-    for (const u of changed) next[u.name] = { hash: u.hash, files: fileStats(path.join(tmp, u.name)) ?? {}, meta: u.meta };
-    const state = JSON.stringify({ units: next } satisfies State);
-    // What a full synthesis removes: entries that are not units (nor the marker and the state).
-    const names = new Set(units.map((u) => u.name));
-    const stale = !opts.prune || !fs.existsSync(outDir) ? [] : fs.readdirSync(outDir).filter((e) => !names.has(e) && e !== OUTPUT_MARKER && e !== STATE_FILE);
-    if (whole) {
-      fs.writeFileSync(path.join(tmp, STATE_FILE), state);
-      // Swap the whole folder: rename the old one aside, move the new one in, drop the old.
-      const old = fs.existsSync(outDir) ? `${tmp}.old` : undefined;
-      if (old) fs.renameSync(outDir, old);
-      crashPoint('swap');
-      try {
-        fs.renameSync(tmp, outDir);
-      } catch (e) {
-        if (old) fs.renameSync(old, outDir);
-        throw e;
-      }
-      if (old) fs.rmSync(old, { recursive: true, force: true });
-      return { written: changed.map((u) => u.name), unchanged, removed: stale };
+  fs.writeFileSync(path.join(tmp, OUTPUT_MARKER), markerText());
+  return { outDir, units, previous, whole, changed, unchanged, tmp };
+}
+
+/** Moves what was written into `p.tmp` into place, with the new state (see syncDirs). */
+function commit(p: Pending, opts: { prune: boolean }): SyncResult {
+  const { outDir, units, previous, whole, changed, unchanged, tmp } = p;
+  // The new state: a partial synthesis keeps the entries of the units it did not name.
+  const next: Record<string, UnitState> = opts.prune ? {} : { ...readState(outDir)?.units };
+  const byName = new Map(units.map((u) => [u.name, u]));
+  for (const name of unchanged) next[name] = { ...previous!.units[name], meta: byName.get(name)!.meta };
+  for (const u of changed) next[u.name] = { hash: u.hash, files: fileStats(path.join(tmp, u.name)) ?? {}, meta: u.meta };
+  const state = JSON.stringify({ units: next } satisfies State);
+  // What a full synthesis removes: entries that are not units (nor the marker and the state).
+  const names = new Set(units.map((u) => u.name));
+  const stale = !opts.prune || !fs.existsSync(outDir) ? [] : fs.readdirSync(outDir).filter((e) => !names.has(e) && e !== OUTPUT_MARKER && e !== STATE_FILE);
+  if (whole) {
+    fs.writeFileSync(path.join(tmp, STATE_FILE), state);
+    // Swap the whole folder: rename the old one aside, move the new one in, drop the old.
+    const old = fs.existsSync(outDir) ? `${tmp}.old` : undefined;
+    if (old) fs.renameSync(outDir, old);
+    crashPoint('swap');
+    try {
+      fs.renameSync(tmp, outDir);
+    } catch (e) {
+      if (old) fs.renameSync(old, outDir);
+      throw e;
     }
-    fs.mkdirSync(outDir, { recursive: true });
-    if (!isOwned(outDir)) fs.copyFileSync(path.join(tmp, OUTPUT_MARKER), path.join(outDir, OUTPUT_MARKER));
-    for (const u of changed) {
-      const target = path.join(outDir, u.name);
-      const old = fs.existsSync(target) ? path.join(tmp, `.old-${u.name}`) : undefined;
-      if (old) fs.renameSync(target, old);
-      crashPoint('unit-swap');
-      try {
-        fs.renameSync(path.join(tmp, u.name), target);
-      } catch (e) {
-        if (old) fs.renameSync(old, target);
-        throw e;
-      }
-    }
-    for (const e of stale) fs.renameSync(path.join(outDir, e), path.join(tmp, `.gone-${e}`));
-    if (changed.length || stale.length || parsedStates.get(path.join(outDir, STATE_FILE))?.text !== state) {
-      fs.writeFileSync(path.join(tmp, STATE_FILE), state);
-      fs.renameSync(path.join(tmp, STATE_FILE), path.join(outDir, STATE_FILE));
-    }
+    if (old) fs.rmSync(old, { recursive: true, force: true });
     return { written: changed.map((u) => u.name), unchanged, removed: stale };
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
   }
+  fs.mkdirSync(outDir, { recursive: true });
+  if (!isOwned(outDir)) fs.copyFileSync(path.join(tmp, OUTPUT_MARKER), path.join(outDir, OUTPUT_MARKER));
+  for (const u of changed) {
+    const target = path.join(outDir, u.name);
+    const old = fs.existsSync(target) ? path.join(tmp, `.old-${u.name}`) : undefined;
+    if (old) fs.renameSync(target, old);
+    crashPoint('unit-swap');
+    try {
+      fs.renameSync(path.join(tmp, u.name), target);
+    } catch (e) {
+      if (old) fs.renameSync(old, target);
+      throw e;
+    }
+  }
+  for (const e of stale) fs.renameSync(path.join(outDir, e), path.join(tmp, `.gone-${e}`));
+  if (changed.length || stale.length || parsedStates.get(path.join(outDir, STATE_FILE))?.text !== state) {
+    fs.writeFileSync(path.join(tmp, STATE_FILE), state);
+    fs.renameSync(path.join(tmp, STATE_FILE), path.join(outDir, STATE_FILE));
+  }
+  return { written: changed.map((u) => u.name), unchanged, removed: stale };
 }
 
 /**

@@ -37,9 +37,12 @@ module.exports.platform = p;
 `;
 }
 
+/** How many new units a synthesis holds as built from their declaration (lib/platform.ts HELD_UNITS): '' for the default. */
+let heldUnits = '';
+
 function run(cli: string, cwd: string, args: string[]) {
   const r = spawnSync(process.execPath, [cli, 'synth', ...args, '--json'], {
-    cwd, encoding: 'utf8', env: { ...process.env, CDK8S_FLINK_VERBOSE: '', CDK8S_FLINK_OUT: '', CDK8S_FLINK_CHARTS: '', CDK8S_FLINK_TEST_CRASH: '' },
+    cwd, encoding: 'utf8', env: { ...process.env, CDK8S_FLINK_VERBOSE: '', CDK8S_FLINK_OUT: '', CDK8S_FLINK_CHARTS: '', CDK8S_FLINK_TEST_CRASH: '', CDK8S_FLINK_TEST_HELD_UNITS: heldUnits },
   });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout) as { written: string[]; removed: string[]; built: string[] };
@@ -52,7 +55,9 @@ function mtimes(dir: string): Record<string, number> {
   return out;
 }
 
-test('incremental synth: after adding, changing, renaming and removing jobs, a shared default, props changed after declaring, a lock change and toolkit changes, the output equals a full synth; unchanged units are neither built nor touched', () => {
+for (const held of ['', '0']) {
+  test(`incremental synth${held ? ' (every new unit let go of once declared, built again when written)' : ''}: after adding, changing, renaming and removing jobs, a shared default, props changed after declaring, a lock change and toolkit changes, the output equals a full synth; unchanged units are neither built nor touched`, () => {
+  heldUnits = held;
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-incremental-'));
   scratch.push(base);
   // A copy of the toolkit, to change its code later as an upgrade would.
@@ -185,4 +190,5 @@ test('incremental synth: after adding, changing, renaming and removing jobs, a s
   assert.deepEqual(run(cli, project, [...inc, '--job', 'two']).written, ['two']);
   assert.deepEqual(run(cli, project, inc).written, ['four']);
   same('partial');
-});
+  });
+}
