@@ -18,13 +18,25 @@ function isLeaf(x: ValueSpec | { doc: string; children: ValueTree }): x is Value
   return 'schema' in x;
 }
 
+/** A subtree's key that its `key:` line gives back as written. */
+const PLAIN_KEY = /^[A-Za-z][A-Za-z0-9]*$/;
+/** A block scalar keeping its trailing line breaks: what follows it in the file could join it. */
+const KEEP_BLOCK = /\|\d?\+$/m;
+/** Leaf texts read back (text -> JSON of what it reads as): the same leaves recur across units. */
+const leavesRead = new Map<string, string>();
+const LEAVES_KEPT = 20_000;
+
 /**
  * values.yaml: every value commented, starting with its own name (Helm's convention). A value
  * without a default is refused, and the text is read back and must give the same values, so a
- * chart never ships a values.yaml that Helm cannot load.
+ * chart never ships a values.yaml that Helm cannot load. What is read back: each value's own
+ * text (once per distinct text: most recur from unit to unit), when the lines around them (plain
+ * subtree keys, comments, indentation) cannot change what they read as; otherwise the whole file.
  */
 export function renderValues(tree: ValueTree, header: string): string {
   const out: string[] = [header.trimEnd(), ''];
+  const leaves: [string, unknown, string][] = [];
+  let composable = true;
   const walk = (t: ValueTree, indent: number, at: string) => {
     const pad = ' '.repeat(indent);
     for (const [k, v] of Object.entries(t)) {
@@ -32,8 +44,11 @@ export function renderValues(tree: ValueTree, header: string): string {
       if (isLeaf(v)) {
         if (v.value === undefined) throw new Error(`values.yaml: ${at}${k} has no default value`);
         const text = emitYaml({ [k]: v.value }).replace(/^\n/, '').trimEnd();
+        leaves.push([text, { [k]: v.value }, `${at}${k}`]);
+        if (KEEP_BLOCK.test(text)) composable = false;
         out.push(...text.split('\n').map((l) => pad + l));
       } else {
+        if (!PLAIN_KEY.test(k)) composable = false;
         out.push(`${pad}${k}:`);
         walk(v.children, indent + 2, `${at}${k}.`);
       }
@@ -42,8 +57,18 @@ export function renderValues(tree: ValueTree, header: string): string {
   };
   walk(tree, 0, '');
   const text = out.join('\n').trimEnd() + '\n';
-  const read = JSON.stringify(parse(text, { schema: 'core' }));
-  if (read !== JSON.stringify(defaults(tree))) throw new Error(`values.yaml: the rendered text reads back as other values than the definition's defaults:\n${text}`);
+  if (composable) {
+    for (const [leaf, expected, at] of leaves) {
+      let read = leavesRead.get(leaf);
+      if (read === undefined) {
+        read = JSON.stringify(parse(leaf, { schema: 'core' }));
+        if (leavesRead.size < LEAVES_KEPT) leavesRead.set(leaf, read);
+      }
+      if (read !== JSON.stringify(expected)) throw new Error(`values.yaml: ${at} reads back as another value than the definition's default:\n${leaf}`);
+    }
+  } else if (JSON.stringify(parse(text, { schema: 'core' })) !== JSON.stringify(defaults(tree))) {
+    throw new Error(`values.yaml: the rendered text reads back as other values than the definition's defaults:\n${text}`);
+  }
   return text;
 }
 
