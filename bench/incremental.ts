@@ -6,9 +6,7 @@
  * - `threads`: the same on two threads (`synth --force --threads 2`: one worker thread loads
  *   the definitions too and renders units taken from a shared counter), into its own folder;
  * - `noop`: the same definitions again (every unit's inputs hashed, none built or written);
- * - `changed`: 10 jobs edited (parallelism 3), only their units built, rendered and written;
- * - `before`: for reference, the synthesis without hashing (bench/synth.ts `platform` mode,
- *   what a full synth did before synthesis became incremental), in its own folder.
+ * - `changed`: 10 jobs edited (parallelism 3), only their units built, rendered and written.
  *
  *   node build/bench/incremental.js [jobs] [runs]      a table of medians on stdout
  *   node build/bench/incremental.js --child <mode> <jobs> <out>   one measurement, JSON on stdout
@@ -19,14 +17,13 @@ import * as path from 'path';
 import { withDeferral } from '../lib/synth/deferral';
 import { incrementalContext, synthesizeInto } from '../lib/synth/synthesize';
 import { median, PhaseTimes, spawnTimedChild, timePhases } from './stats';
-import { runChild } from './synth';
 import { generatedPlatformFromArg } from './workload';
 
 type Mode = 'full' | 'threads' | 'noop' | 'changed';
 const CHANGED = 10;
 
 interface Result extends PhaseTimes {
-  readonly mode: Mode | 'before';
+  readonly mode: Mode;
   readonly written: number;
 }
 
@@ -55,8 +52,6 @@ async function main(jobs: number, runs: number): Promise<void> {
   for (let round = 0; round < runs; round++) {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-bench-incremental-'));
     try {
-      const b = runChild('platform', jobs);
-      results.push({ mode: 'before', written: b.units, buildMs: b.phases.build, synthMs: b.wallMs - b.phases.build, cpuMs: b.cpuMs, peakMiB: b.peakMiB, wallMs: b.wallMs });
       for (const mode of ['full', 'threads', 'noop', 'changed'] as Mode[]) {
         const r = spawnChild(mode, jobs, out);
         results.push(r);
@@ -66,7 +61,7 @@ async function main(jobs: number, runs: number): Promise<void> {
       fs.rmSync(out, { recursive: true, force: true });
     }
   }
-  const rows = (['before', 'full', 'threads', 'noop', 'changed'] as const).map((mode) => {
+  const rows = (['full', 'threads', 'noop', 'changed'] as const).map((mode) => {
     const rs = results.filter((r) => r.mode === mode);
     const m = (f: (r: Result) => number) => {
       const v = rs.map(f);
