@@ -259,10 +259,9 @@ export class FlinkPlatform {
   }
 
   /**
-   * Synthesis wrote the unit: let go of its construct when it can be built again as declared
-   * (a unit the app never used after declaring it, with complete inputs), so that a synthesis
-   * holds a few units' constructs at a time. Building it again (a later use) gives the same
-   * objects. @internal
+   * Synthesis wrote the unit, whose output provably depends on its inputs alone (see
+   * SynthesisUnit.inputHash): let go of its construct, so that a synthesis holds a few units'
+   * constructs at a time. Building it again (a later use) gives the same objects. @internal
    */
   public _release(name: string): void {
     const r = this.units.get(name);

@@ -225,7 +225,8 @@ export async function synthesizeInto(platform: FlinkPlatform, o: { out: string; 
       objects ??= s?.objects.length ?? fromWorkers.get(u.name)?.objects;
       s = undefined;
       fromWorkers.delete(u.name);
-      platform._release(u.name);
+      // Only a unit whose output provably depends on its inputs alone is built the same again.
+      if (u.inputHash !== undefined) platform._release(u.name);
     };
     return { u, synth, hash, meta, rendered, written, get objects() { return objects; } };
   });
