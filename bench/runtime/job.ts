@@ -79,7 +79,8 @@ export function benchObjects(o: BenchJobOptions): any[] {
       source: { bootstrapServers: o.bootstrap, topic: o.sourceTopic, groupId: o.groupId, fields: APP_LOG },
       filters: ['id IS NOT NULL'],
       countPerKey: { key: 'service' },
-      sinks: [Sink.kafka({ bootstrapServers: o.bootstrap, topic: o.sinkTopic, deliveryGuarantee: o.delivery, transactionalIdPrefix: o.transactionalIdPrefix })],
+      // (a transactional id prefix only where there are transactions: at-least-once refuses one)
+      sinks: [Sink.kafka({ bootstrapServers: o.bootstrap, topic: o.sinkTopic, deliveryGuarantee: o.delivery, ...(o.delivery === DeliveryGuarantee.EXACTLY_ONCE ? { transactionalIdPrefix: o.transactionalIdPrefix } : {}) })],
     })),
     parallelism: PARALLELISM,
     taskManagerSlots: TASK_MANAGER_SLOTS,

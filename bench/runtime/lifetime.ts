@@ -53,6 +53,10 @@ export interface LifetimeOptions {
   readonly recovery: boolean;
   /** keys set over the chosen configuration (what-if experiments; the benchmark itself sets none) */
   readonly overrides?: Record<string, string | number | boolean>;
+  /** keys removed from the chosen configuration before the overrides, so that Flink's default applies (what-if experiments) */
+  readonly without?: readonly string[];
+  /** the throughput phase alone: no latency window, no recovery */
+  readonly throughputOnly?: boolean;
   /** where the process logs of a failed lifetime are written (default: the work directory) */
   readonly failureLogDir?: string;
   readonly log: (m: string) => void;
@@ -102,7 +106,8 @@ export interface LifetimeResult {
    * groups during it, from /proc; less sensitive to other work on the machine than the wall time.
    */
   throughput: { records: number; ms: number; recordsPerSec: number; firstOutputMs: number | null; cpuMs: number | null; cpuUsPerRecord: number | null };
-  latency: { records: number; p50Ms: number; p99Ms: number; maxMs: number };
+  /** undefined when the lifetime measured throughput only */
+  latency?: { records: number; p50Ms: number; p99Ms: number; maxMs: number };
   recovery?: RecoveryResult;
   checkpoints: { completed: number; failed: number; avgEndToEndMs: number | null };
   /** keys the JobManager reports as set, for checking that the intended file was used */
@@ -142,7 +147,9 @@ export async function runLifetime(o: LifetimeOptions): Promise<LifetimeResult> {
     const generated = generatedConfig(generatedObjects);
     const chosen = o.config === 'stock' ? stockConfig(o.home, generated) : generated;
     const overrides = o.config === 'standbyOnly' ? { ...STANDBY_ONLY_OVERRIDES, ...o.overrides } : o.overrides;
-    const objects = overrides ? withConfig(generatedObjects, { ...chosen, ...overrides }) : o.config === 'stock' ? withConfig(generatedObjects, chosen) : generatedObjects;
+    const kept = o.without?.length ? Object.fromEntries(Object.entries(chosen).filter(([k]) => !o.without!.includes(k))) : chosen;
+    const objects = overrides || o.without?.length ? withConfig(generatedObjects, { ...kept, ...overrides })
+      : o.config === 'stock' ? withConfig(generatedObjects, chosen) : generatedObjects;
 
     // --- pre-load
     const pre = await o.tools.produce(source, o.records);
@@ -205,6 +212,14 @@ export async function runLifetime(o: LifetimeOptions): Promise<LifetimeResult> {
     if (has('restart-strategy.type') !== (o.config !== 'stock')) {
       throw new Error(`${o.tag}: the JobManager ${has('restart-strategy.type') ? 'has' : 'lacks'} restart-strategy.type; the ${o.config} configuration was not applied`);
     }
+    // ... and so are the what-if changes: a removed key is gone, an override has its value.
+    for (const k of o.without ?? []) {
+      if (has(k) && !(overrides && k in overrides)) throw new Error(`${o.tag}: the JobManager still has ${k}, which this lifetime removed`);
+    }
+    for (const [k, v] of Object.entries(overrides ?? {})) {
+      const got = conf.find((e) => e.key === k)?.value;
+      if (got !== String(v)) throw new Error(`${o.tag}: the JobManager has ${k}: ${got ?? '(unset)'}, expected the override ${String(v)}`);
+    }
     const expectedTaskManagers = c.local.taskManager.replicas;
     if (expectedTaskManagers !== 2 + standbys) {
       throw new Error(`${o.tag}: the synthesized TaskManager Deployment has ${expectedTaskManagers} replicas; expected 2 + ${standbys} standby`);
@@ -263,123 +278,126 @@ export async function runLifetime(o: LifetimeOptions): Promise<LifetimeResult> {
     };
     log(`${o.tag}: throughput ${Math.round(throughput.recordsPerSec)} records/s (${o.records} in ${ms} ms; Flink CPU ${cpuMs} ms, ${throughput.cpuUsPerRecord?.toFixed(1)} us/record)`);
 
-    for (let i = 2; i < expectedTaskManagers; i++) await c.replaceTaskManager(i);
-
-    // --- 2. latency, then 3. recovery, with one stream of appended records
-    producer = kafka.client(`${o.tag}-appender`).producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
-    const p = producer;
-    stopAppending = false;
-    const tAppend = Date.now();
-    let appendError: Error | undefined;
-    appender = (async () => {
-      let seq = 0;
-      while (!stopAppending) {
-        const due = Math.floor(((Date.now() - tAppend) / 1000) * o.latencyRate) - seq;
-        if (due > 0) {
-          const now = Date.now();
-          const ts = new Date(now).toISOString().slice(0, 23);
-          const messages = [];
-          for (let i = 0; i < Math.min(due, 5000); i++, seq++) {
-            appendMs[seq] = now;
-            messages.push({ value: JSON.stringify({ id: `s-${seq}`, ts, service: SERVICES[seq % SERVICES.length], level: 'INFO', message: `user u${seq % 97} called /api/v1/orders/${seq}` }) });
-          }
-          await p.send({ topic: source, acks: -1, messages });
-        }
-        await sleep(50);
-      }
-    })().catch((e: Error) => { appendError = e; });
-
-    await sleep(o.latencySeconds * 1000);
-    const windowEnd = appendMs.length;
-    await waitFor(() => frontier >= windowEnd - 1 || appendError, { timeoutMs: 60_000, intervalMs: 50, what: `the ${windowEnd} records of the latency window in the sink`, abortIf: c.died });
-    if (appendError) throw appendError;
-    const lat = Array.from({ length: windowEnd }, (_, s) => firstSeen[s] - stampMs[s]);
-    const latency = { records: windowEnd, p50Ms: percentile(lat, 50), p99Ms: percentile(lat, 99), maxMs: Math.max(...lat) };
-    log(`${o.tag}: latency p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms over ${windowEnd} records at ${o.latencyRate}/s`);
-
+    let latency: LifetimeResult['latency'];
     let recovery: RecoveryResult | undefined;
-    if (o.recovery) {
-      const base = await subtasks();
-      const baseAttempt = Math.max(...base.map((s) => s.attempt));
-      // All of them, the standby included, registered: else the standby's slot would not be free at the kill.
-      await waitFor(async () => (await taskManagerIds()).length >= expectedTaskManagers, { timeoutMs: 60_000, intervalMs: 200, what: `${expectedTaskManagers} TaskManagers registered`, abortIf: c.died });
-      const before = new Set(await taskManagerIds());
-      if (before.size !== expectedTaskManagers) throw new Error(`${o.tag}: ${before.size} TaskManagers registered before the kill, expected ${expectedTaskManagers}`);
-      if (o.config === 'spare') {
-        // The job spread over both TaskManagers, each with its spare slot free: the kill hits a busy one.
-        const tms = (await restGet<{ taskmanagers: Array<{ id: string; slotsNumber: number; freeSlots: number }> }>(`${rest}/taskmanagers`)).taskmanagers;
-        const layout = tms.map((t) => `${t.slotsNumber - t.freeSlots}/${t.slotsNumber}`);
-        if (tms.some((t) => t.slotsNumber !== 1 + SPARE_SLOTS || t.freeSlots !== SPARE_SLOTS)) throw new Error(`${o.tag}: slots used per TaskManager ${layout.join(', ')}; expected 1/${1 + SPARE_SLOTS} on each`);
-      }
-      const tKill = Date.now();
-      await c.killTaskManager(1);
-      await c.replaceTaskManager(1);
-      log(`${o.tag}: TaskManager 1 killed and a replacement started (${Date.now() - tKill} ms)`);
-      // The cluster's view of its TaskManagers, until the phase ends.
-      let tRegistered: number | undefined;
-      let tReleased: number | undefined;
-      watching = true;
-      const watcher = (async () => {
-        while (watching && (tRegistered === undefined || tReleased === undefined) && Date.now() - tKill < 300_000) {
-          const ids = await taskManagerIds().catch(() => undefined);
-          const now = Date.now();
-          if (ids) {
-            if (tRegistered === undefined && ids.some((id) => !before.has(id))) tRegistered = now;
-            if (tReleased === undefined && ids.filter((id) => before.has(id)).length < before.size) tReleased = now;
+    if (!o.throughputOnly) {
+      for (let i = 2; i < expectedTaskManagers; i++) await c.replaceTaskManager(i);
+
+      // --- 2. latency, then 3. recovery, with one stream of appended records
+      producer = kafka.client(`${o.tag}-appender`).producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+      await producer.connect();
+      const p = producer;
+      stopAppending = false;
+      const tAppend = Date.now();
+      let appendError: Error | undefined;
+      appender = (async () => {
+        let seq = 0;
+        while (!stopAppending) {
+          const due = Math.floor(((Date.now() - tAppend) / 1000) * o.latencyRate) - seq;
+          if (due > 0) {
+            const now = Date.now();
+            const ts = new Date(now).toISOString().slice(0, 23);
+            const messages = [];
+            for (let i = 0; i < Math.min(due, 5000); i++, seq++) {
+              appendMs[seq] = now;
+              messages.push({ value: JSON.stringify({ id: `s-${seq}`, ts, service: SERVICES[seq % SERVICES.length], level: 'INFO', message: `user u${seq % 97} called /api/v1/orders/${seq}` }) });
+            }
+            await p.send({ topic: source, acks: -1, messages });
           }
-          await sleep(200);
+          await sleep(50);
         }
-      })();
-      let seenFailing = false;
-      await waitFor(async () => {
-        const xs = await subtasks().catch(() => undefined);
-        if (!xs) return false;
-        if (!allRunning(xs, baseAttempt + 1) && xs.some((s) => s.status !== 'RUNNING' || s.attempt > baseAttempt)) seenFailing = true;
-        return seenFailing && allRunning(xs, baseAttempt + 1);
-      }, { timeoutMs: 240_000, intervalMs: 200, what: `job ${jobId} RUNNING again after the kill`, abortIf: c.died });
-      const times = await taskTimes();
-      const tRun = times.running;
-      tRunningAgain = tRun;
-      checkCaughtUp(Date.now());
-      log(`${o.tag}: RUNNING again ${tRun - tKill} ms after the kill`);
-      await waitFor(() => tCaughtUp !== undefined, { timeoutMs: 120_000, intervalMs: 50, what: 'the sink to catch up after the kill', abortIf: c.died }).catch((e: Error) => log(`${o.tag}: ${e.message}`));
-      await sleep(2000);
+      })().catch((e: Error) => { appendError = e; });
+
+      await sleep(o.latencySeconds * 1000);
+      const windowEnd = appendMs.length;
+      await waitFor(() => frontier >= windowEnd - 1 || appendError, { timeoutMs: 60_000, intervalMs: 50, what: `the ${windowEnd} records of the latency window in the sink`, abortIf: c.died });
+      if (appendError) throw appendError;
+      const lat = Array.from({ length: windowEnd }, (_, s) => firstSeen[s] - stampMs[s]);
+      latency = { records: windowEnd, p50Ms: percentile(lat, 50), p99Ms: percentile(lat, 99), maxMs: Math.max(...lat) };
+      log(`${o.tag}: latency p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms over ${windowEnd} records at ${o.latencyRate}/s`);
+
+      if (o.recovery) {
+        const base = await subtasks();
+        const baseAttempt = Math.max(...base.map((s) => s.attempt));
+        // All of them, the standby included, registered: else the standby's slot would not be free at the kill.
+        await waitFor(async () => (await taskManagerIds()).length >= expectedTaskManagers, { timeoutMs: 60_000, intervalMs: 200, what: `${expectedTaskManagers} TaskManagers registered`, abortIf: c.died });
+        const before = new Set(await taskManagerIds());
+        if (before.size !== expectedTaskManagers) throw new Error(`${o.tag}: ${before.size} TaskManagers registered before the kill, expected ${expectedTaskManagers}`);
+        if (o.config === 'spare') {
+          // The job spread over both TaskManagers, each with its spare slot free: the kill hits a busy one.
+          const tms = (await restGet<{ taskmanagers: Array<{ id: string; slotsNumber: number; freeSlots: number }> }>(`${rest}/taskmanagers`)).taskmanagers;
+          const layout = tms.map((t) => `${t.slotsNumber - t.freeSlots}/${t.slotsNumber}`);
+          if (tms.some((t) => t.slotsNumber !== 1 + SPARE_SLOTS || t.freeSlots !== SPARE_SLOTS)) throw new Error(`${o.tag}: slots used per TaskManager ${layout.join(', ')}; expected 1/${1 + SPARE_SLOTS} on each`);
+        }
+        const tKill = Date.now();
+        await c.killTaskManager(1);
+        await c.replaceTaskManager(1);
+        log(`${o.tag}: TaskManager 1 killed and a replacement started (${Date.now() - tKill} ms)`);
+        // The cluster's view of its TaskManagers, until the phase ends.
+        let tRegistered: number | undefined;
+        let tReleased: number | undefined;
+        watching = true;
+        const watcher = (async () => {
+          while (watching && (tRegistered === undefined || tReleased === undefined) && Date.now() - tKill < 300_000) {
+            const ids = await taskManagerIds().catch(() => undefined);
+            const now = Date.now();
+            if (ids) {
+              if (tRegistered === undefined && ids.some((id) => !before.has(id))) tRegistered = now;
+              if (tReleased === undefined && ids.filter((id) => before.has(id)).length < before.size) tReleased = now;
+            }
+            await sleep(200);
+          }
+        })();
+        let seenFailing = false;
+        await waitFor(async () => {
+          const xs = await subtasks().catch(() => undefined);
+          if (!xs) return false;
+          if (!allRunning(xs, baseAttempt + 1) && xs.some((s) => s.status !== 'RUNNING' || s.attempt > baseAttempt)) seenFailing = true;
+          return seenFailing && allRunning(xs, baseAttempt + 1);
+        }, { timeoutMs: 240_000, intervalMs: 200, what: `job ${jobId} RUNNING again after the kill`, abortIf: c.died });
+        const times = await taskTimes();
+        const tRun = times.running;
+        tRunningAgain = tRun;
+        checkCaughtUp(Date.now());
+        log(`${o.tag}: RUNNING again ${tRun - tKill} ms after the kill`);
+        await waitFor(() => tCaughtUp !== undefined, { timeoutMs: 120_000, intervalMs: 50, what: 'the sink to catch up after the kill', abortIf: c.died }).catch((e: Error) => log(`${o.tag}: ${e.message}`));
+        await sleep(2000);
+        stopAppending = true;
+        await appender;
+        if (appendError) throw appendError;
+        const appended = appendMs.length;
+        await waitFor(() => frontier >= appended - 1, { timeoutMs: 90_000, intervalMs: 100, what: `all ${appended} appended records in the sink` }).catch((e: Error) => log(`${o.tag}: ${e.message}`));
+        watching = false;
+        await watcher;
+        const admin = kafka.client(`${o.tag}-offsets`).admin();
+        await admin.connect();
+        const inputRecords = await admin.fetchTopicOffsets(source).then((ps) => ps.reduce((n, x) => n + Number(x.high) - Number(x.low), 0)).finally(() => admin.disconnect());
+        const ex = (await exceptions()).filter((e) => e.timestamp >= tKill - 1000).sort((a, b) => a.timestamp - b.timestamp);
+        recovery = {
+          failureDetectedMs: ex.length ? ex[0].timestamp - tKill : null,
+          runningMs: tRun - tKill,
+          caughtUpMs: tCaughtUp !== undefined ? tCaughtUp - tKill : null,
+          failures: ex.map((e) => ({ atMs: e.timestamp - tKill, exception: `${e.exceptionName}: ${(e.stacktrace ?? '').split('\n')[0].replace(/^[\w.$]+: /, '').slice(0, 200)}`, task: e.taskName })),
+          failovers: ex.length,
+          replacementRegisteredMs: tRegistered !== undefined ? tRegistered - tKill : null,
+          taskManagersBefore: before.size,
+          runningBeforeReplacement: tRegistered === undefined || tRun < tRegistered,
+          killedReleasedMs: tReleased !== undefined ? tReleased - tKill : null,
+          deployedMs: times.deploying - tKill,
+          lost: appended - distinct,
+          duplicates: seqArrivals - distinct,
+          duplicateSamples,
+          inputDuplicates: inputRecords - o.records - appended,
+        };
+        log(`${o.tag}: failure noticed +${recovery.failureDetectedMs} ms (${recovery.failovers} failovers), replacement registered +${recovery.replacementRegisteredMs} ms, killed TaskManager released +${recovery.killedReleasedMs} ms, deployed +${recovery.deployedMs} ms, RUNNING +${recovery.runningMs} ms, caught up +${recovery.caughtUpMs} ms; lost ${recovery.lost}, duplicates ${recovery.duplicates}`);
+        if (recovery.lost > 0) throw new Error(`${o.tag}: ${recovery.lost} appended records never reached the sink`);
+        if (o.delivery === DeliveryGuarantee.EXACTLY_ONCE && recovery.duplicates > recovery.inputDuplicates) {
+          throw new Error(`${o.tag}: ${recovery.duplicates} duplicates under exactly-once (input duplicates: ${recovery.inputDuplicates}); first: ${JSON.stringify(duplicateSamples.slice(0, 3))}`);
+        }
+      }
       stopAppending = true;
       await appender;
-      if (appendError) throw appendError;
-      const appended = appendMs.length;
-      await waitFor(() => frontier >= appended - 1, { timeoutMs: 90_000, intervalMs: 100, what: `all ${appended} appended records in the sink` }).catch((e: Error) => log(`${o.tag}: ${e.message}`));
-      watching = false;
-      await watcher;
-      const admin = kafka.client(`${o.tag}-offsets`).admin();
-      await admin.connect();
-      const inputRecords = await admin.fetchTopicOffsets(source).then((ps) => ps.reduce((n, x) => n + Number(x.high) - Number(x.low), 0)).finally(() => admin.disconnect());
-      const ex = (await exceptions()).filter((e) => e.timestamp >= tKill - 1000).sort((a, b) => a.timestamp - b.timestamp);
-      recovery = {
-        failureDetectedMs: ex.length ? ex[0].timestamp - tKill : null,
-        runningMs: tRun - tKill,
-        caughtUpMs: tCaughtUp !== undefined ? tCaughtUp - tKill : null,
-        failures: ex.map((e) => ({ atMs: e.timestamp - tKill, exception: `${e.exceptionName}: ${(e.stacktrace ?? '').split('\n')[0].replace(/^[\w.$]+: /, '').slice(0, 200)}`, task: e.taskName })),
-        failovers: ex.length,
-        replacementRegisteredMs: tRegistered !== undefined ? tRegistered - tKill : null,
-        taskManagersBefore: before.size,
-        runningBeforeReplacement: tRegistered === undefined || tRun < tRegistered,
-        killedReleasedMs: tReleased !== undefined ? tReleased - tKill : null,
-        deployedMs: times.deploying - tKill,
-        lost: appended - distinct,
-        duplicates: seqArrivals - distinct,
-        duplicateSamples,
-        inputDuplicates: inputRecords - o.records - appended,
-      };
-      log(`${o.tag}: failure noticed +${recovery.failureDetectedMs} ms (${recovery.failovers} failovers), replacement registered +${recovery.replacementRegisteredMs} ms, killed TaskManager released +${recovery.killedReleasedMs} ms, deployed +${recovery.deployedMs} ms, RUNNING +${recovery.runningMs} ms, caught up +${recovery.caughtUpMs} ms; lost ${recovery.lost}, duplicates ${recovery.duplicates}`);
-      if (recovery.lost > 0) throw new Error(`${o.tag}: ${recovery.lost} appended records never reached the sink`);
-      if (o.delivery === DeliveryGuarantee.EXACTLY_ONCE && recovery.duplicates > recovery.inputDuplicates) {
-        throw new Error(`${o.tag}: ${recovery.duplicates} duplicates under exactly-once (input duplicates: ${recovery.inputDuplicates}); first: ${JSON.stringify(duplicateSamples.slice(0, 3))}`);
-      }
     }
-    stopAppending = true;
-    await appender;
 
     const cp = await restGet<{ counts: { completed: number; failed: number }; summary?: { end_to_end_duration?: { avg?: number } } }>(`${rest}/jobs/${jobId}/checkpoints`);
     return {
