@@ -7,6 +7,7 @@ export * from './cluster/flink-cluster';
 export * from './cluster/labels';
 export * from './cluster/network-policy';
 export * from './cluster/access';
+export { TaskManagerPoolProps, ResolvedPool, PoolObjects } from './cluster/task-manager-pool';
 export * from './job-source';
 export * from './application';
 export * from './autoscaling';

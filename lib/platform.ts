@@ -232,7 +232,10 @@ export class FlinkPlatform {
 
   /** Declares a session cluster that session jobs can run on. */
   public addSessionCluster(name: string, props: FlinkSessionClusterProps = {}): FlinkSessionCluster {
-    return this.declare(name, 'session-cluster', props, (chart, p) => this.monitor(chart, new FlinkSessionCluster(chart, name, this.clusterProps(name, p))));
+    return this.declare(name, 'session-cluster', props, (chart, p) => {
+      const pool = p.taskManagerPool && p.taskManagerPool.opsImage === undefined && this.opsImage ? { taskManagerPool: { ...p.taskManagerPool, opsImage: this.opsImage } } : {};
+      return this.monitor(chart, new FlinkSessionCluster(chart, name, this.clusterProps(name, { ...p, ...pool })));
+    });
   }
 
   /** Declares a job that runs on a session cluster. */

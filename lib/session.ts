@@ -9,12 +9,14 @@ import { FlinkVersion } from './config/flink-version';
 import { durationMs } from './config/units';
 import { checkImage, FlinkCluster, FlinkClusterProps, MAX_NAME_LENGTH } from './cluster/flink-cluster';
 import { recommendedLabels } from './cluster/labels';
+import { restrictedSecurityContext } from './cluster/pod-customization';
 import { PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY } from './rules/guards';
 import { REST_CLIENT_LABEL } from './cluster/network-policy';
 import { checkInt, checkLabels, checkName, checkUri, ValidationError } from './errors';
 import { BoundJob, checkJobId, checkParallelism, JobSource } from './job-source';
 import { checkImageServes, RuntimeImage, StorageCredentials } from './runtime-image';
 import { PACKAGE_VERSION } from './version';
+import { OPS_UID, PoolObjects, ResolvedPool, resolvePool, TaskManagerPoolProps, taskManagerPool } from './cluster/task-manager-pool';
 
 /** What a session job needs to know about the cluster it runs on. */
 export interface ISessionCluster {
@@ -34,8 +36,16 @@ export interface ISessionCluster {
 }
 
 export interface FlinkSessionClusterProps extends FlinkClusterProps {
-  /** @default 2 */
+  /** A fixed number of TaskManagers (or `taskManagerPool`). @default 2 */
   readonly taskManagerReplicas?: number;
+  /**
+   * A TaskManager pool that follows demand instead of a fixed count: between `min` and `max`
+   * TaskManagers, as many as the slots the running and waiting jobs need (plus `spareSlots`),
+   * grown at once and shrunk after `scaleDownDelay` by idle TaskManagers only. A Deployment
+   * `<name>-pool` runs it (the operations image's `pool` command).
+   * @default - none: taskManagerReplicas
+   */
+  readonly taskManagerPool?: TaskManagerPoolProps;
   /**
    * Accept that the REST API is reachable from outside the Kubernetes cluster: required for a
    * `restServiceType` other than ClusterIP and for address blocks in `networkPolicy.restClients`.
@@ -53,8 +63,13 @@ export interface FlinkSessionClusterProps extends FlinkClusterProps {
  * failure restarts every job with a task on it. Jobs are declared with `FlinkSessionJob`.
  */
 export class FlinkSessionCluster extends FlinkCluster implements ISessionCluster {
+  /** The fixed TaskManager count; with a pool, its minimum. */
   public readonly taskManagerReplicas: number;
   public readonly storageCredentials?: readonly StorageCredentials[];
+  /** The pool's settings, when the cluster has one. */
+  public readonly taskManagerPool?: ResolvedPool;
+  /** Escape hatches: the pool's objects, when the cluster has one. */
+  public readonly poolObjects?: PoolObjects;
 
   constructor(scope: Construct, id: string, props: FlinkSessionClusterProps = {}) {
     const standby = (props as { standbyTaskManagers?: unknown }).standbyTaskManagers;
@@ -65,14 +80,25 @@ export class FlinkSessionCluster extends FlinkCluster implements ISessionCluster
     if (spare !== undefined) {
       throw new ValidationError('spareSlotsPerTaskManager', spare, 'applies to application clusters; a session cluster\'s free slots already take over a lost TaskManager\'s tasks: raise taskManagerReplicas beyond the slots its jobs need');
     }
-    const replicas = checkInt('taskManagerReplicas', props.taskManagerReplicas ?? 2, 1, 1000);
+    if (props.taskManagerPool !== undefined && props.taskManagerReplicas !== undefined) {
+      throw new ValidationError('taskManagerReplicas', props.taskManagerReplicas, 'is set together with taskManagerPool, which owns the TaskManager count; expected one of them');
+    }
+    const pool = props.taskManagerPool !== undefined ? resolvePool(props.taskManagerPool, `cdk8s-flink-ops:${PACKAGE_VERSION}`) : undefined;
+    const replicas = pool ? pool.min : checkInt('taskManagerReplicas', props.taskManagerReplicas ?? 2, 1, 1000);
     super(scope, id, props.name ?? id, StorageCredentials._apply(props), () => ({
       mode: 'session',
       jobManagerArgs: ['jobmanager'],
-      taskManagerReplicas: replicas,
+      // with a pool the Deployment has no replicas: the pool sets them, and nothing else fights it
+      taskManagerReplicas: pool ? undefined : replicas,
       restExposureAllowed: props.allowRemoteCodeExecutionViaRestApi === true,
     }));
     this.taskManagerReplicas = replicas;
+    if (pool) {
+      this.taskManagerPool = pool;
+      this.poolObjects = taskManagerPool(this, (suffix, component) => this.objectMetadata(suffix, component), {
+        name: this.name, slots: this.taskManagerSlots, pool, pullPolicy: props.imagePullPolicy ?? 'IfNotPresent',
+      });
+    }
     this.storageCredentials = props.storageCredentials;
     checkImageServes(this.runtimeImage, this.version, {
       checkpointDirectory: this.checkpointDirectory,
@@ -81,8 +107,9 @@ export class FlinkSessionCluster extends FlinkCluster implements ISessionCluster
     });
   }
 
+  /** Slots at the fixed TaskManager count, or at the pool's maximum. */
   public get totalSlots(): number {
-    return this.taskManagerReplicas * this.taskManagerSlots;
+    return (this.taskManagerPool?.max ?? this.taskManagerReplicas) * this.taskManagerSlots;
   }
 }
 
@@ -125,7 +152,6 @@ export interface FlinkSessionJobProps {
 
 /** Where the submitter finds the job's spec. */
 export const SUBMIT_SPEC_DIR = '/etc/cdk8s-flink/job';
-const OPS_UID = 10001;
 
 /**
  * A job declared against a session cluster. The objects here submit it: a ConfigMap with the
@@ -257,10 +283,7 @@ export class FlinkSessionJob extends Construct {
               imagePullPolicy: 'IfNotPresent',
               args: submitArgs,
               ...(submitEnv ? { env: submitEnv } : {}),
-              securityContext: {
-                allowPrivilegeEscalation: false, privileged: false, readOnlyRootFilesystem: true, runAsNonRoot: true,
-                capabilities: { drop: ['ALL'] },
-              },
+              securityContext: restrictedSecurityContext(),
               resources: {
                 requests: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('128Mi') },
                 limits: { memory: k8s.Quantity.fromString('128Mi') },

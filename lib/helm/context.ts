@@ -44,3 +44,18 @@ export function goString(s: string): string {
  * annotation is the hash of this file as rendered (see helpers.ts), so nothing else may be in it.
  */
 export const FLINK_CONFIG_TEMPLATE = 'flink-config.yaml';
+
+/** An object's chart metadata: the release-based name, the release namespace, the recommended labels (beyond them the object's own), its annotations. */
+export function baseMetadata(o: any, name: string, c: string, extra: Record<string, unknown> = {}): any {
+  const component = o.metadata.labels?.['app.kubernetes.io/component'] ?? '';
+  // Labels beyond the recommended ones (grafana_dashboard, ...) stay; `release` comes from values.
+  const others = Object.entries(o.metadata.labels ?? {}).filter(([k]) => !k.startsWith('app.kubernetes.io/') && k !== 'release');
+  const extraLabels = others.length ? ` "extra" (dict ${others.map(([k, v]) => `${JSON.stringify(k)} ${JSON.stringify(v)}`).join(' ')})` : '';
+  return {
+    name: T(`{{ include "${c}.fullname" . }}${o.metadata.name.slice(name.length)}`),
+    namespace: T('{{ .Release.Namespace }}'),
+    labels: B(`include "${c}.labels" (dict "ctx" $ "component" "${component}"${extraLabels})`),
+    ...(o.metadata.annotations ? { annotations: o.metadata.annotations } : {}),
+    ...extra,
+  };
+}

@@ -10,8 +10,9 @@ import { PACKAGE_VERSION } from '../version';
 import { Ctx, FLINK_CONFIG_TEMPLATE, goString } from './context';
 import { managedKeys } from './cluster-values';
 import { optionValueChecks } from './option-checks';
+import { poolOf, poolPodLabelsHelper } from './pool-chart';
 import {
-  failBlock, IMAGE_PINNED, JOB_MANAGER_HEAP_MINIMUM, LAST_STATE_NEEDS_HA_CHECKPOINTS, PARALLELISM_WITHIN_AUTOSCALING, PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY, SPARE_SLOTS_HOLD_THE_JOB, SUSPEND_NEEDS_DIRECTORY, TASK_HEAP_MINIMUM,
+  failBlock, IMAGE_PINNED, JOB_MANAGER_HEAP_MINIMUM, LAST_STATE_NEEDS_HA_CHECKPOINTS, PARALLELISM_WITHIN_AUTOSCALING, PARALLELISM_WITHIN_SLOTS, POOL_MIN_WITHIN_MAX, SAVEPOINT_NEEDS_DIRECTORY, SPARE_SLOTS_HOLD_THE_JOB, SUSPEND_NEEDS_DIRECTORY, TASK_HEAP_MINIMUM,
 } from '../rules/guards';
 
 /** templates/_helpers.tpl: names, labels, images, resources, the Flink configuration and the checks that fail a release. */
@@ -229,13 +230,13 @@ ${TASK_HEAP_MINIMUM.assignments!(tmMemory)}{{- if ${TASK_HEAP_MINIMUM.refusedWhe
 {{- if ${JOB_MANAGER_HEAP_MINIMUM.refusedWhen({ processMiB: `include "${c}.mebibytes" .Values.jobManager.resources.memory | atoi` })} -}}
 {{- fail (printf "jobManager.resources.memory: %s is below Flink's minimum; expected at least ${minJm}Mi" .Values.jobManager.resources.memory) -}}
 {{- end -}}
-${taskManagerChecks(ctx)}${flinkConfigurationChecks(managedKeys(cluster), v)}${app ? appValidation(ctx, slots) : sessionValidation()}{{- end -}}
+${taskManagerChecks(ctx)}${flinkConfigurationChecks(managedKeys(cluster), v)}${app ? appValidation(ctx, slots) : sessionValidation(ctx)}{{- end -}}
 ${app ? `
 {{/* The job id of the first install: sha256("cdk8s-flink/<namespace>/<release>"), as the toolkit derives it. Upgrade hooks rotate it. */}}
 {{- define "${c}.jobId" -}}
 ${app.jobIdGiven ? app.jobId : `{{- sha256sum (printf "cdk8s-flink/%s/%s" .Release.Namespace .Release.Name) | trunc 32 -}}`}
 {{- end -}}
-${jmArgs}` : ''}${affinityHelper('jobmanager', 'JobManager (standbys)')}${affinityHelper('taskmanager', 'TaskManager')}
+${jmArgs}` : ''}${poolOf(cluster) ? poolPodLabelsHelper(c, REST_CLIENT_LABEL) : ''}${affinityHelper('jobmanager', 'JobManager (standbys)')}${affinityHelper('taskmanager', 'TaskManager')}
 {{/* Peers allowed to call the REST API: ${app ? 'the hooks and the test pod' : 'the session jobs\' submitters'}, the ingress controller with an Ingress, then networkPolicy.restClients. */}}
 
 {{/* The pods' ServiceAccount: serviceAccount.name, else <release>-flink when the chart creates it. */}}
@@ -290,8 +291,12 @@ export function affinityTemplate(aff: any, c: string, component: string): string
 }
 
 /** A session cluster's REST API runs uploaded jars: address blocks among its clients need the opt-in. */
-export function sessionValidation(): string {
-  return `{{- if not .Values.networkPolicy.allowRemoteCodeExecutionViaRestApi -}}
+export function sessionValidation(ctx: Ctx): string {
+  const pool = poolOf(ctx.cluster) ? `{{- if ${POOL_MIN_WITHIN_MAX.refusedWhen()} -}}
+{{- fail (printf "taskManager.pool.min: %d is above taskManager.pool.max (%d); expected at most max" (int .Values.taskManager.pool.min) (int .Values.taskManager.pool.max)) -}}
+{{- end -}}
+` : '';
+  return `${pool}{{- if not .Values.networkPolicy.allowRemoteCodeExecutionViaRestApi -}}
 {{- if .Values.ingress.enabled -}}
 {{- fail "ingress.enabled: true exposes the session cluster's REST API (jar upload and run: code execution) through an ingress controller; expected networkPolicy.allowRemoteCodeExecutionViaRestApi: true to accept that, or ingress.enabled: false" -}}
 {{- end -}}

@@ -4,25 +4,13 @@ import { CONFIG_INIT_CONTAINER, FETCH_JAR_INIT_CONTAINER, PORTS } from '../clust
 import { emitTemplate, TplIf, TplLiteral, TplString } from '../synth/yaml';
 import { ValidationError } from '../errors';
 import { KafkaTls } from '../pipeline/pipeline';
-import { B, Ctx, FLINK_CONFIG_TEMPLATE, goString, T } from './context';
+import { B, baseMetadata, Ctx, FLINK_CONFIG_TEMPLATE, goString, T } from './context';
 import { releaseReferences } from './references';
 import { LABELS } from './values';
+import { isPoolObject, templatizePool } from './pool-chart';
 
 /** The objects of dist/ as chart templates: release-based names and labels, values for images, resources, scheduling and switches, monitoring and network policy. */
 
-export function baseMetadata(o: any, name: string, c: string, extra: Record<string, unknown> = {}): any {
-  const component = o.metadata.labels?.['app.kubernetes.io/component'] ?? '';
-  // Labels beyond the recommended ones (grafana_dashboard, ...) stay; `release` comes from values.
-  const others = Object.entries(o.metadata.labels ?? {}).filter(([k]) => !k.startsWith('app.kubernetes.io/') && k !== 'release');
-  const extraLabels = others.length ? ` "extra" (dict ${others.map(([k, v]) => `${JSON.stringify(k)} ${JSON.stringify(v)}`).join(' ')})` : '';
-  return {
-    name: T(`{{ include "${c}.fullname" . }}${o.metadata.name.slice(name.length)}`),
-    namespace: T('{{ .Release.Namespace }}'),
-    labels: B(`include "${c}.labels" (dict "ctx" $ "component" "${component}"${extraLabels})`),
-    ...(o.metadata.annotations ? { annotations: o.metadata.annotations } : {}),
-    ...extra,
-  };
-}
 
 /**
  * The monitoring text generated with the cluster's name or namespace (lib/release-text.ts) as
@@ -169,6 +157,7 @@ export function templatizeObject(o: any, ctx: Ctx, configFile: string): { file: 
   const { name, c } = ctx;
   const which = monitoringSwitch(o, ctx);
   if (which) return templatizeMonitoring(o, ctx, which);
+  if (isPoolObject(o, ctx)) return templatizePool(o, ctx);
   const suffix = o.metadata.name.slice(name.length).replace(/^-/, '');
   let out: any;
   let file = `${o.kind.toLowerCase()}${suffix ? `-${suffix}` : ''}.yaml`;

@@ -208,6 +208,16 @@ function flinkDeployment(c: FlinkApplication | FlinkSessionCluster, objects: Jso
   const log4j = objects.find((o) => o.kind === 'ConfigMap' && o.metadata?.name === c.configMap.name)?.data?.[LOG4J_FILE];
   if (log4j !== undefined) spec.logConfiguration = { [LOG4J_FILE]: log4j };
   if (c.ingressOptions) spec.ingress = operatorIngress(c.ingressOptions);
+  if (c instanceof FlinkSessionCluster && c.taskManagerPool) {
+    // A native session cluster already starts TaskManagers as its jobs need slots and releases
+    // idle ones: the pool's bounds, spare slots and delay become the JobManager's own settings.
+    const p = c.taskManagerPool;
+    const slots = c.taskManagerSlots;
+    if (p.min > 0) spec.flinkConfiguration['slotmanager.number-of-slots.min'] = String(p.min * slots);
+    spec.flinkConfiguration['slotmanager.number-of-slots.max'] = String(p.max * slots);
+    if (p.spareSlots > 0) spec.flinkConfiguration['slotmanager.redundant-taskmanager-num'] = String(Math.ceil(p.spareSlots / slots));
+    spec.flinkConfiguration['resourcemanager.taskmanager-timeout'] = `${p.scaleDownDelaySeconds * 1000} ms`;
+  }
   if (c instanceof FlinkApplication) {
     if (c.reactive) {
       spec.flinkConfiguration['scheduler-mode'] = 'reactive';

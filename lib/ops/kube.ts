@@ -18,6 +18,13 @@ export class Kube {
       { ca: fs.readFileSync(`${dir}/ca.crt`) }, () => fs.readFileSync(`${dir}/token`, 'utf8').trim());
   }
 
+  /** The namespace of the pod this runs in (its service account's). */
+  public static podNamespace(): string {
+    const file = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+    if (!fs.existsSync(file)) throw new OpsError('--namespace is required outside a pod (no service account namespace file)');
+    return fs.readFileSync(file, 'utf8').trim();
+  }
+
   public static fromKubeconfig(file: string): Kube {
     let cfg: any;
     try {
@@ -92,6 +99,30 @@ export class Kube {
     if (r.status === 404) return false;
     if (r.status !== 200) throw new OpsError(`deleting ConfigMap ${namespace}/${name} failed: ${r.status} ${r.body?.message ?? ''}`.trim());
     return true;
+  }
+
+  /** A Deployment's replicas, from its scale subresource. */
+  public async getScale(namespace: string, deployment: string): Promise<number> {
+    const r = await this.request<any>('GET', `/apis/apps/v1/namespaces/${namespace}/deployments/${deployment}/scale`);
+    if (r.status !== 200) throw new OpsError(`reading the scale of Deployment ${namespace}/${deployment} failed: ${r.status} ${r.body?.message ?? ''}`.trim());
+    return r.body.spec?.replicas ?? 0;
+  }
+
+  public async setScale(namespace: string, deployment: string, replicas: number): Promise<void> {
+    const r = await this.request<any>('PATCH', `/apis/apps/v1/namespaces/${namespace}/deployments/${deployment}/scale`, { spec: { replicas } }, 'application/merge-patch+json');
+    if (r.status !== 200) throw new OpsError(`scaling Deployment ${namespace}/${deployment} to ${replicas} failed: ${r.status} ${r.body?.message ?? ''}`.trim());
+  }
+
+  /** The pods a label selector picks: name, IP and annotations. */
+  public async listPods(namespace: string, labelSelector: string): Promise<Array<{ name: string; ip?: string; annotations: Record<string, string> }>> {
+    const r = await this.request<any>('GET', `/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(labelSelector)}`);
+    if (r.status !== 200) throw new OpsError(`listing pods ${labelSelector} in ${namespace} failed: ${r.status} ${r.body?.message ?? ''}`.trim());
+    return (r.body.items ?? []).map((p: any) => ({ name: p.metadata.name, ip: p.status?.podIP, annotations: p.metadata.annotations ?? {} }));
+  }
+
+  public async annotatePod(namespace: string, name: string, annotations: Record<string, string>): Promise<void> {
+    const r = await this.request<any>('PATCH', `/api/v1/namespaces/${namespace}/pods/${name}`, { metadata: { annotations } }, 'application/merge-patch+json');
+    if (r.status !== 200 && r.status !== 404) throw new OpsError(`annotating pod ${namespace}/${name} failed: ${r.status} ${r.body?.message ?? ''}`.trim());
   }
 
   public async deleteConfigMaps(namespace: string, labelSelector: string): Promise<void> {

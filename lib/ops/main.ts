@@ -22,6 +22,7 @@ import { smoke } from './smoke';
 import { submit } from './submit';
 import { fetchArtifact } from './artifact';
 import { S3Access } from './s3';
+import { runPool } from './pool';
 
 const log = (m: string) => process.stderr.write(`${m}\n`);
 const out = (s: string) => process.stdout.write(s);
@@ -376,6 +377,52 @@ const artifacts: OpsCommand[] = [{
   },
 }];
 
+const sessions: OpsCommand[] = [{
+  name: 'pool',
+  summary: "a session cluster's TaskManager pool: keep the TaskManager Deployment as large as its jobs need, between --min and --max",
+  details: 'Runs until stopped (SIGTERM) or for --timeout when that is not 0. Every --interval it reads the JobManager\'s jobs and TaskManagers and sets the replicas of the '
+    + 'TaskManager Deployment: the slots its active jobs need (each job its most parallel operator), or the slots in use when that is more, plus --spare-slots, '
+    + 'in TaskManagers of --slots-per-task-manager slots. It grows at once; it shrinks after the pool has been larger than needed for --scale-down-delay, and only by TaskManagers '
+    + 'with no slot in use (it sets the pods\' controller.kubernetes.io/pod-deletion-cost first, so the ReplicaSet removes idle ones). '
+    + 'A failed round is logged and retried. Needs get and patch on deployments/scale of that Deployment, and list and patch on pods.',
+  options: [
+    REST_URL,
+    opt('deployment', 'name', 'the TaskManager Deployment', { required: true }),
+    opt('selector', 'labels', 'the label selector of its pods, e.g. app.kubernetes.io/instance=shared-logs,app.kubernetes.io/component=taskmanager', { required: true }),
+    opt('slots-per-task-manager', 'n', 'taskmanager.numberOfTaskSlots of the cluster', { type: 'integer', min: 1, max: 1024, required: true }),
+    opt('min', 'n', 'fewest TaskManagers (default 1)', { type: 'integer', min: 0, max: 1000 }),
+    opt('max', 'n', 'most TaskManagers', { type: 'integer', min: 1, max: 1000, required: true }),
+    opt('spare-slots', 'n', 'free slots kept beyond what the jobs need (default 0)', { type: 'integer', min: 0, max: 10000 }),
+    opt('scale-down-delay', 'duration', 'how long the pool must be larger than needed before it shrinks (default 5m)', { type: 'duration' }),
+    opt('interval', 'duration', 'time between rounds (default 10s)', { type: 'duration', min: 100 }),
+    { ...NAMESPACE, description: "the Deployment's namespace (default: the pod's own)" },
+    KUBECONFIG,
+  ],
+  example: 'cdk8s-flink-ops pool --rest-url http://shared-logs-rest.logs.svc:8081 --deployment shared-logs-taskmanager --selector app.kubernetes.io/instance=shared-logs,app.kubernetes.io/component=taskmanager --slots-per-task-manager 2 --min 1 --max 6',
+  timeout: '0s',
+  async run(o, timeoutMs) {
+    const k = kube(o);
+    const min = num(o.min) ?? 1;
+    const max = num(o.max)!;
+    if (max < Math.max(1, min)) throw new UsageError(`--max: ${max} is below --min (${min}); expected at least ${Math.max(1, min)}`);
+    let stopped = false;
+    const stop = () => { stopped = true; };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    await runPool(new FlinkRest(str(o['rest-url'])!), k, {
+      spec: {
+        min, max, slotsPerTaskManager: num(o['slots-per-task-manager'])!, spareSlots: num(o['spare-slots']) ?? 0,
+        scaleDownDelayMs: num(o['scale-down-delay']) ?? 300_000,
+      },
+      target: { namespace: str(o.namespace) ?? Kube.podNamespace(), deployment: str(o.deployment)!, selector: str(o.selector)! },
+      intervalMs: num(o.interval) ?? 10_000,
+      until: timeoutMs > 0 ? Date.now() + timeoutMs : undefined,
+      stopped: () => stopped,
+      log,
+    });
+  },
+}];
+
 export const OPS_PROGRAM: ProgramDecl = {
   name: 'cdk8s-flink-ops',
   title: 'Flink job lifecycle, Kafka checks, and the Helm hooks of cdk8s-flink charts',
@@ -385,6 +432,7 @@ export const OPS_PROGRAM: ProgramDecl = {
     { title: 'Kafka', commands: kafka.map(command) },
     { title: 'Hooks and helm test', commands: hooks.map(command) },
     { title: 'Init containers', commands: artifacts.map(command) },
+    { title: 'Session clusters', commands: sessions.map(command) },
   ],
   globalOptions: [
     opt('help', undefined, 'show help', { short: 'h' }),

@@ -41,6 +41,12 @@ export const SPARE_SLOTS_HOLD_THE_JOB: GuardRule<{ parallelism: number; replicas
   refusedWhen: (p) => `lt (mul (sub (int .Values.taskManager.replicas) 1) ${p.slotsPerTaskManager}) (int .Values.job.parallelism)`,
 };
 
+/** A session cluster's TaskManager pool: its fewest TaskManagers are at most its most. */
+export const POOL_MIN_WITHIN_MAX: GuardRule<{ min: number; max: number }, void> = {
+  holds: (v) => v.min <= v.max,
+  refusedWhen: () => 'gt (int .Values.taskManager.pool.min) (int .Values.taskManager.pool.max)',
+};
+
 /** A savepoint upgrade needs a savepoint directory. */
 export const SAVEPOINT_NEEDS_DIRECTORY: GuardRule<{ upgradeMode: string; savepointDirectory?: string }, void> = {
   holds: (v) => v.upgradeMode !== 'savepoint' || !!v.savepointDirectory,

@@ -35,17 +35,30 @@
  * 5. `helm test` passes while the job runs; `helm uninstall` leaves the HA ConfigMaps (as the
  *    README says, without hooks.cleanupHaConfigMaps), which the test then deletes.
  *
+ * Then, on its own, a session cluster with a TaskManager pool (taskManagerPool, defined in the
+ * test: Flink 2.2, 2 slots per TaskManager, 1 to 3 TaskManagers, a 20 s scale-down delay) and
+ * two session job charts (datagen to blackhole, parallelism 3 and 2): the pool grows the
+ * TaskManager Deployment to 2, then 3, as the jobs are installed; after the first job's
+ * uninstall it shrinks after the delay by idle TaskManagers only (the running job's attempts and
+ * exception history unchanged), and to 1 after the second's; `kubectl auth can-i` shows what
+ * the pool's ServiceAccount may do.
+ *
  * Times and record counts go to the e2e report (`node/log-enricher`) and <cache>/node/report-ha.json
  * ($CDK8S_FLINK_NODE_HA_REPORT overrides it). A failure prints the pods' states, events and logs.
  */
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'fs';
 import * as path from 'path';
+import { Duration } from 'cdk8s';
+import { FlinkPlatform, FlinkVersion, JobSource } from '../../lib';
 import { haConfigMapSelector } from '../../lib/ops/kube';
+import { synthesizePlatform } from '../../lib/synth/synthesize';
 import { recordE2E } from '../support/e2e-report';
-import { render } from '../support/helm-chart';
+import { render, writeChart } from '../support/helm-chart';
 import { ensureMetricsServer, METRICS_SERVER_VERSION, MetricsServer } from '../support/metrics-server';
-import { ChartNode } from '../support/node-charts';
+import { ChartNode, splitImage } from '../support/node-charts';
+import { scratchDir } from '../support/scratch';
 import { ensureHelm } from '../support/tools';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
@@ -494,4 +507,128 @@ test('log-enricher: helm test passes while the job runs; helm uninstall leaves t
     assert.deepEqual(still, [], 'the HA ConfigMaps deleted by their labels');
     recordSection();
   });
+});
+
+// ---------------------------------------------------------------------------------------------
+// a session cluster's TaskManager pool that follows demand
+
+test('session TaskManager pool: the pool grows the TaskManagers as session jobs need slots and shrinks them after the delay by idle TaskManagers only; a job left running is never restarted; its ServiceAccount may scale only its own TaskManagers', { timeout: 20 * 60_000 }, async () => {
+  const POOL = 'elastic-logs';
+  const POOL_REST = `${POOL}-rest`;
+  const DELAY_S = 20;
+  const steps: Record<string, number> = {};
+  const installed: string[] = [];
+  const work = scratchDir('cdk8s-flink-node-pool-');
+  // datagen at a low rate: two cores carry the jobs and the pods
+  const sql = (name: string) => JobSource.sql(`CREATE TABLE s (x INT) WITH ('connector' = 'datagen', 'rows-per-second' = '5');\nCREATE TABLE ${name} (x INT) WITH ('connector' = 'blackhole');\nINSERT INTO ${name} SELECT x FROM s;`);
+  const platform = new FlinkPlatform({ namespace: NS });
+  const cluster = platform.addSessionCluster(POOL, {
+    flinkVersion: FlinkVersion.V2_2, taskManagerSlots: 2, checkpointing: false,
+    taskManagerPool: { min: 1, max: 3, scaleDownDelay: Duration.seconds(DELAY_S), interval: Duration.seconds(2) },
+  });
+  platform.addSessionJob('wide-logs', { cluster, job: sql('wide'), parallelism: 3 });
+  platform.addSessionJob('narrow-logs', { cluster, job: sql('narrow'), parallelism: 2 });
+  const units = synthesizePlatform(platform);
+  const chart = (name: string) => writeChart(units.find((u) => u.name === name)!, work);
+  const [flinkRepo, flinkTag] = splitImage(h.images.flink['2.2']);
+  const [opsRepo, opsTag] = splitImage(h.images.ops);
+  const replicas = async () => Number(JSON.parse(await h.kubectl(['-n', NS, 'get', 'deployment', `${POOL}-taskmanager`, '-o', 'json'])).spec.replicas);
+  const registered = async () => (await h.rest(POOL_REST, '/taskmanagers')).taskmanagers as { path: string; slotsNumber: number; freeSlots: number }[];
+  /** polls (bounded) until `ok(value)`; returns the value and when it held */
+  const until = async <T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number): Promise<T> => {
+    let v: T | undefined;
+    for (const end = Date.now() + timeoutMs; Date.now() < end; await sleep(1000)) {
+      v = await read().catch(() => v);
+      if (v !== undefined && ok(v)) return v;
+    }
+    assert.fail(`${what} within ${timeoutMs / 1000} s (last: ${JSON.stringify(v)})`);
+  };
+  const install = async (release: string, sets: string[]) => {
+    const t = Date.now();
+    const r = await h.helm(h4, ['install', release, chart(release), '-n', NS, ...sets.flatMap((s) => ['--set', s]), '--wait', '--timeout', '480s']);
+    assert.equal(r.code, 0, `helm install ${release}:\n${r.out}`);
+    installed.push(release);
+    return Date.now() - t;
+  };
+  const jobSets = [`image.repository=${opsRepo}`, `image.tag=${opsTag}`];
+  try {
+    await h.withDiagnostics(async () => {
+      steps.clusterInstallMs = await install(POOL, [
+        `image.repository=${flinkRepo}`, `image.tag=${flinkTag}`, 'image.pullPolicy=Never',
+        'jobManager.resources.cpu=100m', 'taskManager.resources.cpu=100m', 'taskManager.resources.memory=1280Mi', `taskManager.pool.image=${h.images.ops}`,
+      ]);
+      // no job: the pool's minimum, one TaskManager
+      await until('one TaskManager registered, the pool at its minimum', async () => [await replicas(), (await registered()).length], ([r, n]) => r === 1 && n === 1, 180_000);
+
+      // the pool's account scales its own TaskManagers and nothing else
+      const as = `--as=system:serviceaccount:${NS}:${POOL}-pool`;
+      const can = async (...args: string[]) => (await h.node.cluster.kubectl(['-n', NS, 'auth', 'can-i', ...args, as], { timeoutMs: 30_000 })).stdout.trim();
+      assert.equal(await can('patch', `deployments/${POOL}-taskmanager`, '--subresource=scale'), 'yes');
+      assert.equal(await can('patch', `deployments/${POOL}-jobmanager`, '--subresource=scale'), 'no');
+      assert.equal(await can('patch', `deployments/${POOL}-taskmanager`), 'no', 'not the Deployment itself (its pod template)');
+      assert.equal(await can('delete', 'pods'), 'no');
+      assert.equal(await can('get', 'secrets'), 'no');
+
+      // wide-logs needs 3 slots: a second TaskManager, and the job runs on both
+      let t = Date.now();
+      steps.wideInstallMs = await install('wide-logs', jobSets);
+      await until('2 TaskManagers for 3 slots', replicas, (r) => r === 2, 120_000);
+      const wide = await h.untilRunning(POOL_REST, { name: 'wide-logs' }, 300_000);
+      steps.wideToRunningMs = Date.now() - t;
+
+      // narrow-logs needs 2 more: a third TaskManager
+      t = Date.now();
+      steps.narrowInstallMs = await install('narrow-logs', jobSets);
+      await until('3 TaskManagers for 5 slots', replicas, (r) => r === 3, 120_000);
+      const narrow = await h.untilRunning(POOL_REST, { name: 'narrow-logs' }, 300_000);
+      steps.narrowToRunningMs = Date.now() - t;
+      const tms = await until('3 TaskManagers registered', registered, (x) => x.length === 3, 120_000);
+      const narrowAttempts = async () => (await h.subtasks(POOL_REST, narrow)).map((s) => s.attempt).join(',');
+      const narrowBefore = { attempts: await narrowAttempts(), failures: await h.failures(POOL_REST, narrow) };
+
+      // wide-logs goes: 3 of the 6 slots are free; after the delay the pool removes idle TaskManagers only
+      t = Date.now();
+      const un = await h.helm(h4, ['uninstall', 'wide-logs', '-n', NS, '--wait', '--timeout', '300s']);
+      assert.equal(un.code, 0, `helm uninstall wide-logs:\n${un.out}`);
+      installed.splice(installed.indexOf('wide-logs'), 1);
+      assert.equal((await h.jobStates(POOL_REST)).jobs.find((j) => j.jid === wide)?.state, 'CANCELED', 'the uninstall cancelled wide-logs');
+      const held = await replicas();
+      assert.equal(held, 3, 'not shrunk before the delay');
+      const shrunk = await until('the pool shrinks after the delay', replicas, (r) => r < 3, (DELAY_S + 90) * 1000);
+      steps.uninstallToScaleDownMs = Date.now() - t;
+      // narrow-logs's 2 slots keep their TaskManagers: one or two of them, never fewer than its slots need
+      const busy = (await registered()).filter((x) => x.freeSlots < x.slotsNumber).length;
+      assert.ok(shrunk >= busy && shrunk >= 1, `${shrunk} TaskManagers kept for ${busy} busy ones`);
+      await until('the removed TaskManagers gone', async () => (await h.podsOf(`app.kubernetes.io/instance=${POOL},app.kubernetes.io/component=taskmanager`)).filter((p) => !p.metadata.deletionTimestamp).length, (n) => n === shrunk, 120_000);
+      await sleep(5_000);
+      assert.equal((await h.jobStates(POOL_REST)).jobs.find((j) => j.jid === narrow)?.state, 'RUNNING');
+      assert.deepEqual({ attempts: await narrowAttempts(), failures: await h.failures(POOL_REST, narrow) }, narrowBefore, 'narrow-logs was not restarted by the scale-down');
+      const costs = (await h.podsOf(`app.kubernetes.io/instance=${POOL},app.kubernetes.io/component=taskmanager`)).map((p) => p.metadata.annotations?.['controller.kubernetes.io/pod-deletion-cost']);
+      assert.ok(costs.every((c) => Number(c) >= 1), `the TaskManagers kept are the busy ones (deletion costs ${costs.join(', ')})`);
+
+      // narrow-logs goes too: back to the minimum
+      t = Date.now();
+      const un2 = await h.helm(h4, ['uninstall', 'narrow-logs', '-n', NS, '--wait', '--timeout', '300s']);
+      assert.equal(un2.code, 0, `helm uninstall narrow-logs:\n${un2.out}`);
+      installed.splice(installed.indexOf('narrow-logs'), 1);
+      await until('back to one TaskManager', replicas, (r) => r === 1, (DELAY_S + 90) * 1000);
+      steps.lastUninstallToMinimumMs = Date.now() - t;
+      const log = await h.kubectl(['-n', NS, 'logs', `deployment/${POOL}-pool`]);
+      assert.match(log, /demand 3 slot\(s\), \d+ in use, 0 spare: 2 TaskManager\(s\) wanted, 1 now: scaling up/);
+      assert.match(log, /demand 5 slot\(s\), \d+ in use, 0 spare: 3 TaskManager\(s\) wanted, 2 now: scaling up/);
+      assert.match(log, /scaling down by \d idle TaskManager\(s\)/);
+      recordE2E('node/session-pool', {
+        flinkVersion: '2.2',
+        pool: { min: 1, max: 3, slotsPerTaskManager: 2, scaleDownDelaySeconds: DELAY_S, intervalSeconds: 2 },
+        scale: { wide: 2, both: 3, afterWideUninstall: shrunk, busyTaskManagersThen: busy, afterAll: 1 },
+        taskManagersAtPeak: tms.length,
+        narrowUntouched: narrowBefore,
+        steps,
+      });
+    });
+  } finally {
+    h.report.sessionPool = steps;
+    for (const r of installed.reverse()) await h.helm(h4, ['uninstall', r, '-n', NS, '--no-hooks', '--wait', '--timeout', '180s']);
+    fs.rmSync(work, { recursive: true, force: true });
+  }
 });

@@ -8,7 +8,7 @@ import { FlinkApplication } from '../../lib/application';
 import { ValidationError } from '../../lib/errors';
 import * as YAML from 'yaml';
 import {
-  GuardRule, IMAGE_PINNED, JOB_MANAGER_HEAP_MINIMUM, LAST_STATE_NEEDS_HA_CHECKPOINTS, PARALLELISM_WITHIN_AUTOSCALING, PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY, SPARE_SLOTS_HOLD_THE_JOB, SUSPEND_NEEDS_DIRECTORY, TASK_HEAP_MINIMUM,
+  GuardRule, IMAGE_PINNED, JOB_MANAGER_HEAP_MINIMUM, LAST_STATE_NEEDS_HA_CHECKPOINTS, PARALLELISM_WITHIN_AUTOSCALING, PARALLELISM_WITHIN_SLOTS, POOL_MIN_WITHIN_MAX, SAVEPOINT_NEEDS_DIRECTORY, SPARE_SLOTS_HOLD_THE_JOB, SUSPEND_NEEDS_DIRECTORY, TASK_HEAP_MINIMUM,
 } from '../../lib/rules/guards';
 import { FlinkPlatform, JobSource, UpgradeMode } from '../../lib';
 import { checkImage } from '../../lib/cluster/image-ref';
@@ -100,6 +100,12 @@ test('guard rules: the constructs\' check and the chart\'s template condition gi
       agree(`upgradeMode ${upgradeMode}, savepointDirectory "${savepointDirectory}"`,
         SAVEPOINT_NEEDS_DIRECTORY.holds({ upgradeMode, savepointDirectory: savepointDirectory || undefined }),
         helmAccepts(bin, SAVEPOINT_NEEDS_DIRECTORY.refusedWhen(), { job: { upgradeMode, savepointDirectory } }));
+    }
+  }
+  for (const min of [0, 1, 3, 4]) {
+    for (const max of [1, 3]) {
+      agree(`TaskManager pool ${min} to ${max}`, POOL_MIN_WITHIN_MAX.holds({ min, max }),
+        helmAccepts(bin, POOL_MIN_WITHIN_MAX.refusedWhen(), { taskManager: { pool: { min, max } } }));
     }
   }
   assert.ok(accepted >= 10 && refused >= 10, `both verdicts exercised (${accepted} accepted, ${refused} refused)`);

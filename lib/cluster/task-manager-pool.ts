@@ -1,0 +1,154 @@
+import { Duration } from 'cdk8s';
+import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
+import { Construct } from 'constructs';
+import { durationMs } from '../config/units';
+import { checkInt, ValidationError } from '../errors';
+import { POOL_MIN_WITHIN_MAX } from '../rules/guards';
+import { checkImage } from './image-ref';
+import { selectorLabels } from './labels';
+import { PORTS } from './layout';
+import { REST_CLIENT_LABEL } from './network-policy';
+import { restrictedSecurityContext } from './pod-customization';
+import type { Metadata } from './services';
+
+/**
+ * A session cluster's TaskManager pool that follows demand: the operations tool's `pool` command
+ * (lib/ops/pool.ts) in a Deployment of its own, with a ServiceAccount allowed to read and set
+ * the scale of the TaskManager Deployment (by name) and to list and annotate the namespace's
+ * pods (the deletion cost that makes a scale-down remove idle TaskManagers).
+ */
+export interface TaskManagerPoolProps {
+  /** Fewest TaskManagers, also with no job. @default 1 */
+  readonly min?: number;
+  /** Most TaskManagers. */
+  readonly max: number;
+  /**
+   * Free slots kept beyond what the jobs need: room for the next job without waiting for a
+   * TaskManager to start, and for a lost TaskManager's tasks. @default 0
+   */
+  readonly spareSlots?: number;
+  /** How long the pool must be larger than needed before it shrinks. @default Duration.minutes(5) */
+  readonly scaleDownDelay?: Duration;
+  /** How often the pool reads the JobManager. @default Duration.seconds(10) */
+  readonly interval?: Duration;
+  /**
+   * The image of the operations tool that runs the pool (built from runtime/).
+   * @default the platform's opsImage, else `cdk8s-flink-ops:<package version>`
+   */
+  readonly opsImage?: string;
+}
+
+/** The pool's settings, checked, with their defaults. */
+export interface ResolvedPool {
+  readonly min: number;
+  readonly max: number;
+  readonly spareSlots: number;
+  readonly scaleDownDelaySeconds: number;
+  readonly intervalSeconds: number;
+  readonly opsImage: string;
+}
+
+/** The ops image's user (runtime/images/ops/Dockerfile). */
+export const OPS_UID = 10001;
+
+export function resolvePool(p: TaskManagerPoolProps, defaultOpsImage: string): ResolvedPool {
+  if (p === null || typeof p !== 'object') throw new ValidationError('taskManagerPool', p, 'is invalid; expected { max, min?, spareSlots?, scaleDownDelay?, interval?, opsImage? }');
+  const max = checkInt('taskManagerPool.max', p.max, 1, 1000);
+  const min = checkInt('taskManagerPool.min', p.min ?? 1, 0, 1000);
+  if (!POOL_MIN_WITHIN_MAX.holds({ min, max })) throw new ValidationError('taskManagerPool.min', min, `is above taskManagerPool.max (${max}); expected at most ${max}`);
+  const seconds = (field: string, d: Duration | undefined, dflt: Duration, minS: number, maxS: number) => {
+    const ms = durationMs(field, d ?? dflt, 0);
+    if (ms % 1000 !== 0 || ms < minS * 1000 || ms > maxS * 1000) throw new ValidationError(field, `${ms}ms`, `is invalid; expected whole seconds between ${minS}s and ${maxS}s`);
+    return ms / 1000;
+  };
+  return {
+    min, max,
+    spareSlots: checkInt('taskManagerPool.spareSlots', p.spareSlots ?? 0, 0, 10_000),
+    scaleDownDelaySeconds: seconds('taskManagerPool.scaleDownDelay', p.scaleDownDelay, Duration.minutes(5), 0, 86_400),
+    intervalSeconds: seconds('taskManagerPool.interval', p.interval, Duration.seconds(10), 1, 3600),
+    opsImage: checkImage('taskManagerPool.opsImage', p.opsImage ?? defaultOpsImage),
+  };
+}
+
+/**
+ * The pool container's arguments. The chart renders the same list with its values and release
+ * name in place of the literals (lib/helm/pool-chart.ts), so both come from here.
+ */
+export function poolArgs(a: {
+  readonly restUrl: string; readonly deployment: string; readonly selector: string; readonly slots: string;
+  readonly min: string; readonly max: string; readonly spareSlots: string; readonly scaleDownDelay: string; readonly interval: string;
+}): string[] {
+  return [
+    'pool', '--rest-url', a.restUrl, '--deployment', a.deployment, '--selector', a.selector, '--slots-per-task-manager', a.slots,
+    '--min', a.min, '--max', a.max, '--spare-slots', a.spareSlots, '--scale-down-delay', a.scaleDownDelay, '--interval', a.interval,
+  ];
+}
+
+/** The label selector of the cluster's TaskManager pods, as the pool's --selector. */
+export function taskManagerSelector(name: string): string {
+  return Object.entries(selectorLabels(name, 'taskmanager')).map(([k, v]) => `${k}=${v}`).join(',');
+}
+
+export interface PoolObjects {
+  readonly deployment: k8s.KubeDeployment;
+  readonly serviceAccount: k8s.KubeServiceAccount;
+  readonly role: k8s.KubeRole;
+  readonly roleBinding: k8s.KubeRoleBinding;
+}
+
+/** The pool's ServiceAccount, Role, RoleBinding and Deployment (construct ids Pool*), named `<name>-pool`. */
+export function taskManagerPool(scope: Construct, md: Metadata, o: { name: string; slots: number; pool: ResolvedPool; pullPolicy: string }): PoolObjects {
+  const meta = md('-pool', 'pool');
+  const serviceAccount = new k8s.KubeServiceAccount(scope, 'PoolServiceAccount', { metadata: meta, automountServiceAccountToken: true });
+  const role = new k8s.KubeRole(scope, 'PoolRole', {
+    metadata: meta,
+    rules: [
+      // the TaskManager Deployment's count, and nothing else of it
+      { apiGroups: ['apps'], resources: ['deployments/scale'], resourceNames: [`${o.name}-taskmanager`], verbs: ['get', 'patch'] },
+      // the pods' deletion cost: the Role cannot name pods whose names the ReplicaSet picks
+      { apiGroups: [''], resources: ['pods'], verbs: ['list', 'patch'] },
+    ],
+  });
+  const roleBinding = new k8s.KubeRoleBinding(scope, 'PoolRoleBinding', {
+    metadata: meta,
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.name },
+    subjects: [{ kind: 'ServiceAccount', name: serviceAccount.name, ...(meta.namespace ? { namespace: meta.namespace } : {}) }],
+  });
+  const p = o.pool;
+  const deployment = new k8s.KubeDeployment(scope, 'PoolDeployment', {
+    metadata: meta,
+    spec: {
+      replicas: 1,
+      // never two pools at once: the old one stops before the new one starts
+      strategy: { type: 'Recreate' },
+      selector: { matchLabels: selectorLabels(o.name, 'pool') },
+      template: {
+        // The cluster's NetworkPolicy lets pods with this label call its REST API.
+        metadata: { labels: { ...meta.labels, [REST_CLIENT_LABEL]: o.name } },
+        spec: {
+          serviceAccountName: serviceAccount.name,
+          automountServiceAccountToken: true,
+          enableServiceLinks: false,
+          terminationGracePeriodSeconds: 10,
+          securityContext: { runAsNonRoot: true, runAsUser: OPS_UID, runAsGroup: OPS_UID, seccompProfile: { type: 'RuntimeDefault' } },
+          containers: [{
+            name: 'pool',
+            image: p.opsImage,
+            imagePullPolicy: o.pullPolicy,
+            args: poolArgs({
+              // the REST Service of its own namespace
+              restUrl: `http://${o.name}-rest:${PORTS.rest}`, deployment: `${o.name}-taskmanager`, selector: taskManagerSelector(o.name), slots: String(o.slots),
+              min: String(p.min), max: String(p.max), spareSlots: String(p.spareSlots), scaleDownDelay: `${p.scaleDownDelaySeconds}s`, interval: `${p.intervalSeconds}s`,
+            }),
+            securityContext: restrictedSecurityContext(),
+            resources: {
+              requests: { cpu: k8s.Quantity.fromString('20m'), memory: k8s.Quantity.fromString('96Mi') },
+              limits: { memory: k8s.Quantity.fromString('96Mi') },
+            },
+          }],
+        },
+      },
+    },
+  });
+  return { deployment, serviceAccount, role, roleBinding };
+}
