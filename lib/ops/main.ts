@@ -401,10 +401,10 @@ const sessions: OpsCommand[] = [{
   example: 'cdk8s-flink-ops pool --rest-url http://shared-logs-rest.logs.svc:8081 --deployment shared-logs-taskmanager --selector app.kubernetes.io/instance=shared-logs,app.kubernetes.io/component=taskmanager --slots-per-task-manager 2 --min 1 --max 6',
   timeout: '0s',
   async run(o, timeoutMs) {
-    const k = kube(o);
     const min = num(o.min) ?? 1;
     const max = num(o.max)!;
     if (max < Math.max(1, min)) throw new UsageError(`--max: ${max} is below --min (${min}); expected at least ${Math.max(1, min)}`);
+    const k = kube(o);
     let stopped = false;
     const stop = () => { stopped = true; };
     process.once('SIGTERM', stop);

@@ -103,9 +103,13 @@ export async function observe(rest: FlinkRest, kube: Kube, t: PoolTarget, needs:
   const jobs = (await rest.jobs()).filter((j) => !TERMINAL_STATES.has(j.state) && j.state !== 'SUSPENDED');
   let demand = 0;
   for (const j of jobs) {
-    // A job's vertices do not change while it runs: read once per job id.
-    if (!needs.has(j.jid)) needs.set(j.jid, jobSlots((await rest.request<{ vertices: Array<{ parallelism: number }> }>('GET', `/jobs/${j.jid}`)).vertices));
-    demand += needs.get(j.jid)!;
+    // A job's vertices do not change while it runs: read once per job id (not while it has none yet, initializing).
+    let slots = needs.get(j.jid);
+    if (slots === undefined) {
+      slots = jobSlots((await rest.request<{ vertices?: Array<{ parallelism: number }> }>('GET', `/jobs/${j.jid}`)).vertices ?? []);
+      if (slots > 0) needs.set(j.jid, slots);
+    }
+    demand += slots;
   }
   for (const id of [...needs.keys()]) if (!jobs.some((j) => j.jid === id)) needs.delete(id);
   return {

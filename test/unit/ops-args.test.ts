@@ -120,3 +120,21 @@ test('Kafka credentials come from the environment the charts set: SASL over TLS,
   assert.deepEqual(saslFromEnv({ KAFKA_SOURCE_USERNAME: 'u', KAFKA_SOURCE_PASSWORD: 'p', KAFKA_SOURCE_SASL_MECHANISM: 'PLAIN' }), { mechanism: 'plain', username: 'u', password: 'p' });
   assert.throws(() => saslFromEnv({ KAFKA_SOURCE_USERNAME: 'u', KAFKA_SOURCE_SASL_MECHANISM: 'GSSAPI' }), { message: 'KAFKA_SOURCE_SASL_MECHANISM: "GSSAPI" is invalid; expected one of SCRAM-SHA-512, SCRAM-SHA-256, PLAIN' });
 });
+
+test('ops pool: its bounds are checked before anything is read: usage errors (exit 64) naming the option and the value', () => {
+  const base = ['pool', '--rest-url', 'http://127.0.0.1:9', '--deployment', 'd-taskmanager', '--selector', 'a=b', '--slots-per-task-manager', '2', '--namespace', 'logs'];
+  const below = ops([...base, '--max', '1', '--min', '3']);
+  assert.equal(below.code, 64);
+  assert.equal(below.lines[0], 'cdk8s-flink-ops: error: --max: 1 is below --min (3); expected at least 3');
+  const zero = ops([...base, '--max', '0']);
+  assert.equal(zero.code, 64);
+  assert.match(zero.lines[0], /^cdk8s-flink-ops: error: --max: "?0"? /);
+  const missing = ops(base);
+  assert.equal(missing.code, 64);
+  assert.equal(missing.lines[0], 'cdk8s-flink-ops: error: --max is required');
+  // outside a pod and without --kubeconfig: one line, exit 1
+  const noApi = ops([...base, '--max', '2']);
+  assert.equal(noApi.code, 1);
+  assert.equal(noApi.lines.length, 1);
+  assert.match(noApi.lines[0], /no Kubernetes API access/);
+});
