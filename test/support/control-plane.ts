@@ -638,14 +638,23 @@ function defaultCrdDir(): string {
  * creates the fake nodes, installs the CRDs and resolves once nodes are Ready, the default
  * ServiceAccount exists and the CRDs are Established. Builds the binaries first if needed.
  */
-export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+export function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  return retryOnPortRace(() => startOnce(opts));
+}
+
+/**
+ * The free ports are picked before the processes bind them: another process may have taken one
+ * in between. Tries once more with new ports; the failed attempt's folder (a failed start keeps
+ * it for its logs, as the error's `workDir`) is removed, since the retry's is the one to read.
+ */
+export async function retryOnPortRace<T>(start: () => Promise<T>): Promise<T> {
   try {
-    return await startOnce(opts);
+    return await start();
   } catch (e) {
-    // the free ports are picked before the processes bind them: another process may have
-    // taken one in between. Try once more with new ports.
     if (!/address already in use/.test((e as Error).message)) throw e;
-    return startOnce(opts);
+    const failed = (e as { workDir?: string }).workDir;
+    if (failed) fs.rmSync(failed, { recursive: true, force: true });
+    return start();
   }
 }
 
@@ -992,6 +1001,6 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
     const msg = `${(e as Error).message}\n--- control-plane logs (${work}) ---\n${logs(30)}`;
     keepWorkDir = true; // keep the logs of a failed start
     await stop();
-    throw new Error(msg);
+    throw Object.assign(new Error(msg), { workDir: work });
   }
 }
