@@ -57,22 +57,31 @@ export function wantedTaskManagers(spec: PoolSpec, demandSlots: number, usedSlot
   return Math.min(spec.max, Math.max(spec.min, Math.ceil(slots / spec.slotsPerTaskManager)));
 }
 
-/** One round's decision: the replicas to set (the same as now when nothing changes). */
+/**
+ * One round's decision: the replicas to set (the same as now when nothing changes). A TaskManager
+ * goes only when it is not needed and has no slot in use (registered idle ones, and pods not
+ * registered yet), and only once some TaskManager has been removable for the whole delay: the
+ * clock starts when one becomes removable and starts over whenever none is (a job restarted or
+ * upgraded within the delay finds its TaskManagers still there).
+ */
 export function decide(spec: PoolSpec, o: PoolObservation, state: PoolState): PoolDecision {
   const used = o.taskManagers.reduce((n, t) => n + (t.slots - t.freeSlots), 0);
   const want = wantedTaskManagers(spec, o.demandSlots, used);
   const what = `demand ${o.demandSlots} slot(s), ${used} in use, ${spec.spareSlots} spare: ${want} TaskManager(s) wanted, ${o.replicas} now`;
   if (want > o.replicas) return { replicas: want, reason: `${what}: scaling up`, state: {} };
   if (want === o.replicas) return { replicas: o.replicas, reason: what, state: {} };
+  const idle = o.taskManagers.filter((t) => t.freeSlots === t.slots).length + Math.max(0, o.replicas - o.taskManagers.length);
+  const removable = Math.min(o.replicas - want, idle);
+  if (removable === 0) return { replicas: o.replicas, reason: `${what}: no idle TaskManager to remove`, state: {} };
+  const delayS = Math.round(spec.scaleDownDelayMs / 1000);
+  if (state.surplusSince === undefined && spec.scaleDownDelayMs > 0) {
+    return { replicas: o.replicas, reason: `${what}: ${removable} idle TaskManager(s) go in ${delayS} s unless the demand returns`, state: { surplusSince: o.now } };
+  }
   const since = state.surplusSince ?? o.now;
   if (o.now - since < spec.scaleDownDelayMs) {
-    return { replicas: o.replicas, reason: `${what}: larger than needed for ${Math.round((o.now - since) / 1000)} s of ${Math.round(spec.scaleDownDelayMs / 1000)} s`, state: { surplusSince: since } };
+    return { replicas: o.replicas, reason: `${what}: ${removable} idle TaskManager(s), removable for ${Math.round((o.now - since) / 1000)} s of ${delayS} s`, state: { surplusSince: since } };
   }
-  // Only TaskManagers without a slot in use go: registered idle ones, and pods not registered yet.
-  const idle = o.taskManagers.filter((t) => t.freeSlots === t.slots).length + Math.max(0, o.replicas - o.taskManagers.length);
-  const to = Math.max(want, o.replicas - idle);
-  if (to === o.replicas) return { replicas: o.replicas, reason: `${what}: no idle TaskManager to remove`, state: { surplusSince: since } };
-  return { replicas: to, reason: `${what}: scaling down by ${o.replicas - to} idle TaskManager(s)`, state: {} };
+  return { replicas: o.replicas - removable, reason: `${what}: scaling down by ${removable} idle TaskManager(s)`, state: {} };
 }
 
 /** The IP a TaskManager registered with, from its RPC path (`pekko.tcp://flink@10.1.2.3:6122/user/rpc/taskmanager_0`). */

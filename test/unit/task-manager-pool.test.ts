@@ -40,9 +40,10 @@ test('pool: grows at once; shrinks only after the delay, and only by idle TaskMa
   const first = decide(SPEC, { now: 1_000, replicas: 3, taskManagers: tms, demandSlots: 2 }, {});
   assert.equal(first.replicas, 3);
   assert.deepEqual(first.state, { surplusSince: 1_000 });
+  assert.match(first.reason, /: 2 idle TaskManager\(s\) go in 60 s unless the demand returns$/);
   const waiting = decide(SPEC, { now: 60_999, replicas: 3, taskManagers: tms, demandSlots: 2 }, first.state);
   assert.equal(waiting.replicas, 3);
-  assert.match(waiting.reason, /larger than needed for 60 s of 60 s$/);
+  assert.match(waiting.reason, /: 2 idle TaskManager\(s\), removable for 60 s of 60 s$/);
   const down = decide(SPEC, { now: 61_000, replicas: 3, taskManagers: tms, demandSlots: 2 }, waiting.state);
   assert.equal(down.replicas, 1);
   assert.match(down.reason, /scaling down by 2 idle TaskManager\(s\)$/);
@@ -60,7 +61,12 @@ test('pool: never removes a TaskManager with a slot in use; pods not registered 
   const none = decide(SPEC, { now: 100_000, replicas: 2, taskManagers: [tm('a', 1), tm('b', 1)], demandSlots: 2 }, { surplusSince: 0 });
   assert.equal(none.replicas, 2);
   assert.match(none.reason, /no idle TaskManager to remove$/);
-  assert.deepEqual(none.state, { surplusSince: 0 }, 'still larger than needed: the next idle one goes at once');
+  assert.deepEqual(none.state, {}, 'the clock starts over: a TaskManager that becomes idle later waits the whole delay');
+  const later = decide(SPEC, { now: 200_000, replicas: 2, taskManagers: [tm('a', 2), tm('b', 0)], demandSlots: 2 }, none.state);
+  assert.equal(later.replicas, 2, 'b just became idle: it waits');
+  assert.deepEqual(later.state, { surplusSince: 200_000 });
+  // no delay: at once
+  assert.equal(decide({ ...SPEC, scaleDownDelayMs: 0 }, { now: 5, replicas: 2, taskManagers: [tm('a', 2), tm('b', 0)], demandSlots: 2 }, {}).replicas, 1);
   // 4 pods, 2 registered (both busy): the 2 starting ones are removable
   const starting = decide(SPEC, { now: 100_000, replicas: 4, taskManagers: [tm('a', 2), tm('b', 2)], demandSlots: 4 }, { surplusSince: 0 });
   assert.equal(starting.replicas, 2);
