@@ -74,10 +74,7 @@ export function resolvePool(p: TaskManagerPoolProps, defaultOpsImage: string): R
  * The pool container's arguments. The chart renders the same list with its values and release
  * name in place of the literals (lib/helm/pool-chart.ts), so both come from here.
  */
-export function poolArgs(a: {
-  readonly restUrl: string; readonly deployment: string; readonly selector: string; readonly slots: string;
-  readonly min: string; readonly max: string; readonly spareSlots: string; readonly scaleDownDelay: string; readonly interval: string;
-}): string[] {
+export function poolArgs<V = string>(a: Readonly<Record<'restUrl' | 'deployment' | 'selector' | 'slots' | 'min' | 'max' | 'spareSlots' | 'scaleDownDelay' | 'interval', string | V>>): (string | V)[] {
   return [
     'pool', '--rest-url', a.restUrl, '--deployment', a.deployment, '--selector', a.selector, '--slots-per-task-manager', a.slots,
     '--min', a.min, '--max', a.max, '--spare-slots', a.spareSlots, '--scale-down-delay', a.scaleDownDelay, '--interval', a.interval,

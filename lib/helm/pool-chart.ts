@@ -2,7 +2,7 @@ import { poolArgs, ResolvedPool } from '../cluster/task-manager-pool';
 import { FlinkCluster } from '../cluster/flink-cluster';
 import { PINNED_IMAGE_SCHEMA } from '../cluster/image-ref';
 import { PORTS } from '../cluster/layout';
-import { emitTemplate } from '../synth/yaml';
+import { emitTemplate, TplScalar } from '../synth/yaml';
 import { B, baseMetadata, Ctx, T } from './context';
 import { releaseReferences } from './references';
 import { ValueTree } from './values';
@@ -60,16 +60,16 @@ export function templatizePool(o: any, ctx: Ctx): { file: string; text: string }
             containers: [{
               ...container,
               image: T('{{ .Values.taskManager.pool.image }}'),
-              args: poolArgs({
-                restUrl: T(`http://${fullname}-rest:${PORTS.rest}`) as unknown as string,
-                deployment: T(`${fullname}-taskmanager`) as unknown as string,
-                selector: T(`app.kubernetes.io/name=${c},app.kubernetes.io/instance={{ .Release.Name }},app.kubernetes.io/component=taskmanager`) as unknown as string,
+              args: poolArgs<TplScalar>({
+                restUrl: T(`http://${fullname}-rest:${PORTS.rest}`),
+                deployment: T(`${fullname}-taskmanager`),
+                selector: T(`app.kubernetes.io/name=${c},app.kubernetes.io/instance={{ .Release.Name }},app.kubernetes.io/component=taskmanager`),
                 slots: String(ctx.cluster.taskManagerSlots),
-                min: T('{{ .Values.taskManager.pool.min | quote }}') as unknown as string,
-                max: T('{{ .Values.taskManager.pool.max | quote }}') as unknown as string,
-                spareSlots: T('{{ .Values.taskManager.pool.spareSlots | quote }}') as unknown as string,
-                scaleDownDelay: v('scaleDownDelay') as unknown as string,
-                interval: v('interval') as unknown as string,
+                min: T('{{ .Values.taskManager.pool.min | quote }}'),
+                max: T('{{ .Values.taskManager.pool.max | quote }}'),
+                spareSlots: T('{{ .Values.taskManager.pool.spareSlots | quote }}'),
+                scaleDownDelay: v('scaleDownDelay'),
+                interval: v('interval'),
               }),
             }],
           },
