@@ -46,8 +46,15 @@
  * without a standby the job is RUNNING again only once the replacement pod's TaskManager has
  * registered, with one it runs on in the standby's slot before that.
  *
+ * Python: a `JobSource.python` application (the script in the chart's ConfigMap, a Python UDF,
+ * the print sink) on an image made from the runtime image of line 2.2 with python3 and
+ * apache-flink (test/support/node-python.ts), installed with helm 4: the JobManager runs
+ * PythonDriver, the TaskManager pod's Python worker runs the UDF; the rows in the TaskManager's
+ * log hold every line once with its level and name the interpreter that ran them.
+ *
  * Records written, read back, duplicates, lost and restore times go to the e2e report
- * (`node/storage-s3`, `node/elasticsearch`, `node/recovery-plain`, `node/recovery-standby`).
+ * (`node/storage-s3`, `node/elasticsearch`, `node/recovery-plain`, `node/recovery-standby`,
+ * `node/python-job`).
  */
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -56,7 +63,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Duration, Size } from 'cdk8s';
 import {
-  DeliveryGuarantee, FieldType, FlinkPlatform, FlinkVersion, JobSource, KafkaCredentials, KafkaTls, LogConfig, LogLevel, LogPipeline, ServiceAccountRef, Sink, StorageCredentials, synthesizeUnit, UpgradeMode, VolumeSource,
+  DeliveryGuarantee, FieldType, FlinkPlatform, FlinkVersion, JobSource, KafkaCredentials, KafkaTls, LogConfig, LogLevel, LogPipeline, RuntimeImage, ServiceAccountRef, Sink, StorageCredentials, synthesizeUnit, UpgradeMode, VolumeSource,
 } from '../../lib';
 import { recordE2E, tally } from '../support/e2e-report';
 import { writeChart } from '../support/helm-chart';
@@ -69,6 +76,7 @@ import { ensureHelm } from '../support/tools';
 import { ensureFlink, sha256File } from '../support/flink-dist';
 import { buildManifestJar, MANIFEST_JOB_MAIN } from '../support/manifest-job';
 import { FETCH_JAR_INIT_CONTAINER } from '../../lib/cluster/flink-cluster';
+import { ensurePythonFlinkImage, PYFLINK_VERSION, pythonImageName } from '../support/node-python';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const NS = 'logs';
@@ -78,7 +86,8 @@ let h: ChartNode;
 const serverNamespaces: string[] = [];
 
 before(async () => {
-  h = await ChartNode.start({ namespace: NS, reportName: 'report-storage.json', extraImages: () => Promise.all([ensureMotoImage(), ensureElasticsearchImage()]) });
+  h = await ChartNode.start({ namespace: NS, reportName: 'report-storage.json', extraImages: () => Promise.all([ensureMotoImage(), ensureElasticsearchImage()]),
+    runtimeDerivedImages: (flink) => Promise.all([ensurePythonFlinkImage(flink['2.2'])]) });
 }, { timeout: 60 * 60_000 });
 
 after(async () => {
@@ -617,6 +626,98 @@ test('spare capacity as pods: a TaskManager pod deleted mid-stream; with standby
     }, [NS]);
   } finally {
     for (const r of installed.reverse()) await h.helm(h4, ['uninstall', r, '-n', NS, '--no-hooks', '--wait', '--timeout', '180s']);
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+});
+
+/**
+ * A PyFlink Table API job with a Python function: lines from datagen (WARN, INFO, ERROR in turn),
+ * the level found by a Python UDF that also reports the interpreter it runs in; the print sink
+ * writes each row to the TaskManager's stdout (its pod log).
+ */
+const PYTHON_SCRIPT = String.raw`
+import sys
+from pyflink.table import DataTypes, EnvironmentSettings, TableEnvironment
+from pyflink.table.udf import udf
+
+@udf(result_type=DataTypes.STRING())
+def level_of(line):
+    return line.split(' ', 1)[0].lower()
+
+@udf(result_type=DataTypes.STRING())
+def worker_python(line):
+    return sys.executable
+
+rate = sys.argv[1]
+t = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+t.create_temporary_function('level_of', level_of)
+t.create_temporary_function('worker_python', worker_python)
+t.execute_sql(f"""CREATE TABLE gen (n INT) WITH ('connector' = 'datagen', 'rows-per-second' = '{rate}',
+  'fields.n.kind' = 'sequence', 'fields.n.start' = '1', 'fields.n.end' = '1000000')""")
+t.execute_sql("CREATE TABLE out_rows (lvl STRING, line STRING, worker STRING, client STRING) WITH ('connector' = 'print')")
+t.execute_sql(f"""INSERT INTO out_rows SELECT level_of(line), line, worker_python(line), '{sys.executable}' FROM (
+  SELECT CASE MOD(n, 3) WHEN 0 THEN 'ERROR' WHEN 1 THEN 'WARN' ELSE 'INFO' END || ' request ' || CAST(n AS STRING) AS line FROM gen)""")
+`;
+
+test(`a Python job as pods: JobSource.python on an image with python3 and apache-flink ${PYFLINK_VERSION} (the runtime image of line 2.2 plus what a user's Dockerfile adds), installed with helm 4 under the restricted standard: PythonDriver runs the script from the chart's ConfigMap, the TaskManager pod's Python worker runs the UDF, every line once with its level`, { timeout: 20 * 60_000 }, async (t0) => {
+  const h4 = await ensureHelm(4);
+  const APP = 'py-levels';
+  const REST = `${APP}-rest`;
+  const ROWS = 30;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-node-python-'));
+  let installed = false;
+  const steps: Record<string, number> = {};
+  try {
+    await h.withDiagnostics(async () => {
+      const platform = new FlinkPlatform({ namespace: NS, partOf: 'log-platform', imageRegistry: 'registry.example.com/logs' });
+      const app = platform.addApplication(APP, {
+        flinkVersion: FlinkVersion.V2_2,
+        checkpointing: false,
+        parallelism: 1,
+        taskManagerSlots: 1,
+        image: RuntimeImage.custom('registry.example.com/logs/flink-python:2.2.1', { base: RuntimeImage.cdk8sFlink('registry.example.com/logs/flink:2.2', FlinkVersion.V2_2), python: true }),
+        job: JobSource.python({ script: PYTHON_SCRIPT, args: ['5'] }),
+      });
+      const unit = synthesizeUnit(platform.unit(APP)!);
+      const chart = writeChart(unit, fs.mkdtempSync(path.join(work, 'chart-')));
+      let t = Date.now();
+      const install = await h.helm(h4, ['install', APP, chart, '-n', NS, ...h.values([], { flink: pythonImageName(), ops: h.images.ops }), '--wait', '--timeout', '480s']);
+      assert.equal(install.code, 0, `helm install ${APP}:\n${install.out}`);
+      installed = true;
+      const jid = await h.untilRunning(REST, { jid: app.jobId });
+      steps.installToRunningMs = Date.now() - t;
+      const jm = (await h.podsOf(`app.kubernetes.io/instance=${APP},app.kubernetes.io/component=jobmanager`))[0];
+      const args: string[] = jm.spec.containers.find((c: any) => c.name === 'jobmanager').args;
+      assert.deepEqual(args.slice(-5), ['-pyclientexec', 'python3', '-py', '/opt/flink/job/job.py', '5'], `the JobManager runs PythonDriver with the script from the ConfigMap: ${args.join(' ')}`);
+      assert.ok(args.includes('org.apache.flink.client.python.PythonDriver'), `PythonDriver is the entry class: ${args.join(' ')}`);
+      // the rows the print sink wrote to the TaskManager's stdout
+      const tm = (await h.podsOf(`app.kubernetes.io/instance=${APP},app.kubernetes.io/component=taskmanager`))[0];
+      const rowRe = /^\+I\[([a-z]+), ((ERROR|WARN|INFO) request (\d+)), ([^,\]]+), ([^,\]]+)\]$/;
+      let rows: RegExpExecArray[] = [];
+      t = Date.now();
+      for (const until = Date.now() + 240_000; Date.now() < until; await sleep(2000)) {
+        const log = await h.kubectl(['-n', NS, 'logs', tm.metadata.name, '-c', 'taskmanager']);
+        rows = log.split('\n').map((l) => rowRe.exec(l.trim())).filter((m): m is RegExpExecArray => !!m);
+        if (rows.filter((r) => Number(r[4]) <= ROWS).length >= ROWS) break;
+      }
+      steps.runningToRowsMs = Date.now() - t;
+      const first = rows.filter((r) => Number(r[4]) <= ROWS);
+      const expected = Array.from({ length: ROWS }, (_, i) => i + 1).map((n) => {
+        const level = ['ERROR', 'WARN', 'INFO'][n % 3];
+        return `${level.toLowerCase()},${level} request ${n}`;
+      });
+      assert.deepEqual(first.map((r) => `${r[1]},${r[2]}`).sort(), expected.sort(), `lines 1..${ROWS} once each, with the level the Python function found (${rows.length} rows read)`);
+      assert.deepEqual([...new Set(rows.map((r) => r[5]))], ['/usr/bin/python3'], 'the UDF ran in the image\'s python3 (python.executable)');
+      assert.deepEqual([...new Set(rows.map((r) => r[6]))], ['/usr/bin/python3'], 'the client ran in the image\'s python3 (-pyclientexec)');
+      assert.equal((await h.jobStates(REST)).jobs.find((j) => j.jid === jid)?.state, 'RUNNING', 'the job runs on');
+      const un = await h.helm(h4, ['uninstall', APP, '-n', NS, '--wait', '--timeout', '300s']);
+      assert.equal(un.code, 0, `helm uninstall ${APP}:\n${un.out}`);
+      installed = false;
+      t0.diagnostic(`${rows.length} rows; ${JSON.stringify(steps)}`);
+      recordE2E('node/python-job', { flinkVersion: PYFLINK_VERSION, image: 'runtime image 2.2 + python3 (Debian) + apache-flink (PyPI)', rows: rows.length, steps });
+    }, [NS]);
+  } finally {
+    if (installed) await h.helm(h4, ['uninstall', APP, '-n', NS, '--no-hooks', '--wait', '--timeout', '180s']);
     fs.rmSync(work, { recursive: true, force: true });
   }
 });

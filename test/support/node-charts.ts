@@ -52,6 +52,8 @@ export interface ChartNodeOptions {
   readonly reportEnv?: string;
   /** more images to build and import (their builds run beside the others) */
   readonly extraImages?: () => Promise<ImageBuild[]>;
+  /** more images built from the project's runtime images (by line), once those are built */
+  readonly runtimeDerivedImages?: (flink: Record<string, string>) => Promise<ImageBuild[]>;
 }
 
 export class ChartNode {
@@ -64,7 +66,12 @@ export class ChartNode {
     const t0 = Date.now();
     const [bins, built, services, extra] = await Promise.all([
       ensureNodeBinaries().then((b) => ((report.nodeBinariesMs = Date.now() - t0), b)),
-      ensureProjectImages(['2.2', '1.20']).then((i) => ((report.imagesMs = Date.now() - t0), i)),
+      ensureProjectImages(['2.2', '1.20']).then(async (i) => {
+        report.imagesMs = Date.now() - t0;
+        const derived = await (o.runtimeDerivedImages?.(i.flink) ?? Promise.resolve([]));
+        if (derived.length) report.runtimeDerivedImagesMs = Date.now() - t0;
+        return { ...i, derived };
+      }),
       Promise.all([ensureKafkaImage(), ensureHdfsImage()]).then((i) => ((report.serviceImagesMs = Date.now() - t0), i)),
       (o.extraImages?.() ?? Promise.resolve([])).then((i) => ((report.extraImagesMs = Date.now() - t0), i)),
     ]);
@@ -77,7 +84,7 @@ export class ChartNode {
       trusting: { flink: derived[0].name, ops: derived[1].name, flink120: derived[2].name },
     };
     report.nodeBinariesBuildMs = bins.buildMs;
-    report.imageBuilds = [...built.builds, ...services, ...extra, ...derived];
+    report.imageBuilds = [...built.builds, ...built.derived, ...services, ...extra, ...derived];
     report.buildTimes = buildTimes;
     let t = Date.now();
     const node = await startRealNode();
@@ -86,7 +93,7 @@ export class ChartNode {
       report.nodeStartMs = Date.now() - t;
       report.nodeTimings = node.timings;
       t = Date.now();
-      const names = [images.flink['2.2'], images.ops, ...Object.values(images.trusting), ...services.map((i) => i.name), ...extra.map((i) => i.name)];
+      const names = [images.flink['2.2'], images.ops, ...Object.values(images.trusting), ...services.map((i) => i.name), ...extra.map((i) => i.name), ...built.derived.map((i) => i.name)];
       for (const name of names) await node.importImage(await ociArchive(name));
       report.importMs = Date.now() - t;
       await node.cluster.createNamespace(o.namespace, { podSecurity: 'restricted' });
