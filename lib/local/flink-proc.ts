@@ -235,6 +235,14 @@ export interface FlinkProcessOptions {
   env?: Record<string, string>;
   /** FLINK_LOG_DIR; the console output also goes to <logDir>/<name>.console.log */
   logDir: string;
+  /**
+   * The process's temporary folder, as the pod's `/tmp` emptyDir is the container's own:
+   * `io.tmp.dirs` (unless `dynamicProperties` set it) and Java's `java.io.tmpdir` (the web
+   * upload and table planner folders). Flink's spill, shuffle, cache and working folders go there,
+   * not into the machine's /tmp, and are removed with the folder.
+   * @default <logDir>/tmp
+   */
+  tmpDir?: string;
   /** a name for messages and the console log file (default: the mode word) */
   name?: string;
   /** outlive this process (see SpawnManagedOptions.detached) */
@@ -272,9 +280,11 @@ export function flinkCommand(flinkHome: string, args: string[], props?: Record<s
 
 /** Starts any of jobmanager / standalone-job / taskmanager, by args[0]. */
 export async function startFlinkProcess(opts: FlinkProcessOptions): Promise<FlinkProcess> {
-  const { script, argv } = flinkCommand(opts.flinkHome, opts.args, opts.dynamicProperties);
+  const tmpDir = opts.tmpDir ?? path.join(opts.logDir, 'tmp');
+  const { script, argv } = flinkCommand(opts.flinkHome, opts.args, { 'io.tmp.dirs': tmpDir, ...opts.dynamicProperties });
   const name = opts.name ?? opts.args[0];
   fs.mkdirSync(opts.logDir, { recursive: true });
+  fs.mkdirSync(tmpDir, { recursive: true });
   if (!fs.existsSync(path.join(opts.confDir, 'config.yaml')) && !fs.existsSync(path.join(opts.confDir, 'flink-conf.yaml'))) {
     throw new Error(`${name}: no config.yaml in ${opts.confDir}`);
   }
@@ -286,6 +296,8 @@ export async function startFlinkProcess(opts: FlinkProcessOptions): Promise<Flin
     FLINK_PID_DIR: opts.logDir,
     ...opts.env,
   };
+  // bin/jobmanager.sh, standalone-job.sh and taskmanager.sh add their own JVM_ARGS to these
+  env.JVM_ARGS = [env.JVM_ARGS, `-Djava.io.tmpdir=${tmpDir}`].filter(Boolean).join(' ');
   delete env.FLINK_LIB_DIR;
   delete env.FLINK_OPT_DIR;
   delete env.FLINK_PLUGINS_DIR;
