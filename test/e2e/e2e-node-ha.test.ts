@@ -22,17 +22,15 @@
  *    exact counts. The sink is read with the package's read_committed filter
  *    (lib/ops/read-committed); what kafkajs's own filter would have delivered from the aborted
  *    transactions (records of the killed run, as if committed) is reported beside it;
- * 3. reactive mode: the HPA's minimum raised by one (so the HPA controller itself scales the
- *    TaskManager Deployment): the job rescales to the new slots under the same job id, from its
- *    latest checkpoint, and the per-service counts go on;
- * 4. metrics-server (test/support/metrics-server.ts) behind the API server's aggregation layer:
- *    the TaskManager pods' CPU and memory served by `metrics.k8s.io`; the HPA's metrics set to a
- *    CPU and a memory average below what every TaskManager uses, its maximum to 4: the HPA
- *    controller reads both metrics (ScalingActive, ValidMetricFound) and scales the Deployment
- *    to 4 on them; the job rescales to their slots under the same job id, and the counts go on.
- *    Then a CPU target far above any use, the minimum 2, no stabilization window: the HPA scales
- *    down to 2; the job restarts on the remaining slots from its latest checkpoint, exactly once;
- * 5. `helm test` passes while the job runs; `helm uninstall` leaves the HA ConfigMaps (as the
+ * 3. reactive mode on metrics: metrics-server (test/support/metrics-server.ts) behind the API
+ *    server's aggregation layer serves the TaskManager pods' CPU and memory (`metrics.k8s.io`);
+ *    the HPA's metrics set to a CPU and a memory average below what every TaskManager uses, its
+ *    maximum to 4: the HPA controller reads both metrics (ScalingActive, ValidMetricFound) and
+ *    scales the Deployment from 2 to 4 on them; the job rescales to their slots under the same
+ *    job id, from its latest checkpoint, and the counts go on. Then a CPU target far above any
+ *    use, the minimum 2, no stabilization window: the HPA scales down to 2; the job restarts on
+ *    the remaining slots from its latest checkpoint, exactly once;
+ * 4. `helm test` passes while the job runs; `helm uninstall` leaves the HA ConfigMaps (as the
  *    README says, without hooks.cleanupHaConfigMaps), which the test then deletes.
  *
  * Then, on its own, a session cluster with a TaskManager pool (taskManagerPool, defined in the
@@ -363,38 +361,9 @@ test('log-enricher: the leader JobManager pod deleted mid-stream; Kubernetes HA,
   });
 });
 
-test('log-enricher: reactive mode, the HPA scales the TaskManagers up by one; the job rescales to the new slots under the same job id, from its latest checkpoint, and the counts go on', { timeout: 15 * 60_000 }, async () => {
+test('log-enricher: reactive mode with metrics-server serving the pods\' CPU and memory: the HPA reads both metrics and scales the TaskManagers up and down on them; the job rescales each time under the same job id, from its latest checkpoint, and the counts go on exactly once', { timeout: 20 * 60_000 }, async () => {
   assert.ok(run.jid, 'the install step ran');
-  await h.withDiagnostics(async () => {
-    const before = await checkpointStats(run.jid);
-    const restartsBefore = await restarts();
-    // as load would make it: the HPA's minimum one higher, and the HPA controller scales the Deployment
-    const t = Date.now();
-    await h.kubectl(['-n', NS, 'patch', 'hpa', `${RELEASE}-taskmanager`, '--type', 'merge', '-p', JSON.stringify({ spec: { minReplicas: 3 } })]);
-    let replicas = 0;
-    for (const until = Date.now() + 120_000; Date.now() < until && replicas !== 3; await sleep(1000)) {
-      replicas = JSON.parse(await h.kubectl(['-n', NS, 'get', 'deployment', `${RELEASE}-taskmanager`, '-o', 'json'])).spec.replicas;
-    }
-    assert.equal(replicas, 3, 'the HPA scaled the TaskManager Deployment to 3');
-    run.steps.rescaleHpaMs = Date.now() - t;
-    await untilTaskManagers(3);
-    run.steps.rescaleThirdTaskManagerReadyMs = Date.now() - t;
-    await untilParallelism(run.jid, 3 * SLOTS_PER_TM);
-    run.steps.rescaleToRunningMs = Date.now() - t;
-    assert.equal((await h.jobStates(REST)).jobs.filter((j) => j.state === 'RUNNING').map((j) => j.jid).join(), run.jid, 'the same job, no other');
-    // the rescale restarted the tasks from the latest checkpoint (Flink's adaptive scheduler)
-    const restored = await restoredAfter(run.jid, t, 30_000);
-    assert.ok(restored.id >= (before.completed ?? 0), `restored checkpoint ${restored.id} is at or after ${before.completed}`);
-    const rescale = { taskManagers: 3, parallelism: 3 * SLOTS_PER_TM, restartedTasks: true, restoredCheckpoint: restored.id, lastCompletedBefore: before.completed, numRestarts: { before: restartsBefore, after: await restarts() } };
-    h.report.rescale = rescale;
-    await batchThrough('afterRescale');
-    recordSection();
-  });
-});
-
-test('log-enricher: metrics-server serves the pods\' CPU and memory; the HPA reads both metrics and scales the TaskManagers up and down on them; the job rescales each time under the same job id, from its latest checkpoint, exactly once', { timeout: 20 * 60_000 }, async () => {
-  assert.ok(run.jid, 'the install step ran');
-  assert.equal((await h.kubectl(['-n', NS, 'get', 'deployment', `${RELEASE}-taskmanager`, '-o', 'jsonpath={.spec.replicas}'])).trim(), '3', 'the previous step left 3 TaskManagers');
+  assert.equal((await h.kubectl(['-n', NS, 'get', 'deployment', `${RELEASE}-taskmanager`, '-o', 'jsonpath={.spec.replicas}'])).trim(), '2', 'the previous step left the HPA\'s 2 TaskManagers');
   const binary = await ensureMetricsServer();
   let t = Date.now();
   const metrics = await MetricsServer.start(h.node, binary.path, path.join(h.node.workDir, 'metrics-server.log'));
@@ -404,9 +373,11 @@ test('log-enricher: metrics-server serves the pods\' CPU and memory; the HPA rea
       // what the HPA reads: each TaskManager pod's usage from metrics.k8s.io
       const usage = JSON.parse(await h.kubectl(['get', '--raw', `/apis/metrics.k8s.io/v1beta1/namespaces/${NS}/pods?labelSelector=${encodeURIComponent(TM_SELECTOR)}`]));
       const pods = (usage.items as any[]).map((p) => ({ pod: p.metadata.name, cpu: p.containers[0]?.usage.cpu, memory: p.containers[0]?.usage.memory }));
-      assert.equal(pods.length, 3, `metrics.k8s.io serves the 3 TaskManager pods: ${JSON.stringify(pods)}`);
-      // Targets below what every running TaskManager uses (1 millicore, 1 MiB on average), one
-      // more TaskManager at most: the measured usage asks the HPA for 4, deterministically.
+      assert.equal(pods.length, 2, `metrics.k8s.io serves the 2 TaskManager pods: ${JSON.stringify(pods)}`);
+      // Targets below what every running TaskManager uses (1 millicore, 1 MiB on average), two
+      // more TaskManagers at most: the measured usage asks the HPA for 4, deterministically.
+      const before = await checkpointStats(run.jid);
+      const restartsBefore = await restarts();
       const hpaMetrics = [
         { type: 'Resource', resource: { name: 'cpu', target: { type: 'AverageValue', averageValue: '1m' } } },
         { type: 'Resource', resource: { name: 'memory', target: { type: 'AverageValue', averageValue: '1Mi' } } },
@@ -434,14 +405,19 @@ test('log-enricher: metrics-server serves the pods\' CPU and memory; the HPA rea
       run.steps.metricScaleFourthTaskManagerReadyMs = Date.now() - t;
       await untilParallelism(run.jid, 4 * SLOTS_PER_TM);
       run.steps.metricScaleToRunningMs = Date.now() - t;
+      run.steps.rescaleToRunningMs = run.steps.metricScaleToRunningMs;
       assert.equal((await h.jobStates(REST)).jobs.filter((j) => j.state === 'RUNNING').map((j) => j.jid).join(), run.jid, 'the same job, no other');
+      // the rescale restarted the tasks from the latest checkpoint (Flink's adaptive scheduler)
+      const restoredUp = await restoredAfter(run.jid, t, 30_000);
+      assert.ok(restoredUp.id >= (before.completed ?? 0), `restored checkpoint ${restoredUp.id} is at or after ${before.completed}`);
+      h.report.rescale = { taskManagers: 4, parallelism: 4 * SLOTS_PER_TM, restartedTasks: true, restoredCheckpoint: restoredUp.id, lastCompletedBefore: before.completed, numRestarts: { before: restartsBefore, after: await restarts() } };
       await batchThrough('afterMetricScale');
 
       // Down on the metrics: a CPU target far above any use, the minimum back to 2 and no
       // stabilization window. The HPA removes two TaskManagers; their tasks fail and the job
       // restarts on the slots that remain, from its latest checkpoint.
-      const restartsBefore = await restarts();
-      const before = await checkpointStats(run.jid);
+      const restartsBeforeDown = await restarts();
+      const beforeDown = await checkpointStats(run.jid);
       t = Date.now();
       await h.kubectl(['-n', NS, 'patch', 'hpa', `${RELEASE}-taskmanager`, '--type', 'merge', '-p', JSON.stringify({ spec: {
         minReplicas: 2,
@@ -458,12 +434,12 @@ test('log-enricher: metrics-server serves the pods\' CPU and memory; the HPA rea
       run.steps.metricScaleDownToRunningMs = Date.now() - t;
       assert.equal((await h.jobStates(REST)).jobs.filter((j) => j.state === 'RUNNING').map((j) => j.jid).join(), run.jid, 'the same job, no other');
       const restored = await restoredAfter(run.jid, t, 60_000);
-      assert.ok(restored.id >= (before.completed ?? 0), `restored checkpoint ${restored.id} is at or after ${before.completed}`);
+      assert.ok(restored.id >= (beforeDown.completed ?? 0), `restored checkpoint ${restored.id} is at or after ${beforeDown.completed}`);
       // numRestarts comes from the REST API's metric store, which lags by a metric fetch: read until it rose (bounded)
       let restartsAfter = await restarts();
-      for (const until = Date.now() + 60_000; Date.now() < until && restartsAfter <= restartsBefore; await sleep(2000)) restartsAfter = await restarts();
-      const scaleDown = { taskManagers: 2, parallelism: 2 * SLOTS_PER_TM, restoredCheckpoint: restored.id, lastCompletedBefore: before.completed, numRestarts: { before: restartsBefore, after: restartsAfter } };
-      assert.ok(scaleDown.numRestarts.after > restartsBefore, `the scale-down counted as a restart of the job (numRestarts ${JSON.stringify(scaleDown.numRestarts)})`);
+      for (const until = Date.now() + 60_000; Date.now() < until && restartsAfter <= restartsBeforeDown; await sleep(2000)) restartsAfter = await restarts();
+      const scaleDown = { taskManagers: 2, parallelism: 2 * SLOTS_PER_TM, restoredCheckpoint: restored.id, lastCompletedBefore: beforeDown.completed, numRestarts: { before: restartsBeforeDown, after: restartsAfter } };
+      assert.ok(scaleDown.numRestarts.after > restartsBeforeDown, `the scale-down counted as a restart of the job (numRestarts ${JSON.stringify(scaleDown.numRestarts)})`);
       await batchThrough('afterScaleDown');
       const metricScale = { metricsServer: METRICS_SERVER_VERSION, podUsage: pods, hpaCurrentMetrics: current, desiredReplicas: hpa.status.desiredReplicas, taskManagers: 4, parallelism: 4 * SLOTS_PER_TM, scaleDown };
       h.report.metricScale = metricScale;
