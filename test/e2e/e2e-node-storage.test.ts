@@ -77,6 +77,7 @@ import { ensureFlink, sha256File } from '../support/flink-dist';
 import { buildManifestJar, MANIFEST_JOB_MAIN } from '../support/manifest-job';
 import { FETCH_JAR_INIT_CONTAINER } from '../../lib/cluster/flink-cluster';
 import { ensurePythonFlinkImage, PYFLINK_VERSION, pythonImageName } from '../support/node-python';
+import { PYTHON_UDFS_PRELUDE } from '../support/python-udfs';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const NS = 'logs';
@@ -635,23 +636,7 @@ test('spare capacity as pods: a TaskManager pod deleted mid-stream; with standby
  * the level found by a Python UDF that also reports the interpreter it runs in; the print sink
  * writes each row to the TaskManager's stdout (its pod log).
  */
-const PYTHON_SCRIPT = String.raw`
-import sys
-from pyflink.table import DataTypes, EnvironmentSettings, TableEnvironment
-from pyflink.table.udf import udf
-
-@udf(result_type=DataTypes.STRING())
-def level_of(line):
-    return line.split(' ', 1)[0].lower()
-
-@udf(result_type=DataTypes.STRING())
-def worker_python(line):
-    return sys.executable
-
-rate = sys.argv[1]
-t = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
-t.create_temporary_function('level_of', level_of)
-t.create_temporary_function('worker_python', worker_python)
+const PYTHON_SCRIPT = `${PYTHON_UDFS_PRELUDE}rate = sys.argv[1]
 t.execute_sql(f"""CREATE TABLE gen (n INT) WITH ('connector' = 'datagen', 'rows-per-second' = '{rate}',
   'fields.n.kind' = 'sequence', 'fields.n.start' = '1', 'fields.n.end' = '1000000')""")
 t.execute_sql("CREATE TABLE out_rows (lvl STRING, line STRING, worker STRING, client STRING) WITH ('connector' = 'print')")

@@ -18,6 +18,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { FlinkApplication, FlinkVersion, JobSource, RuntimeImage } from '../../lib';
 import { recordE2E } from '../support/e2e-report';
+import { PYTHON_UDFS_PRELUDE } from '../support/python-udfs';
 import { addPythonJar, ensurePyFlink } from '../support/flink-dist';
 import { restGet, waitFor } from '../support/flink-proc';
 import { runCluster } from '../support/local-flink';
@@ -26,23 +27,7 @@ import { find, synth } from '../support/synth';
 
 const DIST = '2.2.1';
 
-const SCRIPT = String.raw`
-import sys
-from pyflink.table import DataTypes, EnvironmentSettings, TableEnvironment
-from pyflink.table.udf import udf
-
-@udf(result_type=DataTypes.STRING())
-def level_of(line):
-    return line.split(' ', 1)[0].lower()
-
-@udf(result_type=DataTypes.STRING())
-def worker_python(line):
-    return sys.executable
-
-out = sys.argv[1]
-t = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
-t.create_temporary_function('level_of', level_of)
-t.create_temporary_function('worker_python', worker_python)
+const SCRIPT = `${PYTHON_UDFS_PRELUDE}out = sys.argv[1]
 t.execute_sql("""CREATE TABLE gen (n INT) WITH ('connector' = 'datagen', 'rows-per-second' = '4',
   'fields.n.kind' = 'sequence', 'fields.n.start' = '1', 'fields.n.end' = '40')""")
 t.execute_sql(f"""CREATE TABLE sink (lvl STRING, line STRING, worker STRING, client STRING)
