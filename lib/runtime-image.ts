@@ -240,6 +240,46 @@ export interface S3CredentialsProps {
   readonly region?: string;
 }
 
+/** Where an S3 store is, for credentials that come from the pod's identity (no Secret). */
+export interface S3WebIdentityProps {
+  /** An S3-compatible endpoint (`s3.endpoint`). @default - AWS */
+  readonly endpoint?: string;
+  /** Path-style bucket addressing (`s3.path.style.access`). @default - false (virtual-host style) */
+  readonly pathStyleAccess?: boolean;
+  /** The region of the buckets (`fs.s3a.endpoint.region`; the region a job jar's fetch signs for). @default - the S3 client's own resolution (the fetch: us-east-1) */
+  readonly region?: string;
+}
+
+/** The Hadoop S3A credentials provider (AWS SDK v1, in flink-s3-fs-hadoop 1.20 and 2.2) that reads a web identity. */
+export const S3A_WEB_IDENTITY_PROVIDER = 'com.amazonaws.auth.WebIdentityTokenCredentialsProvider';
+
+/** The Flink configuration and fetch options of where an S3 store is (endpoint, path style, region), checked. */
+function s3Location(what: string, props: S3WebIdentityProps): { config: Record<string, FlinkConfigValue>; fetchArgs: string[] } {
+  const config: Record<string, FlinkConfigValue> = {};
+  if (props.endpoint !== undefined) {
+    if (typeof props.endpoint !== 'string' || !HTTP_ENDPOINT.test(props.endpoint)) {
+      throw new ValidationError(`${what} endpoint`, props.endpoint, 'is invalid; expected an http(s) URL without user or password, such as "http://minio.storage.svc:9000" (credentials never go in the URL)');
+    }
+    config['s3.endpoint'] = props.endpoint;
+  }
+  if (props.pathStyleAccess !== undefined) {
+    if (typeof props.pathStyleAccess !== 'boolean') throw new ValidationError(`${what} pathStyleAccess`, props.pathStyleAccess, 'is invalid; expected true or false');
+    config['s3.path.style.access'] = props.pathStyleAccess;
+  }
+  if (props.region !== undefined) {
+    if (typeof props.region !== 'string' || !S3_REGION.test(props.region)) {
+      throw new ValidationError(`${what} region`, props.region, 'is not a region; expected lower-case letters, digits and "-", such as "eu-west-1"');
+    }
+    config['fs.s3a.endpoint.region'] = props.region;
+  }
+  const fetchArgs = [
+    ...(props.endpoint !== undefined ? ['--s3-endpoint', props.endpoint] : []),
+    ...(props.pathStyleAccess === true ? ['--s3-path-style'] : []),
+    ...(props.region !== undefined ? ['--s3-region', props.region] : []),
+  ];
+  return { config, fetchArgs };
+}
+
 /**
  * Credentials of a cluster's storage. Secrets reach the containers only as environment
  * variables from Kubernetes Secrets, never through the ConfigMap that carries the Flink
@@ -260,30 +300,23 @@ export class StorageCredentials {
       AWS_ACCESS_KEY_ID: EnvValue.fromSecret(secret, checkDataKey('StorageCredentials.s3 accessKeyKey', props.accessKeyKey ?? 'access-key')),
       AWS_SECRET_ACCESS_KEY: EnvValue.fromSecret(secret, checkDataKey('StorageCredentials.s3 secretKeyKey', props.secretKeyKey ?? 'secret-key')),
     };
-    const config: Record<string, FlinkConfigValue> = {};
-    if (props.endpoint !== undefined) {
-      if (typeof props.endpoint !== 'string' || !HTTP_ENDPOINT.test(props.endpoint)) {
-        throw new ValidationError('StorageCredentials.s3 endpoint', props.endpoint, 'is invalid; expected an http(s) URL without user or password, such as "http://minio.storage.svc:9000" (the keys come from the Secret)');
-      }
-      config['s3.endpoint'] = props.endpoint;
-    }
-    if (props.pathStyleAccess !== undefined) {
-      if (typeof props.pathStyleAccess !== 'boolean') throw new ValidationError('StorageCredentials.s3 pathStyleAccess', props.pathStyleAccess, 'is invalid; expected true or false');
-      config['s3.path.style.access'] = props.pathStyleAccess;
-    }
-    if (props.region !== undefined) {
-      if (typeof props.region !== 'string' || !S3_REGION.test(props.region)) {
-        throw new ValidationError('StorageCredentials.s3 region', props.region, 'is not a region; expected lower-case letters, digits and "-", such as "eu-west-1"');
-      }
-      config['fs.s3a.endpoint.region'] = props.region;
-    }
+    const { config, fetchArgs } = s3Location('StorageCredentials.s3', props);
     // The fetch of an s3:// job jar reaches the same store with the same keys.
-    const fetchArgs = [
-      ...(props.endpoint !== undefined ? ['--s3-endpoint', props.endpoint] : []),
-      ...(props.pathStyleAccess === true ? ['--s3-path-style'] : []),
-      ...(props.region !== undefined ? ['--s3-region', props.region] : []),
-    ];
     return new StorageCredentials('s3', env, config, fetchArgs);
+  }
+
+  /**
+   * S3 with the pods' own identity instead of keys: EKS's IAM roles for service accounts (annotate
+   * the ServiceAccount with `eks.amazonaws.com/role-arn`, see `serviceAccount`), whose webhook
+   * gives every container `AWS_ROLE_ARN` and `AWS_WEB_IDENTITY_TOKEN_FILE`. No Secret is
+   * referenced. Flink's S3 file system is set to Hadoop S3A's web-identity provider
+   * (`fs.s3a.aws.credentials.provider`); the fetch of an `s3://` job jar exchanges the token at
+   * STS (`AssumeRoleWithWebIdentity`) for temporary keys.
+   */
+  public static s3WebIdentity(props: S3WebIdentityProps = {}): StorageCredentials {
+    if (typeof props !== 'object' || props === null) throw new ValidationError('StorageCredentials.s3WebIdentity', props, 'is invalid; expected { endpoint?, pathStyleAccess?, region? }');
+    const { config, fetchArgs } = s3Location('StorageCredentials.s3WebIdentity', props);
+    return new StorageCredentials('s3', {}, { ...config, 'fs.s3a.aws.credentials.provider': S3A_WEB_IDENTITY_PROVIDER }, fetchArgs);
   }
 
   /**
@@ -313,7 +346,7 @@ export class StorageCredentials {
   public static _s3FetchOf(uri: string, creds: readonly StorageCredentials[] | undefined): { env: Record<string, EnvValue>; args: string[] } {
     const s3 = Array.isArray(creds) ? creds.map((c) => (c instanceof StorageCredentials ? c._s3Fetch() : undefined)).find((x) => x !== undefined) : undefined;
     if (!s3) {
-      throw new ValidationError('job.jarFile', uri, 'is an S3 URI and storageCredentials has no StorageCredentials.s3(...); expected one: the jar is fetched with its keys, endpoint and region');
+      throw new ValidationError('job.jarFile', uri, 'is an S3 URI and storageCredentials has no StorageCredentials.s3(...) or s3WebIdentity(...); expected one: the jar is fetched with its credentials, endpoint and region');
     }
     return s3;
   }
@@ -334,7 +367,7 @@ export class StorageCredentials {
   public static _apply<P extends { env?: Record<string, EnvValue>; flinkConfiguration?: Record<string, FlinkConfigValue>; storageCredentials?: StorageCredentials[] }>(props: P): P {
     const creds = props.storageCredentials ?? [];
     if (!Array.isArray(creds) || !creds.every((c) => c instanceof StorageCredentials)) {
-      throw new ValidationError('storageCredentials', creds, 'is invalid; expected a list of StorageCredentials.s3(...) or StorageCredentials.hdfsUser(...)');
+      throw new ValidationError('storageCredentials', creds, 'is invalid; expected a list of StorageCredentials.s3(...), StorageCredentials.s3WebIdentity(...) or StorageCredentials.hdfsUser(...)');
     }
     if (creds.length === 0) return props;
     const env: Record<string, EnvValue> = {};

@@ -38,10 +38,10 @@ export const FlinkConfigValue = {
 /**
  * Keys that hold credentials: passwords, secrets, tokens, access and account keys, private
  * keys, JAAS configurations. NOT_SECRET_KEY lists Flink keys that match but hold none (names
- * of Secrets, delegation-token switches and timings).
+ * of Secrets, delegation-token switches and timings, S3A's credentials provider classes).
  */
 export const SECRET_KEY = /(password|passwd|secret|sasl\.jaas\.config|access[-.]?key|token|credential|(^|\.)key(\.|$)|private[-.]?key|[-.]apikey)/i;
-export const NOT_SECRET_KEY = /^(kubernetes\.(container\.image\.pull-secrets|env\.secretKeyRef|secrets)|security\.delegation\.tokens?\..*|security\.kerberos\.(fetch\.delegation-token|tokens\..*))$/;
+export const NOT_SECRET_KEY = /^(kubernetes\.(container\.image\.pull-secrets|env\.secretKeyRef|secrets)|security\.delegation\.tokens?\..*|security\.kerberos\.(fetch\.delegation-token|tokens\..*)|fs\.s3a\.(aws\.)?credentials\.provider|fs\.s3a\.assumed\.role\.credentials\.provider)$/;
 
 /** Whether a Flink configuration key holds a credential (and so belongs in a Secret). */
 export function isSecretKey(key: string): boolean {

@@ -5,7 +5,7 @@ import { Readable } from 'stream';
 import { inflateRawSync } from 'zlib';
 import { redactUrl } from '../errors';
 import { OpsError } from './errors';
-import { getS3Object, S3Access, s3KeysFromEnv } from './s3';
+import { getS3Object, resolveS3Keys, S3Access } from './s3';
 
 /** Redirects an https fetch follows (each to https only). */
 const MAX_REDIRECTS = 5;
@@ -41,9 +41,9 @@ async function getHttps(url: string, signal: AbortSignal): Promise<Response> {
   throw new OpsError(`${redactUrl(url)}: more than ${MAX_REDIRECTS} redirects`);
 }
 
-/** Opens a jar: `s3://bucket/key` signed with the environment's S3 keys, else an https URL. */
-function openJar(url: string, s3: S3Access | undefined, signal: AbortSignal): Promise<Response> {
-  if (/^s3:\/\//i.test(url)) return getS3Object(url, s3 ?? {}, s3KeysFromEnv(url), signal);
+/** Opens a jar: `s3://bucket/key` signed with the environment's S3 credentials (keys or a web identity), else an https URL. */
+async function openJar(url: string, s3: S3Access | undefined, signal: AbortSignal): Promise<Response> {
+  if (/^s3:\/\//i.test(url)) return getS3Object(url, s3 ?? {}, await resolveS3Keys(url, process.env, signal), signal);
   return getHttps(url, signal);
 }
 

@@ -2,11 +2,15 @@
  * Reading one object from S3 or an S3-compatible store (MinIO, Ceph, ...) with AWS Signature
  * Version 4, for the job jars of `s3://bucket/key` URIs: no SDK, only what a GET needs.
  *
- * The keys come from the environment as the AWS SDKs read them (`AWS_ACCESS_KEY_ID`,
- * `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` when set): in the charts, from the Secret of the
- * cluster's `StorageCredentials.s3`. Web-identity and instance-profile credentials are not read.
+ * The credentials come from the environment in the AWS SDKs' order (resolveS3Keys): static keys
+ * (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` when set; in the charts,
+ * from the Secret of the cluster's `StorageCredentials.s3`), else a web identity
+ * (`AWS_ROLE_ARN` and `AWS_WEB_IDENTITY_TOKEN_FILE`, as EKS's IAM roles for service accounts
+ * inject them; `StorageCredentials.s3WebIdentity`) exchanged for temporary keys with STS
+ * `AssumeRoleWithWebIdentity`. Instance-profile credentials are not read.
  */
 import { createHash, createHmac } from 'crypto';
+import * as fs from 'fs';
 import { S3_BUCKET } from '../errors';
 import { OpsError } from './errors';
 
@@ -40,8 +44,81 @@ export function s3KeysFromEnv(what: string, env: NodeJS.ProcessEnv = process.env
   const accessKeyId = env.AWS_ACCESS_KEY_ID ?? '';
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY ?? '';
   const missing = [accessKeyId ? '' : 'AWS_ACCESS_KEY_ID', secretAccessKey ? '' : 'AWS_SECRET_ACCESS_KEY'].filter(Boolean);
-  if (missing.length) throw new OpsError(`${what}: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set; expected the S3 keys in the environment (in the charts, from the Secret of StorageCredentials.s3)`);
+  if (missing.length) throw new OpsError(`${what}: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set; expected the S3 keys in the environment (in the charts, from the Secret of StorageCredentials.s3), or AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE for a web identity`);
   return { accessKeyId, secretAccessKey, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) };
+}
+
+/** The environment names a web identity: AWS_ROLE_ARN or AWS_WEB_IDENTITY_TOKEN_FILE is set and no static key is. */
+function webIdentityIn(env: NodeJS.ProcessEnv): boolean {
+  return !env.AWS_ACCESS_KEY_ID && !env.AWS_SECRET_ACCESS_KEY && Boolean(env.AWS_ROLE_ARN || env.AWS_WEB_IDENTITY_TOKEN_FILE);
+}
+
+/**
+ * The STS endpoint of a web identity exchange, as the AWS SDKs choose it: `AWS_ENDPOINT_URL_STS`,
+ * else `AWS_ENDPOINT_URL`, else the regional endpoint of `AWS_REGION` / `AWS_DEFAULT_REGION` (EKS
+ * sets `AWS_REGION`), else the global `https://sts.amazonaws.com`.
+ */
+export function stsEndpoint(env: NodeJS.ProcessEnv): string {
+  const explicit = env.AWS_ENDPOINT_URL_STS || env.AWS_ENDPOINT_URL;
+  if (explicit) return explicit;
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
+  return region ? `https://sts.${region}.amazonaws.com` : 'https://sts.amazonaws.com';
+}
+
+/**
+ * Temporary keys for the role `AWS_ROLE_ARN`, from STS `AssumeRoleWithWebIdentity` with the token
+ * in `AWS_WEB_IDENTITY_TOKEN_FILE` (an unsigned call: the token is the credential). The session
+ * is named `AWS_ROLE_SESSION_NAME`, else `cdk8s-flink-fetch-<time>`, and lasts 15 minutes, the
+ * least STS grants: a fetch needs one GET.
+ */
+export async function assumeRoleWithWebIdentity(what: string, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<S3Keys> {
+  const roleArn = env.AWS_ROLE_ARN ?? '';
+  const tokenFile = env.AWS_WEB_IDENTITY_TOKEN_FILE ?? '';
+  const missing = [roleArn ? '' : 'AWS_ROLE_ARN', tokenFile ? '' : 'AWS_WEB_IDENTITY_TOKEN_FILE'].filter(Boolean);
+  if (missing.length) throw new OpsError(`${what}: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set; expected both for a web identity (a ServiceAccount bound to an IAM role), or the keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`);
+  let token: string;
+  try {
+    token = fs.readFileSync(tokenFile, 'utf8').trim();
+  } catch (e) {
+    throw new OpsError(`${what}: AWS_WEB_IDENTITY_TOKEN_FILE ${tokenFile} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); expected the projected service account token`);
+  }
+  if (!token) throw new OpsError(`${what}: AWS_WEB_IDENTITY_TOKEN_FILE ${tokenFile} is empty; expected the projected service account token`);
+  const endpoint = stsEndpoint(env);
+  const body = new URLSearchParams({
+    Action: 'AssumeRoleWithWebIdentity', Version: '2011-06-15', RoleArn: roleArn,
+    RoleSessionName: env.AWS_ROLE_SESSION_NAME || `cdk8s-flink-fetch-${Date.now()}`, WebIdentityToken: token, DurationSeconds: '900',
+  });
+  let res: Response;
+  try {
+    res = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', accept: 'application/xml' }, body, redirect: 'manual', signal });
+  } catch (e) {
+    const cause = (e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message;
+    throw new OpsError(`${what}: STS AssumeRoleWithWebIdentity at ${endpoint} failed: ${cause}`);
+  }
+  const text = (await res.text().catch(() => '')).slice(0, 8000);
+  const field = (n: string) => new RegExp(`<${n}>([^<]*)</${n}>`).exec(text)?.[1];
+  if (res.status !== 200) {
+    const code = field('Code');
+    const message = field('Message');
+    throw new OpsError(`${what}: STS AssumeRoleWithWebIdentity for ${roleArn} at ${endpoint} answered ${res.status}${code ? ` ${code}` : ''}${message ? `: ${message.replace(/\s+/g, ' ')}` : ''}; expected 200 with temporary credentials`);
+  }
+  const accessKeyId = field('AccessKeyId');
+  const secretAccessKey = field('SecretAccessKey');
+  const sessionToken = field('SessionToken');
+  if (!accessKeyId || !secretAccessKey || !sessionToken) {
+    throw new OpsError(`${what}: STS AssumeRoleWithWebIdentity for ${roleArn} at ${endpoint} answered 200 without AccessKeyId, SecretAccessKey and SessionToken; expected temporary credentials`);
+  }
+  return { accessKeyId, secretAccessKey, sessionToken };
+}
+
+/**
+ * The credentials of an S3 read, in the AWS SDKs' order: the static keys of the environment
+ * (s3KeysFromEnv), else its web identity (assumeRoleWithWebIdentity); a one-line error naming
+ * what is missing when there is neither.
+ */
+export async function resolveS3Keys(what: string, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<S3Keys> {
+  if (webIdentityIn(env)) return assumeRoleWithWebIdentity(what, env, signal);
+  return s3KeysFromEnv(what, env);
 }
 
 /** The URL of an object, path-style or virtual-host style. */

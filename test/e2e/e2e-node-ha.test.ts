@@ -27,9 +27,14 @@
  *    the HPA's metrics set to a CPU and a memory average below what every TaskManager uses, its
  *    maximum to 4: the HPA controller reads both metrics (ScalingActive, ValidMetricFound) and
  *    scales the Deployment from 2 to 4 on them; the job rescales to their slots under the same
- *    job id, from its latest checkpoint, and the counts go on. Then a CPU target far above any
- *    use, the minimum 2, no stabilization window: the HPA scales down to 2; the job restarts on
- *    the remaining slots from its latest checkpoint, exactly once;
+ *    job id, from its latest checkpoint, and the counts go on. Then the pods and external
+ *    metrics: Prometheus scraping the namespace's pods through Kubernetes service discovery and
+ *    prometheus-adapter over it (test/support/prometheus-adapter.ts) serve each TaskManager
+ *    pod's busy time (`custom.metrics.k8s.io`) and the cluster's Kafka pending records
+ *    (`external.metrics.k8s.io`); the HPA's metrics set to those two alone, with targets above
+ *    any value, the minimum 2, no stabilization window: the HPA reads both and scales down to 2
+ *    ("All metrics below target"); the job restarts on the remaining slots from its latest
+ *    checkpoint, exactly once;
  * 4. `helm test` passes while the job runs; `helm uninstall` leaves the HA ConfigMaps (as the
  *    README says, without hooks.cleanupHaConfigMaps), which the test then deletes.
  *
@@ -55,6 +60,8 @@ import { synthesizePlatform } from '../../lib/synth/synthesize';
 import { recordE2E } from '../support/e2e-report';
 import { render, writeChart } from '../support/helm-chart';
 import { ensureMetricsServer, METRICS_SERVER_VERSION, MetricsServer } from '../support/metrics-server';
+import { ensurePrometheusBinary } from '../support/node-monitoring';
+import { BUSY_METRIC, ensurePrometheusAdapter, NodePrometheus, PENDING_METRIC, PROMETHEUS_ADAPTER_VERSION, PrometheusAdapter, quantity } from '../support/prometheus-adapter';
 import { ChartNode, splitImage } from '../support/node-charts';
 import { scratchDir } from '../support/scratch';
 import { ensureHelm } from '../support/tools';
@@ -361,14 +368,22 @@ test('log-enricher: the leader JobManager pod deleted mid-stream; Kubernetes HA,
   });
 });
 
-test('log-enricher: reactive mode with metrics-server serving the pods\' CPU and memory: the HPA reads both metrics and scales the TaskManagers up and down on them; the job rescales each time under the same job id, from its latest checkpoint, and the counts go on exactly once', { timeout: 20 * 60_000 }, async () => {
+test('log-enricher: reactive mode on metrics: the HPA scales the TaskManagers up on CPU and memory from metrics-server and down on a pods and an external metric from prometheus-adapter over Prometheus; the job rescales each time under the same job id, from its latest checkpoint, and the counts go on exactly once', { timeout: 20 * 60_000 }, async () => {
   assert.ok(run.jid, 'the install step ran');
   assert.equal((await h.kubectl(['-n', NS, 'get', 'deployment', `${RELEASE}-taskmanager`, '-o', 'jsonpath={.spec.replicas}'])).trim(), '2', 'the previous step left the HPA\'s 2 TaskManagers');
-  const binary = await ensureMetricsServer();
+  const [binary, adapterBinary, promBinary] = await Promise.all([ensureMetricsServer(), ensurePrometheusAdapter(), ensurePrometheusBinary()]);
   let t = Date.now();
   const metrics = await MetricsServer.start(h.node, binary.path, path.join(h.node.workDir, 'metrics-server.log'));
   run.steps.metricsServerReadyMs = Date.now() - t;
+  // Prometheus scraping the namespace's pods, and prometheus-adapter over it: the pods and
+  // external metrics the scale-down reads (started now, so that they hold samples by then)
+  let prometheus: NodePrometheus | undefined;
+  let adapter: PrometheusAdapter | undefined;
   try {
+    t = Date.now();
+    prometheus = await NodePrometheus.start(h.node, promBinary, NS, path.join(h.node.workDir, 'prometheus.log'));
+    adapter = await PrometheusAdapter.start(h.node, adapterBinary.path, prometheus.url, path.join(h.node.workDir, 'prometheus-adapter.log'));
+    run.steps.prometheusAdapterReadyMs = Date.now() - t;
     await h.withDiagnostics(async () => {
       // what the HPA reads: each TaskManager pod's usage from metrics.k8s.io
       const usage = JSON.parse(await h.kubectl(['get', '--raw', `/apis/metrics.k8s.io/v1beta1/namespaces/${NS}/pods?labelSelector=${encodeURIComponent(TM_SELECTOR)}`]));
@@ -413,22 +428,57 @@ test('log-enricher: reactive mode with metrics-server serving the pods\' CPU and
       h.report.rescale = { taskManagers: 4, parallelism: 4 * SLOTS_PER_TM, restartedTasks: true, restoredCheckpoint: restoredUp.id, lastCompletedBefore: before.completed, numRestarts: { before: restartsBefore, after: await restarts() } };
       await batchThrough('afterMetricScale');
 
-      // Down on the metrics: a CPU target far above any use, the minimum back to 2 and no
-      // stabilization window. The HPA removes two TaskManagers; their tasks fail and the job
-      // restarts on the slots that remain, from its latest checkpoint.
+      // What prometheus-adapter serves from Flink's metrics: the pods metric for each of the 4
+      // TaskManager pods (their busiest subtask's busy time, as Prometheus has it), the
+      // external metric (the Kafka source's pending records) for this cluster.
+      const tmPods = (await h.podsOf('app.kubernetes.io/component=taskmanager')).filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.name as string).sort();
+      let busy: Array<{ pod: string; value: string }> = [];
+      for (const until = Date.now() + 120_000; Date.now() < until; await sleep(2000)) {
+        const r = JSON.parse(await h.kubectl(['get', '--raw', `/apis/custom.metrics.k8s.io/v1beta2/namespaces/${NS}/pods/*/${BUSY_METRIC}?labelSelector=${encodeURIComponent(TM_SELECTOR)}`]));
+        busy = (r.items as any[]).map((x) => ({ pod: x.describedObject.name, value: x.value })).sort((a, b) => a.pod.localeCompare(b.pod));
+        if (JSON.stringify(busy.map((x) => x.pod)) === JSON.stringify(tmPods)) break;
+      }
+      assert.deepEqual(busy.map((x) => x.pod), tmPods, `custom.metrics.k8s.io serves ${BUSY_METRIC} for each TaskManager pod: ${JSON.stringify(busy)}`);
+      for (const b of busy) {
+        const ms = quantity(b.value);
+        assert.ok(ms >= 0 && ms <= 1000, `${b.pod}: busy time ${b.value} is within 0-1000 ms/s`);
+      }
+      const promBusy = await prometheus!.query(`max by (pod) (flink_taskmanager_job_task_busyTimeMsPerSecond{namespace="${NS}",flink_cluster="${RELEASE}",component="taskmanager"})`);
+      assert.deepEqual(promBusy.map((x) => x.metric.pod).sort(), tmPods, 'Prometheus holds the same series for the same pods');
+      const pendingPath = `/apis/external.metrics.k8s.io/v1beta1/namespaces/${NS}/${PENDING_METRIC}?labelSelector=${encodeURIComponent(`flink_cluster=${RELEASE}`)}`;
+      const pending = (JSON.parse(await h.kubectl(['get', '--raw', pendingPath])).items as any[]).map((x) => ({ labels: x.metricLabels, value: x.value }));
+      assert.equal(pending.length, 1, `external.metrics.k8s.io serves one ${PENDING_METRIC} for ${RELEASE}: ${JSON.stringify(pending)}`);
+      assert.ok(quantity(pending[0].value) >= 0, `pending records ${pending[0].value}`);
+
+      // Down on the pods and external metrics alone: a busy-time target above the most a
+      // TaskManager can report (1000 ms/s), a pending-records target far above the backlog,
+      // the minimum back to 2 and no stabilization window. The HPA removes two TaskManagers;
+      // their tasks fail and the job restarts on the slots that remain, from its latest checkpoint.
       const restartsBeforeDown = await restarts();
       const beforeDown = await checkpointStats(run.jid);
       t = Date.now();
       await h.kubectl(['-n', NS, 'patch', 'hpa', `${RELEASE}-taskmanager`, '--type', 'merge', '-p', JSON.stringify({ spec: {
         minReplicas: 2,
-        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'AverageValue', averageValue: '64' } } }],
+        metrics: [
+          { type: 'Pods', pods: { metric: { name: BUSY_METRIC }, target: { type: 'AverageValue', averageValue: '2k' } } },
+          { type: 'External', external: { metric: { name: PENDING_METRIC, selector: { matchLabels: { flink_cluster: RELEASE } } }, target: { type: 'Value', value: '1G' } } },
+        ],
         behavior: { scaleDown: { stabilizationWindowSeconds: 0, policies: [{ type: 'Pods', value: 2, periodSeconds: 15 }] } },
       } })]);
+      let downHpa: any;
       for (const until = Date.now() + 180_000; Date.now() < until && replicas !== 2; await sleep(1000)) {
         replicas = JSON.parse(await h.kubectl(['-n', NS, 'get', 'deployment', `${RELEASE}-taskmanager`, '-o', 'json'])).spec.replicas;
+        downHpa = JSON.parse(await h.kubectl(['-n', NS, 'get', 'hpa', `${RELEASE}-taskmanager`, '-o', 'json']));
       }
-      assert.equal(replicas, 2, 'the HPA scaled the TaskManager Deployment down to 2 on its metric');
+      assert.equal(replicas, 2, `the HPA scaled the TaskManager Deployment down to 2 on its pods and external metrics: ${JSON.stringify(downHpa?.status)}`);
       run.steps.metricScaleDownDecisionMs = Date.now() - t;
+      // the HPA read both from the adapter (the decision's metrics, as its status records them)
+      const readBy = Object.fromEntries(((downHpa?.status?.currentMetrics ?? []) as any[]).map((m) => [m.type, m.type === 'Pods' ? m.pods.current.averageValue : m.external?.current?.value]));
+      assert.ok(readBy.Pods !== undefined && readBy.External !== undefined, `the HPA's status holds the pods and external metrics it read: ${JSON.stringify(downHpa?.status)}`);
+      const rescaled = JSON.parse(await h.kubectl(['-n', NS, 'get', 'events', '--field-selector', `involvedObject.name=${RELEASE}-taskmanager,reason=SuccessfulRescale`, '-o', 'json'])).items as any[];
+      // this scale-down's event (an event's time has whole seconds)
+      const downEvent = rescaled.filter((e) => /^New size: 2;/.test(e.message) && Date.parse(e.lastTimestamp ?? e.eventTime) >= Math.floor(t / 1000) * 1000).map((e) => e.message as string);
+      assert.deepEqual(downEvent, ['New size: 2; reason: All metrics below target'], `the HPA's scale-down event: ${JSON.stringify(rescaled.map((e) => [e.lastTimestamp, e.message]))}`);
       await untilTaskManagers(2);
       await untilParallelism(run.jid, 2 * SLOTS_PER_TM);
       run.steps.metricScaleDownToRunningMs = Date.now() - t;
@@ -441,14 +491,19 @@ test('log-enricher: reactive mode with metrics-server serving the pods\' CPU and
       const scaleDown = { taskManagers: 2, parallelism: 2 * SLOTS_PER_TM, restoredCheckpoint: restored.id, lastCompletedBefore: beforeDown.completed, numRestarts: { before: restartsBeforeDown, after: restartsAfter } };
       assert.ok(scaleDown.numRestarts.after > restartsBeforeDown, `the scale-down counted as a restart of the job (numRestarts ${JSON.stringify(scaleDown.numRestarts)})`);
       await batchThrough('afterScaleDown');
-      const metricScale = { metricsServer: METRICS_SERVER_VERSION, podUsage: pods, hpaCurrentMetrics: current, desiredReplicas: hpa.status.desiredReplicas, taskManagers: 4, parallelism: 4 * SLOTS_PER_TM, scaleDown };
+      const metricScale = {
+        metricsServer: METRICS_SERVER_VERSION, podUsage: pods, hpaCurrentMetrics: current, desiredReplicas: hpa.status.desiredReplicas, taskManagers: 4, parallelism: 4 * SLOTS_PER_TM,
+        prometheusAdapter: PROMETHEUS_ADAPTER_VERSION, customMetrics: { busy, pending }, scaleDownRead: readBy, scaleDownEvent: downEvent[0], scaleDown,
+      };
       h.report.metricScale = metricScale;
       recordSection();
     });
   } catch (e) {
-    throw new Error(`${(e as Error).message}\n---- metrics-server (tail) ----\n${metrics.logs(40)}`);
+    throw new Error(`${(e as Error).message}\n---- metrics-server (tail) ----\n${metrics.logs(40)}\n---- prometheus-adapter (tail) ----\n${adapter?.logs(40)}\n---- prometheus (tail) ----\n${prometheus?.logs(20)}`);
   } finally {
-    // without metrics the HPA holds its count: the next steps see 4 TaskManagers
+    // without metrics the HPA holds its count: the next steps see the last one
+    await adapter?.stop();
+    await prometheus?.stop();
     await metrics.stop();
   }
 });

@@ -115,13 +115,13 @@ for (const c of CASES) {
       // The Secret s3-jar-keys is not among the objects: the test gives its keys to the processes, as the kubelet would.
       const s3Credentials = [StorageCredentials.s3({ secretName: 's3-jar-keys', endpoint: store.endpoint, pathStyleAccess: true, region: 'us-east-1' })];
       const s3Keys = { AWS_ACCESS_KEY_ID: store.keys.accessKeyId, AWS_SECRET_ACCESS_KEY: store.keys.secretAccessKey };
-      const app = (name: string, jarFile: string, jarSha256?: string) => {
+      const app = (name: string, jarFile: string, jarSha256?: string, storageCredentials = s3Credentials) => {
         let a!: FlinkApplication;
         const objects = synth((s) => {
           a = new FlinkApplication(s, name, {
             flinkVersion: c.version, checkpointing: false, taskManagerSlots: 1, parallelism: 1,
             job: JobSource.jar({ jarFile, jarSha256, args: [`${name}-run`] }),
-            ...(jarFile.startsWith('s3:') ? { storageCredentials: s3Credentials } : {}),
+            ...(jarFile.startsWith('s3:') ? { storageCredentials } : {}),
           });
         });
         return { objects, jobId: a.jobId };
@@ -198,6 +198,38 @@ for (const c of CASES) {
         assert.deepEqual(fs.readdirSync(empty), [], 'nothing left behind');
         lap('s3RunningAndWrongKeyRefused');
         t.diagnostic(`s3://: fetched with a signed GET, job ${jobId} RUNNING; a wrong secret key and missing keys refused`);
+      }
+
+      // (s3, web identity) StorageCredentials.s3WebIdentity: no Secret in the pod; the fetch
+      // exchanges the projected token (the environment EKS's webhook gives) at STS for the role's
+      // temporary keys and signs with them. The role decides: one that may not read is refused.
+      {
+        const { objects } = app('from-s3-irsa', s3Uri, sha, [StorageCredentials.s3WebIdentity({ endpoint: store.endpoint, pathStyleAccess: true, region: 'us-east-1' })]);
+        const pod = find(objects, 'Deployment', 'from-s3-irsa-jobmanager').spec.template.spec;
+        const init = pod.initContainers.find((x: any) => x.name === FETCH_JAR_INIT_CONTAINER);
+        assert.deepEqual(init.env ?? [], [], 'no keys in the init container');
+        assert.ok(!JSON.stringify(objects).includes('secretKeyRef'), 'no Secret referenced');
+        const conf = Object.values(find(objects, 'ConfigMap', 'from-s3-irsa-config').data).join('\n');
+        assert.match(conf, /fs\.s3a\.aws\.credentials\.provider: com\.amazonaws\.auth\.WebIdentityTokenCredentialsProvider/);
+        const tokenFile = path.join(run.work, 'web-identity-token');
+        fs.writeFileSync(tokenFile, 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6bG9nczpmbGluayJ9.c2lnbmF0dXJl\n');
+        const identity = (role: string) => ({ AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_SESSION_TOKEN: '', AWS_ROLE_ARN: role, AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile, AWS_ENDPOINT_URL_STS: store.endpoint, AWS_REGION: 'us-east-1' });
+        const artifacts = path.join(run.work, 'from-s3-irsa-artifacts');
+        fs.mkdirSync(artifacts);
+        const fetched = await ops(fetchArgs(objects, 'from-s3-irsa', artifacts), identity(store.roles.reader));
+        assert.equal(fetched.status, 0, fetched.stderr);
+        assert.match(fetched.stderr, new RegExp(`fetched s3://jobs/audit/manifest-job\\.jar into .*: \\d+ bytes, sha256 ${sha} \\(as expected\\)`));
+        const empty = path.join(run.work, 'from-s3-irsa-refused');
+        fs.mkdirSync(empty);
+        const denied = await ops(fetchArgs(objects, 'from-s3-irsa', empty), identity(store.roles.other));
+        assert.equal(denied.status, 1);
+        assert.match(denied.stderr, /^cdk8s-flink-ops: error: GET s3:\/\/jobs\/audit\/manifest-job\.jar \(http:\/\/127\.0\.0\.1:\d+\) answered 403 AccessDenied[^\n]*; expected 200 with the jar\n$/);
+        const noToken = await ops(fetchArgs(objects, 'from-s3-irsa', empty), { ...identity(store.roles.reader), AWS_WEB_IDENTITY_TOKEN_FILE: path.join(run.work, 'absent') });
+        assert.equal(noToken.status, 1);
+        assert.match(noToken.stderr, /^cdk8s-flink-ops: error: s3:\/\/jobs\/audit\/manifest-job\.jar: AWS_WEB_IDENTITY_TOKEN_FILE \S+ cannot be read \(ENOENT\); expected the projected service account token\n$/);
+        assert.deepEqual(fs.readdirSync(empty), [], 'nothing left behind');
+        lap('s3WebIdentity');
+        t.diagnostic('s3:// with a web identity: fetched with the reader role\'s temporary keys; a role without s3:GetObject refused (403 AccessDenied), an unreadable token refused');
       }
 
       // (c) session jobs from file://, https:// and s3://.

@@ -53,7 +53,7 @@ export interface OperatorBinaries {
 }
 
 /** The Go module of test/support/node/<dir>, checked to require `module` at `version`. */
-function goModule(dir: string, module: string, version: string): string {
+export function goModule(dir: string, module: string, version: string): string {
   const mod = path.join(nodeGoDir(), dir);
   if (goModRequires(path.join(mod, 'go.mod')).get(module) !== version) {
     throw new Error(`${mod}/go.mod does not require ${module} ${version}: run ${mod}/gen-go-mod.sh ${version}`);
@@ -71,9 +71,18 @@ export async function ensureOperatorBinaries(): Promise<OperatorBinaries> {
   const bin = await goBuildCached(goModule('promop', OPERATOR_MODULE, PROMETHEUS_OPERATOR_VERSION), ['node', 'prometheus-operator', PROMETHEUS_OPERATOR_VERSION],
     ['operator', 'prometheus-config-reloader'], [`${OPERATOR_MODULE}/cmd/operator`, `${OPERATOR_MODULE}/cmd/prometheus-config-reloader`],
     versionLdflags(PROMETHEUS_OPERATOR_VERSION), buildMs);
+  const prometheus = await ensurePrometheusBinary(buildMs);
+  return { operator: path.join(bin, 'operator'), reloader: path.join(bin, 'prometheus-config-reloader'), prometheus, buildMs };
+}
+
+/**
+ * Prometheus (PROMETHEUS_VERSION, with Kubernetes service discovery, which Debian's package
+ * lacks), built once from test/support/node/prometheus, cached; its build time goes to buildMs.
+ */
+export async function ensurePrometheusBinary(buildMs: Record<string, number> = {}): Promise<string> {
   const prom = await goBuildCached(goModule('prometheus', 'github.com/prometheus/prometheus', PROMETHEUS_MODULE_VERSION), ['node', 'prometheus', PROMETHEUS_VERSION],
     ['prometheus'], ['github.com/prometheus/prometheus/cmd/prometheus'], versionLdflags(PROMETHEUS_VERSION), buildMs, PROMETHEUS_BUILD_TAGS);
-  return { operator: path.join(bin, 'operator'), reloader: path.join(bin, 'prometheus-config-reloader'), prometheus: path.join(prom, 'prometheus'), buildMs };
+  return path.join(prom, 'prometheus');
 }
 
 /** The Prometheus stand-in and the config reloader's image (built when their inputs changed). */

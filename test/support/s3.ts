@@ -7,6 +7,9 @@
  * policy allows s3:* on the test's buckets, an access key pair for it, the buckets), moto's
  * authentication is switched on, so every later request must carry a valid AWS Signature V4 of
  * that key pair; a wrong secret gets SignatureDoesNotMatch, an unknown key InvalidAccessKeyId.
+ * Two IAM roles stand for web identities' roles: STS AssumeRoleWithWebIdentity at the same
+ * endpoint (unsigned, as in AWS; moto does not verify the token) returns temporary keys whose
+ * requests are authorized by the role's policy (`reader` may read objects, `other` nothing).
  *
  * The test reads the buckets through moto's S3 API with boto3 (a dependency of moto, in the same
  * folder), signed with the same keys, so checking what Flink wrote needs no S3 client in Node.
@@ -40,6 +43,8 @@ export interface S3Server {
   readonly endpoint: string;
   /** The access key pair of the IAM user `flink`, allowed s3:* on the buckets. */
   readonly keys: S3Keys;
+  /** Roles a web identity assumes (STS AssumeRoleWithWebIdentity at `endpoint`): `reader` may GetObject in the buckets, `other` may do nothing. */
+  readonly roles: { readonly reader: string; readonly other: string };
   /** The objects under a prefix, read with `keys` (ListObjectsV2, every page). */
   list(bucket: string, prefix?: string): Promise<S3Object[]>;
   /** The contents of the objects under a prefix, as text, by key. */
@@ -60,6 +65,14 @@ export const MOTO_SERVER_PY = String.raw`
 import sys
 import botocore.auth
 botocore.auth.SIGNED_HEADERS_BLACKLIST.clear()
+# STS AssumeRoleWithWebIdentity is an unsigned call (the token is the credential), as in AWS.
+from moto.core.authorization import ActionAuthenticatorMixin
+_authorize = ActionAuthenticatorMixin._authenticate_and_authorize_action
+def _authorize_unless_web_identity(self, *args, **kwargs):
+    if self._get_action() == 'AssumeRoleWithWebIdentity':
+        return None
+    return _authorize(self, *args, **kwargs)
+ActionAuthenticatorMixin._authenticate_and_authorize_action = _authorize_unless_web_identity
 from moto.server import main
 main(sys.argv[1:])
 `;
@@ -81,9 +94,15 @@ if op == 'setup':
     iam.put_user_policy(UserName=user, PolicyName='buckets', PolicyDocument=json.dumps(
         {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': 's3:*', 'Resource': resources}]}))
     k = iam.create_access_key(UserName=user)['AccessKey']
+    # roles a web identity assumes: one that may read the buckets, one that may not
+    trust = json.dumps({'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Principal': {'Federated': 'arn:aws:iam::123456789012:oidc-provider/oidc.test'}, 'Action': 'sts:AssumeRoleWithWebIdentity'}]})
+    reader = iam.create_role(RoleName=user + '-reader', AssumeRolePolicyDocument=trust)['Role']['Arn']
+    iam.put_role_policy(RoleName=user + '-reader', PolicyName='read', PolicyDocument=json.dumps(
+        {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': 's3:GetObject', 'Resource': [r for r in resources if r.endswith('/*')]}]}))
+    other = iam.create_role(RoleName=user + '-other', AssumeRolePolicyDocument=trust)['Role']['Arn']
     for b in buckets:
         s3.create_bucket(Bucket=b)
-    print(json.dumps({'accessKeyId': k['AccessKeyId'], 'secretAccessKey': k['SecretAccessKey']}))
+    print(json.dumps({'accessKeyId': k['AccessKeyId'], 'secretAccessKey': k['SecretAccessKey'], 'readerRoleArn': reader, 'otherRoleArn': other}))
     sys.exit(0)
 bucket, prefix = sys.argv[5], sys.argv[6]
 if op == 'put':
@@ -130,11 +149,14 @@ export async function startS3(opts: StartS3Options): Promise<S3Server> {
     fs.rmSync(root, { recursive: true, force: true });
   };
   let keys: S3Keys;
+  let roles: { reader: string; other: string };
   try {
     const died = () => (proc.exitCode() !== undefined ? `moto's server exited with ${proc.exitCode()}: ${proc.logs().slice(-2000)}` : undefined);
     await waitFor(async () => (await fetch(`${endpoint}/moto-api/`).catch(() => undefined))?.ok, { timeoutMs: 60_000, intervalMs: 250, what: `moto's server at ${endpoint}`, abortIf: died });
     // Before authentication is on, any key pair is accepted: the setup's is a throwaway.
-    keys = await client('setup', { accessKeyId: 'setup', secretAccessKey: 'setup' }, 'flink', ...opts.buckets) as S3Keys;
+    const setup = await client('setup', { accessKeyId: 'setup', secretAccessKey: 'setup' }, 'flink', ...opts.buckets) as S3Keys & { readerRoleArn: string; otherRoleArn: string };
+    keys = { accessKeyId: setup.accessKeyId, secretAccessKey: setup.secretAccessKey };
+    roles = { reader: setup.readerRoleArn, other: setup.otherRoleArn };
     const on = await fetch(`${endpoint}/moto-api/reset-auth`, { method: 'POST', body: '0' });
     if (!on.ok) throw new Error(`switching moto's authentication on: HTTP ${on.status} ${await on.text()}`);
   } catch (e) {
@@ -144,6 +166,7 @@ export async function startS3(opts: StartS3Options): Promise<S3Server> {
   return {
     endpoint,
     keys,
+    roles,
     list: async (bucket, prefix = '') => (await client('list', keys, bucket, prefix)) as S3Object[],
     read: async (bucket, prefix) => (await client('read', keys, bucket, prefix)) as Record<string, string>,
     put: async (bucket, key, file) => { await client('put', keys, bucket, key, file); },

@@ -88,7 +88,7 @@ test('jar URIs: an s3 jar is fetched by the same init container, its keys from t
   const https = jm(synth((s) => new FlinkApplication(s, 'audit', { job: JobSource.jar({ jarFile: URL }), checkpointing: false, storageCredentials: s3Creds() })), 'audit');
   assert.equal(https.initContainers[1].env, undefined);
   assert.throws(() => synth((s) => new FlinkApplication(s, 'audit', { job: JobSource.jar({ jarFile: S3_URI }), checkpointing: false, storageCredentials: [StorageCredentials.hdfsUser('flink')] })),
-    /^ValidationError: job.jarFile: "s3:\/\/jobs-bucket\/audit\/audit-1.4.0.jar" is an S3 URI and storageCredentials has no StorageCredentials.s3\(...\); expected one/);
+    /^ValidationError: job.jarFile: "s3:\/\/jobs-bucket\/audit\/audit-1.4.0.jar" is an S3 URI and storageCredentials has no StorageCredentials.s3\(...\) or s3WebIdentity\(...\); expected one/);
 });
 
 test('jar URIs: a session job from s3 is read by its submitter with the session cluster\'s S3 keys (env from the Secret) and options; the stop hook gets no keys; a cluster without S3 credentials is refused', () => {

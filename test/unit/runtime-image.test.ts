@@ -179,6 +179,27 @@ test('storage credentials: S3 keys and the HDFS user as env from Secrets on ever
   assert.deepEqual(Object.keys(aws).filter((k) => k.startsWith('s3.')), []);
 });
 
+test('storage credentials: S3 with a web identity references no Secret and sets S3A\'s web-identity provider; the jar fetch gets only the location', () => {
+  const objects = synth((s) => new FlinkApplication(s, 'job', {
+    flinkVersion: V22, image: RuntimeImage.cdk8sFlink(REF(V22), V22), job: pipeline(HDFS_SINK), ...STATE,
+    storageCredentials: [StorageCredentials.s3WebIdentity({ endpoint: 'https://s3.eu-west-1.amazonaws.com', region: 'eu-west-1' })],
+  }));
+  assert.ok(!JSON.stringify(objects).includes('secretKeyRef'), 'no Secret referenced');
+  for (const [d, c] of [['job-jobmanager', 'jobmanager'], ['job-taskmanager', 'taskmanager']]) {
+    const names = ((container(find(objects, 'Deployment', d), c).env ?? []) as any[]).map((e) => e.name);
+    assert.deepEqual(names.filter((n) => n.startsWith('AWS_')), [], `${d}: no AWS variable of the toolkit's (the webhook injects the identity's)`);
+  }
+  const config = flinkConfig(objects, 'job');
+  assert.equal(config['fs.s3a.aws.credentials.provider'], 'com.amazonaws.auth.WebIdentityTokenCredentialsProvider');
+  assert.equal(config['s3.endpoint'], 'https://s3.eu-west-1.amazonaws.com');
+  assert.equal(config['fs.s3a.endpoint.region'], 'eu-west-1');
+  assert.deepEqual(StorageCredentials._s3FetchOf('s3://b/k.jar', [StorageCredentials.s3WebIdentity({ endpoint: 'http://minio:9000', pathStyleAccess: true, region: 'us-east-1' })]),
+    { env: {}, args: ['--s3-endpoint', 'http://minio:9000', '--s3-path-style', '--s3-region', 'us-east-1'] });
+  assert.match(refusal(() => StorageCredentials.s3WebIdentity({ endpoint: 'minio:9000' })), /^StorageCredentials\.s3WebIdentity endpoint: "minio:9000" is invalid; expected an http\(s\) URL/);
+  assert.match(refusal(() => StorageCredentials.s3WebIdentity({ region: 'EU' })), /^StorageCredentials\.s3WebIdentity region: "EU" is not a region/);
+  assert.match(refusal(() => StorageCredentials.s3WebIdentity(null as any)), /^StorageCredentials\.s3WebIdentity: .* is invalid; expected \{ endpoint\?, pathStyleAccess\?, region\? \}$/);
+});
+
 test('`cdk8s-flink synth` refuses a definition its image cannot serve: exit 1, one line, no stack trace', () => {
   const root = path.join(__dirname, '..', '..', '..');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-image-cli-'));

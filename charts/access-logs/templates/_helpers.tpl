@@ -171,7 +171,7 @@ limits:
 {{- if hasKey $managed $k -}}
 {{- fail (printf "flinkConfiguration[%q]: is managed by the toolkit (set from %s); expected a key it does not set" $k (get $managed $k)) -}}
 {{- end -}}
-{{- if and (regexMatch "(?i)(password|passwd|secret|sasl\\.jaas\\.config|access[-.]?key|token|credential|(^|\\.)key(\\.|$)|private[-.]?key|[-.]apikey)" $k) (not (regexMatch "^(kubernetes\\.(container\\.image\\.pull-secrets|env\\.secretKeyRef|secrets)|security\\.delegation\\.tokens?\\..*|security\\.kerberos\\.(fetch\\.delegation-token|tokens\\..*))$" $k)) -}}
+{{- if and (regexMatch "(?i)(password|passwd|secret|sasl\\.jaas\\.config|access[-.]?key|token|credential|(^|\\.)key(\\.|$)|private[-.]?key|[-.]apikey)" $k) (not (regexMatch "^(kubernetes\\.(container\\.image\\.pull-secrets|env\\.secretKeyRef|secrets)|security\\.delegation\\.tokens?\\..*|security\\.kerberos\\.(fetch\\.delegation-token|tokens\\..*)|fs\\.s3a\\.(aws\\.)?credentials\\.provider|fs\\.s3a\\.assumed\\.role\\.credentials\\.provider)$" $k)) -}}
 {{- fail (printf "flinkConfiguration[%q]: looks like a credential, and the Flink configuration lives in a ConfigMap; expected no credentials here (feed them from a Secret with FlinkConfigValue.fromSecret in the definition)" $k) -}}
 {{- end -}}
 {{- if regexMatch "[\x00-\x1f\x7f]" (toString $v) -}}
