@@ -368,9 +368,10 @@ test('log-enricher: the leader JobManager pod deleted mid-stream; Kubernetes HA,
   });
 });
 
-test('log-enricher: reactive mode on metrics: the HPA scales the TaskManagers up on CPU and memory from metrics-server and down on a pods and an external metric from prometheus-adapter over Prometheus; the job rescales each time under the same job id, from its latest checkpoint, and the counts go on exactly once', { timeout: 20 * 60_000 }, async () => {
+test('log-enricher: reactive mode on metrics: the HPA scales the TaskManagers up on CPU and memory from metrics-server and down on a pods and an external metric from prometheus-adapter over Prometheus; the job rescales each time under the same job id, from its latest checkpoint, and the counts go on exactly once', { timeout: 35 * 60_000 }, async () => {
   assert.ok(run.jid, 'the install step ran');
   assert.equal((await h.kubectl(['-n', NS, 'get', 'deployment', `${RELEASE}-taskmanager`, '-o', 'jsonpath={.spec.replicas}'])).trim(), '2', 'the previous step left the HPA\'s 2 TaskManagers');
+  // on an empty cache the three builds (one at a time, about 7 minutes here) run within this step's timeout
   const [binary, adapterBinary, promBinary] = await Promise.all([ensureMetricsServer(), ensurePrometheusAdapter(), ensurePrometheusBinary()]);
   let t = Date.now();
   const metrics = await MetricsServer.start(h.node, binary.path, path.join(h.node.workDir, 'metrics-server.log'));
