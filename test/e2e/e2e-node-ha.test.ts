@@ -59,9 +59,10 @@ import { haConfigMapSelector } from '../../lib/ops/kube';
 import { synthesizePlatform } from '../../lib/synth/synthesize';
 import { recordE2E } from '../support/e2e-report';
 import { render, writeChart } from '../support/helm-chart';
-import { ensureMetricsServer, METRICS_SERVER_VERSION, MetricsServer } from '../support/metrics-server';
+import { AggregatedApiServer } from '../support/aggregated-api';
+import { ensureMetricsServer, METRICS_SERVER_VERSION, startMetricsServer } from '../support/metrics-server';
 import { ensurePrometheusBinary } from '../support/node-monitoring';
-import { BUSY_METRIC, ensurePrometheusAdapter, NodePrometheus, PENDING_METRIC, PROMETHEUS_ADAPTER_VERSION, PrometheusAdapter, quantity } from '../support/prometheus-adapter';
+import { BUSY_METRIC, ensurePrometheusAdapter, NodePrometheus, PENDING_METRIC, PROMETHEUS_ADAPTER_VERSION, quantity, startPrometheusAdapter } from '../support/prometheus-adapter';
 import { ChartNode, splitImage } from '../support/node-charts';
 import { scratchDir } from '../support/scratch';
 import { ensureHelm } from '../support/tools';
@@ -374,16 +375,16 @@ test('log-enricher: reactive mode on metrics: the HPA scales the TaskManagers up
   // on an empty cache the three builds (one at a time, about 7 minutes here) run within this step's timeout
   const [binary, adapterBinary, promBinary] = await Promise.all([ensureMetricsServer(), ensurePrometheusAdapter(), ensurePrometheusBinary()]);
   let t = Date.now();
-  const metrics = await MetricsServer.start(h.node, binary.path, path.join(h.node.workDir, 'metrics-server.log'));
+  const metrics = await startMetricsServer(h.node, binary.path, path.join(h.node.workDir, 'metrics-server.log'));
   run.steps.metricsServerReadyMs = Date.now() - t;
   // Prometheus scraping the namespace's pods, and prometheus-adapter over it: the pods and
   // external metrics the scale-down reads (started now, so that they hold samples by then)
   let prometheus: NodePrometheus | undefined;
-  let adapter: PrometheusAdapter | undefined;
+  let adapter: AggregatedApiServer | undefined;
   try {
     t = Date.now();
     prometheus = await NodePrometheus.start(h.node, promBinary, NS, path.join(h.node.workDir, 'prometheus.log'));
-    adapter = await PrometheusAdapter.start(h.node, adapterBinary.path, prometheus.url, path.join(h.node.workDir, 'prometheus-adapter.log'));
+    adapter = await startPrometheusAdapter(h.node, adapterBinary.path, prometheus.url, path.join(h.node.workDir, 'prometheus-adapter.log'));
     run.steps.prometheusAdapterReadyMs = Date.now() - t;
     await h.withDiagnostics(async () => {
       // what the HPA reads: each TaskManager pod's usage from metrics.k8s.io

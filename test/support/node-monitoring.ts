@@ -20,10 +20,10 @@
  *   endpoints, endpointslices: get, list, watch), nothing cluster-wide.
  */
 import * as path from 'path';
-import { exec, freePorts, goModRequires, sleep } from './control-plane';
+import { exec, freePorts, sleep } from './control-plane';
 import { HostProcess } from './host-process';
 import { commitStandIn, ensureRootfs, ImageBuild, LOCAL_REGISTRY } from './images';
-import { buildah, goBuildCached, nodeGoDir } from './node';
+import { buildah, goBuildCached, goModule } from './node';
 import { sha } from './node-services';
 import { sha256File } from './flink-dist';
 
@@ -50,15 +50,6 @@ export interface OperatorBinaries {
   prometheus: string;
   /** ms each build took (absent when cached) */
   buildMs: Record<string, number>;
-}
-
-/** The Go module of test/support/node/<dir>, checked to require `module` at `version`. */
-export function goModule(dir: string, module: string, version: string): string {
-  const mod = path.join(nodeGoDir(), dir);
-  if (goModRequires(path.join(mod, 'go.mod')).get(module) !== version) {
-    throw new Error(`${mod}/go.mod does not require ${module} ${version}: run ${mod}/gen-go-mod.sh ${version}`);
-  }
-  return mod;
 }
 
 /** -ldflags of a stripped binary reporting `version` (Prometheus's common version package). */

@@ -137,6 +137,15 @@ export function nodeGoDir(): string {
   throw new Error(`test/support/node/k8s/go.mod not found (from ${__dirname})`);
 }
 
+/** The Go module of test/support/node/<dir>, checked to require `module` at `version`. */
+export function goModule(dir: string, module: string, version: string): string {
+  const mod = path.join(nodeGoDir(), dir);
+  if (goModRequires(path.join(mod, 'go.mod')).get(module) !== version) {
+    throw new Error(`${mod}/go.mod does not require ${module} ${version}: run ${mod}/gen-go-mod.sh ${version}`);
+  }
+  return mod;
+}
+
 /** Builds one Go module's binaries into cacheDir(...cache)/bin unless a build of the same
  *  sources, Go version and flags is there. `tags`: build tags (e.g. to leave out plugins). */
 export async function goBuildCached(mod: string, cache: string[], names: string[], pkgs: string[], ldflags: string, buildMs: Record<string, number>, tags: string[] = []): Promise<string> {

@@ -9,7 +9,7 @@
  *   discovery, role pod, the cluster administrator's kubeconfig) and scrapes each container port
  *   named `metrics` at the pod's IP on the node's bridge, with the labels the toolkit's rules and
  *   dashboards use (`namespace`, `pod`, `component`, `flink_cluster`).
- * - PrometheusAdapter: prometheus-adapter PROMETHEUS_ADAPTER_VERSION (built from the Go module
+ * - startPrometheusAdapter: prometheus-adapter PROMETHEUS_ADAPTER_VERSION (built from the Go module
  *   proxy, test/support/node/prometheus-adapter), a process of this machine behind the API
  *   server's aggregation layer (test/support/aggregated-api.ts) for `custom.metrics.k8s.io`
  *   (v1beta1, v1beta2) and `external.metrics.k8s.io` (v1beta1), with FLINK_ADAPTER_RULES.
@@ -17,11 +17,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { stringify } from 'yaml';
-import { registerAggregatedApi } from './aggregated-api';
+import { AggregatedApiServer } from './aggregated-api';
 import { exec, freePorts, sleep } from './control-plane';
 import { HostProcess } from './host-process';
-import { goBuildCached, RealNode } from './node';
-import { goModule } from './node-monitoring';
+import { goBuildCached, goModule, RealNode } from './node';
 
 export const PROMETHEUS_ADAPTER_VERSION = 'v0.12.0';
 const MODULE = 'sigs.k8s.io/prometheus-adapter';
@@ -116,56 +115,28 @@ export class NodePrometheus {
   }
 }
 
-/** prometheus-adapter as a process behind the API server's aggregation layer; stop() removes it and its objects. */
-export class PrometheusAdapter {
-  /** Starts it against `prometheusUrl` and resolves once the custom and external metrics APIs list their metrics. */
-  static async start(node: RealNode, binary: string, prometheusUrl: string, logFile: string, timeoutMs = 120_000): Promise<PrometheusAdapter> {
-    const [port] = await freePorts(1);
-    const dir = fs.mkdtempSync(path.join(node.workDir, 'prometheus-adapter-'));
-    const config = path.join(dir, 'config.yaml');
-    fs.writeFileSync(config, stringify(FLINK_ADAPTER_RULES));
-    const kubeconfig = node.cluster.kubeconfig;
-    const proc = HostProcess.start(binary, [
-      `--lister-kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`,
-      `--bind-address=${node.ip}`, `--secure-port=${port}`, `--cert-dir=${dir}`,
-      `--prometheus-url=${prometheusUrl}`, `--config=${config}`, '--metrics-relist-interval=10s', '--v=2',
-    ], logFile);
-    const a = new PrometheusAdapter(proc, dir);
-    try {
-      a.unregister = await registerAggregatedApi(node, NAME, port, [
-        { group: 'custom.metrics.k8s.io', version: 'v1beta1' }, { group: 'custom.metrics.k8s.io', version: 'v1beta2' }, { group: 'external.metrics.k8s.io', version: 'v1beta1' },
-      ]);
+/** prometheus-adapter over `prometheusUrl`; resolves once the custom and external metrics APIs list their metrics. */
+export function startPrometheusAdapter(node: RealNode, binary: string, prometheusUrl: string, logFile: string, timeoutMs = 120_000): Promise<AggregatedApiServer> {
+  return AggregatedApiServer.start(node, {
+    name: NAME, binary, logFile, timeoutMs,
+    files: { 'config.yaml': stringify(FLINK_ADAPTER_RULES) },
+    args: (dir) => [
+      `--lister-kubeconfig=${node.cluster.kubeconfig}`,
+      `--prometheus-url=${prometheusUrl}`, `--config=${path.join(dir, 'config.yaml')}`, '--metrics-relist-interval=10s', '--v=2',
+    ],
+    apis: [{ group: 'custom.metrics.k8s.io', version: 'v1beta1' }, { group: 'custom.metrics.k8s.io', version: 'v1beta2' }, { group: 'external.metrics.k8s.io', version: 'v1beta1' }],
+    waitingFor: `the custom and external metrics APIs did not list ${BUSY_METRIC} and ${PENDING_METRIC}`,
+    ready: async () => {
+      const listed: string[] = [];
       let last = '';
-      for (const until = Date.now() + timeoutMs; Date.now() < until; await sleep(2000)) {
-        if (proc.exitCode !== null) throw new Error(`prometheus-adapter exited (${proc.exitCode}):\n${a.logs(30)}`);
-        const listed: string[] = [];
-        for (const api of ['custom.metrics.k8s.io/v1beta2', 'external.metrics.k8s.io/v1beta1']) {
-          const r = await node.cluster.kubectl(['get', '--raw', `/apis/${api}`], { timeoutMs: 10_000 });
-          last = r.code === 0 ? r.stdout : r.stderr;
-          if (r.code === 0) listed.push(...(JSON.parse(r.stdout).resources ?? []).map((x: any) => x.name as string));
-        }
-        if (listed.includes(`pods/${BUSY_METRIC}`) && listed.includes(PENDING_METRIC)) return a;
+      for (const api of ['custom.metrics.k8s.io/v1beta2', 'external.metrics.k8s.io/v1beta1']) {
+        const r = await node.cluster.kubectl(['get', '--raw', `/apis/${api}`], { timeoutMs: 10_000 });
+        last = r.code === 0 ? r.stdout : r.stderr;
+        if (r.code === 0) listed.push(...(JSON.parse(r.stdout).resources ?? []).map((x: any) => x.name as string));
       }
-      throw new Error(`the custom and external metrics APIs did not list ${BUSY_METRIC} and ${PENDING_METRIC} within ${timeoutMs / 1000} s (last answer: ${last.trim().slice(0, 500)}):\n${a.logs(30)}`);
-    } catch (e) {
-      await a.stop();
-      throw e;
-    }
-  }
-
-  private unregister?: () => Promise<void>;
-
-  private constructor(private readonly proc: HostProcess, private readonly dir: string) {}
-
-  logs(lines: number): string {
-    return this.proc.logs(lines);
-  }
-
-  async stop(): Promise<void> {
-    await this.unregister?.();
-    await this.proc.stop();
-    fs.rmSync(this.dir, { recursive: true, force: true });
-  }
+      return listed.includes(`pods/${BUSY_METRIC}`) && listed.includes(PENDING_METRIC) ? undefined : last;
+    },
+  });
 }
 
 const DECIMAL_SUFFIX: Record<string, number> = { n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
