@@ -2,14 +2,17 @@ import { createHash } from 'crypto';
 import { Duration } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
 import { Construct } from 'constructs';
-import { Autoscaling, AutoscalingMetric, AutoscalingMode, ResolvedAutoscaling } from './autoscaling';
+import { Autoscaling, AutoscalingMetric, AutoscalingMode, JobAutoscalerOptions, jobAutoscalerLiteralArgs, ResolvedAutoscaling, ResolvedJobAutoscaler, resolveJobAutoscaler } from './autoscaling';
+import { APPLICATION_REST_CLIENTS } from './cluster/services';
+import { PoolObjects, taskManagerController, taskManagerSelector } from './cluster/task-manager-pool';
+import { PORTS } from './cluster/layout';
 import { flinkDuration } from './config/units';
 import { checkInt, checkUri, ValidationError } from './errors';
 import { ARTIFACTS_DIR, checkImage, FETCH_JAR_INIT_CONTAINER, FlinkCluster, FlinkClusterProps } from './cluster/flink-cluster';
 import { EnvValue, ImagePullPolicy } from './cluster/options';
 import { BoundJob, checkEnvReferences, checkJobId, checkParallelism, JobSource } from './job-source';
 import { FlinkVersion } from './config/flink-version';
-import { LAST_STATE_NEEDS_HA_CHECKPOINTS, PARALLELISM_WITHIN_AUTOSCALING, PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY, SPARE_SLOTS_HOLD_THE_JOB } from './rules/guards';
+import { AUTOSCALER_PARALLELISM_RANGE, LAST_STATE_NEEDS_HA_CHECKPOINTS, PARALLELISM_WITHIN_AUTOSCALING, PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY, SPARE_SLOTS_HOLD_THE_JOB } from './rules/guards';
 import { PACKAGE_VERSION } from './version';
 import { checkImageServes, StorageCredentials } from './runtime-image';
 
@@ -104,6 +107,15 @@ export interface FlinkApplicationProps extends FlinkClusterProps {
   readonly reactiveTargetCpuUtilization?: number;
   /** How long the scheduler waits for more TaskManagers before (re)starting at lower parallelism. @default Duration.minutes(1) */
   readonly reactiveStabilizationTimeout?: Duration;
+  /**
+   * The job autoscaler, after the Flink Kubernetes Operator's: `<name>-autoscaler` sets each job
+   * vertex's parallelism from its busy time and its sources' backlog (Kafka lag), through the
+   * adaptive scheduler (the job rescales in place from its latest checkpoint, same job id), and
+   * owns the TaskManager count (the slots that parallelism needs). `parallelism` is where the job
+   * starts. Not with `autoscaling` or reactive mode (an HPA owns the count there).
+   * @default - none: the parallelism stays as declared
+   */
+  readonly jobAutoscaler?: JobAutoscalerOptions;
 }
 
 const REACTIVE_PROPS = ['reactive', 'reactiveMinTaskManagers', 'reactiveMaxTaskManagers', 'reactiveTargetCpuUtilization', 'reactiveStabilizationTimeout'] as const;
@@ -175,6 +187,10 @@ export class FlinkApplication extends FlinkCluster {
   public readonly handoff: k8s.KubeConfigMap;
   /** The HorizontalPodAutoscaler of the TaskManagers, with autoscaling. */
   public readonly autoscaler?: k8s.KubeHorizontalPodAutoscalerV2;
+  /** The job autoscaler's settings, when the application has one. */
+  public readonly jobAutoscaler?: ResolvedJobAutoscaler;
+  /** Escape hatches: the job autoscaler's objects (`<name>-autoscaler`), when the application has one. */
+  public readonly jobAutoscalerObjects?: PoolObjects;
 
   constructor(scope: Construct, id: string, props: FlinkApplicationProps) {
     const name = props.name ?? id;
@@ -183,6 +199,18 @@ export class FlinkApplication extends FlinkCluster {
       throw new ValidationError('job', props.job, 'is required; expected JobSource.jar({...}), JobSource.sql("..."), JobSource.python({...}) or JobSource.pipeline(...)');
     }
     const auto = resolveAutoscaling(props);
+    const jobAuto = props.jobAutoscaler !== undefined ? resolveJobAutoscaler(props.jobAutoscaler, slots, checkImage('jobAutoscaler.opsImage', props.jobAutoscaler?.opsImage ?? props.opsImage ?? `cdk8s-flink-ops:${PACKAGE_VERSION}`)) : undefined;
+    if (jobAuto && auto) {
+      throw new ValidationError(props.autoscaling ? 'autoscaling' : 'reactive', props.autoscaling ? auto.mode : true, 'is set together with jobAutoscaler, which owns the TaskManager count and the parallelism; use one of them');
+    }
+    if (jobAuto) {
+      for (const f of ['taskManagerReplicas', 'standbyTaskManagers', 'spareSlotsPerTaskManager'] as const) {
+        if (props[f] !== undefined) throw new ValidationError(f, props[f], `is set with jobAutoscaler, which owns the TaskManager count; use jobAutoscaler.minTaskManagers and maxTaskManagers`);
+      }
+      if (props.parallelism !== undefined && !AUTOSCALER_PARALLELISM_RANGE.holds({ parallelism: props.parallelism, ...jobAuto })) {
+        throw new ValidationError('parallelism', props.parallelism, `is outside jobAutoscaler's ${jobAuto.minParallelism}-${jobAuto.maxParallelism}; expected a starting parallelism within it`);
+      }
+    }
     const reactive = auto?.mode === AutoscalingMode.REACTIVE;
     const minField = props.autoscaling ? 'autoscaling.min' : 'reactiveMinTaskManagers';
     const where = reactive ? 'in reactive mode' : 'with adaptive autoscaling';
@@ -208,6 +236,7 @@ export class FlinkApplication extends FlinkCluster {
       throw new ValidationError('parallelism', parallelism, `exceeds the ${auto.max * slots} slots of autoscaling.max (${auto.max}) TaskManagers x ${slots} slots, a parallelism the job never reaches; lower it or raise autoscaling.max`);
     }
     const replicas = auto ? auto.min
+      : jobAuto ? Math.min(jobAuto.maxTaskManagers, Math.max(jobAuto.minTaskManagers, Math.ceil((parallelism ?? jobAuto.minParallelism) / Math.max(1, slots))))
       : props.taskManagerReplicas !== undefined ? checkInt('taskManagerReplicas', props.taskManagerReplicas, 1, 1000)
         : Math.max(1, Math.ceil((parallelism ?? slots) / Math.max(1, slots)));
 
@@ -222,7 +251,9 @@ export class FlinkApplication extends FlinkCluster {
       jobManagerArgs: ['standalone-job', ...applicationJobArgs(bound), '--job-id', '$(FLINK_JOB_ID)'],
       jobManagerFetch: bound.jar && bound.jar.kind !== 'image' ? fetchJarContainer(bound, opsImage, props.imagePullPolicy ?? ImagePullPolicy.IF_NOT_PRESENT, s3Fetch) : undefined,
       jobManagerTrailingArgs: [...bound.driverArgs ?? [], ...bound.programArgs],
-      taskManagerReplicas: auto ? undefined : replicas + standby,
+      // an HPA or the job autoscaler owns the count
+      taskManagerReplicas: auto || jobAuto ? undefined : replicas + standby,
+      restClientComponents: jobAuto ? [...APPLICATION_REST_CLIENTS, 'autoscaler'] : APPLICATION_REST_CLIENTS,
       jobFiles: Object.keys(bound.files).length ? bound.files : undefined,
       handoff: true,
       // In application mode Flink's REST API has no jar upload or run: exposing it needs no opt-in.
@@ -237,12 +268,12 @@ export class FlinkApplication extends FlinkCluster {
     this.taskManagerReplicas = replicas + standby;
     this.standbyTaskManagers = standby;
     this.spareSlotsPerTaskManager = spare;
-    this.parallelism = parallelism ?? (auto ? auto.max * this.taskManagerSlots : replicas * this.taskManagerSlots);
+    this.parallelism = parallelism ?? (auto ? auto.max * this.taskManagerSlots : jobAuto ? Math.min(jobAuto.maxParallelism, replicas * this.taskManagerSlots) : replicas * this.taskManagerSlots);
     if (!auto && !PARALLELISM_WITHIN_SLOTS.holds({ parallelism: this.parallelism, totalSlots: replicas * this.taskManagerSlots })) {
       throw new ValidationError('parallelism', this.parallelism,
         `exceeds the ${replicas * this.taskManagerSlots} slots of ${replicas} TaskManagers x ${this.taskManagerSlots} slots; raise taskManagerReplicas or taskManagerSlots, or enable reactive mode`);
     }
-    const largest = reactive ? auto.max * this.taskManagerSlots : this.parallelism;
+    const largest = reactive ? auto.max * this.taskManagerSlots : jobAuto ? jobAuto.maxParallelism : this.parallelism;
     this.maxParallelism = props.maxParallelism !== undefined
       ? checkInt('maxParallelism', props.maxParallelism, 1, 32768)
       : Math.max(128, 2 ** Math.ceil(Math.log2(Math.ceil(largest * 1.5))));
@@ -315,6 +346,10 @@ export class FlinkApplication extends FlinkCluster {
       throw new ValidationError('upgradeMode', this.upgradeMode, 'needs highAvailability and a checkpointDirectory: the latest checkpoint is found through HA metadata');
     }
 
+    if (jobAuto) {
+      this.jobAutoscaler = jobAuto;
+      this.jobAutoscalerObjects = this.addJobAutoscaler(jobAuto, props.imagePullPolicy ?? ImagePullPolicy.IF_NOT_PRESENT);
+    }
     if (auto) {
       const field = props.autoscaling ? 'autoscaling' : 'reactive';
       if (!config.has('execution.checkpointing.interval')) {
@@ -338,6 +373,23 @@ export class FlinkApplication extends FlinkCluster {
         },
       });
     }
+  }
+
+  /** The job autoscaler: the adaptive scheduler, and the operations tool's loop with its ServiceAccount and Role. */
+  private addJobAutoscaler(j: ResolvedJobAutoscaler, pullPolicy: string): PoolObjects {
+    const config = this.configuration;
+    if (!config.has('execution.checkpointing.interval')) {
+      throw new ValidationError('jobAutoscaler', 'checkpointing off', 'needs checkpointing: every rescale restarts the job from its latest checkpoint; set checkpointing: true');
+    }
+    if (config.get('restart-strategy.type') === 'none') {
+      throw new ValidationError('restartStrategy', 'none', 'cannot be used with jobAutoscaler: every rescale is a restart');
+    }
+    // PUT /jobs/:id/resource-requirements exists from Flink 1.18: every line the toolkit supports has it.
+    config.set('jobmanager.scheduler', 'adaptive', 'jobAutoscaler');
+    return taskManagerController(this, (suffix, component) => this.objectMetadata(suffix, component), {
+      name: this.name, component: 'autoscaler', idPrefix: 'JobAutoscaler', image: j.opsImage, pullPolicy,
+      args: jobAutoscalerLiteralArgs(j, { restUrl: `http://${this.name}-rest:${PORTS.rest}`, deployment: `${this.name}-taskmanager`, selector: taskManagerSelector(this.name), slots: this.taskManagerSlots }),
+    });
   }
 
   public get totalSlots(): number {

@@ -103,7 +103,7 @@ export function planPlatform(platform: FlinkPlatform): PlatformPlan {
       const saving = 1 - asSession.memoryMiB / asApplication.memoryMiB;
       jobs.push({
         name: u.name, mode: 'application', parallelism: slotsUsed, asApplication, asSession, ...(standby ? { standby } : {}),
-        ...(c.autoscaling ? { autoscaling: autoscalingPlan(c, jm, tm) } : {}),
+        ...(c.autoscaling ? { autoscaling: autoscalingPlan(c, jm, tm) } : c.jobAutoscaler ? { autoscaling: jobAutoscalerPlan(c, jm, tm) } : {}),
         ...(why ? { recommendation: 'application' as const, reason: why }
           : saving >= 0.3
             ? { recommendation: 'session' as const, reason: `small job: sharing saves ${pct(saving)} of its memory; choose application only if its failures must not touch other jobs` }
@@ -137,6 +137,7 @@ export function planPlatform(platform: FlinkPlatform): PlatformPlan {
 
 function applicationNeeds(c: FlinkApplication): string | undefined {
   if (c.autoscaling) return `${c.autoscaling.mode} scaling needs its own application cluster`;
+  if (c.jobAutoscaler) return 'the job autoscaler needs its own application cluster (it owns the TaskManager count)';
   if (c.highAvailability) return 'declared with its own high availability: a JobManager failure must touch no other job';
   if (c.standbyTaskManagers) return `keeps ${c.standbyTaskManagers} standby TaskManager(s) of its own so that it restarts at once after losing one`;
   if (c.spareSlotsPerTaskManager) return `keeps ${c.spareSlotsPerTaskManager} spare slot(s) on each of its TaskManagers so that the others take over a lost one's tasks at once`;
@@ -161,6 +162,20 @@ function autoscalingPlan(c: FlinkApplication, jm: Resources, tm: Resources): Aut
     maxTaskManagers: a.max,
     atMax: add(jm, tm, a.max),
     scaleEvent: `a restart from the latest checkpoint (state kept; up to ${interval} of input read again); a (re)start waits ${settle} for more TaskManagers`,
+  };
+}
+
+/** The job autoscaler's TaskManager range and the price of a rescale: in place, from the latest checkpoint, at most once per stabilization and window. */
+function jobAutoscalerPlan(c: FlinkApplication, jm: Resources, tm: Resources): AutoscalingPlan {
+  const j = c.jobAutoscaler!;
+  const interval = c.configuration.get('execution.checkpointing.interval');
+  return {
+    mode: 'per-vertex (job autoscaler)',
+    minTaskManagers: j.minTaskManagers,
+    maxTaskManagers: j.maxTaskManagers,
+    atMax: add(jm, tm, j.maxTaskManagers),
+    scaleEvent: `a rescale in place from the latest checkpoint (same job id, state kept; up to ${interval} of input read again), `
+      + `at most once per ${j.stabilizationSeconds + j.metricsWindowSeconds} s (stabilization and metrics window); parallelism ${j.minParallelism} to ${j.maxParallelism} per vertex`,
   };
 }
 

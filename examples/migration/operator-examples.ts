@@ -133,18 +133,20 @@ export function ingress(): FlinkPlatform {
 }
 
 /**
- * autoscaling/autoscaling.yaml: the operator's job autoscaler has no counterpart; the adaptive
- * scheduler with the job's maximum parallelism is the nearest.
+ * autoscaling/autoscaling.yaml: the operator's job autoscaler with the example's settings: a
+ * 1-minute stabilization, a 3-minute metrics window, a 10% utilization boundary, vertices up to
+ * the job's maximum parallelism (24), starting at parallelism 1.
  */
 export function autoscaling(): FlinkPlatform {
   return application('autoscaling-example', {
     flinkVersion: FlinkVersion.V1_20, image: 'autoscaling-example:1.0', ...RESOURCES, ...FLINK_DATA_HA,
     jobManagerCpu: Cpu.millis(500), taskManagerSlots: 4,
     maxParallelism: 24,
+    parallelism: 1,
     checkpointing: true, checkpointInterval: Duration.minutes(1),
     job: JobSource.jar({ jarFile: 'local:///opt/flink/usrlib/autoscaling.jar', args: ['10'] }),
     upgradeMode: UpgradeMode.LAST_STATE,
-    autoscaling: Autoscaling.adaptive({ min: 1, max: 1 }),
+    jobAutoscaler: { maxParallelism: 24, utilizationBoundary: 10, stabilization: Duration.minutes(1), metricsWindow: Duration.minutes(3) },
   });
 }
 

@@ -240,6 +240,8 @@ export interface ClusterModeSpec {
    * `ARTIFACTS_DIR` in the JobManager (the fetch of an https job jar).
    */
   readonly jobManagerFetch?: Record<string, unknown>;
+  /** The components of an application cluster's own pods that call its REST API. @default APPLICATION_REST_CLIENTS */
+  readonly restClientComponents?: readonly string[];
 }
 
 /**
@@ -457,7 +459,7 @@ export abstract class FlinkCluster extends Construct {
       this.ingress = objects.ingress(this, md, this.ingressOptions, this.restServiceName);
     }
     this.networkAccess = objects.resolveNetworkAccess(props.networkPolicy ?? {}, spec, svcType, this.ingressOptions);
-    if (this.networkAccess.enabled) this.networkPolicy = objects.networkPolicy(this, md, this.name, this.networkAccess, spec.mode, this.metricsEnabled);
+    if (this.networkAccess.enabled) this.networkPolicy = objects.networkPolicy(this, md, this.name, this.networkAccess, spec.mode, this.metricsEnabled, spec.restClientComponents);
   }
 
 

@@ -124,15 +124,18 @@ export function ingress(scope: Construct, md: Metadata, o: ResolvedIngress, rest
   });
 }
 
+/** The components of an application cluster's own pods that call its REST API: the chart's hooks and its test. */
+export const APPLICATION_REST_CLIENTS: readonly string[] = ['hooks', 'test'];
+
 /**
  * The ingress rules of the cluster's pods. Kubelet probes need no rule: traffic from the
  * pod's own node is always allowed.
  */
-export function networkPolicy(scope: Construct, md: Metadata, name: string, access: NetworkAccess, mode: ClusterModeSpec['mode'], metricsEnabled: boolean): k8s.KubeNetworkPolicy {
+export function networkPolicy(scope: Construct, md: Metadata, name: string, access: NetworkAccess, mode: ClusterModeSpec['mode'], metricsEnabled: boolean, clientComponents: readonly string[] = APPLICATION_REST_CLIENTS): k8s.KubeNetworkPolicy {
   const own = { matchLabels: { 'app.kubernetes.io/name': name, 'app.kubernetes.io/instance': name }, matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: ['jobmanager', 'taskmanager'] }] };
   const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) }));
   const ownClients = mode === 'application'
-    ? ['hooks', 'test'].map((component) => ({ podSelector: { matchLabels: selectorLabels(name, component) } }))
+    ? clientComponents.map((component) => ({ podSelector: { matchLabels: selectorLabels(name, component) } }))
     : [{ podSelector: { matchLabels: { [REST_CLIENT_LABEL]: name } } }];
   return new k8s.KubeNetworkPolicy(scope, 'NetworkPolicy', {
     metadata: md(''),

@@ -95,9 +95,30 @@ export interface PoolObjects {
 
 /** The pool's ServiceAccount, Role, RoleBinding and Deployment (construct ids Pool*), named `<name>-pool`. */
 export function taskManagerPool(scope: Construct, md: Metadata, o: { name: string; slots: number; pool: ResolvedPool; pullPolicy: string }): PoolObjects {
-  const meta = md('-pool', 'pool');
-  const serviceAccount = new k8s.KubeServiceAccount(scope, 'PoolServiceAccount', { metadata: meta, automountServiceAccountToken: true });
-  const role = new k8s.KubeRole(scope, 'PoolRole', {
+  const p = o.pool;
+  return taskManagerController(scope, md, {
+    name: o.name, component: 'pool', idPrefix: 'Pool', image: p.opsImage, pullPolicy: o.pullPolicy,
+    args: poolArgs({
+      // the REST Service of its own namespace
+      restUrl: `http://${o.name}-rest:${PORTS.rest}`, deployment: `${o.name}-taskmanager`, selector: taskManagerSelector(o.name), slots: String(o.slots),
+      min: String(p.min), max: String(p.max), spareSlots: String(p.spareSlots), scaleDownDelay: `${p.scaleDownDelaySeconds}s`, interval: `${p.intervalSeconds}s`,
+    }),
+  });
+}
+
+/**
+ * A loop of the operations tool that owns the TaskManager count (a session cluster's pool, an
+ * application's job autoscaler): its ServiceAccount, Role, RoleBinding and Deployment (construct
+ * ids `<idPrefix>*`), named `<name>-<component>`. The Role reads and sets the scale of the
+ * TaskManager Deployment (by name) and lists and annotates the namespace's pods (the deletion
+ * cost that makes a scale-down remove idle TaskManagers); the pod's label lets it call the
+ * cluster's REST API through the NetworkPolicy.
+ */
+export function taskManagerController(scope: Construct, md: Metadata, o: { name: string; component: string; idPrefix: string; image: string; pullPolicy: string; args: string[] }): PoolObjects {
+  const meta = md(`-${o.component}`, o.component);
+  const id = (x: string) => `${o.idPrefix}${x}`;
+  const serviceAccount = new k8s.KubeServiceAccount(scope, id('ServiceAccount'), { metadata: meta, automountServiceAccountToken: true });
+  const role = new k8s.KubeRole(scope, id('Role'), {
     metadata: meta,
     rules: [
       // the TaskManager Deployment's count, and nothing else of it
@@ -106,19 +127,18 @@ export function taskManagerPool(scope: Construct, md: Metadata, o: { name: strin
       { apiGroups: [''], resources: ['pods'], verbs: ['list', 'patch'] },
     ],
   });
-  const roleBinding = new k8s.KubeRoleBinding(scope, 'PoolRoleBinding', {
+  const roleBinding = new k8s.KubeRoleBinding(scope, id('RoleBinding'), {
     metadata: meta,
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.name },
     subjects: [{ kind: 'ServiceAccount', name: serviceAccount.name, ...(meta.namespace ? { namespace: meta.namespace } : {}) }],
   });
-  const p = o.pool;
-  const deployment = new k8s.KubeDeployment(scope, 'PoolDeployment', {
+  const deployment = new k8s.KubeDeployment(scope, id('Deployment'), {
     metadata: meta,
     spec: {
       replicas: 1,
-      // never two pools at once: the old one stops before the new one starts
+      // never two at once: the old one stops before the new one starts
       strategy: { type: 'Recreate' },
-      selector: { matchLabels: selectorLabels(o.name, 'pool') },
+      selector: { matchLabels: selectorLabels(o.name, o.component) },
       template: {
         // The cluster's NetworkPolicy lets pods with this label call its REST API.
         metadata: { labels: { ...meta.labels, [REST_CLIENT_LABEL]: o.name } },
@@ -129,14 +149,10 @@ export function taskManagerPool(scope: Construct, md: Metadata, o: { name: strin
           terminationGracePeriodSeconds: 10,
           securityContext: { runAsNonRoot: true, runAsUser: OPS_UID, runAsGroup: OPS_UID, seccompProfile: { type: 'RuntimeDefault' } },
           containers: [{
-            name: 'pool',
-            image: p.opsImage,
+            name: o.component,
+            image: o.image,
             imagePullPolicy: o.pullPolicy,
-            args: poolArgs({
-              // the REST Service of its own namespace
-              restUrl: `http://${o.name}-rest:${PORTS.rest}`, deployment: `${o.name}-taskmanager`, selector: taskManagerSelector(o.name), slots: String(o.slots),
-              min: String(p.min), max: String(p.max), spareSlots: String(p.spareSlots), scaleDownDelay: `${p.scaleDownDelaySeconds}s`, interval: `${p.intervalSeconds}s`,
-            }),
+            args: o.args,
             securityContext: restrictedSecurityContext(),
             resources: {
               requests: { cpu: k8s.Quantity.fromString('20m'), memory: k8s.Quantity.fromString('96Mi') },

@@ -8,7 +8,7 @@ import { JAR_HTTPS, JAR_IN_IMAGE, JAR_S3, LABELS, QUANTITY_CPU, QUANTITY_MEMORY,
 import { Ctx } from './context';
 import { BEHAVIOR_SCHEMA, METRICS_SCHEMA } from '../autoscaling';
 import { addedContainers, declaredKafkaCa, monitoringSwitch, NETWORK_PEER } from './templatize';
-import { poolOf, poolValues } from './pool-chart';
+import { jobAutoscalerOf, jobAutoscalerValues, poolOf, poolValues } from './pool-chart';
 
 /** values.yaml and values.schema.json of a cluster chart: the values tree with its defaults, documentation and schema. */
 
@@ -108,6 +108,8 @@ export function clusterValues(ctx: Ctx, objects: any[]): ValueTree {
   }
   const pool = poolOf(cluster);
   if (pool) Object.assign(tmChildren, poolValues(pool.pool));
+  const jobAutoscaler = jobAutoscalerOf(cluster);
+  if (jobAutoscaler) Object.assign(tmChildren, jobAutoscalerValues(jobAutoscaler.autoscaler));
   tree.taskManager = { doc: 'The TaskManagers.', children: tmChildren };
   tree.flinkConfiguration = {
     doc: 'Flink configuration keys merged over the generated configuration. Keys the toolkit manages\n(addresses, memory, parallelism, restore) are set through their own values and rejected here.',

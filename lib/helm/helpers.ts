@@ -1,5 +1,6 @@
 import { flinkContainer, REVISION_ANNOTATION } from '../cluster/flink-cluster';
 import { REST_CLIENT_LABEL } from '../cluster/network-policy';
+import { APPLICATION_REST_CLIENTS } from '../cluster/services';
 import { minimumJobManagerMiB, minimumTaskManagerMiB } from '../config/memory';
 import { keyFor } from '../config/keys';
 import { KEY, NOT_SECRET_KEY, SECRET_KEY } from '../config/flink-configuration';
@@ -10,9 +11,9 @@ import { PACKAGE_VERSION } from '../version';
 import { Ctx, FLINK_CONFIG_TEMPLATE, goString } from './context';
 import { managedKeys } from './cluster-values';
 import { optionValueChecks } from './option-checks';
-import { poolOf, poolPodLabelsHelper } from './pool-chart';
+import { countControllerOf, poolPodLabelsHelper } from './pool-chart';
 import {
-  failBlock, IMAGE_PINNED, JOB_MANAGER_HEAP_MINIMUM, LAST_STATE_NEEDS_HA_CHECKPOINTS, PARALLELISM_WITHIN_AUTOSCALING, PARALLELISM_WITHIN_SLOTS, POOL_MIN_WITHIN_MAX, SAVEPOINT_NEEDS_DIRECTORY, SPARE_SLOTS_HOLD_THE_JOB, SUSPEND_NEEDS_DIRECTORY, TASK_HEAP_MINIMUM,
+  AUTOSCALER_PARALLELISM_RANGE, AUTOSCALER_TASK_MANAGERS_RANGE, failBlock, IMAGE_PINNED, JOB_MANAGER_HEAP_MINIMUM, LAST_STATE_NEEDS_HA_CHECKPOINTS, PARALLELISM_WITHIN_AUTOSCALING, PARALLELISM_WITHIN_SLOTS, POOL_MIN_WITHIN_MAX, SAVEPOINT_NEEDS_DIRECTORY, SPARE_SLOTS_HOLD_THE_JOB, SUSPEND_NEEDS_DIRECTORY, TASK_HEAP_MINIMUM,
 } from '../rules/guards';
 
 /** templates/_helpers.tpl: names, labels, images, resources, the Flink configuration and the checks that fail a release. */
@@ -125,7 +126,7 @@ ${affinityTemplate(aff, c, component)}
 ` : '';
   };
   const restClients = app
-    ? ['hooks', 'test'].map((component) => `- podSelector:
+    ? (app.jobAutoscaler ? [...APPLICATION_REST_CLIENTS, 'autoscaler'] : APPLICATION_REST_CLIENTS).map((component) => `- podSelector:
     matchLabels:
       {{- include "${c}.selectorLabels" (dict "ctx" $ "component" "${component}") | nindent 6 }}`).join('\n')
     : `- podSelector:
@@ -236,7 +237,7 @@ ${app ? `
 {{- define "${c}.jobId" -}}
 ${app.jobIdGiven ? app.jobId : `{{- sha256sum (printf "cdk8s-flink/%s/%s" .Release.Namespace .Release.Name) | trunc 32 -}}`}
 {{- end -}}
-${jmArgs}` : ''}${poolOf(cluster) ? poolPodLabelsHelper(c, REST_CLIENT_LABEL) : ''}${affinityHelper('jobmanager', 'JobManager (standbys)')}${affinityHelper('taskmanager', 'TaskManager')}
+${jmArgs}` : ''}${countControllerOf(cluster) ? poolPodLabelsHelper(c, REST_CLIENT_LABEL, countControllerOf(cluster)!.component) : ''}${affinityHelper('jobmanager', 'JobManager (standbys)')}${affinityHelper('taskmanager', 'TaskManager')}
 {{/* Peers allowed to call the REST API: ${app ? 'the hooks and the test pod' : 'the session jobs\' submitters'}, the ingress controller with an Ingress, then networkPolicy.restClients. */}}
 
 {{/* The pods' ServiceAccount: serviceAccount.name, else <release>-flink when the chart creates it. */}}
@@ -292,7 +293,7 @@ export function affinityTemplate(aff: any, c: string, component: string): string
 
 /** A session cluster's REST API runs uploaded jars: address blocks among its clients need the opt-in. */
 export function sessionValidation(ctx: Ctx): string {
-  const pool = poolOf(ctx.cluster) ? `{{- if ${POOL_MIN_WITHIN_MAX.refusedWhen()} -}}
+  const pool = countControllerOf(ctx.cluster)?.component === 'pool' ? `{{- if ${POOL_MIN_WITHIN_MAX.refusedWhen()} -}}
 {{- fail (printf "taskManager.pool.min: %d is above taskManager.pool.max (%d); expected at most max" (int .Values.taskManager.pool.min) (int .Values.taskManager.pool.max)) -}}
 {{- end -}}
 ` : '';
@@ -312,7 +313,12 @@ export function sessionValidation(ctx: Ctx): string {
 export function appValidation(ctx: Ctx, slots: number): string {
   const app = ctx.app!;
   // With autoscaling the HPA owns the count (no taskManager.replicas); the adaptive scheduler's parallelism is an upper bound.
-  const slotCheck = !app.autoscaling ? `{{- if ${PARALLELISM_WITHIN_SLOTS.refusedWhen({ slotsPerTaskManager: slots })} -}}
+  // With the job autoscaler the job starts within its range of parallelism, and it sizes the TaskManagers.
+  const slotCheck = app.jobAutoscaler ? failBlock(AUTOSCALER_PARALLELISM_RANGE.refusedWhen(),
+    '(printf "job.parallelism: %d is outside taskManager.jobAutoscaler\'s %d-%d; expected a starting parallelism within it" (int .Values.job.parallelism) (int .Values.taskManager.jobAutoscaler.minParallelism) (int .Values.taskManager.jobAutoscaler.maxParallelism))')
+    + failBlock(AUTOSCALER_TASK_MANAGERS_RANGE.refusedWhen(),
+      '(printf "taskManager.jobAutoscaler.minTaskManagers: %d is above taskManager.jobAutoscaler.maxTaskManagers (%d); expected at most maxTaskManagers" (int .Values.taskManager.jobAutoscaler.minTaskManagers) (int .Values.taskManager.jobAutoscaler.maxTaskManagers))')
+    : !app.autoscaling ? `{{- if ${PARALLELISM_WITHIN_SLOTS.refusedWhen({ slotsPerTaskManager: slots })} -}}
 {{- fail (printf "job.parallelism: %d exceeds the %d slots of %d TaskManagers x ${slots} slots; raise taskManager.replicas" (int .Values.job.parallelism) (mul (int .Values.taskManager.replicas) ${slots}) (int .Values.taskManager.replicas)) -}}
 {{- end -}}
 ` : app.reactive ? '' : `{{- if ${PARALLELISM_WITHIN_AUTOSCALING.refusedWhen({ slotsPerTaskManager: slots })} -}}

@@ -1,5 +1,6 @@
 import { poolArgs, ResolvedPool } from '../cluster/task-manager-pool';
 import { FlinkCluster } from '../cluster/flink-cluster';
+import { jobAutoscalerArgs, ResolvedJobAutoscaler } from '../autoscaling';
 import { PINNED_IMAGE_SCHEMA } from '../cluster/image-ref';
 import { PORTS } from '../cluster/layout';
 import { emitTemplate, TplScalar } from '../synth/yaml';
@@ -7,7 +8,11 @@ import { B, baseMetadata, Ctx, T } from './context';
 import { releaseReferences } from './references';
 import { ValueTree } from './values';
 
-/** A session chart's TaskManager pool: its values and its four objects as templates (lib/cluster/task-manager-pool.ts). */
+/**
+ * The loop of the operations tool that owns a cluster's TaskManager count (lib/cluster/task-manager-pool.ts):
+ * a session cluster's pool (values `taskManager.pool`) or an application's job autoscaler (values
+ * `taskManager.jobAutoscaler`): its values and its four objects as templates.
+ */
 
 /** The pool of a session cluster, or undefined. */
 export function poolOf(cluster: FlinkCluster): { pool: ResolvedPool; objects: readonly { kind: string; name: string }[] } | undefined {
@@ -15,12 +20,30 @@ export function poolOf(cluster: FlinkCluster): { pool: ResolvedPool; objects: re
   return c.taskManagerPool && c.poolObjects ? { pool: c.taskManagerPool, objects: Object.values(c.poolObjects) } : undefined;
 }
 
-/** Whether `o` (an object of dist/) is one of the pool's objects (by identity with the model's). */
+/** The job autoscaler of an application, or undefined. */
+export function jobAutoscalerOf(cluster: FlinkCluster): { autoscaler: ResolvedJobAutoscaler; objects: readonly { kind: string; name: string }[] } | undefined {
+  const c = cluster as FlinkCluster & { jobAutoscaler?: ResolvedJobAutoscaler; jobAutoscalerObjects?: Record<string, { kind: string; name: string }> };
+  return c.jobAutoscaler && c.jobAutoscalerObjects ? { autoscaler: c.jobAutoscaler, objects: Object.values(c.jobAutoscalerObjects) } : undefined;
+}
+
+/** The loop that owns the cluster's TaskManager count: its pod's component, its values key under taskManager, its objects. */
+export function countControllerOf(cluster: FlinkCluster): { component: 'pool' | 'autoscaler'; key: 'pool' | 'jobAutoscaler'; objects: readonly { kind: string; name: string }[] } | undefined {
+  const pool = poolOf(cluster);
+  if (pool) return { component: 'pool', key: 'pool', objects: pool.objects };
+  const auto = jobAutoscalerOf(cluster);
+  return auto ? { component: 'autoscaler', key: 'jobAutoscaler', objects: auto.objects } : undefined;
+}
+
+/** Whether `o` (an object of dist/) is one of the pool's or the job autoscaler's objects (by identity with the model's). */
 export function isPoolObject(o: any, ctx: Ctx): boolean {
-  return poolOf(ctx.cluster)?.objects.some((x) => x.kind === o.kind && x.name === o.metadata.name) ?? false;
+  return countControllerOf(ctx.cluster)?.objects.some((x) => x.kind === o.kind && x.name === o.metadata.name) ?? false;
 }
 
 const SECONDS = { type: 'string', pattern: '^[0-9]+s$' };
+/** A value leaf: an integer within a range. */
+const int = (doc: string, value: number, minimum: number, maximum: number) => ({ doc, value, schema: { type: 'integer', minimum, maximum } });
+/** A value leaf: whole seconds, as "300s". */
+const secs = (doc: string, seconds: number) => ({ doc, value: `${seconds}s`, schema: SECONDS });
 
 /** `taskManager.pool` values. */
 export function poolValues(pool: ResolvedPool): ValueTree {
@@ -28,12 +51,35 @@ export function poolValues(pool: ResolvedPool): ValueTree {
     pool: {
       doc: 'The TaskManager pool that follows demand: it owns the TaskManager count (the Deployment has no replicas);\nas many TaskManagers as the active jobs\' slots need plus spareSlots, within min and max.',
       children: {
-        min: { doc: 'Fewest TaskManagers, also with no job.', value: pool.min, schema: { type: 'integer', minimum: 0, maximum: 1000 } },
-        max: { doc: 'Most TaskManagers.', value: pool.max, schema: { type: 'integer', minimum: 1, maximum: 1000 } },
-        spareSlots: { doc: 'Free slots kept beyond what the jobs need.', value: pool.spareSlots, schema: { type: 'integer', minimum: 0, maximum: 10000 } },
-        scaleDownDelay: { doc: 'How long the pool must be larger than needed before idle TaskManagers go (seconds, e.g. 300s).', value: `${pool.scaleDownDelaySeconds}s`, schema: SECONDS },
-        interval: { doc: 'How often the pool reads the JobManager (seconds, e.g. 10s).', value: `${pool.intervalSeconds}s`, schema: SECONDS },
+        min: int('Fewest TaskManagers, also with no job.', pool.min, 0, 1000),
+        max: int('Most TaskManagers.', pool.max, 1, 1000),
+        spareSlots: int('Free slots kept beyond what the jobs need.', pool.spareSlots, 0, 10000),
+        scaleDownDelay: secs('How long the pool must be larger than needed before idle TaskManagers go (seconds, e.g. 300s).', pool.scaleDownDelaySeconds),
+        interval: secs('How often the pool reads the JobManager (seconds, e.g. 10s).', pool.intervalSeconds),
         image: { doc: 'Image of the operations tool that runs the pool (built from runtime/).', value: pool.opsImage, schema: PINNED_IMAGE_SCHEMA },
+      },
+    },
+  };
+}
+
+/** `taskManager.jobAutoscaler` values. */
+export function jobAutoscalerValues(j: ResolvedJobAutoscaler): ValueTree {
+  return {
+    jobAutoscaler: {
+      doc: 'The job autoscaler: sets each job vertex\'s parallelism from its busy time and its sources\' backlog\n(adaptive scheduler: the job rescales in place from its latest checkpoint), and owns the TaskManager\ncount (the Deployment has no replicas): as many as the declared parallelism\'s slots need.',
+      children: {
+        minParallelism: int('Lowest parallelism of any vertex.', j.minParallelism, 1, 32768),
+        maxParallelism: int('Highest parallelism of any vertex.', j.maxParallelism, 1, 32768),
+        targetUtilization: int('Busy time to aim for, percent.', j.targetUtilization, 10, 100),
+        utilizationBoundary: int('No change while every vertex is within the target +/- this, percent.', j.utilizationBoundary, 0, 90),
+        maxScaleDown: int('At most this much lower per decision, percent.', j.maxScaleDown, 1, 100),
+        catchUp: secs('Time in which a source\'s pending records should be read on top of its input (seconds, e.g. 300s).', j.catchUpSeconds),
+        metricsWindow: secs('Metrics averaged over this long before a decision (seconds).', j.metricsWindowSeconds),
+        stabilization: secs('Metrics ignored for this long after the job (re)starts or rescales (seconds).', j.stabilizationSeconds),
+        interval: secs('Time between samples (seconds).', j.intervalSeconds),
+        minTaskManagers: int('Fewest TaskManagers.', j.minTaskManagers, 1, 1000),
+        maxTaskManagers: int('Most TaskManagers.', j.maxTaskManagers, 1, 1000),
+        image: { doc: 'Image of the operations tool that runs the autoscaler (built from runtime/).', value: j.opsImage, schema: PINNED_IMAGE_SCHEMA },
       },
     },
   };
@@ -43,34 +89,38 @@ export function poolValues(pool: ResolvedPool): ValueTree {
 export function templatizePool(o: any, ctx: Ctx): { file: string; text: string } {
   const { name, c } = ctx;
   let out: any = { ...o, metadata: baseMetadata(o, name, c) };
+  const ctl = countControllerOf(ctx.cluster)!;
   if (o.kind === 'Deployment') {
-    const v = (k: string) => T(`{{ .Values.taskManager.pool.${k} }}`);
+    const v = (k: string) => T(`{{ .Values.taskManager.${ctl.key}.${k} }}`);
+    const q = (k: string) => T(`{{ .Values.taskManager.${ctl.key}.${k} | quote }}`);
     const fullname = `{{ include "${c}.fullname" $ }}`;
+    const common = {
+      restUrl: T(`http://${fullname}-rest:${PORTS.rest}`),
+      deployment: T(`${fullname}-taskmanager`),
+      selector: T(`app.kubernetes.io/name=${c},app.kubernetes.io/instance={{ .Release.Name }},app.kubernetes.io/component=taskmanager`),
+      slots: String(ctx.cluster.taskManagerSlots),
+    };
     const pod = o.spec.template.spec;
     const [container] = pod.containers;
     out = {
       ...out,
       spec: {
         ...o.spec,
-        selector: { matchLabels: B(`include "${c}.selectorLabels" (dict "ctx" $ "component" "pool")`) },
+        selector: { matchLabels: B(`include "${c}.selectorLabels" (dict "ctx" $ "component" "${ctl.component}")`) },
         template: {
-          metadata: { labels: B(`include "${c}.poolPodLabels" .`) },
+          metadata: { labels: B(`include "${c}.${ctl.component}PodLabels" .`) },
           spec: {
             ...pod,
             containers: [{
               ...container,
-              image: T('{{ .Values.taskManager.pool.image }}'),
-              args: poolArgs<TplScalar>({
-                restUrl: T(`http://${fullname}-rest:${PORTS.rest}`),
-                deployment: T(`${fullname}-taskmanager`),
-                selector: T(`app.kubernetes.io/name=${c},app.kubernetes.io/instance={{ .Release.Name }},app.kubernetes.io/component=taskmanager`),
-                slots: String(ctx.cluster.taskManagerSlots),
-                min: T('{{ .Values.taskManager.pool.min | quote }}'),
-                max: T('{{ .Values.taskManager.pool.max | quote }}'),
-                spareSlots: T('{{ .Values.taskManager.pool.spareSlots | quote }}'),
-                scaleDownDelay: v('scaleDownDelay'),
-                interval: v('interval'),
-              }),
+              image: v('image'),
+              args: ctl.component === 'pool'
+                ? poolArgs<TplScalar>({ ...common, min: q('min'), max: q('max'), spareSlots: q('spareSlots'), scaleDownDelay: v('scaleDownDelay'), interval: v('interval') })
+                : jobAutoscalerArgs<TplScalar>({
+                  ...common, minParallelism: q('minParallelism'), maxParallelism: q('maxParallelism'), targetUtilization: q('targetUtilization'),
+                  utilizationBoundary: q('utilizationBoundary'), maxScaleDown: q('maxScaleDown'), catchUp: v('catchUp'), metricsWindow: v('metricsWindow'),
+                  stabilization: v('stabilization'), interval: v('interval'), minTaskManagers: q('minTaskManagers'), maxTaskManagers: q('maxTaskManagers'),
+                }),
             }],
           },
         },
@@ -82,15 +132,15 @@ export function templatizePool(o: any, ctx: Ctx): { file: string; text: string }
     out = { ...out, rules: o.rules.map((r: any) => (r.resourceNames ? { ...r, resourceNames: [T(`{{ include "${c}.fullname" . }}-taskmanager`)] } : r)) };
   }
   out = releaseReferences(out, o.kind, name, c, ctx.generated);
-  return { file: `templates/${o.kind.toLowerCase()}-pool.yaml`, text: emitTemplate(out).replace(/^\n/, '') };
+  return { file: `templates/${o.kind.toLowerCase()}-${ctl.component}.yaml`, text: emitTemplate(out).replace(/^\n/, '') };
 }
 
-/** The pool pod's labels: the recommended ones, and the label the cluster's NetworkPolicy admits to the REST API. */
-export function poolPodLabelsHelper(c: string, restClientLabel: string): string {
+/** The pool's (or job autoscaler's) pod labels: the recommended ones, and the label a session cluster's NetworkPolicy admits to the REST API. */
+export function poolPodLabelsHelper(c: string, restClientLabel: string, component = 'pool'): string {
   return `
-{{/* The pool's pod labels: the cluster's NetworkPolicy lets ${restClientLabel} pods call its REST API. */}}
-{{- define "${c}.poolPodLabels" -}}
-{{ include "${c}.labels" (dict "ctx" $ "component" "pool") }}
+{{/* The ${component}'s pod labels: the cluster's NetworkPolicy lets ${component === 'pool' ? `${restClientLabel} pods` : 'it'} call its REST API. */}}
+{{- define "${c}.${component}PodLabels" -}}
+{{ include "${c}.labels" (dict "ctx" $ "component" "${component}") }}
 ${restClientLabel}: {{ include "${c}.fullname" . }}
 {{- end -}}
 `;

@@ -1,3 +1,5 @@
+import { Duration } from 'cdk8s';
+import { flinkDuration } from '../config/units';
 import { FlinkApplication } from '../application';
 import { CONFIG_INIT_CONTAINER, FlinkCluster, flinkContainer } from '../cluster/flink-cluster';
 import { ResolvedIngress } from '../cluster/access';
@@ -222,6 +224,22 @@ function flinkDeployment(c: FlinkApplication | FlinkSessionCluster, objects: Jso
     if (c.reactive) {
       spec.flinkConfiguration['scheduler-mode'] = 'reactive';
       spec.taskManager.replicas = c.taskManagerReplicas;
+    }
+    const j = c.jobAutoscaler;
+    if (j) {
+      // The operator's own job autoscaler, with the same settings; it rescales in place through
+      // the adaptive scheduler too, and asks Kubernetes for the TaskManagers itself (native mode).
+      Object.assign(spec.flinkConfiguration, {
+        'job.autoscaler.enabled': 'true',
+        'job.autoscaler.target.utilization': String(j.targetUtilization / 100),
+        'job.autoscaler.target.utilization.boundary': String(j.utilizationBoundary / 100),
+        'job.autoscaler.vertex.min-parallelism': String(j.minParallelism),
+        'job.autoscaler.vertex.max-parallelism': String(j.maxParallelism),
+        'job.autoscaler.scale-down.max-factor': String(j.maxScaleDown / 100),
+        'job.autoscaler.catch-up.duration': flinkDuration('jobAutoscaler.catchUp', Duration.seconds(j.catchUpSeconds)),
+        'job.autoscaler.metrics.window': flinkDuration('jobAutoscaler.metricsWindow', Duration.seconds(j.metricsWindowSeconds)),
+        'job.autoscaler.stabilization.interval': flinkDuration('jobAutoscaler.stabilization', Duration.seconds(j.stabilizationSeconds)),
+      });
     }
     // Native mode: the JobManager itself keeps the standby TaskManagers beyond its slot needs.
     if (c.standbyTaskManagers) spec.flinkConfiguration['slotmanager.redundant-taskmanager-num'] = String(c.standbyTaskManagers);

@@ -23,6 +23,7 @@ import { submit } from './submit';
 import { fetchArtifact } from './artifact';
 import { S3Access } from './s3';
 import { runPool } from './pool';
+import { runAutoscaler } from './autoscale';
 
 const log = (m: string) => process.stderr.write(`${m}\n`);
 const out = (s: string) => process.stdout.write(s);
@@ -423,6 +424,75 @@ const sessions: OpsCommand[] = [{
   },
 }];
 
+const scaling: OpsCommand[] = [{
+  name: 'autoscale',
+  summary: "an application cluster's job autoscaler: set each job vertex's parallelism from its busy time and its sources' backlog (adaptive scheduler)",
+  details: 'Runs until stopped (SIGTERM) or for --timeout when that is not 0. Once the job has run for --stabilization, it averages every vertex\'s busy time, '
+    + 'and its sources\' pending records and rates, over --window; a vertex whose load (busy time x the catch-up factor of the sources upstream) is outside '
+    + '--target-utilization +/- --utilization-boundary gets ceil(parallelism x load / target), at most --max-scale-down percent lower, within --min-parallelism and '
+    + '--max-parallelism (keyed vertices rounded up to a divisor of their max parallelism). The new parallelism is declared with PUT /jobs/<id>/resource-requirements: '
+    + 'the adaptive scheduler (jobmanager.scheduler: adaptive, Flink 1.18 or later) rescales the job in place from its latest checkpoint. '
+    + 'With --deployment it also sizes the TaskManager Deployment to the slots the job needs (before a scale-up; idle ones after a scale-down; needs get and patch on '
+    + 'deployments/scale of it, and list and patch on pods); without, the job rescales within the slots there are. A failed round is logged and retried.',
+  options: [
+    REST_URL,
+    opt('job-id', 'id', 'the job to scale (32 hex digits; default: the cluster\'s one running job)'),
+    opt('target-utilization', 'percent', 'busy time to aim for, in percent (default 70)', { type: 'integer', min: 10, max: 100 }),
+    opt('utilization-boundary', 'percent', 'no change while every vertex is within the target +/- this, in percent (default 20)', { type: 'integer', min: 0, max: 90 }),
+    opt('min-parallelism', 'n', 'lowest parallelism of any vertex (default 1)', { type: 'integer', min: 1, max: 32768 }),
+    opt('max-parallelism', 'n', 'highest parallelism of any vertex', { type: 'integer', min: 1, max: 32768, required: true }),
+    opt('max-scale-down', 'percent', 'at most this much lower per decision, in percent (default 60)', { type: 'integer', min: 1, max: 100 }),
+    opt('catch-up', 'duration', 'time in which a source\'s pending records should be read on top of its input (default 5m)', { type: 'duration', min: 1000 }),
+    opt('window', 'duration', 'metrics averaged over this long before a decision (default 5m)', { type: 'duration', min: 1000 }),
+    opt('stabilization', 'duration', 'metrics ignored for this long after the job (re)starts (default 2m)', { type: 'duration' }),
+    opt('interval', 'duration', 'time between samples (default 10s)', { type: 'duration', min: 100 }),
+    opt('deployment', 'name', 'the TaskManager Deployment to size (default: none)'),
+    opt('selector', 'labels', 'the label selector of its pods (with --deployment)'),
+    opt('slots-per-task-manager', 'n', 'taskmanager.numberOfTaskSlots of the cluster (with --deployment)', { type: 'integer', min: 1, max: 1024 }),
+    opt('min-task-managers', 'n', 'fewest TaskManagers (with --deployment; default 1)', { type: 'integer', min: 1, max: 1000 }),
+    opt('max-task-managers', 'n', 'most TaskManagers (with --deployment; default: what --max-parallelism needs)', { type: 'integer', min: 1, max: 1000 }),
+    { ...NAMESPACE, description: "the Deployment's namespace (default: the pod's own)" },
+    KUBECONFIG,
+  ],
+  example: 'cdk8s-flink-ops autoscale --rest-url http://log-enricher-rest.logs.svc:8081 --max-parallelism 8 --deployment log-enricher-taskmanager --selector app.kubernetes.io/instance=log-enricher,app.kubernetes.io/component=taskmanager --slots-per-task-manager 2',
+  timeout: '0s',
+  async run(o, timeoutMs) {
+    const minP = num(o['min-parallelism']) ?? 1;
+    const maxP = num(o['max-parallelism'])!;
+    if (maxP < minP) throw new UsageError(`--max-parallelism: ${maxP} is below --min-parallelism (${minP}); expected at least ${minP}`);
+    const jobId = str(o['job-id']);
+    if (jobId !== undefined && !/^[0-9a-f]{32}$/.test(jobId)) throw new UsageError(`--job-id: "${jobId}" is not a job id; expected 32 lowercase hex digits`);
+    const deployment = str(o.deployment);
+    const slots = num(o['slots-per-task-manager']);
+    if (deployment !== undefined && (slots === undefined || str(o.selector) === undefined)) {
+      throw new UsageError(`--deployment: "${deployment}" is given without ${slots === undefined ? '--slots-per-task-manager' : '--selector'}; expected both with it`);
+    }
+    const minTm = num(o['min-task-managers']) ?? 1;
+    const maxTm = num(o['max-task-managers']) ?? (slots ? Math.max(minTm, Math.ceil(maxP / slots)) : minTm);
+    if (maxTm < minTm) throw new UsageError(`--max-task-managers: ${maxTm} is below --min-task-managers (${minTm}); expected at least ${minTm}`);
+    let stopped = false;
+    const stop = () => { stopped = true; };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    const pct = (k: string, d: number) => (num(o[k]) ?? d) / 100;
+    await runAutoscaler(new FlinkRest(str(o['rest-url'])!), deployment ? kube(o) : undefined, {
+      spec: {
+        targetUtilization: pct('target-utilization', 70), utilizationBoundary: pct('utilization-boundary', 20),
+        minParallelism: minP, maxParallelism: maxP, maxScaleDown: pct('max-scale-down', 60),
+        catchUpMs: num(o['catch-up']) ?? 300_000, windowMs: num(o.window) ?? 300_000, stabilizationMs: num(o.stabilization) ?? 120_000,
+      },
+      jobId,
+      taskManagers: deployment ? {
+        namespace: str(o.namespace) ?? Kube.podNamespace(), deployment, selector: str(o.selector)!, slotsPerTaskManager: slots!, min: minTm, max: maxTm,
+      } : undefined,
+      intervalMs: num(o.interval) ?? 10_000,
+      until: timeoutMs > 0 ? Date.now() + timeoutMs : undefined,
+      stopped: () => stopped,
+      log,
+    });
+  },
+}];
+
 export const OPS_PROGRAM: ProgramDecl = {
   name: 'cdk8s-flink-ops',
   title: 'Flink job lifecycle, Kafka checks, and the Helm hooks of cdk8s-flink charts',
@@ -433,6 +503,7 @@ export const OPS_PROGRAM: ProgramDecl = {
     { title: 'Hooks and helm test', commands: hooks.map(command) },
     { title: 'Init containers', commands: artifacts.map(command) },
     { title: 'Session clusters', commands: sessions.map(command) },
+    { title: 'Application clusters', commands: scaling.map(command) },
   ],
   globalOptions: [
     opt('help', undefined, 'show help', { short: 'h' }),

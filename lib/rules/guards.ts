@@ -47,6 +47,18 @@ export const POOL_MIN_WITHIN_MAX: GuardRule<{ min: number; max: number }, void> 
   refusedWhen: () => 'gt (int .Values.taskManager.pool.min) (int .Values.taskManager.pool.max)',
 };
 
+/** The job autoscaler's range of parallelism is not empty, and the job starts within it. */
+export const AUTOSCALER_PARALLELISM_RANGE: GuardRule<{ parallelism: number; minParallelism: number; maxParallelism: number }, void> = {
+  holds: (v) => v.minParallelism <= v.parallelism && v.parallelism <= v.maxParallelism,
+  refusedWhen: () => 'or (gt (int .Values.taskManager.jobAutoscaler.minParallelism) (int .Values.job.parallelism)) (gt (int .Values.job.parallelism) (int .Values.taskManager.jobAutoscaler.maxParallelism))',
+};
+
+/** The job autoscaler's fewest TaskManagers are at most its most. */
+export const AUTOSCALER_TASK_MANAGERS_RANGE: GuardRule<{ minTaskManagers: number; maxTaskManagers: number }, void> = {
+  holds: (v) => v.minTaskManagers <= v.maxTaskManagers,
+  refusedWhen: () => 'gt (int .Values.taskManager.jobAutoscaler.minTaskManagers) (int .Values.taskManager.jobAutoscaler.maxTaskManagers)',
+};
+
 /** A savepoint upgrade needs a savepoint directory. */
 export const SAVEPOINT_NEEDS_DIRECTORY: GuardRule<{ upgradeMode: string; savepointDirectory?: string }, void> = {
   holds: (v) => v.upgradeMode !== 'savepoint' || !!v.savepointDirectory,

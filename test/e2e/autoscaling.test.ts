@@ -12,7 +12,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Duration } from 'cdk8s';
-import { Autoscaling, AutoscalingMetric, FlinkPlatform, JobSource, MetricResource, ScalingPolicyType } from '../../lib';
+import { Autoscaling, AutoscalingMetric, FlinkPlatform, JobSource, MetricResource, restrictedViolations, ScalingPolicyType } from '../../lib';
 import { operatorResources } from '../../lib/operator/operator-resources';
 import { synthesizePlatform, SynthesizedUnit } from '../../lib/synth/synthesize';
 import { ControlPlane, startControlPlane } from '../support/control-plane';
@@ -108,4 +108,48 @@ test('autoscaling HPAs of dist/, of the charts with values and of the operator t
   const refused = await cp.kubectl(['create', '--dry-run=server', '--validate=strict', '-f', '-'], { input: JSON.stringify({ ...bad, metadata: { ...bad.metadata, namespace: NS } }) });
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, /maxReplicas/);
+});
+
+test('job autoscaler chart: default values render dist/; values set its range, target, window and image; bad values are refused in one line; its objects are strictly valid, restricted and accepted by a real API server', async () => {
+  const bin = await ensureHelm(3);
+  const p = new FlinkPlatform({ storageBaseDirectory: 's3://b/f', namespace: NS });
+  p.addApplication('vertex-scaled', { job: SQL, checkpointing: true, parallelism: 2, taskManagerSlots: 2, jobAutoscaler: { maxParallelism: 8 } });
+  const u = synthesizePlatform(p).find((x) => x.name === 'vertex-scaled')!;
+  assertRendersDist(bin, u);
+  const chart = writeChart(u, path.join(dir, 'vertex-scaled'));
+  const objs = render(bin, chart, 'other', [
+    'taskManager.jobAutoscaler.maxParallelism=16', 'taskManager.jobAutoscaler.targetUtilization=60', 'taskManager.jobAutoscaler.metricsWindow=600s',
+    'taskManager.jobAutoscaler.maxTaskManagers=8', 'taskManager.jobAutoscaler.image=registry.example.com/ops:1.2.3',
+  ], NS);
+  const dep = find(objs, 'Deployment', 'other-autoscaler');
+  const args: string[] = dep.spec.template.spec.containers[0].args;
+  const arg = (name: string) => args[args.indexOf(name) + 1];
+  assert.deepEqual(['--max-parallelism', '--target-utilization', '--window', '--max-task-managers', '--min-parallelism', '--stabilization'].map(arg), ['16', '60', '600s', '8', '1', '120s']);
+  assert.equal(arg('--deployment'), 'other-taskmanager', 'the release\'s own TaskManagers');
+  assert.equal(arg('--rest-url'), 'http://other-rest:8081');
+  assert.equal(arg('--selector'), 'app.kubernetes.io/name=vertex-scaled,app.kubernetes.io/instance=other,app.kubernetes.io/component=taskmanager');
+  assert.equal(dep.spec.template.spec.containers[0].image, 'registry.example.com/ops:1.2.3');
+  assert.deepEqual(find(objs, 'Role', 'other-autoscaler').rules[0].resourceNames, ['other-taskmanager']);
+  assert.equal(find(objs, 'Deployment', 'other-taskmanager').spec.replicas, undefined, 'the autoscaler owns the count');
+  const rest = find(objs, 'NetworkPolicy', 'other').spec.ingress[1].from;
+  assert.ok(rest.some((x: any) => x.podSelector?.matchLabels?.['app.kubernetes.io/component'] === 'autoscaler' && x.podSelector.matchLabels['app.kubernetes.io/instance'] === 'other'),
+    'the release\'s NetworkPolicy admits the autoscaler to the REST API');
+  assert.match(renderError(bin, chart, ['job.parallelism=9']), /job\.parallelism: 9 is outside taskManager\.jobAutoscaler's 1-8; expected a starting parallelism within it/);
+  assert.match(renderError(bin, chart, ['taskManager.jobAutoscaler.minTaskManagers=5']), /taskManager\.jobAutoscaler\.minTaskManagers: 5 is above taskManager\.jobAutoscaler\.maxTaskManagers \(4\)/);
+  assert.match(renderError(bin, chart, ['taskManager.jobAutoscaler.targetUtilization=5']), /targetUtilization/);
+  assert.match(renderError(bin, chart, ['taskManager.jobAutoscaler.metricsWindow=5m']), /metricsWindow/);
+
+  const validate = await loadValidator();
+  for (const [what, xs] of [['dist/', u.objects], ['chart', objs]] as const) {
+    assert.deepEqual(xs.flatMap((o: any) => validate(o)), [], what);
+    assert.deepEqual(restrictedViolations(xs as any[]), [], what);
+  }
+  cp ??= await startControlPlane({ nodes: 1 });
+  await cp.createNamespace('jobscaled', { podSecurity: 'restricted' });
+  const own = u.objects.filter((o) => o.metadata.name === 'vertex-scaled-autoscaler' || o.metadata.name === 'vertex-scaled-taskmanager');
+  const r = await cp.kubectl(['create', '--dry-run=server', '--validate=strict', '-n', 'jobscaled', '-f', '-'], { input: own.map((o) => JSON.stringify({ ...o, metadata: { ...o.metadata, namespace: 'jobscaled' } })).join('\n') });
+  assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  for (const kind of ['serviceaccount', 'role.rbac.authorization.k8s.io', 'rolebinding.rbac.authorization.k8s.io', 'deployment.apps']) {
+    assert.match(r.stdout, new RegExp(`${kind.replace(/\./g, '\\.')}/vertex-scaled-autoscaler created \\(server dry run\\)`));
+  }
 });

@@ -138,7 +138,7 @@ test('both CLIs: a command line that does not fit exits 64 with the reason and t
     ['cdk8s-flink', ['synth', '--target', 'helm'], '--target: "helm" is invalid; expected one of manifests, operator', 'cdk8s-flink synth [options]'],
     ['cdk8s-flink', ['synth', '--json=1'], '--json: "1" given, but --json takes no value', 'cdk8s-flink synth [options]'],
     ['cdk8s-flink', ['local', 'up', 'a', '--taskmanagers', 'two'], '--taskmanagers: "two" is invalid; expected an integer from 1 to 16', 'cdk8s-flink local <up|down|status> [name] [options]'],
-    ['cdk8s-flink-ops', [], 'a command is required; expected one of jobs, savepoint, stop, cancel, checkpoints, preflight, handoff, cleanup, smoke, uninstall, submit, fetch-artifact, pool', 'cdk8s-flink-ops <command> [options]'],
+    ['cdk8s-flink-ops', [], 'a command is required; expected one of jobs, savepoint, stop, cancel, checkpoints, preflight, handoff, cleanup, smoke, uninstall, submit, fetch-artifact, pool, autoscale', 'cdk8s-flink-ops <command> [options]'],
     ['cdk8s-flink-ops', ['jobs', '--rest-url'], '--rest-url: no value given; expected <url>', 'cdk8s-flink-ops jobs --rest-url <url> [options]'],
     ['cdk8s-flink-ops', ['jobs', '--rest-url', 'http://127.0.0.1:9', '--', 'extra'], 'unexpected argument "extra"; expected no arguments, only options', 'cdk8s-flink-ops jobs --rest-url <url> [options]'],
     ['cdk8s-flink-ops', ['handoff', '--event', 'upgrade', '--rest-url', 'http://127.0.0.1:9', '--upgrade-mode', 'savepoint', '--state', 'running', '--revision', '0'],

@@ -8,7 +8,7 @@ import { FlinkApplication } from '../../lib/application';
 import { ValidationError } from '../../lib/errors';
 import * as YAML from 'yaml';
 import {
-  GuardRule, IMAGE_PINNED, JOB_MANAGER_HEAP_MINIMUM, LAST_STATE_NEEDS_HA_CHECKPOINTS, PARALLELISM_WITHIN_AUTOSCALING, PARALLELISM_WITHIN_SLOTS, POOL_MIN_WITHIN_MAX, SAVEPOINT_NEEDS_DIRECTORY, SPARE_SLOTS_HOLD_THE_JOB, SUSPEND_NEEDS_DIRECTORY, TASK_HEAP_MINIMUM,
+  AUTOSCALER_PARALLELISM_RANGE, AUTOSCALER_TASK_MANAGERS_RANGE, GuardRule, IMAGE_PINNED, JOB_MANAGER_HEAP_MINIMUM, LAST_STATE_NEEDS_HA_CHECKPOINTS, PARALLELISM_WITHIN_AUTOSCALING, PARALLELISM_WITHIN_SLOTS, POOL_MIN_WITHIN_MAX, SAVEPOINT_NEEDS_DIRECTORY, SPARE_SLOTS_HOLD_THE_JOB, SUSPEND_NEEDS_DIRECTORY, TASK_HEAP_MINIMUM,
 } from '../../lib/rules/guards';
 import { FlinkPlatform, JobSource, UpgradeMode } from '../../lib';
 import { checkImage } from '../../lib/cluster/image-ref';
@@ -106,6 +106,18 @@ test('guard rules: the constructs\' check and the chart\'s template condition gi
     for (const max of [1, 3]) {
       agree(`TaskManager pool ${min} to ${max}`, POOL_MIN_WITHIN_MAX.holds({ min, max }),
         helmAccepts(bin, POOL_MIN_WITHIN_MAX.refusedWhen(), { taskManager: { pool: { min, max } } }));
+    }
+  }
+  for (const parallelism of [1, 3, 8, 9]) {
+    for (const [minParallelism, maxParallelism] of [[1, 8], [2, 8], [4, 4]]) {
+      agree(`job autoscaler ${minParallelism}-${maxParallelism}, parallelism ${parallelism}`, AUTOSCALER_PARALLELISM_RANGE.holds({ parallelism, minParallelism, maxParallelism }),
+        helmAccepts(bin, AUTOSCALER_PARALLELISM_RANGE.refusedWhen(), { job: { parallelism }, taskManager: { jobAutoscaler: { minParallelism, maxParallelism } } }));
+    }
+  }
+  for (const minTaskManagers of [1, 3, 4]) {
+    for (const maxTaskManagers of [1, 3]) {
+      agree(`job autoscaler TaskManagers ${minTaskManagers} to ${maxTaskManagers}`, AUTOSCALER_TASK_MANAGERS_RANGE.holds({ minTaskManagers, maxTaskManagers }),
+        helmAccepts(bin, AUTOSCALER_TASK_MANAGERS_RANGE.refusedWhen(), { taskManager: { jobAutoscaler: { minTaskManagers, maxTaskManagers } } }));
     }
   }
   assert.ok(accepted >= 10 && refused >= 10, `both verdicts exercised (${accepted} accepted, ${refused} refused)`);

@@ -29,7 +29,7 @@ test('ops: a missing --rest-url is a usage error: exit 64, the reason, then the 
 test('ops: unknown commands and options, and cancel without a job, are usage errors (exit 64)', () => {
   const unknown = ops(['restart']);
   assert.equal(unknown.code, 64);
-  assert.equal(unknown.lines[0], 'cdk8s-flink-ops: error: unknown command "restart"; expected one of jobs, savepoint, stop, cancel, checkpoints, preflight, handoff, cleanup, smoke, uninstall, submit, fetch-artifact, pool');
+  assert.equal(unknown.lines[0], 'cdk8s-flink-ops: error: unknown command "restart"; expected one of jobs, savepoint, stop, cancel, checkpoints, preflight, handoff, cleanup, smoke, uninstall, submit, fetch-artifact, pool, autoscale');
   const option = ops(['jobs', '--rest-url', 'http://127.0.0.1:9', '--job-nme', 'x']);
   assert.equal(option.code, 64);
   assert.equal(option.lines[0], 'cdk8s-flink-ops: error: unknown option --job-nme; expected one of --rest-url, --json, --timeout, --help, --verbose');

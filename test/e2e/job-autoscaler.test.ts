@@ -1,0 +1,113 @@
+/**
+ * The job autoscaler against a real Flink 2.2.1 JobManager and TaskManager (local processes,
+ * started with the generated configuration of an application with `jobAutoscaler`): the
+ * operations tool's `autoscale` command, run as its own process as the `<name>-autoscaler`
+ * Deployment runs it (without a TaskManager Deployment to size: the one TaskManager's 4 slots),
+ * reads the job's vertices and metrics from the REST API and declares a new parallelism per
+ * vertex, and the adaptive scheduler rescales the running job in place.
+ *
+ * The job: a datagen source with no rate limit and a filter that drops nearly every row (vertex
+ * 1, busy all the time: CPU-bound), then a keyed count of what passes (vertex 2, hash input,
+ * idle). Started at parallelism 2 with target 70% +/- 20%, the autoscaler must raise the source
+ * to 3 (ceil(2 x ~1.0 / 0.7), capped by maxParallelism 3) and lower the count to 1 (the 60%
+ * scale-down limit allows it) in one declaration; the job then runs at 3 and 1 under the same
+ * job id, restored from a checkpoint of before the change, and the next decision keeps both.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawn } from 'child_process';
+import * as path from 'path';
+import { Duration } from 'cdk8s';
+import { FlinkPlatform, FlinkVersion, JobSource } from '../../lib';
+import { synthesizeUnit } from '../../lib/synth/synthesize';
+import { restGet, waitFor } from '../support/flink-proc';
+import { live } from '../support/live';
+import { RunningCluster, runCluster } from '../support/local-flink';
+
+const SQL = `CREATE TABLE gen (k INT, payload STRING) WITH (
+  'connector' = 'datagen', 'rows-per-second' = '1000000000',
+  'fields.k.min' = '0', 'fields.k.max' = '100000000', 'fields.payload.length' = '16'
+);
+CREATE TABLE sink (k INT, c BIGINT) WITH ('connector' = 'blackhole');
+INSERT INTO sink SELECT k, COUNT(*) FROM gen WHERE k < 2 GROUP BY k;
+`;
+
+interface Vertex { id: string; name: string; parallelism: number; status: string }
+
+test('job autoscaler: a busy source vertex scales up and an idle keyed vertex down, in place (same job id, restored from a checkpoint), Flink 2.2.1', { timeout: 10 * 60_000 }, async (t) => {
+  await live(t, 'job-autoscaler', async (run) => {
+    const work = run.work;
+    const home = await run.flinkHome('2.2.1', '2.2');
+    const p = new FlinkPlatform({ storageBaseDirectory: `file://${work}/state`, namespace: 'logs' });
+    p.addApplication('hot-path', {
+      flinkVersion: FlinkVersion.V2_2,
+      job: JobSource.sql(SQL),
+      parallelism: 2,
+      taskManagerSlots: 4,
+      checkpointing: true,
+      checkpointInterval: Duration.seconds(3),
+      jobAutoscaler: {
+        minParallelism: 1, maxParallelism: 3, targetUtilization: 70, utilizationBoundary: 20,
+        metricsWindow: Duration.seconds(10), stabilization: Duration.seconds(5), interval: Duration.seconds(2),
+      },
+    });
+    const unit = synthesizeUnit(p.unit('hot-path')!);
+    const dep = unit.objects.find((o: any) => o.kind === 'Deployment' && o.metadata.name === 'hot-path-autoscaler');
+    const args: string[] = dep.spec.template.spec.containers[0].args;
+    const c: RunningCluster = run.keep(await runCluster(unit.objects, 'hot-path', work, home, { taskManagers: 1 }), () => c.logs().slice(-4000));
+    const jobId = c.local.jobManager.args[c.local.jobManager.args.indexOf('--job-id') + 1];
+    const vertices = async () => (await restGet<{ state: string; vertices: Vertex[] }>(`${c.rest}/jobs/${jobId}`));
+    const allRunning = (v?: { state: string; vertices: Vertex[] }) => v?.state === 'RUNNING' && v.vertices.length > 0 && v.vertices.every((x) => x.status === 'RUNNING');
+    await waitFor(async () => allRunning(await vertices().catch(() => undefined)),
+      { timeoutMs: 240_000, intervalMs: 500, what: `job ${jobId} RUNNING`, abortIf: c.died });
+    const before = (await vertices()).vertices;
+    assert.deepEqual(before.map((v) => v.parallelism), [2, 2], 'started at parallelism 2');
+    const [source, count] = before;
+    assert.match(source.name, /Source/);
+
+    // The Deployment's own arguments, with the local REST address and without the TaskManager Deployment to size.
+    const cut = (xs: string[], flag: string) => { const i = xs.indexOf(flag); return [...xs.slice(0, i), ...xs.slice(i + 2)]; };
+    let cliArgs = args.map((a, i) => (args[i - 1] === '--rest-url' ? c.rest : a));
+    for (const f of ['--deployment', '--selector', '--slots-per-task-manager', '--min-task-managers', '--max-task-managers']) cliArgs = cut(cliArgs, f);
+    const log: string[] = [];
+    const cli = spawn(process.execPath, [path.join(__dirname, '../../lib/ops/main.js'), ...cliArgs, '--timeout', '240s'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    cli.stderr.on('data', (b: Buffer) => log.push(...b.toString().split('\n').filter(Boolean)));
+    const exited = new Promise<number | null>((r) => cli.on('exit', (code) => r(code)));
+    try {
+      await waitFor(() => log.some((l) => / declared parallelism /.test(l)), { timeoutMs: 120_000, intervalMs: 500, what: 'the autoscaler\'s declaration', abortIf: c.died });
+      const declaredAt = Date.now();
+      const lastBefore = (await restGet<any>(`${c.rest}/jobs/${jobId}/checkpoints`)).latest?.completed?.id ?? 0;
+      t.diagnostic(log.filter((l) => / load | declared /.test(l)).join('\n'));
+      const requirements = await restGet<Record<string, { parallelism: { upperBound: number } }>>(`${c.rest}/jobs/${jobId}/resource-requirements`);
+      assert.equal(requirements[source.id].parallelism.upperBound, 3, 'the busy source declared at 3');
+      assert.equal(requirements[count.id].parallelism.upperBound, 1, 'the idle keyed count declared at 1');
+
+      await waitFor(async () => {
+        const v = await vertices().catch(() => undefined);
+        return allRunning(v) && v!.vertices.map((x) => x.parallelism).join() === '3,1';
+      }, { timeoutMs: 180_000, intervalMs: 500, what: 'the job RUNNING at 3 and 1', abortIf: c.died });
+      t.diagnostic(`rescaled in ${Date.now() - declaredAt} ms after the declaration`);
+      const cps = await restGet<any>(`${c.rest}/jobs/${jobId}/checkpoints`);
+      assert.ok(cps.latest?.restored, 'restored from a checkpoint');
+      assert.ok(cps.latest.restored.id >= lastBefore && !cps.latest.restored.is_savepoint, `restored checkpoint ${cps.latest.restored.id}, the last one before the change was ${lastBefore}`);
+      const jobs = await restGet<{ jobs: Array<{ jid: string; state: string }> }>(`${c.rest}/jobs/overview`);
+      assert.deepEqual(jobs.jobs.map((j) => j.jid), [jobId], 'one job, the same job id');
+
+      // The next full window keeps both: the source at maxParallelism, the count idle at minParallelism.
+      await waitFor(() => log.some((l) => /runs at the declared parallelism/.test(l)), { timeoutMs: 60_000, intervalMs: 500, what: 'the autoscaler seeing the new parallelism' });
+      const seen = log.length;
+      await waitFor(() => log.slice(seen).filter((l) => /: (kept|within)/.test(l)).length >= 2, { timeoutMs: 90_000, intervalMs: 500, what: 'a second decision' });
+      assert.ok(!log.slice(seen).some((l) => / declared parallelism /.test(l)), `no second change:\n${log.slice(seen).join('\n')}`);
+      assert.ok(log.slice(seen).some((l) => /Source.*at parallelism 3: kept \(bounds\)/.test(l)), log.slice(seen).join('\n'));
+    } catch (e) {
+      for (const x of before) {
+        t.diagnostic(`${x.name}: ${JSON.stringify(await restGet(`${c.rest}/jobs/${jobId}/vertices/${x.id}/subtasks/metrics?get=busyTimeMsPerSecond,backPressuredTimeMsPerSecond,idleTimeMsPerSecond&agg=avg`).catch((err) => String(err)))}`);
+      }
+      throw e;
+    } finally {
+      cli.kill('SIGTERM');
+      const code = await exited;
+      t.diagnostic(`autoscaler exited ${code}; its log:\n${log.slice(-30).join('\n')}`);
+    }
+  });
+});

@@ -1,0 +1,154 @@
+/**
+ * The job autoscaler: its per-vertex decision (lib/ops/autoscale.ts), and what an application with
+ * `jobAutoscaler` synthesizes (the adaptive scheduler, the `<name>-autoscaler` Deployment with its
+ * least-privilege Role, the TaskManager Deployment without replicas, the REST peer in the
+ * NetworkPolicy, the operator target's `job.autoscaler.*`), and the one-line errors of its options.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { Duration } from 'cdk8s';
+import { Autoscaling, FlinkPlatform, JobSource, restrictedViolations } from '../../lib';
+import { alignToKeyGroups, averageLoads, AutoscalerSpec, decideParallelism, loadFactors, resourceRequirements, taskManagersFor, VertexInfo, VertexLoad } from '../../lib/ops/autoscale';
+import { operatorResources } from '../../lib/operator/operator-resources';
+import { synthesizeUnit } from '../../lib/synth/synthesize';
+import { planPlatform } from '../../lib/plan';
+
+const SPEC: AutoscalerSpec = {
+  targetUtilization: 0.7, utilizationBoundary: 0.2, minParallelism: 1, maxParallelism: 12, maxScaleDown: 0.6,
+  catchUpMs: 300_000, windowMs: 300_000, stabilizationMs: 120_000,
+};
+const v = (id: string, parallelism: number, inputs: Array<[string, string]> = [], maxParallelism = 128): VertexInfo => ({
+  id, name: id, parallelism, maxParallelism, inputs: inputs.map(([i, s]) => ({ id: i, shipStrategy: s })),
+});
+const loads = (xs: Record<string, VertexLoad>) => new Map(Object.entries(xs));
+
+test('job autoscaler: within the band nothing changes; outside it the vertex gets ceil(p x load / target), others keep theirs', () => {
+  const job = [v('src', 2), v('agg', 2, [['src', 'HASH']])];
+  const calm = decideParallelism(SPEC, job, loads({ src: { busy: 0.6, backPressured: 0 }, agg: { busy: 0.8, backPressured: 0 } }));
+  assert.equal(calm.changed, false);
+  assert.deepEqual([...calm.parallelism.values()], [2, 2]);
+  assert.match(calm.lines[0], /within 0\.50-0\.90, kept/);
+
+  const hot = decideParallelism(SPEC, job, loads({ src: { busy: 1, backPressured: 0 }, agg: { busy: 0.7, backPressured: 0 } }));
+  assert.equal(hot.changed, true);
+  assert.equal(hot.parallelism.get('src'), 3, 'ceil(2 x 1.0 / 0.7)');
+  assert.equal(hot.parallelism.get('agg'), 2, 'within the band: kept');
+});
+
+test('job autoscaler: scale-down is limited per decision, bounded by min and max, keyed vertices align to key groups', () => {
+  const idle = decideParallelism(SPEC, [v('src', 10), v('agg', 10, [['src', 'HASH']])], loads({ src: { busy: 0, backPressured: 0 }, agg: { busy: 0.01, backPressured: 0 } }));
+  assert.equal(idle.parallelism.get('src'), 4, 'at most 60% lower: ceil(10 x 0.4)');
+  assert.equal(idle.parallelism.get('agg'), 4, '4 divides 128');
+  const up = decideParallelism(SPEC, [v('src', 2), v('agg', 4, [['src', 'HASH']])], loads({ src: { busy: 0.5, backPressured: 0 }, agg: { busy: 1, backPressured: 0 } }));
+  assert.equal(up.parallelism.get('agg'), 8, 'ceil(4 / 0.7) = 6, rounded up to 8, a divisor of 128');
+  assert.equal(alignToKeyGroups(6, 12, 128), 8);
+  assert.equal(alignToKeyGroups(9, 12, 128), 9, 'no divisor of 128 within reach: unaligned');
+  assert.equal(alignToKeyGroups(3, 7, 90), 3);
+  const capped = decideParallelism({ ...SPEC, maxParallelism: 5 }, [v('src', 4)], loads({ src: { busy: 1, backPressured: 0 } }));
+  assert.equal(capped.parallelism.get('src'), 5, 'capped by maxParallelism');
+  const vertexCap = decideParallelism(SPEC, [v('src', 4, [], 6)], loads({ src: { busy: 1, backPressured: 0 } }));
+  assert.equal(vertexCap.parallelism.get('src'), 6, "capped by the vertex's own max parallelism");
+  const floor = decideParallelism({ ...SPEC, minParallelism: 3, maxScaleDown: 1 }, [v('src', 8)], loads({ src: { busy: 0, backPressured: 0 } }));
+  assert.equal(floor.parallelism.get('src'), 3, 'never below minParallelism');
+});
+
+test('job autoscaler: a source\'s backlog raises the load of it and of every vertex downstream', () => {
+  const job = [v('src', 2), v('map', 2, [['src', 'FORWARD']]), v('agg', 2, [['map', 'HASH']]), v('other', 1)];
+  const l = loads({
+    // 1000 records/s in, 600,000 pending: 2000/s more to catch up in 300 s: x3
+    src: { busy: 0.4, backPressured: 0, sourceRate: 1000, pending: 600_000 },
+    map: { busy: 0.4, backPressured: 0 }, agg: { busy: 0.2, backPressured: 0 }, other: { busy: 0.6, backPressured: 0 },
+  });
+  const f = loadFactors(SPEC, job, l);
+  assert.deepEqual([f.get('src'), f.get('map'), f.get('agg'), f.get('other')], [3, 3, 3, 1]);
+  const d = decideParallelism(SPEC, job, l);
+  assert.deepEqual(job.map((x) => d.parallelism.get(x.id)), [4, 4, 2, 1], 'src ceil(2 x 1.2 / 0.7) = 4, map the same, agg 0.6 within the band, other unrelated');
+  const stalled = loadFactors(SPEC, [v('src', 1)], loads({ src: { busy: 0, backPressured: 0, sourceRate: 0, pending: 10 } }));
+  assert.equal(stalled.get('src'), 1000, 'a backlog with no rate: as far behind as it gets');
+});
+
+test('job autoscaler: window averages, the REST body, TaskManagers for the slots', () => {
+  const avg = averageLoads([
+    loads({ a: { busy: 0.2, backPressured: 0.1, sourceRate: 100, pending: 50 } }),
+    loads({ a: { busy: 0.4, backPressured: 0.3, sourceRate: 300, pending: 10 } }),
+  ]);
+  const a = avg.get('a')!;
+  assert.ok(Math.abs(a.busy - 0.3) < 1e-9 && Math.abs(a.backPressured - 0.2) < 1e-9);
+  assert.equal(a.sourceRate, 200);
+  assert.equal(a.pending, 10, 'the backlog is the last one, not an average');
+  assert.deepEqual(resourceRequirements(new Map([['x', 3]])), { x: { parallelism: { lowerBound: 1, upperBound: 3 } } });
+  const t = { namespace: 'n', deployment: 'd', selector: 's', slotsPerTaskManager: 2, min: 1, max: 4 };
+  assert.deepEqual([0, 1, 3, 4, 9, 100].map((s) => taskManagersFor(t, s)), [1, 1, 2, 2, 4, 4]);
+});
+
+function app(extra: Record<string, unknown> = {}) {
+  const p = new FlinkPlatform({ storageBaseDirectory: 's3://b/f', namespace: 'logs' });
+  p.addApplication('hot-path', {
+    job: JobSource.sql("CREATE TABLE t (x INT) WITH ('connector' = 'blackhole');\nINSERT INTO t VALUES (1);\n"),
+    checkpointing: true,
+    taskManagerSlots: 2,
+    jobAutoscaler: { maxParallelism: 8, metricsWindow: Duration.minutes(3) },
+    ...extra,
+  } as any);
+  return { p, unit: synthesizeUnit(p.unit('hot-path')!) };
+}
+
+test('jobAutoscaler synthesizes the adaptive scheduler, the autoscaler Deployment with least-privilege RBAC, and no TaskManager replicas', () => {
+  const { p, unit } = app({ parallelism: 3 });
+  const find = (kind: string, name: string) => unit.objects.find((o: any) => o.kind === kind && o.metadata.name === name);
+  const cm = find('ConfigMap', 'hot-path-config');
+  const conf: string = Object.values(cm.data).join('\n') as string;
+  assert.match(conf, /jobmanager\.scheduler: adaptive/);
+  assert.match(conf, /parallelism\.default: 3/);
+  assert.equal(find('Deployment', 'hot-path-taskmanager').spec.replicas, undefined, 'the autoscaler owns the count');
+  const dep = find('Deployment', 'hot-path-autoscaler');
+  const c = dep.spec.template.spec.containers[0];
+  assert.deepEqual(c.args, [
+    'autoscale', '--rest-url', 'http://hot-path-rest:8081', '--deployment', 'hot-path-taskmanager',
+    '--selector', 'app.kubernetes.io/name=hot-path,app.kubernetes.io/instance=hot-path,app.kubernetes.io/component=taskmanager', '--slots-per-task-manager', '2',
+    '--min-parallelism', '1', '--max-parallelism', '8', '--target-utilization', '70', '--utilization-boundary', '20', '--max-scale-down', '60',
+    '--catch-up', '300s', '--window', '180s', '--stabilization', '120s', '--interval', '10s', '--min-task-managers', '1', '--max-task-managers', '4',
+  ]);
+  assert.deepEqual(restrictedViolations([dep]), []);
+  assert.deepEqual(find('Role', 'hot-path-autoscaler').rules[0], { apiGroups: ['apps'], resources: ['deployments/scale'], resourceNames: ['hot-path-taskmanager'], verbs: ['get', 'patch'] });
+  const np = find('NetworkPolicy', 'hot-path');
+  const restPeers = JSON.stringify(np.spec.ingress[1].from);
+  assert.match(restPeers, /"app.kubernetes.io\/component":"autoscaler"/, 'the autoscaler may call the REST API');
+  const app2 = p.unit('hot-path')!;
+  const op = operatorResources(app2, unit.objects).find((o: any) => o.kind === 'FlinkDeployment');
+  assert.equal(op.spec.flinkConfiguration['job.autoscaler.enabled'], 'true');
+  assert.equal(op.spec.flinkConfiguration['job.autoscaler.target.utilization'], '0.7');
+  assert.equal(op.spec.flinkConfiguration['job.autoscaler.vertex.max-parallelism'], '8');
+  assert.equal(op.spec.flinkConfiguration['job.autoscaler.metrics.window'], '3min');
+  assert.ok(!operatorResources(app2, unit.objects).some((o: any) => o.metadata?.name === 'hot-path-autoscaler'), 'the operator runs its own autoscaler');
+});
+
+test('jobAutoscaler: conflicting or invalid options are refused in one line naming the field', () => {
+  const cases: Array<[Record<string, unknown>, RegExp]> = [
+    [{ autoscaling: Autoscaling.adaptive() }, /^autoscaling: .*jobAutoscaler, which owns the TaskManager count/],
+    [{ taskManagerReplicas: 3 }, /^taskManagerReplicas: 3 is set with jobAutoscaler/],
+    [{ parallelism: 9 }, /^parallelism: 9 is outside jobAutoscaler's 1-8/],
+    [{ jobAutoscaler: { maxParallelism: 0 } }, /^jobAutoscaler\.maxParallelism: 0 /],
+    [{ jobAutoscaler: { maxParallelism: 4, minParallelism: 5 } }, /^jobAutoscaler\.minParallelism: 5 is above jobAutoscaler\.maxParallelism \(4\)/],
+    [{ jobAutoscaler: { maxParallelism: 4, targetUtilization: 0.7 } }, /^jobAutoscaler\.targetUtilization: 0\.7 /],
+    [{ jobAutoscaler: { maxParallelism: 4, minTaskManagers: 3, maxTaskManagers: 2 } }, /^jobAutoscaler\.maxTaskManagers: 2 is below/],
+    [{ checkpointing: false }, /^jobAutoscaler: .*needs checkpointing/],
+  ];
+  for (const [extra, re] of cases) {
+    assert.throws(() => app(extra), (e: Error) => {
+      assert.match(e.message, re);
+      assert.ok(!e.message.includes('\n'), e.message);
+      return true;
+    });
+  }
+});
+
+test('plan: an application with jobAutoscaler shows its TaskManager range and what a rescale costs, and stays an application', () => {
+  const { p } = app({ parallelism: 2, jobAutoscaler: { maxParallelism: 8, minTaskManagers: 1, metricsWindow: Duration.minutes(3), stabilization: Duration.minutes(1) } });
+  const j = planPlatform(p).jobs.find((x) => x.name === 'hot-path')!;
+  assert.equal(j.recommendation, 'application');
+  assert.match(j.reason, /job autoscaler needs its own application cluster/);
+  assert.equal(j.autoscaling?.mode, 'per-vertex (job autoscaler)');
+  assert.deepEqual([j.autoscaling?.minTaskManagers, j.autoscaling?.maxTaskManagers], [1, 4]);
+  assert.match(j.autoscaling!.scaleEvent, /in place from the latest checkpoint .*at most once per 240 s .*parallelism 1 to 8 per vertex/);
+});
