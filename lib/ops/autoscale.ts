@@ -53,8 +53,8 @@ export interface VertexInfo {
 
 /** One vertex's metrics, averaged over the window. */
 export interface VertexLoad {
-  /** busy time, 0-1, average over its subtasks */
-  readonly busy: number;
+  /** busy time, 0-1, average over its subtasks; undefined when the vertex reports none (a legacy SourceFunction's task) */
+  readonly busy?: number;
   /** backpressured time, 0-1, average over its subtasks */
   readonly backPressured: number;
   /** records per second out of its source operators (sources only) */
@@ -115,13 +115,20 @@ export function decideParallelism(spec: AutoscalerSpec, vertices: readonly Verte
   const factors = loadFactors(spec, vertices, loads);
   const lo = spec.targetUtilization - spec.utilizationBoundary;
   const hi = spec.targetUtilization + spec.utilizationBoundary;
-  const util = new Map(vertices.map((v) => [v.id, (loads.get(v.id)?.busy ?? 0) * (factors.get(v.id) ?? 1)]));
-  const outside = vertices.filter((v) => loads.has(v.id) && (util.get(v.id)! < lo || util.get(v.id)! > hi));
+  const busy = (v: VertexInfo) => loads.get(v.id)?.busy;
+  const util = new Map(vertices.map((v) => [v.id, (busy(v) ?? 0) * (factors.get(v.id) ?? 1)]));
+  const outside = vertices.filter((v) => busy(v) !== undefined && (util.get(v.id)! < lo || util.get(v.id)! > hi));
   const parallelism = new Map<string, number>();
   const lines: string[] = [];
   for (const v of vertices) {
     const u = util.get(v.id)!;
-    const what = `${v.name.slice(0, 60)}: load ${u.toFixed(2)} (busy ${(loads.get(v.id)?.busy ?? 0).toFixed(2)}, catch-up x${(factors.get(v.id) ?? 1).toFixed(2)}) at parallelism ${v.parallelism}`;
+    if (busy(v) === undefined) {
+      // nothing to size it by: a task that reports no busy time (a legacy SourceFunction's) keeps its parallelism
+      parallelism.set(v.id, v.parallelism);
+      lines.push(`${v.name.slice(0, 60)}: no busy time reported (a legacy source?) at parallelism ${v.parallelism}: kept`);
+      continue;
+    }
+    const what = `${v.name.slice(0, 60)}: load ${u.toFixed(2)} (busy ${busy(v)!.toFixed(2)}, catch-up x${(factors.get(v.id) ?? 1).toFixed(2)}) at parallelism ${v.parallelism}`;
     if (!outside.includes(v)) {
       parallelism.set(v.id, v.parallelism);
       lines.push(`${what}: within ${lo.toFixed(2)}-${hi.toFixed(2)}, kept`);
@@ -160,18 +167,15 @@ type Aggregated = Array<{ id: string; avg?: number; sum?: number }>;
 export async function sampleVertex(rest: FlinkRest, jobId: string, v: VertexInfo, idCache = new Map<string, string[]>()): Promise<VertexLoad | undefined> {
   const base = `/jobs/${jobId}/vertices/${v.id}/subtasks/metrics`;
   const values = async (ids: string[], agg: string) => (ids.length ? await rest.request<Aggregated>('GET', `${base}?get=${ids.map(encodeURIComponent).join(',')}&agg=${agg}`) : []);
-  const task = await values(['busyTimeMsPerSecond', 'backPressuredTimeMsPerSecond', 'idleTimeMsPerSecond'], 'avg');
+  const task = await values(['busyTimeMsPerSecond', 'backPressuredTimeMsPerSecond'], 'avg');
+  if (!task.length) return undefined;
   const metric = (id: string) => {
     const x = Number(task.find((m) => m.id === id)?.avg);
-    return Number.isFinite(x) ? x : undefined;
+    return Number.isFinite(x) ? Math.min(1, Math.max(0, x / 1000)) : undefined;
   };
-  const bp = metric('backPressuredTimeMsPerSecond');
-  const idle = metric('idleTimeMsPerSecond');
-  // A source task that runs its own loop (a legacy SourceFunction, such as the SQL datagen's)
-  // reports no busy time (NaN): it is the time neither idle nor backpressured.
-  const busy = metric('busyTimeMsPerSecond') ?? (idle !== undefined && bp !== undefined ? 1000 - idle - bp : undefined);
-  if (busy === undefined) return undefined;
-  const load: VertexLoad = { busy: Math.min(1, Math.max(0, busy / 1000)), backPressured: Math.min(1, Math.max(0, (bp ?? 0) / 1000)) };
+  // A task that runs its own loop (a legacy SourceFunction, such as the SQL datagen's) reports
+  // NaN: its thread is never idle in Flink's sense, even while it sleeps, so it has no busy time.
+  const load: VertexLoad = { busy: metric('busyTimeMsPerSecond'), backPressured: metric('backPressuredTimeMsPerSecond') ?? 0 };
   if (v.inputs.length > 0) return load;
   // a source vertex: its source operators' rate and pending records (metric names carry the operator's name)
   const key = `${v.id}@${v.parallelism}`;
@@ -199,7 +203,7 @@ export function averageLoads(samples: ReadonlyArray<ReadonlyMap<string, VertexLo
     };
     // the backlog is what is left now, not its average: the last sample's
     const last = xs[xs.length - 1];
-    out.set(id, { busy: avg((x) => x.busy)!, backPressured: avg((x) => x.backPressured)!, sourceRate: avg((x) => x.sourceRate), pending: last.pending });
+    out.set(id, { busy: avg((x) => x.busy), backPressured: avg((x) => x.backPressured)!, sourceRate: avg((x) => x.sourceRate), pending: last.pending });
   }
   return out;
 }
@@ -254,8 +258,10 @@ export async function runAutoscaler(rest: FlinkRest, kube: Kube | undefined, o: 
   /** when the current window's first sample was taken */
   let windowStart: number | undefined;
   let jobId: string | undefined;
-  /** the parallelism last declared and when, until the job runs at it */
-  let declared: { parallelism: ReadonlyMap<string, number>; at: number } | undefined;
+  /** since when the job has run at another parallelism than declared (its start, a decision, too few slots) */
+  let pendingSince: number | undefined;
+  /** a parallelism below the declared one that the job has kept past the grace time: measured as it runs */
+  let acceptedShortfall: string | undefined;
   /** the metric ids of each source vertex at a parallelism (they do not change while it runs) */
   const metricIds = new Map<string, string[]>();
   let last = '';
@@ -270,24 +276,32 @@ export async function runAutoscaler(rest: FlinkRest, kube: Kube | undefined, o: 
         say(`no running job${o.jobId ? ` ${o.jobId}` : ''} yet`);
         samples = []; stableSince = undefined; windowStart = undefined;
       } else {
-        if (job.jid !== jobId) { jobId = job.jid; declared = undefined; metricIds.clear(); samples = []; stableSince = undefined; windowStart = undefined; }
+        if (job.jid !== jobId) { jobId = job.jid; pendingSince = undefined; acceptedShortfall = undefined; metricIds.clear(); samples = []; stableSince = undefined; windowStart = undefined; }
         const { vertices, allRunning } = await readVertices(rest, job.jid);
         const now = Date.now();
-        // the TaskManagers the declared parallelism needs: more at once, idle ones fewer
-        if (o.taskManagers) await sizeTaskManagers(rest, kube!, o.taskManagers, slotsFor(await declaredParallelism(rest, job.jid)), log);
-        const reached = declared === undefined || vertices.every((v) => declared!.parallelism.get(v.id) === undefined || declared!.parallelism.get(v.id) === v.parallelism);
-        if (declared !== undefined && !reached && allRunning && now - declared.at > spec.stabilizationMs + DECLARED_GRACE_MS) {
-          log(`job ${job.jid} runs at parallelism ${vertices.map((v) => v.parallelism).join(', ')}, not the declared ${vertices.map((v) => declared!.parallelism.get(v.id)).join(', ')}, `
-            + `${Math.round((now - declared.at) / 1000)} s after the declaration (too few slots?): measuring it as it runs`);
-          declared = undefined;
+        // what the job is declared to run at (its start, or this loop's last decision)
+        const requirements = await declaredParallelism(rest, job.jid);
+        // the TaskManagers that needs: more at once, idle ones fewer
+        if (o.taskManagers) await sizeTaskManagers(rest, kube!, o.taskManagers, slotsFor(requirements), log);
+        const running = vertices.map((v) => v.parallelism).join(', ');
+        const wanted = vertices.map((v) => requirements.get(v.id) ?? v.parallelism).join(', ');
+        let reached = running === wanted || running === acceptedShortfall;
+        if (!reached) {
+          pendingSince ??= now;
+          if (allRunning && now - pendingSince > spec.stabilizationMs + DECLARED_GRACE_MS) {
+            log(`job ${job.jid} runs at parallelism ${running}, not the declared ${wanted}, ${Math.round((now - pendingSince) / 1000)} s on (too few slots?): measuring it as it runs`);
+            acceptedShortfall = running;
+            reached = true;
+          }
         }
-        if (!allRunning || (declared !== undefined && !reached)) {
-          if (stableSince !== undefined || samples.length) say(`job ${job.jid} ${allRunning ? 'rescaling' : 'not running on every subtask'}: the window starts over`);
+        if (!allRunning || !reached) {
+          if (stableSince !== undefined || samples.length) say(`job ${job.jid} ${allRunning ? `at parallelism ${running}, declared ${wanted}` : 'not running on every subtask'}: the window starts over`);
           samples = []; stableSince = undefined; windowStart = undefined;
         } else {
-          if (declared !== undefined) {
-            log(`job ${job.jid} runs at the declared parallelism (${vertices.map((v) => v.parallelism).join(', ')}), ${Math.round((now - declared.at) / 1000)} s after the declaration`);
-            declared = undefined;
+          if (pendingSince !== undefined && running === wanted) {
+            log(`job ${job.jid} runs at the declared parallelism (${running}), ${Math.round((now - pendingSince) / 1000)} s after the declaration`);
+            pendingSince = undefined;
+            acceptedShortfall = undefined;
           }
           stableSince ??= now;
           if (now - stableSince >= spec.stabilizationMs) {
@@ -309,13 +323,14 @@ export async function runAutoscaler(rest: FlinkRest, kube: Kube | undefined, o: 
               if (d.changed) {
                 if (o.taskManagers) await sizeTaskManagers(rest, kube!, o.taskManagers, slotsFor(d.parallelism), log);
                 await rest.request('PUT', `/jobs/${job.jid}/resource-requirements`, resourceRequirements(d.parallelism));
-                declared = { parallelism: d.parallelism, at: Date.now() };
+                pendingSince = Date.now();
+                acceptedShortfall = undefined;
                 log(`job ${job.jid} declared parallelism ${vertices.map((v) => d.parallelism.get(v.id)).join(', ')} (was ${vertices.map((v) => v.parallelism).join(', ')})`);
                 o.onDecision?.({ ...d, jobId: job.jid });
               }
             } else {
               const missing = vertices.filter((v) => !samples.some((s) => s.loads.has(v.id))).map((v) => v.name.slice(0, 40));
-              say(`job ${job.jid}: gathering metrics for ${Math.round(covered / 1000)} s of ${spec.windowMs / 1000} s${missing.length ? `; no busy time reported yet by ${missing.join(', ')}` : ''}`);
+              say(`job ${job.jid}: gathering metrics for ${Math.round(covered / 1000)} s of ${spec.windowMs / 1000} s${missing.length ? `; no metrics yet from ${missing.join(', ')}` : ''}`);
             }
           } else {
             say(`job ${job.jid} running; metrics read after ${spec.stabilizationMs / 1000} s of stable running`);

@@ -706,3 +706,82 @@ test(`a Python job as pods: JobSource.python on an image with python3 and apache
     fs.rmSync(work, { recursive: true, force: true });
   }
 });
+
+test('the job autoscaler as pods: an idle Kafka job declared at parallelism 4 gets its two TaskManagers from the autoscaler, then both its vertices are scaled down in place (same job id, from a checkpoint on HDFS), and the TaskManager Flink leaves idle is removed, not a busy one; helm 4, restricted', { timeout: 20 * 60_000 }, async (t0) => {
+  const h4 = await ensureHelm(4);
+  const APP = 'vertex-scaled';
+  const REST = `${APP}-rest`;
+  const TM = `${APP}-taskmanager`;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-node-autoscaler-'));
+  let installed = false;
+  const steps: Record<string, number> = {};
+  try {
+    await h.withDiagnostics(async () => {
+      await h.ensureServers({});
+      const SOURCE = 'logs.autoscale';
+      await h.topic(SOURCE, 4);
+      await h.topic(`${SOURCE}.counted`, 2);
+      const kafka = { bootstrapServers: BOOTSTRAP, credentials: KafkaCredentials.scram(KAFKA_SECRET) };
+      const platform = new FlinkPlatform({ namespace: NS, partOf: 'log-platform', storageBaseDirectory: 'hdfs://namenode.hadoop.svc:8020/flink', imageRegistry: 'registry.example.com/logs' });
+      const app = platform.addApplication(APP, {
+        flinkVersion: FlinkVersion.V2_2,
+        // an idle topic: the Kafka source (FLIP-27, busy time reported) and the keyed count idle
+        job: JobSource.pipeline(new LogPipeline({
+          source: { ...kafka, topic: SOURCE, groupId: `flink-${APP}`, fields: APP_LOG },
+          countPerKey: { key: 'service' },
+          sinks: [Sink.kafka({ ...kafka, topic: `${SOURCE}.counted`, deliveryGuarantee: DeliveryGuarantee.AT_LEAST_ONCE })],
+        })),
+        parallelism: 4,
+        taskManagerSlots: 2,
+        checkpointInterval: Duration.seconds(5),
+        jobAutoscaler: { minParallelism: 2, maxParallelism: 4, maxScaleDown: 50, stabilization: Duration.seconds(10), metricsWindow: Duration.seconds(20), interval: Duration.seconds(5) },
+      });
+      const unit = synthesizeUnit(platform.unit(APP)!);
+      const chart = writeChart(unit, fs.mkdtempSync(path.join(work, 'chart-')));
+      const replicas = async () => Number(await h.kubectl(['-n', NS, 'get', 'deployment', TM, '-o', 'jsonpath={.spec.replicas}']));
+      const parallelism = async (jid: string) => ((await h.rest(REST, `/jobs/${jid}`)).vertices as Array<{ parallelism: number; status: string }>);
+      const until = async (what: string, ms: number, ok: () => Promise<boolean>) => {
+        for (const end = Date.now() + ms; Date.now() < end; await sleep(1000)) if (await ok().catch(() => false)) return;
+        throw new Error(`timed out after ${ms} ms waiting for ${what}; the autoscaler's log:\n${await h.kubectl(['-n', NS, 'logs', `deployment/${APP}-autoscaler`]).catch((e) => String(e))}`);
+      };
+      let t = Date.now();
+      const install = await h.helm(h4, ['install', APP, chart, '-n', NS, ...h.values([`taskManager.jobAutoscaler.image=${h.images.trusting.ops}`], { flink: h.images.trusting.flink, ops: h.images.trusting.ops }), '--wait', '--timeout', '480s']);
+      assert.equal(install.code, 0, `helm install ${APP}:\n${install.out}`);
+      installed = true;
+      const jid = await h.untilRunning(REST, { jid: app.jobId });
+      // The Deployment starts at Kubernetes' default of one pod; the autoscaler raises it to the declared 4 slots' two.
+      await until('two TaskManagers and the job at parallelism 4', 300_000, async () => (await replicas()) === 2 && (await parallelism(jid)).every((v) => v.parallelism === 4 && v.status === 'RUNNING'));
+      steps.installToParallelism4Ms = Date.now() - t;
+      const cpBefore = (await h.rest(REST, `/jobs/${jid}/checkpoints`)).latest?.completed?.id ?? 0;
+      t = Date.now();
+      // Idle: each vertex to ceil(4 x 0.5) = 2 (the 50% scale-down limit, and minParallelism), which one
+      // TaskManager holds once Flink releases the slots the job no longer uses (slot.idle.timeout).
+      await until('the job at parallelism 2 on one TaskManager', 300_000, async () => (await parallelism(jid)).every((v) => v.parallelism === 2 && v.status === 'RUNNING') && (await replicas()) === 1);
+      steps.scaleDownMs = Date.now() - t;
+      const log = await h.kubectl(['-n', NS, 'logs', `deployment/${APP}-autoscaler`]);
+      const declared = /declared parallelism ([\d, ]+) \(was ([\d, ]+)\)/.exec(log);
+      assert.ok(declared && declared[1].split(', ').every((x) => x === '2') && declared[2].split(', ').every((x) => x === '4'), `every vertex declared from 4 to 2:\n${log}`);
+      assert.match(log, new RegExp(`${TM}: 1 -> 2 TaskManager\\(s\\) for 4 slot\\(s\\)`), log);
+      assert.match(log, new RegExp(`${TM}: 2 -> 1 TaskManager\\(s\\) for 2 slot\\(s\\): 1 idle removed`), log);
+      const cps = await h.rest(REST, `/jobs/${jid}/checkpoints`);
+      assert.ok(cps.latest?.restored && cps.latest.restored.id >= cpBefore && /^hdfs:/.test(cps.latest.restored.external_path), `restored from a checkpoint on HDFS at or after ${cpBefore}: ${JSON.stringify(cps.latest?.restored)}`);
+      // the remaining TaskManager runs the job: the removed one was idle
+      await sleep(5000);
+      const subs = await h.subtasks(REST, jid);
+      assert.ok(subs.length === 2 * (await parallelism(jid)).length && subs.every((x) => x.status === 'RUNNING'), `every subtask RUNNING on the remaining TaskManager: ${JSON.stringify(subs)}`);
+      const tms = (await h.rest(REST, '/taskmanagers')).taskmanagers as Array<{ slotsNumber: number; freeSlots: number }>;
+      assert.deepEqual(tms.map((x) => [x.slotsNumber, x.freeSlots]), [[2, 0]], 'one TaskManager, both slots in use');
+      assert.deepEqual((await h.jobStates(REST)).jobs.map((j) => j.jid), [jid], 'one job, the same job id');
+      const pod = (await h.podsOf(`app.kubernetes.io/instance=${APP},app.kubernetes.io/component=autoscaler`))[0];
+      assert.equal(pod.metadata.labels['cdk8s-flink/rest-client'], APP);
+      const un = await h.helm(h4, ['uninstall', APP, '-n', NS, '--wait', '--timeout', '300s']);
+      assert.equal(un.code, 0, `helm uninstall ${APP}:\n${un.out}`);
+      installed = false;
+      t0.diagnostic(`${JSON.stringify(steps)}\n${log}`);
+      recordE2E('node/job-autoscaler', { flinkVersion: '2.2', steps });
+    }, [NS]);
+  } finally {
+    if (installed) await h.helm(h4, ['uninstall', APP, '-n', NS, '--no-hooks', '--wait', '--timeout', '180s']);
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+});

@@ -63,6 +63,9 @@ test('job autoscaler: a source\'s backlog raises the load of it and of every ver
   assert.deepEqual([f.get('src'), f.get('map'), f.get('agg'), f.get('other')], [3, 3, 3, 1]);
   const d = decideParallelism(SPEC, job, l);
   assert.deepEqual(job.map((x) => d.parallelism.get(x.id)), [4, 4, 2, 1], 'src ceil(2 x 1.2 / 0.7) = 4, map the same, agg 0.6 within the band, other unrelated');
+  const legacy = decideParallelism(SPEC, [v('src', 2), v('agg', 2, [['src', 'HASH']])], loads({ src: { backPressured: 0.5 }, agg: { busy: 1, backPressured: 0 } }));
+  assert.deepEqual([legacy.parallelism.get('src'), legacy.parallelism.get('agg')], [2, 4], 'a source without busy time keeps its parallelism; the busy keyed vertex goes to ceil(2 / 0.7) = 3, aligned to 4');
+  assert.match(legacy.lines[0], /no busy time reported .*: kept/);
   const stalled = loadFactors(SPEC, [v('src', 1)], loads({ src: { busy: 0, backPressured: 0, sourceRate: 0, pending: 10 } }));
   assert.equal(stalled.get('src'), 1000, 'a backlog with no rate: as far behind as it gets');
 });
@@ -73,7 +76,7 @@ test('job autoscaler: window averages, the REST body, TaskManagers for the slots
     loads({ a: { busy: 0.4, backPressured: 0.3, sourceRate: 300, pending: 10 } }),
   ]);
   const a = avg.get('a')!;
-  assert.ok(Math.abs(a.busy - 0.3) < 1e-9 && Math.abs(a.backPressured - 0.2) < 1e-9);
+  assert.ok(Math.abs(a.busy! - 0.3) < 1e-9 && Math.abs(a.backPressured - 0.2) < 1e-9);
   assert.equal(a.sourceRate, 200);
   assert.equal(a.pending, 10, 'the backlog is the last one, not an average');
   assert.deepEqual(resourceRequirements(new Map([['x', 3]])), { x: { parallelism: { lowerBound: 1, upperBound: 3 } } });
