@@ -1,5 +1,5 @@
 /**
- * The job autoscaler against a real Flink 2.2.1 JobManager and TaskManager (local processes,
+ * The job autoscaler against real Flink 2.2.1 and 1.20.5 JobManagers and TaskManagers (local processes,
  * started with the generated configuration of an application with `jobAutoscaler`): the
  * operations tool's `autoscale` command, run as its own process with the arguments of the
  * `<name>-autoscaler` Deployment (without a TaskManager Deployment to size: the one
@@ -32,13 +32,14 @@ INSERT INTO sink SELECT k, COUNT(*) FROM gen GROUP BY k;
 
 interface Vertex { id: string; name: string; parallelism: number; status: string }
 
-test('job autoscaler: the busy keyed vertex scales up in place (same job id, restored from a checkpoint), the source without busy time keeps its parallelism, Flink 2.2.1', { timeout: 10 * 60_000 }, async (t) => {
-  await live(t, 'job-autoscaler', async (run) => {
+for (const [dist, line, version] of [['2.2.1', '2.2', FlinkVersion.V2_2], ['1.20.5', '1.20', FlinkVersion.V1_20]] as const) {
+test(`job autoscaler: the busy keyed vertex scales up in place (same job id, restored from a checkpoint), the source without busy time keeps its parallelism, Flink ${dist}`, { timeout: 10 * 60_000 }, async (t) => {
+  await live(t, `job-autoscaler-${line}`, async (run) => {
     const work = run.work;
-    const home = await run.flinkHome('2.2.1', '2.2');
+    const home = await run.flinkHome(dist, line);
     const p = new FlinkPlatform({ storageBaseDirectory: `file://${work}/state`, namespace: 'logs' });
     p.addApplication('hot-path', {
-      flinkVersion: FlinkVersion.V2_2,
+      flinkVersion: version,
       job: JobSource.sql(SQL),
       parallelism: 2,
       taskManagerSlots: 4,
@@ -107,3 +108,4 @@ test('job autoscaler: the busy keyed vertex scales up in place (same job id, res
     }
   });
 });
+}
