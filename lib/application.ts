@@ -199,16 +199,13 @@ export class FlinkApplication extends FlinkCluster {
       throw new ValidationError('job', props.job, 'is required; expected JobSource.jar({...}), JobSource.sql("..."), JobSource.python({...}) or JobSource.pipeline(...)');
     }
     const auto = resolveAutoscaling(props);
-    const jobAuto = props.jobAutoscaler !== undefined ? resolveJobAutoscaler(props.jobAutoscaler, slots, checkImage('jobAutoscaler.opsImage', props.jobAutoscaler?.opsImage ?? props.opsImage ?? `cdk8s-flink-ops:${PACKAGE_VERSION}`)) : undefined;
+    const jobAuto = props.jobAutoscaler !== undefined ? resolveJobAutoscaler(props.jobAutoscaler, slots, checkImage('jobAutoscaler.opsImage', props.jobAutoscaler.opsImage ?? props.opsImage ?? `cdk8s-flink-ops:${PACKAGE_VERSION}`)) : undefined;
     if (jobAuto && auto) {
       throw new ValidationError(props.autoscaling ? 'autoscaling' : 'reactive', props.autoscaling ? auto.mode : true, 'is set together with jobAutoscaler, which owns the TaskManager count and the parallelism; use one of them');
     }
     if (jobAuto) {
       for (const f of ['taskManagerReplicas', 'standbyTaskManagers', 'spareSlotsPerTaskManager'] as const) {
         if (props[f] !== undefined) throw new ValidationError(f, props[f], `is set with jobAutoscaler, which owns the TaskManager count; use jobAutoscaler.minTaskManagers and maxTaskManagers`);
-      }
-      if (props.parallelism !== undefined && !AUTOSCALER_PARALLELISM_RANGE.holds({ parallelism: props.parallelism, ...jobAuto })) {
-        throw new ValidationError('parallelism', props.parallelism, `is outside jobAutoscaler's ${jobAuto.minParallelism}-${jobAuto.maxParallelism}; expected a starting parallelism within it`);
       }
     }
     const reactive = auto?.mode === AutoscalingMode.REACTIVE;
@@ -232,6 +229,9 @@ export class FlinkApplication extends FlinkCluster {
       throw new ValidationError('spareSlotsPerTaskManager', spare, `is set together with standbyTaskManagers (${standby}); choose one way of keeping spare capacity`);
     }
     const parallelism = props.parallelism !== undefined ? checkParallelism('parallelism', props.parallelism) : undefined;
+    if (jobAuto && parallelism !== undefined && !AUTOSCALER_PARALLELISM_RANGE.holds({ parallelism, ...jobAuto })) {
+      throw new ValidationError('parallelism', parallelism, `is outside jobAutoscaler's ${jobAuto.minParallelism}-${jobAuto.maxParallelism}; expected a starting parallelism within it`);
+    }
     if (auto && parallelism !== undefined && !PARALLELISM_WITHIN_AUTOSCALING.holds({ parallelism, maxSlots: auto.max * slots })) {
       throw new ValidationError('parallelism', parallelism, `exceeds the ${auto.max * slots} slots of autoscaling.max (${auto.max}) TaskManagers x ${slots} slots, a parallelism the job never reaches; lower it or raise autoscaling.max`);
     }

@@ -298,6 +298,8 @@ export abstract class FlinkCluster extends Construct {
   public readonly networkPolicy?: k8s.KubeNetworkPolicy;
   /** Who may reach the cluster's ports: the resolved `networkPolicy` options. */
   public readonly networkAccess: NetworkAccess;
+  /** The components of an application cluster's own pods that its NetworkPolicy admits to the REST API (the chart's helper renders the same). */
+  public readonly restClientComponents: readonly string[];
 
   /** The pod templates, checked and merged per component. @internal */
   public readonly _podTemplates: Record<'jobmanager' | 'taskmanager', ResolvedPodTemplate>;
@@ -458,8 +460,9 @@ export abstract class FlinkCluster extends Construct {
       this.ingressOptions = resolveIngress(props.ingress);
       this.ingress = objects.ingress(this, md, this.ingressOptions, this.restServiceName);
     }
+    this.restClientComponents = spec.restClientComponents ?? objects.APPLICATION_REST_CLIENTS;
     this.networkAccess = objects.resolveNetworkAccess(props.networkPolicy ?? {}, spec, svcType, this.ingressOptions);
-    if (this.networkAccess.enabled) this.networkPolicy = objects.networkPolicy(this, md, this.name, this.networkAccess, spec.mode, this.metricsEnabled, spec.restClientComponents);
+    if (this.networkAccess.enabled) this.networkPolicy = objects.networkPolicy(this, md, this.name, this.networkAccess, spec.mode, this.metricsEnabled, this.restClientComponents);
   }
 
 

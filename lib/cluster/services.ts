@@ -131,7 +131,7 @@ export const APPLICATION_REST_CLIENTS: readonly string[] = ['hooks', 'test'];
  * The ingress rules of the cluster's pods. Kubelet probes need no rule: traffic from the
  * pod's own node is always allowed.
  */
-export function networkPolicy(scope: Construct, md: Metadata, name: string, access: NetworkAccess, mode: ClusterModeSpec['mode'], metricsEnabled: boolean, clientComponents: readonly string[] = APPLICATION_REST_CLIENTS): k8s.KubeNetworkPolicy {
+export function networkPolicy(scope: Construct, md: Metadata, name: string, access: NetworkAccess, mode: ClusterModeSpec['mode'], metricsEnabled: boolean, clientComponents: readonly string[]): k8s.KubeNetworkPolicy {
   const own = { matchLabels: { 'app.kubernetes.io/name': name, 'app.kubernetes.io/instance': name }, matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: ['jobmanager', 'taskmanager'] }] };
   const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) }));
   const ownClients = mode === 'application'

@@ -1,6 +1,5 @@
 import { flinkContainer, REVISION_ANNOTATION } from '../cluster/flink-cluster';
 import { REST_CLIENT_LABEL } from '../cluster/network-policy';
-import { APPLICATION_REST_CLIENTS } from '../cluster/services';
 import { minimumJobManagerMiB, minimumTaskManagerMiB } from '../config/memory';
 import { keyFor } from '../config/keys';
 import { KEY, NOT_SECRET_KEY, SECRET_KEY } from '../config/flink-configuration';
@@ -126,7 +125,7 @@ ${affinityTemplate(aff, c, component)}
 ` : '';
   };
   const restClients = app
-    ? (app.jobAutoscaler ? [...APPLICATION_REST_CLIENTS, 'autoscaler'] : APPLICATION_REST_CLIENTS).map((component) => `- podSelector:
+    ? cluster.restClientComponents.map((component) => `- podSelector:
     matchLabels:
       {{- include "${c}.selectorLabels" (dict "ctx" $ "component" "${component}") | nindent 6 }}`).join('\n')
     : `- podSelector:

@@ -1,7 +1,7 @@
 import { OpsError, sleep } from './errors';
 import { FlinkRest } from './flink-rest';
 import { Kube } from './kube';
-import { markDeletionCosts, PoolTarget, taskManagerIp } from './pool';
+import { idleTaskManagers, jobSlots, markDeletionCosts, PoolTarget, readTaskManagers } from './pool';
 
 /**
  * The job autoscaler of an application cluster, after the Flink Kubernetes Operator's: a loop
@@ -146,7 +146,7 @@ export function decideParallelism(spec: AutoscalerSpec, vertices: readonly Verte
 
 /** Slots a job of the default slot sharing needs: its most parallel vertex. */
 export function slotsFor(parallelism: ReadonlyMap<string, number>): number {
-  return Math.max(0, ...parallelism.values());
+  return jobSlots([...parallelism.values()].map((p) => ({ parallelism: p })));
 }
 
 /** The job's vertices: parallelism and max parallelism from its details, inputs from its plan. */
@@ -231,8 +231,6 @@ export interface AutoscalerLoopOptions {
   readonly until?: number;
   readonly stopped?: () => boolean;
   readonly log: (m: string) => void;
-  /** called after each decision that changes the job (tests) */
-  readonly onDecision?: (d: ScalingDecision & { jobId: string }) => void;
 }
 
 /** The TaskManagers `slots` need, within the range. */
@@ -319,14 +317,14 @@ export async function runAutoscaler(rest: FlinkRest, kube: Kube | undefined, o: 
               const d = decideParallelism(spec, vertices, averageLoads(samples.map((s) => s.loads)));
               for (const line of d.lines) log(`job ${job.jid} ${line}`);
               samples = []; windowStart = undefined;
-              stableSince = now;
               if (d.changed) {
+                // the window starts again once the job runs at the new parallelism, after the stabilization time
+                stableSince = undefined;
                 if (o.taskManagers) await sizeTaskManagers(rest, kube!, o.taskManagers, slotsFor(d.parallelism), log);
                 await rest.request('PUT', `/jobs/${job.jid}/resource-requirements`, resourceRequirements(d.parallelism));
                 pendingSince = Date.now();
                 acceptedShortfall = undefined;
                 log(`job ${job.jid} declared parallelism ${vertices.map((v) => d.parallelism.get(v.id)).join(', ')} (was ${vertices.map((v) => v.parallelism).join(', ')})`);
-                o.onDecision?.({ ...d, jobId: job.jid });
               }
             } else {
               const missing = vertices.filter((v) => !samples.some((s) => s.loads.has(v.id))).map((v) => v.name.slice(0, 40));
@@ -367,10 +365,8 @@ export async function sizeTaskManagers(rest: FlinkRest, kube: Kube, t: Autoscale
     log(`${t.deployment}: ${now} -> ${want} TaskManager(s) for ${slots} slot(s)`);
     return;
   }
-  const tms = (await rest.request<{ taskmanagers: Array<{ path: string; slotsNumber: number; freeSlots: number }> }>('GET', '/taskmanagers')).taskmanagers
-    .map((x) => ({ ip: taskManagerIp(x.path) ?? '', slots: x.slotsNumber, freeSlots: x.freeSlots }));
-  const idle = tms.filter((x) => x.freeSlots === x.slots).length + Math.max(0, now - tms.length);
-  const removable = Math.min(now - want, idle);
+  const tms = await readTaskManagers(rest);
+  const removable = Math.min(now - want, idleTaskManagers(now, tms));
   if (removable === 0) return;
   await markDeletionCosts(kube, t, tms);
   await kube.setScale(t.namespace, t.deployment, now - removable);

@@ -460,8 +460,7 @@ const scaling: OpsCommand[] = [{
     const minP = num(o['min-parallelism']) ?? 1;
     const maxP = num(o['max-parallelism'])!;
     if (maxP < minP) throw new UsageError(`--max-parallelism: ${maxP} is below --min-parallelism (${minP}); expected at least ${minP}`);
-    const jobId = str(o['job-id']);
-    if (jobId !== undefined && !/^[0-9a-f]{32}$/.test(jobId)) throw new UsageError(`--job-id: "${jobId}" is not a job id; expected 32 lowercase hex digits`);
+    const jobId = str(o['job-id']) === undefined ? undefined : checkJobId('job-id', str(o['job-id'])!);
     const deployment = str(o.deployment);
     const slots = num(o['slots-per-task-manager']);
     if (deployment !== undefined && (slots === undefined || str(o.selector) === undefined)) {

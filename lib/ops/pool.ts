@@ -70,8 +70,7 @@ export function decide(spec: PoolSpec, o: PoolObservation, state: PoolState): Po
   const what = `demand ${o.demandSlots} slot(s), ${used} in use, ${spec.spareSlots} spare: ${want} TaskManager(s) wanted, ${o.replicas} now`;
   if (want > o.replicas) return { replicas: want, reason: `${what}: scaling up`, state: {} };
   if (want === o.replicas) return { replicas: o.replicas, reason: what, state: {} };
-  const idle = o.taskManagers.filter((t) => t.freeSlots === t.slots).length + Math.max(0, o.replicas - o.taskManagers.length);
-  const removable = Math.min(o.replicas - want, idle);
+  const removable = Math.min(o.replicas - want, idleTaskManagers(o.replicas, o.taskManagers));
   if (removable === 0) return { replicas: o.replicas, reason: `${what}: no idle TaskManager to remove`, state: {} };
   const delayS = Math.round(spec.scaleDownDelayMs / 1000);
   if (state.surplusSince === undefined && spec.scaleDownDelayMs > 0) {
@@ -82,6 +81,17 @@ export function decide(spec: PoolSpec, o: PoolObservation, state: PoolState): Po
     return { replicas: o.replicas, reason: `${what}: ${removable} idle TaskManager(s), removable for ${Math.round((o.now - since) / 1000)} s of ${delayS} s`, state: { surplusSince: since } };
   }
   return { replicas: o.replicas - removable, reason: `${what}: scaling down by ${removable} idle TaskManager(s)`, state: {} };
+}
+
+/** TaskManagers with no slot in use: registered idle ones, and pods not registered yet. */
+export function idleTaskManagers(replicas: number, tms: readonly PoolTaskManager[]): number {
+  return tms.filter((t) => t.freeSlots === t.slots).length + Math.max(0, replicas - tms.length);
+}
+
+/** The TaskManagers registered with the JobManager, by the IP each registered with. */
+export async function readTaskManagers(rest: FlinkRest): Promise<PoolTaskManager[]> {
+  const tms = (await rest.request<{ taskmanagers: Array<{ path: string; slotsNumber: number; freeSlots: number }> }>('GET', '/taskmanagers')).taskmanagers;
+  return tms.map((x) => ({ ip: taskManagerIp(x.path) ?? '', slots: x.slotsNumber, freeSlots: x.freeSlots }));
 }
 
 /** The IP a TaskManager registered with, from its RPC path (`pekko.tcp://flink@10.1.2.3:6122/user/rpc/taskmanager_0`). */
@@ -108,7 +118,7 @@ export const DELETION_COST = 'controller.kubernetes.io/pod-deletion-cost';
 /** Reads one observation: the Deployment's replicas, the registered TaskManagers and the active jobs' slots. */
 export async function observe(rest: FlinkRest, kube: Kube, t: PoolTarget, needs: Map<string, number>): Promise<PoolObservation> {
   const scale = await kube.getScale(t.namespace, t.deployment);
-  const tms = (await rest.request<{ taskmanagers: Array<{ path: string; slotsNumber: number; freeSlots: number }> }>('GET', '/taskmanagers')).taskmanagers;
+  const taskManagers = await readTaskManagers(rest);
   const jobs = (await rest.jobs()).filter((j) => !TERMINAL_STATES.has(j.state) && j.state !== 'SUSPENDED');
   let demand = 0;
   for (const j of jobs) {
@@ -124,7 +134,7 @@ export async function observe(rest: FlinkRest, kube: Kube, t: PoolTarget, needs:
   return {
     now: Date.now(),
     replicas: scale,
-    taskManagers: tms.map((x) => ({ ip: taskManagerIp(x.path) ?? '', slots: x.slotsNumber, freeSlots: x.freeSlots })),
+    taskManagers,
     demandSlots: demand,
   };
 }

@@ -33,79 +33,79 @@ INSERT INTO sink SELECT k, COUNT(*) FROM gen GROUP BY k;
 interface Vertex { id: string; name: string; parallelism: number; status: string }
 
 for (const [dist, line, version] of [['2.2.1', '2.2', FlinkVersion.V2_2], ['1.20.5', '1.20', FlinkVersion.V1_20]] as const) {
-test(`job autoscaler: the busy keyed vertex scales up in place (same job id, restored from a checkpoint), the source without busy time keeps its parallelism, Flink ${dist}`, { timeout: 10 * 60_000 }, async (t) => {
-  await live(t, `job-autoscaler-${line}`, async (run) => {
-    const work = run.work;
-    const home = await run.flinkHome(dist, line);
-    const p = new FlinkPlatform({ storageBaseDirectory: `file://${work}/state`, namespace: 'logs' });
-    p.addApplication('hot-path', {
-      flinkVersion: version,
-      job: JobSource.sql(SQL),
-      parallelism: 2,
-      taskManagerSlots: 4,
-      checkpointing: true,
-      checkpointInterval: Duration.seconds(3),
-      jobAutoscaler: {
-        minParallelism: 1, maxParallelism: 3, targetUtilization: 70, utilizationBoundary: 20,
-        metricsWindow: Duration.seconds(10), stabilization: Duration.seconds(5), interval: Duration.seconds(2),
-      },
-    });
-    const unit = synthesizeUnit(p.unit('hot-path')!);
-    const dep = unit.objects.find((o: any) => o.kind === 'Deployment' && o.metadata.name === 'hot-path-autoscaler');
-    const args: string[] = dep.spec.template.spec.containers[0].args;
-    const c: RunningCluster = run.keep(await runCluster(unit.objects, 'hot-path', work, home, { taskManagers: 1 }), () => c.logs().slice(-4000));
-    const jobId = c.local.jobManager.args[c.local.jobManager.args.indexOf('--job-id') + 1];
-    const vertices = async () => (await restGet<{ state: string; vertices: Vertex[] }>(`${c.rest}/jobs/${jobId}`));
-    const allRunning = (v?: { state: string; vertices: Vertex[] }) => v?.state === 'RUNNING' && v.vertices.length > 0 && v.vertices.every((x) => x.status === 'RUNNING');
-    await waitFor(async () => allRunning(await vertices().catch(() => undefined)),
-      { timeoutMs: 240_000, intervalMs: 500, what: `job ${jobId} RUNNING`, abortIf: c.died });
-    const before = (await vertices()).vertices;
-    assert.deepEqual(before.map((v) => v.parallelism), [2, 2], 'started at parallelism 2');
-    const [source, count] = before;
-    assert.match(source.name, /Source/);
+  test(`job autoscaler: the busy keyed vertex scales up in place (same job id, restored from a checkpoint), the source without busy time keeps its parallelism, Flink ${dist}`, { timeout: 10 * 60_000 }, async (t) => {
+    await live(t, `job-autoscaler-${line}`, async (run) => {
+      const work = run.work;
+      const home = await run.flinkHome(dist, line);
+      const p = new FlinkPlatform({ storageBaseDirectory: `file://${work}/state`, namespace: 'logs' });
+      p.addApplication('hot-path', {
+        flinkVersion: version,
+        job: JobSource.sql(SQL),
+        parallelism: 2,
+        taskManagerSlots: 4,
+        checkpointing: true,
+        checkpointInterval: Duration.seconds(3),
+        jobAutoscaler: {
+          minParallelism: 1, maxParallelism: 3, targetUtilization: 70, utilizationBoundary: 20,
+          metricsWindow: Duration.seconds(10), stabilization: Duration.seconds(5), interval: Duration.seconds(2),
+        },
+      });
+      const unit = synthesizeUnit(p.unit('hot-path')!);
+      const dep = unit.objects.find((o: any) => o.kind === 'Deployment' && o.metadata.name === 'hot-path-autoscaler');
+      const args: string[] = dep.spec.template.spec.containers[0].args;
+      const c: RunningCluster = run.keep(await runCluster(unit.objects, 'hot-path', work, home, { taskManagers: 1 }), () => c.logs().slice(-4000));
+      const jobId = c.local.jobManager.args[c.local.jobManager.args.indexOf('--job-id') + 1];
+      const vertices = async () => (await restGet<{ state: string; vertices: Vertex[] }>(`${c.rest}/jobs/${jobId}`));
+      const allRunning = (v?: { state: string; vertices: Vertex[] }) => v?.state === 'RUNNING' && v.vertices.length > 0 && v.vertices.every((x) => x.status === 'RUNNING');
+      await waitFor(async () => allRunning(await vertices().catch(() => undefined)),
+        { timeoutMs: 240_000, intervalMs: 500, what: `job ${jobId} RUNNING`, abortIf: c.died });
+      const before = (await vertices()).vertices;
+      assert.deepEqual(before.map((v) => v.parallelism), [2, 2], 'started at parallelism 2');
+      const [source, count] = before;
+      assert.match(source.name, /Source/);
 
-    // The Deployment's own arguments, with the local REST address and without the TaskManager Deployment to size.
-    const cut = (xs: string[], flag: string) => { const i = xs.indexOf(flag); return [...xs.slice(0, i), ...xs.slice(i + 2)]; };
-    let cliArgs = args.map((a, i) => (args[i - 1] === '--rest-url' ? c.rest : a));
-    for (const f of ['--deployment', '--selector', '--slots-per-task-manager', '--min-task-managers', '--max-task-managers']) cliArgs = cut(cliArgs, f);
-    const log: string[] = [];
-    const cli = spawn(process.execPath, [path.join(__dirname, '../../lib/ops/main.js'), ...cliArgs, '--timeout', '240s'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    cli.stderr.on('data', (b: Buffer) => log.push(...b.toString().split('\n').filter(Boolean)));
-    const exited = new Promise<number | null>((r) => cli.on('exit', (code) => r(code)));
-    try {
-      await waitFor(() => log.some((l) => / declared parallelism /.test(l)), { timeoutMs: 120_000, intervalMs: 500, what: 'the autoscaler\'s declaration', abortIf: c.died });
-      const declaredAt = Date.now();
-      const lastBefore = (await restGet<any>(`${c.rest}/jobs/${jobId}/checkpoints`)).latest?.completed?.id ?? 0;
-      t.diagnostic(log.filter((l) => / load | declared /.test(l)).join('\n'));
-      const requirements = await restGet<Record<string, { parallelism: { upperBound: number } }>>(`${c.rest}/jobs/${jobId}/resource-requirements`);
-      assert.equal(requirements[source.id].parallelism.upperBound, 2, 'the source (no busy time) kept at 2');
-      assert.equal(requirements[count.id].parallelism.upperBound, 3, 'the busy keyed count declared at 3');
-      assert.ok(log.some((l) => /Source: gen.*no busy time reported .* at parallelism 2: kept/.test(l)), log.join('\n'));
-      assert.ok(log.some((l) => /GroupAggregate.*: load 0\.9\d|GroupAggregate.*: load 1\.00/.test(l)), `the count busy nearly all the time:\n${log.join('\n')}`);
+      // The Deployment's own arguments, with the local REST address and without the TaskManager Deployment to size.
+      const cut = (xs: string[], flag: string) => { const i = xs.indexOf(flag); return [...xs.slice(0, i), ...xs.slice(i + 2)]; };
+      let cliArgs = args.map((a, i) => (args[i - 1] === '--rest-url' ? c.rest : a));
+      for (const f of ['--deployment', '--selector', '--slots-per-task-manager', '--min-task-managers', '--max-task-managers']) cliArgs = cut(cliArgs, f);
+      const log: string[] = [];
+      const cli = spawn(process.execPath, [path.join(__dirname, '../../lib/ops/main.js'), ...cliArgs, '--timeout', '240s'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      cli.stderr.on('data', (b: Buffer) => log.push(...b.toString().split('\n').filter(Boolean)));
+      const exited = new Promise<number | null>((r) => cli.on('exit', (code) => r(code)));
+      try {
+        await waitFor(() => log.some((l) => / declared parallelism /.test(l)), { timeoutMs: 120_000, intervalMs: 500, what: 'the autoscaler\'s declaration', abortIf: c.died });
+        const declaredAt = Date.now();
+        const lastBefore = (await restGet<any>(`${c.rest}/jobs/${jobId}/checkpoints`)).latest?.completed?.id ?? 0;
+        t.diagnostic(log.filter((l) => / load | declared /.test(l)).join('\n'));
+        const requirements = await restGet<Record<string, { parallelism: { upperBound: number } }>>(`${c.rest}/jobs/${jobId}/resource-requirements`);
+        assert.equal(requirements[source.id].parallelism.upperBound, 2, 'the source (no busy time) kept at 2');
+        assert.equal(requirements[count.id].parallelism.upperBound, 3, 'the busy keyed count declared at 3');
+        assert.ok(log.some((l) => /Source: gen.*no busy time reported .* at parallelism 2: kept/.test(l)), log.join('\n'));
+        assert.ok(log.some((l) => /GroupAggregate.*: load 0\.9\d|GroupAggregate.*: load 1\.00/.test(l)), `the count busy nearly all the time:\n${log.join('\n')}`);
 
-      await waitFor(async () => {
-        const v = await vertices().catch(() => undefined);
-        return allRunning(v) && v!.vertices.map((x) => x.parallelism).join() === '2,3';
-      }, { timeoutMs: 180_000, intervalMs: 500, what: 'the job RUNNING at 2 and 3', abortIf: c.died });
-      t.diagnostic(`rescaled in ${Date.now() - declaredAt} ms after the declaration`);
-      const cps = await restGet<any>(`${c.rest}/jobs/${jobId}/checkpoints`);
-      assert.ok(cps.latest?.restored, 'restored from a checkpoint');
-      assert.ok(cps.latest.restored.id >= lastBefore && !cps.latest.restored.is_savepoint, `restored checkpoint ${cps.latest.restored.id}, the last one before the change was ${lastBefore}`);
-      const jobs = await restGet<{ jobs: Array<{ jid: string; state: string }> }>(`${c.rest}/jobs/overview`);
-      assert.deepEqual(jobs.jobs.map((j) => j.jid), [jobId], 'one job, the same job id');
+        await waitFor(async () => {
+          const v = await vertices().catch(() => undefined);
+          return allRunning(v) && v!.vertices.map((x) => x.parallelism).join() === '2,3';
+        }, { timeoutMs: 180_000, intervalMs: 500, what: 'the job RUNNING at 2 and 3', abortIf: c.died });
+        t.diagnostic(`rescaled in ${Date.now() - declaredAt} ms after the declaration`);
+        const cps = await restGet<any>(`${c.rest}/jobs/${jobId}/checkpoints`);
+        assert.ok(cps.latest?.restored, 'restored from a checkpoint');
+        assert.ok(cps.latest.restored.id >= lastBefore && !cps.latest.restored.is_savepoint, `restored checkpoint ${cps.latest.restored.id}, the last one before the change was ${lastBefore}`);
+        const jobs = await restGet<{ jobs: Array<{ jid: string; state: string }> }>(`${c.rest}/jobs/overview`);
+        assert.deepEqual(jobs.jobs.map((j) => j.jid), [jobId], 'one job, the same job id');
 
-      // The loop goes on measuring the job at its new parallelism.
-      await waitFor(() => log.some((l) => /runs at the declared parallelism \(2, 3\)/.test(l)), { timeoutMs: 60_000, intervalMs: 500, what: 'the autoscaler seeing the new parallelism' });
-    } catch (e) {
-      for (const x of before) {
-        t.diagnostic(`${x.name}: ${JSON.stringify(await restGet(`${c.rest}/jobs/${jobId}/vertices/${x.id}/subtasks/metrics?get=busyTimeMsPerSecond,backPressuredTimeMsPerSecond,idleTimeMsPerSecond&agg=avg`).catch((err) => String(err)))}`);
+        // The loop goes on measuring the job at its new parallelism.
+        await waitFor(() => log.some((l) => /runs at the declared parallelism \(2, 3\)/.test(l)), { timeoutMs: 60_000, intervalMs: 500, what: 'the autoscaler seeing the new parallelism' });
+      } catch (e) {
+        for (const x of before) {
+          t.diagnostic(`${x.name}: ${JSON.stringify(await restGet(`${c.rest}/jobs/${jobId}/vertices/${x.id}/subtasks/metrics?get=busyTimeMsPerSecond,backPressuredTimeMsPerSecond,idleTimeMsPerSecond&agg=avg`).catch((err) => String(err)))}`);
+        }
+        throw e;
+      } finally {
+        cli.kill('SIGTERM');
+        const code = await exited;
+        t.diagnostic(`autoscaler exited ${code}; its log:\n${log.slice(-30).join('\n')}`);
       }
-      throw e;
-    } finally {
-      cli.kill('SIGTERM');
-      const code = await exited;
-      t.diagnostic(`autoscaler exited ${code}; its log:\n${log.slice(-30).join('\n')}`);
-    }
+    });
   });
-});
 }

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Duration } from 'cdk8s';
 import { Autoscaling, FlinkPlatform, JobSource, restrictedViolations } from '../../lib';
-import { alignToKeyGroups, averageLoads, AutoscalerSpec, decideParallelism, loadFactors, resourceRequirements, taskManagersFor, VertexInfo, VertexLoad } from '../../lib/ops/autoscale';
+import { alignToKeyGroups, averageLoads, AutoscalerSpec, decideParallelism, loadFactors, resourceRequirements, sizeTaskManagers, taskManagersFor, VertexInfo, VertexLoad } from '../../lib/ops/autoscale';
 import { operatorResources } from '../../lib/operator/operator-resources';
 import { synthesizeUnit } from '../../lib/synth/synthesize';
 import { planPlatform } from '../../lib/plan';
@@ -154,4 +154,34 @@ test('plan: an application with jobAutoscaler shows its TaskManager range and wh
   assert.equal(j.autoscaling?.mode, 'per-vertex (job autoscaler)');
   assert.deepEqual([j.autoscaling?.minTaskManagers, j.autoscaling?.maxTaskManagers], [1, 4]);
   assert.match(j.autoscaling!.scaleEvent, /in place from the latest checkpoint .*at most once per 240 s .*parallelism 1 to 8 per vertex/);
+});
+
+test('job autoscaler: TaskManagers are raised at once and lowered only by idle ones, idle pods ranked first for deletion', async () => {
+  const calls: string[] = [];
+  const pods = [{ name: 'tm-a', ip: '10.0.0.1', annotations: {} }, { name: 'tm-b', ip: '10.0.0.2', annotations: {} }, { name: 'tm-c', ip: '10.0.0.3', annotations: {} }];
+  let replicas = 3;
+  const kube = {
+    getScale: async () => replicas,
+    setScale: async (_ns: string, _d: string, n: number) => { calls.push(`scale ${n}`); replicas = n; },
+    listPods: async () => pods,
+    annotatePod: async (_ns: string, name: string, a: Record<string, string>) => { calls.push(`${name} ${Object.values(a)[0]}`); },
+  };
+  let free = [0, 0, 2];
+  const rest = {
+    request: async () => ({ taskmanagers: pods.map((p, i) => ({ path: `pekko.tcp://flink@${p.ip}:6122/user/rpc/taskmanager_0`, slotsNumber: 2, freeSlots: free[i] })) }),
+  };
+  const t = { namespace: 'logs', deployment: 'd', selector: 's', slotsPerTaskManager: 2, min: 1, max: 4 };
+  const lines: string[] = [];
+  // 2 slots need 1 TaskManager; one of the three is idle: only it goes, the busy pods ranked above it
+  await sizeTaskManagers(rest as any, kube as any, t, 2, (m) => lines.push(m));
+  assert.deepEqual(calls, ['tm-a 2', 'tm-b 2', 'tm-c 0', 'scale 2']);
+  assert.match(lines[0], /^d: 3 -> 2 TaskManager\(s\) for 2 slot\(s\): 1 idle removed$/);
+  // none idle: nothing removed, however many the slots need
+  calls.length = 0;
+  free = [0, 0];
+  await sizeTaskManagers(rest as any, kube as any, t, 2, () => undefined);
+  assert.deepEqual(calls, []);
+  // raised at once, within max
+  await sizeTaskManagers(rest as any, kube as any, t, 20, () => undefined);
+  assert.deepEqual(calls, ['scale 4']);
 });
