@@ -10,7 +10,7 @@ import { flinkDuration } from './config/units';
 import { checkInt, checkUri, ValidationError } from './errors';
 import { ARTIFACTS_DIR, checkImage, FETCH_JAR_INIT_CONTAINER, FlinkCluster, FlinkClusterProps } from './cluster/flink-cluster';
 import { EnvValue, ImagePullPolicy } from './cluster/options';
-import { BoundJob, checkEnvReferences, checkJobId, checkParallelism, JobSource } from './job-source';
+import { BoundJob, checkEnvReferences, checkJobId, checkParallelism, jarCaTrust, JobSource } from './job-source';
 import { FlinkVersion } from './config/flink-version';
 import { AUTOSCALER_PARALLELISM_RANGE, LAST_STATE_NEEDS_HA_CHECKPOINTS, PARALLELISM_WITHIN_AUTOSCALING, PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY, SPARE_SLOTS_HOLD_THE_JOB } from './rules/guards';
 import { PACKAGE_VERSION } from './version';
@@ -250,6 +250,7 @@ export class FlinkApplication extends FlinkCluster {
       mode: 'application',
       jobManagerArgs: ['standalone-job', ...applicationJobArgs(bound), '--job-id', '$(FLINK_JOB_ID)'],
       jobManagerFetch: bound.jar && bound.jar.kind !== 'image' ? fetchJarContainer(bound, opsImage, props.imagePullPolicy ?? ImagePullPolicy.IF_NOT_PRESENT, s3Fetch) : undefined,
+      jobManagerFetchVolumes: bound.jar?.ca ? [jarCaTrust(bound.jar.ca).volume] : [],
       jobManagerTrailingArgs: [...bound.driverArgs ?? [], ...bound.programArgs],
       // an HPA or the job autoscaler owns the count
       taskManagerReplicas: auto || jobAuto ? undefined : replicas + standby,
@@ -419,17 +420,20 @@ export const FETCHED_JAR = `${ARTIFACTS_DIR}/job.jar`;
 /** The JobManager's init container that fetches an https or s3 job jar (restricted security context set by the pod template). */
 function fetchJarContainer(bound: BoundJob, opsImage: string, pullPolicy: ImagePullPolicy, s3?: { env: Record<string, EnvValue>; args: string[] }): Record<string, unknown> {
   const jar = bound.jar!;
+  const ca = jar.ca ? jarCaTrust(jar.ca) : undefined;
+  const env = [...(s3 ? Object.keys(s3.env).sort().map((k) => s3.env[k]._toEnvVar(k)) : []), ...(ca ? [ca.env] : [])];
   return {
     name: FETCH_JAR_INIT_CONTAINER,
     image: opsImage,
     imagePullPolicy: pullPolicy,
     args: [
-      'fetch-artifact', '--url', jar.uri, ...(jar.sha256 ? ['--sha256', jar.sha256] : []), '--dest', FETCHED_JAR,
+      'fetch-artifact', '--url', jar.uri, '--sha256', jar.sha256 ?? '', '--dest', FETCHED_JAR,
       ...(bound.entryClass ? [] : ['--require-main-class']),
       ...(s3?.args ?? []),
     ],
-    ...(s3 ? { env: Object.keys(s3.env).sort().map((k) => s3.env[k]._toEnvVar(k)) } : {}),
+    ...(env.length ? { env } : {}),
     resources: { requests: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('128Mi') }, limits: { memory: k8s.Quantity.fromString('128Mi') } },
+    ...(ca ? { volumeMounts: [ca.volumeMount] } : {}),
   };
 }
 

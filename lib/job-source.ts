@@ -1,5 +1,6 @@
-import { checkInt, redactUrl, S3_BUCKET, ValidationError } from './errors';
+import { checkDataKey, checkInt, checkObjectName, redactUrl, S3_BUCKET, ValidationError } from './errors';
 import { JOB_FILES_DIR } from './cluster/flink-cluster';
+import { JAR_CA_DIR, JAR_CA_VOLUME } from './cluster/layout';
 import { EnvValue, ExtraVolume } from './cluster/options';
 import { FlinkVersion } from './config/flink-version';
 import { LogPipeline } from './pipeline/pipeline';
@@ -36,8 +37,36 @@ export interface JarJobOptions {
    * @default - not checked
    */
   readonly jarSha256?: string;
+  /**
+   * A private certificate authority (PEM, in a key of a Secret) to trust for an https or s3 jar,
+   * on top of the public ones: for an artifact server or object store whose certificate an
+   * in-house authority signed. The fetching container (the JobManager's init container, or a
+   * session job's submitter) mounts that key read-only and reads it through NODE_EXTRA_CA_CERTS;
+   * no other container sees it.
+   * @default - the operations image's trust store
+   */
+  readonly jarCaSecret?: JarCaSecret;
   /** Program arguments. @default - none */
   readonly args?: string[];
+}
+
+/**
+ * What a container that fetches a jar needs to trust its private authority: the Secret's key
+ * mounted read-only under JAR_CA_DIR and NODE_EXTRA_CA_CERTS naming it (Node reads it at start).
+ */
+export function jarCaTrust(ca: { readonly secretName: string; readonly key: string }): { env: { name: string; value: string }; volumeMount: Record<string, unknown>; volume: Record<string, unknown> } {
+  return {
+    env: { name: 'NODE_EXTRA_CA_CERTS', value: `${JAR_CA_DIR}/${ca.key}` },
+    volumeMount: { name: JAR_CA_VOLUME, mountPath: JAR_CA_DIR, readOnly: true },
+    volume: { name: JAR_CA_VOLUME, secret: { secretName: ca.secretName, items: [{ key: ca.key, path: ca.key }] } },
+  };
+}
+
+/** A certificate authority in a key of a Secret (JarJobOptions.jarCaSecret). */
+export interface JarCaSecret {
+  readonly secretName: string;
+  /** @default "ca.crt" */
+  readonly key?: string;
 }
 
 /** The class Flink runs a Python job with (from `opt/flink-python-<version>.jar`). */
@@ -85,6 +114,8 @@ export interface JarLocation {
   readonly path?: string;
   /** The expected sha256 (lower-case hex), for `https` and `s3`. */
   readonly sha256?: string;
+  /** A private authority to trust when fetching it (`https` and `s3`). */
+  readonly ca?: { readonly secretName: string; readonly key: string };
 }
 
 /** A job source bound to its job's name and Flink version. */
@@ -166,6 +197,14 @@ class JarJobSource extends JobSource {
       this.jar = parseJarUri('job.jarFile', o.jarFile, o.jarSha256);
     } else if (o.jarSha256 !== undefined) {
       throw new ValidationError('job.jarSha256', o.jarSha256, 'is set without jarFile; expected it with an https:// or s3:// jarFile');
+    }
+    if (o.jarCaSecret !== undefined) {
+      const ca = o.jarCaSecret;
+      if (ca === null || typeof ca !== 'object') throw new ValidationError('job.jarCaSecret', ca, 'is invalid; expected { secretName, key? }');
+      if (this.jar?.kind !== 'https' && this.jar?.kind !== 's3') {
+        throw new ValidationError('job.jarCaSecret', ca.secretName, `is set for ${o.jarFile === undefined ? 'no jarFile' : `jarFile "${redactUrl(String(o.jarFile))}", which is not fetched`}; expected it with an https:// or s3:// jarFile`);
+      }
+      this.jar = { ...this.jar, ca: { secretName: checkObjectName('job.jarCaSecret.secretName', ca.secretName), key: checkDataKey('job.jarCaSecret.key', ca.key ?? 'ca.crt') } };
     }
     if (this.entryClass === undefined && this.jar === undefined) {
       throw new ValidationError('job.entryClass', undefined, 'is required without jarFile: the jars of /opt/flink/usrlib name no single main class; expected e.g. "com.example.logs.AccessLogJob", or a jarFile whose manifest names it');

@@ -240,6 +240,8 @@ export interface ClusterModeSpec {
    * `ARTIFACTS_DIR` in the JobManager (the fetch of an https job jar).
    */
   readonly jobManagerFetch?: Record<string, unknown>;
+  /** Volumes only the fetch init container mounts (a jar's private authority). */
+  readonly jobManagerFetchVolumes?: ReadonlyArray<Record<string, unknown>>;
   /** The components of an application cluster's own pods that call its REST API. @default APPLICATION_REST_CLIENTS */
   readonly restClientComponents?: readonly string[];
 }
@@ -415,6 +417,7 @@ export abstract class FlinkCluster extends Construct {
       handoff: spec.handoff ?? false,
       jobFiles: spec.jobFiles,
       jobManagerFetch: spec.jobManagerFetch,
+      jobManagerFetchVolumes: spec.jobManagerFetchVolumes ?? [],
       serviceAccountName: this.serviceAccountName,
       highAvailability: this.highAvailability,
       image: this.image,

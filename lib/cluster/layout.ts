@@ -27,6 +27,9 @@ export const ARTIFACTS_DIR = '/opt/flink/artifacts';
 export const FETCH_JAR_INIT_CONTAINER = 'fetch-job-jar';
 /** The emptyDir the JobManager's fetch init container writes the job jar into. */
 export const ARTIFACTS_VOLUME = 'flink-artifacts';
+/** The Secret volume of a job jar's private certificate authority (JarJobOptions.jarCaSecret), mounted only where the jar is fetched. */
+export const JAR_CA_VOLUME = 'flink-jar-ca';
+export const JAR_CA_DIR = '/etc/cdk8s-flink/jar-ca';
 
 /**
  * The containers the toolkit owns in a Flink pod, by name: the main container is named after its

@@ -5,7 +5,7 @@ import { checkNameRule, checkObjectName, NAME_RULES, ValidationError } from '../
 import { mebibytes } from '../config/units';
 import { RESTRICTED_VOLUME_TYPES } from '../policy/pod-security';
 import { checkImage } from './image-ref';
-import { ARTIFACTS_DIR, ARTIFACTS_VOLUME, CONF_TEMPLATE_DIR, CONFIG_INIT_CONTAINER, FETCH_JAR_INIT_CONTAINER, FLINK_HOME, HANDOFF_DIR, JOB_FILES_DIR, PORTS } from './layout';
+import { ARTIFACTS_DIR, ARTIFACTS_VOLUME, JAR_CA_VOLUME, CONF_TEMPLATE_DIR, CONFIG_INIT_CONTAINER, FETCH_JAR_INIT_CONTAINER, FLINK_HOME, HANDOFF_DIR, JOB_FILES_DIR, PORTS } from './layout';
 import { EnvValue, ExtraVolume, ImagePullPolicy, VolumeSource } from './options';
 
 /**
@@ -149,7 +149,7 @@ export interface ResolvedPodTemplate {
 /** Container names the toolkit owns in a Flink pod: the main containers, its init containers (all `flink-*`). */
 export const RESERVED_CONTAINERS = ['jobmanager', 'taskmanager', CONFIG_INIT_CONTAINER, FETCH_JAR_INIT_CONTAINER];
 /** The toolkit's volumes (and any later `flink-*` one). */
-export const RESERVED_VOLUMES = ['flink-config-template', 'flink-conf', 'flink-log', 'flink-tmp', 'flink-job', 'flink-handoff', ARTIFACTS_VOLUME];
+export const RESERVED_VOLUMES = ['flink-config-template', 'flink-conf', 'flink-log', 'flink-tmp', 'flink-job', 'flink-handoff', ARTIFACTS_VOLUME, JAR_CA_VOLUME];
 /** The Flink container's own mounts: nothing may be mounted at these paths. */
 export const RESERVED_MOUNTS = [`${FLINK_HOME}/conf`, `${FLINK_HOME}/log`, '/tmp', JOB_FILES_DIR, CONF_TEMPLATE_DIR, FLINK_HOME, HANDOFF_DIR, ARTIFACTS_DIR];
 /** Directories the toolkit fills or Flink writes (io.tmp.dirs: spills, RocksDB's working files): no mount at or under them in the Flink container. */

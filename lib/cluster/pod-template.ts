@@ -22,6 +22,8 @@ export interface PodTemplateContext {
   readonly jobFiles?: Record<string, string>;
   /** The JobManager's jar fetch init container (ClusterModeSpec.jobManagerFetch). */
   readonly jobManagerFetch?: Record<string, unknown>;
+  /** Volumes only that init container mounts (ClusterModeSpec.jobManagerFetchVolumes). */
+  readonly jobManagerFetchVolumes: ReadonlyArray<Record<string, unknown>>;
   readonly serviceAccountName: string;
   readonly highAvailability: boolean;
   readonly image: string;
@@ -99,7 +101,7 @@ export function flinkPodTemplate(ctx: PodTemplateContext, component: Component, 
         name: String(fetch.name),
         ...fetch,
         securityContext: containerSecurity(),
-        volumeMounts: [{ name: ARTIFACTS_VOLUME, mountPath: ARTIFACTS_DIR }],
+        volumeMounts: [{ name: ARTIFACTS_VOLUME, mountPath: ARTIFACTS_DIR }, ...((fetch.volumeMounts as k8s.VolumeMount[] | undefined) ?? [])],
       }] : []), ...added.initContainers],
       containers: [{
         image: ctx.image,
@@ -137,7 +139,7 @@ export function flinkPodTemplate(ctx: PodTemplateContext, component: Component, 
           ...(jobFiles
             ? [{ name: 'flink-job', configMap: { name: ctx.configMap.name, items: Object.keys(jobFiles).sort().map((k) => ({ key: k, path: k })) } }]
             : []),
-          ...(fetch ? [{ name: ARTIFACTS_VOLUME, emptyDir: {} }] : []),
+          ...(fetch ? [{ name: ARTIFACTS_VOLUME, emptyDir: {} }, ...(ctx.jobManagerFetchVolumes as unknown as k8s.Volume[])] : []),
           ...ctx.volumes.map((v) => v.source._toVolume(v.name)),
           ...added.volumes,
         ],

@@ -1,3 +1,4 @@
+import { JAR_CA_VOLUME } from '../cluster/layout';
 import { REST_CLIENT_LABEL } from '../cluster/network-policy';
 import { FlinkSessionJob } from '../session';
 import { emitTemplate, TplLiteral } from '../synth/yaml';
@@ -181,8 +182,8 @@ function stopHook(c: string, submitter: any, name: string, job: FlinkSessionJob,
   ];
   // Only the REST API: no spec, no API token, no storage keys.
   delete ct.env;
-  ct.volumeMounts = ct.volumeMounts.filter((m: any) => m.name !== 'spec');
-  pod.volumes = pod.volumes.filter((v: any) => v.name !== 'spec');
+  ct.volumeMounts = ct.volumeMounts.filter((m: any) => m.name !== 'spec' && m.name !== JAR_CA_VOLUME);
+  pod.volumes = pod.volumes.filter((v: any) => v.name !== 'spec' && v.name !== JAR_CA_VOLUME);
   const noDir = job.cluster.savepointDirectory ? '' : `{{- if eq .Values.uninstall.stop "savepoint" }}
 {{- fail ${goString(`uninstall.stop: "savepoint" needs a savepoint directory, and session cluster "${job.cluster.name}" has none; expected cancel or none`)} }}
 {{- end }}

@@ -19,9 +19,11 @@ import { idleTaskManagers, jobSlots, markDeletionCosts, PoolTarget, readTaskMana
  *   over its rate; a vertex's factor is the largest of its inputs';
  * - when every vertex's load is within target +/- boundary, nothing changes;
  * - otherwise a vertex outside the band gets ceil(parallelism x load / target), at most
- *   maxScaleDown lower than now, within min and max (and the vertex's max parallelism); a keyed
- *   vertex (hash input) rounds up to a divisor of its max parallelism when one is within reach,
- *   so key groups spread evenly; a vertex within the band keeps its parallelism.
+ *   maxScaleDown lower than now, within min and max (and the vertex's max parallelism); a Kafka
+ *   source vertex gets no more subtasks than its partitions and rounds up to a divisor of their
+ *   number, a keyed vertex (hash input) to a divisor of its max parallelism, when one is within
+ *   reach (so partitions or key groups spread evenly; never undoing a scale-down); a vertex within
+ *   the band keeps its parallelism.
  */
 export interface AutoscalerSpec {
   /** busy time to aim for, 0-1 (the operator's job.autoscaler.target.utilization) */
@@ -61,6 +63,8 @@ export interface VertexLoad {
   readonly sourceRate?: number;
   /** records its source operators have not read yet (Kafka lag; sources only) */
   readonly pending?: number;
+  /** the partitions its source operators read (Kafka; sources only) */
+  readonly partitions?: number;
 }
 
 export interface ScalingDecision {
@@ -104,10 +108,35 @@ export function loadFactors(spec: AutoscalerSpec, vertices: readonly VertexInfo[
 
 const MAX_FACTOR = 1000;
 
-/** The smallest divisor of `maxParallelism` in [p, upper] (at most half of it), else p: key groups spread evenly. */
-export function alignToKeyGroups(p: number, upper: number, maxParallelism: number): number {
-  for (let q = p; q <= Math.min(upper, Math.floor(maxParallelism / 2)); q++) if (maxParallelism % q === 0) return q;
+/**
+ * The smallest divisor of `n` (key groups, or a source's partitions) in [p, upper], so they spread
+ * evenly over the subtasks; p when none is within reach, and p when the divisor would undo a
+ * scale-down (more than `current`).
+ */
+export function alignParallelism(p: number, current: number, upper: number, n: number): number {
+  for (let q = p; q <= upper; q++) {
+    if (n % q === 0) return p < current && q > current ? p : q;
+  }
   return p;
+}
+
+/** The smallest divisor of `maxParallelism` in [p, upper] (at most half of it), else p: key groups spread evenly. */
+export function alignToKeyGroups(p: number, upper: number, maxParallelism: number, current = Infinity): number {
+  return alignParallelism(p, current, Math.min(upper, Math.floor(maxParallelism / 2)), maxParallelism);
+}
+
+/**
+ * The partitions a source vertex reads, from its Kafka readers' per-partition offset metrics
+ * (`<operator>.KafkaSourceReader.topic.<topic>.partition.<n>.currentOffset`, one per partition a
+ * subtask is assigned): their distinct topic/partition pairs; undefined when it has none.
+ */
+export function sourcePartitions(metricIds: readonly string[]): number | undefined {
+  const seen = new Set<string>();
+  for (const id of metricIds) {
+    const m = /\.KafkaSourceReader\.topic\.(.+)\.partition\.(\d+)\.currentOffset$/.exec(id);
+    if (m) seen.add(`${m[1]}/${m[2]}`);
+  }
+  return seen.size || undefined;
 }
 
 /** The parallelism each vertex should run at, from its averaged load (see AutoscalerSpec). */
@@ -128,18 +157,25 @@ export function decideParallelism(spec: AutoscalerSpec, vertices: readonly Verte
       lines.push(`${v.name.slice(0, 60)}: no busy time reported (a legacy source?) at parallelism ${v.parallelism}: kept`);
       continue;
     }
-    const what = `${v.name.slice(0, 60)}: load ${u.toFixed(2)} (busy ${busy(v)!.toFixed(2)}, catch-up x${(factors.get(v.id) ?? 1).toFixed(2)}) at parallelism ${v.parallelism}`;
+    const l = loads.get(v.id);
+    const backlog = l?.pending !== undefined ? `; ${Math.round(l.sourceRate ?? 0)} records/s, ${l.pending} pending` : '';
+    const what = `${v.name.slice(0, 60)}: load ${u.toFixed(2)} (busy ${busy(v)!.toFixed(2)}, catch-up x${(factors.get(v.id) ?? 1).toFixed(2)}${backlog}) at parallelism ${v.parallelism}`;
     if (!outside.includes(v)) {
       parallelism.set(v.id, v.parallelism);
       lines.push(`${what}: within ${lo.toFixed(2)}-${hi.toFixed(2)}, kept`);
       continue;
     }
-    const upper = Math.min(spec.maxParallelism, v.maxParallelism);
+    // a source reads no more partitions than there are: more subtasks would idle
+    const partitions = v.inputs.length === 0 ? loads.get(v.id)?.partitions : undefined;
+    const upper = Math.min(spec.maxParallelism, v.maxParallelism, partitions ?? Infinity);
     const floor = Math.max(spec.minParallelism, Math.ceil(v.parallelism * (1 - spec.maxScaleDown)));
-    let p = Math.min(upper, Math.max(floor, Math.ceil(v.parallelism * u / spec.targetUtilization)));
-    if (v.inputs.some((i) => i.shipStrategy === 'HASH')) p = alignToKeyGroups(p, upper, v.maxParallelism);
+    const wanted = Math.min(upper, Math.max(floor, Math.ceil(v.parallelism * u / spec.targetUtilization)));
+    let p = wanted;
+    if (partitions) p = alignParallelism(p, v.parallelism, upper, partitions);
+    else if (v.inputs.some((i) => i.shipStrategy === 'HASH')) p = alignToKeyGroups(p, upper, v.maxParallelism, v.parallelism);
+    const aligned = p !== wanted ? ` (${wanted} aligned to ${partitions ? `${partitions} partitions` : `${v.maxParallelism} key groups`})` : '';
     parallelism.set(v.id, p);
-    lines.push(`${what}: ${p === v.parallelism ? 'kept (bounds)' : `to ${p}`}`);
+    lines.push(`${what}${partitions ? `, ${partitions} partitions` : ''}: ${p === v.parallelism ? `kept (bounds${aligned})` : `to ${p}${aligned}`}`);
   }
   return { parallelism, changed: vertices.some((v) => parallelism.get(v.id) !== v.parallelism), lines };
 }
@@ -163,8 +199,15 @@ export async function readVertices(rest: FlinkRest, jobId: string): Promise<{ st
 
 type Aggregated = Array<{ id: string; avg?: number; sum?: number }>;
 
+/**
+ * Each source vertex's metric ids at a parallelism, listed again after a minute: a source reader
+ * registers per-partition metrics (and its pending records) only once it is assigned splits.
+ */
+export type MetricIdCache = Map<string, { ids: string[]; at: number }>;
+const METRIC_IDS_TTL_MS = 60_000;
+
 /** One sample of a vertex's metrics (subtask aggregates), or undefined while Flink reports none yet. */
-export async function sampleVertex(rest: FlinkRest, jobId: string, v: VertexInfo, idCache = new Map<string, string[]>()): Promise<VertexLoad | undefined> {
+export async function sampleVertex(rest: FlinkRest, jobId: string, v: VertexInfo, idCache: MetricIdCache = new Map()): Promise<VertexLoad | undefined> {
   const base = `/jobs/${jobId}/vertices/${v.id}/subtasks/metrics`;
   const values = async (ids: string[], agg: string) => (ids.length ? await rest.request<Aggregated>('GET', `${base}?get=${ids.map(encodeURIComponent).join(',')}&agg=${agg}`) : []);
   const task = await values(['busyTimeMsPerSecond', 'backPressuredTimeMsPerSecond'], 'avg');
@@ -179,16 +222,18 @@ export async function sampleVertex(rest: FlinkRest, jobId: string, v: VertexInfo
   if (v.inputs.length > 0) return load;
   // a source vertex: its source operators' rate and pending records (metric names carry the operator's name)
   const key = `${v.id}@${v.parallelism}`;
-  let ids = idCache.get(key);
-  if (!ids) {
-    ids = (await rest.request<Array<{ id: string }>>('GET', base)).map((m) => m.id);
-    if (ids.length) idCache.set(key, ids);
+  let cached = idCache.get(key);
+  if (!cached || Date.now() - cached.at > METRIC_IDS_TTL_MS) {
+    const listed = (await rest.request<Array<{ id: string }>>('GET', base)).map((m) => m.id);
+    cached = { ids: listed, at: Date.now() };
+    if (listed.length) idCache.set(key, cached);
   }
+  const ids = cached.ids;
   const pendingIds = ids.filter((id) => id.endsWith('.pendingRecords'));
   const rateIds = ids.filter((id) => /^Source.*\.numRecordsOutPerSecond$/.test(id));
   const sums = await values([...pendingIds, ...rateIds], 'sum');
   const total = (which: string[]) => sums.filter((m) => which.includes(m.id)).reduce((n, m) => n + (Number.isFinite(Number(m.sum)) ? Number(m.sum) : 0), 0);
-  return { ...load, pending: pendingIds.length ? total(pendingIds) : undefined, sourceRate: rateIds.length ? total(rateIds) : undefined };
+  return { ...load, pending: pendingIds.length ? total(pendingIds) : undefined, sourceRate: rateIds.length ? total(rateIds) : undefined, partitions: sourcePartitions(ids) };
 }
 
 /** The average of the window's samples per vertex (a vertex with no sample has no load). */
@@ -203,7 +248,7 @@ export function averageLoads(samples: ReadonlyArray<ReadonlyMap<string, VertexLo
     };
     // the backlog is what is left now, not its average: the last sample's
     const last = xs[xs.length - 1];
-    out.set(id, { busy: avg((x) => x.busy), backPressured: avg((x) => x.backPressured)!, sourceRate: avg((x) => x.sourceRate), pending: last.pending });
+    out.set(id, { busy: avg((x) => x.busy), backPressured: avg((x) => x.backPressured)!, sourceRate: avg((x) => x.sourceRate), pending: last.pending, partitions: last.partitions });
   }
   return out;
 }
@@ -261,7 +306,7 @@ export async function runAutoscaler(rest: FlinkRest, kube: Kube | undefined, o: 
   /** a parallelism below the declared one that the job has kept past the grace time: measured as it runs */
   let acceptedShortfall: string | undefined;
   /** the metric ids of each source vertex at a parallelism (they do not change while it runs) */
-  const metricIds = new Map<string, string[]>();
+  const metricIds: MetricIdCache = new Map();
   let last = '';
   const say = (m: string) => {
     if (m !== last) log(m);

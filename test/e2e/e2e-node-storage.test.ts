@@ -24,7 +24,10 @@
  * jar is an object in the bucket (`s3://flink-state/jobs/manifest-job.jar`, sha256 given): the
  * JobManager pod's init container fetches it with a signed GET, the keys from the same Secret,
  * and the job runs from the manifest's Main-Class. No ConfigMap holds a key; the pods take them
- * from the Secret; moto refuses a wrong secret.
+ * from the Secret; moto refuses a wrong secret. Then the same jar from an https artifact server
+ * (a pod in `storage` whose certificate the tests' authority signed): the plain ops image's fetch
+ * trusts that authority only through `jarCaSecret` (a Secret mounted in the init container alone),
+ * and the job runs.
  *
  * Elasticsearch: 7.10.2 (the jars of test/support/elasticsearch.ts) as a pod in namespace
  * `elastic`, listening on the pod's loopback only. 7.10.2 OSS has no TLS, and the example's sink
@@ -63,12 +66,12 @@ import * as os from 'os';
 import * as path from 'path';
 import { Duration, Size } from 'cdk8s';
 import {
-  DeliveryGuarantee, FieldType, FlinkPlatform, FlinkVersion, JobSource, KafkaCredentials, KafkaTls, LogConfig, LogLevel, LogPipeline, RuntimeImage, ServiceAccountRef, Sink, StorageCredentials, synthesizeUnit, UpgradeMode, VolumeSource,
+  DeliveryGuarantee, FieldType, FlinkPlatform, FlinkVersion, JarJobOptions, JobSource, KafkaCredentials, KafkaTls, LogConfig, LogLevel, LogPipeline, RuntimeImage, ServiceAccountRef, Sink, StorageCredentials, synthesizeUnit, UpgradeMode, VolumeSource,
 } from '../../lib';
 import { recordE2E, tally } from '../support/e2e-report';
 import { writeChart } from '../support/helm-chart';
 import { BOOTSTRAP, ChartNode, KAFKA_SECRET, splitImage } from '../support/node-charts';
-import { elasticsearchManifests, elasticsearchRequest, ensureElasticsearchImage, ensureMotoImage, S3Pod } from '../support/node-storage';
+import { elasticsearchManifests, elasticsearchRequest, ensureElasticsearchImage, ensureMotoImage, JAR_SERVER_PORT, jarServerManifests, S3Pod } from '../support/node-storage';
 import { kafkaTls } from '../support/node-services';
 import { ELASTICSEARCH_VERSION } from '../support/elasticsearch';
 import { MOTO_VERSION } from '../support/s3';
@@ -116,6 +119,8 @@ test(`S3 (moto ${MOTO_VERSION}) as a pod: checkpoints and savepoints of a Flink 
   let installed = false;
   const JAR_APP = 'jar-from-s3';
   let jarInstalled = false;
+  const HTTPS_APP = 'jar-from-https';
+  let httpsInstalled = false;
   let s3: S3Pod | undefined;
   try {
     await h.withDiagnostics(async () => {
@@ -293,24 +298,45 @@ test(`S3 (moto ${MOTO_VERSION}) as a pod: checkpoints and savepoints of a Flink 
       const jar = buildManifestJar(await ensureFlink('2.2.1'), work);
       const jarSha = sha256File(jar);
       await s3.put(BUCKET, 'jobs/manifest-job.jar', jar);
-      const jarPlatform = new FlinkPlatform({ namespace: NS, partOf: 'log-platform', imageRegistry: 'registry.example.com/logs' });
-      jarPlatform.addApplication(JAR_APP, {
-        flinkVersion: FlinkVersion.V2_2, checkpointing: false, taskManagerSlots: 1, parallelism: 1,
-        job: JobSource.jar({ jarFile: `s3://${BUCKET}/jobs/manifest-job.jar`, jarSha256: jarSha, args: [`${JAR_APP}-run`] }),
-        storageCredentials: [StorageCredentials.s3({ secretName: 'flink-s3', endpoint: s3.endpoint, pathStyleAccess: true, region: 'us-east-1' })],
-      });
-      const jarChart = writeChart(synthesizeUnit(jarPlatform.unit(JAR_APP)!), fs.mkdtempSync(path.join(work, 'jar-')));
+      /** a jar job from `jarFile`, installed with helm 4 as `name` and RUNNING under the name its argument gives; the fetch init container's log */
+      const installJarApp = async (name: string, job: Omit<JarJobOptions, 'args'>, extra: { storageCredentials?: StorageCredentials[] } = {}) => {
+        const jarPlatform = new FlinkPlatform({ namespace: NS, partOf: 'log-platform', imageRegistry: 'registry.example.com/logs' });
+        jarPlatform.addApplication(name, {
+          flinkVersion: FlinkVersion.V2_2, checkpointing: false, taskManagerSlots: 1, parallelism: 1, job: JobSource.jar({ ...job, args: [`${name}-run`] }), ...extra,
+        });
+        const chart = writeChart(synthesizeUnit(jarPlatform.unit(name)!), fs.mkdtempSync(path.join(work, `${name}-`)));
+        const install = await h.helm(h4, ['install', name, chart, '-n', NS, ...h.values([]), '--wait', '--timeout', '480s']);
+        assert.equal(install.code, 0, `helm install ${name}:\n${install.out}`);
+        const jid = await h.untilRunning(`${name}-rest`);
+        assert.equal((await h.rest(`${name}-rest`, `/jobs/${jid}`)).name, `${name}-run`, 'the job from the fetched jar, with its arguments');
+        const [jm] = await h.podsOf(`app.kubernetes.io/instance=${name},app.kubernetes.io/component=jobmanager`);
+        const fetchInit = jm.status.initContainerStatuses.find((c: { name: string }) => c.name === FETCH_JAR_INIT_CONTAINER);
+        assert.equal(fetchInit?.state?.terminated?.exitCode, 0, `the fetch init container ran: ${JSON.stringify(fetchInit)}`);
+        assert.equal(jm.spec.initContainers.find((c: { name: string }) => c.name === FETCH_JAR_INIT_CONTAINER).image.replace(/^docker\.io\//, ''), h.images.ops, 'the plain ops image');
+        const log = await h.kubectl(['-n', NS, 'logs', jm.metadata.name, '-c', FETCH_JAR_INIT_CONTAINER]);
+        assert.match(log, new RegExp(`fetched ${job.jarFile!.replace(/\./g, '\\.')} into /opt/flink/artifacts/job\\.jar: \\d+ bytes, sha256 ${jarSha} \\(as expected\\), main class ${MANIFEST_JOB_MAIN.replace(/\./g, '\\.')}`), log);
+      };
       jarInstalled = true;
-      const jarInstall = await h.helm(h4, ['install', JAR_APP, jarChart, '-n', NS, ...h.values([]), '--wait', '--timeout', '480s']);
-      assert.equal(jarInstall.code, 0, `helm install ${JAR_APP}:\n${jarInstall.out}`);
-      const jarJob = await h.untilRunning(`${JAR_APP}-rest`);
-      assert.equal((await h.rest(`${JAR_APP}-rest`, `/jobs/${jarJob}`)).name, `${JAR_APP}-run`, 'the job from the fetched jar, with its arguments');
-      const [jarJm] = await h.podsOf(`app.kubernetes.io/instance=${JAR_APP},app.kubernetes.io/component=jobmanager`);
-      const fetchInit = jarJm.status.initContainerStatuses.find((c: { name: string }) => c.name === FETCH_JAR_INIT_CONTAINER);
-      assert.equal(fetchInit?.state?.terminated?.exitCode, 0, `the fetch init container ran: ${JSON.stringify(fetchInit)}`);
-      const fetchLog = await h.kubectl(['-n', NS, 'logs', jarJm.metadata.name, '-c', FETCH_JAR_INIT_CONTAINER]);
-      assert.match(fetchLog, new RegExp(`fetched s3://${BUCKET}/jobs/manifest-job\\.jar into /opt/flink/artifacts/job\\.jar: \\d+ bytes, sha256 ${jarSha} \\(as expected\\), main class ${MANIFEST_JOB_MAIN.replace(/\./g, '\\.')}`), fetchLog);
+      await installJarApp(JAR_APP, { jarFile: `s3://${BUCKET}/jobs/manifest-job.jar`, jarSha256: jarSha },
+        { storageCredentials: [StorageCredentials.s3({ secretName: 'flink-s3', endpoint: s3.endpoint, pathStyleAccess: true, region: 'us-east-1' })] });
       steps.s3JarInstallToRunningMs = Date.now() - t;
+
+      // 6. the same jar from an https artifact server whose certificate the tests' authority
+      // signed, which the plain ops image does not trust: the authority comes from a Secret
+      // (jarCaSecret), mounted only in the fetch init container
+      await h.helm(h4, ['uninstall', JAR_APP, '-n', NS, '--no-hooks', '--wait', '--timeout', '180s']);
+      jarInstalled = false;
+      t = Date.now();
+      const serverTls = await kafkaTls(path.join(work, 'jars-tls'), ['jars.storage.svc', 'jars.storage.svc.cluster.local']);
+      await h.kubectl(['apply', '-f', '-'], JSON.stringify(jarServerManifests({ namespace: 'storage', service: 'jars', tls: serverTls, image: h.images.ops, files: { 'manifest-job.jar': fs.readFileSync(jar) } })));
+      const served = await h.node.cluster.kubectl(['-n', 'storage', 'wait', '--for=condition=Ready', 'pod/jars-0', '--timeout=180s'], { timeoutMs: 200_000 });
+      assert.equal(served.code, 0, `storage/jars-0 not Ready: ${served.stderr}`);
+      await h.kubectl(['-n', NS, 'create', 'secret', 'generic', 'jars-ca', `--from-file=ca.crt=${serverTls.caFile}`]);
+      httpsInstalled = true;
+      await installJarApp(HTTPS_APP, { jarFile: `https://jars.storage.svc:${JAR_SERVER_PORT}/jobs/manifest-job.jar`, jarSha256: jarSha, jarCaSecret: { secretName: 'jars-ca' } });
+      const serverLog = await h.kubectl(['-n', 'storage', 'logs', 'jars-0']);
+      assert.match(serverLog, /^200 GET \/jobs\/manifest-job\.jar \d+ bytes$/m, serverLog);
+      steps.httpsJarInstallToRunningMs = Date.now() - t;
 
       // moto checks the signature: another secret is refused
       assert.equal(await s3.probe(BUCKET, { ...keys, secretAccessKey: `${keys.secretAccessKey.slice(0, -1)}x` }), 'SignatureDoesNotMatch');
@@ -336,7 +362,8 @@ test(`S3 (moto ${MOTO_VERSION}) as a pod: checkpoints and savepoints of a Flink 
     h.report.s3 = steps;
     if (installed) await h.helm(h4, ['uninstall', APP, '-n', NS, '--no-hooks', '--wait', '--timeout', '180s']);
     if (jarInstalled) await h.helm(h4, ['uninstall', JAR_APP, '-n', NS, '--no-hooks', '--wait', '--timeout', '180s']);
-    await h.node.cluster.kubectl(['-n', NS, 'delete', 'secret', 'flink-s3', 'kafka-ca', '--ignore-not-found'], { timeoutMs: 60_000 });
+    if (httpsInstalled) await h.helm(h4, ['uninstall', HTTPS_APP, '-n', NS, '--no-hooks', '--wait', '--timeout', '180s']);
+    await h.node.cluster.kubectl(['-n', NS, 'delete', 'secret', 'flink-s3', 'kafka-ca', 'jars-ca', '--ignore-not-found'], { timeoutMs: 60_000 });
     await h.node.cluster.kubectl(['-n', NS, 'delete', 'serviceaccount', WORKLOAD_SA, '--ignore-not-found'], { timeoutMs: 60_000 });
     fs.rmSync(work, { recursive: true, force: true });
   }

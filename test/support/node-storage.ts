@@ -232,6 +232,14 @@ export interface ElasticsearchPodOptions {
   proxyImage: string;
 }
 
+/** A server's key and certificate (PKCS12, `server.p12`) and its password (`password`), as a Secret. */
+function tlsSecret(namespace: string, name: string, tls: KafkaTls): Record<string, unknown> {
+  return {
+    apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, type: 'Opaque',
+    data: { 'server.p12': fs.readFileSync(tls.keystoreFile).toString('base64'), password: Buffer.from(tls.keystorePassword).toString('base64') },
+  };
+}
+
 /** The Elasticsearch pod (the node and its TLS proxy), its Service (ELASTICSEARCH_TLS_PORT) and the proxy's Secret, as one List. */
 export function elasticsearchManifests(o: ElasticsearchPodOptions): Record<string, unknown> {
   const labels = { 'app.kubernetes.io/name': 'elasticsearch', 'app.kubernetes.io/instance': o.service };
@@ -239,10 +247,7 @@ export function elasticsearchManifests(o: ElasticsearchPodOptions): Record<strin
     apiVersion: 'v1',
     kind: 'List',
     items: [
-      {
-        apiVersion: 'v1', kind: 'Secret', metadata: { name: `${o.service}-tls`, namespace: o.namespace }, type: 'Opaque',
-        data: { 'server.p12': fs.readFileSync(o.tls.keystoreFile).toString('base64'), password: Buffer.from(o.tls.keystorePassword).toString('base64') },
-      },
+      tlsSecret(o.namespace, `${o.service}-tls`, o.tls),
       {
         apiVersion: 'v1', kind: 'Service', metadata: { name: o.service, namespace: o.namespace, labels },
         spec: { selector: labels, ports: [{ name: 'https', port: ELASTICSEARCH_TLS_PORT, targetPort: ELASTICSEARCH_TLS_PORT }] },
@@ -287,4 +292,82 @@ export async function elasticsearchRequest(h: ChartNode, namespace: string, meth
   const r = await h.node.cluster.kubectl(['-n', namespace, 'exec', 'elasticsearch-0', '-c', 'tls', '--', 'node', '-e', js, p, method, ...(body === undefined ? [] : [JSON.stringify(body)])], { timeoutMs: 120_000 });
   if (r.code !== 0) throw new Error(`Elasticsearch ${method} ${p}: ${r.stderr}`);
   return JSON.parse(r.stdout);
+}
+
+// ---------------------------------------------------------------------------------------------
+// An artifact server over https, with a certificate of the tests' authority
+
+/** The https port of the artifact server and its Service. */
+export const JAR_SERVER_PORT = 8443;
+
+/**
+ * The artifact server (a container of the ops image, its Node): HTTPS on the first argument's port
+ * with the key and certificate of /etc/jars-tls/server.p12 (its password in TLS_PASSWORD); a GET
+ * of any path answers the file of that base name under the second argument's folder, else 404.
+ */
+export const JAR_SERVER_JS = String.raw`
+const fs = require('fs'), https = require('https'), path = require('path');
+const [port, root] = [Number(process.argv[1]), process.argv[2]];
+https.createServer({ pfx: fs.readFileSync('/etc/jars-tls/server.p12'), passphrase: process.env.TLS_PASSWORD }, (req, res) => {
+  const file = path.join(root, path.basename(decodeURIComponent(req.url.split('?')[0])));
+  if (req.method !== 'GET' || !fs.existsSync(file)) { res.writeHead(404); res.end(); console.log('404', req.method, req.url); return; }
+  const data = fs.readFileSync(file);
+  res.writeHead(200, { 'content-type': 'application/java-archive', 'content-length': data.length });
+  res.end(data);
+  console.log('200', req.method, req.url, data.length, 'bytes');
+}).listen(port, '0.0.0.0', () => console.log('serving', root, 'over https on', port));
+`;
+
+export interface JarServerOptions {
+  namespace: string;
+  /** the Service name; the certificate is for <service>.<namespace>.svc */
+  service: string;
+  /** the server's key and certificate (PKCS12, a certificate of the test authority) */
+  tls: KafkaTls;
+  /** the ops image (Node) */
+  image: string;
+  /** files it serves, by name (a ConfigMap's binaryData: each under 1 MiB) */
+  files: Record<string, Buffer>;
+}
+
+/** The artifact server's pod `<service>-0`, its Service, its files' ConfigMap and its key's Secret, as one List. */
+export function jarServerManifests(o: JarServerOptions): Record<string, unknown> {
+  const labels = { 'app.kubernetes.io/name': 'artifact-server', 'app.kubernetes.io/instance': o.service };
+  return {
+    apiVersion: 'v1',
+    kind: 'List',
+    items: [
+      tlsSecret(o.namespace, `${o.service}-tls`, o.tls),
+      {
+        apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${o.service}-files`, namespace: o.namespace },
+        binaryData: Object.fromEntries(Object.entries(o.files).map(([k, v]) => [k, v.toString('base64')])),
+      },
+      {
+        apiVersion: 'v1', kind: 'Service', metadata: { name: o.service, namespace: o.namespace, labels },
+        spec: { selector: labels, ports: [{ name: 'https', port: JAR_SERVER_PORT, targetPort: JAR_SERVER_PORT }] },
+      },
+      {
+        apiVersion: 'v1', kind: 'Pod', metadata: { name: `${o.service}-0`, namespace: o.namespace, labels },
+        spec: {
+          securityContext: RESTRICTED_POD,
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          containers: [{
+            name: 'https', image: o.image, imagePullPolicy: 'Never',
+            command: ['node', '-e', JAR_SERVER_JS, String(JAR_SERVER_PORT), '/srv/files'],
+            env: [{ name: 'TLS_PASSWORD', valueFrom: { secretKeyRef: { name: `${o.service}-tls`, key: 'password' } } }],
+            ports: [{ name: 'https', containerPort: JAR_SERVER_PORT }],
+            readinessProbe: { tcpSocket: { port: JAR_SERVER_PORT }, periodSeconds: 2, failureThreshold: 60 },
+            securityContext: RESTRICTED_CONTAINER,
+            resources: { requests: { cpu: '20m', memory: '64Mi' }, limits: { memory: '128Mi' } },
+            volumeMounts: [{ name: 'tls', mountPath: '/etc/jars-tls', readOnly: true }, { name: 'files', mountPath: '/srv/files', readOnly: true }],
+          }],
+          volumes: [
+            { name: 'tls', secret: { secretName: `${o.service}-tls`, items: [{ key: 'server.p12', path: 'server.p12' }] } },
+            { name: 'files', configMap: { name: `${o.service}-files` } },
+          ],
+        },
+      },
+    ],
+  };
 }

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Duration } from 'cdk8s';
 import { Autoscaling, FlinkPlatform, JobSource, restrictedViolations } from '../../lib';
-import { alignToKeyGroups, averageLoads, AutoscalerSpec, decideParallelism, loadFactors, resourceRequirements, sizeTaskManagers, taskManagersFor, VertexInfo, VertexLoad } from '../../lib/ops/autoscale';
+import { alignParallelism, alignToKeyGroups, averageLoads, AutoscalerSpec, decideParallelism, loadFactors, resourceRequirements, sizeTaskManagers, sourcePartitions, taskManagersFor, VertexInfo, VertexLoad } from '../../lib/ops/autoscale';
 import { operatorResources } from '../../lib/operator/operator-resources';
 import { synthesizeUnit } from '../../lib/synth/synthesize';
 import { planPlatform } from '../../lib/plan';
@@ -68,6 +68,36 @@ test('job autoscaler: a source\'s backlog raises the load of it and of every ver
   assert.match(legacy.lines[0], /no busy time reported .*: kept/);
   const stalled = loadFactors(SPEC, [v('src', 1)], loads({ src: { busy: 0, backPressured: 0, sourceRate: 0, pending: 10 } }));
   assert.equal(stalled.get('src'), 1000, 'a backlog with no rate: as far behind as it gets');
+});
+
+test('job autoscaler: a Kafka source gets no more subtasks than partitions and a divisor of their number; alignment never undoes a scale-down', () => {
+  assert.equal(sourcePartitions([
+    'Source__src.KafkaSourceReader.topic.logs.partition.0.currentOffset',
+    'Source__src.KafkaSourceReader.topic.logs.partition.0.committedOffset',
+    'Source__src.KafkaSourceReader.topic.logs.partition.5.currentOffset',
+    'Source__src.KafkaSourceReader.topic.audit.logs.partition.0.currentOffset',
+    'Source__src.numRecordsOutPerSecond',
+  ]), 3, 'distinct topic/partition pairs (a topic name may hold dots)');
+  assert.equal(sourcePartitions(['Source__gen.numRecordsOutPerSecond']), undefined);
+  const src = (p: number, busy: number, partitions: number) => decideParallelism(SPEC, [v('src', p)], loads({ src: { busy, backPressured: 0, partitions } }));
+  assert.equal(src(1, 1, 6).parallelism.get('src'), 2, 'ceil(1 / 0.7) = 2 divides 6');
+  assert.equal(src(1, 0.95 * 2.5, 6).parallelism.get('src'), 6, 'ceil(2.375 / 0.7) = 4, aligned to 6');
+  assert.match(src(1, 0.95 * 2.5, 6).lines[0], /6 partitions: to 6 \(4 aligned to 6 partitions\)/);
+  assert.equal(src(2, 1, 4).parallelism.get('src'), 4, 'ceil(2 / 0.7) = 3, aligned to 4');
+  assert.equal(src(4, 1, 4).parallelism.get('src'), 4, 'no more subtasks than partitions');
+  assert.match(src(4, 1, 4).lines[0], /kept \(bounds/);
+  assert.equal(src(8, 0.1, 4).parallelism.get('src'), 4, 'more subtasks than partitions: down to the partitions, below the scale-down limit');
+  // the keyed path is unchanged by partitions: a vertex with inputs has none
+  const keyed = decideParallelism(SPEC, [v('src', 2), v('agg', 4, [['src', 'HASH']])], loads({ src: { busy: 0.6, backPressured: 0, partitions: 3 }, agg: { busy: 1, backPressured: 0, partitions: 3 } }));
+  assert.equal(keyed.parallelism.get('agg'), 8, 'key groups, not partitions, for a keyed vertex');
+  // direction: a divisor above the current parallelism would turn a scale-down into a scale-up
+  assert.equal(alignParallelism(5, 6, 8, 8), 5, '8 partitions, at 6, down to 5: 8 would be more; 5 kept unaligned');
+  assert.equal(alignParallelism(3, 6, 8, 8), 4);
+  assert.equal(alignParallelism(3, 2, 8, 8), 4, 'a scale-up rounds up');
+  assert.equal(alignParallelism(3, 2, 3, 8), 3, 'no divisor within reach');
+  assert.equal(alignToKeyGroups(5, 12, 128, 6), 5, 'key groups: the same direction guard');
+  const down = decideParallelism(SPEC, [v('src', 2), v('agg', 6, [['src', 'HASH']])], loads({ src: { busy: 0.6, backPressured: 0 }, agg: { busy: 0.48, backPressured: 0 } }));
+  assert.equal(down.parallelism.get('agg'), 5, `ceil(6 x 0.48 / 0.7) = 5; 8 (the next divisor of 128) would be a scale-up: ${down.lines[1]}`);
 });
 
 test('job autoscaler: window averages, the REST body, TaskManagers for the slots', () => {

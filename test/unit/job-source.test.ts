@@ -54,9 +54,9 @@ test('jar URIs: an https jar is fetched by an init container of the JobManager p
   // The TaskManagers get the jar from the blob server: no fetch there.
   assert.deepEqual(tm(objects, 'audit').initContainers.map((c: any) => c.name), ['flink-config']);
   assert.deepEqual(restrictedViolations(objects), []);
-  // With an entry class the fetch does not ask for a Main-Class; without a sha256 none is passed.
+  // With an entry class the fetch does not ask for a Main-Class; without a sha256 an empty one (not checked), as the chart renders it.
   const plain = jm(app(JobSource.jar({ jarFile: URL, entryClass: 'com.example.Audit' })), 'audit').initContainers[1];
-  assert.deepEqual(plain.args, ['fetch-artifact', '--url', URL, '--dest', `${ARTIFACTS_DIR}/job.jar`]);
+  assert.deepEqual(plain.args, ['fetch-artifact', '--url', URL, '--sha256', '', '--dest', `${ARTIFACTS_DIR}/job.jar`]);
 });
 
 const S3_URI = 's3://jobs-bucket/audit/audit-1.4.0.jar';
@@ -82,7 +82,7 @@ test('jar URIs: an s3 jar is fetched by the same init container, its keys from t
   assert.match(conf, /fs\.s3a\.endpoint\.region: eu-west-1/);
   // AWS itself: no endpoint, virtual-host style, the region's default: no options.
   const aws = jm(synth((s) => new FlinkApplication(s, 'audit', { job: JobSource.jar({ jarFile: S3_URI, entryClass: 'com.example.A' }), checkpointing: false, storageCredentials: s3Creds({}) })), 'audit');
-  assert.deepEqual(aws.initContainers[1].args, ['fetch-artifact', '--url', S3_URI, '--dest', `${ARTIFACTS_DIR}/job.jar`]);
+  assert.deepEqual(aws.initContainers[1].args, ['fetch-artifact', '--url', S3_URI, '--sha256', '', '--dest', `${ARTIFACTS_DIR}/job.jar`]);
   assert.deepEqual(aws.initContainers[1].env, S3_KEYS_ENV);
   // An https jar's fetch gets no keys, even when the cluster has S3 credentials.
   const https = jm(synth((s) => new FlinkApplication(s, 'audit', { job: JobSource.jar({ jarFile: URL }), checkpointing: false, storageCredentials: s3Creds() })), 'audit');
@@ -130,10 +130,45 @@ test('jar URIs: a session job\'s spec carries the jar URI and sha256, and no ent
   }), /^ValidationError: job.jarFile: "local:\/\/\/opt\/flink\/usrlib\/c.jar" is a local:\/\/ jar, which a session job cannot run/);
 });
 
+test('jar URIs: a private authority from a Secret (jarCaSecret) reaches only the container that fetches the jar, read-only, through NODE_EXTRA_CA_CERTS; refused where nothing is fetched', () => {
+  const caEnv = { name: 'NODE_EXTRA_CA_CERTS', value: '/etc/cdk8s-flink/jar-ca/root.pem' };
+  const caMount = { name: 'flink-jar-ca', mountPath: '/etc/cdk8s-flink/jar-ca', readOnly: true };
+  const caVolume = { name: 'flink-jar-ca', secret: { secretName: 'artifacts-ca', items: [{ key: 'root.pem', path: 'root.pem' }] } };
+  const objects = app(JobSource.jar({ jarFile: URL, jarSha256: SHA, jarCaSecret: { secretName: 'artifacts-ca', key: 'root.pem' } }));
+  const pod = jm(objects, 'audit');
+  const fetch = pod.initContainers.find((c: any) => c.name === FETCH_JAR_INIT_CONTAINER);
+  assert.deepEqual(fetch.env, [caEnv]);
+  assert.deepEqual(fetch.volumeMounts, [{ name: 'flink-artifacts', mountPath: ARTIFACTS_DIR }, caMount]);
+  assert.deepEqual(pod.volumes.filter((v: any) => v.name === 'flink-jar-ca'), [caVolume]);
+  for (const c of [...pod.containers, pod.initContainers[0]]) assert.ok(!c.volumeMounts.some((m: any) => m.name === 'flink-jar-ca'), `${c.name} does not mount the authority`);
+  assert.ok(!tm(objects, 'audit').volumes.some((v: any) => v.name === 'flink-jar-ca'), 'nor does the TaskManager pod have it');
+  assert.deepEqual(restrictedViolations(objects), []);
+  // s3: the keys and the authority together; the key defaults to ca.crt
+  const s3 = jm(synth((s) => new FlinkApplication(s, 'audit', { job: JobSource.jar({ jarFile: S3_URI, jarCaSecret: { secretName: 'artifacts-ca' } }), checkpointing: false, storageCredentials: s3Creds() })), 'audit');
+  assert.deepEqual(s3.initContainers[1].env, [...S3_KEYS_ENV, { name: 'NODE_EXTRA_CA_CERTS', value: '/etc/cdk8s-flink/jar-ca/ca.crt' }]);
+  // a session job's submitter has it; its stop hook (REST only) does not
+  const session = synth((s) => {
+    const c = new FlinkSessionCluster(s, 'pool', { checkpointing: false });
+    new FlinkSessionJob(s, 'counts', { cluster: c, job: JobSource.jar({ jarFile: URL, jarCaSecret: { secretName: 'artifacts-ca', key: 'root.pem' } }) });
+  });
+  const submit = session.find((o) => o.kind === 'Job' && o.metadata.name.startsWith('counts-submit-')).spec.template.spec;
+  assert.deepEqual(submit.containers[0].env, [caEnv]);
+  assert.deepEqual(submit.containers[0].volumeMounts.filter((m: any) => m.name === 'flink-jar-ca'), [caMount]);
+  assert.deepEqual(submit.volumes.filter((v: any) => v.name === 'flink-jar-ca'), [caVolume]);
+  assert.deepEqual(restrictedViolations(session), []);
+  // one line each
+  assert.throws(() => JobSource.jar({ jarFile: 'local:///opt/flink/usrlib/a.jar', jarCaSecret: { secretName: 'artifacts-ca' } }),
+    /^ValidationError: job\.jarCaSecret: "artifacts-ca" is set for jarFile "local:\/\/\/opt\/flink\/usrlib\/a\.jar", which is not fetched; expected it with an https:\/\/ or s3:\/\/ jarFile$/);
+  assert.throws(() => JobSource.jar({ entryClass: 'com.example.A', jarCaSecret: { secretName: 'artifacts-ca' } }), /^ValidationError: job\.jarCaSecret: "artifacts-ca" is set for no jarFile;/);
+  assert.throws(() => JobSource.jar({ jarFile: URL, jarCaSecret: { secretName: 'Artifacts_CA' } }), /^ValidationError: job\.jarCaSecret\.secretName: "Artifacts_CA"/);
+  assert.throws(() => JobSource.jar({ jarFile: URL, jarCaSecret: { secretName: 'a', key: 'no/slash' } }), /^ValidationError: job\.jarCaSecret\.key: "no\/slash"/);
+});
+
 test('jar URIs: the charts render as dist/, take the jar URI and sha256 as values (schema-checked), and refuse hostile values', async () => {
   const bin = await ensureHelm(3);
   const p = new FlinkPlatform({ storageBaseDirectory: 's3://b/f', namespace: 'logs' });
   p.addApplication('fetched', { job: JobSource.jar({ jarFile: URL, jarSha256: SHA, args: ['--x'] }) });
+  p.addApplication('trusting', { job: JobSource.jar({ jarFile: URL, jarCaSecret: { secretName: 'artifacts-ca' } }) });
   p.addApplication('in-image', { job: JobSource.jar({ jarFile: 'local:///opt/flink/usrlib/audit.jar' }) });
   const pool = p.addSessionCluster('pool', {});
   p.addSessionJob('counts', { cluster: pool, job: JobSource.jar({ jarFile: URL, jarSha256: SHA }) });
@@ -143,7 +178,7 @@ test('jar URIs: the charts render as dist/, take the jar URI and sha256 as value
   const units = synthesizePlatform(p);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-jar-charts-'));
   try {
-    for (const u of units.filter((x) => ['fetched', 'in-image', 'from-s3'].includes(x.name))) assertRendersDist(bin, u);
+    for (const u of units.filter((x) => ['fetched', 'trusting', 'in-image', 'from-s3'].includes(x.name))) assertRendersDist(bin, u);
     const chart = (name: string) => writeChart(units.find((u) => u.name === name)!, fs.mkdtempSync(path.join(work, 'c-')));
     // The session job's spec as the chart renders it equals dist/'s (the submitter Job's name differs by design: a hook per release).
     const distSpec = find(units.find((u) => u.name === 'counts')!.objects, 'ConfigMap', 'counts-job').data['job.json'];
