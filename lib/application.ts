@@ -388,7 +388,7 @@ export class FlinkApplication extends FlinkCluster {
     // PUT /jobs/:id/resource-requirements exists from Flink 1.18: every line the toolkit supports has it.
     config.set('jobmanager.scheduler', 'adaptive', 'jobAutoscaler');
     return taskManagerController(this, (suffix, component) => this.objectMetadata(suffix, component), {
-      name: this.name, component: 'autoscaler', idPrefix: 'JobAutoscaler', image: j.opsImage, pullPolicy,
+      name: this.name, component: 'autoscaler', idPrefix: 'JobAutoscaler', image: j.opsImage, pullPolicy, events: true,
       args: jobAutoscalerLiteralArgs(j, { restUrl: `http://${this.name}-rest:${PORTS.rest}`, deployment: `${this.name}-taskmanager`, selector: taskManagerSelector(this.name), slots: this.taskManagerSlots }),
     });
   }

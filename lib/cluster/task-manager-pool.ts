@@ -111,10 +111,10 @@ export function taskManagerPool(scope: Construct, md: Metadata, o: { name: strin
  * application's job autoscaler): its ServiceAccount, Role, RoleBinding and Deployment (construct
  * ids `<idPrefix>*`), named `<name>-<component>`. The Role reads and sets the scale of the
  * TaskManager Deployment (by name) and lists and annotates the namespace's pods (the deletion
- * cost that makes a scale-down remove idle TaskManagers); the pod's label lets it call the
- * cluster's REST API through the NetworkPolicy.
+ * cost that makes a scale-down remove idle TaskManagers), and with `events` creates Events; the
+ * pod's label lets it call the cluster's REST API through the NetworkPolicy.
  */
-export function taskManagerController(scope: Construct, md: Metadata, o: { name: string; component: string; idPrefix: string; image: string; pullPolicy: string; args: string[] }): PoolObjects {
+export function taskManagerController(scope: Construct, md: Metadata, o: { name: string; component: string; idPrefix: string; image: string; pullPolicy: string; args: string[]; events?: boolean }): PoolObjects {
   const meta = md(`-${o.component}`, o.component);
   const id = (x: string) => `${o.idPrefix}${x}`;
   const serviceAccount = new k8s.KubeServiceAccount(scope, id('ServiceAccount'), { metadata: meta, automountServiceAccountToken: true });
@@ -125,6 +125,8 @@ export function taskManagerController(scope: Construct, md: Metadata, o: { name:
       { apiGroups: ['apps'], resources: ['deployments/scale'], resourceNames: [`${o.name}-taskmanager`], verbs: ['get', 'patch'] },
       // the pods' deletion cost: the Role cannot name pods whose names the ReplicaSet picks
       { apiGroups: [''], resources: ['pods'], verbs: ['list', 'patch'] },
+      // the Events that record its changes (the job autoscaler's), create only
+      ...(o.events ? [{ apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] }] : []),
     ],
   });
   const roleBinding = new k8s.KubeRoleBinding(scope, id('RoleBinding'), {

@@ -278,6 +278,31 @@ export interface AutoscalerLoopOptions {
   readonly log: (m: string) => void;
 }
 
+/** Records one of the autoscaler's changes; never rejects. */
+export type EventReport = (reason: string, note: string, type?: 'Normal' | 'Warning') => Promise<void>;
+
+/** The controller name the autoscaler's Events carry. */
+export const AUTOSCALER_EVENT_CONTROLLER = 'cdk8s-flink.io/job-autoscaler';
+
+/**
+ * Events regarding the TaskManager Deployment the autoscaler sizes (its uid read once, so that
+ * `kubectl describe deployment` lists them): reason Rescaled, TaskManagersScaled or
+ * ParallelismNotReached. A refused Event is logged once and never stops the loop.
+ */
+export function deploymentEvents(kube: Kube, t: PoolTarget, log: (m: string) => void): EventReport {
+  let uid: Promise<string | undefined> | undefined;
+  let warned = false;
+  return async (reason, note, type = 'Normal') => {
+    try {
+      uid ??= kube.deploymentUid(t.namespace, t.deployment).catch(() => undefined);
+      await kube.createEvent(t.namespace, { name: t.deployment, uid: await uid }, { reason, note, type, action: reason === 'TaskManagersScaled' ? 'Scale' : 'Rescale', controller: AUTOSCALER_EVENT_CONTROLLER });
+    } catch (e) {
+      if (!warned) log(`no Event recorded (${(e as Error).message.split('\n')[0]}); the log keeps every decision`);
+      warned = true;
+    }
+  };
+}
+
 /** The TaskManagers `slots` need, within the range. */
 export function taskManagersFor(t: AutoscalerTaskManagers, slots: number): number {
   return Math.min(t.max, Math.max(t.min, Math.ceil(slots / t.slotsPerTaskManager)));
@@ -293,6 +318,7 @@ export function taskManagersFor(t: AutoscalerTaskManagers, slots: number): numbe
 export async function runAutoscaler(rest: FlinkRest, kube: Kube | undefined, o: AutoscalerLoopOptions): Promise<void> {
   const { spec, log } = o;
   if (o.taskManagers && !kube) throw new OpsError('--deployment needs access to the Kubernetes API (in a pod, or --kubeconfig)');
+  const report: EventReport = o.taskManagers ? deploymentEvents(kube!, o.taskManagers, log) : async () => undefined;
   log(`job autoscaler: target utilization ${spec.targetUtilization} +/- ${spec.utilizationBoundary}, parallelism ${spec.minParallelism}-${spec.maxParallelism}, `
     + `window ${spec.windowMs / 1000} s after ${spec.stabilizationMs / 1000} s of stable running, catch-up ${spec.catchUpMs / 1000} s`
     + (o.taskManagers ? `; sizes ${o.taskManagers.namespace}/${o.taskManagers.deployment} (${o.taskManagers.min}-${o.taskManagers.max} x ${o.taskManagers.slotsPerTaskManager} slots)` : ''));
@@ -325,14 +351,16 @@ export async function runAutoscaler(rest: FlinkRest, kube: Kube | undefined, o: 
         // what the job is declared to run at (its start, or this loop's last decision)
         const requirements = await declaredParallelism(rest, job.jid);
         // the TaskManagers that needs: more at once, idle ones fewer
-        if (o.taskManagers) await sizeTaskManagers(rest, kube!, o.taskManagers, slotsFor(requirements), log);
+        if (o.taskManagers) await sizeTaskManagers(rest, kube!, o.taskManagers, slotsFor(requirements), log, report);
         const running = vertices.map((v) => v.parallelism).join(', ');
         const wanted = vertices.map((v) => requirements.get(v.id) ?? v.parallelism).join(', ');
         let reached = running === wanted || running === acceptedShortfall;
         if (!reached) {
           pendingSince ??= now;
           if (allRunning && now - pendingSince > spec.stabilizationMs + DECLARED_GRACE_MS) {
-            log(`job ${job.jid} runs at parallelism ${running}, not the declared ${wanted}, ${Math.round((now - pendingSince) / 1000)} s on (too few slots?): measuring it as it runs`);
+            const note = `job ${job.jid} runs at parallelism ${running}, not the declared ${wanted}, ${Math.round((now - pendingSince) / 1000)} s on (too few slots?): measuring it as it runs`;
+            log(note);
+            await report('ParallelismNotReached', note, 'Warning');
             acceptedShortfall = running;
             reached = true;
           }
@@ -365,11 +393,15 @@ export async function runAutoscaler(rest: FlinkRest, kube: Kube | undefined, o: 
               if (d.changed) {
                 // the window starts again once the job runs at the new parallelism, after the stabilization time
                 stableSince = undefined;
-                if (o.taskManagers) await sizeTaskManagers(rest, kube!, o.taskManagers, slotsFor(d.parallelism), log);
+                if (o.taskManagers) await sizeTaskManagers(rest, kube!, o.taskManagers, slotsFor(d.parallelism), log, report);
                 await rest.request('PUT', `/jobs/${job.jid}/resource-requirements`, resourceRequirements(d.parallelism));
                 pendingSince = Date.now();
                 acceptedShortfall = undefined;
-                log(`job ${job.jid} declared parallelism ${vertices.map((v) => d.parallelism.get(v.id)).join(', ')} (was ${vertices.map((v) => v.parallelism).join(', ')})`);
+                const declared = `job ${job.jid} declared parallelism ${vertices.map((v) => d.parallelism.get(v.id)).join(', ')} (was ${vertices.map((v) => v.parallelism).join(', ')})`;
+                log(declared);
+                // the vertices that change, with their load, first: the Event's note is short
+                const changedLines = vertices.map((v, i) => (d.parallelism.get(v.id) !== v.parallelism ? d.lines[i] : undefined)).filter((x): x is string => x !== undefined);
+                await report('Rescaled', `${declared}: ${changedLines.join('; ')}`);
               }
             } else {
               const missing = vertices.filter((v) => !samples.some((s) => s.loads.has(v.id))).map((v) => v.name.slice(0, 40));
@@ -401,13 +433,15 @@ export async function declaredParallelism(rest: FlinkRest, jobId: string): Promi
  * TaskManagers with no slot in use (their pods get the deletion cost of their slots in use first,
  * so the ReplicaSet removes idle ones and never a running task).
  */
-export async function sizeTaskManagers(rest: FlinkRest, kube: Kube, t: AutoscalerTaskManagers, slots: number, log: (m: string) => void): Promise<void> {
+export async function sizeTaskManagers(rest: FlinkRest, kube: Kube, t: AutoscalerTaskManagers, slots: number, log: (m: string) => void, report: EventReport = async () => undefined): Promise<void> {
   const now = await kube.getScale(t.namespace, t.deployment);
   const want = taskManagersFor(t, slots);
   if (want === now) return;
   if (want > now) {
     await kube.setScale(t.namespace, t.deployment, want);
-    log(`${t.deployment}: ${now} -> ${want} TaskManager(s) for ${slots} slot(s)`);
+    const note = `${t.deployment}: ${now} -> ${want} TaskManager(s) for ${slots} slot(s)`;
+    log(note);
+    await report('TaskManagersScaled', note);
     return;
   }
   const tms = await readTaskManagers(rest);
@@ -415,5 +449,7 @@ export async function sizeTaskManagers(rest: FlinkRest, kube: Kube, t: Autoscale
   if (removable === 0) return;
   await markDeletionCosts(kube, t, tms);
   await kube.setScale(t.namespace, t.deployment, now - removable);
-  log(`${t.deployment}: ${now} -> ${now - removable} TaskManager(s) for ${slots} slot(s): ${removable} idle removed`);
+  const note = `${t.deployment}: ${now} -> ${now - removable} TaskManager(s) for ${slots} slot(s): ${removable} idle removed`;
+  log(note);
+  await report('TaskManagersScaled', note);
 }

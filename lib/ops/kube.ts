@@ -1,3 +1,4 @@
+import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as https from 'https';
 import * as YAML from 'yaml';
@@ -111,6 +112,32 @@ export class Kube {
   public async setScale(namespace: string, deployment: string, replicas: number): Promise<void> {
     const r = await this.request<any>('PATCH', `/apis/apps/v1/namespaces/${namespace}/deployments/${deployment}/scale`, { spec: { replicas } }, 'application/merge-patch+json');
     if (r.status !== 200) throw new OpsError(`scaling Deployment ${namespace}/${deployment} to ${replicas} failed: ${r.status} ${r.body?.message ?? ''}`.trim());
+  }
+
+  /** A Deployment's uid (from its scale subresource, which carries the Deployment's metadata). */
+  public async deploymentUid(namespace: string, deployment: string): Promise<string | undefined> {
+    const r = await this.request<any>('GET', `/apis/apps/v1/namespaces/${namespace}/deployments/${deployment}/scale`);
+    return r.status === 200 ? r.body.metadata?.uid : undefined;
+  }
+
+  /**
+   * Records an Event (events.k8s.io/v1) regarding a Deployment, as `kubectl describe deployment`
+   * and `kubectl get events` show it; the note is cut to the API's 1 KB.
+   */
+  public async createEvent(namespace: string, regarding: { name: string; uid?: string }, e: { reason: string; action: string; note: string; type: 'Normal' | 'Warning'; controller: string }): Promise<void> {
+    const now = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+    const r = await this.request<any>('POST', `/apis/events.k8s.io/v1/namespaces/${namespace}/events`, {
+      apiVersion: 'events.k8s.io/v1', kind: 'Event',
+      // named as Kubernetes names its own: <object>.<unique hex>
+      metadata: { name: `${regarding.name}.${Date.now().toString(16)}${randomBytes(3).toString('hex')}`, namespace },
+      eventTime: now,
+      reportingController: e.controller,
+      reportingInstance: `${e.controller}-${process.env.HOSTNAME ?? 'local'}`.slice(0, 128),
+      action: e.action, reason: e.reason, type: e.type,
+      note: e.note.length > 1024 ? `${e.note.slice(0, 1021)}...` : e.note,
+      regarding: { apiVersion: 'apps/v1', kind: 'Deployment', namespace, name: regarding.name, ...(regarding.uid ? { uid: regarding.uid } : {}) },
+    });
+    if (r.status !== 201 && r.status !== 200) throw new OpsError(`recording an Event for Deployment ${namespace}/${regarding.name} failed: ${r.status} ${r.body?.message ?? ''}`.trim());
   }
 
   /** The pods a label selector picks: name, IP and annotations. */

@@ -14,6 +14,8 @@ import * as path from 'path';
 import { Duration } from 'cdk8s';
 import { Autoscaling, AutoscalingMetric, FlinkPlatform, JobSource, MetricResource, restrictedViolations, ScalingPolicyType } from '../../lib';
 import { operatorResources } from '../../lib/operator/operator-resources';
+import { AUTOSCALER_EVENT_CONTROLLER, deploymentEvents } from '../../lib/ops/autoscale';
+import { Kube } from '../../lib/ops/kube';
 import { synthesizePlatform, SynthesizedUnit } from '../../lib/synth/synthesize';
 import { ControlPlane, startControlPlane } from '../support/control-plane';
 import { assertRendersDist, find, render, renderError, writeChart } from '../support/helm-chart';
@@ -152,4 +154,22 @@ test('job autoscaler chart: default values render dist/; values set its range, t
   for (const kind of ['serviceaccount', 'role.rbac.authorization.k8s.io', 'rolebinding.rbac.authorization.k8s.io', 'deployment.apps']) {
     assert.match(r.stdout, new RegExp(`${kind.replace(/\./g, '\\.')}/vertex-scaled-autoscaler created \\(server dry run\\)`));
   }
+
+  // Its Events, recorded by the operations tool's client: its Role may create them (and no more of
+  // them), and `kubectl describe deployment` finds them by the TaskManager Deployment's uid.
+  const moved = own.map((o) => ({ ...o, metadata: { ...o.metadata, namespace: 'jobscaled' }, ...(o.subjects ? { subjects: o.subjects.map((x: any) => ({ ...x, namespace: 'jobscaled' })) } : {}) }));
+  const created = await cp.kubectl(['create', '-n', 'jobscaled', '-f', '-'], { input: moved.map((o) => JSON.stringify(o)).join('\n') });
+  assert.equal(created.code, 0, created.stderr);
+  const canI = async (verb: string) => (await cp!.kubectl(['auth', 'can-i', verb, 'events.events.k8s.io', '-n', 'jobscaled', '--as=system:serviceaccount:jobscaled:vertex-scaled-autoscaler'])).stdout.trim();
+  assert.deepEqual([await canI('create'), await canI('list'), await canI('delete')], ['yes', 'no', 'no']);
+  const logs: string[] = [];
+  const report = deploymentEvents(Kube.fromKubeconfig(cp.kubeconfig), { namespace: 'jobscaled', deployment: 'vertex-scaled-taskmanager', selector: 'x' }, (m) => logs.push(m));
+  await report('Rescaled', 'job j declared parallelism 4, 4 (was 2, 2): Source: logs: load 1.20 (busy 0.95, catch-up x1.26) at parallelism 2: to 4');
+  await report('ParallelismNotReached', 'job j runs at parallelism 2, not the declared 4 (too few slots?)', 'Warning');
+  assert.deepEqual(logs, [], 'both Events accepted');
+  const uid = JSON.parse((await cp.kubectl(['get', 'deployment', 'vertex-scaled-taskmanager', '-n', 'jobscaled', '-o', 'json'])).stdout).metadata.uid;
+  const events = JSON.parse((await cp.kubectl(['get', 'events', '-n', 'jobscaled', '--field-selector', 'involvedObject.kind=Deployment,involvedObject.name=vertex-scaled-taskmanager', '-o', 'json'])).stdout).items as any[];
+  assert.deepEqual(events.filter((e) => e.reason !== 'ScalingReplicaSet').map((e) => [e.reason, e.type, e.involvedObject.kind, e.involvedObject.uid, e.reportingComponent]).sort(),
+    [['ParallelismNotReached', 'Warning', 'Deployment', uid, AUTOSCALER_EVENT_CONTROLLER], ['Rescaled', 'Normal', 'Deployment', uid, AUTOSCALER_EVENT_CONTROLLER]]);
+  assert.match((await cp.kubectl(['describe', 'deployment', 'vertex-scaled-taskmanager', '-n', 'jobscaled'])).stdout, /Rescaled .*job j declared parallelism 4, 4 \(was 2, 2\)/);
 });

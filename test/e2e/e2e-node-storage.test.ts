@@ -790,6 +790,11 @@ test('the job autoscaler as pods: an idle Kafka job declared at parallelism 4 ge
       assert.ok(declared && declared[1].split(', ').every((x) => x === '2') && declared[2].split(', ').every((x) => x === '4'), `every vertex declared from 4 to 2:\n${log}`);
       assert.match(log, new RegExp(`${TM}: 1 -> 2 TaskManager\\(s\\) for 4 slot\\(s\\)`), log);
       assert.match(log, new RegExp(`${TM}: 2 -> 1 TaskManager\\(s\\) for 2 slot\\(s\\): 1 idle removed`), log);
+      // the same changes as Events regarding the TaskManager Deployment (its Role may create them)
+      const events = (JSON.parse(await h.kubectl(['-n', NS, 'get', 'events', '--field-selector', `involvedObject.kind=Deployment,involvedObject.name=${TM}`, '-o', 'json'])).items as any[])
+        .filter((e) => e.reportingComponent === 'cdk8s-flink.io/job-autoscaler').map((e) => `${e.reason}: ${e.message}`);
+      assert.ok(events.some((e) => /^Rescaled: job \w+ declared parallelism 2, 2 \(was 4, 4\)/.test(e)), `the rescale as an Event:\n${events.join('\n')}`);
+      assert.ok(events.includes(`TaskManagersScaled: ${TM}: 1 -> 2 TaskManager(s) for 4 slot(s)`) && events.includes(`TaskManagersScaled: ${TM}: 2 -> 1 TaskManager(s) for 2 slot(s): 1 idle removed`), `both TaskManager changes as Events:\n${events.join('\n')}`);
       const cps = await h.rest(REST, `/jobs/${jid}/checkpoints`);
       assert.ok(cps.latest?.restored && cps.latest.restored.id >= cpBefore && /^hdfs:/.test(cps.latest.restored.external_path), `restored from a checkpoint on HDFS at or after ${cpBefore}: ${JSON.stringify(cps.latest?.restored)}`);
       // the remaining TaskManager runs the job: the removed one was idle

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Duration } from 'cdk8s';
 import { Autoscaling, FlinkPlatform, JobSource, restrictedViolations } from '../../lib';
-import { alignParallelism, alignToKeyGroups, averageLoads, AutoscalerSpec, decideParallelism, loadFactors, resourceRequirements, sizeTaskManagers, sourcePartitions, taskManagersFor, VertexInfo, VertexLoad } from '../../lib/ops/autoscale';
+import { alignParallelism, alignToKeyGroups, averageLoads, AUTOSCALER_EVENT_CONTROLLER, AutoscalerSpec, decideParallelism, deploymentEvents, loadFactors, resourceRequirements, sizeTaskManagers, sourcePartitions, taskManagersFor, VertexInfo, VertexLoad } from '../../lib/ops/autoscale';
 import { operatorResources } from '../../lib/operator/operator-resources';
 import { synthesizeUnit } from '../../lib/synth/synthesize';
 import { planPlatform } from '../../lib/plan';
@@ -143,7 +143,11 @@ test('jobAutoscaler synthesizes the adaptive scheduler, the autoscaler Deploymen
     '--catch-up', '300s', '--window', '180s', '--stabilization', '120s', '--interval', '10s', '--min-task-managers', '1', '--max-task-managers', '4',
   ]);
   assert.deepEqual(restrictedViolations([dep]), []);
-  assert.deepEqual(find('Role', 'hot-path-autoscaler').rules[0], { apiGroups: ['apps'], resources: ['deployments/scale'], resourceNames: ['hot-path-taskmanager'], verbs: ['get', 'patch'] });
+  assert.deepEqual(find('Role', 'hot-path-autoscaler').rules, [
+    { apiGroups: ['apps'], resources: ['deployments/scale'], resourceNames: ['hot-path-taskmanager'], verbs: ['get', 'patch'] },
+    { apiGroups: [''], resources: ['pods'], verbs: ['list', 'patch'] },
+    { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },
+  ]);
   const np = find('NetworkPolicy', 'hot-path');
   const restPeers = JSON.stringify(np.spec.ingress[1].from);
   assert.match(restPeers, /"app.kubernetes.io\/component":"autoscaler"/, 'the autoscaler may call the REST API');
@@ -211,7 +215,34 @@ test('job autoscaler: TaskManagers are raised at once and lowered only by idle o
   free = [0, 0];
   await sizeTaskManagers(rest as any, kube as any, t, 2, () => undefined);
   assert.deepEqual(calls, []);
-  // raised at once, within max
-  await sizeTaskManagers(rest as any, kube as any, t, 20, () => undefined);
+  // raised at once, within max; each change recorded as an Event
+  const reported: string[] = [];
+  await sizeTaskManagers(rest as any, kube as any, t, 20, () => undefined, async (reason, note) => { reported.push(`${reason}: ${note}`); });
   assert.deepEqual(calls, ['scale 4']);
+  assert.deepEqual(reported, ['TaskManagersScaled: d: 2 -> 4 TaskManager(s) for 20 slot(s)']);
+});
+
+test('job autoscaler: its Events regard the TaskManager Deployment (by uid, read once); a refused Event is logged once and never stops it', async () => {
+  const posted: any[] = [];
+  let refuse = false;
+  let uidReads = 0;
+  const kube = {
+    deploymentUid: async () => { uidReads++; return 'uid-1'; },
+    createEvent: async (ns: string, regarding: unknown, e: unknown) => {
+      if (refuse) throw new Error('recording an Event for Deployment logs/d failed: 403 forbidden');
+      posted.push({ ns, regarding, e });
+    },
+  };
+  const logs: string[] = [];
+  const report = deploymentEvents(kube as any, { namespace: 'logs', deployment: 'd', selector: 's' }, (m) => logs.push(m));
+  await report('Rescaled', 'job j declared parallelism 4 (was 2)');
+  await report('ParallelismNotReached', 'job j runs at 2, not the declared 4', 'Warning');
+  assert.equal(uidReads, 1);
+  assert.deepEqual(posted[0], { ns: 'logs', regarding: { name: 'd', uid: 'uid-1' }, e: { reason: 'Rescaled', note: 'job j declared parallelism 4 (was 2)', type: 'Normal', action: 'Rescale', controller: AUTOSCALER_EVENT_CONTROLLER } });
+  assert.equal(posted[1].e.type, 'Warning');
+  refuse = true;
+  await report('Rescaled', 'x');
+  await report('Rescaled', 'y');
+  assert.equal(logs.length, 1);
+  assert.match(logs[0], /^no Event recorded \(recording an Event for Deployment logs\/d failed: 403 forbidden\); the log keeps every decision$/);
 });
