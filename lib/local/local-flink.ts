@@ -39,16 +39,27 @@ export interface RunClusterOptions {
   readonly mounts?: Record<string, string>;
 }
 
+/**
+ * Free ports for a local cluster's REST API, RPC, blob server and JobManager reporter, and the
+ * properties that bind every address and port of it to the loopback.
+ */
+export async function loopbackPorts(): Promise<{ restPort: number; jmProm: number; loopback: Record<string, string | number> }> {
+  const [restPort, rpcPort, blobPort, jmProm] = await freePorts(4);
+  return {
+    restPort, jmProm,
+    loopback: {
+      'jobmanager.rpc.address': '127.0.0.1', 'jobmanager.bind-host': '127.0.0.1', 'rest.address': '127.0.0.1',
+      'rest.bind-address': '127.0.0.1', 'taskmanager.host': '127.0.0.1', 'taskmanager.bind-host': '127.0.0.1',
+      'rest.port': restPort, 'jobmanager.rpc.port': rpcPort, 'blob.server.port': blobPort,
+    },
+  };
+}
+
 export async function runCluster(objects: any[], name: string, work: string, home: string, opts: RunClusterOptions = {}): Promise<RunningCluster> {
   let local = localCluster(objects, name, work, undefined, opts.mounts);
   const detached = opts.detached ?? false;
   const extra = opts.properties ?? {};
-  const [restPort, rpcPort, blobPort, jmProm] = await freePorts(4);
-  const loopback = {
-    'jobmanager.rpc.address': '127.0.0.1', 'jobmanager.bind-host': '127.0.0.1', 'rest.address': '127.0.0.1',
-    'rest.bind-address': '127.0.0.1', 'taskmanager.host': '127.0.0.1', 'taskmanager.bind-host': '127.0.0.1',
-    'rest.port': restPort, 'jobmanager.rpc.port': rpcPort, 'blob.server.port': blobPort,
-  };
+  const { restPort, jmProm, loopback } = await loopbackPorts();
   const procs: FlinkProcess[] = [];
   let generation = 0;
   const startJm = async () => {

@@ -19,6 +19,7 @@ import { stringify } from 'yaml';
 import { prometheusScrapeConfig } from '../../lib/monitoring';
 import { localCluster, LocalCluster } from './container-local';
 import { FlinkProcess, freePort, freePorts, ManagedProcess, restGet, spawnManaged, startJobManager, startTaskManager, waitFor } from './flink-proc';
+import { loopbackPorts } from './local-flink';
 import { ensurePrometheus } from './tools';
 
 /** One process Prometheus scrapes, as the pod it stands for. */
@@ -50,12 +51,7 @@ export interface ScrapedFlink {
 /** Runs the cluster `name` of the synthesized objects as local processes with their reporters on free ports. */
 export async function startScrapedFlink(objects: any[], name: string, work: string, home: string): Promise<ScrapedFlink> {
   const local = localCluster(objects, name, work);
-  const [restPort, rpcPort, blobPort, jmProm] = await freePorts(4);
-  const loopback = {
-    'jobmanager.rpc.address': '127.0.0.1', 'jobmanager.bind-host': '127.0.0.1', 'rest.address': '127.0.0.1',
-    'rest.bind-address': '127.0.0.1', 'taskmanager.host': '127.0.0.1', 'taskmanager.bind-host': '127.0.0.1',
-    'rest.port': restPort, 'jobmanager.rpc.port': rpcPort, 'blob.server.port': blobPort,
-  };
+  const { restPort, jmProm, loopback } = await loopbackPorts();
   const procs: FlinkProcess[] = [];
   const killed = new Set<FlinkProcess>();
   const stopAll = () => Promise.all(procs.map((p) => p.stop(15_000)));
