@@ -734,7 +734,7 @@ test(`a Python job as pods: JobSource.python on an image with python3 and apache
   }
 });
 
-test('the job autoscaler as pods: an idle Kafka job declared at parallelism 4 gets its two TaskManagers from the autoscaler, then both its vertices are scaled down in place (same job id, from a checkpoint on HDFS), and the TaskManager Flink leaves idle is removed, not a busy one; helm 4, restricted', { timeout: 20 * 60_000 }, async (t0) => {
+test('the job autoscaler as pods: an idle Kafka job declared at parallelism 4 gets its two TaskManagers from the autoscaler, then both its vertices are scaled down in place (same job id, from a checkpoint on HDFS), and the TaskManager Flink leaves idle is removed, not a busy one; then a backlog scales the source back to the topic\'s 4 partitions on two TaskManagers, and the job reads it to its end; helm 4, restricted', { timeout: 20 * 60_000 }, async (t0) => {
   const h4 = await ensureHelm(4);
   const APP = 'vertex-scaled';
   const REST = `${APP}-rest`;
@@ -755,13 +755,19 @@ test('the job autoscaler as pods: an idle Kafka job declared at parallelism 4 ge
         // an idle topic: the Kafka source (FLIP-27, busy time reported) and the keyed count idle
         job: JobSource.pipeline(new LogPipeline({
           source: { ...kafka, topic: SOURCE, groupId: `flink-${APP}`, fields: APP_LOG },
+          // always true, and costly: a SHA-512 over about 200 KB per record, so that the source
+          // reads slower (about 1,000 records/s per subtask here) than the test's producer writes
+          filters: ['CHAR_LENGTH(SHA512(REPEAT(message, 20000))) = 128'],
           countPerKey: { key: 'service' },
           sinks: [Sink.kafka({ ...kafka, topic: `${SOURCE}.counted`, deliveryGuarantee: DeliveryGuarantee.AT_LEAST_ONCE })],
         })),
         parallelism: 4,
         taskManagerSlots: 2,
         checkpointInterval: Duration.seconds(5),
-        jobAutoscaler: { minParallelism: 2, maxParallelism: 4, maxScaleDown: 50, stabilization: Duration.seconds(10), metricsWindow: Duration.seconds(20), interval: Duration.seconds(5) },
+        jobAutoscaler: {
+          minParallelism: 2, maxParallelism: 4, maxScaleDown: 50, catchUp: Duration.seconds(30),
+          stabilization: Duration.seconds(10), metricsWindow: Duration.seconds(20), interval: Duration.seconds(5),
+        },
       });
       const unit = synthesizeUnit(platform.unit(APP)!);
       const chart = writeChart(unit, fs.mkdtempSync(path.join(work, 'chart-')));
@@ -806,6 +812,31 @@ test('the job autoscaler as pods: an idle Kafka job declared at parallelism 4 ge
       assert.deepEqual((await h.jobStates(REST)).jobs.map((j) => j.jid), [jid], 'one job, the same job id');
       const pod = (await h.podsOf(`app.kubernetes.io/instance=${APP},app.kubernetes.io/component=autoscaler`))[0];
       assert.equal(pod.metadata.labels['cdk8s-flink/rest-client'], APP);
+
+      // Under load: a backlog in the topic keeps the source busy; the autoscaler raises the source
+      // to the topic's 4 partitions (a divisor of them, no more), the TaskManagers first (1 -> 2),
+      // and the job reads the backlog to its end.
+      t = Date.now();
+      const BACKLOG = 150_000;
+      assert.match(await h.client('kafka-produce-autoscale', ['produce-app', SOURCE, String(BACKLOG)]), new RegExp(`produced ${BACKLOG}`));
+      steps.produceBacklogMs = Date.now() - t;
+      await until('the source scaled up under the backlog, the job RUNNING at it on two TaskManagers', 300_000, async () => {
+        const v = await parallelism(jid);
+        return v[0].parallelism === 4 && v.every((x) => x.status === 'RUNNING') && (await replicas()) === 2;
+      });
+      steps.backlogToScaledUpMs = Date.now() - t;
+      const upLog = await h.kubectl(['-n', NS, 'logs', `deployment/${APP}-autoscaler`]);
+      const up = [...upLog.matchAll(/declared parallelism ([\d, ]+) \(was ([\d, ]+)\)/g)].pop();
+      assert.ok(up && up[1].split(', ')[0] === '4' && up[2].split(', ')[0] === '2', `the source declared from 2 to 4:\n${upLog}`);
+      const decision = upLog.split('\n').filter((l) => /Source: .*at parallelism 2, 4 partitions: to 4/.test(l)).pop();
+      assert.ok(decision, `the source's decision, reading 4 partitions:\n${upLog}`);
+      const load = /load ([\d.]+) \(busy ([\d.]+), catch-up x([\d.]+)/.exec(decision!)!;
+      assert.ok(Number(load[1]) > 0.9, `the source's load above the band: ${decision}`);
+      t0.diagnostic(`under load: ${decision}`);
+      assert.equal([...upLog.matchAll(new RegExp(`${TM}: 1 -> 2 TaskManager\\(s\\) for 4 slot\\(s\\)`, 'g'))].length, 2, `the TaskManagers raised again before the rescale:\n${upLog}`);
+      assert.match(await h.client('kafka-committed-autoscale', ['committed', SOURCE, `flink-${APP}`, String(BACKLOG)]), new RegExp(`committed ${BACKLOG}`));
+      steps.backlogReadMs = Date.now() - t;
+      assert.deepEqual((await h.jobStates(REST)).jobs.map((j) => j.jid), [jid], 'still one job, the same job id');
       const un = await h.helm(h4, ['uninstall', APP, '-n', NS, '--wait', '--timeout', '300s']);
       assert.equal(un.code, 0, `helm uninstall ${APP}:\n${un.out}`);
       installed = false;
