@@ -10,7 +10,7 @@ import { flinkDuration } from './config/units';
 import { checkInt, checkUri, ValidationError } from './errors';
 import { ARTIFACTS_DIR, checkImage, FETCH_JAR_INIT_CONTAINER, FlinkCluster, FlinkClusterProps } from './cluster/flink-cluster';
 import { EnvValue, ImagePullPolicy } from './cluster/options';
-import { BoundJob, checkEnvReferences, checkJobId, checkParallelism, jarCaTrust, JobSource } from './job-source';
+import { BoundJob, checkEnvReferences, checkJobId, checkParallelism, jarCaTrust, jarFetchEnv, JobSource } from './job-source';
 import { FlinkVersion } from './config/flink-version';
 import { AUTOSCALER_PARALLELISM_RANGE, LAST_STATE_NEEDS_HA_CHECKPOINTS, PARALLELISM_WITHIN_AUTOSCALING, PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY, SPARE_SLOTS_HOLD_THE_JOB } from './rules/guards';
 import { PACKAGE_VERSION } from './version';
@@ -421,7 +421,7 @@ export const FETCHED_JAR = `${ARTIFACTS_DIR}/job.jar`;
 function fetchJarContainer(bound: BoundJob, opsImage: string, pullPolicy: ImagePullPolicy, s3?: { env: Record<string, EnvValue>; args: string[] }): Record<string, unknown> {
   const jar = bound.jar!;
   const ca = jar.ca ? jarCaTrust(jar.ca) : undefined;
-  const env = [...(s3 ? Object.keys(s3.env).sort().map((k) => s3.env[k]._toEnvVar(k)) : []), ...(ca ? [ca.env] : [])];
+  const env = jarFetchEnv(jar, s3);
   return {
     name: FETCH_JAR_INIT_CONTAINER,
     image: opsImage,

@@ -62,6 +62,17 @@ export function jarCaTrust(ca: { readonly secretName: string; readonly key: stri
   };
 }
 
+/**
+ * The environment of the container that fetches a jar: the S3 keys it signs with (sorted by
+ * name), then its private authority's NODE_EXTRA_CA_CERTS.
+ */
+export function jarFetchEnv(jar: JarLocation | undefined, s3?: { env: Record<string, EnvValue> }): Array<Record<string, unknown>> {
+  return [
+    ...(s3 ? Object.keys(s3.env).sort().map((k) => s3.env[k]._toEnvVar(k)) : []),
+    ...(jar?.ca ? [jarCaTrust(jar.ca).env] : []),
+  ];
+}
+
 /** A certificate authority in a key of a Secret (JarJobOptions.jarCaSecret). */
 export interface JarCaSecret {
   readonly secretName: string;

@@ -13,7 +13,7 @@ import { restrictedSecurityContext } from './cluster/pod-customization';
 import { PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY } from './rules/guards';
 import { REST_CLIENT_LABEL } from './cluster/network-policy';
 import { checkInt, checkLabels, checkName, checkUri, ValidationError } from './errors';
-import { BoundJob, checkJobId, checkParallelism, jarCaTrust, JobSource } from './job-source';
+import { BoundJob, checkJobId, checkParallelism, jarCaTrust, jarFetchEnv, JobSource } from './job-source';
 import { checkImageServes, RuntimeImage, StorageCredentials } from './runtime-image';
 import { PACKAGE_VERSION } from './version';
 import { OPS_UID, PoolObjects, ResolvedPool, resolvePool, TaskManagerPoolProps, taskManagerPool } from './cluster/task-manager-pool';
@@ -261,7 +261,7 @@ export class FlinkSessionJob extends Construct {
     const sa = new kplus.ServiceAccount(this, 'Submitter', { metadata: md(`${this.name}-submitter`), automountToken: false });
     const submitArgs = ['submit', '--spec', `${SUBMIT_SPEC_DIR}/job.json`, '--timeout', `${Math.max(10, timeoutS - 30)}s`, ...(s3?.args ?? [])];
     const ca = bound.jar?.ca ? jarCaTrust(bound.jar.ca) : undefined;
-    const envVars = [...(s3 ? Object.keys(s3.env).sort().map((k) => s3.env[k]._toEnvVar(k) as unknown as k8s.EnvVar) : []), ...(ca ? [ca.env] : [])];
+    const envVars = jarFetchEnv(bound.jar, s3) as unknown as k8s.EnvVar[];
     const submitEnv = envVars.length ? envVars : undefined;
     const hash = createHash('sha256').update(JSON.stringify(submitEnv ? [data, opsImage, submitArgs, submitEnv, ...(ca ? [ca.volume] : [])] : [data, opsImage])).digest('hex').slice(0, 8);
 

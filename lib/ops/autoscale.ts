@@ -166,7 +166,7 @@ export function decideParallelism(spec: AutoscalerSpec, vertices: readonly Verte
       continue;
     }
     // a source reads no more partitions than there are: more subtasks would idle
-    const partitions = v.inputs.length === 0 ? loads.get(v.id)?.partitions : undefined;
+    const partitions = v.inputs.length === 0 ? l?.partitions : undefined;
     const upper = Math.min(spec.maxParallelism, v.maxParallelism, partitions ?? Infinity);
     const floor = Math.max(spec.minParallelism, Math.ceil(v.parallelism * (1 - spec.maxScaleDown)));
     const wanted = Math.min(upper, Math.max(floor, Math.ceil(v.parallelism * u / spec.targetUtilization)));

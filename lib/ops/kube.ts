@@ -102,11 +102,16 @@ export class Kube {
     return true;
   }
 
-  /** A Deployment's replicas, from its scale subresource. */
-  public async getScale(namespace: string, deployment: string): Promise<number> {
+  /** A Deployment's scale subresource (its replicas, and the Deployment's own metadata). */
+  private async readScale(namespace: string, deployment: string): Promise<any> {
     const r = await this.request<any>('GET', `/apis/apps/v1/namespaces/${namespace}/deployments/${deployment}/scale`);
     if (r.status !== 200) throw new OpsError(`reading the scale of Deployment ${namespace}/${deployment} failed: ${r.status} ${r.body?.message ?? ''}`.trim());
-    return r.body.spec?.replicas ?? 0;
+    return r.body;
+  }
+
+  /** A Deployment's replicas, from its scale subresource. */
+  public async getScale(namespace: string, deployment: string): Promise<number> {
+    return (await this.readScale(namespace, deployment)).spec?.replicas ?? 0;
   }
 
   public async setScale(namespace: string, deployment: string, replicas: number): Promise<void> {
@@ -114,10 +119,9 @@ export class Kube {
     if (r.status !== 200) throw new OpsError(`scaling Deployment ${namespace}/${deployment} to ${replicas} failed: ${r.status} ${r.body?.message ?? ''}`.trim());
   }
 
-  /** A Deployment's uid (from its scale subresource, which carries the Deployment's metadata). */
+  /** A Deployment's uid (its scale subresource carries the Deployment's metadata). */
   public async deploymentUid(namespace: string, deployment: string): Promise<string | undefined> {
-    const r = await this.request<any>('GET', `/apis/apps/v1/namespaces/${namespace}/deployments/${deployment}/scale`);
-    return r.status === 200 ? r.body.metadata?.uid : undefined;
+    return (await this.readScale(namespace, deployment)).metadata?.uid;
   }
 
   /**

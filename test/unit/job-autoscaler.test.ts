@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Duration } from 'cdk8s';
 import { Autoscaling, FlinkPlatform, JobSource, restrictedViolations } from '../../lib';
-import { alignParallelism, alignToKeyGroups, averageLoads, AUTOSCALER_EVENT_CONTROLLER, AutoscalerSpec, decideParallelism, deploymentEvents, loadFactors, resourceRequirements, sizeTaskManagers, sourcePartitions, taskManagersFor, VertexInfo, VertexLoad } from '../../lib/ops/autoscale';
+import { alignParallelism, alignToKeyGroups, averageLoads, AUTOSCALER_EVENT_CONTROLLER, AutoscalerSpec, decideParallelism, deploymentEvents, MetricIdCache, sampleVertex, loadFactors, resourceRequirements, sizeTaskManagers, sourcePartitions, taskManagersFor, VertexInfo, VertexLoad } from '../../lib/ops/autoscale';
 import { operatorResources } from '../../lib/operator/operator-resources';
 import { synthesizeUnit } from '../../lib/synth/synthesize';
 import { planPlatform } from '../../lib/plan';
@@ -98,6 +98,30 @@ test('job autoscaler: a Kafka source gets no more subtasks than partitions and a
   assert.equal(alignToKeyGroups(5, 12, 128, 6), 5, 'key groups: the same direction guard');
   const down = decideParallelism(SPEC, [v('src', 2), v('agg', 6, [['src', 'HASH']])], loads({ src: { busy: 0.6, backPressured: 0 }, agg: { busy: 0.48, backPressured: 0 } }));
   assert.equal(down.parallelism.get('agg'), 5, `ceil(6 x 0.48 / 0.7) = 5; 8 (the next divisor of 128) would be a scale-up: ${down.lines[1]}`);
+});
+
+test('job autoscaler: a source vertex\'s metric list is read again after a minute, so partitions and pending records a reader registers later are found', async () => {
+  let listed = ['Source__src.numRecordsOutPerSecond'];
+  let listings = 0;
+  const rest = {
+    request: async (_method: string, p: string) => {
+      const get = /\?get=([^&]*)/.exec(p)?.[1];
+      if (get === undefined) { listings++; return listed.map((id) => ({ id })); }
+      const ids = decodeURIComponent(get).split(',');
+      return ids.map((id) => (p.includes('agg=avg') ? { id, avg: id === 'busyTimeMsPerSecond' ? 500 : 0 } : { id, sum: id.endsWith('.pendingRecords') ? 100 : 10 }));
+    },
+  };
+  const cache: MetricIdCache = new Map();
+  const src = v('src', 2);
+  const first = (await sampleVertex(rest as any, 'j', src, cache))!;
+  assert.deepEqual([first.busy, first.sourceRate, first.pending, first.partitions, listings], [0.5, 10, undefined, undefined, 1]);
+  // the reader got its splits: its per-partition metrics and pending records appear
+  listed = [...listed, 'Source__src.KafkaSourceReader.topic.logs.partition.0.currentOffset', 'Source__src.KafkaSourceReader.topic.logs.partition.1.currentOffset', 'Source__src.pendingRecords'];
+  const cached = (await sampleVertex(rest as any, 'j', src, cache))!;
+  assert.deepEqual([cached.partitions, cached.pending, listings], [undefined, undefined, 1], 'within the minute the list is not read again');
+  cache.get('src@2')!.at -= 61_000;
+  const later = (await sampleVertex(rest as any, 'j', src, cache))!;
+  assert.deepEqual([later.partitions, later.pending, listings], [2, 100, 2], 'after it, the new metrics are found');
 });
 
 test('job autoscaler: window averages, the REST body, TaskManagers for the slots', () => {
