@@ -2,10 +2,10 @@ import { createHash } from 'crypto';
 import { Duration } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
 import { Construct } from 'constructs';
-import { Autoscaling, AutoscalingMetric, AutoscalingMode, JobAutoscalerOptions, jobAutoscalerLiteralArgs, ResolvedAutoscaling, ResolvedJobAutoscaler, resolveJobAutoscaler } from './autoscaling';
+import { bindChartValues, ChartExpression, Tpl } from './chart-value';
+import { Autoscaling, AutoscalingMetric, AutoscalingMode, JobAutoscalerOptions, jobAutoscalerArgs, jobAutoscalerArgValues, ResolvedAutoscaling, ResolvedJobAutoscaler, resolveJobAutoscaler } from './autoscaling';
 import { APPLICATION_REST_CLIENTS } from './cluster/services';
-import { PoolObjects, taskManagerController, taskManagerSelector } from './cluster/task-manager-pool';
-import { PORTS } from './cluster/layout';
+import { PoolObjects, taskManagerController } from './cluster/task-manager-pool';
 import { flinkDuration } from './config/units';
 import { checkInt, checkUri, ValidationError } from './errors';
 import { ARTIFACTS_DIR, checkImage, FETCH_JAR_INIT_CONTAINER, FlinkCluster, FlinkClusterProps } from './cluster/flink-cluster';
@@ -250,6 +250,7 @@ export class FlinkApplication extends FlinkCluster {
       mode: 'application',
       jobManagerArgs: ['standalone-job', ...applicationJobArgs(bound), '--job-id', '$(FLINK_JOB_ID)'],
       jobManagerFetch: bound.jar && bound.jar.kind !== 'image' ? fetchJarContainer(bound, opsImage, props.imagePullPolicy ?? ImagePullPolicy.IF_NOT_PRESENT, s3Fetch) : undefined,
+      jobManagerFetchValues: FETCH_JAR_VALUES,
       jobManagerFetchVolumes: bound.jar?.ca ? [jarCaTrust(bound.jar.ca).volume] : [],
       jobManagerTrailingArgs: [...bound.driverArgs ?? [], ...bound.programArgs],
       // an HPA or the job autoscaler owns the count
@@ -334,6 +335,16 @@ export class FlinkApplication extends FlinkCluster {
         allowNonRestoredState: String(this.allowNonRestoredState),
       },
     });
+    bindChartValues(this.handoff, [{
+      path: 'data',
+      expression: (c) => ({
+        jobId: Tpl.scalar(`{{ include "${c}.jobId" . }}`),
+        // The revision whose code the JobManager runs: what a rollback finds its state by.
+        revision: Tpl.scalar('{{ .Release.Revision | quote }}'),
+        savepointPath: Tpl.scalar('{{ .Values.job.initialSavepointPath | quote }}'),
+        allowNonRestoredState: Tpl.scalar('{{ .Values.job.allowNonRestoredState | toString | quote }}'),
+      }),
+    }]);
 
     this.opsImage = opsImage;
     this.upgradeMode = props.upgradeMode ?? (this.savepointDirectory ? UpgradeMode.SAVEPOINT : UpgradeMode.STATELESS);
@@ -373,6 +384,14 @@ export class FlinkApplication extends FlinkCluster {
           behavior: auto.behavior,
         },
       });
+      // The range, metrics and behavior from taskManager.autoscaling values, as the definition (or a patch of it) gives them.
+      // (their values default to these fields as rendered, patches included)
+      bindChartValues(this.autoscaler, [
+        { path: 'spec.minReplicas', expression: () => Tpl.scalar('{{ .Values.taskManager.autoscaling.minReplicas }}'), valueDefault: true },
+        { path: 'spec.maxReplicas', expression: () => Tpl.scalar('{{ .Values.taskManager.autoscaling.maxReplicas }}'), valueDefault: true },
+        { path: 'spec.metrics', expression: () => Tpl.block('toYaml .Values.taskManager.autoscaling.metrics'), valueDefault: true },
+        { path: 'spec.behavior', expression: () => Tpl.yamlIfSet('.Values.taskManager.autoscaling.behavior'), valueDefault: true },
+      ]);
     }
   }
 
@@ -389,7 +408,7 @@ export class FlinkApplication extends FlinkCluster {
     config.set('jobmanager.scheduler', 'adaptive', 'jobAutoscaler');
     return taskManagerController(this, (suffix, component) => this.objectMetadata(suffix, component), {
       name: this.name, component: 'autoscaler', idPrefix: 'JobAutoscaler', image: j.opsImage, pullPolicy, events: true,
-      args: jobAutoscalerLiteralArgs(j, { restUrl: `http://${this.name}-rest:${PORTS.rest}`, deployment: `${this.name}-taskmanager`, selector: taskManagerSelector(this.name), slots: this.taskManagerSlots }),
+      valuesKey: 'jobAutoscaler', slots: this.taskManagerSlots, args: (t, v) => jobAutoscalerArgs({ ...t, ...jobAutoscalerArgValues(j, v) }),
     });
   }
 
@@ -436,6 +455,19 @@ function fetchJarContainer(bound: BoundJob, opsImage: string, pullPolicy: ImageP
     ...(ca ? { volumeMounts: [ca.volumeMount] } : {}),
   };
 }
+
+/**
+ * The fetch init container in the chart: the hooks image, the jar's URL and sha256 from values
+ * `job.jarUri` and `job.jarSha256`; its other arguments as the model gives them.
+ */
+const FETCH_JAR_VALUES: Readonly<Record<string, ChartExpression>> = {
+  image: () => Tpl.scalar('{{ .Values.hooks.image }}'),
+  args: (_c, args: string[]) => {
+    const valued = ['--url', '--sha256'];
+    const rest = args.filter((a, i) => !valued.includes(a) && !valued.includes(args[i - 1]));
+    return [rest[0], '--url', Tpl.scalar('{{ .Values.job.jarUri | quote }}'), '--sha256', Tpl.scalar('{{ .Values.job.jarSha256 | lower | quote }}'), ...rest.slice(1)];
+  },
+};
 
 /**
  * A stable job id from the namespace and name, so resynthesis does not change it: the first

@@ -464,13 +464,14 @@ export function jobAutoscalerArgs<V = string>(a: JobAutoscalerArgValues<V>): (st
   ];
 }
 
-/** The literal arguments of a resolved autoscaler (dist/). */
-export function jobAutoscalerLiteralArgs(j: ResolvedJobAutoscaler, t: { restUrl: string; deployment: string; selector: string; slots: number }): string[] {
-  return jobAutoscalerArgs({
-    restUrl: t.restUrl, deployment: t.deployment, selector: t.selector, slots: String(t.slots),
-    minParallelism: String(j.minParallelism), maxParallelism: String(j.maxParallelism), targetUtilization: String(j.targetUtilization),
-    utilizationBoundary: String(j.utilizationBoundary), maxScaleDown: String(j.maxScaleDown), catchUp: `${j.catchUpSeconds}s`,
-    metricsWindow: `${j.metricsWindowSeconds}s`, stabilization: `${j.stabilizationSeconds}s`, interval: `${j.intervalSeconds}s`,
-    minTaskManagers: String(j.minTaskManagers), maxTaskManagers: String(j.maxTaskManagers),
-  });
+/** The autoscaler's values in its arguments: `value(key, literal, quote)` for each (ControllerArgs). */
+export function jobAutoscalerArgValues<V>(j: ResolvedJobAutoscaler, value: (key: string, literal: string, quote?: boolean) => string | V) {
+  const q = (k: string, n: number) => value(k, String(n), true);
+  const s = (k: string, seconds: number) => value(k, `${seconds}s`);
+  return {
+    minParallelism: q('minParallelism', j.minParallelism), maxParallelism: q('maxParallelism', j.maxParallelism), targetUtilization: q('targetUtilization', j.targetUtilization),
+    utilizationBoundary: q('utilizationBoundary', j.utilizationBoundary), maxScaleDown: q('maxScaleDown', j.maxScaleDown), catchUp: s('catchUp', j.catchUpSeconds),
+    metricsWindow: s('metricsWindow', j.metricsWindowSeconds), stabilization: s('stabilization', j.stabilizationSeconds), interval: s('interval', j.intervalSeconds),
+    minTaskManagers: q('minTaskManagers', j.minTaskManagers), maxTaskManagers: q('maxTaskManagers', j.maxTaskManagers),
+  };
 }

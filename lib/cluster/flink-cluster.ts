@@ -3,6 +3,7 @@ import { Duration, Lazy, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
 import { Construct } from 'constructs';
+import type { ChartExpression } from '../chart-value';
 import { FlinkConfigValue, FlinkConfiguration } from '../config/flink-configuration';
 import { FlinkVersion } from '../config/flink-version';
 import { LogConfig, LogLevel } from '../config/log4j';
@@ -240,6 +241,8 @@ export interface ClusterModeSpec {
    * `ARTIFACTS_DIR` in the JobManager (the fetch of an https job jar).
    */
   readonly jobManagerFetch?: Record<string, unknown>;
+  /** The fetch init container's chart values, by its field (lib/chart-value.ts). */
+  readonly jobManagerFetchValues?: Readonly<Record<string, ChartExpression>>;
   /** Volumes only the fetch init container mounts (a jar's private authority). */
   readonly jobManagerFetchVolumes?: ReadonlyArray<Record<string, unknown>>;
   /** The components of an application cluster's own pods that call its REST API. @default APPLICATION_REST_CLIENTS */
@@ -447,6 +450,7 @@ export abstract class FlinkCluster extends Construct {
       memoryMiB: this.taskManagerMemoryMiB,
       metricsEnabled: this.metricsEnabled,
       antiAffinity: props.taskManagerAntiAffinity,
+      suspendable: spec.mode === 'application',
     });
 
     const svcType = objects.checkServiceType(props.restServiceType);

@@ -1,13 +1,14 @@
 import { Lazy } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
 import { Construct } from 'constructs';
+import { bindChartValues, Tpl } from '../chart-value';
 import { FlinkVersion } from '../config/flink-version';
 import { keyFor } from '../config/keys';
 import type { ClusterModeSpec } from './flink-cluster';
 import { selectorLabels } from './labels';
-import { FLINK_HOME, HANDOFF_DIR, PORTS } from './layout';
+import { FETCH_JAR_INIT_CONTAINER, FLINK_HOME, HANDOFF_DIR, PORTS } from './layout';
 import { AntiAffinity } from './options';
-import { antiAffinity, checkAntiAffinity, copyConfigCommand, flinkPodTemplate, PodTemplateContext, resources, rpcProbes } from './pod-template';
+import { antiAffinity, bindPodTemplateValues, checkAntiAffinity, copyConfigCommand, flinkPodTemplate, PodTemplateContext, resources, rpcProbes } from './pod-template';
 
 export interface JobManagerOptions {
   readonly metadata: k8s.ObjectMeta;
@@ -39,7 +40,7 @@ export function jobManagerDeployment(scope: Construct, pod: PodTemplateContext, 
   const args = Lazy.any({ produce: () => [...spec.jobManagerArgs.map((a) => (typeof a === 'function' ? a() : a)), ...haArgs, ...(spec.jobManagerTrailingArgs ?? [])] });
   const anti = checkAntiAffinity('jobManagerAntiAffinity', o.antiAffinity);
   const affinity = o.replicas > 1 ? antiAffinity(anti, selectorLabels(pod.name, 'jobmanager')) : undefined;
-  return new k8s.KubeDeployment(scope, 'JobManager', {
+  const d = new k8s.KubeDeployment(scope, 'JobManager', {
     metadata: o.metadata,
     spec: {
       replicas: o.replicas,
@@ -57,6 +58,18 @@ export function jobManagerDeployment(scope: Construct, pod: PodTemplateContext, 
       }, affinity, spec.handoff ? handoffScript(pod.version) : undefined),
     },
   });
+  bindPodTemplateValues(d, 'jobmanager', pod);
+  if (spec.mode === 'application') {
+    const fetch = `spec.template.spec.initContainers[name=${FETCH_JAR_INIT_CONTAINER}]`;
+    bindChartValues(d, [
+      // Suspended (job.state): no JobManager.
+      { path: 'spec.replicas', expression: (_c, n) => Tpl.scalar(`{{ if eq .Values.job.state "suspended" }}0{{ else }}${n}{{ end }}`) },
+      // The job's parallelism, arguments and jar from job.* values.
+      { path: 'spec.template.spec.containers[name=jobmanager].args', expression: (c) => Tpl.block(`include "${c}.jobManagerArgs" .`) },
+      ...Object.entries(spec.jobManagerFetchValues ?? {}).map(([field, expression]) => ({ path: `${fetch}.${field}`, expression })),
+    ]);
+  }
+  return d;
 }
 
 /**

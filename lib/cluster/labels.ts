@@ -1,3 +1,5 @@
+import { ChartExpression, Tpl } from '../chart-value';
+
 /** The `app.kubernetes.io/*` labels the toolkit puts on every object. */
 export interface RecommendedLabels {
   readonly 'app.kubernetes.io/name': string;
@@ -28,4 +30,9 @@ export function selectorLabels(name: string, component: string): Record<string, 
     'app.kubernetes.io/instance': name,
     'app.kubernetes.io/component': component,
   };
+}
+
+/** The selector labels in a chart: the release's name and instance (chart value of every selector). */
+export function selectorValue(component: string): ChartExpression {
+  return (c) => Tpl.block(`include "${c}.selectorLabels" (dict "ctx" $ "component" "${component}")`);
 }

@@ -3,6 +3,7 @@ import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
 import { checkDataKey, checkInt, checkNumber, checkObjectName, ValidationError } from '../errors';
 import { FlinkConfiguration } from '../config/flink-configuration';
 import { durationMs, flinkDuration, mebibytes } from '../config/units';
+import type { ChartExpression } from '../chart-value';
 
 /** Where keyed state lives between checkpoints. */
 export enum StateBackend {
@@ -220,6 +221,11 @@ export class VolumeSource {
     // Kept typed: the Deployment renders it (quantities included) as the API expects.
     return new VolumeSource(Object.fromEntries(types));
   }
+  /**
+   * The volume as the chart renders it, when its fields are chart values (a Kafka CA's Secret
+   * and key); else the chart has it as dist/ does. @internal
+   */
+  public _chartForm?: ChartExpression;
   private constructor(private readonly spec: Record<string, unknown>) {}
   /** The volume type: `emptyDir`, `secret`, `hostPath`... @internal */
   public get _type(): string {

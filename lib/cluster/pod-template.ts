@@ -1,10 +1,12 @@
-import { Lazy } from 'cdk8s';
+import { ApiObject, Lazy } from 'cdk8s';
+import { bindChartValues, ChartValueBinding, Tpl } from '../chart-value';
 import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
 import { FlinkVersion } from '../config/flink-version';
 import { ValidationError } from '../errors';
 import { ARTIFACTS_DIR, ARTIFACTS_VOLUME, CONF_TEMPLATE_DIR, CONFIG_INIT_CONTAINER, FLINK_HOME, FLINK_UID, HANDOFF_DIR, JOB_FILES_DIR, REVISION_ANNOTATION } from './layout';
 import { AntiAffinity, ExtraVolume, ImagePullPolicy } from './options';
 import { ResolvedPodTemplate, restrictedSecurityContext } from './pod-customization';
+import { selectorValue } from './labels';
 
 export type Component = 'jobmanager' | 'taskmanager';
 
@@ -146,6 +148,52 @@ export function flinkPodTemplate(ctx: PodTemplateContext, component: Component, 
       }),
     },
   };
+}
+
+/**
+ * The chart values of a Flink Deployment's selector and pod template (lib/chart-value.ts): the
+ * release's selector and pod labels and annotations, the ServiceAccount, the Flink image and
+ * pull policy, the component's resources from `jobManager`/`taskManager.resources`, the images
+ * of the containers the pod templates add from `podTemplate`, the Kafka CAs' Secrets from
+ * `kafkaTls`, and the scheduling fields from values (rendered after the containers).
+ */
+export function bindPodTemplateValues(d: ApiObject, component: Component, ctx: PodTemplateContext): void {
+  const values = component === 'jobmanager' ? 'jobManager' : 'taskManager';
+  const pod = 'spec.template.spec';
+  const at = (path: string, expression: ChartValueBinding['expression'], last?: boolean, valueDefault?: boolean): ChartValueBinding => ({ path, expression, last, valueDefault });
+  // The values read their defaults from the JobManager's pull policy and the TaskManager pods' scheduling (lib/helm/cluster-values.ts).
+  const image = (container: string, policyDefault = false) => [
+    at(`${container}.image`, (c) => Tpl.scalar(`{{ include "${c}.image" $ }}`)),
+    at(`${container}.imagePullPolicy`, () => Tpl.scalar('{{ .Values.image.pullPolicy }}'), false, policyDefault),
+  ];
+  const tm = component === 'taskmanager';
+  const added = ctx.templates[component];
+  const addedImage = (list: string, name: string) => at(`${pod}.${list}[name=${name}].image`,
+    () => Tpl.scalar(`{{ (index .Values.podTemplate.${values} ${JSON.stringify(name)}).image }}`));
+  bindChartValues(d, [
+    at('spec.selector.matchLabels', selectorValue(component)),
+    at('spec.template.metadata', (c) => ({
+      labels: Tpl.block(`include "${c}.podLabels" (dict "ctx" $ "component" "${component}")`),
+      annotations: Tpl.block(`include "${c}.podAnnotations" (dict "ctx" $ "component" "${component}")`),
+    })),
+    at(`${pod}.serviceAccountName`, (c) => Tpl.scalar(`{{ include "${c}.serviceAccountName" $ }}`)),
+    ...image(`${pod}.initContainers[name=${CONFIG_INIT_CONTAINER}]`),
+    ...image(`${pod}.containers[name=${component}]`, !tm),
+    at(`${pod}.containers[name=${component}].resources`, (c) => Tpl.block(`include "${c}.resources" .Values.${values}.resources`)),
+    ...added.sidecars.map((x) => addedImage('containers', x.name)),
+    ...added.initContainers.map((x) => addedImage('initContainers', x.name)),
+  ]);
+  // Volumes are added after construction: read at rendering.
+  bindChartValues(d, () => ctx.volumes.flatMap((v) => {
+    const form = v.source._chartForm;
+    return form ? [at(`${pod}.volumes[name=${v.name}]`, form)] : [];
+  }));
+  bindChartValues(d, [
+    at(`${pod}.nodeSelector`, () => Tpl.yamlIfSet('.Values.nodeSelector'), true, tm),
+    at(`${pod}.tolerations`, () => Tpl.yamlIfSet('.Values.tolerations'), true, tm),
+    // The generated anti-affinity unless values.affinity replaces it.
+    at(`${pod}.affinity`, (c, literal) => (literal ? Tpl.block(`include "${c}.${values}Affinity" .`) : Tpl.yamlIfSet('.Values.affinity')), true),
+  ]);
 }
 
 /** The restricted Pod Security Standard's container settings. */

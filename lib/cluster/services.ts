@@ -4,7 +4,8 @@ import { Construct } from 'constructs';
 import { ValidationError } from '../errors';
 import { ResolvedIngress, ServiceAccountRef } from './access';
 import type { ClusterModeSpec, NetworkAccess } from './flink-cluster';
-import { selectorLabels } from './labels';
+import { selectorLabels, selectorValue } from './labels';
+import { bindChartValues } from '../chart-value';
 import { PORTS } from './layout';
 import { NetworkPeer, NetworkPolicyOptions, REST_CLIENT_LABEL } from './network-policy';
 import { ServiceType } from './options';
@@ -89,6 +90,7 @@ export function services(scope: Construct, md: Metadata, name: string, svcType: 
       ...(jobManagerReplicas > 1 ? { sessionAffinity: 'ClientIP' } : {}),
     },
   });
+  for (const svc of [jobManager, rest]) bindChartValues(svc, [{ path: 'spec.selector', expression: selectorValue('jobmanager') }]);
   return { jobManager, rest };
 }
 
@@ -104,8 +106,9 @@ export function disruptionBudgets(scope: Construct, md: Metadata, name: string, 
       unhealthyPodEvictionPolicy: 'AlwaysAllow',
     },
   });
-  budget('TaskManagerBudget', 'taskmanager');
-  if (jobManagerReplicas > 1) budget('JobManagerBudget', 'jobmanager');
+  const bind = (b: k8s.KubePodDisruptionBudget, component: string) => bindChartValues(b, [{ path: 'spec.selector.matchLabels', expression: selectorValue(component) }]);
+  bind(budget('TaskManagerBudget', 'taskmanager'), 'taskmanager');
+  if (jobManagerReplicas > 1) bind(budget('JobManagerBudget', 'jobmanager'), 'jobmanager');
 }
 
 /** The Ingress routing `host` + `path` to the REST Service. */

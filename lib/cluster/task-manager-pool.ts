@@ -5,7 +5,9 @@ import { durationMs } from '../config/units';
 import { checkInt, ValidationError } from '../errors';
 import { POOL_MIN_WITHIN_MAX } from '../rules/guards';
 import { checkImage } from './image-ref';
-import { selectorLabels } from './labels';
+import { selectorLabels, selectorValue } from './labels';
+import { bindChartValues, Tpl } from '../chart-value';
+import type { TplScalar } from '../synth/yaml';
 import { PORTS } from './layout';
 import { REST_CLIENT_LABEL } from './network-policy';
 import { restrictedSecurityContext } from './pod-customization';
@@ -97,14 +99,24 @@ export interface PoolObjects {
 export function taskManagerPool(scope: Construct, md: Metadata, o: { name: string; slots: number; pool: ResolvedPool; pullPolicy: string }): PoolObjects {
   const p = o.pool;
   return taskManagerController(scope, md, {
-    name: o.name, component: 'pool', idPrefix: 'Pool', image: p.opsImage, pullPolicy: o.pullPolicy,
-    args: poolArgs({
-      // the REST Service of its own namespace
-      restUrl: `http://${o.name}-rest:${PORTS.rest}`, deployment: `${o.name}-taskmanager`, selector: taskManagerSelector(o.name), slots: String(o.slots),
-      min: String(p.min), max: String(p.max), spareSlots: String(p.spareSlots), scaleDownDelay: `${p.scaleDownDelaySeconds}s`, interval: `${p.intervalSeconds}s`,
+    name: o.name, component: 'pool', idPrefix: 'Pool', image: p.opsImage, pullPolicy: o.pullPolicy, valuesKey: 'pool', slots: o.slots,
+    args: (t, v) => poolArgs({
+      ...t,
+      min: v('min', String(p.min), true), max: v('max', String(p.max), true), spareSlots: v('spareSlots', String(p.spareSlots), true),
+      scaleDownDelay: v('scaleDownDelay', `${p.scaleDownDelaySeconds}s`), interval: v('interval', `${p.intervalSeconds}s`),
     }),
   });
 }
+
+/** What a count controller's arguments name: the cluster's REST Service, its TaskManager Deployment and their pods, the slots per TaskManager. */
+export type ControllerTargets<V> = Readonly<Record<'restUrl' | 'deployment' | 'selector' | 'slots', string | V>>;
+
+/**
+ * A count controller's arguments, declared once: rendered with the literal targets and values
+ * (dist/), and with the release's targets and `taskManager.<valuesKey>.<key>` values (charts/).
+ * `value(key, literal, quote)` stands for one of its values.
+ */
+export type ControllerArgs = <V>(targets: ControllerTargets<V>, value: (key: string, literal: string, quote?: boolean) => string | V) => (string | V)[];
 
 /**
  * A loop of the operations tool that owns the TaskManager count (a session cluster's pool, an
@@ -114,7 +126,9 @@ export function taskManagerPool(scope: Construct, md: Metadata, o: { name: strin
  * cost that makes a scale-down remove idle TaskManagers), and with `events` creates Events; the
  * pod's label lets it call the cluster's REST API through the NetworkPolicy.
  */
-export function taskManagerController(scope: Construct, md: Metadata, o: { name: string; component: string; idPrefix: string; image: string; pullPolicy: string; args: string[]; events?: boolean }): PoolObjects {
+export function taskManagerController(scope: Construct, md: Metadata, o: {
+  name: string; component: string; idPrefix: string; image: string; pullPolicy: string; valuesKey: string; slots: number; args: ControllerArgs; events?: boolean;
+}): PoolObjects {
   const meta = md(`-${o.component}`, o.component);
   const id = (x: string) => `${o.idPrefix}${x}`;
   const serviceAccount = new k8s.KubeServiceAccount(scope, id('ServiceAccount'), { metadata: meta, automountServiceAccountToken: true });
@@ -154,7 +168,10 @@ export function taskManagerController(scope: Construct, md: Metadata, o: { name:
             name: o.component,
             image: o.image,
             imagePullPolicy: o.pullPolicy,
-            args: o.args,
+            args: o.args<never>({
+              // the REST Service of its own namespace
+              restUrl: `http://${o.name}-rest:${PORTS.rest}`, deployment: `${o.name}-taskmanager`, selector: taskManagerSelector(o.name), slots: String(o.slots),
+            }, (_k, literal) => literal),
             securityContext: restrictedSecurityContext(),
             resources: {
               requests: { cpu: k8s.Quantity.fromString('20m'), memory: k8s.Quantity.fromString('96Mi') },
@@ -165,5 +182,26 @@ export function taskManagerController(scope: Construct, md: Metadata, o: { name:
       },
     },
   });
+  // In the chart: the release's names, the image and the arguments' values from taskManager.<valuesKey>.
+  const container = `spec.template.spec.containers[name=${o.component}]`;
+  bindChartValues(deployment, [
+    { path: 'spec.selector.matchLabels', expression: selectorValue(o.component) },
+    { path: 'spec.template.metadata', expression: (c) => ({ labels: Tpl.block(`include "${c}.${o.component}PodLabels" .`) }) },
+    { path: `${container}.image`, expression: () => Tpl.scalar(`{{ .Values.taskManager.${o.valuesKey}.image }}`) },
+    {
+      path: `${container}.args`,
+      expression: (c) => {
+        const fullname = `{{ include "${c}.fullname" $ }}`;
+        return o.args<TplScalar>({
+          restUrl: Tpl.scalar(`http://${fullname}-rest:${PORTS.rest}`),
+          deployment: Tpl.scalar(`${fullname}-taskmanager`),
+          selector: Tpl.scalar(`app.kubernetes.io/name=${c},app.kubernetes.io/instance={{ .Release.Name }},app.kubernetes.io/component=taskmanager`),
+          slots: String(o.slots),
+        }, (k, _literal, quote) => Tpl.scalar(`{{ .Values.taskManager.${o.valuesKey}.${k}${quote ? ' | quote' : ''} }}`));
+      },
+    },
+  ]);
+  bindChartValues(role, [{ path: 'rules[].resourceNames', expression: (c, names) => (names ? [Tpl.scalar(`{{ include "${c}.fullname" . }}-taskmanager`)] : undefined) }]);
+  bindChartValues(roleBinding, [{ path: 'subjects[kind=ServiceAccount].namespace', expression: () => Tpl.scalar('{{ .Release.Namespace }}') }]);
   return { deployment, serviceAccount, role, roleBinding };
 }

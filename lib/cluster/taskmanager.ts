@@ -1,9 +1,10 @@
 import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
 import { Construct } from 'constructs';
+import { bindChartValues, Tpl } from '../chart-value';
 import { selectorLabels } from './labels';
 import { PORTS } from './layout';
 import { AntiAffinity } from './options';
-import { antiAffinity, checkAntiAffinity, flinkPodTemplate, PodTemplateContext, resources, rpcProbes } from './pod-template';
+import { antiAffinity, bindPodTemplateValues, checkAntiAffinity, flinkPodTemplate, PodTemplateContext, resources, rpcProbes } from './pod-template';
 
 export interface TaskManagerOptions {
   readonly metadata: k8s.ObjectMeta;
@@ -14,6 +15,8 @@ export interface TaskManagerOptions {
   readonly memoryMiB: number;
   readonly metricsEnabled: boolean;
   readonly antiAffinity?: AntiAffinity;
+  /** An application's: none run while its job is suspended (values job.state). */
+  readonly suspendable: boolean;
 }
 
 /** The TaskManager Deployment (construct id `TaskManager`), spread over nodes. */
@@ -25,7 +28,7 @@ export function taskManagerDeployment(scope: Construct, pod: PodTemplateContext,
   ];
   const args = ['taskmanager', ...(pod.highAvailability ? ['-D', 'kubernetes.namespace=$(POD_NAMESPACE)'] : [])];
   const affinity = antiAffinity(checkAntiAffinity('taskManagerAntiAffinity', o.antiAffinity), selectorLabels(pod.name, 'taskmanager'));
-  return new k8s.KubeDeployment(scope, 'TaskManager', {
+  const d = new k8s.KubeDeployment(scope, 'TaskManager', {
     metadata: o.metadata,
     spec: {
       ...(o.replicas !== undefined ? { replicas: o.replicas } : {}),
@@ -40,4 +43,15 @@ export function taskManagerDeployment(scope: Construct, pod: PodTemplateContext,
       }, affinity),
     },
   });
+  bindPodTemplateValues(d, 'taskmanager', pod);
+  const suspended = 'eq .Values.job.state "suspended"';
+  // The count from taskManager.replicas, unless an HPA owns it; none while suspended.
+  bindChartValues(d, [{
+    path: 'spec.replicas',
+    // taskManager.replicas defaults to the count as rendered
+    valueDefault: true,
+    expression: (_c, n) => (n === undefined ? (o.suspendable ? Tpl.ifSet(suspended, 0) : undefined)
+      : Tpl.scalar(o.suspendable ? `{{ if ${suspended} }}0{{ else }}{{ .Values.taskManager.replicas }}{{ end }}` : '{{ .Values.taskManager.replicas }}')),
+  }]);
+  return d;
 }

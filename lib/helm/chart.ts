@@ -9,7 +9,8 @@ import { PACKAGE_VERSION } from '../version';
 import { renderSchema, renderValues } from './values';
 import { Ctx, FLINK_CONFIG_TEMPLATE } from './context';
 import { addedObject, templatizeObject } from './templatize';
-import { generatedObjects, identity } from './references';
+import { generatedApiObjects, identity } from './references';
+import { renderChartValues, unpatchedJson } from '../chart-value';
 import { clusterValues } from './cluster-values';
 import { helpers } from './helpers';
 import { ingressTemplate } from './ingress';
@@ -39,7 +40,8 @@ export function clusterChart(name: string, cluster: FlinkCluster, objects: any[]
     automountServiceAccountToken: cluster.highAvailability,
   }];
   const monitoring = Chart.of(cluster).node.findAll().find((x): x is FlinkMonitoring => x instanceof FlinkMonitoring && x.target.name === cluster.name);
-  const generated = generatedObjects(monitoring ? [cluster, monitoring] : [cluster]);
+  const apis = generatedApiObjects(monitoring ? [cluster, monitoring] : [cluster]);
+  const generated = new Set(apis.keys());
   for (const o of sa) generated.add(identity(o.kind, o.metadata.name));
   const kafkaCas = new Map(cluster.extraVolumes.flatMap((v) => {
     const tls = KafkaTls._declaredBy(v);
@@ -48,7 +50,9 @@ export function clusterChart(name: string, cluster: FlinkCluster, objects: any[]
   const ctx: Ctx = { name, c, app, cluster, generated, monitoring, kafkaCas };
   // The generated Ingress is ingress.yaml, from values.
   for (const o of [...objects.filter((x) => !(x.kind === 'Ingress' && generated.has(identity(x.kind, x.metadata.name)))), ...sa]) {
-    const t = generated.has(identity(o.kind, o.metadata.name)) ? templatizeObject(o, ctx, configFile) : addedObject(o);
+    const api = apis.get(identity(o.kind, o.metadata.name));
+    const valued = api ? renderChartValues(api, o, c, unpatchedJson(api, o)) : o;
+    const t = generated.has(identity(o.kind, o.metadata.name)) ? templatizeObject(valued, ctx, configFile) : addedObject(o);
     if (files[t.file]) throw new Error(`chart ${name}: two objects would be written to ${t.file}`);
     files[t.file] = t.text;
   }

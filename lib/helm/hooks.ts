@@ -1,6 +1,5 @@
 import { emitTemplate, TplIf } from '../synth/yaml';
 import { B, Ctx, HOOK_UID, T } from './context';
-import { kafkaCaVolume } from './templatize';
 
 /** The hooks of an application chart (hand-off, preflight, cleanup, their RBAC) and its helm test. */
 
@@ -88,7 +87,7 @@ export function applicationHooks(ctx: Ctx): Record<string, string> {
   // The source's CA (KAFKA_SOURCE_CA_FILE names the file), for the hooks that talk to its brokers.
   const ca = src?.tls?.volume();
   const caMounts = ca ? [{ name: ca.name, mountPath: ca.mountPath, readOnly: true }] : [];
-  const caVolumes = src?.tls ? [kafkaCaVolume(src.tls)] : [];
+  const caVolumes = src?.tls ? [src.tls._chartVolume()] : [];
   const caEnv = src?.tls ? [{ name: 'KAFKA_SOURCE_CA_FILE', value: src.tls.caFile }] : [];
   const sink = kafka?.props.sinks.map((s) => (s as any).p).find((p: any) => p && typeof p.topic === 'string' && p.bootstrapServers);
   const testArgs = [

@@ -1,10 +1,9 @@
-import { poolArgs, ResolvedPool } from '../cluster/task-manager-pool';
+import { ResolvedPool } from '../cluster/task-manager-pool';
 import { FlinkCluster } from '../cluster/flink-cluster';
-import { jobAutoscalerArgs, ResolvedJobAutoscaler } from '../autoscaling';
+import { ResolvedJobAutoscaler } from '../autoscaling';
 import { PINNED_IMAGE_SCHEMA } from '../cluster/image-ref';
-import { PORTS } from '../cluster/layout';
-import { emitTemplate, TplScalar } from '../synth/yaml';
-import { B, baseMetadata, Ctx, T } from './context';
+import { emitTemplate } from '../synth/yaml';
+import { baseMetadata, Ctx } from './context';
 import { releaseReferences } from './references';
 import { ValueTree } from './values';
 
@@ -85,53 +84,14 @@ export function jobAutoscalerValues(j: ResolvedJobAutoscaler): ValueTree {
   };
 }
 
-/** One of the pool's objects as a template: release-based names and selectors, the values in its arguments and image. */
+/**
+ * One of the pool's objects as a template: release-based names (the image, arguments, selectors
+ * and RBAC names are its chart values, lib/cluster/task-manager-pool.ts).
+ */
 export function templatizePool(o: any, ctx: Ctx): { file: string; text: string } {
   const { name, c } = ctx;
-  let out: any = { ...o, metadata: baseMetadata(o, name, c) };
   const ctl = countControllerOf(ctx.cluster)!;
-  if (o.kind === 'Deployment') {
-    const v = (k: string) => T(`{{ .Values.taskManager.${ctl.key}.${k} }}`);
-    const q = (k: string) => T(`{{ .Values.taskManager.${ctl.key}.${k} | quote }}`);
-    const fullname = `{{ include "${c}.fullname" $ }}`;
-    const common = {
-      restUrl: T(`http://${fullname}-rest:${PORTS.rest}`),
-      deployment: T(`${fullname}-taskmanager`),
-      selector: T(`app.kubernetes.io/name=${c},app.kubernetes.io/instance={{ .Release.Name }},app.kubernetes.io/component=taskmanager`),
-      slots: String(ctx.cluster.taskManagerSlots),
-    };
-    const pod = o.spec.template.spec;
-    const [container] = pod.containers;
-    out = {
-      ...out,
-      spec: {
-        ...o.spec,
-        selector: { matchLabels: B(`include "${c}.selectorLabels" (dict "ctx" $ "component" "${ctl.component}")`) },
-        template: {
-          metadata: { labels: B(`include "${c}.${ctl.component}PodLabels" .`) },
-          spec: {
-            ...pod,
-            containers: [{
-              ...container,
-              image: v('image'),
-              args: ctl.component === 'pool'
-                ? poolArgs<TplScalar>({ ...common, min: q('min'), max: q('max'), spareSlots: q('spareSlots'), scaleDownDelay: v('scaleDownDelay'), interval: v('interval') })
-                : jobAutoscalerArgs<TplScalar>({
-                  ...common, minParallelism: q('minParallelism'), maxParallelism: q('maxParallelism'), targetUtilization: q('targetUtilization'),
-                  utilizationBoundary: q('utilizationBoundary'), maxScaleDown: q('maxScaleDown'), catchUp: v('catchUp'), metricsWindow: v('metricsWindow'),
-                  stabilization: v('stabilization'), interval: v('interval'), minTaskManagers: q('minTaskManagers'), maxTaskManagers: q('maxTaskManagers'),
-                }),
-            }],
-          },
-        },
-      },
-    };
-  } else if (o.kind === 'RoleBinding') {
-    out = { ...out, subjects: o.subjects.map((x: any) => ({ ...x, namespace: T('{{ .Release.Namespace }}') })) };
-  } else if (o.kind === 'Role') {
-    out = { ...out, rules: o.rules.map((r: any) => (r.resourceNames ? { ...r, resourceNames: [T(`{{ include "${c}.fullname" . }}-taskmanager`)] } : r)) };
-  }
-  out = releaseReferences(out, o.kind, name, c, ctx.generated);
+  const out = releaseReferences({ ...o, metadata: baseMetadata(o, name, c) }, o.kind, name, c, ctx.generated);
   return { file: `templates/${o.kind.toLowerCase()}-${ctl.component}.yaml`, text: emitTemplate(out).replace(/^\n/, '') };
 }
 

@@ -1,6 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { T } from './context';
+import { mapAt, parsePath } from '../object-path';
 
 /**
  * Which fields of a unit's objects name another object, declared by field path and the kind of
@@ -9,8 +10,7 @@ import { T } from './context';
  * else (a Secret or ConfigMap the user supplies, an existing ServiceAccount, another unit's
  * Service) passes through unchanged, and no other field or text is ever renamed.
  *
- * Path grammar: dot-separated keys; `key[]` walks every item of a list; `key[field=value]` only
- * the items whose `field` is `value`.
+ * Paths in the grammar of lib/object-path.ts.
  */
 export interface Reference {
   readonly path: string;
@@ -54,12 +54,17 @@ export const REFERENCES: Readonly<Record<string, readonly Reference[]>> = {
 export const identity = (kind: string, name: string) => `${kind}/${name}`;
 
 /**
- * `Kind/name` of the objects the toolkit's constructs generate (the unit's cluster or session job
- * and its monitoring): only these are renamed after the release. Objects a user adds to the
- * unit's chart beside them are not.
+ * The objects the toolkit's constructs generate (the unit's cluster or session job and its
+ * monitoring), by `Kind/name`: only these are renamed after the release and take chart values.
+ * Objects a user adds to the unit's chart beside them are not.
  */
+export function generatedApiObjects(owners: readonly IConstruct[]): Map<string, ApiObject> {
+  return new Map(owners.flatMap((o) => o.node.findAll()).filter((x): x is ApiObject => x instanceof ApiObject).map((x) => [identity(x.kind, x.name), x]));
+}
+
+/** `Kind/name` of the objects the toolkit's constructs generate (generatedApiObjects). */
 export function generatedObjects(owners: readonly IConstruct[]): Set<string> {
-  return new Set(owners.flatMap((o) => o.node.findAll()).filter((x): x is ApiObject => x instanceof ApiObject).map((x) => identity(x.kind, x.name)));
+  return new Set(generatedApiObjects(owners).keys());
 }
 
 /**
@@ -75,35 +80,4 @@ export function releaseReferences(o: any, kind: string, name: string, c: string,
       : v));
   }
   return out;
-}
-
-interface Segment {
-  readonly key: string;
-  readonly each: boolean;
-  readonly where?: readonly [string, string];
-}
-
-function parsePath(path: string): Segment[] {
-  return path.split('.').map((s) => {
-    const m = /^([^[\]]+)(?:\[(?:([^=\]]+)=([^\]]*))?\])?$/.exec(s);
-    if (!m) throw new Error(`reference path ${path}: bad segment ${s}`);
-    return { key: m[1], each: s.endsWith(']'), where: m[2] !== undefined ? [m[2], m[3]] as const : undefined };
-  });
-}
-
-/** A copy of `node` with `fn` applied to the values at `path`; untouched branches are shared, template nodes are not entered. */
-function mapAt(node: any, path: readonly Segment[], fn: (v: unknown) => unknown): any {
-  if (path.length === 0) return fn(node);
-  if (node === null || typeof node !== 'object' || node.constructor !== Object) return node;
-  const [seg, ...rest] = path;
-  if (!(seg.key in node)) return node;
-  const v = node[seg.key];
-  let next: unknown;
-  if (seg.each) {
-    if (!Array.isArray(v)) return node;
-    next = v.map((x) => (!seg.where || (x && x[seg.where[0]] === seg.where[1]) ? mapAt(x, rest, fn) : x));
-  } else {
-    next = mapAt(v, rest, fn);
-  }
-  return next === v ? node : { ...node, [seg.key]: next };
 }

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'util';
 import { ApiObject } from 'cdk8s';
-import { CONFIG_INIT_CONTAINER, FETCH_JAR_INIT_CONTAINER, PORTS } from '../cluster/flink-cluster';
+import { PORTS } from '../cluster/flink-cluster';
 import { emitTemplate, TplIf, TplLiteral, TplString } from '../synth/yaml';
 import { ValidationError } from '../errors';
 import { KafkaTls } from '../pipeline/pipeline';
@@ -65,79 +65,6 @@ export function declaredKafkaCa(v: any, ctx: Ctx): KafkaTls | undefined {
   return tls && isDeepStrictEqual(v, tls.volume().source._toVolume(tls.volumeName)) ? tls : undefined;
 }
 
-/** The pod volume of a Kafka CA with its Secret name and key from values `kafkaTls.<volume>`. */
-export function kafkaCaVolume(tls: KafkaTls): any {
-  const at = `(index .Values.kafkaTls ${goString(tls.volumeName)})`;
-  return { name: tls.volumeName, secret: { secretName: T(`{{ ${at}.secretName | quote }}`), items: [{ key: T(`{{ ${at}.key | quote }}`), path: 'ca.pem' }] } };
-}
-
-/** A Deployment's pod template, with values for image, resources, scheduling and labels. */
-export function templatizeDeployment(o: any, ctx: Ctx): any {
-  const { c, app } = ctx;
-  const component: string = o.metadata.labels['app.kubernetes.io/component'];
-  const isJm = component === 'jobmanager';
-  const pod = o.spec.template.spec;
-  const suspended = app ? 'eq .Values.job.state "suspended"' : undefined;
-  const spec: any = { ...o.spec };
-  if (isJm) {
-    spec.replicas = suspended ? T(`{{ if ${suspended} }}0{{ else }}${o.spec.replicas}{{ end }}`) : o.spec.replicas;
-  } else if (o.spec.replicas !== undefined) {
-    spec.replicas = suspended
-      ? T(`{{ if ${suspended} }}0{{ else }}{{ .Values.taskManager.replicas }}{{ end }}`)
-      : T('{{ .Values.taskManager.replicas }}');
-  } else if (suspended) {
-    spec.replicas = new TplIf(suspended, 0);
-  }
-  spec.selector = { matchLabels: B(`include "${c}.selectorLabels" (dict "ctx" $ "component" "${component}")`) };
-  const { nodeSelector: _n, tolerations: _t, affinity, ...podRest } = pod;
-  void _n; void _t;
-  const values = isJm ? '.Values.jobManager' : '.Values.taskManager';
-  // Image, resources and args values apply to the toolkit's containers only (by name); containers
-  // added through escape hatches pass through as they are.
-  const image = { image: T(`{{ include "${c}.image" $ }}`), imagePullPolicy: T('{{ .Values.image.pullPolicy }}') };
-  // Containers of the definition's pod templates take their image from `podTemplate.<component>.<name>.image`.
-  const added = addedContainers(ctx, component as 'jobmanager' | 'taskmanager');
-  const addedImage = (ct: any) => (added.includes(ct.name) ? { ...ct, image: T(`{{ (index .Values.podTemplate.${isJm ? 'jobManager' : 'taskManager'} ${goString(ct.name)}).image }}`) } : ct);
-  const main = podRest.containers.map((ct: any) => (ct.name !== component ? addedImage(ct) : {
-    ...ct,
-    ...image,
-    resources: B(`include "${c}.resources" ${values}.resources`),
-    ...(isJm && app ? { args: B(`include "${c}.jobManagerArgs" .`) } : {}),
-  }));
-  const init = (podRest.initContainers ?? []).map((ct: any) => (ct.name === CONFIG_INIT_CONTAINER ? { ...ct, ...image }
-    : ct.name === FETCH_JAR_INIT_CONTAINER && isJm && app ? fetchJarFromValues(ct) : addedImage(ct)));
-  spec.template = {
-    metadata: {
-      labels: B(`include "${c}.podLabels" (dict "ctx" $ "component" "${component}")`),
-      annotations: B(`include "${c}.podAnnotations" (dict "ctx" $ "component" "${component}")`),
-    },
-    spec: {
-      ...podRest,
-      serviceAccountName: T(`{{ include "${c}.serviceAccountName" $ }}`),
-      initContainers: init,
-      containers: main,
-      ...(podRest.volumes ? { volumes: podRest.volumes.map((v: any) => { const tls = declaredKafkaCa(v, ctx); return tls ? kafkaCaVolume(tls) : v; }) } : {}),
-      nodeSelector: new TplIf('.Values.nodeSelector', B('toYaml .Values.nodeSelector')),
-      tolerations: new TplIf('.Values.tolerations', B('toYaml .Values.tolerations')),
-      affinity: affinity
-        ? B(`include "${c}.${isJm ? 'jobManager' : 'taskManager'}Affinity" .`)
-        : new TplIf('.Values.affinity', B('toYaml .Values.affinity')),
-    },
-  };
-  return { ...o, metadata: baseMetadata(o, ctx.name, c), spec };
-}
-
-/** The JobManager's jar fetch init container with the hooks image and the jar's URL and sha256 from values. */
-function fetchJarFromValues(ct: any): any {
-  const valued = ['--url', '--sha256'];
-  const rest = (ct.args as string[]).filter((a, i) => !valued.includes(a) && !valued.includes(ct.args[i - 1]));
-  return {
-    ...ct,
-    image: T('{{ .Values.hooks.image }}'),
-    args: [rest[0], '--url', T('{{ .Values.job.jarUri | quote }}'), '--sha256', T('{{ .Values.job.jarSha256 | lower | quote }}'), ...rest.slice(1)],
-  };
-}
-
 /**
  * Names of the containers a component's pod templates add (sidecars, then init containers), in
  * the pod as synthesized: those an escape hatch removed are left out, those it added are not
@@ -164,9 +91,6 @@ export function templatizeObject(o: any, ctx: Ctx, configFile: string): { file: 
   let prefix = '';
   let suffixText = '';
   switch (o.kind) {
-    case 'Deployment':
-      out = templatizeDeployment(o, ctx);
-      break;
     case 'ConfigMap':
       if (suffix === 'config') {
         // The chart renders the Flink configuration from the model merged with values; a file
@@ -185,23 +109,13 @@ export function templatizeObject(o: any, ctx: Ctx, configFile: string): { file: 
           metadata: baseMetadata(o, name, c, {
             annotations: { 'helm.sh/hook': 'pre-install', 'helm.sh/hook-weight': '-10', 'helm.sh/hook-delete-policy': 'before-hook-creation' },
           }),
-          data: {
-            jobId: T(`{{ include "${c}.jobId" . }}`),
-            // The revision whose code the JobManager runs: what a rollback finds its state by.
-            revision: T('{{ .Release.Revision | quote }}'),
-            savepointPath: T('{{ .Values.job.initialSavepointPath | quote }}'),
-            allowNonRestoredState: T('{{ .Values.job.allowNonRestoredState | toString | quote }}'),
-          },
         };
       } else {
         out = { ...o, metadata: baseMetadata(o, name, c) };
       }
       break;
-    case 'Service':
-      out = { ...o, metadata: baseMetadata(o, name, c), spec: { ...o.spec, selector: B(`include "${c}.selectorLabels" (dict "ctx" $ "component" "${o.spec.selector['app.kubernetes.io/component']}")`) } };
-      break;
     case 'PodDisruptionBudget':
-      out = { ...o, metadata: baseMetadata(o, name, c), spec: { ...o.spec, selector: { matchLabels: B(`include "${c}.selectorLabels" (dict "ctx" $ "component" "${o.spec.selector.matchLabels['app.kubernetes.io/component']}")`) } } };
+      out = { ...o, metadata: baseMetadata(o, name, c) };
       if (ctx.app) {
         prefix = '{{- if eq .Values.job.state "running" }}\n';
         suffixText = '{{- end }}\n';
@@ -234,17 +148,7 @@ export function templatizeObject(o: any, ctx: Ctx, configFile: string): { file: 
     case 'HorizontalPodAutoscaler':
       prefix = '{{- if eq .Values.job.state "running" }}\n';
       suffixText = '{{- end }}\n';
-      out = {
-        ...o, metadata: baseMetadata(o, name, c),
-        spec: {
-          ...o.spec,
-          minReplicas: T('{{ .Values.taskManager.autoscaling.minReplicas }}'),
-          maxReplicas: T('{{ .Values.taskManager.autoscaling.maxReplicas }}'),
-          // The metrics and behavior are values, as the definition (or a patch of it) gives them.
-          metrics: B('toYaml .Values.taskManager.autoscaling.metrics'),
-          behavior: new TplIf('.Values.taskManager.autoscaling.behavior', B('toYaml .Values.taskManager.autoscaling.behavior')),
-        },
-      };
+      out = { ...o, metadata: baseMetadata(o, name, c) };
       break;
     default:
       out = { ...o, metadata: baseMetadata(o, name, c) };

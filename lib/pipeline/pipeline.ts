@@ -1,4 +1,5 @@
 import { Duration } from 'cdk8s';
+import { Tpl } from '../chart-value';
 import { FlinkVersion } from '../config/flink-version';
 import { durationMs } from '../config/units';
 import { createHash } from 'crypto';
@@ -89,8 +90,14 @@ export class KafkaTls {
   /** The read-only volume holding only this key of the Secret (for a session cluster running the job). */
   public volume(): ExtraVolume {
     const source = VolumeSource.secret(this.secretName, { [this.key]: 'ca.pem' });
+    source._chartForm = () => this._chartVolume();
     CA_SOURCES.set(source, this);
     return { name: this.volumeName, mountPath: `${KAFKA_CA_DIR}/${this.volumeName}`, source, readOnly: true };
+  }
+  /** The pod volume in a chart: its Secret name and key from the values `kafkaTls.<volume>`. @internal */
+  public _chartVolume(): Record<string, unknown> {
+    const at = `(index .Values.kafkaTls ${JSON.stringify(this.volumeName)})`;
+    return { name: this.volumeName, secret: { secretName: Tpl.scalar(`{{ ${at}.secretName | quote }}`), items: [{ key: Tpl.scalar(`{{ ${at}.key | quote }}`), path: 'ca.pem' }] } };
   }
   /**
    * The CA a volume declares: the one whose volume() made it (by the identity of its source,

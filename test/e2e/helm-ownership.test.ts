@@ -107,6 +107,32 @@ test('charts: containers added through the escape hatch keep their image, resour
   });
 });
 
+test('charts: a field the chart takes from values, patched through an escape hatch, is the user\'s in both outputs (a patched TaskManager count is taskManager.replicas\' default); unpatched fields still follow values', async () => {
+  await withUnit((p) => {
+    const app = p.addApplication('patched', { job: SQL, namespace: 'logs' });
+    app.taskManagerDeployment.addJsonPatch(
+      JsonPatch.replace('/spec/template/spec/containers/0/imagePullPolicy', 'Always'),
+      JsonPatch.replace('/spec/template/spec/serviceAccountName', 'tm-identity'),
+      JsonPatch.replace('/spec/replicas', 3),
+    );
+    app.jobManagerDeployment.addJsonPatch(JsonPatch.add('/spec/template/spec/nodeSelector', { pool: 'control' }));
+  }, (_u, chart, bin) => {
+    // assertRendersDist (in withUnit) has shown the defaults render dist/; values change only the unpatched fields.
+    const objs = render(bin, chart, 'other', ['image.pullPolicy=Never', 'nodeSelector.disk=ssd', 'serviceAccount.name=shared-sa', 'serviceAccount.create=false', 'taskManager.replicas=4']);
+    const pod = (c: string) => find(objs, 'Deployment', `other-${c}`).spec.template.spec;
+    const flink = (c: string) => pod(c).containers.find((x: any) => x.name === c);
+    assert.equal(flink('taskmanager').imagePullPolicy, 'Always', 'the patched pull policy');
+    assert.equal(flink('jobmanager').imagePullPolicy, 'Never', 'the JobManager\'s from values');
+    assert.equal(pod('taskmanager').serviceAccountName, 'tm-identity');
+    assert.equal(pod('jobmanager').serviceAccountName, 'shared-sa');
+    assert.deepEqual(pod('jobmanager').nodeSelector, { pool: 'control' });
+    assert.deepEqual(pod('taskmanager').nodeSelector, { disk: 'ssd' });
+    // A value whose default is the field as rendered: the patch is its default, values still change it.
+    assert.equal(YAML.parse(_u.chart['values.yaml']).taskManager.replicas, 3);
+    assert.equal(find(objs, 'Deployment', 'other-taskmanager').spec.replicas, 4);
+  });
+});
+
 test('charts: a pod template\'s sidecar and init container render as defined, their images from podTemplate.<component>.<name>.image; the Flink values still reach only the Flink containers', async () => {
   await withUnit((p) => {
     p.addApplication('shipped', {
