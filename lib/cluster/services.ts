@@ -5,7 +5,7 @@ import { ValidationError } from '../errors';
 import { ResolvedIngress, ServiceAccountRef } from './access';
 import type { ClusterModeSpec, NetworkAccess } from './flink-cluster';
 import { selectorLabels, selectorValue } from './labels';
-import { bindChartValues } from '../chart-value';
+import { bindChartValues, Tpl } from '../chart-value';
 import { PORTS } from './layout';
 import { NetworkPeer, NetworkPolicyOptions, REST_CLIENT_LABEL } from './network-policy';
 import { ServiceType } from './options';
@@ -140,7 +140,7 @@ export function networkPolicy(scope: Construct, md: Metadata, name: string, acce
   const ownClients = mode === 'application'
     ? clientComponents.map((component) => ({ podSelector: { matchLabels: selectorLabels(name, component) } }))
     : [{ podSelector: { matchLabels: { [REST_CLIENT_LABEL]: name } } }];
-  return new k8s.KubeNetworkPolicy(scope, 'NetworkPolicy', {
+  const policy = new k8s.KubeNetworkPolicy(scope, 'NetworkPolicy', {
     metadata: md(''),
     spec: {
       podSelector: own,
@@ -152,6 +152,22 @@ export function networkPolicy(scope: Construct, md: Metadata, name: string, acce
       ],
     },
   });
+  // In the chart: the release's pods; the REST clients (the cluster's own, then networkPolicy.restClients
+  // and the ingress controller) and the metrics scrapers from values. The metrics rule is there
+  // whenever metrics are on, also when the definition's scrapers are empty and dist/ has none.
+  const ownChart = (c: string, sel: Record<string, unknown>): Record<string, unknown> => ({ ...sel, matchLabels: selectorValue('')(c, undefined) });
+  bindChartValues(policy, [
+    { path: 'spec.podSelector', expression: ownChart },
+    {
+      path: 'spec.ingress',
+      expression: (c, [peers, rest]: any[]) => [
+        { ...peers, from: [{ podSelector: ownChart(c, peers.from[0].podSelector) }] },
+        { ...rest, from: Tpl.block(`include "${c}.restClients" .`) },
+        ...(metricsEnabled ? [Tpl.ifSet('.Values.networkPolicy.metricsScrapers', { from: Tpl.block('toYaml .Values.networkPolicy.metricsScrapers'), ports: [{ protocol: 'TCP', port: PORTS.metrics }] })] : []),
+      ],
+    },
+  ]);
+  return policy;
 }
 
 /** The `networkPolicy` options checked, with their defaults; the session REST exposure checked against its opt-in. */

@@ -1,6 +1,5 @@
 import { isDeepStrictEqual } from 'util';
 import { ApiObject } from 'cdk8s';
-import { PORTS } from '../cluster/flink-cluster';
 import { emitTemplate, TplIf, TplLiteral, TplString } from '../synth/yaml';
 import { ValidationError } from '../errors';
 import { KafkaTls } from '../pipeline/pipeline';
@@ -143,7 +142,7 @@ export function templatizeObject(o: any, ctx: Ctx, configFile: string): { file: 
     case 'NetworkPolicy':
       prefix = '{{- if .Values.networkPolicy.enabled }}\n';
       suffixText = '{{- end }}\n';
-      out = { ...o, metadata: baseMetadata(o, name, c), spec: networkPolicySpec(o.spec, ctx) };
+      out = { ...o, metadata: baseMetadata(o, name, c) };
       break;
     case 'HorizontalPodAutoscaler':
       prefix = '{{- if eq .Values.job.state "running" }}\n';
@@ -157,31 +156,7 @@ export function templatizeObject(o: any, ctx: Ctx, configFile: string): { file: 
   return { file: `templates/${file}`, text: prefix + emitTemplate(out).replace(/^\n/, '') + suffixText };
 }
 
-/**
- * The NetworkPolicy's spec: release-based selectors; the REST clients and metrics scrapers from
- * values, after the cluster's own clients.
- */
-export function networkPolicySpec(spec: any, ctx: Ctx): any {
-  const { c } = ctx;
-  const own = { ...spec.podSelector, matchLabels: B(`include "${c}.selectorLabels" (dict "ctx" $ "component" "")`) };
-  const [peers, rest] = spec.ingress;
-  return {
-    ...spec,
-    podSelector: own,
-    ingress: [
-      { ...peers, from: [{ podSelector: own }] },
-      { ...rest, from: B(`include "${c}.restClients" .`) },
-      ...(ctx.cluster.metricsEnabled
-        ? [new TplIf('.Values.networkPolicy.metricsScrapers', { from: B('toYaml .Values.networkPolicy.metricsScrapers'), ports: METRICS_PORTS })]
-        : []),
-    ],
-  };
-}
-
 const COMPONENT = 'app.kubernetes.io/component';
-
-/** The metrics rule's ports (also when the definition's scrapers are empty and dist/ has no such rule). */
-export const METRICS_PORTS = [{ protocol: 'TCP', port: PORTS.metrics }];
 
 /** A NetworkPolicy peer in values: pods, namespaces or an address block, never an empty selector. */
 export const NETWORK_PEER = (() => {
