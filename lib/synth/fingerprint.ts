@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Construct } from 'constructs';
 import { CATALOG_DIR } from '../config/catalog';
-import { ReleaseUnit } from '../platform';
+import type { ReleaseUnit } from '../platform';
 import { PACKAGE_VERSION } from '../version';
 
 /**
