@@ -11,6 +11,7 @@ export { TaskManagerPoolProps, ResolvedPool, PoolObjects } from './cluster/task-
 export * from './job-source';
 export * from './application';
 export * from './autoscaling';
+export * from './job-autoscaler';
 export * from './session';
 export * from './platform';
 export * from './plan';

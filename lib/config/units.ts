@@ -44,3 +44,13 @@ export function mebibytes(field: string, s: Size | undefined): number {
   }
   return mib;
 }
+
+/** A Duration as whole seconds within [min, max]; anything else is refused naming `field`. */
+export function wholeSeconds(field: string, d: Duration, min: number, max: number): number {
+  if (!(d instanceof Duration)) throw new ValidationError(field, d, 'is not a Duration; expected e.g. Duration.minutes(5)');
+  const s = d.toSeconds();
+  if (!Number.isInteger(s) || s < min || s > max) {
+    throw new ValidationError(field, `${s}s`, `is out of range; expected whole seconds between ${min} s and ${max} s`);
+  }
+  return s;
+}

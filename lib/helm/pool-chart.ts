@@ -1,6 +1,6 @@
 import { ResolvedPool } from '../cluster/task-manager-pool';
 import { FlinkCluster } from '../cluster/flink-cluster';
-import { ResolvedJobAutoscaler } from '../autoscaling';
+import { ResolvedJobAutoscaler } from '../job-autoscaler';
 import { PINNED_IMAGE_SCHEMA } from '../cluster/image-ref';
 import { emitTemplate } from '../synth/yaml';
 import { baseMetadata, Ctx } from './context';
