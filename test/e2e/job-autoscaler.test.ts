@@ -183,12 +183,14 @@ test('job autoscaler: a Kafka backlog scales the source beyond what its busy tim
       const m = /load ([\d.]+) \(busy ([\d.]+), catch-up x([\d.]+); \d+ records\/s, \d+ pending\) at parallelism 1, 4 partitions: to (\d+)/.exec(decision);
       assert.ok(m, `a decision for the source vertex reading 4 partitions: ${decision}`);
       const [busy, factor, to] = [Number(m[2]), Number(m[3]), Number(m[4])];
-      assert.ok(busy >= 0.8, `the hashing vertex busy nearly all the time: ${busy}`);
+      assert.ok(busy > 0, `the hashing vertex reports busy time: ${busy}`);
       assert.ok(factor >= 1.5, `the backlog raises the load: catch-up x${factor}`);
-      // busy time alone: ceil(1 x busy / 0.7) = 2; with the backlog more, and then 3 -> 4 (a divisor
-      // of the 4 partitions), 5 or 6 -> 4 (no more subtasks than partitions)
+      // busy time alone: ceil(1 x busy / 0.7) (2 on an idle machine, where the hash keeps the vertex
+      // busy 0.95 of the time; less on a loaded one); with the backlog more, and then 3 -> 4 (a
+      // divisor of the 4 partitions), 5 or 6 -> 4 (no more subtasks than partitions)
+      const busyAlone = Math.ceil(busy / 0.7);
       const wanted = Math.min(6, Math.ceil(Number(m[1]) / 0.7));
-      assert.ok(wanted > 2, `more than busy time alone asks (2): ${wanted}`);
+      assert.ok(wanted > busyAlone && wanted > 2, `more than busy time alone asks (${busyAlone}): ${wanted}`);
       assert.equal(to, 4, `the 4 partitions' parallelism: ${decision}`);
       if (wanted === 3) assert.match(decision, /to 4 \(3 aligned to 4 partitions\)/);
       const requirements = await restGet<Record<string, { parallelism: { upperBound: number } }>>(`${c.rest}/jobs/${jobId}/resource-requirements`);
