@@ -24,17 +24,21 @@
  *    transactions (records of the killed run, as if committed) is reported beside it;
  * 3. reactive mode on metrics: metrics-server (test/support/metrics-server.ts) behind the API
  *    server's aggregation layer serves the TaskManager pods' CPU and memory (`metrics.k8s.io`);
- *    the HPA's metrics set to a CPU and a memory average below what every TaskManager uses, its
- *    maximum to 4: the HPA controller reads both metrics (ScalingActive, ValidMetricFound) and
- *    scales the Deployment from 2 to 4 on them; the job rescales to their slots under the same
- *    job id, from its latest checkpoint, and the counts go on. Then the pods and external
- *    metrics: Prometheus scraping the namespace's pods through Kubernetes service discovery and
- *    prometheus-adapter over it (test/support/prometheus-adapter.ts) serve each TaskManager
- *    pod's busy time (`custom.metrics.k8s.io`) and the cluster's Kafka pending records
- *    (`external.metrics.k8s.io`); the HPA's metrics set to those two alone, with targets above
- *    any value, the minimum 2, no stabilization window: the HPA reads both and scales down to 2
- *    ("All metrics below target"); the job restarts on the remaining slots from its latest
- *    checkpoint, exactly once;
+ *    Prometheus scraping the namespace's pods through Kubernetes service discovery and
+ *    prometheus-adapter over it (test/support/prometheus-adapter.ts) serve, from Flink's own
+ *    metrics, each TaskManager pod's records in per second and busy time
+ *    (`custom.metrics.k8s.io`) and the cluster's records in per second and Kafka pending records
+ *    (`external.metrics.k8s.io`). Up under a real load: the HPA's metrics set to a CPU, a memory,
+ *    a pods (records in per TaskManager pod) and an external (the cluster's records in, per
+ *    TaskManager) average above what the idle TaskManagers show, its maximum to 4; at rest it
+ *    reads all four and keeps 2; then 60,000 application logs from a producer pod: the pods and
+ *    the external metric each ask for more than 2 on their own, the HPA scales the Deployment
+ *    from 2 to 4 (an event "New size: 4; reason: ... above target"), the job rescales to their
+ *    slots under the same job id, from its latest checkpoint, and every record arrives exactly
+ *    once. Then down: the HPA's metrics set to the busy time and the pending records alone, with
+ *    targets above any value, the minimum 2, no stabilization window: the HPA reads both and
+ *    scales down to 2 ("All metrics below target"); the job restarts on the remaining slots from
+ *    its latest checkpoint, exactly once;
  * 4. `helm test` passes while the job runs; `helm uninstall` leaves the HA ConfigMaps (as the
  *    README says, without hooks.cleanupHaConfigMaps), which the test then deletes.
  *
@@ -62,7 +66,7 @@ import { render, writeChart } from '../support/helm-chart';
 import { AggregatedApiServer } from '../support/aggregated-api';
 import { ensureMetricsServer, METRICS_SERVER_VERSION, startMetricsServer } from '../support/metrics-server';
 import { ensurePrometheusBinary } from '../support/node-monitoring';
-import { BUSY_METRIC, ensurePrometheusAdapter, NodePrometheus, PENDING_METRIC, PROMETHEUS_ADAPTER_VERSION, quantity, startPrometheusAdapter } from '../support/prometheus-adapter';
+import { BUSY_METRIC, CLUSTER_RECORDS_IN_METRIC, ensurePrometheusAdapter, NodePrometheus, PENDING_METRIC, PROMETHEUS_ADAPTER_VERSION, quantity, RECORDS_IN_METRIC, startPrometheusAdapter } from '../support/prometheus-adapter';
 import { ChartNode, splitImage } from '../support/node-charts';
 import { scratchDir } from '../support/scratch';
 import { ensureHelm } from '../support/tools';
@@ -369,7 +373,7 @@ test('log-enricher: the leader JobManager pod deleted mid-stream; Kubernetes HA,
   });
 });
 
-test('log-enricher: reactive mode on metrics: the HPA scales the TaskManagers up on CPU and memory from metrics-server and down on a pods and an external metric from prometheus-adapter over Prometheus; the job rescales each time under the same job id, from its latest checkpoint, and the counts go on exactly once', { timeout: 35 * 60_000 }, async () => {
+test('log-enricher: reactive mode on metrics: under a real Kafka load the HPA scales the TaskManagers up on a pods and an external metric of throughput from prometheus-adapter over Prometheus (CPU and memory from metrics-server read beside them), and down on a pods and an external metric; the job rescales each time under the same job id, from its latest checkpoint, and the counts go on exactly once', { timeout: 35 * 60_000 }, async () => {
   assert.ok(run.jid, 'the install step ran');
   assert.equal((await h.kubectl(['-n', NS, 'get', 'deployment', `${RELEASE}-taskmanager`, '-o', 'jsonpath={.spec.replicas}'])).trim(), '2', 'the previous step left the HPA\'s 2 TaskManagers');
   // on an empty cache the three builds (one at a time, about 7 minutes here) run within this step's timeout
@@ -391,46 +395,100 @@ test('log-enricher: reactive mode on metrics: the HPA scales the TaskManagers up
       const usage = JSON.parse(await h.kubectl(['get', '--raw', `/apis/metrics.k8s.io/v1beta1/namespaces/${NS}/pods?labelSelector=${encodeURIComponent(TM_SELECTOR)}`]));
       const pods = (usage.items as any[]).map((p) => ({ pod: p.metadata.name, cpu: p.containers[0]?.usage.cpu, memory: p.containers[0]?.usage.memory }));
       assert.equal(pods.length, 2, `metrics.k8s.io serves the 2 TaskManager pods: ${JSON.stringify(pods)}`);
-      // Targets below what every running TaskManager uses (1 millicore, 1 MiB on average), two
-      // more TaskManagers at most: the measured usage asks the HPA for 4, deterministically.
+      // Up under a real load. The HPA follows four metrics with targets no idle TaskManager
+      // reaches: CPU (metrics-server), memory (above what a TaskManager uses: read, never the
+      // reason), and from prometheus-adapter over Prometheus the records each TaskManager pod
+      // receives per second (a pods metric) and the records the whole cluster receives per
+      // second, per TaskManager (an external metric). At rest it reads them all and keeps 2; then
+      // application logs from a producer pod (LOAD records, as fast as it sends them) raise both
+      // rates and the HPA scales up (at most 4).
       const before = await checkpointStats(run.jid);
       const restartsBefore = await restarts();
+      const targets = { cpu: '500m', memory: '3Gi', recordsIn: '100', clusterRecordsIn: '150' };
       const hpaMetrics = [
-        { type: 'Resource', resource: { name: 'cpu', target: { type: 'AverageValue', averageValue: '1m' } } },
-        { type: 'Resource', resource: { name: 'memory', target: { type: 'AverageValue', averageValue: '1Mi' } } },
+        { type: 'Resource', resource: { name: 'cpu', target: { type: 'AverageValue', averageValue: targets.cpu } } },
+        { type: 'Resource', resource: { name: 'memory', target: { type: 'AverageValue', averageValue: targets.memory } } },
+        { type: 'Pods', pods: { metric: { name: RECORDS_IN_METRIC }, target: { type: 'AverageValue', averageValue: targets.recordsIn } } },
+        { type: 'External', external: { metric: { name: CLUSTER_RECORDS_IN_METRIC, selector: { matchLabels: { flink_cluster: RELEASE } } }, target: { type: 'AverageValue', averageValue: targets.clusterRecordsIn } } },
       ];
       t = Date.now();
-      await h.kubectl(['-n', NS, 'patch', 'hpa', `${RELEASE}-taskmanager`, '--type', 'merge', '-p', JSON.stringify({ spec: { maxReplicas: 4, metrics: hpaMetrics } })]);
+      await h.kubectl(['-n', NS, 'patch', 'hpa', `${RELEASE}-taskmanager`, '--type', 'merge', '-p', JSON.stringify({ spec: {
+        maxReplicas: 4, metrics: hpaMetrics,
+        // up at once; down only after the load test's end (the step below sets its own)
+        behavior: { scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: 'Pods', value: 2, periodSeconds: 15 }] }, scaleDown: { stabilizationWindowSeconds: 900 } },
+      } })]);
+      const getHpa = async () => JSON.parse(await h.kubectl(['-n', NS, 'get', 'hpa', `${RELEASE}-taskmanager`, '-o', 'json']));
+      /** What the HPA read (its status), by metric, as numbers where they are decimal quantities. */
+      const reading = (hpa: any) => Object.fromEntries(((hpa.status?.currentMetrics ?? []) as any[]).map((m) =>
+        m.type === 'Resource' ? [m.resource.name, m.resource.current.averageValue] : m.type === 'Pods' ? ['recordsIn', m.pods.current.averageValue] : ['clusterRecordsIn', m.external.current.averageValue ?? m.external.current.value]));
       let hpa: any;
-      for (const until = Date.now() + 180_000; Date.now() < until; await sleep(2000)) {
-        hpa = JSON.parse(await h.kubectl(['-n', NS, 'get', 'hpa', `${RELEASE}-taskmanager`, '-o', 'json']));
-        if (hpa.status?.desiredReplicas === 4 && (hpa.status?.currentMetrics ?? []).length === 2) break;
+      for (const until = Date.now() + 240_000; Date.now() < until; await sleep(2000)) {
+        hpa = await getHpa();
+        const active = (hpa.status?.conditions ?? []).find((c: any) => c.type === 'ScalingActive');
+        if (active?.status === 'True' && Object.keys(reading(hpa)).length === 4) break;
       }
       const active = (hpa.status?.conditions ?? []).find((c: any) => c.type === 'ScalingActive');
       assert.equal(active?.status, 'True', `the HPA computes from its metrics: ${JSON.stringify(hpa.status)}`);
       assert.equal(active.reason, 'ValidMetricFound');
-      const current = Object.fromEntries((hpa.status.currentMetrics as any[]).map((m) => [m.resource.name, m.resource.current.averageValue]));
-      assert.ok(current.cpu && current.memory, `the HPA read the CPU and memory metrics: ${JSON.stringify(hpa.status.currentMetrics)}`);
-      assert.equal(hpa.status.desiredReplicas, 4, 'the metrics ask for the HPA\'s maximum');
-      run.steps.metricScaleDecisionMs = Date.now() - t;
+      const idle = reading(hpa);
+      assert.deepEqual(Object.keys(idle).sort(), ['clusterRecordsIn', 'cpu', 'memory', 'recordsIn'], `the HPA read all four metrics: ${JSON.stringify(hpa.status.currentMetrics)}`);
+      assert.equal(hpa.status.desiredReplicas, 2, `at rest no metric asks for more than 2: ${JSON.stringify(idle)}`);
+      run.steps.metricsReadAtRestMs = Date.now() - t;
+
+      // the load, and the HPA's readings while it lasts (every 2 s, at most 240 s)
+      const LOAD = 60_000;
+      const from = run.produced;
+      t = Date.now();
+      const producing = client('produce-load', ['produce-app', SOURCE, String(LOAD), String(from)]).then((log) => ({ log, ms: Date.now() - t }));
+      // what a metric asks for in a reading (the HPA's rule for an average: ceil(replicas x
+      // current / target), no change within 10%)
+      const asks = (replicas: number, current: string | undefined, target: string) => current === undefined ? replicas
+        : Math.abs(quantity(current) / quantity(target) - 1) <= 0.1 ? replicas : Math.ceil(replicas * quantity(current) / quantity(target));
+      const timeline: Array<{ s: number; replicas: number; desired: number; read: Record<string, string>; asked: Record<string, number> }> = [];
+      // until the HPA wants its maximum and the pods and the external metric have each asked for more than 2 on their own
+      const askedUp = (k: string) => timeline.some((e) => e.asked[k] > 2);
+      for (const until = Date.now() + 240_000; Date.now() < until; await sleep(2000)) {
+        hpa = await getHpa();
+        const r = hpa.status?.currentReplicas ?? 0;
+        const read = reading(hpa);
+        const entry = { s: Math.round((Date.now() - t) / 1000), replicas: r, desired: hpa.status?.desiredReplicas, read,
+          asked: { recordsIn: asks(r, read.recordsIn, targets.recordsIn), clusterRecordsIn: asks(r, read.clusterRecordsIn, targets.clusterRecordsIn), cpu: asks(r, read.cpu, targets.cpu) } };
+        const prev = timeline[timeline.length - 1];
+        if (JSON.stringify(entry.read) !== JSON.stringify(prev?.read) || entry.desired !== prev?.desired || entry.replicas !== prev?.replicas) timeline.push(entry);
+        if (entry.desired === 4 && askedUp('recordsIn') && askedUp('clusterRecordsIn')) break;
+      }
+      const produced = await producing;
+      assert.match(produced.log, new RegExp(`produced ${LOAD}`));
+      run.produced += LOAD;
+      run.steps.loadProduceMs = produced.ms;
+      const what = JSON.stringify(timeline);
+      assert.equal(timeline[timeline.length - 1].desired, 4, `the HPA scaled up to its maximum under the load: ${what}`);
+      assert.ok(askedUp('recordsIn') && askedUp('clusterRecordsIn'), `the pods and the external metric each asked for more than 2 TaskManagers on their own: ${what}`);
+      const decision = timeline.find((e) => e.desired > 2)!;
+      run.steps.loadToScaleDecisionMs = decision.s * 1000;
+      const n = 4;
       let replicas = 0;
-      for (const until = Date.now() + 120_000; Date.now() < until && replicas !== 4; await sleep(1000)) {
+      for (const until = Date.now() + 120_000; Date.now() < until && replicas !== n; await sleep(1000)) {
         replicas = JSON.parse(await h.kubectl(['-n', NS, 'get', 'deployment', `${RELEASE}-taskmanager`, '-o', 'json'])).spec.replicas;
       }
-      assert.equal(replicas, 4, 'the HPA scaled the TaskManager Deployment to 4 on its metrics');
-      await untilTaskManagers(4);
-      run.steps.metricScaleFourthTaskManagerReadyMs = Date.now() - t;
-      await untilParallelism(run.jid, 4 * SLOTS_PER_TM);
-      run.steps.metricScaleToRunningMs = Date.now() - t;
-      run.steps.rescaleToRunningMs = run.steps.metricScaleToRunningMs;
+      assert.equal(replicas, n, `the HPA scaled the TaskManager Deployment to ${n}`);
+      const upEvents = (JSON.parse(await h.kubectl(['-n', NS, 'get', 'events', '--field-selector', `involvedObject.name=${RELEASE}-taskmanager,reason=SuccessfulRescale`, '-o', 'json'])).items as any[])
+        .filter((e) => Date.parse(e.lastTimestamp ?? e.eventTime) >= Math.floor(t / 1000) * 1000).map((e) => e.message as string);
+      assert.ok(upEvents.some((e) => new RegExp(`^New size: ${n}; reason: .* above target$`).test(e)), `the HPA's scale-up event: ${JSON.stringify(upEvents)}`);
+      await untilTaskManagers(n);
+      run.steps.loadScaleLastTaskManagerReadyMs = Date.now() - t;
+      await untilParallelism(run.jid, n * SLOTS_PER_TM);
+      run.steps.loadScaleToRunningMs = Date.now() - t;
+      run.steps.rescaleToRunningMs = run.steps.loadScaleToRunningMs;
       assert.equal((await h.jobStates(REST)).jobs.filter((j) => j.state === 'RUNNING').map((j) => j.jid).join(), run.jid, 'the same job, no other');
       // the rescale restarted the tasks from the latest checkpoint (Flink's adaptive scheduler)
       const restoredUp = await restoredAfter(run.jid, t, 30_000);
       assert.ok(restoredUp.id >= (before.completed ?? 0), `restored checkpoint ${restoredUp.id} is at or after ${before.completed}`);
-      h.report.rescale = { taskManagers: 4, parallelism: 4 * SLOTS_PER_TM, restartedTasks: true, restoredCheckpoint: restoredUp.id, lastCompletedBefore: before.completed, numRestarts: { before: restartsBefore, after: await restarts() } };
-      await batchThrough('afterMetricScale');
+      h.report.rescale = { taskManagers: n, parallelism: n * SLOTS_PER_TM, restartedTasks: true, restoredCheckpoint: restoredUp.id, lastCompletedBefore: before.completed, numRestarts: { before: restartsBefore, after: await restarts() } };
+      // the load, the next batch and everything before them, exactly once across the rescale
+      await batchThrough('afterLoadScale');
 
-      // What prometheus-adapter serves from Flink's metrics: the pods metric for each of the 4
+      // What prometheus-adapter serves from Flink's metrics: the pods metric for each of the
       // TaskManager pods (their busiest subtask's busy time, as Prometheus has it), the
       // external metric (the Kafka source's pending records) for this cluster.
       const tmPods = (await h.podsOf('app.kubernetes.io/component=taskmanager')).filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.name as string).sort();
@@ -448,13 +506,18 @@ test('log-enricher: reactive mode on metrics: the HPA scales the TaskManagers up
       const promBusy = await prometheus!.query(`max by (pod) (flink_taskmanager_job_task_busyTimeMsPerSecond{namespace="${NS}",flink_cluster="${RELEASE}",component="taskmanager"})`);
       assert.deepEqual(promBusy.map((x) => x.metric.pod).sort(), tmPods, 'Prometheus holds the same series for the same pods');
       const pendingPath = `/apis/external.metrics.k8s.io/v1beta1/namespaces/${NS}/${PENDING_METRIC}?labelSelector=${encodeURIComponent(`flink_cluster=${RELEASE}`)}`;
-      const pending = (JSON.parse(await h.kubectl(['get', '--raw', pendingPath])).items as any[]).map((x) => ({ labels: x.metricLabels, value: x.value }));
+      // (a restarted source reports its backlog once its readers have fetched: read until served, bounded)
+      let pending: Array<{ labels: unknown; value: string }> = [];
+      for (const until = Date.now() + 60_000; Date.now() < until && pending.length === 0; await sleep(2000)) {
+        const r = await h.node.cluster.kubectl(['get', '--raw', pendingPath], { timeoutMs: 20_000 });
+        if (r.code === 0) pending = (JSON.parse(r.stdout).items as any[]).map((x) => ({ labels: x.metricLabels, value: x.value }));
+      }
       assert.equal(pending.length, 1, `external.metrics.k8s.io serves one ${PENDING_METRIC} for ${RELEASE}: ${JSON.stringify(pending)}`);
       assert.ok(quantity(pending[0].value) >= 0, `pending records ${pending[0].value}`);
 
       // Down on the pods and external metrics alone: a busy-time target above the most a
       // TaskManager can report (1000 ms/s), a pending-records target far above the backlog,
-      // the minimum back to 2 and no stabilization window. The HPA removes two TaskManagers;
+      // the minimum back to 2 and no stabilization window. The HPA removes the TaskManagers the load added;
       // their tasks fail and the job restarts on the slots that remain, from its latest checkpoint.
       const restartsBeforeDown = await restarts();
       const beforeDown = await checkpointStats(run.jid);
@@ -494,7 +557,7 @@ test('log-enricher: reactive mode on metrics: the HPA scales the TaskManagers up
       assert.ok(scaleDown.numRestarts.after > restartsBeforeDown, `the scale-down counted as a restart of the job (numRestarts ${JSON.stringify(scaleDown.numRestarts)})`);
       await batchThrough('afterScaleDown');
       const metricScale = {
-        metricsServer: METRICS_SERVER_VERSION, podUsage: pods, hpaCurrentMetrics: current, desiredReplicas: hpa.status.desiredReplicas, taskManagers: 4, parallelism: 4 * SLOTS_PER_TM,
+        metricsServer: METRICS_SERVER_VERSION, podUsage: pods, targets, atRest: idle, load: { records: LOAD, produceMs: produced.ms }, timeline, scaleUpEvents: upEvents, taskManagers: n, parallelism: n * SLOTS_PER_TM,
         prometheusAdapter: PROMETHEUS_ADAPTER_VERSION, customMetrics: { busy, pending }, scaleDownRead: readBy, scaleDownEvent: downEvent[0], scaleDown,
       };
       h.report.metricScale = metricScale;

@@ -782,6 +782,9 @@ export async function startRealNode(opts: RealNodeOptions = {}): Promise<RealNod
           evictionHard: { 'memory.available': '256Mi', 'nodefs.available': '2%', 'imagefs.available': '2%', 'nodefs.inodesFree': '2%' },
           serializeImagePulls: false,
           podLogsDir: path.join(work, 'pod-logs'),
+          // a test's client pod may print every record of a topic (the exactly-once checks read
+          // its log whole): no rotation below that
+          containerLogMaxSize: '64Mi',
           staticPodPath: '',
           registerNode: true,
           maxPods: 60,

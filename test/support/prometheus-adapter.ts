@@ -30,10 +30,15 @@ const NAME = 'prometheus-adapter';
 export const BUSY_METRIC = 'flink_taskmanager_busy_time_ms_per_second';
 /** The external metric: records the Kafka sources have not read yet, summed per namespace and cluster. */
 export const PENDING_METRIC = 'flink_kafka_pending_records';
+/** The pods metric of throughput: records a TaskManager pod's subtasks receive per second, summed. */
+export const RECORDS_IN_METRIC = 'flink_taskmanager_records_in_per_second';
+/** The external metric of throughput: records the cluster's subtasks receive per second, summed per namespace and cluster. */
+export const CLUSTER_RECORDS_IN_METRIC = 'flink_cluster_records_in_per_second';
 
 /**
- * The adapter's discovery rules (its config file): one pods metric and one external metric
- * from the series Flink's Prometheus reporter exports, as a platform team would declare them.
+ * The adapter's discovery rules (its config file): two pods metrics (busy time, records in per
+ * second) and two external metrics (Kafka backlog, the cluster's records in per second) from the
+ * series Flink's Prometheus reporter exports, as a platform team would declare them.
  */
 export const FLINK_ADAPTER_RULES = {
   rules: [{
@@ -41,11 +46,21 @@ export const FLINK_ADAPTER_RULES = {
     resources: { overrides: { namespace: { resource: 'namespace' }, pod: { resource: 'pod' } } },
     name: { matches: '^flink_taskmanager_job_task_busyTimeMsPerSecond$', as: BUSY_METRIC },
     metricsQuery: 'max by (<<.GroupBy>>) (<<.Series>>{<<.LabelMatchers>>})',
+  }, {
+    seriesQuery: 'flink_taskmanager_job_task_numRecordsInPerSecond{namespace!="",pod!=""}',
+    resources: { overrides: { namespace: { resource: 'namespace' }, pod: { resource: 'pod' } } },
+    name: { matches: '^flink_taskmanager_job_task_numRecordsInPerSecond$', as: RECORDS_IN_METRIC },
+    metricsQuery: 'sum by (<<.GroupBy>>) (<<.Series>>{<<.LabelMatchers>>})',
   }],
   externalRules: [{
     seriesQuery: 'flink_taskmanager_job_task_operator_pendingRecords{namespace!="",flink_cluster!=""}',
     resources: { overrides: { namespace: { resource: 'namespace' } } },
     name: { matches: '^flink_taskmanager_job_task_operator_pendingRecords$', as: PENDING_METRIC },
+    metricsQuery: 'sum by (<<.GroupBy>>) (<<.Series>>{<<.LabelMatchers>>})',
+  }, {
+    seriesQuery: 'flink_taskmanager_job_task_numRecordsInPerSecond{namespace!="",flink_cluster!=""}',
+    resources: { overrides: { namespace: { resource: 'namespace' } } },
+    name: { matches: '^flink_taskmanager_job_task_numRecordsInPerSecond$', as: CLUSTER_RECORDS_IN_METRIC },
     metricsQuery: 'sum by (<<.GroupBy>>) (<<.Series>>{<<.LabelMatchers>>})',
   }],
 };
@@ -125,7 +140,7 @@ export function startPrometheusAdapter(node: RealNode, binary: string, prometheu
       `--prometheus-url=${prometheusUrl}`, `--config=${path.join(dir, 'config.yaml')}`, '--metrics-relist-interval=10s', '--v=2',
     ],
     apis: [{ group: 'custom.metrics.k8s.io', version: 'v1beta1' }, { group: 'custom.metrics.k8s.io', version: 'v1beta2' }, { group: 'external.metrics.k8s.io', version: 'v1beta1' }],
-    waitingFor: `the custom and external metrics APIs did not list ${BUSY_METRIC} and ${PENDING_METRIC}`,
+    waitingFor: `the custom and external metrics APIs did not list ${BUSY_METRIC}, ${RECORDS_IN_METRIC}, ${PENDING_METRIC} and ${CLUSTER_RECORDS_IN_METRIC}`,
     ready: async () => {
       const listed: string[] = [];
       let last = '';
@@ -134,7 +149,7 @@ export function startPrometheusAdapter(node: RealNode, binary: string, prometheu
         last = r.code === 0 ? r.stdout : r.stderr;
         if (r.code === 0) listed.push(...(JSON.parse(r.stdout).resources ?? []).map((x: any) => x.name as string));
       }
-      return listed.includes(`pods/${BUSY_METRIC}`) && listed.includes(PENDING_METRIC) ? undefined : last;
+      return [`pods/${BUSY_METRIC}`, `pods/${RECORDS_IN_METRIC}`, PENDING_METRIC, CLUSTER_RECORDS_IN_METRIC].every((m) => listed.includes(m)) ? undefined : last;
     },
   });
 }
