@@ -423,9 +423,8 @@ export async function runAutoscaler(rest: FlinkRest, kube: Kube | undefined, o: 
 const DECLARED_GRACE_MS = 120_000;
 
 /** The parallelism each vertex is declared to run at (the upper bounds of GET /jobs/:id/resource-requirements). */
-export async function declaredParallelism(rest: FlinkRest, jobId: string): Promise<Map<string, number>> {
-  const r = await rest.request<Record<string, { parallelism?: { upperBound?: number } }>>('GET', `/jobs/${jobId}/resource-requirements`);
-  return new Map(Object.entries(r).map(([id, x]) => [id, x.parallelism?.upperBound ?? 0]));
+export function declaredParallelism(rest: FlinkRest, jobId: string): Promise<Map<string, number>> {
+  return rest.declaredParallelism(jobId);
 }
 
 /**

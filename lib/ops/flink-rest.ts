@@ -29,6 +29,13 @@ interface SavepointStatus {
   operation?: { location?: string; 'failure-cause'?: { 'stack-trace'?: string; class?: string } };
 }
 
+/** The REST API answered with an error status (as opposed to no answer at all). */
+export class RestAnswerError extends OpsError {
+  constructor(message: string, public readonly status: number) {
+    super(message);
+  }
+}
+
 /**
  * The Flink REST calls the lifecycle needs, each bounded: a request times out after
  * `requestTimeoutMs`, connection failures (and 503 during a leader election) are retried
@@ -86,7 +93,7 @@ export class FlinkRest {
           reason = firstLine(reason);
           // A leader election is an outage; other statuses are answers: no retry.
           if (res.status === 503) { last = new Error(`503 ${reason}`); continue; }
-          throw new OpsError(`Flink REST ${method} ${path} answered ${res.status}: ${reason}`);
+          throw new RestAnswerError(`Flink REST ${method} ${path} answered ${res.status}: ${reason}`, res.status);
         }
         return (text ? JSON.parse(text) : {}) as T;
       } catch (e) {
@@ -99,6 +106,16 @@ export class FlinkRest {
     const l = last as any;
     const cause = l === undefined ? 'no attempt left before the --timeout' : l.cause?.code ?? l.cause?.message ?? l.message ?? String(l);
     throw new OpsError(`Flink REST at ${this.url} is unreachable (${cause}) after ${attempts} attempt${attempts === 1 ? '' : 's'}`);
+  }
+
+  /**
+   * The parallelism each vertex of a job is declared to run at: the upper bounds of
+   * GET /jobs/:id/resource-requirements (the adaptive scheduler's; a RestAnswerError where the
+   * job's scheduler has none).
+   */
+  public async declaredParallelism(jobId: string): Promise<Map<string, number>> {
+    const r = await this.request<Record<string, { parallelism?: { upperBound?: number } }>>('GET', `/jobs/${jobId}/resource-requirements`);
+    return new Map(Object.entries(r).map(([id, x]) => [id, x.parallelism?.upperBound ?? 0]));
   }
 
   public async reachable(): Promise<boolean> {

@@ -382,7 +382,7 @@ const sessions: OpsCommand[] = [{
   name: 'pool',
   summary: "a session cluster's TaskManager pool: keep the TaskManager Deployment as large as its jobs need, between --min and --max",
   details: 'Runs until stopped (SIGTERM) or for --timeout when that is not 0. Every --interval it reads the JobManager\'s jobs and TaskManagers and sets the replicas of the '
-    + 'TaskManager Deployment: the slots its active jobs need (each job its most parallel operator), or the slots in use when that is more, plus --spare-slots, '
+    + 'TaskManager Deployment: the slots its active jobs need (each job its most parallel operator; under the adaptive scheduler its declared parallelism, read every round), or the slots in use when that is more, plus --spare-slots, '
     + 'in TaskManagers of --slots-per-task-manager slots. It grows at once; it shrinks after the pool has been larger than needed for --scale-down-delay, and only by TaskManagers '
     + 'with no slot in use (it sets the pods\' controller.kubernetes.io/pod-deletion-cost first, so the ReplicaSet removes idle ones). '
     + 'A failed round is logged and retried. Needs get and patch on deployments/scale of that Deployment, and list and patch on pods.',

@@ -1,12 +1,13 @@
 import { OpsError, sleep } from './errors';
-import { FlinkRest, TERMINAL_STATES } from './flink-rest';
+import { FlinkRest, RestAnswerError, TERMINAL_STATES } from './flink-rest';
 import { Kube } from './kube';
 
 /**
  * A session cluster's TaskManager pool that follows demand: a loop that reads the JobManager's
  * jobs and TaskManagers (REST) and sets the TaskManager Deployment's replicas (its `scale`
  * subresource). Demand is the slots the cluster's active jobs need (a job of the default slot
- * sharing takes as many slots as its most parallel operator), or the slots in use when that is
+ * sharing takes as many slots as its most parallel operator: its declared parallelism under the
+ * adaptive scheduler, so a job rescaled while it runs moves the pool), or the slots in use when that is
  * more, plus the spare slots asked for; the pool grows at once to hold it and shrinks only after
  * it has been larger than needed for the whole scale-down delay, and then only by TaskManagers
  * with no slot in use: before each scale-down the TaskManager pods get the
@@ -115,22 +116,56 @@ export interface PoolTarget {
 /** The annotation the ReplicaSet controller ranks pods by when it scales down (lower goes first). */
 export const DELETION_COST = 'controller.kubernetes.io/pod-deletion-cost';
 
+/**
+ * What the pool remembers of an active job between rounds: the slots its vertices take (they do
+ * not change while it runs: read once), and whether its scheduler declares resource
+ * requirements (the adaptive scheduler does; the default scheduler answers the call with an
+ * error, and is not asked again).
+ */
+export interface KnownJob {
+  readonly vertexSlots?: number;
+  readonly declares?: boolean;
+}
+
+/**
+ * The slots a job needs. With the adaptive scheduler, its declared parallelism (the upper bounds
+ * of its resource requirements, which the job autoscaler or a user's PUT changes while it runs,
+ * and which it keeps while too few slots let it run lower); else its vertices' parallelism. An
+ * unreachable REST API rejects (the round fails and nothing is lowered).
+ */
+export async function jobDemand(rest: FlinkRest, job: { jid: string; state: string }, known: Map<string, KnownJob>): Promise<number> {
+  const jid = job.jid;
+  const k = known.get(jid) ?? {};
+  if (k.declares !== false) {
+    try {
+      const slots = jobSlots([...(await rest.declaredParallelism(jid)).values()].map((parallelism) => ({ parallelism })));
+      if (slots > 0) {
+        if (k.declares !== true) known.set(jid, { ...k, declares: true });
+        return slots;
+      }
+    } catch (e) {
+      if (!(e instanceof RestAnswerError)) throw e;
+      // only a running job's answer tells its scheduler (one still initializing has no JobMaster to ask)
+      if (job.state === 'RUNNING') known.set(jid, { ...known.get(jid), declares: false });
+    }
+  }
+  // A job's vertices do not change while it runs: read once per job id (not while it has none yet, initializing).
+  let slots = known.get(jid)?.vertexSlots;
+  if (slots === undefined) {
+    slots = jobSlots((await rest.request<{ vertices?: Array<{ parallelism: number }> }>('GET', `/jobs/${jid}`)).vertices ?? []);
+    if (slots > 0) known.set(jid, { ...known.get(jid), vertexSlots: slots });
+  }
+  return slots;
+}
+
 /** Reads one observation: the Deployment's replicas, the registered TaskManagers and the active jobs' slots. */
-export async function observe(rest: FlinkRest, kube: Kube, t: PoolTarget, needs: Map<string, number>): Promise<PoolObservation> {
+export async function observe(rest: FlinkRest, kube: Kube, t: PoolTarget, known: Map<string, KnownJob>): Promise<PoolObservation> {
   const scale = await kube.getScale(t.namespace, t.deployment);
   const taskManagers = await readTaskManagers(rest);
   const jobs = (await rest.jobs()).filter((j) => !TERMINAL_STATES.has(j.state) && j.state !== 'SUSPENDED');
   let demand = 0;
-  for (const j of jobs) {
-    // A job's vertices do not change while it runs: read once per job id (not while it has none yet, initializing).
-    let slots = needs.get(j.jid);
-    if (slots === undefined) {
-      slots = jobSlots((await rest.request<{ vertices?: Array<{ parallelism: number }> }>('GET', `/jobs/${j.jid}`)).vertices ?? []);
-      if (slots > 0) needs.set(j.jid, slots);
-    }
-    demand += slots;
-  }
-  for (const id of [...needs.keys()]) if (!jobs.some((j) => j.jid === id)) needs.delete(id);
+  for (const j of jobs) demand += await jobDemand(rest, j, known);
+  for (const id of [...known.keys()]) if (!jobs.some((j) => j.jid === id)) known.delete(id);
   return {
     now: Date.now(),
     replicas: scale,
@@ -168,11 +203,11 @@ export async function runPool(rest: FlinkRest, kube: Kube, o: PoolLoopOptions): 
   if (spec.min < 0 || spec.max < Math.max(1, spec.min)) throw new OpsError(`--max: ${spec.max} is invalid; expected at least 1 and at least --min (${spec.min})`);
   let state: PoolState = {};
   let last = '';
-  const needs = new Map<string, number>();
+  const known = new Map<string, KnownJob>();
   log(`pool of ${target.namespace}/${target.deployment}: ${spec.min} to ${spec.max} TaskManagers of ${spec.slotsPerTaskManager} slot(s), ${spec.spareSlots} spare, scale-down after ${spec.scaleDownDelayMs / 1000} s`);
   while (!o.stopped?.() && (o.until === undefined || Date.now() < o.until)) {
     try {
-      const obs = await observe(rest, kube, target, needs);
+      const obs = await observe(rest, kube, target, known);
       const d = decide(spec, obs, state);
       state = d.state;
       if (d.replicas < obs.replicas) await markDeletionCosts(kube, target, obs.taskManagers);

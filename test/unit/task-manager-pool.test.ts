@@ -1,13 +1,14 @@
 /**
  * A session cluster's TaskManager pool that follows demand: the decision of each round
  * (lib/ops/pool.ts) and the objects the definition gives (lib/cluster/task-manager-pool.ts).
- * The loop against a real JobManager and API server, with pods, is test/e2e/e2e-node-pool.test.ts.
+ * The loop against a real JobManager and API server, with pods, is in test/e2e/e2e-node-ha.test.ts.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Duration } from 'cdk8s';
 import { FlinkPlatform, FlinkSessionCluster, FlinkSessionJob, JobSource, restrictedViolations } from '../../lib';
-import { decide, jobSlots, PoolSpec, PoolTaskManager, taskManagerIp, wantedTaskManagers } from '../../lib/ops/pool';
+import { FlinkRest, RestAnswerError } from '../../lib/ops/flink-rest';
+import { decide, jobDemand, jobSlots, KnownJob, PoolSpec, PoolTaskManager, taskManagerIp, wantedTaskManagers } from '../../lib/ops/pool';
 import { operatorResources } from '../../lib/operator/operator-resources';
 import { synthesizeUnit } from '../../lib/synth/synthesize';
 import { container, find, synth } from '../support/synth';
@@ -79,6 +80,57 @@ test('pool: a TaskManager\'s IP from its RPC path; a job\'s slots from its most 
   assert.equal(taskManagerIp('no address'), undefined);
   assert.equal(jobSlots([{ parallelism: 2 }, { parallelism: 4 }, { parallelism: 1 }]), 4);
   assert.equal(jobSlots([]), 0);
+});
+
+/**
+ * A JobManager's answers about one job, counted: `requirements` (the adaptive scheduler's
+ * declared upper bounds by vertex) or a status the call is answered with, and the vertices.
+ */
+function fakeJobManager(o: { requirements?: Record<string, number>; refuse?: number; unreachable?: boolean; vertices: number[] }) {
+  const calls = { requirements: 0, job: 0 };
+  const rest = {
+    async declaredParallelism(_jid: string): Promise<Map<string, number>> {
+      calls.requirements++;
+      if (o.unreachable) throw new Error('Flink REST at http://jm:8081 is unreachable (ECONNREFUSED) after 4 attempts');
+      if (o.refuse) throw new RestAnswerError(`Flink REST GET /jobs/j/resource-requirements answered ${o.refuse}: UnsupportedOperationException`, o.refuse);
+      return new Map(Object.entries(o.requirements ?? {}));
+    },
+    async request(_method: string, _path: string): Promise<unknown> {
+      calls.job++;
+      return { vertices: o.vertices.map((parallelism) => ({ parallelism })) };
+    },
+  };
+  return { rest: rest as unknown as FlinkRest, calls, o };
+}
+
+test('pool: a job\'s demand is its declared parallelism under the adaptive scheduler (read every round), else its vertices\' (read once)', async () => {
+  const known = new Map<string, KnownJob>();
+  // the adaptive scheduler: the upper bounds, also while the job runs lower for want of slots
+  const adaptive = fakeJobManager({ requirements: { a: 3, b: 2 }, vertices: [2, 2] });
+  assert.equal(await jobDemand(adaptive.rest, { jid: 'j1', state: 'RUNNING' }, known), 3);
+  // rescaled while it runs (the job autoscaler's or a user's PUT): the next round follows
+  adaptive.o.requirements = { a: 5, b: 5 };
+  assert.equal(await jobDemand(adaptive.rest, { jid: 'j1', state: 'RUNNING' }, known), 5);
+  assert.deepEqual(adaptive.calls, { requirements: 2, job: 0 });
+
+  // the default scheduler refuses the call: its vertices, and it is not asked again
+  const fixed = fakeJobManager({ refuse: 500, vertices: [4, 1] });
+  assert.equal(await jobDemand(fixed.rest, { jid: 'j2', state: 'RUNNING' }, known), 4);
+  assert.equal(await jobDemand(fixed.rest, { jid: 'j2', state: 'RUNNING' }, known), 4);
+  assert.deepEqual(fixed.calls, { requirements: 1, job: 1 });
+  assert.deepEqual(known.get('j2'), { declares: false, vertexSlots: 4 });
+
+  // a job still initializing has no JobMaster to answer: asked again once it runs
+  const starting = fakeJobManager({ refuse: 404, vertices: [] });
+  assert.equal(await jobDemand(starting.rest, { jid: 'j3', state: 'INITIALIZING' }, known), 0);
+  assert.equal(known.get('j3'), undefined, 'nothing remembered of a job with no vertices yet');
+  starting.o.refuse = undefined;
+  starting.o.requirements = { a: 2 };
+  assert.equal(await jobDemand(starting.rest, { jid: 'j3', state: 'RUNNING' }, known), 2);
+
+  // no answer at all: the round fails (the pool lowers nothing on a failed observation)
+  const gone = fakeJobManager({ unreachable: true, vertices: [3] });
+  await assert.rejects(jobDemand(gone.rest, { jid: 'j4', state: 'RUNNING' }, known), /unreachable/);
 });
 
 test('pool: the definition gives a pool Deployment and least-privilege RBAC, and a TaskManager Deployment without replicas', () => {
