@@ -28,13 +28,11 @@
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Consumer, Partitioners } from 'kafkajs';
 import * as YAML from 'yaml';
 import { DeliveryGuarantee, FieldType, FlinkPlatform, FlinkVersion, JobSource, LogPipeline, Sink } from '../../lib';
-import { SUBMIT_SPEC_DIR } from '../../lib/session';
 import { synthesizeUnit } from '../../lib/synth/synthesize';
 import { recordE2E } from '../support/e2e-report';
 import { helm, writeChart } from '../support/helm-chart';
@@ -43,8 +41,7 @@ import { restGet, waitFor } from '../support/flink-proc';
 import { startKafka } from '../support/kafka';
 import { live } from '../support/live';
 import { runCluster } from '../support/local-flink';
-
-const OPS = path.join(__dirname, '..', '..', 'lib', 'ops', 'main.js');
+import { allRunning, maxParallelism, runOps, runSubmitter } from '../support/session-submit';
 
 const APP_LOG = { id: FieldType.STRING, ts: FieldType.TIMESTAMP, service: FieldType.STRING, level: FieldType.STRING, message: FieldType.STRING };
 const ACCESS_LOG = {
@@ -88,47 +85,6 @@ function platform(kafka: string, work: string, version: FlinkVersion, errorLogsP
   return p;
 }
 
-interface Submitted { code: number | null; stdout: string; stderr: string; ms: number; spec: any }
-
-/**
- * Runs a session job's submitter Job locally: its ConfigMap volume written where the container
- * mounts it, its args (mount path mapped), `node lib/ops/main.js`. Asynchronous, so the test
- * keeps polling the other job meanwhile.
- */
-function runSubmitter(objects: any[], name: string, work: string, rest: string, home: string): Promise<Submitted> {
-  const job = objects.find((o) => o.kind === 'Job');
-  const pod = job.spec.template.spec;
-  const container = pod.containers[0];
-  const mount = container.volumeMounts.find((m: any) => m.mountPath === SUBMIT_SPEC_DIR);
-  const cmName = pod.volumes.find((v: any) => v.name === mount.name).configMap.name;
-  assert.equal(cmName, `${name}-job`);
-  const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === cmName);
-  const dir = path.join(work, 'submitters', job.metadata.name);
-  fs.mkdirSync(dir, { recursive: true });
-  for (const [k, v] of Object.entries(cm.data as Record<string, string>)) fs.writeFileSync(path.join(dir, k), v);
-  const spec = JSON.parse(cm.data['job.json']);
-  // The one mapped value of the spec: the REST URL (a Service name on Kubernetes).
-  fs.writeFileSync(path.join(dir, 'job.json'), JSON.stringify({ ...spec, restUrl: rest }, null, 2) + '\n');
-  const args = (container.args as string[]).map((a) => a.split(SUBMIT_SPEC_DIR).join(dir));
-  const env: Record<string, string> = { CDK8S_FLINK_SQL_RUNNER_JAR: path.join(home, 'usrlib', 'cdk8s-flink-sql-runner.jar') };
-  for (const e of container.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
-  return runOps(args, env).then((r) => ({ ...r, spec }));
-}
-
-/** `node lib/ops/main.js <args>` as the container runs it, asynchronously, bounded by 5 minutes. */
-function runOps(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
-  const t0 = Date.now();
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [OPS, ...args], { env: { ...process.env as Record<string, string>, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => { stdout += d; });
-    p.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => p.kill('SIGKILL'), 300_000);
-    p.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr, ms: Date.now() - t0 }); });
-  });
-}
-
 /**
  * The args of a session job chart's pre-delete hook (Job <release>-stop) as `helm template`
  * renders them with the given values, the REST URL (a Service name on Kubernetes) mapped to the
@@ -155,11 +111,6 @@ async function poll(rest: string, jid: string, polls: string[], on: () => boolea
 
 interface JobOverview { jid: string; name: string; state: string; 'start-time': number }
 const jobsNamed = async (rest: string, name: string) => (await restGet<{ jobs: JobOverview[] }>(`${rest}/jobs/overview`)).jobs.filter((j) => j.name === name);
-const maxParallelism = async (rest: string, jid: string) => Math.max(...(await restGet<any>(`${rest}/jobs/${jid}`)).vertices.map((v: any) => v.parallelism));
-const allRunning = async (rest: string, jid: string) => {
-  const d = await restGet<any>(`${rest}/jobs/${jid}`).catch(() => undefined);
-  return d && d.state === 'RUNNING' && d.vertices.every((v: any) => v.status === 'RUNNING') ? d : undefined;
-};
 
 const CASES = [
   { dist: '1.20.5', line: '1.20', version: FlinkVersion.V1_20 },
