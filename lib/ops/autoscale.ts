@@ -349,7 +349,7 @@ export async function runAutoscaler(rest: FlinkRest, kube: Kube | undefined, o: 
         const { vertices, allRunning } = await readVertices(rest, job.jid);
         const now = Date.now();
         // what the job is declared to run at (its start, or this loop's last decision)
-        const requirements = await declaredParallelism(rest, job.jid);
+        const requirements = await rest.declaredParallelism(job.jid);
         // the TaskManagers that needs: more at once, idle ones fewer
         if (o.taskManagers) await sizeTaskManagers(rest, kube!, o.taskManagers, slotsFor(requirements), log, report);
         const running = vertices.map((v) => v.parallelism).join(', ');
@@ -421,11 +421,6 @@ export async function runAutoscaler(rest: FlinkRest, kube: Kube | undefined, o: 
 
 /** How long after the stabilization time a declared parallelism may take to be reached before the job is measured as it runs. */
 const DECLARED_GRACE_MS = 120_000;
-
-/** The parallelism each vertex is declared to run at (the upper bounds of GET /jobs/:id/resource-requirements). */
-export function declaredParallelism(rest: FlinkRest, jobId: string): Promise<Map<string, number>> {
-  return rest.declaredParallelism(jobId);
-}
 
 /**
  * The TaskManager Deployment at the count `slots` need: raised at once; lowered only by

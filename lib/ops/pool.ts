@@ -118,13 +118,12 @@ export const DELETION_COST = 'controller.kubernetes.io/pod-deletion-cost';
 
 /**
  * What the pool remembers of an active job between rounds: the slots its vertices take (they do
- * not change while it runs: read once), and whether its scheduler declares resource
- * requirements (the adaptive scheduler does; the default scheduler answers the call with an
- * error, and is not asked again).
+ * not change while it runs: read once), and whether its scheduler refused to name resource
+ * requirements (the default scheduler answers the call with an error; it is not asked again).
  */
 export interface KnownJob {
   readonly vertexSlots?: number;
-  readonly declares?: boolean;
+  readonly refusesRequirements?: boolean;
 }
 
 /**
@@ -135,18 +134,14 @@ export interface KnownJob {
  */
 export async function jobDemand(rest: FlinkRest, job: { jid: string; state: string }, known: Map<string, KnownJob>): Promise<number> {
   const jid = job.jid;
-  const k = known.get(jid) ?? {};
-  if (k.declares !== false) {
+  if (!known.get(jid)?.refusesRequirements) {
     try {
       const slots = jobSlots([...(await rest.declaredParallelism(jid)).values()].map((parallelism) => ({ parallelism })));
-      if (slots > 0) {
-        if (k.declares !== true) known.set(jid, { ...k, declares: true });
-        return slots;
-      }
+      if (slots > 0) return slots;
     } catch (e) {
       if (!(e instanceof RestAnswerError)) throw e;
       // only a running job's answer tells its scheduler (one still initializing has no JobMaster to ask)
-      if (job.state === 'RUNNING') known.set(jid, { ...known.get(jid), declares: false });
+      if (job.state === 'RUNNING') known.set(jid, { ...known.get(jid), refusesRequirements: true });
     }
   }
   // A job's vertices do not change while it runs: read once per job id (not while it has none yet, initializing).

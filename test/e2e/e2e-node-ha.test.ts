@@ -533,7 +533,7 @@ test('log-enricher: reactive mode on metrics: under a real Kafka load the HPA sc
       let downHpa: any;
       for (const until = Date.now() + 180_000; Date.now() < until && replicas !== 2; await sleep(1000)) {
         replicas = JSON.parse(await h.kubectl(['-n', NS, 'get', 'deployment', `${RELEASE}-taskmanager`, '-o', 'json'])).spec.replicas;
-        downHpa = JSON.parse(await h.kubectl(['-n', NS, 'get', 'hpa', `${RELEASE}-taskmanager`, '-o', 'json']));
+        downHpa = await getHpa();
       }
       assert.equal(replicas, 2, `the HPA scaled the TaskManager Deployment down to 2 on its pods and external metrics: ${JSON.stringify(downHpa?.status)}`);
       run.steps.metricScaleDownDecisionMs = Date.now() - t;

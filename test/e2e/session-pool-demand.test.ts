@@ -18,6 +18,7 @@ import * as assert from 'node:assert/strict';
 import * as path from 'path';
 import { FlinkPlatform, FlinkVersion, JobSource } from '../../lib';
 import { resourceRequirements } from '../../lib/ops/autoscale';
+import { sleep } from '../../lib/ops/errors';
 import { FlinkRest, RestAnswerError } from '../../lib/ops/flink-rest';
 import { jobDemand, KnownJob } from '../../lib/ops/pool';
 import { synthesizeUnit } from '../../lib/synth/synthesize';
@@ -71,7 +72,7 @@ for (const adaptive of [false, true]) {
         // Flink's own answer: an error status, not a missing server
         assert.ok(answer instanceof RestAnswerError, `the default scheduler refuses the call: ${String(answer)}`);
         assert.equal(await jobDemand(flink, running, known), 2, 'the vertices\' parallelism');
-        assert.deepEqual(known.get(jid), { declares: false, vertexSlots: 2 });
+        assert.deepEqual(known.get(jid), { refusesRequirements: true, vertexSlots: 2 });
         assert.equal(await jobDemand(flink, running, known), 2, 'the same from what the pool remembers');
         recordE2E(`session-pool-demand/${scheduler}`, { flinkVersion: '2.2.1', requirementsAnswer: { status: answer.status, message: answer.message.slice(0, 200) }, demand: 2 });
         return;
@@ -80,12 +81,12 @@ for (const adaptive of [false, true]) {
       const vertices = Object.keys(answer as Record<string, number>);
       assert.ok(vertices.length >= 1 && Object.values(answer as Record<string, number>).every((n) => n === 2), `declared 2 for every vertex at submission: ${JSON.stringify(answer)}`);
       assert.equal(await jobDemand(flink, running, known), 2);
-      assert.equal(known.get(jid)?.declares, true);
+      assert.equal(known.get(jid)?.refusesRequirements, undefined, 'the adaptive scheduler answered: nothing remembered against asking again');
       // declared 4 for every vertex (what the job autoscaler or a user sends): the pool follows at
       // once, while the job runs on at 2 for want of slots
       await flink.request('PUT', `/jobs/${jid}/resource-requirements`, resourceRequirements(new Map(vertices.map((v) => [v, 4]))));
       const demand = await waitFor(async () => ((await jobDemand(flink, running, known)) === 4 ? 4 : undefined), { timeoutMs: 30_000, intervalMs: 500, what: 'the declared 4 read as the demand', abortIf: died });
-      await new Promise((r) => setTimeout(r, 3000));
+      await sleep(3000);
       const job = await restGet<any>(`${rest}/jobs/${jid}`);
       assert.deepEqual([job.state, ...job.vertices.map((v: any) => v.parallelism)], ['RUNNING', ...vertices.map(() => 2)], 'the job runs on at 2 on the 2 slots there are');
       recordE2E(`session-pool-demand/${scheduler}`, { flinkVersion: '2.2.1', declaredAtSubmission: answer, demandAfterPut: demand, runningAt: job.vertices.map((v: any) => v.parallelism) });

@@ -118,7 +118,7 @@ test('pool: a job\'s demand is its declared parallelism under the adaptive sched
   assert.equal(await jobDemand(fixed.rest, { jid: 'j2', state: 'RUNNING' }, known), 4);
   assert.equal(await jobDemand(fixed.rest, { jid: 'j2', state: 'RUNNING' }, known), 4);
   assert.deepEqual(fixed.calls, { requirements: 1, job: 1 });
-  assert.deepEqual(known.get('j2'), { declares: false, vertexSlots: 4 });
+  assert.deepEqual(known.get('j2'), { refusesRequirements: true, vertexSlots: 4 });
 
   // a job still initializing has no JobMaster to answer: asked again once it runs
   const starting = fakeJobManager({ refuse: 404, vertices: [] });
