@@ -792,14 +792,21 @@ test('the job autoscaler as pods: an idle Kafka job declared at parallelism 4 ge
       await until('the job at parallelism 2 on one TaskManager', 300_000, async () => (await parallelism(jid)).every((v) => v.parallelism === 2 && v.status === 'RUNNING') && (await replicas()) === 1);
       steps.scaleDownMs = Date.now() - t;
       const log = await h.kubectl(['-n', NS, 'logs', `deployment/${APP}-autoscaler`]);
-      const declared = /declared parallelism ([\d, ]+) \(was ([\d, ]+)\)/.exec(log);
-      assert.ok(declared && declared[1].split(', ').every((x) => x === '2') && declared[2].split(', ').every((x) => x === '4'), `every vertex declared from 4 to 2:\n${log}`);
+      // The declarations while idle: from 4, 4 to 2, 2, each lowering at least one vertex and
+      // raising none. Usually one; two when the first window still reads a vertex busy from the
+      // rescale to 4 (a source at 0.40 on a loaded machine: kept at 4, its partitions' divisor).
+      const declarations = [...log.matchAll(/declared parallelism ([\d, ]+) \(was ([\d, ]+)\)/g)].map((m) => ({ to: m[1].split(', ').map(Number), was: m[2].split(', ').map(Number) }));
+      const chain = declarations.map((d) => `${d.was.join(', ')} -> ${d.to.join(', ')}`).join('; ');
+      assert.ok(declarations.length >= 1 && declarations[0].was.every((x) => x === 4) && declarations[declarations.length - 1].to.every((x) => x === 2), `every vertex declared from 4 to 2 (${chain}):\n${log}`);
+      assert.ok(declarations.every((d, i) => d.to.every((x, k) => x <= d.was[k]) && d.to.some((x, k) => x < d.was[k]) && (i === 0 || d.was.join() === declarations[i - 1].to.join())), `each declaration lowers and follows the one before (${chain}):\n${log}`);
+      steps.declarations = declarations.length;
       assert.match(log, new RegExp(`${TM}: 1 -> 2 TaskManager\\(s\\) for 4 slot\\(s\\)`), log);
       assert.match(log, new RegExp(`${TM}: 2 -> 1 TaskManager\\(s\\) for 2 slot\\(s\\): 1 idle removed`), log);
       // the same changes as Events regarding the TaskManager Deployment (its Role may create them)
       const events = (JSON.parse(await h.kubectl(['-n', NS, 'get', 'events', '--field-selector', `involvedObject.kind=Deployment,involvedObject.name=${TM}`, '-o', 'json'])).items as any[])
         .filter((e) => e.reportingComponent === 'cdk8s-flink.io/job-autoscaler').map((e) => `${e.reason}: ${e.message}`);
-      assert.ok(events.some((e) => /^Rescaled: job \w+ declared parallelism 2, 2 \(was 4, 4\)/.test(e)), `the rescale as an Event:\n${events.join('\n')}`);
+      const rescaled = events.filter((e) => e.startsWith('Rescaled: ')).map((e) => /declared parallelism ([\d, ]+) \(was ([\d, ]+)\)/.exec(e)?.slice(1, 3).reverse().join(' -> '));
+      assert.deepEqual(rescaled.sort(), declarations.map((d) => `${d.was.join(', ')} -> ${d.to.join(', ')}`).sort(), `each rescale as an Event:\n${events.join('\n')}`);
       assert.ok(events.includes(`TaskManagersScaled: ${TM}: 1 -> 2 TaskManager(s) for 4 slot(s)`) && events.includes(`TaskManagersScaled: ${TM}: 2 -> 1 TaskManager(s) for 2 slot(s): 1 idle removed`), `both TaskManager changes as Events:\n${events.join('\n')}`);
       const cps = await h.rest(REST, `/jobs/${jid}/checkpoints`);
       assert.ok(cps.latest?.restored && cps.latest.restored.id >= cpBefore && /^hdfs:/.test(cps.latest.restored.external_path), `restored from a checkpoint on HDFS at or after ${cpBefore}: ${JSON.stringify(cps.latest?.restored)}`);
