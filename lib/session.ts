@@ -8,14 +8,15 @@ import { FlinkConfigValue, FlinkConfiguration } from './config/flink-configurati
 import { FlinkVersion } from './config/flink-version';
 import { durationMs } from './config/units';
 import { checkImage, FlinkCluster, FlinkClusterProps, MAX_NAME_LENGTH } from './cluster/flink-cluster';
-import { recommendedLabels } from './cluster/labels';
+import { recommendedLabels, selectorLabels } from './cluster/labels';
 import { restrictedSecurityContext } from './cluster/pod-customization';
-import { PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY } from './rules/guards';
+import { AUTOSCALER_PARALLELISM_RANGE, PARALLELISM_WITHIN_SLOTS, SAVEPOINT_NEEDS_DIRECTORY } from './rules/guards';
 import { REST_CLIENT_LABEL } from './cluster/network-policy';
 import { checkInt, checkLabels, checkName, checkUri, ValidationError } from './errors';
 import { BoundJob, checkJobId, checkParallelism, jarCaTrust, jarFetchEnv, JobSource } from './job-source';
 import { checkImageServes, RuntimeImage, StorageCredentials } from './runtime-image';
 import { PACKAGE_VERSION } from './version';
+import { ResolvedScaling, resolveSessionJobAutoscaler, scalingArgValues, SessionJobAutoscalerOptions, sessionJobAutoscalerArgs } from './job-autoscaler';
 import { OPS_UID, PoolObjects, ResolvedPool, resolvePool, TaskManagerPoolProps, taskManagerPool } from './cluster/task-manager-pool';
 
 /** What a session job needs to know about the cluster it runs on. */
@@ -148,6 +149,18 @@ export interface FlinkSessionJobProps {
   readonly labels?: Record<string, string>;
   /** @default 'flink' */
   readonly partOf?: string;
+  /**
+   * A job autoscaler for this job: the operations tool's `autoscale` in a Deployment
+   * `<name>-autoscaler` of the job's chart sets each vertex's parallelism from its busy time and
+   * its sources' backlog (PUT /jobs/<id>/resource-requirements), finding the job by its name
+   * among the session's jobs. The session cluster must run the adaptive scheduler
+   * (`flinkConfiguration: { 'jobmanager.scheduler': 'adaptive' }`) with checkpointing; its
+   * `taskManagerPool` counts the job at its declared parallelism and follows with TaskManagers
+   * (without a pool the job rescales within the cluster's slots). `parallelism` is where each
+   * submission starts.
+   * @default - none: the job runs at `parallelism`
+   */
+  readonly jobAutoscaler?: SessionJobAutoscalerOptions;
 }
 
 /** Where the submitter finds the job's spec. */
@@ -175,6 +188,10 @@ export class FlinkSessionJob extends Construct {
   public readonly spec: Record<string, unknown>;
   public readonly specConfigMap: k8s.KubeConfigMap;
   public readonly submitJob: k8s.KubeJob;
+  /** The job autoscaler's settings, when the job has one. */
+  public readonly jobAutoscaler?: ResolvedScaling;
+  /** Escape hatch: the job autoscaler's Deployment, when the job has one. */
+  public readonly autoscalerDeployment?: k8s.KubeDeployment;
 
   constructor(scope: Construct, id: string, props: FlinkSessionJobProps) {
     super(scope, id);
@@ -232,6 +249,11 @@ export class FlinkSessionJob extends Construct {
       throw new ValidationError('allowNonRestoredState', props.allowNonRestoredState, 'is set without initialSavepointPath; it only applies to a restore');
     }
     const opsImage = checkImage('opsImage', props.opsImage ?? `cdk8s-flink-ops:${PACKAGE_VERSION}`);
+    if (props.jobAutoscaler !== undefined) {
+      const j = resolveSessionJobAutoscaler(props.jobAutoscaler, opsImage);
+      checkSessionAutoscaling(j, this.parallelism, c, jobConfig);
+      this.jobAutoscaler = j;
+    }
     const timeoutS = Math.ceil(durationMs('submitTimeout', props.submitTimeout ?? Duration.minutes(5), 10_000) / 1000);
 
     this.spec = {
@@ -305,6 +327,72 @@ export class FlinkSessionJob extends Construct {
         },
       },
     });
+
+    if (this.jobAutoscaler) {
+      const j = this.jobAutoscaler;
+      const component = 'autoscaler';
+      const aLabels = { ...labels, 'app.kubernetes.io/component': component };
+      this.autoscalerDeployment = new k8s.KubeDeployment(this, 'Autoscaler', {
+        metadata: { ...md(`${this.name}-autoscaler`), labels: aLabels },
+        spec: {
+          replicas: 1,
+          // never two at once: the old one stops before the new one starts
+          strategy: { type: 'Recreate' },
+          selector: { matchLabels: selectorLabels(this.name, component) },
+          template: {
+            // The session cluster's NetworkPolicy lets pods with this label call its REST API.
+            metadata: { labels: { ...aLabels, [REST_CLIENT_LABEL]: c.name } },
+            spec: {
+              // Only the session's REST API: the submitter's account, no API token.
+              serviceAccountName: sa.name,
+              automountServiceAccountToken: false,
+              enableServiceLinks: false,
+              terminationGracePeriodSeconds: 10,
+              securityContext: { runAsNonRoot: true, runAsUser: OPS_UID, runAsGroup: OPS_UID, seccompProfile: { type: 'RuntimeDefault' } },
+              containers: [{
+                name: component,
+                image: j.opsImage,
+                imagePullPolicy: 'IfNotPresent',
+                args: sessionJobAutoscalerArgs({ restUrl: c.restUrl, jobName: this.name, ...scalingArgValues(j, (_k, literal) => literal) }),
+                securityContext: restrictedSecurityContext(),
+                resources: {
+                  requests: { cpu: k8s.Quantity.fromString('20m'), memory: k8s.Quantity.fromString('96Mi') },
+                  limits: { memory: k8s.Quantity.fromString('96Mi') },
+                },
+              }],
+            },
+          },
+        },
+      });
+    }
+  }
+}
+
+/**
+ * What a session job's autoscaler needs of its cluster, checked where the cluster is known: the
+ * adaptive scheduler (the default scheduler refuses resource requirements), checkpointing (every
+ * rescale restarts the job from its latest checkpoint), a restart strategy, and the slots for its
+ * maximum; and a starting parallelism within its bounds.
+ */
+function checkSessionAutoscaling(j: ResolvedScaling, parallelism: number, c: ISessionCluster, jobConfig: FlinkConfiguration): void {
+  if (!AUTOSCALER_PARALLELISM_RANGE.holds({ parallelism, ...j })) {
+    throw new ValidationError('parallelism', parallelism, `is outside jobAutoscaler's ${j.minParallelism}-${j.maxParallelism}; expected a starting parallelism within it`);
+  }
+  if (j.maxParallelism > c.totalSlots) {
+    throw new ValidationError('jobAutoscaler.maxParallelism', j.maxParallelism, `exceeds the ${c.totalSlots} slots of session cluster "${c.name}"${c instanceof FlinkSessionCluster && c.taskManagerPool ? ' at its pool\'s maximum' : ''}; lower it or give the cluster more TaskManagers`);
+  }
+  // An ISessionCluster that is not declared here is not checked: its configuration is not known.
+  if (!(c instanceof FlinkSessionCluster)) return;
+  const scheduler = c.configuration.get('jobmanager.scheduler');
+  if (scheduler !== 'adaptive') {
+    throw new ValidationError('jobAutoscaler', `${c.name}: ${scheduler ?? 'default'} scheduler`,
+      `needs the adaptive scheduler, the only one that takes a job's declared parallelism; set flinkConfiguration: { 'jobmanager.scheduler': 'adaptive' } on session cluster "${c.name}"`);
+  }
+  if (!c.configuration.has('execution.checkpointing.interval') && !jobConfig.has('execution.checkpointing.interval')) {
+    throw new ValidationError('jobAutoscaler', 'checkpointing off', `needs checkpointing: every rescale restarts the job from its latest checkpoint; set checkpointing on session cluster "${c.name}" or execution.checkpointing.interval in the job's flinkConfiguration`);
+  }
+  if ((jobConfig.get('restart-strategy.type') ?? c.configuration.get('restart-strategy.type')) === 'none') {
+    throw new ValidationError('restartStrategy', 'none', 'cannot be used with jobAutoscaler: every rescale is a restart');
   }
 }
 

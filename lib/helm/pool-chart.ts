@@ -1,6 +1,6 @@
 import { ResolvedPool } from '../cluster/task-manager-pool';
 import { FlinkCluster } from '../cluster/flink-cluster';
-import { ResolvedJobAutoscaler } from '../job-autoscaler';
+import { ResolvedJobAutoscaler, ResolvedScaling } from '../job-autoscaler';
 import { PINNED_IMAGE_SCHEMA } from '../cluster/image-ref';
 import { emitTemplate } from '../synth/yaml';
 import { baseMetadata, Ctx } from './context';
@@ -67,20 +67,27 @@ export function jobAutoscalerValues(j: ResolvedJobAutoscaler): ValueTree {
     jobAutoscaler: {
       doc: 'The job autoscaler: sets each job vertex\'s parallelism from its busy time and its sources\' backlog\n(adaptive scheduler: the job rescales in place from its latest checkpoint), and owns the TaskManager\ncount (the Deployment has no replicas): as many as the declared parallelism\'s slots need.',
       children: {
-        minParallelism: int('Lowest parallelism of any vertex.', j.minParallelism, 1, 32768),
-        maxParallelism: int('Highest parallelism of any vertex.', j.maxParallelism, 1, 32768),
-        targetUtilization: int('Busy time to aim for, percent.', j.targetUtilization, 10, 100),
-        utilizationBoundary: int('No change while every vertex is within the target +/- this, percent.', j.utilizationBoundary, 0, 90),
-        maxScaleDown: int('At most this much lower per decision, percent.', j.maxScaleDown, 1, 100),
-        catchUp: secs('Time in which a source\'s pending records should be read on top of its input (seconds, e.g. 300s).', j.catchUpSeconds),
-        metricsWindow: secs('Metrics averaged over this long before a decision (seconds).', j.metricsWindowSeconds),
-        stabilization: secs('Metrics ignored for this long after the job (re)starts or rescales (seconds).', j.stabilizationSeconds),
-        interval: secs('Time between samples (seconds).', j.intervalSeconds),
+        ...scalingValues(j),
         minTaskManagers: int('Fewest TaskManagers.', j.minTaskManagers, 1, 1000),
         maxTaskManagers: int('Most TaskManagers.', j.maxTaskManagers, 1, 1000),
         image: { doc: 'Image of the operations tool that runs the autoscaler (built from runtime/).', value: j.opsImage, schema: PINNED_IMAGE_SCHEMA },
       },
     },
+  };
+}
+
+/** How the job autoscaler decides, as values (an application's `taskManager.jobAutoscaler`, a session job's `jobAutoscaler`). */
+export function scalingValues(j: ResolvedScaling): ValueTree {
+  return {
+    minParallelism: int('Lowest parallelism of any vertex.', j.minParallelism, 1, 32768),
+    maxParallelism: int('Highest parallelism of any vertex.', j.maxParallelism, 1, 32768),
+    targetUtilization: int('Busy time to aim for, percent.', j.targetUtilization, 10, 100),
+    utilizationBoundary: int('No change while every vertex is within the target +/- this, percent.', j.utilizationBoundary, 0, 90),
+    maxScaleDown: int('At most this much lower per decision, percent.', j.maxScaleDown, 1, 100),
+    catchUp: secs('Time in which a source\'s pending records should be read on top of its input (seconds, e.g. 300s).', j.catchUpSeconds),
+    metricsWindow: secs('Metrics averaged over this long before a decision (seconds).', j.metricsWindowSeconds),
+    stabilization: secs('Metrics ignored for this long after the job (re)starts or rescales (seconds).', j.stabilizationSeconds),
+    interval: secs('Time between samples (seconds).', j.intervalSeconds),
   };
 }
 

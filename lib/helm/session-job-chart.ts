@@ -1,7 +1,7 @@
 import { JAR_CA_VOLUME } from '../cluster/layout';
 import { REST_CLIENT_LABEL } from '../cluster/network-policy';
 import { FlinkSessionJob } from '../session';
-import { emitTemplate, TplLiteral } from '../synth/yaml';
+import { emitTemplate, TplLiteral, TplScalar } from '../synth/yaml';
 import { PACKAGE_VERSION } from '../version';
 import { JAR_HTTPS, JAR_IN_IMAGE, JAR_S3, renderSchema, renderValues, SHA256_OR_EMPTY, URI_OR_EMPTY, ValueTree } from './values';
 import { B, baseMetadata, clone, goString, T } from './context';
@@ -10,6 +10,9 @@ import { generatedObjects, identity, releaseReferences } from './references';
 import { imageValues, splitImage } from './cluster-values';
 import { flinkConfigurationChecks, fullnameHelper, imageHelper } from './helpers';
 import { chartYaml } from './chart-yaml';
+import { scalingArgValues, sessionJobAutoscalerArgs } from '../job-autoscaler';
+import { scalingValues } from './pool-chart';
+import { AUTOSCALER_PARALLELISM_RANGE } from '../rules/guards';
 import { templatesByKind } from './template-files';
 
 /** The chart of a session job: its spec ConfigMap and submitter. */
@@ -33,6 +36,7 @@ export function sessionJobChart(name: string, job: FlinkSessionJob, objects: any
       out.spec.activeDeadlineSeconds = T('{{ .Values.submitTimeoutSeconds }}');
       files['templates/job-stop.yaml'] = stopHook(c, o, name, job, generated);
     }
+    if (o.kind === 'Deployment') out = autoscalerDeployment(c, out, job);
     if (o.kind === 'ConfigMap') {
       out.data = { ...o.data, 'job.json': new TplLiteral(`include "${c}.spec" .`) };
     }
@@ -64,6 +68,12 @@ export function sessionJobChart(name: string, job: FlinkSessionJob, objects: any
     },
     flinkConfiguration: { doc: 'Job-level Flink configuration sent with the submission.', value: spec.flinkConfiguration, schema: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } } },
     submitTimeoutSeconds: { doc: 'How long the submitter may run.', value: objects.find((o) => o.kind === 'Job').spec.activeDeadlineSeconds, schema: { type: 'integer', minimum: 10, maximum: 7200 } },
+    ...(job.jobAutoscaler ? {
+      jobAutoscaler: {
+        doc: 'The job autoscaler (a Deployment): sets each job vertex\'s parallelism from its busy time and its sources\' backlog\n(the session cluster\'s adaptive scheduler rescales the job in place from its latest checkpoint); the session\'s\nTaskManager pool, when it has one, follows the declared parallelism. job.parallelism is where each submission starts.',
+        children: scalingValues(job.jobAutoscaler),
+      },
+    } : {}),
     uninstall: {
       doc: 'What `helm uninstall` does to the running job (a pre-delete hook; the job is otherwise left running on the session cluster).',
       children: {
@@ -89,7 +99,7 @@ ${fullnameHelper(c, files)}
 app.kubernetes.io/name: ${c}
 app.kubernetes.io/instance: {{ .ctx.Release.Name }}
 app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
-app.kubernetes.io/component: session-job
+app.kubernetes.io/component: {{ .component | default "session-job" }}
 app.kubernetes.io/part-of: ${objects[0].metadata.labels['app.kubernetes.io/part-of']}
 app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .ctx.Chart.Name .ctx.Chart.Version | replace "+" "_" | trunc 63 }}
@@ -105,7 +115,7 @@ ${imageHelper(c)}
 
 {{/* Checks flinkConfiguration as the toolkit checks the definition's; fails the release with one line. */}}
 {{- define "${c}.validate" -}}
-${flinkConfigurationChecks(new Map(), job.cluster.version)}{{- end -}}
+${flinkConfigurationChecks(new Map(), job.cluster.version)}${job.jobAutoscaler ? autoscalerChecks() : ''}{{- end -}}
 
 {{/* The submission spec the operations tool reads (keys sorted, as the toolkit writes them). */}}
 {{- define "${c}.spec" -}}
@@ -155,6 +165,37 @@ function hookJob(c: string, o: any, name: string, suffix: string, hook: string):
   } };
   out.spec.template.spec.containers[0].image = T(`{{ include "${c}.image" $ }}`);
   out.spec.template.metadata.labels = B(`include "${c}.podLabels" (dict "ctx" $)`);
+  return out;
+}
+
+/** The autoscaler's bounds, checked as the toolkit checks the definition's (one line each). */
+function autoscalerChecks(): string {
+  const a = '.Values.jobAutoscaler';
+  return `{{- if gt (int ${a}.minParallelism) (int ${a}.maxParallelism) }}
+{{- fail (printf "jobAutoscaler.minParallelism: %d is above jobAutoscaler.maxParallelism (%d); expected at most %d" (int ${a}.minParallelism) (int ${a}.maxParallelism) (int ${a}.maxParallelism)) }}
+{{- end }}
+{{- if ${AUTOSCALER_PARALLELISM_RANGE.refusedWhen({ values: a })} }}
+{{- fail (printf "job.parallelism: %d is outside jobAutoscaler's %d-%d; expected a starting parallelism within it" (int .Values.job.parallelism) (int ${a}.minParallelism) (int ${a}.maxParallelism)) }}
+{{- end }}
+`;
+}
+
+/**
+ * The job autoscaler's Deployment: the release's names and selector, the chart's operations
+ * image, and its arguments from the `jobAutoscaler` values (the job found by the name the stop
+ * hook also uses). A starting parallelism outside the bounds fails the release with one line.
+ */
+function autoscalerDeployment(c: string, out: any, job: FlinkSessionJob): any {
+  const component = 'autoscaler';
+  out.spec.selector.matchLabels = { 'app.kubernetes.io/name': c, 'app.kubernetes.io/instance': T('{{ .Release.Name }}'), 'app.kubernetes.io/component': component };
+  out.spec.template.metadata.labels = B(`include "${c}.podLabels" (dict "ctx" $ "component" "${component}")`);
+  const ct = out.spec.template.spec.containers[0];
+  ct.image = T(`{{ include "${c}.image" $ }}`);
+  ct.args = sessionJobAutoscalerArgs<TplScalar>({
+    restUrl: job.cluster.restUrl,
+    jobName: T(`{{ index .Values.flinkConfiguration "pipeline.name" | default (include "${c}.fullname" .) | quote }}`),
+    ...scalingArgValues(job.jobAutoscaler!, (k, _literal, quote) => T(`{{ .Values.jobAutoscaler.${k}${quote ? ' | quote' : ''} }}`)),
+  });
   return out;
 }
 

@@ -5,6 +5,7 @@ import { CONFIG_INIT_CONTAINER, FlinkCluster, flinkContainer } from '../cluster/
 import { ResolvedIngress } from '../cluster/access';
 import { ValidationError } from '../errors';
 import { SQL_RUNNER_CLASS } from '../job-source';
+import { ResolvedScaling } from '../job-autoscaler';
 import { ReleaseUnit } from '../platform';
 import { FlinkSessionCluster, FlinkSessionJob } from '../session';
 
@@ -229,17 +230,7 @@ function flinkDeployment(c: FlinkApplication | FlinkSessionCluster, objects: Jso
     if (j) {
       // The operator's own job autoscaler, with the same settings; it rescales in place through
       // the adaptive scheduler too, and asks Kubernetes for the TaskManagers itself (native mode).
-      Object.assign(spec.flinkConfiguration, {
-        'job.autoscaler.enabled': 'true',
-        'job.autoscaler.target.utilization': String(j.targetUtilization / 100),
-        'job.autoscaler.target.utilization.boundary': String(j.utilizationBoundary / 100),
-        'job.autoscaler.vertex.min-parallelism': String(j.minParallelism),
-        'job.autoscaler.vertex.max-parallelism': String(j.maxParallelism),
-        'job.autoscaler.scale-down.max-factor': String(j.maxScaleDown / 100),
-        'job.autoscaler.catch-up.duration': flinkDuration('jobAutoscaler.catchUp', Duration.seconds(j.catchUpSeconds)),
-        'job.autoscaler.metrics.window': flinkDuration('jobAutoscaler.metricsWindow', Duration.seconds(j.metricsWindowSeconds)),
-        'job.autoscaler.stabilization.interval': flinkDuration('jobAutoscaler.stabilization', Duration.seconds(j.stabilizationSeconds)),
-      });
+      Object.assign(spec.flinkConfiguration, jobAutoscalerConfig(j));
     }
     // Native mode: the JobManager itself keeps the standby TaskManagers beyond its slot needs.
     if (c.standbyTaskManagers) spec.flinkConfiguration['slotmanager.redundant-taskmanager-num'] = String(c.standbyTaskManagers);
@@ -293,6 +284,21 @@ function applicationJarUri(c: FlinkApplication): string {
   throw new ValidationError('job.jarFile', undefined, `is required for the operator target (application "${c.name}"): the operator needs the jar's URI; expected the jar's absolute path in the image, e.g. "/opt/flink/usrlib/job.jar"`);
 }
 
+/** The operator's own job autoscaler (job.autoscaler.*) with a definition's settings. */
+function jobAutoscalerConfig(j: ResolvedScaling): Record<string, string> {
+  return {
+    'job.autoscaler.enabled': 'true',
+    'job.autoscaler.target.utilization': String(j.targetUtilization / 100),
+    'job.autoscaler.target.utilization.boundary': String(j.utilizationBoundary / 100),
+    'job.autoscaler.vertex.min-parallelism': String(j.minParallelism),
+    'job.autoscaler.vertex.max-parallelism': String(j.maxParallelism),
+    'job.autoscaler.scale-down.max-factor': String(j.maxScaleDown / 100),
+    'job.autoscaler.catch-up.duration': flinkDuration('jobAutoscaler.catchUp', Duration.seconds(j.catchUpSeconds)),
+    'job.autoscaler.metrics.window': flinkDuration('jobAutoscaler.metricsWindow', Duration.seconds(j.metricsWindowSeconds)),
+    'job.autoscaler.stabilization.interval': flinkDuration('jobAutoscaler.stabilization', Duration.seconds(j.stabilizationSeconds)),
+  };
+}
+
 function sessionJob(j: FlinkSessionJob, options: OperatorOptions): Json {
   const bound = j.boundJob;
   let jarURI: string;
@@ -316,7 +322,8 @@ function sessionJob(j: FlinkSessionJob, options: OperatorOptions): Json {
   }
   const spec: Json = {
     deploymentName: j.cluster.name,
-    flinkConfiguration: Object.fromEntries(Object.entries(j.spec.flinkConfiguration as Record<string, unknown>).map(([k, v]) => [k, String(v)])),
+    // with a job autoscaler, the operator's own for the session job (the session cluster's adaptive scheduler rescales it in place)
+    flinkConfiguration: { ...Object.fromEntries(Object.entries(j.spec.flinkConfiguration as Record<string, unknown>).map(([k, v]) => [k, String(v)])), ...(j.jobAutoscaler ? jobAutoscalerConfig(j.jobAutoscaler) : {}) },
     job: {
       jarURI,
       ...(bound.kind === 'sql' ? { entryClass: SQL_RUNNER_CLASS } : bound.entryClass ? { entryClass: bound.entryClass } : {}),

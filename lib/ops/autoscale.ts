@@ -1,5 +1,5 @@
 import { OpsError, sleep } from './errors';
-import { FlinkRest } from './flink-rest';
+import { FlinkRest, JobOverview, TERMINAL_STATES } from './flink-rest';
 import { Kube } from './kube';
 import { idleTaskManagers, jobSlots, markDeletionCosts, PoolTarget, readTaskManagers } from './pool';
 
@@ -269,6 +269,8 @@ export interface AutoscalerLoopOptions {
   readonly spec: AutoscalerSpec;
   /** the job to scale; undefined: the cluster's one active job */
   readonly jobId?: string;
+  /** the job to scale by name (a session job's pipeline.name): the active job of that name */
+  readonly jobName?: string;
   /** the Deployment to size; undefined: the job rescales within the slots there are */
   readonly taskManagers?: AutoscalerTaskManagers;
   readonly intervalMs: number;
@@ -309,6 +311,20 @@ export function taskManagersFor(t: AutoscalerTaskManagers, slots: number): numbe
 }
 
 /**
+ * The job the loop scales: the active (not terminal) job with the id and name given, undefined
+ * when there is none. Of several (a session cluster's jobs, or a job and its successor during an
+ * upgrade under one name), the RUNNING one; more than one RUNNING fails the round, saying which.
+ */
+export async function scaledJob(rest: FlinkRest, o: { jobId?: string; jobName?: string }): Promise<JobOverview | undefined> {
+  const active = (await rest.jobs()).filter((j) => !TERMINAL_STATES.has(j.state) && (o.jobId === undefined || j.jid === o.jobId) && (o.jobName === undefined || j.name === o.jobName));
+  if (active.length <= 1) return active[0];
+  const running = active.filter((j) => j.state === 'RUNNING');
+  if (running.length === 1) return running[0];
+  const which = active.map((j) => `${j.jid} "${j.name}" ${j.state}`).join(', ');
+  throw new OpsError(`${active.length} active jobs${o.jobName !== undefined ? ` are named "${o.jobName}"` : ''} on ${rest.url} (${which}); select one with --job-id${o.jobName === undefined ? ' or --job-name' : ''}`);
+}
+
+/**
  * The loop: every interval, find the job, wait for it to run stable, gather a window of samples,
  * decide, declare the new parallelism (after adding TaskManagers for it) and start over once the
  * job runs at it; TaskManagers left idle by a scale-down go at the next round. A failed round (the
@@ -340,9 +356,9 @@ export async function runAutoscaler(rest: FlinkRest, kube: Kube | undefined, o: 
   };
   while (!o.stopped?.() && (o.until === undefined || Date.now() < o.until)) {
     try {
-      const job = await rest.activeJob(o.jobId);
+      const job = await scaledJob(rest, o);
       if (!job) {
-        say(`no running job${o.jobId ? ` ${o.jobId}` : ''} yet`);
+        say(`no running job${o.jobId ? ` ${o.jobId}` : ''}${o.jobName ? ` named "${o.jobName}"` : ''} yet`);
         samples = []; stableSince = undefined; windowStart = undefined;
       } else {
         if (job.jid !== jobId) { jobId = job.jid; pendingSince = undefined; acceptedShortfall = undefined; metricIds.clear(); samples = []; stableSince = undefined; windowStart = undefined; }

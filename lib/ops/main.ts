@@ -426,17 +426,19 @@ const sessions: OpsCommand[] = [{
 
 const scaling: OpsCommand[] = [{
   name: 'autoscale',
-  summary: "an application cluster's job autoscaler: set each job vertex's parallelism from its busy time and its sources' backlog (adaptive scheduler)",
+  summary: "a job autoscaler (an application's or a session job's): set each job vertex's parallelism from its busy time and its sources' backlog (adaptive scheduler)",
   details: 'Runs until stopped (SIGTERM) or for --timeout when that is not 0. Once the job has run for --stabilization, it averages every vertex\'s busy time, '
     + 'and its sources\' pending records and rates, over --window; a vertex whose load (busy time x the catch-up factor of the sources upstream) is outside '
     + '--target-utilization +/- --utilization-boundary gets ceil(parallelism x load / target), at most --max-scale-down percent lower, within --min-parallelism and '
     + '--max-parallelism (keyed vertices rounded up to a divisor of their max parallelism). The new parallelism is declared with PUT /jobs/<id>/resource-requirements: '
     + 'the adaptive scheduler (jobmanager.scheduler: adaptive, Flink 1.18 or later) rescales the job in place from its latest checkpoint. '
     + 'With --deployment it also sizes the TaskManager Deployment to the slots the job needs (before a scale-up; idle ones after a scale-down; needs get and patch on '
-    + 'deployments/scale of it, and list and patch on pods); without, the job rescales within the slots there are. A failed round is logged and retried.',
+    + 'deployments/scale of it, and list and patch on pods); without, the job rescales within the slots there are (on a session cluster whose TaskManager pool counts '
+    + 'each job at its declared parallelism, the pool follows). On a session cluster select the job with --job-name or --job-id. A failed round is logged and retried.',
   options: [
     REST_URL,
     opt('job-id', 'id', 'the job to scale (32 hex digits; default: the cluster\'s one running job)'),
+    opt('job-name', 'name', 'the job to scale by name, on a session cluster: its active job of that name (a session job\'s pipeline.name)'),
     opt('target-utilization', 'percent', 'busy time to aim for, in percent (default 70)', { type: 'integer', min: 10, max: 100 }),
     opt('utilization-boundary', 'percent', 'no change while every vertex is within the target +/- this, in percent (default 20)', { type: 'integer', min: 0, max: 90 }),
     opt('min-parallelism', 'n', 'lowest parallelism of any vertex (default 1)', { type: 'integer', min: 1, max: 32768 }),
@@ -461,6 +463,8 @@ const scaling: OpsCommand[] = [{
     const maxP = num(o['max-parallelism'])!;
     if (maxP < minP) throw new UsageError(`--max-parallelism: ${maxP} is below --min-parallelism (${minP}); expected at least ${minP}`);
     const jobId = str(o['job-id']) === undefined ? undefined : checkJobId('job-id', str(o['job-id'])!);
+    const jobName = str(o['job-name']);
+    if (jobName === '') throw new UsageError('--job-name: "" is invalid; expected a job name');
     const deployment = str(o.deployment);
     const slots = num(o['slots-per-task-manager']);
     if (deployment !== undefined && (slots === undefined || str(o.selector) === undefined)) {
@@ -481,6 +485,7 @@ const scaling: OpsCommand[] = [{
         catchUpMs: num(o['catch-up']) ?? 300_000, windowMs: num(o.window) ?? 300_000, stabilizationMs: num(o.stabilization) ?? 120_000,
       },
       jobId,
+      jobName,
       taskManagers: deployment ? {
         namespace: str(o.namespace) ?? Kube.podNamespace(), deployment, selector: str(o.selector)!, slotsPerTaskManager: slots!, min: minTm, max: maxTm,
       } : undefined,

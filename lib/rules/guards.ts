@@ -47,10 +47,16 @@ export const POOL_MIN_WITHIN_MAX: GuardRule<{ min: number; max: number }, void> 
   refusedWhen: () => 'gt (int .Values.taskManager.pool.min) (int .Values.taskManager.pool.max)',
 };
 
-/** The job autoscaler's range of parallelism is not empty, and the job starts within it. */
-export const AUTOSCALER_PARALLELISM_RANGE: GuardRule<{ parallelism: number; minParallelism: number; maxParallelism: number }, void> = {
+/**
+ * The job autoscaler's range of parallelism is not empty, and the job starts within it. In the
+ * chart its settings are at `taskManager.jobAutoscaler` (an application's) or `jobAutoscaler` (a session job's).
+ */
+export const AUTOSCALER_PARALLELISM_RANGE: GuardRule<{ parallelism: number; minParallelism: number; maxParallelism: number }, { values?: string } | void> = {
   holds: (v) => v.minParallelism <= v.parallelism && v.parallelism <= v.maxParallelism,
-  refusedWhen: () => 'or (gt (int .Values.taskManager.jobAutoscaler.minParallelism) (int .Values.job.parallelism)) (gt (int .Values.job.parallelism) (int .Values.taskManager.jobAutoscaler.maxParallelism))',
+  refusedWhen: (p) => {
+    const a = (p && p.values) ?? '.Values.taskManager.jobAutoscaler';
+    return `or (gt (int ${a}.minParallelism) (int .Values.job.parallelism)) (gt (int .Values.job.parallelism) (int ${a}.maxParallelism))`;
+  },
 };
 
 /** The job autoscaler's fewest TaskManagers are at most its most. */

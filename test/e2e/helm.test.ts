@@ -381,6 +381,46 @@ test('charts: serviceAccount.create/name/annotations; an existing ServiceAccount
   assert.match(renderError(bin, audit, ['serviceAccount.name=Team_Flink']), /serviceAccount\.name|pattern/);
 });
 
+test('charts: a session job\'s jobAutoscaler renders its Deployment as dist/, per release, restricted; values set its arguments; bounds are checked in one line', async () => {
+  const bin = await ensureHelm(3);
+  const p = new FlinkPlatform({ namespace: 'logs', storageBaseDirectory: 's3://b/f' });
+  const cluster = p.addSessionCluster('elastic', { taskManagerPool: { max: 4 }, flinkConfiguration: { 'jobmanager.scheduler': 'adaptive' } });
+  p.addSessionJob('tail', {
+    cluster, parallelism: 2, opsImage: 'registry.example.com/ops:1.0.0',
+    job: JobSource.sql("CREATE TABLE t (x INT) WITH ('connector' = 'blackhole');\nINSERT INTO t VALUES (1);\n"),
+    jobAutoscaler: { maxParallelism: 6, minParallelism: 2 },
+  });
+  const units = synthesizePlatform(p);
+  const u = units.find((x) => x.name === 'tail')!;
+  const chart = writeChart(u);
+  const lint = helm(bin, ['lint', '--strict', chart]);
+  assert.equal(lint.code, 0, `${lint.stdout}${lint.stderr}`);
+  const dist = normalize(u.objects.find((o) => o.kind === 'Deployment'));
+  const rendered = render(bin, chart, 'tail');
+  assert.deepEqual(normalize(find(rendered, 'Deployment', 'tail-autoscaler')), dist, 'the Deployment equals dist/');
+  const validate = await loadValidator();
+  assert.deepEqual(rendered.flatMap((o) => validate(o)), []);
+  assert.deepEqual(restrictedViolations(rendered), []);
+  // the session cluster's NetworkPolicy lets it call the REST API (its pods carry the REST-client label)
+  const session = render(bin, writeChart(units.find((x) => x.name === 'elastic')!), 'elastic');
+  const jm = { namespace: 'logs', labels: find(session, 'Deployment', 'elastic-jobmanager').spec.template.metadata.labels };
+  const pod = { namespace: 'logs', podLabels: find(rendered, 'Deployment', 'tail-autoscaler').spec.template.metadata.labels };
+  assert.equal(ingressAllowed(session, jm, pod, 8081), true, `the autoscaler's pod reaches REST: ${JSON.stringify(pod.podLabels)}`);
+  assert.equal(ingressAllowed(session, jm, pod, 6123), false, 'and not RPC');
+  assert.equal(pod.podLabels['app.kubernetes.io/component'], 'autoscaler', 'its own component: its selector matches no submitter pod');
+  // a second release: its own name and selector, the job found by the release's name
+  const other = find(render(bin, chart, 'tail-b'), 'Deployment', 'tail-b-autoscaler');
+  assert.equal(other.spec.selector.matchLabels['app.kubernetes.io/instance'], 'tail-b');
+  const args = (o: any) => o.spec.template.spec.containers[0].args as string[];
+  assert.equal(args(other)[args(other).indexOf('--job-name') + 1], 'tail', 'pipeline.name, which the definition sets');
+  const set = find(render(bin, chart, 'tail', ['jobAutoscaler.maxParallelism=4', 'jobAutoscaler.metricsWindow=60s', 'flinkConfiguration.pipeline\\.name=tail-v2']), 'Deployment', 'tail-autoscaler');
+  const a = args(set);
+  assert.deepEqual([a[a.indexOf('--max-parallelism') + 1], a[a.indexOf('--window') + 1], a[a.indexOf('--job-name') + 1]], ['4', '60s', 'tail-v2']);
+  assert.match(renderError(bin, chart, ['job.parallelism=7']), /job\.parallelism: 7 is outside jobAutoscaler's 2-6; expected a starting parallelism within it/);
+  assert.match(renderError(bin, chart, ['jobAutoscaler.minParallelism=7']), /jobAutoscaler\.minParallelism: 7 is above jobAutoscaler\.maxParallelism \(6\)/);
+  assert.match(renderError(bin, chart, ['jobAutoscaler.metricsWindow=5m']), /metricsWindow/);
+});
+
 test('charts: ingress.* renders the Ingress and opens REST to the controller; a session cluster needs the opt-in; the schema refuses bad fields', async () => {
   const bin = await ensureHelm(3);
   const audit = writeChart(UNITS.find((u) => u.name === 'audit-logs')!);

@@ -38,8 +38,11 @@ export function runSubmitter(objects: any[], name: string, work: string, rest: s
   return runOps(args, env).then((r) => ({ ...r, spec }));
 }
 
-/** `node lib/ops/main.js <args>` as the container runs it, asynchronously, bounded by 5 minutes. */
-export function runOps(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+/**
+ * `node lib/ops/main.js <args>` as the container runs it, asynchronously, bounded by 5 minutes;
+ * `stop` aborted sends it SIGTERM (what Kubernetes sends a pod's container).
+ */
+export function runOps(args: string[], env: Record<string, string> = {}, stop?: AbortSignal): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   const t0 = Date.now();
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [OPS, ...args], { env: { ...process.env as Record<string, string>, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -48,6 +51,7 @@ export function runOps(args: string[], env: Record<string, string> = {}): Promis
     p.stdout.on('data', (d) => { stdout += d; });
     p.stderr.on('data', (d) => { stderr += d; });
     const timer = setTimeout(() => p.kill('SIGKILL'), 300_000);
+    stop?.addEventListener('abort', () => p.kill('SIGTERM'), { once: true });
     p.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr, ms: Date.now() - t0 }); });
   });
 }

@@ -112,6 +112,8 @@ test('guard rules: the constructs\' check and the chart\'s template condition gi
     for (const [minParallelism, maxParallelism] of [[1, 8], [2, 8], [4, 4]]) {
       agree(`job autoscaler ${minParallelism}-${maxParallelism}, parallelism ${parallelism}`, AUTOSCALER_PARALLELISM_RANGE.holds({ parallelism, minParallelism, maxParallelism }),
         helmAccepts(bin, AUTOSCALER_PARALLELISM_RANGE.refusedWhen(), { job: { parallelism }, taskManager: { jobAutoscaler: { minParallelism, maxParallelism } } }));
+      agree(`a session job's autoscaler ${minParallelism}-${maxParallelism}, parallelism ${parallelism}`, AUTOSCALER_PARALLELISM_RANGE.holds({ parallelism, minParallelism, maxParallelism }),
+        helmAccepts(bin, AUTOSCALER_PARALLELISM_RANGE.refusedWhen({ values: '.Values.jobAutoscaler' }), { job: { parallelism }, jobAutoscaler: { minParallelism, maxParallelism } }));
     }
   }
   for (const minTaskManagers of [1, 3, 4]) {

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Duration } from 'cdk8s';
 import { Autoscaling, FlinkPlatform, JobSource, restrictedViolations } from '../../lib';
-import { alignParallelism, alignToKeyGroups, averageLoads, AUTOSCALER_EVENT_CONTROLLER, AutoscalerSpec, decideParallelism, deploymentEvents, MetricIdCache, sampleVertex, loadFactors, resourceRequirements, sizeTaskManagers, sourcePartitions, taskManagersFor, VertexInfo, VertexLoad } from '../../lib/ops/autoscale';
+import { alignParallelism, alignToKeyGroups, averageLoads, AUTOSCALER_EVENT_CONTROLLER, AutoscalerSpec, decideParallelism, deploymentEvents, MetricIdCache, sampleVertex, loadFactors, resourceRequirements, scaledJob, sizeTaskManagers, sourcePartitions, taskManagersFor, VertexInfo, VertexLoad } from '../../lib/ops/autoscale';
 import { operatorResources } from '../../lib/operator/operator-resources';
 import { synthesizeUnit } from '../../lib/synth/synthesize';
 import { planPlatform } from '../../lib/plan';
@@ -269,4 +269,79 @@ test('job autoscaler: its Events regard the TaskManager Deployment (by uid, read
   await report('Rescaled', 'y');
   assert.equal(logs.length, 1);
   assert.match(logs[0], /^no Event recorded \(recording an Event for Deployment logs\/d failed: 403 forbidden\); the log keeps every decision$/);
+});
+
+function sessionJob(extra: Record<string, unknown> = {}, clusterExtra: Record<string, unknown> = {}) {
+  const p = new FlinkPlatform({ storageBaseDirectory: 's3://b/f', namespace: 'logs' });
+  const cluster = p.addSessionCluster('shared', { taskManagerPool: { max: 4 }, taskManagerSlots: 2, flinkConfiguration: { 'jobmanager.scheduler': 'adaptive' }, ...clusterExtra } as any);
+  p.addSessionJob('tail', {
+    cluster, parallelism: 2, opsImage: 'ops:1.0.0',
+    job: JobSource.sql("CREATE TABLE t (x INT) WITH ('connector' = 'blackhole');\nINSERT INTO t VALUES (1);\n"),
+    jobAutoscaler: { maxParallelism: 6, metricsWindow: Duration.minutes(3) },
+    ...extra,
+  } as any);
+  return { p, unit: synthesizeUnit(p.unit('tail')!) };
+}
+
+test('a session job\'s jobAutoscaler synthesizes a tokenless, restricted Deployment that finds the job by name; the operator target enables the operator\'s autoscaler on the FlinkSessionJob', () => {
+  const { p, unit } = sessionJob();
+  const dep = unit.objects.find((o: any) => o.kind === 'Deployment' && o.metadata.name === 'tail-autoscaler');
+  assert.ok(dep, 'the autoscaler Deployment');
+  const pod = dep.spec.template.spec;
+  assert.deepEqual(pod.containers[0].args, [
+    'autoscale', '--rest-url', 'http://shared-rest.logs.svc:8081', '--job-name', 'tail',
+    '--min-parallelism', '1', '--max-parallelism', '6', '--target-utilization', '70', '--utilization-boundary', '20', '--max-scale-down', '60',
+    '--catch-up', '300s', '--window', '180s', '--stabilization', '120s', '--interval', '10s',
+  ]);
+  assert.equal(pod.containers[0].image, 'ops:1.0.0', 'the job\'s operations image, as its submitter\'s');
+  assert.equal(pod.automountServiceAccountToken, false, 'only the REST API: no Kubernetes token');
+  assert.equal(pod.serviceAccountName, 'tail-submitter');
+  assert.deepEqual(dep.spec.selector.matchLabels, { 'app.kubernetes.io/name': 'tail', 'app.kubernetes.io/instance': 'tail', 'app.kubernetes.io/component': 'autoscaler' });
+  assert.equal(dep.spec.template.metadata.labels['cdk8s-flink/rest-client'], 'shared');
+  const submitLabels = unit.objects.find((o: any) => o.kind === 'Job').spec.template.metadata.labels;
+  assert.notEqual(submitLabels['app.kubernetes.io/component'], 'autoscaler', 'its selector matches no submitter pod');
+  assert.deepEqual(restrictedViolations(unit.objects), []);
+  assert.ok(!unit.objects.some((o: any) => o.kind === 'Role'), 'no Role: it changes nothing in Kubernetes');
+  const op = operatorResources(p.unit('tail')!, unit.objects, { sqlRunnerJarUri: 'https://artifacts.example.com/cdk8s-flink-sql-runner.jar' });
+  const fsj = op.find((o: any) => o.kind === 'FlinkSessionJob');
+  assert.equal(fsj.spec.flinkConfiguration['job.autoscaler.enabled'], 'true');
+  assert.equal(fsj.spec.flinkConfiguration['job.autoscaler.vertex.max-parallelism'], '6');
+  assert.equal(fsj.spec.flinkConfiguration['job.autoscaler.metrics.window'], '3min');
+  assert.ok(!op.some((o: any) => o.kind === 'Deployment'), 'the operator runs its own autoscaler');
+  assert.ok(!sessionJob({ jobAutoscaler: undefined }).unit.objects.some((o: any) => o.kind === 'Deployment'), 'none without jobAutoscaler');
+});
+
+test('a session job\'s jobAutoscaler: what its cluster lacks or it cannot own is refused in one line naming the field', () => {
+  const cases: Array<[Record<string, unknown>, Record<string, unknown>, RegExp]> = [
+    [{}, { flinkConfiguration: {} }, /^jobAutoscaler: "shared: default scheduler" needs the adaptive scheduler, .*'jobmanager\.scheduler': 'adaptive' \} on session cluster "shared"$/],
+    [{}, { checkpointing: false }, /^jobAutoscaler: .*needs checkpointing/],
+    [{ jobAutoscaler: { maxParallelism: 9 } }, {}, /^jobAutoscaler\.maxParallelism: 9 exceeds the 8 slots of session cluster "shared" at its pool's maximum/],
+    [{ parallelism: 1, jobAutoscaler: { maxParallelism: 6, minParallelism: 2 } }, {}, /^parallelism: 1 is outside jobAutoscaler's 2-6/],
+    [{ jobAutoscaler: { maxParallelism: 6, minTaskManagers: 2 } }, {}, /^jobAutoscaler\.minTaskManagers: 2 is for application clusters; .*taskManagerPool/],
+    [{ jobAutoscaler: { maxParallelism: 6, opsImage: 'x:1' } }, {}, /^jobAutoscaler\.opsImage: "x:1" is for application clusters/],
+    [{ jobAutoscaler: { maxParallelism: 6, targetUtilization: 0.7 } }, {}, /^jobAutoscaler\.targetUtilization: 0\.7 /],
+    [{ flinkConfiguration: { 'restart-strategy.type': 'none' } }, {}, /^restartStrategy: "none" cannot be used with jobAutoscaler/],
+  ];
+  for (const [extra, clusterExtra, re] of cases) {
+    assert.throws(() => sessionJob(extra, clusterExtra), (e: Error) => {
+      assert.match(e.message, re);
+      assert.ok(!e.message.includes('\n'), e.message);
+      return true;
+    });
+  }
+});
+
+test('job autoscaler: the job it scales: by id or name among the active jobs, the RUNNING one of several, and more than one RUNNING refused naming them', async () => {
+  let jobs: Array<{ jid: string; name: string; state: string }> = [];
+  const rest = { url: 'http://jm:8081', jobs: async () => jobs } as any;
+  jobs = [{ jid: 'a', name: 'tail', state: 'RUNNING' }, { jid: 'b', name: 'other', state: 'RUNNING' }, { jid: 'c', name: 'tail', state: 'FINISHED' }];
+  assert.equal((await scaledJob(rest, { jobName: 'tail' }))?.jid, 'a', 'the active job of that name');
+  assert.equal((await scaledJob(rest, { jobId: 'b' }))?.jid, 'b');
+  assert.equal(await scaledJob(rest, { jobName: 'gone' }), undefined);
+  await assert.rejects(scaledJob(rest, {}), /2 active jobs on http:\/\/jm:8081 \(a "tail" RUNNING, b "other" RUNNING\); select one with --job-id or --job-name$/);
+  // an upgrade's overlap: the old run stopping, the new one running under the same name
+  jobs = [{ jid: 'a', name: 'tail', state: 'CANCELLING' }, { jid: 'd', name: 'tail', state: 'RUNNING' }];
+  assert.equal((await scaledJob(rest, { jobName: 'tail' }))?.jid, 'd');
+  jobs = [{ jid: 'a', name: 'tail', state: 'RUNNING' }, { jid: 'd', name: 'tail', state: 'RUNNING' }];
+  await assert.rejects(scaledJob(rest, { jobName: 'tail' }), /2 active jobs are named "tail" .*select one with --job-id$/);
 });

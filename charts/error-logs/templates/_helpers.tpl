@@ -11,7 +11,7 @@
 app.kubernetes.io/name: error-logs
 app.kubernetes.io/instance: {{ .ctx.Release.Name }}
 app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
-app.kubernetes.io/component: session-job
+app.kubernetes.io/component: {{ .component | default "session-job" }}
 app.kubernetes.io/part-of: log-platform
 app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .ctx.Chart.Name .ctx.Chart.Version | replace "+" "_" | trunc 63 }}
