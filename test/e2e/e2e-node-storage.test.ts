@@ -55,6 +55,10 @@
  * PythonDriver, the TaskManager pod's Python worker runs the UDF; the rows in the TaskManager's
  * log hold every line once with its level and name the interpreter that ran them.
  *
+ * The job autoscaler: an application's (the TaskManagers sized by the autoscaler), and a session
+ * job's on a session cluster with the adaptive scheduler, whose TaskManager pool follows the
+ * parallelism the job's own autoscaler declares.
+ *
  * Records written, read back, duplicates, lost and restore times go to the e2e report
  * (`node/storage-s3`, `node/elasticsearch`, `node/recovery-plain`, `node/recovery-standby`,
  * `node/python-job`).
@@ -66,7 +70,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Duration, Size } from 'cdk8s';
 import {
-  DeliveryGuarantee, FieldType, FlinkPlatform, FlinkVersion, JarJobOptions, JobSource, KafkaCredentials, KafkaTls, LogConfig, LogLevel, LogPipeline, RuntimeImage, ServiceAccountRef, Sink, StorageCredentials, synthesizeUnit, UpgradeMode, VolumeSource,
+  DeliveryGuarantee, EnvValue, FieldType, FlinkPlatform, FlinkVersion, JarJobOptions, JobSource, KafkaCredentials, KafkaTls, LogConfig, LogLevel, LogPipeline, RuntimeImage, ServiceAccountRef, Sink, StorageCredentials, synthesizeUnit, UpgradeMode, VolumeSource,
 } from '../../lib';
 import { recordE2E, tally } from '../support/e2e-report';
 import { writeChart } from '../support/helm-chart';
@@ -852,6 +856,101 @@ test('the job autoscaler as pods: an idle Kafka job declared at parallelism 4 ge
     }, [NS]);
   } finally {
     if (installed) await h.helm(h4, ['uninstall', APP, '-n', NS, '--no-hooks', '--wait', '--timeout', '180s']);
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('a session job\'s autoscaler and the session\'s pool as pods: an idle Kafka job on a session cluster with the adaptive scheduler, submitted at parallelism 4 (the pool grows to two TaskManagers), is declared down to 2 by its own chart\'s autoscaler (same job id, from a checkpoint on HDFS), and the pool then removes the TaskManager left idle; helm 4, restricted', { timeout: 20 * 60_000 }, async (t0) => {
+  const h4 = await ensureHelm(4);
+  const SESSION = 'scaled-session';
+  const JOB = 'tail-logs';
+  const REST = `${SESSION}-rest`;
+  const TM = `${SESSION}-taskmanager`;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-flink-node-session-autoscaler-'));
+  const installed: string[] = [];
+  const steps: Record<string, number> = {};
+  try {
+    await h.withDiagnostics(async () => {
+      await h.ensureServers({});
+      const SOURCE = 'logs.session-autoscale';
+      await h.topic(SOURCE, 4);
+      await h.topic(`${SOURCE}.out`, 2);
+      const kafka = { bootstrapServers: BOOTSTRAP, credentials: KafkaCredentials.scram(KAFKA_SECRET) };
+      const platform = new FlinkPlatform({ namespace: NS, partOf: 'log-platform', storageBaseDirectory: 'hdfs://namenode.hadoop.svc:8020/flink', imageRegistry: 'registry.example.com/logs' });
+      const secret = (key: string) => EnvValue.fromSecret(KAFKA_SECRET, key);
+      const cluster = platform.addSessionCluster(SESSION, {
+        flinkVersion: FlinkVersion.V2_2, taskManagerSlots: 2, checkpointInterval: Duration.seconds(5),
+        flinkConfiguration: { 'jobmanager.scheduler': 'adaptive' },
+        taskManagerPool: { min: 1, max: 2, scaleDownDelay: Duration.seconds(10), interval: Duration.seconds(2) },
+        // the session's jobs read and write Kafka with the credentials of the Secret
+        env: { KAFKA_SOURCE_USERNAME: secret('username'), KAFKA_SOURCE_PASSWORD: secret('password'), KAFKA_SINK_0_USERNAME: secret('username'), KAFKA_SINK_0_PASSWORD: secret('password') },
+      });
+      const job = platform.addSessionJob(JOB, {
+        cluster, parallelism: 4,
+        job: JobSource.pipeline(new LogPipeline({
+          source: { ...kafka, topic: SOURCE, groupId: `flink-${JOB}`, fields: APP_LOG },
+          sinks: [Sink.kafka({ ...kafka, topic: `${SOURCE}.out`, deliveryGuarantee: DeliveryGuarantee.AT_LEAST_ONCE })],
+        })),
+        jobAutoscaler: { minParallelism: 2, maxParallelism: 4, maxScaleDown: 50, stabilization: Duration.seconds(10), metricsWindow: Duration.seconds(20), interval: Duration.seconds(5) },
+      });
+      const chartOf = (name: string) => writeChart(synthesizeUnit(platform.unit(name)!), fs.mkdtempSync(path.join(work, 'chart-')));
+      const replicas = async () => Number(await h.kubectl(['-n', NS, 'get', 'deployment', TM, '-o', 'jsonpath={.spec.replicas}']));
+      const vertices = async (jid: string) => ((await h.rest(REST, `/jobs/${jid}`)).vertices as Array<{ parallelism: number; status: string }>);
+      const logsOf = (d: string) => h.kubectl(['-n', NS, 'logs', `deployment/${d}`]).catch((e) => String(e));
+      const until = async (what: string, ms: number, ok: () => Promise<boolean>) => {
+        for (const end = Date.now() + ms; Date.now() < end; await sleep(1000)) if (await ok().catch(() => false)) return;
+        throw new Error(`timed out after ${ms} ms waiting for ${what}; the autoscaler's log:\n${await logsOf(`${JOB}-autoscaler`)}\nthe pool's log:\n${await logsOf(`${SESSION}-pool`)}`);
+      };
+      let t = Date.now();
+      const [flinkRepo, flinkTag] = splitImage(h.images.trusting.flink);
+      const c = await h.helm(h4, ['install', SESSION, chartOf(SESSION), '-n', NS, ...[
+        `image.repository=${flinkRepo}`, `image.tag=${flinkTag}`, 'image.pullPolicy=Never',
+        'jobManager.resources.cpu=100m', 'taskManager.resources.cpu=100m', `taskManager.pool.image=${h.images.trusting.ops}`,
+      ].flatMap((v) => ['--set', v]), '--wait', '--timeout', '480s']);
+      assert.equal(c.code, 0, `helm install ${SESSION}:\n${c.out}`);
+      installed.push(SESSION);
+      const [opsRepo, opsTag] = splitImage(h.images.trusting.ops);
+      const j = await h.helm(h4, ['install', JOB, chartOf(JOB), '-n', NS, '--set', `image.repository=${opsRepo}`, '--set', `image.tag=${opsTag}`, '--wait', '--timeout', '480s']);
+      assert.equal(j.code, 0, `helm install ${JOB}:\n${j.out}`);
+      installed.push(JOB);
+      const jid = await h.untilRunning(REST, { name: JOB });
+      // the pool grows for the 4 slots the job is declared at
+      await until('two TaskManagers and the job at parallelism 4', 300_000, async () => (await replicas()) === 2 && (await vertices(jid)).every((v) => v.parallelism === 4 && v.status === 'RUNNING'));
+      steps.installToParallelism4Ms = Date.now() - t;
+      const cpBefore = (await h.rest(REST, `/jobs/${jid}/checkpoints`)).latest?.completed?.id ?? 0;
+      t = Date.now();
+      // idle: the job's autoscaler declares 2 (the 50% limit and minParallelism); once Flink
+      // releases the unused slots (slot.idle.timeout) the pool removes the TaskManager left idle
+      await until('the job at parallelism 2 on one TaskManager', 360_000, async () => (await vertices(jid)).every((v) => v.parallelism === 2 && v.status === 'RUNNING') && (await replicas()) === 1);
+      steps.scaleDownMs = Date.now() - t;
+      const log = await logsOf(`${JOB}-autoscaler`);
+      const declarations = [...log.matchAll(/declared parallelism ([\d, ]+) \(was ([\d, ]+)\)/g)].map((m) => ({ to: m[1].split(', ').map(Number), was: m[2].split(', ').map(Number) }));
+      assert.ok(declarations.length >= 1 && declarations[0].was.every((x) => x === 4) && declarations[declarations.length - 1].to.every((x) => x === 2)
+        && declarations.every((d) => d.to.every((x, k) => x <= d.was[k])), `declared from 4 down to 2, never up:\n${log}`);
+      assert.match(log, new RegExp(`job ${jid} `), 'it found the job by name');
+      assert.doesNotMatch(log, /TaskManager\(s\)/, 'it sizes no TaskManagers: the pool does');
+      const poolLog = await logsOf(`${SESSION}-pool`);
+      assert.match(poolLog, /scaling down by 1 idle TaskManager\(s\)/, poolLog);
+      const cps = await h.rest(REST, `/jobs/${jid}/checkpoints`);
+      assert.ok(cps.latest?.restored && cps.latest.restored.id >= cpBefore && /^hdfs:/.test(cps.latest.restored.external_path), `restored from a checkpoint on HDFS at or after ${cpBefore}: ${JSON.stringify(cps.latest?.restored)}`);
+      await sleep(5000);
+      const tms = (await h.rest(REST, '/taskmanagers')).taskmanagers as Array<{ slotsNumber: number; freeSlots: number }>;
+      assert.deepEqual(tms.map((x) => [x.slotsNumber, x.freeSlots]), [[2, 0]], 'one TaskManager, both slots in use: the removed one was idle');
+      assert.deepEqual((await h.jobStates(REST)).jobs.filter((x) => x.state === 'RUNNING').map((x) => x.jid), [jid], 'the same job id runs');
+      // the autoscaler's pod: the job's operations image, no token, the session's REST client label
+      const pod = (await h.podsOf(`app.kubernetes.io/instance=${JOB},app.kubernetes.io/component=autoscaler`))[0];
+      assert.equal(pod.metadata.labels['cdk8s-flink/rest-client'], SESSION);
+      assert.equal(pod.spec.automountServiceAccountToken, false);
+      for (const r of [JOB, SESSION]) {
+        const un = await h.helm(h4, ['uninstall', r, '-n', NS, '--wait', '--timeout', '300s']);
+        assert.equal(un.code, 0, `helm uninstall ${r}:\n${un.out}`);
+        installed.splice(installed.indexOf(r), 1);
+      }
+      t0.diagnostic(`${JSON.stringify(steps)} declarations ${declarations.map((d) => `${d.was.join(', ')} -> ${d.to.join(', ')}`).join('; ')}`);
+      recordE2E('node/session-job-autoscaler', { flinkVersion: '2.2', steps, declarations: declarations.length, jobParallelism: job.parallelism });
+    }, [NS]);
+  } finally {
+    for (const r of installed.reverse()) await h.helm(h4, ['uninstall', r, '-n', NS, '--no-hooks', '--wait', '--timeout', '180s']);
     fs.rmSync(work, { recursive: true, force: true });
   }
 });
