@@ -860,7 +860,7 @@ test('the job autoscaler as pods: an idle Kafka job declared at parallelism 4 ge
   }
 });
 
-test('a session job\'s autoscaler and the session\'s pool as pods: an idle Kafka job on a session cluster with the adaptive scheduler, submitted at parallelism 4 (the pool grows to two TaskManagers), is declared down to 2 by its own chart\'s autoscaler (same job id, from a checkpoint on HDFS), and the pool then removes the TaskManager left idle; helm 4, restricted', { timeout: 20 * 60_000 }, async (t0) => {
+test('a session job\'s autoscaler and the session\'s pool as pods: an idle Kafka job on a session cluster with the adaptive scheduler, submitted at parallelism 2 (the pool grows to two TaskManagers of one slot), is declared down to 1 by its own chart\'s autoscaler (same job id, from a checkpoint on HDFS), and the pool then removes the TaskManager left idle; helm 4, restricted', { timeout: 20 * 60_000 }, async (t0) => {
   const h4 = await ensureHelm(4);
   const SESSION = 'scaled-session';
   const JOB = 'tail-logs';
@@ -879,19 +879,20 @@ test('a session job\'s autoscaler and the session\'s pool as pods: an idle Kafka
       const platform = new FlinkPlatform({ namespace: NS, partOf: 'log-platform', storageBaseDirectory: 'hdfs://namenode.hadoop.svc:8020/flink', imageRegistry: 'registry.example.com/logs' });
       const secret = (key: string) => EnvValue.fromSecret(KAFKA_SECRET, key);
       const cluster = platform.addSessionCluster(SESSION, {
-        flinkVersion: FlinkVersion.V2_2, taskManagerSlots: 2, checkpointInterval: Duration.seconds(5),
+        // one slot per TaskManager: whichever slot the job keeps, a scale-down leaves a whole TaskManager idle
+        flinkVersion: FlinkVersion.V2_2, taskManagerSlots: 1, checkpointInterval: Duration.seconds(5),
         flinkConfiguration: { 'jobmanager.scheduler': 'adaptive' },
         taskManagerPool: { min: 1, max: 2, scaleDownDelay: Duration.seconds(10), interval: Duration.seconds(2) },
         // the session's jobs read and write Kafka with the credentials of the Secret
         env: { KAFKA_SOURCE_USERNAME: secret('username'), KAFKA_SOURCE_PASSWORD: secret('password'), KAFKA_SINK_0_USERNAME: secret('username'), KAFKA_SINK_0_PASSWORD: secret('password') },
       });
       const job = platform.addSessionJob(JOB, {
-        cluster, parallelism: 4,
+        cluster, parallelism: 2,
         job: JobSource.pipeline(new LogPipeline({
           source: { ...kafka, topic: SOURCE, groupId: `flink-${JOB}`, fields: APP_LOG },
           sinks: [Sink.kafka({ ...kafka, topic: `${SOURCE}.out`, deliveryGuarantee: DeliveryGuarantee.AT_LEAST_ONCE })],
         })),
-        jobAutoscaler: { minParallelism: 2, maxParallelism: 4, maxScaleDown: 50, stabilization: Duration.seconds(10), metricsWindow: Duration.seconds(20), interval: Duration.seconds(5) },
+        jobAutoscaler: { minParallelism: 1, maxParallelism: 2, maxScaleDown: 50, stabilization: Duration.seconds(10), metricsWindow: Duration.seconds(20), interval: Duration.seconds(5) },
       });
       const chartOf = (name: string) => writeChart(synthesizeUnit(platform.unit(name)!), fs.mkdtempSync(path.join(work, 'chart-')));
       const replicas = async () => Number(await h.kubectl(['-n', NS, 'get', 'deployment', TM, '-o', 'jsonpath={.spec.replicas}']));
@@ -914,19 +915,19 @@ test('a session job\'s autoscaler and the session\'s pool as pods: an idle Kafka
       assert.equal(j.code, 0, `helm install ${JOB}:\n${j.out}`);
       installed.push(JOB);
       const jid = await h.untilRunning(REST, { name: JOB });
-      // the pool grows for the 4 slots the job is declared at
-      await until('two TaskManagers and the job at parallelism 4', 300_000, async () => (await replicas()) === 2 && (await vertices(jid)).every((v) => v.parallelism === 4 && v.status === 'RUNNING'));
-      steps.installToParallelism4Ms = Date.now() - t;
+      // the pool grows for the 2 slots the job is declared at
+      await until('two TaskManagers and the job at parallelism 2', 300_000, async () => (await replicas()) === 2 && (await vertices(jid)).every((v) => v.parallelism === 2 && v.status === 'RUNNING'));
+      steps.installToParallelism2Ms = Date.now() - t;
       const cpBefore = (await h.rest(REST, `/jobs/${jid}/checkpoints`)).latest?.completed?.id ?? 0;
       t = Date.now();
-      // idle: the job's autoscaler declares 2 (the 50% limit and minParallelism); once Flink
-      // releases the unused slots (slot.idle.timeout) the pool removes the TaskManager left idle
-      await until('the job at parallelism 2 on one TaskManager', 360_000, async () => (await vertices(jid)).every((v) => v.parallelism === 2 && v.status === 'RUNNING') && (await replicas()) === 1);
+      // idle: the job's autoscaler declares 1 (the 50% limit); once Flink releases the unused slot
+      // (slot.idle.timeout) the pool removes the TaskManager left idle
+      await until('the job at parallelism 1 on one TaskManager', 360_000, async () => (await vertices(jid)).every((v) => v.parallelism === 1 && v.status === 'RUNNING') && (await replicas()) === 1);
       steps.scaleDownMs = Date.now() - t;
       const log = await logsOf(`${JOB}-autoscaler`);
       const declarations = [...log.matchAll(/declared parallelism ([\d, ]+) \(was ([\d, ]+)\)/g)].map((m) => ({ to: m[1].split(', ').map(Number), was: m[2].split(', ').map(Number) }));
-      assert.ok(declarations.length >= 1 && declarations[0].was.every((x) => x === 4) && declarations[declarations.length - 1].to.every((x) => x === 2)
-        && declarations.every((d) => d.to.every((x, k) => x <= d.was[k])), `declared from 4 down to 2, never up:\n${log}`);
+      assert.ok(declarations.length >= 1 && declarations[0].was.every((x) => x === 2) && declarations[declarations.length - 1].to.every((x) => x === 1)
+        && declarations.every((d) => d.to.every((x, k) => x <= d.was[k])), `declared from 2 down to 1, never up:\n${log}`);
       assert.match(log, new RegExp(`job ${jid} `), 'it found the job by name');
       assert.doesNotMatch(log, /TaskManager\(s\)/, 'it sizes no TaskManagers: the pool does');
       const poolLog = await logsOf(`${SESSION}-pool`);
@@ -935,7 +936,7 @@ test('a session job\'s autoscaler and the session\'s pool as pods: an idle Kafka
       assert.ok(cps.latest?.restored && cps.latest.restored.id >= cpBefore && /^hdfs:/.test(cps.latest.restored.external_path), `restored from a checkpoint on HDFS at or after ${cpBefore}: ${JSON.stringify(cps.latest?.restored)}`);
       await sleep(5000);
       const tms = (await h.rest(REST, '/taskmanagers')).taskmanagers as Array<{ slotsNumber: number; freeSlots: number }>;
-      assert.deepEqual(tms.map((x) => [x.slotsNumber, x.freeSlots]), [[2, 0]], 'one TaskManager, both slots in use: the removed one was idle');
+      assert.deepEqual(tms.map((x) => [x.slotsNumber, x.freeSlots]), [[1, 0]], 'one TaskManager, its slot in use: the removed one was idle');
       assert.deepEqual((await h.jobStates(REST)).jobs.filter((x) => x.state === 'RUNNING').map((x) => x.jid), [jid], 'the same job id runs');
       // the autoscaler's pod: the job's operations image, no token, the session's REST client label
       const pod = (await h.podsOf(`app.kubernetes.io/instance=${JOB},app.kubernetes.io/component=autoscaler`))[0];
