@@ -738,6 +738,31 @@ test(`a Python job as pods: JobSource.python on an image with python3 and apache
   }
 });
 
+/** The job autoscaler's declarations in its log, in order: each vertex's parallelism before and after. */
+function declarationsIn(log: string): Array<{ was: number[]; to: number[]; text: string }> {
+  return [...log.matchAll(/declared parallelism ([\d, ]+) \(was ([\d, ]+)\)/g)].map((m) => ({ to: m[1].split(', ').map(Number), was: m[2].split(', ').map(Number), text: `${m[2]} -> ${m[1]}` }));
+}
+
+/**
+ * An idle job's scale-down in the autoscaler's log: declarations from every vertex at `from` to
+ * every vertex at `to`, each following the one before, lowering at least one vertex and raising
+ * none. Usually one; two when the first window still reads a vertex busy from the job's last
+ * (re)start (a source at 0.40 on a loaded machine: kept, aligned to its partitions).
+ */
+function assertScaleDownChain(log: string, from: number, to: number): Array<{ was: number[]; to: number[]; text: string }> {
+  const ds = declarationsIn(log);
+  const chain = ds.map((d) => d.text).join('; ');
+  assert.ok(ds.length >= 1 && ds[0].was.every((x) => x === from) && ds[ds.length - 1].to.every((x) => x === to), `every vertex declared from ${from} to ${to} (${chain}):\n${log}`);
+  assert.ok(ds.every((d, i) => d.to.every((x, k) => x <= d.was[k]) && d.to.some((x, k) => x < d.was[k]) && (i === 0 || d.was.join() === ds[i - 1].to.join())), `each declaration lowers and follows the one before (${chain}):\n${log}`);
+  return ds;
+}
+
+/** Polls `ok` every second for `ms`; on timeout fails with the controllers' logs that `logs` reads. */
+async function untilOrLogs(what: string, ms: number, ok: () => Promise<boolean>, logs: () => Promise<string>): Promise<void> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(1000)) if (await ok().catch(() => false)) return;
+  throw new Error(`timed out after ${ms} ms waiting for ${what}; ${await logs()}`);
+}
+
 test('the job autoscaler as pods: an idle Kafka job declared at parallelism 4 gets its two TaskManagers from the autoscaler, then both its vertices are scaled down in place (same job id, from a checkpoint on HDFS), and the TaskManager Flink leaves idle is removed, not a busy one; then a backlog scales the source back to the topic\'s 4 partitions on two TaskManagers, and the job reads it to its end; helm 4, restricted', { timeout: 20 * 60_000 }, async (t0) => {
   const h4 = await ensureHelm(4);
   const APP = 'vertex-scaled';
@@ -777,10 +802,8 @@ test('the job autoscaler as pods: an idle Kafka job declared at parallelism 4 ge
       const chart = writeChart(unit, fs.mkdtempSync(path.join(work, 'chart-')));
       const replicas = async () => Number(await h.kubectl(['-n', NS, 'get', 'deployment', TM, '-o', 'jsonpath={.spec.replicas}']));
       const parallelism = async (jid: string) => ((await h.rest(REST, `/jobs/${jid}`)).vertices as Array<{ parallelism: number; status: string }>);
-      const until = async (what: string, ms: number, ok: () => Promise<boolean>) => {
-        for (const end = Date.now() + ms; Date.now() < end; await sleep(1000)) if (await ok().catch(() => false)) return;
-        throw new Error(`timed out after ${ms} ms waiting for ${what}; the autoscaler's log:\n${await h.kubectl(['-n', NS, 'logs', `deployment/${APP}-autoscaler`]).catch((e) => String(e))}`);
-      };
+      const until = (what: string, ms: number, ok: () => Promise<boolean>) => untilOrLogs(what, ms, ok,
+        async () => `the autoscaler's log:\n${await h.kubectl(['-n', NS, 'logs', `deployment/${APP}-autoscaler`]).catch((e) => String(e))}`);
       let t = Date.now();
       const install = await h.helm(h4, ['install', APP, chart, '-n', NS, ...h.values([`taskManager.jobAutoscaler.image=${h.images.trusting.ops}`], { flink: h.images.trusting.flink, ops: h.images.trusting.ops }), '--wait', '--timeout', '480s']);
       assert.equal(install.code, 0, `helm install ${APP}:\n${install.out}`);
@@ -796,13 +819,8 @@ test('the job autoscaler as pods: an idle Kafka job declared at parallelism 4 ge
       await until('the job at parallelism 2 on one TaskManager', 300_000, async () => (await parallelism(jid)).every((v) => v.parallelism === 2 && v.status === 'RUNNING') && (await replicas()) === 1);
       steps.scaleDownMs = Date.now() - t;
       const log = await h.kubectl(['-n', NS, 'logs', `deployment/${APP}-autoscaler`]);
-      // The declarations while idle: from 4, 4 to 2, 2, each lowering at least one vertex and
-      // raising none. Usually one; two when the first window still reads a vertex busy from the
-      // rescale to 4 (a source at 0.40 on a loaded machine: kept at 4, its partitions' divisor).
-      const declarations = [...log.matchAll(/declared parallelism ([\d, ]+) \(was ([\d, ]+)\)/g)].map((m) => ({ to: m[1].split(', ').map(Number), was: m[2].split(', ').map(Number) }));
-      const chain = declarations.map((d) => `${d.was.join(', ')} -> ${d.to.join(', ')}`).join('; ');
-      assert.ok(declarations.length >= 1 && declarations[0].was.every((x) => x === 4) && declarations[declarations.length - 1].to.every((x) => x === 2), `every vertex declared from 4 to 2 (${chain}):\n${log}`);
-      assert.ok(declarations.every((d, i) => d.to.every((x, k) => x <= d.was[k]) && d.to.some((x, k) => x < d.was[k]) && (i === 0 || d.was.join() === declarations[i - 1].to.join())), `each declaration lowers and follows the one before (${chain}):\n${log}`);
+      // the declarations while idle: from 4, 4 to 2, 2
+      const declarations = assertScaleDownChain(log, 4, 2);
       steps.declarations = declarations.length;
       assert.match(log, new RegExp(`${TM}: 1 -> 2 TaskManager\\(s\\) for 4 slot\\(s\\)`), log);
       assert.match(log, new RegExp(`${TM}: 2 -> 1 TaskManager\\(s\\) for 2 slot\\(s\\): 1 idle removed`), log);
@@ -810,7 +828,7 @@ test('the job autoscaler as pods: an idle Kafka job declared at parallelism 4 ge
       const events = (JSON.parse(await h.kubectl(['-n', NS, 'get', 'events', '--field-selector', `involvedObject.kind=Deployment,involvedObject.name=${TM}`, '-o', 'json'])).items as any[])
         .filter((e) => e.reportingComponent === 'cdk8s-flink.io/job-autoscaler').map((e) => `${e.reason}: ${e.message}`);
       const rescaled = events.filter((e) => e.startsWith('Rescaled: ')).map((e) => /declared parallelism ([\d, ]+) \(was ([\d, ]+)\)/.exec(e)?.slice(1, 3).reverse().join(' -> '));
-      assert.deepEqual(rescaled.sort(), declarations.map((d) => `${d.was.join(', ')} -> ${d.to.join(', ')}`).sort(), `each rescale as an Event:\n${events.join('\n')}`);
+      assert.deepEqual(rescaled.sort(), declarations.map((d) => d.text).sort(), `each rescale as an Event:\n${events.join('\n')}`);
       assert.ok(events.includes(`TaskManagersScaled: ${TM}: 1 -> 2 TaskManager(s) for 4 slot(s)`) && events.includes(`TaskManagersScaled: ${TM}: 2 -> 1 TaskManager(s) for 2 slot(s): 1 idle removed`), `both TaskManager changes as Events:\n${events.join('\n')}`);
       const cps = await h.rest(REST, `/jobs/${jid}/checkpoints`);
       assert.ok(cps.latest?.restored && cps.latest.restored.id >= cpBefore && /^hdfs:/.test(cps.latest.restored.external_path), `restored from a checkpoint on HDFS at or after ${cpBefore}: ${JSON.stringify(cps.latest?.restored)}`);
@@ -837,8 +855,8 @@ test('the job autoscaler as pods: an idle Kafka job declared at parallelism 4 ge
       });
       steps.backlogToScaledUpMs = Date.now() - t;
       const upLog = await h.kubectl(['-n', NS, 'logs', `deployment/${APP}-autoscaler`]);
-      const up = [...upLog.matchAll(/declared parallelism ([\d, ]+) \(was ([\d, ]+)\)/g)].pop();
-      assert.ok(up && up[1].split(', ')[0] === '4' && up[2].split(', ')[0] === '2', `the source declared from 2 to 4:\n${upLog}`);
+      const up = declarationsIn(upLog).pop();
+      assert.ok(up && up.to[0] === 4 && up.was[0] === 2, `the source declared from 2 to 4:\n${upLog}`);
       const decision = upLog.split('\n').filter((l) => /Source: .*at parallelism 2, 4 partitions: to 4/.test(l)).pop();
       assert.ok(decision, `the source's decision, reading 4 partitions:\n${upLog}`);
       const load = /load ([\d.]+) \(busy ([\d.]+), catch-up x([\d.]+)/.exec(decision!)!;
@@ -898,10 +916,8 @@ test('a session job\'s autoscaler and the session\'s pool as pods: an idle Kafka
       const replicas = async () => Number(await h.kubectl(['-n', NS, 'get', 'deployment', TM, '-o', 'jsonpath={.spec.replicas}']));
       const vertices = async (jid: string) => ((await h.rest(REST, `/jobs/${jid}`)).vertices as Array<{ parallelism: number; status: string }>);
       const logsOf = (d: string) => h.kubectl(['-n', NS, 'logs', `deployment/${d}`]).catch((e) => String(e));
-      const until = async (what: string, ms: number, ok: () => Promise<boolean>) => {
-        for (const end = Date.now() + ms; Date.now() < end; await sleep(1000)) if (await ok().catch(() => false)) return;
-        throw new Error(`timed out after ${ms} ms waiting for ${what}; the autoscaler's log:\n${await logsOf(`${JOB}-autoscaler`)}\nthe pool's log:\n${await logsOf(`${SESSION}-pool`)}`);
-      };
+      const until = (what: string, ms: number, ok: () => Promise<boolean>) => untilOrLogs(what, ms, ok,
+        async () => `the autoscaler's log:\n${await logsOf(`${JOB}-autoscaler`)}\nthe pool's log:\n${await logsOf(`${SESSION}-pool`)}`);
       let t = Date.now();
       const [flinkRepo, flinkTag] = splitImage(h.images.trusting.flink);
       const c = await h.helm(h4, ['install', SESSION, chartOf(SESSION), '-n', NS, ...[
@@ -925,9 +941,7 @@ test('a session job\'s autoscaler and the session\'s pool as pods: an idle Kafka
       await until('the job at parallelism 1 on one TaskManager', 360_000, async () => (await vertices(jid)).every((v) => v.parallelism === 1 && v.status === 'RUNNING') && (await replicas()) === 1);
       steps.scaleDownMs = Date.now() - t;
       const log = await logsOf(`${JOB}-autoscaler`);
-      const declarations = [...log.matchAll(/declared parallelism ([\d, ]+) \(was ([\d, ]+)\)/g)].map((m) => ({ to: m[1].split(', ').map(Number), was: m[2].split(', ').map(Number) }));
-      assert.ok(declarations.length >= 1 && declarations[0].was.every((x) => x === 2) && declarations[declarations.length - 1].to.every((x) => x === 1)
-        && declarations.every((d) => d.to.every((x, k) => x <= d.was[k])), `declared from 2 down to 1, never up:\n${log}`);
+      const declarations = assertScaleDownChain(log, 2, 1);
       assert.match(log, new RegExp(`job ${jid} `), 'it found the job by name');
       assert.doesNotMatch(log, /TaskManager\(s\)/, 'it sizes no TaskManagers: the pool does');
       const poolLog = await logsOf(`${SESSION}-pool`);
@@ -947,7 +961,7 @@ test('a session job\'s autoscaler and the session\'s pool as pods: an idle Kafka
         assert.equal(un.code, 0, `helm uninstall ${r}:\n${un.out}`);
         installed.splice(installed.indexOf(r), 1);
       }
-      t0.diagnostic(`${JSON.stringify(steps)} declarations ${declarations.map((d) => `${d.was.join(', ')} -> ${d.to.join(', ')}`).join('; ')}`);
+      t0.diagnostic(`${JSON.stringify(steps)} declarations ${declarations.map((d) => d.text).join('; ')}`);
       recordE2E('node/session-job-autoscaler', { flinkVersion: '2.2', steps, declarations: declarations.length, jobParallelism: job.parallelism });
     }, [NS]);
   } finally {
