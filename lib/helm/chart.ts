@@ -18,7 +18,7 @@ import { notes } from './notes';
 import { applicationHooks } from './hooks';
 import { sessionJobChart } from './session-job-chart';
 import { chartYaml } from './chart-yaml';
-import { templatesByKind } from './template-files';
+import { templatesInOneFile } from './template-files';
 
 /** The Helm chart of one release unit: file path (relative to charts/<name>/) -> content. */
 export function synthesizeChart(unit: ReleaseUnit, objects: any[]): Record<string, string> {
@@ -69,6 +69,6 @@ export function clusterChart(name: string, cluster: FlinkCluster, objects: any[]
     ? `Flink ${cluster.version.line} application cluster running the job "${name}"`
     : `Flink ${cluster.version.line} session cluster "${name}"`);
   files['.helmignore'] = '*.tgz\n.DS_Store\n';
-  return templatesByKind(files, [`templates/${FLINK_CONFIG_TEMPLATE}`]);
+  return templatesInOneFile(files, [`templates/${FLINK_CONFIG_TEMPLATE}`]);
 }
 

@@ -13,7 +13,7 @@ import { chartYaml } from './chart-yaml';
 import { scalingArgValues, sessionJobAutoscalerArgs } from '../job-autoscaler';
 import { scalingValues } from './pool-chart';
 import { AUTOSCALER_PARALLELISM_RANGE } from '../rules/guards';
-import { templatesByKind } from './template-files';
+import { templatesInOneFile } from './template-files';
 
 /** The chart of a session job: its spec ConfigMap and submitter. */
 
@@ -66,7 +66,7 @@ export function sessionJobChart(name: string, job: FlinkSessionJob, objects: any
         allowNonRestoredState: { doc: 'Let a restore skip state that maps to no operator.', value: spec.allowNonRestoredState ?? false, schema: { type: 'boolean' } },
       },
     },
-    flinkConfiguration: { doc: 'Job-level Flink configuration sent with the submission.', value: spec.flinkConfiguration, schema: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } } },
+    flinkConfiguration: { doc: 'Job-level Flink configuration sent with the submission; pipeline.name (the job\'s name on the cluster, which the\nuninstall hook and the job autoscaler find it by) is the release\'s name unless set here.', value: releaseConfiguration(spec.flinkConfiguration, name), schema: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } } },
     submitTimeoutSeconds: { doc: 'How long the submitter may run.', value: objects.find((o) => o.kind === 'Job').spec.activeDeadlineSeconds, schema: { type: 'integer', minimum: 10, maximum: 7200 } },
     ...(job.jobAutoscaler ? {
       jobAutoscaler: {
@@ -117,6 +117,20 @@ ${imageHelper(c)}
 {{- define "${c}.validate" -}}
 ${flinkConfigurationChecks(new Map(), job.cluster.version)}${job.jobAutoscaler ? autoscalerChecks() : ''}{{- end -}}
 
+{{/* The job's Flink configuration: the values', pipeline.name the release's name unless set there (two releases of this chart on one session are two jobs of their own names). */}}
+{{- define "${c}.flinkConfiguration" -}}
+{{- $conf := deepCopy .Values.flinkConfiguration }}
+{{- if not (index $conf "pipeline.name") }}
+{{- $_ := set $conf "pipeline.name" (include "${c}.fullname" .) }}
+{{- end }}
+{{- toJson $conf }}
+{{- end -}}
+
+{{/* The job's name on the cluster, as the uninstall hook and the job autoscaler find it. */}}
+{{- define "${c}.jobName" -}}
+{{- index (include "${c}.flinkConfiguration" . | fromJson) "pipeline.name" }}
+{{- end -}}
+
 {{/* The submission spec the operations tool reads (keys sorted, as the toolkit writes them). */}}
 {{- define "${c}.spec" -}}
 {{- include "${c}.validate" . }}
@@ -125,7 +139,7 @@ ${flinkConfigurationChecks(new Map(), job.cluster.version)}${job.jobAutoscaler ?
 {{- $_ := set $s "jobId" ${job.jobIdGiven ? goString(job.jobId) : `(sha256sum (printf "cdk8s-flink/%s/%s" .Release.Namespace .Release.Name) | trunc 32)`} }}
 {{- $_ := set $s "parallelism" (int .Values.job.parallelism) }}
 {{- $_ := set $s "upgradeMode" .Values.job.upgradeMode }}
-{{- $_ := set $s "flinkConfiguration" .Values.flinkConfiguration }}
+{{- $_ := set $s "flinkConfiguration" (include "${c}.flinkConfiguration" . | fromJson) }}
 ${spec.kind === 'jar' ? `{{- $_ := set $s "programArgs" .Values.job.args }}
 {{- $_ := set $s "jarFile" .Values.job.jarUri }}
 {{- with .Values.job.jarSha256 }}
@@ -154,7 +168,7 @@ The cluster's jobs:
 `;
   files['Chart.yaml'] = chartYaml(name, job.cluster.version.toString(), `Flink ${job.cluster.version.line} job "${name}" on session cluster "${job.cluster.name}"`);
   files['.helmignore'] = '*.tgz\n.DS_Store\n';
-  return templatesByKind(files);
+  return templatesInOneFile(files);
 }
 
 /** The submitter Job as a hook of the chart: named per release, the chart's image, the REST-client pod labels. */
@@ -193,7 +207,7 @@ function autoscalerDeployment(c: string, out: any, job: FlinkSessionJob): any {
   ct.image = T(`{{ include "${c}.image" $ }}`);
   ct.args = sessionJobAutoscalerArgs<TplScalar>({
     restUrl: job.cluster.restUrl,
-    jobName: T(`{{ index .Values.flinkConfiguration "pipeline.name" | default (include "${c}.fullname" .) | quote }}`),
+    jobName: T(`{{ include "${c}.jobName" . | quote }}`),
     ...scalingArgValues(job.jobAutoscaler!, (k, _literal, quote) => T(`{{ .Values.jobAutoscaler.${k}${quote ? ' | quote' : ''} }}`)),
   });
   return out;
@@ -215,7 +229,7 @@ function stopHook(c: string, submitter: any, name: string, job: FlinkSessionJob,
   ct.args = [
     'uninstall',
     '--rest-url', job.cluster.restUrl,
-    '--job-name', T(`{{ index .Values.flinkConfiguration "pipeline.name" | default (include "${c}.fullname" .) | quote }}`),
+    '--job-name', T(`{{ include "${c}.jobName" . | quote }}`),
     '--stop', T('{{ .Values.uninstall.stop }}'),
     '--savepoint-dir', T(`{{ ${goString(job.cluster.savepointDirectory ?? '')} | quote }}`),
     '--on-savepoint-failure', T('{{ .Values.uninstall.onSavepointFailure }}'),
@@ -232,4 +246,16 @@ function stopHook(c: string, submitter: any, name: string, job: FlinkSessionJob,
   return `{{- if ne .Values.uninstall.stop "none" }}
 ${noDir}${emitTemplate(releaseReferences(out, 'Job', name, c, generated)).replace(/^\n/, '')}{{- end }}
 `;
+}
+
+/**
+ * The values' Flink configuration: the job's, without the `pipeline.name` the toolkit gives it
+ * (the definition's name; the definition cannot set another), which the chart takes from the
+ * release's name instead: the same for a release named after the job, a job of its own name for
+ * another release of the chart on the same session.
+ */
+function releaseConfiguration(conf: Record<string, unknown>, name: string): Record<string, unknown> {
+  if (conf['pipeline.name'] !== name) return conf;
+  const { ['pipeline.name']: _, ...rest } = conf;
+  return rest;
 }

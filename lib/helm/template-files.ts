@@ -1,28 +1,31 @@
+/** The one template file that holds every object of a chart but those kept apart (see templatesInOneFile). */
+export const OBJECTS_TEMPLATE = 'templates/resources.yaml';
+
 /**
- * The chart's object templates, one file per kind: `templates/<kind>.yaml` holds every object of
- * that kind, generated or added, as documents in the order of their names
- * (`<kind>-<name>.yaml`, `added-<kind>-<name>.yaml`, `<kind>.yaml`). Helm renders files in path
- * order and then sorts objects by kind only, keeping that order within a kind, so `helm template`
- * gives the same objects in the same order as with one file per object; only its `# Source:`
- * comments name the kind's file. Fewer files make a synthesis of many charts faster (writing
- * a file costs more than its bytes: bench/README.md). `_helpers.tpl`, `NOTES.txt`, tests and the
- * files in `keep` (a template another one reads, such as the Flink configuration) stay files of
- * their own.
+ * The chart's object templates in one file: `templates/resources.yaml` holds every object,
+ * generated or added, as documents ordered by kind and then by the name each object's own file
+ * would have had (`<kind>-<name>.yaml`, `added-<kind>-<name>.yaml`, `<kind>.yaml`). Helm sorts a
+ * release's objects by kind only, keeping their order within a kind, so `helm template` gives
+ * the same objects in the same order as with one file per object or per kind; only its
+ * `# Source:` comments name the one file. Fewer files make a synthesis of many charts faster
+ * (creating a file costs more than its bytes: bench/README.md). `_helpers.tpl`, `NOTES.txt`,
+ * tests and the files in `keep` (a template another one reads, such as the Flink configuration
+ * the pods' checksum hashes) stay files of their own.
  */
-export function templatesByKind(files: Record<string, string>, keep: readonly string[] = []): Record<string, string> {
+export function templatesInOneFile(files: Record<string, string>, keep: readonly string[] = []): Record<string, string> {
   const out: Record<string, string> = {};
-  const kinds = new Map<string, string[]>();
+  const docs: { kind: string; file: string; text: string }[] = [];
   for (const f of Object.keys(files).sort()) {
     const m = /^templates\/(?:added-)?([a-z0-9]+)(?:-[^/]*)?\.yaml$/.exec(f);
     if (!m || keep.includes(f)) {
       out[f] = files[f];
       continue;
     }
-    const file = `templates/${m[1]}.yaml`;
-    const text = files[f].endsWith('\n') ? files[f] : `${files[f]}\n`;
-    kinds.set(file, [...(kinds.get(file) ?? []), text]);
+    if (f === OBJECTS_TEMPLATE) throw new Error(`${f} is the chart's one objects template; no template of its own may have that name`);
+    docs.push({ kind: m[1], file: f, text: files[f].endsWith('\n') ? files[f] : `${files[f]}\n` });
   }
-  for (const [file, texts] of kinds) out[file] = texts.map((t, i) => (i === 0 ? t : separated(t))).join('');
+  docs.sort((a, b) => (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
+  if (docs.length) out[OBJECTS_TEMPLATE] = docs.map((d, i) => (i === 0 ? d.text : separated(d.text))).join('');
   return out;
 }
 

@@ -109,7 +109,7 @@ async function writeTrees(targets: readonly { dir: string; units: readonly Outpu
       const [p, content] = queue[head]!;
       queue[head++] = undefined;
       await fs.promises.writeFile(p, content);
-      if (++written === 1 && (head < queue.length || nextUnit < names.length)) crashPoint('write');
+      if (++written === 1 && (written < queue.length || nextUnit < names.length)) crashPoint('write');
     }
   };
   const results = await Promise.allSettled(Array.from({ length: 32 }, async () => {

@@ -222,6 +222,26 @@ test('charts: two releases of one chart in one namespace share no name, selector
   assert.equal(env(b, 'enricher-b'), 'enricher-b-jobmanager');
 });
 
+test('charts: two releases of one session-job chart on one session submit two jobs of their own names, which their stop hooks and autoscalers find; a pipeline.name set in the values is taken', async () => {
+  const bin = await ensureHelm(3);
+  const p = new FlinkPlatform({ namespace: 'logs', storageBaseDirectory: 's3://b/f' });
+  const cluster = p.addSessionCluster('elastic', { flinkConfiguration: { 'jobmanager.scheduler': 'adaptive' } });
+  const sql = JobSource.sql("CREATE TABLE t (x INT) WITH ('connector' = 'blackhole');\nINSERT INTO t VALUES (1);\n");
+  p.addSessionJob('tail', { cluster, parallelism: 2, opsImage: 'registry.example.com/ops:1.0.0', job: sql, jobAutoscaler: { maxParallelism: 4 } });
+  const units = synthesizePlatform(p);
+  const spec = (objs: any[], r: string) => JSON.parse(find(objs, 'ConfigMap', `${r}-job`).data['job.json']);
+  const arg = (o: any, flag: string) => { const a = o.spec.template.spec.containers[0].args as string[]; return a[a.indexOf(flag) + 1]; };
+  const names = (objs: any[], r: string) => [spec(objs, r).flinkConfiguration['pipeline.name'], arg(find(objs, 'Job', `${r}-stop`), '--job-name'),
+    arg(find(objs, 'Deployment', `${r}-autoscaler`), '--job-name')];
+  const tail = writeChart(units.find((u) => u.name === 'tail')!);
+  const dist = units.find((u) => u.name === 'tail')!.objects;
+  assert.equal(spec(dist, 'tail').flinkConfiguration['pipeline.name'], 'tail', 'dist/: the definition\'s name');
+  assert.deepEqual(names(render(bin, tail, 'tail'), 'tail'), ['tail', 'tail', 'tail'], 'the release named after the job: as dist/');
+  assert.deepEqual(names(render(bin, tail, 'tail-canary'), 'tail-canary'), ['tail-canary', 'tail-canary', 'tail-canary'], 'another release: a job of its own name');
+  assert.notEqual(spec(render(bin, tail, 'tail'), 'tail').jobId, spec(render(bin, tail, 'tail-canary'), 'tail-canary').jobId, 'and its own job id');
+  assert.deepEqual(names(render(bin, tail, 'tail-canary', ['flinkConfiguration.pipeline\\.name=chosen']), 'tail-canary'), ['chosen', 'chosen', 'chosen'], 'set in the values: that name');
+});
+
 test('charts: literal {{ and }} in job text and labels survive helm template unchanged', async () => {
   const bin = await ensureHelm(4);
   const sql = "CREATE TABLE t (x STRING) WITH ('connector' = 'blackhole');\nINSERT INTO t SELECT '{{ $labels.job }} and }}' FROM (VALUES (1));\n";
@@ -412,7 +432,7 @@ test('charts: a session job\'s jobAutoscaler renders its Deployment as dist/, pe
   const other = find(render(bin, chart, 'tail-b'), 'Deployment', 'tail-b-autoscaler');
   assert.equal(other.spec.selector.matchLabels['app.kubernetes.io/instance'], 'tail-b');
   const args = (o: any) => o.spec.template.spec.containers[0].args as string[];
-  assert.equal(args(other)[args(other).indexOf('--job-name') + 1], 'tail', 'pipeline.name, which the definition sets');
+  assert.equal(args(other)[args(other).indexOf('--job-name') + 1], 'tail-b', 'pipeline.name: the release\'s name');
   const set = find(render(bin, chart, 'tail', ['jobAutoscaler.maxParallelism=4', 'jobAutoscaler.metricsWindow=60s', 'flinkConfiguration.pipeline\\.name=tail-v2']), 'Deployment', 'tail-autoscaler');
   const a = args(set);
   assert.deepEqual([a[a.indexOf('--max-parallelism') + 1], a[a.indexOf('--window') + 1], a[a.indexOf('--job-name') + 1]], ['4', '60s', 'tail-v2']);

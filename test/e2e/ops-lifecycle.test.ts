@@ -319,9 +319,9 @@ test('the charts\' preflight hook, as helm renders it, runs the operations tool 
   const k = await kafka();
   const helm = await ensureHelm(3);
   const chart = path.join(__dirname, '..', '..', '..', 'charts', 'audit-logs');
-  // The chart's Jobs (its hooks) are templates/job.yaml; the preflight is the one named audit-logs-preflight.
-  const render = (sets: string[]) => spawnSync(helm, ['template', 'audit-logs', chart, '-n', 'logs', '--show-only', 'templates/job.yaml', ...sets.flatMap((x) => ['--set', x])], { encoding: 'utf8' });
-  const jobs = (out: string) => YAML.parseAllDocuments(out).map((d) => d.toJS()).filter((x) => x);
+  // The chart's objects are templates/resources.yaml; the preflight is the Job named audit-logs-preflight.
+  const render = (sets: string[]) => spawnSync(helm, ['template', 'audit-logs', chart, '-n', 'logs', '--show-only', 'templates/resources.yaml', ...sets.flatMap((x) => ['--set', x])], { encoding: 'utf8' });
+  const jobs = (out: string) => YAML.parseAllDocuments(out).map((d) => d.toJS()).filter((x) => x?.kind === 'Job');
   const hookArgs = (sets: string[]) => {
     const r = render(sets);
     assert.equal(r.status, 0, r.stderr);

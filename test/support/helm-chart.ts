@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
+import { OBJECTS_TEMPLATE } from '../../lib/helm/template-files';
 import { SynthesizedUnit } from '../../lib/synth/synthesize';
 import { scratchDir } from './scratch';
 
@@ -72,16 +73,15 @@ export function assertRendersDist(bin: string, u: SynthesizedUnit): any[] {
 }
 
 /**
- * The template of one object in a chart (whose templates hold one file per kind, see
- * lib/helm/template-files.ts): the document of `templates/<kind>.yaml` whose name is the
- * release's full name followed by `suffix` (`-jobmanager`, `-preflight`, ...). Throws when there
- * is none, naming the documents there are.
+ * The template of one object in a chart (whose objects are documents of one template file, see
+ * lib/helm/template-files.ts): the document of that kind whose name is the release's full name
+ * followed by `suffix` (`-jobmanager`, `-preflight`, ...). Throws when there is none, naming the
+ * documents of that kind there are.
  */
 export function objectTemplate(chart: Record<string, string>, kind: string, suffix: string): string {
-  const file = `templates/${kind.toLowerCase()}.yaml`;
-  const docs = (chart[file] ?? '').split(/^---\n/m);
+  const docs = (chart[OBJECTS_TEMPLATE] ?? '').split(/^---\n/m).filter((d) => new RegExp(`^kind: ${kind}$`, 'm').test(d));
   const name = (d: string) => /^ {2}name: \{\{ include "[^"]+\.fullname" [.$] \}\}(\S*)$/m.exec(d)?.[1];
   const doc = docs.find((d) => name(d) === suffix);
-  if (doc === undefined) throw new Error(`${file}: no document named <fullname>${suffix}; there are ${docs.map((d) => `<fullname>${name(d) ?? '?'}`).join(', ') || 'none'}`);
+  if (doc === undefined) throw new Error(`${OBJECTS_TEMPLATE}: no ${kind} named <fullname>${suffix}; there are ${docs.map((d) => `<fullname>${name(d) ?? '?'}`).join(', ') || 'none'}`);
   return doc;
 }

@@ -11,6 +11,7 @@ import { FlinkRest, RestAnswerError } from '../../lib/ops/flink-rest';
 import { decide, jobDemand, jobSlots, KnownJob, PoolSpec, PoolTaskManager, taskManagerIp, wantedTaskManagers } from '../../lib/ops/pool';
 import { operatorResources } from '../../lib/operator/operator-resources';
 import { synthesizeUnit } from '../../lib/synth/synthesize';
+import { OBJECTS_TEMPLATE } from '../../lib/helm/template-files';
 import { container, find, synth } from '../support/synth';
 
 const SPEC: PoolSpec = { min: 1, max: 5, slotsPerTaskManager: 2, spareSlots: 0, scaleDownDelayMs: 60_000 };
@@ -191,7 +192,7 @@ test('pool: the platform\'s image registry names the pool\'s image; the chart ta
   const schema = JSON.parse(u.chart['values.schema.json']);
   assert.deepEqual(Object.keys(schema.properties.taskManager.properties.pool.properties).sort(), ['image', 'interval', 'max', 'min', 'scaleDownDelay', 'spareSlots']);
   assert.match(u.chart['templates/_helpers.tpl'], /taskManager\.pool\.min: %d is above taskManager\.pool\.max/);
-  assert.match(u.chart['templates/deployment.yaml'], /- \{\{ \.Values\.taskManager\.pool\.max \| quote \}\}/);
+  assert.match(u.chart[OBJECTS_TEMPLATE], /- \{\{ \.Values\.taskManager\.pool\.max \| quote \}\}/);
   // a session job may take the slots of the pool's most TaskManagers (3 x 2), no more
   const objects = synth((s) => {
     const c = new FlinkSessionCluster(s, 'wide', { checkpointDirectory: 's3://st/cp', taskManagerPool: { max: 3 } });

@@ -105,6 +105,20 @@ cdk8s-flink/rest-client: shared-logs
 {{- end -}}
 {{- end -}}
 
+{{/* The job's Flink configuration: the values', pipeline.name the release's name unless set there (two releases of this chart on one session are two jobs of their own names). */}}
+{{- define "error-logs.flinkConfiguration" -}}
+{{- $conf := deepCopy .Values.flinkConfiguration }}
+{{- if not (index $conf "pipeline.name") }}
+{{- $_ := set $conf "pipeline.name" (include "error-logs.fullname" .) }}
+{{- end }}
+{{- toJson $conf }}
+{{- end -}}
+
+{{/* The job's name on the cluster, as the uninstall hook and the job autoscaler find it. */}}
+{{- define "error-logs.jobName" -}}
+{{- index (include "error-logs.flinkConfiguration" . | fromJson) "pipeline.name" }}
+{{- end -}}
+
 {{/* The submission spec the operations tool reads (keys sorted, as the toolkit writes them). */}}
 {{- define "error-logs.spec" -}}
 {{- include "error-logs.validate" . }}
@@ -113,7 +127,7 @@ cdk8s-flink/rest-client: shared-logs
 {{- $_ := set $s "jobId" (sha256sum (printf "cdk8s-flink/%s/%s" .Release.Namespace .Release.Name) | trunc 32) }}
 {{- $_ := set $s "parallelism" (int .Values.job.parallelism) }}
 {{- $_ := set $s "upgradeMode" .Values.job.upgradeMode }}
-{{- $_ := set $s "flinkConfiguration" .Values.flinkConfiguration }}
+{{- $_ := set $s "flinkConfiguration" (include "error-logs.flinkConfiguration" . | fromJson) }}
 {{- with .Values.job.initialSavepointPath }}
 {{- $_ := set $s "initialSavepointPath" . }}
 {{- $_ := set $s "allowNonRestoredState" $.Values.job.allowNonRestoredState }}
