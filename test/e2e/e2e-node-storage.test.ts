@@ -878,7 +878,7 @@ test('the job autoscaler as pods: an idle Kafka job declared at parallelism 4 ge
   }
 });
 
-test('a session job\'s autoscaler and the session\'s pool as pods: an idle Kafka job on a session cluster with the adaptive scheduler, submitted at parallelism 2 (the pool grows to two TaskManagers of one slot), is declared down to 1 by its own chart\'s autoscaler (same job id, from a checkpoint on HDFS), and the pool then removes the TaskManager left idle; helm 4, restricted', { timeout: 20 * 60_000 }, async (t0) => {
+test('a session job\'s autoscaler and the session\'s pool as pods: an idle Kafka job on a session cluster with the adaptive scheduler, submitted at parallelism 2 (the pool grows to two TaskManagers of one slot), is declared down to 1 by its own chart\'s autoscaler (same job id, from a checkpoint on HDFS), and the pool then removes the TaskManager left idle; a backlog then declares it back to 2, the pool adds a TaskManager, and the job reads the backlog to its end; helm 4, restricted', { timeout: 20 * 60_000 }, async (t0) => {
   const h4 = await ensureHelm(4);
   const SESSION = 'scaled-session';
   const JOB = 'tail-logs';
@@ -908,6 +908,9 @@ test('a session job\'s autoscaler and the session\'s pool as pods: an idle Kafka
         cluster, parallelism: 2,
         job: JobSource.pipeline(new LogPipeline({
           source: { ...kafka, topic: SOURCE, groupId: `flink-${JOB}`, fields: APP_LOG },
+          // always true, and costly (a SHA-512 over about 200 KB per record): under the backlog
+          // below, the source reads slower than the producer writes
+          filters: ['CHAR_LENGTH(SHA512(REPEAT(message, 20000))) = 128'],
           sinks: [Sink.kafka({ ...kafka, topic: `${SOURCE}.out`, deliveryGuarantee: DeliveryGuarantee.AT_LEAST_ONCE })],
         })),
         jobAutoscaler: { minParallelism: 1, maxParallelism: 2, maxScaleDown: 50, stabilization: Duration.seconds(10), metricsWindow: Duration.seconds(20), interval: Duration.seconds(5) },
@@ -956,6 +959,32 @@ test('a session job\'s autoscaler and the session\'s pool as pods: an idle Kafka
       const pod = (await h.podsOf(`app.kubernetes.io/instance=${JOB},app.kubernetes.io/component=autoscaler`))[0];
       assert.equal(pod.metadata.labels['cdk8s-flink/rest-client'], SESSION);
       assert.equal(pod.spec.automountServiceAccountToken, false);
+
+      // Under load: a backlog keeps the source busy; the autoscaler declares the job back to 2 (its
+      // maximum, a divisor of the 4 partitions), the pool grows by a TaskManager for the slot the
+      // job now asks for, the job rescales onto it in place, and reads the backlog to its end.
+      t = Date.now();
+      // large enough that the source at 1 (about 1,300 records/s here) is still behind when the
+      // autoscaler's window has read it busy and the pool's new TaskManager has started
+      const BACKLOG = 200_000;
+      assert.match(await h.client('kafka-produce-session-autoscale', ['produce-app', SOURCE, String(BACKLOG)]), new RegExp(`produced ${BACKLOG}`));
+      steps.produceBacklogMs = Date.now() - t;
+      await until('the source scaled up under the backlog, the job RUNNING at it on two TaskManagers', 300_000, async () => {
+        const v = await vertices(jid);
+        return v[0].parallelism === 2 && v.every((x) => x.status === 'RUNNING') && (await replicas()) === 2;
+      });
+      steps.backlogToScaledUpMs = Date.now() - t;
+      const upLog = await logsOf(`${JOB}-autoscaler`);
+      const up = declarationsIn(upLog).pop();
+      assert.ok(up && up.was[0] === 1 && up.to[0] === 2, `the source declared from 1 to 2:\n${upLog}`);
+      const decision = upLog.split('\n').filter((l) => /at parallelism 1, 4 partitions: to 2/.test(l)).pop();
+      assert.ok(decision, `the source's decision, reading 4 partitions:\n${upLog}`);
+      t0.diagnostic(`under load: ${decision}`);
+      const grown = await logsOf(`${SESSION}-pool`);
+      assert.ok([...grown.matchAll(/: scaling up/g)].length >= 2, `the pool grew again for the declared slot:\n${grown}`);
+      assert.match(await h.client('kafka-committed-session-autoscale', ['committed', SOURCE, `flink-${JOB}`, String(BACKLOG)]), new RegExp(`committed ${BACKLOG}`));
+      steps.backlogReadMs = Date.now() - t;
+      assert.deepEqual((await h.jobStates(REST)).jobs.filter((x) => x.state === 'RUNNING').map((x) => x.jid), [jid], 'still the same job id');
       for (const r of [JOB, SESSION]) {
         const un = await h.helm(h4, ['uninstall', r, '-n', NS, '--wait', '--timeout', '300s']);
         assert.equal(un.code, 0, `helm uninstall ${r}:\n${un.out}`);
