@@ -260,7 +260,7 @@ export async function imageInputs(name: string): Promise<string | undefined> {
 }
 
 /** An image of a single static binary (no shell, no libc), as a non-root user. */
-async function ensureBinaryImage(name: string, binary: string, entrypoint: string[], user: string): Promise<void> {
+export async function ensureBinaryImage(name: string, binary: string, entrypoint: string[], user: string): Promise<void> {
   const inputs = crypto.createHash('sha256').update(sha256File(binary)).update(JSON.stringify([entrypoint, user])).digest('hex').slice(0, 16);
   if ((await imageInputs(name)) === inputs) return;
   await withLock('buildah-binary-images', 10 * 60_000, async () => {

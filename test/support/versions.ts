@@ -66,3 +66,9 @@ export const CRICTL_VERSION = 'v1.34.0';
  * test/support/node/netpol/go.mod (which must require it).
  */
 export const KUBE_NETWORK_POLICIES_VERSION = 'v0.8.0';
+
+/**
+ * Traefik, the ingress controller that routes the charts' Ingress on the tests' real node
+ * (test/support/ingress.ts), built from test/support/node/traefik/go.mod (which must require it).
+ */
+export const TRAEFIK_VERSION = 'v3.6.12';
