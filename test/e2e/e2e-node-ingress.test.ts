@@ -219,8 +219,11 @@ test(`the chart's Ingress through Traefik ${TRAEFIK_VERSION} as a pod, the Netwo
     t = Date.now();
     const viaOther = () => request({ ip: other, port: TRAEFIK_PORTS.web, host: HOST, path: '/overview', tls: false });
     const refused = await until('the second controller to route its Ingress', 120_000, viaOther, (a) => a.status !== 404);
-    assert.equal(refused.status, 504, `the second controller: ${refused.status} ${refused.body.slice(0, 200)}`);
-    assert.equal((await viaOther()).status, 504, 'and again');
+    // 504 when the policy drops the connection (the dial times out), 502 were it refused outright
+    assert.match(String(refused.status), /^50[24]$/, `the second controller: ${refused.status} ${refused.body.slice(0, 200)}`);
+    const again = await viaOther();
+    assert.match(String(again.status), /^50[24]$/, `and again: ${again.status}`);
+    report.refusedStatus = [refused.status, again.status];
     steps.refusedMs = Date.now() - t;
     // without the policy it gets through: the refusal was the policy's
     for (const p of policies) await kubectl(['-n', NS, 'delete', 'networkpolicy', p.metadata.name]);
