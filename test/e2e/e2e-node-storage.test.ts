@@ -78,7 +78,7 @@ import { BOOTSTRAP, ChartNode, KAFKA_SECRET, splitImage } from '../support/node-
 import { elasticsearchManifests, elasticsearchRequest, ensureElasticsearchImage, ensureMotoImage, JAR_SERVER_PORT, jarServerManifests, S3Pod } from '../support/node-storage';
 import { kafkaTls } from '../support/node-services';
 import { ELASTICSEARCH_VERSION } from '../support/elasticsearch';
-import { MOTO_VERSION } from '../support/s3';
+import { MOTO_VERSION, wrongSecret } from '../support/s3';
 import { ensureHelm } from '../support/tools';
 import { ensureFlink, sha256File } from '../support/flink-dist';
 import { buildManifestJar, MANIFEST_JOB_MAIN } from '../support/manifest-job';
@@ -343,7 +343,7 @@ test(`S3 (moto ${MOTO_VERSION}) as a pod: checkpoints and savepoints of a Flink 
       steps.httpsJarInstallToRunningMs = Date.now() - t;
 
       // moto checks the signature: another secret is refused
-      assert.equal(await s3.probe(BUCKET, { ...keys, secretAccessKey: `${keys.secretAccessKey.slice(0, -1)}x` }), 'SignatureDoesNotMatch');
+      assert.equal(await s3.probe(BUCKET, wrongSecret(keys)), 'SignatureDoesNotMatch');
       const bucket = await s3.list(BUCKET, 'flink/');
       const count = (re: RegExp) => bucket.filter((o) => re.test(o.key)).length;
       recordE2E('node/storage-s3', {

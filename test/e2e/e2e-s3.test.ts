@@ -36,7 +36,7 @@ import { restGet, waitFor } from '../support/flink-proc';
 import { startKafka } from '../support/kafka';
 import { live } from '../support/live';
 import { RunningCluster, runCluster } from '../support/local-flink';
-import { MOTO_VERSION, S3Server, startS3 } from '../support/s3';
+import { MOTO_VERSION, S3Server, startS3, wrongSecret } from '../support/s3';
 
 const BUCKET = 'flink-state';
 const JOB = 'audit-logs';
@@ -189,7 +189,7 @@ for (const CASE of CASES) {
       assert.deepEqual(sink, exact, 'the Kafka sink holds every record exactly once');
 
       // The keys are what let Flink in: moto refuses another secret.
-      assert.equal(await s3.probe(BUCKET, { ...keys, secretAccessKey: `${keys.secretAccessKey.slice(0, -1)}x` }), 'SignatureDoesNotMatch');
+      assert.equal(await s3.probe(BUCKET, wrongSecret(keys)), 'SignatureDoesNotMatch');
 
       const file = recordStorageE2E('s3', JOB, {
         flinkVersion: CASE.dist,

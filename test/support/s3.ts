@@ -33,6 +33,12 @@ export interface S3Keys {
   readonly secretAccessKey: string;
 }
 
+/** The same keys with a secret that differs in its last character (whatever that character is). */
+export function wrongSecret(keys: S3Keys): S3Keys {
+  const s = keys.secretAccessKey;
+  return { ...keys, secretAccessKey: `${s.slice(0, -1)}${s.endsWith('x') ? 'y' : 'x'}` };
+}
+
 export interface S3Object {
   readonly key: string;
   readonly size: number;
