@@ -366,17 +366,20 @@ test('the ops image provides the SQL runner where submit reads it and `cdk8s-fli
     if (s.kind === 'application') assert.match(s.chart['values.yaml'], new RegExp(`\\n  image: ${OPS_IMAGE.replace(/[./]/g, '\\$&')}\\n`), `${s.name}: hooks.image`);
   }
   let hooks = 0;
+  let submits = 0;
   for (const { s } of synthesized) {
     for (const [file, t] of Object.entries(s.chart ?? {})) {
-      // One document per object (a kind's file holds several).
+      // One document per object (the objects template holds every kind).
       for (const doc of t.split(/^---\n/m)) {
-        if (!/image: \{\{ \.Values\.hooks\.image \}\}/.test(doc) && !(file.endsWith('/job.yaml') && /^ {2}name: \{\{ include "[^"]+\.fullname" [.$] \}\}-submit$/m.test(doc))) continue;
+        if (!/image: \{\{ \.Values\.hooks\.image \}\}/.test(doc) && !(/^kind: Job$/m.test(doc) && /^ {2}name: \{\{ include "[^"]+\.fullname" [.$] \}\}-submit$/m.test(doc))) continue;
         hooks++;
+        if (/-submit$/m.test(doc)) submits++;
         assert.doesNotMatch(doc, /^\s*-?\s*command:/m, `${file} sets a command`);
       }
     }
   }
   assert.ok(hooks >= 10, `hook templates found: ${hooks}`);
+  assert.ok(submits >= 2, `session jobs' submit Job templates found: ${submits}`);
 });
 
 test('pods run as the users the images declare: Flink pods as the flink user, hooks and submit Jobs as the ops user', () => {
@@ -412,14 +415,16 @@ test('pods run as the users the images declare: Flink pods as the flink user, ho
   // The charts' templates (hooks and helm test run the ops image).
   let checked = 0;
   for (const { s } of synthesized) {
-    // One document per object (a kind's file holds several): the Deployments run Flink, every other pod the ops image.
+    // One document per object (the objects template holds every kind): the Deployments run Flink, every other pod the ops image.
     for (const [file, text] of Object.entries(s.chart ?? {})) {
       for (const t of text.split(/^---\n/m)) {
         const uids = [...t.matchAll(/runAsUser: (\d+)/g)].map((m) => Number(m[1]));
         if (!uids.length) continue;
-        const want: number = file.endsWith('/deployment.yaml') ? flink.uid : ops.uid;
+        const kind = /^kind: (\S+)$/m.exec(t)?.[1];
+        assert.ok(kind, `${file}: a document with a pod and no kind:\n${t.slice(0, 300)}`);
+        const want: number = kind === 'Deployment' ? flink.uid : ops.uid;
         if (want === ops.uid) assert.match(t, /image: \{\{ (\.Values\.hooks\.image|include "[^"]+\.image" \$) \}\}/, file);
-        for (const u of uids) assert.equal(u, want, `${file} runAsUser`);
+        for (const u of uids) assert.equal(u, want, `${file} ${kind} runAsUser`);
         checked++;
       }
     }
