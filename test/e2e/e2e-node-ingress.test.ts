@@ -33,9 +33,9 @@ import { writeChart } from '../support/helm-chart';
 import { buildTimes, ensureProjectImages } from '../support/images';
 import { ensureTraefikImage, importTraefik, TRAEFIK_PORTS, traefikLabels, traefikObjects } from '../support/ingress';
 import { ociArchive, RealNode, startRealNode } from '../support/node';
-import { splitImage } from '../support/node-charts';
+import { helmOnNode, splitImage, withNodeDiagnostics } from '../support/node-charts';
 import { kafkaTls } from '../support/node-services';
-import { ensureHelm, run } from '../support/tools';
+import { ensureHelm } from '../support/tools';
 import { TRAEFIK_VERSION } from '../support/versions';
 
 const NS = 'logs';
@@ -58,27 +58,11 @@ async function kubectl(args: string[], input?: string): Promise<string> {
   return r.stdout;
 }
 
-/** helm (a private home) against the node's API server; never rejects. */
-function helm(bin: string, args: string[], timeoutMs = 600_000): Promise<{ code: number; out: string }> {
-  const home = path.join(work, 'helm-home');
-  const env = { ...process.env, HELM_CACHE_HOME: path.join(home, 'cache'), HELM_CONFIG_HOME: path.join(home, 'config'), HELM_DATA_HOME: path.join(home, 'data') };
-  return run(bin, [...args, '--kubeconfig', node!.cluster.kubeconfig], { env, timeoutMs }).then(
-    (r) => ({ code: 0, out: `${r.stdout}${r.stderr}` }),
-    (e: Error & { stdout?: string; stderr?: string }) => ({ code: 1, out: `${e.stdout ?? ''}${e.stderr ?? e.message}` }),
-  );
-}
+/** helm (its home under the test's folder) against the node's API server; never rejects. */
+const helm = (bin: string, args: string[], timeoutMs?: number) => helmOnNode(node!, bin, args, path.join(work, 'helm-home'), timeoutMs);
 
 /** Runs fn; on failure adds the namespaces' pods, events and logs and the node's logs. */
-async function withDiagnostics<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    const parts: string[] = [];
-    for (const ns of [NS, CONTROLLER_NS, OTHER_NS]) parts.push(`--- ${ns} ---\n${await node!.diagnostics(ns).catch((d: Error) => `(diagnostics failed: ${d.message})`)}`);
-    (e as Error).message = `${(e as Error).message}\n${parts.join('\n')}\n--- node ---\n${node!.logs(40)}`;
-    throw e;
-  }
-}
+const withDiagnostics = <T>(fn: () => Promise<T>) => withNodeDiagnostics(node!, [NS, CONTROLLER_NS, OTHER_NS], fn, 40);
 
 interface Answer { status: number; body: string; certSubject?: string; authorized?: boolean }
 

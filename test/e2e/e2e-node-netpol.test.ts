@@ -21,6 +21,7 @@ import { FlinkSessionCluster, FlinkSessionJob, JobSource } from '../../lib';
 import { recordE2E } from '../support/e2e-report';
 import { buildTimes, ensureNodeBaseImage } from '../support/images';
 import { ensureNetworkPolicyEnforcer, ociArchive, RealNode, startRealNode } from '../support/node';
+import { withNodeDiagnostics } from '../support/node-charts';
 import { find, synth } from '../support/synth';
 import { KUBE_NETWORK_POLICIES_VERSION } from '../support/versions';
 
@@ -126,16 +127,7 @@ async function kubectl(args: string[], input?: string): Promise<string> {
 }
 
 /** Runs fn; on failure adds every namespace's pods, events and logs and the node's logs. */
-async function withDiagnostics<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    const parts: string[] = [];
-    for (const ns of NAMESPACES) parts.push(`--- ${ns} ---\n${await node!.diagnostics(ns).catch((d: Error) => `(diagnostics failed: ${d.message})`)}`);
-    (e as Error).message = `${(e as Error).message}\n${parts.join('\n')}\n--- node ---\n${node!.logs(40)}`;
-    throw e;
-  }
-}
+const withDiagnostics = <T>(fn: () => Promise<T>) => withNodeDiagnostics(node!, NAMESPACES, fn, 40);
 
 before(async () => {
   let t = Date.now();

@@ -56,6 +56,27 @@ export interface ChartNodeOptions {
   readonly runtimeDerivedImages?: (flink: Record<string, string>) => Promise<ImageBuild[]>;
 }
 
+/** helm with its home (cache, configuration, data) under `home`, against a node's API server; never rejects. */
+export function helmOnNode(node: RealNode, bin: string, args: string[], home: string, timeoutMs = 600_000): Promise<{ code: number; out: string }> {
+  const env = { ...process.env, HELM_CACHE_HOME: path.join(home, 'cache'), HELM_CONFIG_HOME: path.join(home, 'config'), HELM_DATA_HOME: path.join(home, 'data') };
+  return run(bin, [...args, '--kubeconfig', node.cluster.kubeconfig], { env, timeoutMs }).then(
+    (r) => ({ code: 0, out: `${r.stdout}${r.stderr}` }),
+    (e: Error & { stdout?: string; stderr?: string }) => ({ code: 1, out: `${e.stdout ?? ''}${e.stderr ?? e.message}` }),
+  );
+}
+
+/** Runs fn; on failure adds the namespaces' pods, events and logs and the node's last `logLines` log lines to the error. */
+export async function withNodeDiagnostics<T>(node: RealNode, namespaces: string[], fn: () => Promise<T>, logLines = 30): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    const parts: string[] = [];
+    for (const ns of namespaces) parts.push(`--- ${ns} ---\n${await node.diagnostics(ns).catch((d: Error) => `(diagnostics failed: ${d.message})`)}`);
+    (e as Error).message = `${(e as Error).message}\n${parts.join('\n')}\n--- node ---\n${node.logs(logLines)}`;
+    throw e;
+  }
+}
+
 export class ChartNode {
   /** Builds what is missing, starts the node, imports the images; records times in `report`. */
   static async start(o: ChartNodeOptions): Promise<ChartNode> {
@@ -136,24 +157,12 @@ export class ChartNode {
 
   /** helm (a private home) against the node's API server; never rejects. */
   helm(bin: string, args: string[], timeoutMs = 600_000): Promise<{ code: number; out: string }> {
-    const home = path.join(os.tmpdir(), `cdk8s-flink-helm-${process.pid}`);
-    const env = { ...process.env, HELM_CACHE_HOME: path.join(home, 'cache'), HELM_CONFIG_HOME: path.join(home, 'config'), HELM_DATA_HOME: path.join(home, 'data') };
-    return run(bin, [...args, '--kubeconfig', this.node.cluster.kubeconfig], { env, timeoutMs }).then(
-      (r) => ({ code: 0, out: `${r.stdout}${r.stderr}` }),
-      (e: Error & { stdout?: string; stderr?: string }) => ({ code: 1, out: `${e.stdout ?? ''}${e.stderr ?? e.message}` }),
-    );
+    return helmOnNode(this.node, bin, args, path.join(os.tmpdir(), `cdk8s-flink-helm-${process.pid}`), timeoutMs);
   }
 
   /** Runs fn; on failure adds the namespaces' pods, events and logs to the error. */
-  async withDiagnostics<T>(fn: () => Promise<T>, namespaces: string[] = [this.namespace]): Promise<T> {
-    try {
-      return await fn();
-    } catch (e) {
-      const parts: string[] = [];
-      for (const ns of namespaces) parts.push(`--- ${ns} ---\n${await this.node.diagnostics(ns).catch((d: Error) => `(diagnostics failed: ${d.message})`)}`);
-      (e as Error).message = `${(e as Error).message}\n${parts.join('\n')}\n--- node ---\n${this.node.logs(30)}`;
-      throw e;
-    }
+  withDiagnostics<T>(fn: () => Promise<T>, namespaces: string[] = [this.namespace]): Promise<T> {
+    return withNodeDiagnostics(this.node, namespaces, fn, 30);
   }
 
   /** Values that point a cluster chart at the local images and fit its requests on 2 CPUs. */
