@@ -73,6 +73,7 @@ import {
   DeliveryGuarantee, EnvValue, FieldType, FlinkPlatform, FlinkVersion, JarJobOptions, JobSource, KafkaCredentials, KafkaTls, LogConfig, LogLevel, LogPipeline, RuntimeImage, ServiceAccountRef, Sink, StorageCredentials, synthesizeUnit, UpgradeMode, VolumeSource,
 } from '../../lib';
 import { recordE2E, tally } from '../support/e2e-report';
+import { latestSavepoint } from '../support/flink-rest';
 import { writeChart } from '../support/helm-chart';
 import { BOOTSTRAP, ChartNode, KAFKA_SECRET, splitImage } from '../support/node-charts';
 import { elasticsearchManifests, elasticsearchRequest, ensureElasticsearchImage, ensureMotoImage, JAR_SERVER_PORT, jarServerManifests, S3Pod } from '../support/node-storage';
@@ -509,7 +510,7 @@ test(`Elasticsearch ${ELASTICSEARCH_VERSION} as a pod behind TLS: the example ch
       const slowSecond = await h.untilRunning(REST, { name: 'slow-requests' });
       steps.neighbourUpgradeToRunningMs = Date.now() - t;
       assert.notEqual(slowSecond, slowFirst, 'the upgrade started a new run of slow-requests');
-      const slowSavepoint = (await h.rest(REST, `/jobs/${slowFirst}/checkpoints`)).latest?.savepoint?.external_path;
+      const slowSavepoint = (await latestSavepoint((r) => h.rest(REST, r), slowFirst))?.external_path;
       const slowRestore = await h.restoreOf(REST, slowSecond);
       assert.deepEqual({ from: slowRestore.restoredFrom, parallelism: Math.max(...slowRestore.parallelism) }, { from: slowSavepoint, parallelism: 1 }, 'slow-requests\' new run restored its savepoint');
       assert.deepEqual(await errorLogs(), before, 'error-logs untouched by its neighbour\'s install and upgrade');

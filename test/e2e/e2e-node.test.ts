@@ -55,6 +55,7 @@ import * as assert from 'node:assert/strict';
 import * as path from 'path';
 import { haConfigMapSelector } from '../../lib/ops/kube';
 import { recordE2E } from '../support/e2e-report';
+import { latestSavepoint } from '../support/flink-rest';
 import { buildah, ociArchive, RealNode } from '../support/node';
 import { BOOTSTRAP, ChartNode, ChartImages, KAFKA_SECRET, splitImage } from '../support/node-charts';
 import { kafkaClientPod } from '../support/node-services';
@@ -410,8 +411,7 @@ test('session mode on the node: shared-logs (Flink 1.20, Kubernetes HA) runs slo
       // Flink: the job ended with the savepoint (FINISHED); the cluster keeps running
       const after = (await jobStates(REST)).jobs.find((j) => j.jid === jid);
       assert.equal(after?.state, 'FINISHED', `the job after the uninstall: ${JSON.stringify(after)}`);
-      const checkpoints = await rest(REST, `/jobs/${jid}/checkpoints`);
-      assert.equal(checkpoints.latest?.savepoint?.external_path, savepoint, 'Flink records the hook\'s savepoint as the job\'s last');
+      assert.equal((await latestSavepoint((r) => rest(REST, r), jid, { path: savepoint }))?.external_path, savepoint, 'Flink records the hook\'s savepoint as the job\'s last');
       const jmAfter = await podsOf('app.kubernetes.io/instance=shared-logs,app.kubernetes.io/component=jobmanager');
       assert.deepEqual(jmAfter.map((p) => p.metadata.uid).sort(), [...jmBefore].sort(), 'the same session JobManager pods');
       for (const p of jmAfter) assert.ok(p.status.conditions.some((c: any) => c.type === 'Ready' && c.status === 'True'), `${p.metadata.name} Ready`);
@@ -439,7 +439,7 @@ test('session mode on the node: shared-logs (Flink 1.20, Kubernetes HA) runs slo
       steps.helm3UpgradeToRunningMs = Date.now() - t;
       assert.notEqual(third, second);
       assert.equal((await jobStates(REST)).jobs.find((j) => j.jid === second)?.state, 'FINISHED', 'the upgrade stopped the previous run');
-      const upgradeSavepoint = (await rest(REST, `/jobs/${second}/checkpoints`)).latest?.savepoint?.external_path;
+      const upgradeSavepoint = (await latestSavepoint((r) => rest(REST, r), second))?.external_path;
       assert.match(upgradeSavepoint ?? '', /\/flink\/shared-logs\/savepoints\/savepoint-/);
       const upgraded = await restoreOf(REST, third);
       assert.deepEqual({ from: upgraded.restoredFrom, parallelism: Math.max(...upgraded.parallelism) }, { from: upgradeSavepoint, parallelism: 1 }, 'the upgraded run restored the previous run\'s savepoint');

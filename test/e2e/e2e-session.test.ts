@@ -38,6 +38,7 @@ import { recordE2E } from '../support/e2e-report';
 import { helm, writeChart } from '../support/helm-chart';
 import { ensureHelm } from '../support/tools';
 import { restGet, waitFor } from '../support/flink-proc';
+import { latestSavepoint } from '../support/flink-rest';
 import { startKafka } from '../support/kafka';
 import { live } from '../support/live';
 import { runCluster } from '../support/local-flink';
@@ -253,8 +254,8 @@ for (const c of CASES) {
       const previous = await restGet<any>(`${rest}/jobs/${oldId}`);
       assert.notEqual(active.jid, oldId, 'a new run of the job');
       assert.equal(previous.state, 'FINISHED', 'the previous run was stopped with a savepoint');
-      const savepoint = (await restGet<any>(`${rest}/jobs/${oldId}/checkpoints`)).latest.savepoint;
-      assert.match(savepoint.external_path, new RegExp(`^${spec.savepointDirectory.replace('file://', 'file:')}/savepoint-`), 'into the spec\'s savepointDirectory');
+      const savepoint = (await latestSavepoint((r) => restGet(`${rest}${r}`), oldId))!;
+      assert.match(savepoint?.external_path ?? '', new RegExp(`^${spec.savepointDirectory.replace('file://', 'file:')}/savepoint-`), 'into the spec\'s savepointDirectory');
       const restored = (await restGet<any>(`${rest}/jobs/${active.jid}/checkpoints`)).latest.restored;
       assert.equal(restored?.external_path, savepoint.external_path, 'the new run restored that savepoint');
       assert.deepEqual(keys('logs.errors').sort(), wantErrors, 'error-logs: every record exactly once across the upgrade');
@@ -292,7 +293,8 @@ for (const c of CASES) {
       assert.ok(![oldId, active.jid].includes(rolledBack.jid), 'the rollback is a run of its own');
       assert.equal(await maxParallelism(rest, rolledBack.jid), 1, 'at the first revision\'s parallelism');
       assert.equal((await restGet<any>(`${rest}/jobs/${active.jid}`)).state, 'FINISHED', 'the upgraded run was stopped with a savepoint');
-      const rollbackSavepoint = (await restGet<any>(`${rest}/jobs/${active.jid}/checkpoints`)).latest.savepoint.external_path;
+      const rollbackSavepoint = (await latestSavepoint((r) => restGet(`${rest}${r}`), active.jid))?.external_path;
+      assert.ok(rollbackSavepoint, 'the upgraded run was stopped with a savepoint Flink records');
       assert.equal((await restGet<any>(`${rest}/jobs/${rolledBack.jid}/checkpoints`)).latest.restored?.external_path, rollbackSavepoint, 'and the rollback restored it');
       // Records after the rollback arrive, and nothing before it is repeated.
       for (let i = 0; i < 6; i++) await send();
@@ -322,7 +324,7 @@ for (const c of CASES) {
       assert.match(stopped.stderr, new RegExp(`restore it with initialSavepointPath: ${finalSavepoint}`), 'and in the hook\'s log');
       assert.ok(fs.existsSync(path.join(finalSavepoint.replace(/^file:(\/\/)?/, ''), '_metadata')), `the savepoint ${finalSavepoint} exists with its _metadata`);
       assert.equal((await restGet<any>(`${rest}/jobs/${rolledBack.jid}`)).state, 'FINISHED', 'error-logs was stopped with a savepoint');
-      assert.equal((await restGet<any>(`${rest}/jobs/${rolledBack.jid}/checkpoints`)).latest.savepoint.external_path, finalSavepoint, 'Flink records that savepoint as the run\'s last');
+      assert.equal((await latestSavepoint((r) => restGet(`${rest}${r}`), rolledBack.jid, { path: finalSavepoint }))?.external_path, finalSavepoint, 'Flink records that savepoint as the run\'s last');
       assert.deepEqual((await jobsNamed(rest, 'error-logs')).filter((j) => !['FINISHED', 'CANCELED', 'FAILED'].includes(j.state)), [], 'no error-logs job is active');
       // A second uninstall (or one after a manual cancel): nothing active, a success that changes nothing.
       const again2 = await runOps(stopArgs);

@@ -33,7 +33,7 @@ import { synthesizeUnit } from '../../lib/synth/synthesize';
 import { recordE2E } from '../support/e2e-report';
 import { finished, handoffHook, maxParallelism, ops, readHandoff, release, restoredFrom } from '../support/e2e-upgrade';
 import { restGet, waitFor } from '../support/flink-proc';
-import { numRestarts } from '../support/flink-rest';
+import { latestSavepoint, numRestarts } from '../support/flink-rest';
 import { KafkaBroker, startKafka } from '../support/kafka';
 import { RunningCluster, runCluster } from '../support/local-flink';
 import { live } from '../support/live';
@@ -160,12 +160,12 @@ for (const c of CASES) {
       assert.notEqual(secondId, firstId, 'the job id rotates');
       assert.equal(afterUpgrade['savepoint.r2'], s2, 'recorded for a rollback to revision 1');
       await finished(cluster.rest, firstId);
-      const sp = (await restGet<any>(`${cluster.rest}/jobs/${firstId}/checkpoints`)).latest.savepoint;
-      assert.equal(sp.external_path, s2);
+      const sp = await latestSavepoint((r) => restGet(`${cluster!.rest}${r}`), firstId, { path: s2 });
+      assert.equal(sp?.external_path, s2, 'Flink records the upgrade\'s savepoint as the first run\'s last');
       numbers.upgradeHookMs = up.ms;
-      numbers.upgradeSavepointMs = sp.end_to_end_duration;
-      numbers.upgradeSavepointBytes = sp.state_size ?? sp.checkpointed_size;
-      t.diagnostic(`upgrade hook ${up.ms} ms (savepoint ${sp.end_to_end_duration} ms): ${s2}`);
+      numbers.upgradeSavepointMs = sp!.end_to_end_duration;
+      numbers.upgradeSavepointBytes = sp!.state_size ?? sp!.checkpointed_size;
+      t.diagnostic(`upgrade hook ${up.ms} ms (savepoint ${sp!.end_to_end_duration} ms): ${s2}`);
 
       // Revision 2: parallelism 3 (its config and TaskManager count change), started from the hand-off.
       t0 = Date.now();
@@ -195,7 +195,9 @@ for (const c of CASES) {
       assert.ok(![firstId, secondId].includes(thirdId), 'a new job id');
       await finished(cluster.rest, secondId);
       numbers.rollbackHookMs = back.ms;
-      numbers.rollbackSavepointMs = (await restGet<any>(`${cluster.rest}/jobs/${secondId}/checkpoints`)).latest.savepoint.end_to_end_duration;
+      const rollbackSavepoint = await latestSavepoint((r) => restGet(`${cluster!.rest}${r}`), secondId, { path: taken });
+      assert.equal(rollbackSavepoint?.external_path, taken, 'Flink records the rollback\'s savepoint as the second run\'s last');
+      numbers.rollbackSavepointMs = rollbackSavepoint!.end_to_end_duration;
 
       await waitFor(() => committed.length >= 60, { timeoutMs: 60_000, intervalMs: 500, what: `revision 2's 30 records committed (have ${committed.length - 30})` });
       const phase1 = committed.slice(0, 30);

@@ -29,3 +29,19 @@ export async function failureCount(get: (resource: string) => Promise<unknown>, 
   if (r.exceptionHistory.truncated) throw new Error(`job ${jid}: exception history truncated at ${r.exceptionHistory.entries.length} entries`);
   return r.exceptionHistory.entries.length;
 }
+
+/**
+ * The latest completed savepoint Flink records for a job (`latest.savepoint` of
+ * `/jobs/<id>/checkpoints`). The REST API caches a job's checkpoint statistics
+ * (`rest.cache.checkpoint-statistics.timeout`, `web.refresh-interval` by default, 3 s), so a read
+ * right after a stop-with-savepoint can still show the job without it: such a read is repeated,
+ * bounded. With `path`, reads are repeated until the savepoint is that one; the last one read is
+ * returned either way (null if none), for the caller's assertion to report.
+ */
+export async function latestSavepoint(get: (resource: string) => Promise<unknown>, jid: string, o: { path?: string; timeoutMs?: number; intervalMs?: number } = {}): Promise<{ external_path: string; end_to_end_duration?: number; state_size?: number; checkpointed_size?: number } | null> {
+  const timeoutMs = o.timeoutMs ?? 20_000;
+  for (const until = Date.now() + timeoutMs; ; await sleep(o.intervalMs ?? 500)) {
+    const s = ((await get(`/jobs/${jid}/checkpoints`)) as { latest?: { savepoint?: any } }).latest?.savepoint ?? null;
+    if ((s && (o.path === undefined || s.external_path === o.path)) || Date.now() >= until) return s;
+  }
+}

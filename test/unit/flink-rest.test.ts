@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { failureCount, numRestarts } from '../support/flink-rest';
+import { failureCount, latestSavepoint, numRestarts } from '../support/flink-rest';
 
 test('numRestarts: a read without the value is read again, not taken for 0', async () => {
   const answers: unknown[] = [[], [{ id: 'other', value: '7' }], [{ id: 'numRestarts', value: '2' }]];
@@ -24,4 +24,21 @@ test('failureCount: the entries of the exception history; a missing or truncated
   assert.equal(await failureCount(async () => ({ exceptionHistory: { entries: [] } }), 'abc'), 0);
   await assert.rejects(failureCount(async () => ({ errors: ['x'] }), 'abc'), /job abc: no exception history/);
   await assert.rejects(failureCount(async () => ({ exceptionHistory: { entries: [{}], truncated: true } }), 'abc'), /job abc: exception history truncated at 1 entries/);
+});
+
+test('latestSavepoint: a cached read without the savepoint (or with an older one) is read again', async () => {
+  const sp = (p: string) => ({ latest: { savepoint: { external_path: p, end_to_end_duration: 5 } } });
+  const asked: string[] = [];
+  const answers: unknown[] = [{ latest: { savepoint: null } }, {}, sp('file:/old'), sp('file:/new')];
+  assert.deepEqual(await latestSavepoint(async (r) => { asked.push(r); return answers.shift(); }, 'abc', { path: 'file:/new', intervalMs: 1 }), { external_path: 'file:/new', end_to_end_duration: 5 });
+  assert.deepEqual(asked, Array(4).fill('/jobs/abc/checkpoints'));
+  const any: unknown[] = [{ latest: {} }, sp('file:/first')];
+  assert.equal((await latestSavepoint(async () => any.shift(), 'abc', { intervalMs: 1 }))?.external_path, 'file:/first', 'without a path, the first savepoint read');
+});
+
+test('latestSavepoint: after the timeout, the last read is returned for the caller to assert on (null when none)', async () => {
+  let reads = 0;
+  assert.equal(await latestSavepoint(async () => { reads++; return { latest: { savepoint: null } }; }, 'abc', { timeoutMs: 0 }), null);
+  assert.equal(reads, 1);
+  assert.equal((await latestSavepoint(async () => ({ latest: { savepoint: { external_path: 'file:/other' } } }), 'abc', { path: 'file:/want', timeoutMs: 0 }))?.external_path, 'file:/other');
 });
