@@ -195,6 +195,35 @@ export class FlinkRest {
     return this.request<CheckpointStats>('GET', `/jobs/${jobId}/checkpoints`);
   }
 
+  /**
+   * How long the REST API may answer a job's checkpoint statistics from its cache:
+   * `rest.cache.checkpoint-statistics.timeout`, else `web.refresh-interval` (read from
+   * GET /jobmanager/config; 3 s, Flink's default, when neither can be read).
+   */
+  public async checkpointStatsCacheMs(): Promise<number> {
+    const entries = await this.request<Array<{ key: string; value: string }>>('GET', '/jobmanager/config').catch(() => []);
+    const value = (key: string) => (Array.isArray(entries) ? entries.find((e) => e.key === key)?.value : undefined);
+    return flinkDurationMs(value('rest.cache.checkpoint-statistics.timeout') ?? value('web.refresh-interval') ?? '') ?? 3000;
+  }
+
+  /**
+   * The savepoint a job that has ended recorded last (`latest.savepoint`), or undefined. The REST
+   * API answers checkpoint statistics from a cache: an answer written before the job's
+   * stop-with-savepoint completed shows no savepoint or an older one. For a job that ended
+   * within the cache's timeout (plus 10 s for clocks apart), the statistics are read only after
+   * that timeout has passed, when no answer from before the end can be left.
+   */
+  public async lastSavepointOfEndedJob(job: JobOverview, log?: (m: string) => void): Promise<string | undefined> {
+    const cacheMs = Math.min(await this.checkpointStatsCacheMs(), 60_000);
+    const end = job['end-time'] ?? -1;
+    const ago = Date.now() - end;
+    if (end <= 0 || ago < cacheMs + 10_000) {
+      log?.(`job ${job.jid} ended ${end > 0 ? `${Math.max(0, Math.round(ago / 100) / 10)} s ago` : 'at a time Flink does not say'}: its savepoint is read after the REST cache's ${cacheMs} ms`);
+      await sleep(cacheMs + 500);
+    }
+    return (await this.checkpointStats(job.jid).catch(() => undefined))?.latest?.savepoint?.external_path;
+  }
+
   public async checkpoints(jobId: string): Promise<{ completed: number; failed: number; lastPath?: string }> {
     const c = await this.checkpointStats(jobId);
     return { completed: c.counts.completed, failed: c.counts.failed, lastPath: c.latest?.completed?.external_path };
@@ -214,6 +243,15 @@ export class FlinkRest {
     const r = await this.request<{ jobid: string }>('POST', `/jars/${jarId}/run`, body);
     return r.jobid;
   }
+}
+
+/** Milliseconds of a Flink duration (`500 ms`, `3 s`, `1 min`, `2h`, or bare milliseconds); undefined when it is not one. */
+export function flinkDurationMs(text: string): number | undefined {
+  const m = /^\s*(\d+)\s*(ms|milli|millis|millisecond|milliseconds|s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hour|hours|d|day|days)?\s*$/.exec(text);
+  if (!m) return undefined;
+  const unit = m[2] ?? 'ms';
+  const scale = unit.startsWith('ms') || unit.startsWith('milli') ? 1 : unit.startsWith('s') ? 1000 : unit === 'm' || unit.startsWith('min') ? 60_000 : unit.startsWith('h') ? 3_600_000 : 86_400_000;
+  return Number(m[1]) * scale;
 }
 
 function firstLine(s: string): string {

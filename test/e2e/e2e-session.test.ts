@@ -313,13 +313,35 @@ for (const c of CASES) {
       const uninstallPolls: string[] = [];
       watching = true;
       watcher = poll(rest, watchedId, uninstallPolls, () => watching);
+      // The run's checkpoint statistics read just before the stop, as a dashboard's polling would:
+      // Flink's REST API answers them from a cache (web.refresh-interval, 3 s) that still shows
+      // the run without the stop's savepoint for up to 3 s after it.
+      await restGet(`${rest}/jobs/${rolledBack.jid}/checkpoints`);
       const stopped = await runOps(stopArgs);
+      // At once, the rolled-back revision's submitter again, as a retry of a submission that
+      // failed after the stop: with no active run it restores the newest finished run's savepoint
+      // (the stop's), not that of an older run (the upgrade's or the rollback's), even when the
+      // first answer comes from the cache filled before the stop.
+      const retry = await runSubmitter(objects(before, 'error-logs'), 'error-logs', work, rest, home);
       await new Promise((r) => setTimeout(r, 2000));
       watching = false;
       await watcher;
       t.diagnostic(`pre-delete hook (${stopped.ms} ms), exit ${stopped.code}:\n${stopped.stderr.trim()}`);
+      t.diagnostic(`submitter retried after the stop (${retry.ms} ms), exit ${retry.code}:\n${retry.stderr.trim()}`);
       assert.equal(stopped.code, 0, stopped.stderr);
       const finalSavepoint = stopped.stdout.trim();
+      assert.equal(retry.code, 0, retry.stderr);
+      assert.match(retry.stderr, new RegExp(`no active run; restoring the savepoint of the finished run ${rolledBack.jid}: ${finalSavepoint}`), 'the retry restores the stop\'s savepoint');
+      const retried = await waitFor(async () => {
+        const js = (await jobsNamed(rest, 'error-logs')).filter((j) => !['FINISHED', 'CANCELED', 'FAILED'].includes(j.state));
+        return js.length === 1 && (await allRunning(rest, js[0].jid)) ? js[0] : undefined;
+      }, { timeoutMs: 180_000, intervalMs: 500, what: 'the retried error-logs run RUNNING', abortIf: died });
+      assert.equal((await restGet<any>(`${rest}/jobs/${retried.jid}/checkpoints`)).latest.restored?.external_path, finalSavepoint, 'Flink restored the stop\'s savepoint');
+      assert.match(retry.stderr, new RegExp(`job ${rolledBack.jid} ended [0-9.]+ s ago: its savepoint is read after the REST cache's 3000 ms`), 'read past the REST cache (web.refresh-interval, 3 s by default)');
+      numbers.retryAfterStop = { submitMs: retry.ms, jobId: retried.jid };
+      // Stopped again by the uninstall hook, which takes a savepoint of its own.
+      const stoppedAgain = await runOps(stopArgs);
+      assert.equal(stoppedAgain.code, 0, stoppedAgain.stderr);
       assert.match(finalSavepoint, new RegExp(`^${spec.savepointDirectory.replace('file://', 'file:')}/savepoint-`), 'the savepoint path on stdout, in the spec\'s savepointDirectory');
       assert.match(stopped.stderr, new RegExp(`restore it with initialSavepointPath: ${finalSavepoint}`), 'and in the hook\'s log');
       assert.ok(fs.existsSync(path.join(finalSavepoint.replace(/^file:(\/\/)?/, ''), '_metadata')), `the savepoint ${finalSavepoint} exists with its _metadata`);

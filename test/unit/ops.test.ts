@@ -237,3 +237,75 @@ test('ops fetch-artifact and submit: a bad S3 endpoint or region (option or AWS_
     assert.equal(r.stderr, `${line}\n`, args.join(' '));
   }
 });
+
+/**
+ * A stand-in session cluster for the submitter's retry after a stop (real Flink runs the stop,
+ * the savepoint and the restore in e2e-session.test.ts): job "j" has two finished runs, the
+ * newest (ended `endedAgoMs` ago) stopped with savepoint S2 after an earlier savepoint S1b of
+ * the same run, an older run with S1. Its checkpoint statistics answer as Flink's REST cache
+ * does when it was filled before the stop: S1b for the first 300 ms (`/jobmanager/config` says
+ * `web.refresh-interval: 300 ms`), then S2.
+ */
+async function finishedRuns(o: { endedAgoMs: number; newestHasSavepoint: boolean }) {
+  const http = await import('http');
+  const [newest, older] = ['a1'.repeat(16), 'b2'.repeat(16)];
+  const calls: Array<{ at: number; call: string }> = [];
+  const runs: any[] = [];
+  const t0 = Date.now();
+  const server = http.createServer((req, res) => {
+    calls.push({ at: Date.now(), call: `${req.method} ${req.url}` });
+    const send = (body: unknown) => { res.setHeader('content-type', 'application/json'); res.end(JSON.stringify(body)); };
+    let body = '';
+    req.on('data', (x: Buffer) => { body += x; });
+    req.on('end', () => {
+      if (req.url === '/jobs/overview') return send({ jobs: [{ jid: older, name: 'j', state: 'FINISHED', 'end-time': t0 - 3_600_000 }, { jid: newest, name: 'j', state: 'FINISHED', 'end-time': t0 - o.endedAgoMs }] });
+      if (req.url === '/jobmanager/config') return send([{ key: 'web.refresh-interval', value: '300 ms' }]);
+      const stats = (savepoint: string | null) => send({ counts: { completed: 1, failed: 0, in_progress: 0, restored: 0, total: 1 }, latest: { savepoint: savepoint ? { id: 1, external_path: savepoint } : null } });
+      if (req.url === `/jobs/${newest}/checkpoints`) return stats(Date.now() - t0 < 300 ? 'file:/sp/savepoint-1b' : o.newestHasSavepoint ? 'file:/sp/savepoint-2' : null);
+      if (req.url === `/jobs/${older}/checkpoints`) return stats('file:/sp/savepoint-1');
+      if (req.method === 'POST' && req.url === '/jars/upload') return send({ filename: '/tmp/flink-web/upload/x_job.jar' });
+      if (req.method === 'POST' && req.url === '/jars/x_job.jar/run') { runs.push(JSON.parse(body)); return send({ jobid: 'c3'.repeat(16) }); }
+      res.statusCode = 404;
+      send({ errors: [`no ${req.method} ${req.url}`] });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as import('net').AddressInfo).port}`;
+  const dir = scratchDir('cdk8s-flink-retry-');
+  fs.writeFileSync(path.join(dir, 'job.jar'), 'PK');
+  fs.writeFileSync(path.join(dir, 'job.json'), JSON.stringify({ name: 'j', jobId: 'j', restUrl: url, kind: 'jar', entryClass: 'com.example.Job', jarFile: path.join(dir, 'job.jar'), parallelism: 1, upgradeMode: 'savepoint', savepointDirectory: 'file:///sp' }));
+  return { spec: path.join(dir, 'job.json'), newest, older, calls, runs, t0, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+test('ops submit: a retry right after a stop restores the savepoint of the stop, read past the REST cache, never an older one', async () => {
+  // The run ended just now: its statistics are read once the cache's 300 ms (+ 500 ms) have passed.
+  let s = await finishedRuns({ endedAgoMs: 0, newestHasSavepoint: true });
+  try {
+    const r = await opsAsync(['submit', '--spec', s.spec, '--timeout', '20s']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(s.runs.length, 1);
+    assert.equal(s.runs[0].savepointPath, 'file:/sp/savepoint-2', 'the stop\'s savepoint, not the cached older one of that run nor the older run\'s');
+    assert.match(r.stderr, new RegExp(`job ${s.newest} ended [0-9.]+ s ago: its savepoint is read after the REST cache's 300 ms`));
+    assert.match(r.stderr, new RegExp(`no active run; restoring the savepoint of the finished run ${s.newest}: file:/sp/savepoint-2`));
+    const reads = s.calls.filter((c) => c.call === `GET /jobs/${s.newest}/checkpoints`);
+    assert.equal(reads.length, 1, 'read once');
+    assert.ok(!s.calls.some((c) => c.call === `GET /jobs/${s.older}/checkpoints`), 'the older run is not asked');
+  } finally { await s.close(); }
+  // It ended long ago: read at once, no wait (the stand-in still answers from its "cache" in the first 300 ms; Flink's cannot then).
+  s = await finishedRuns({ endedAgoMs: 60_000, newestHasSavepoint: true });
+  try {
+    const r = await opsAsync(['submit', '--spec', s.spec, '--timeout', '20s']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /is read after the REST cache/);
+    const read = s.calls.find((c) => c.call === `GET /jobs/${s.newest}/checkpoints`)!;
+    assert.ok(read.at - s.t0 < 5000, `read without waiting (${read.at - s.t0} ms after start)`);
+  } finally { await s.close(); }
+  // The newest run recorded no savepoint at all (it finished on its own): the older run's, as before, said in the log.
+  s = await finishedRuns({ endedAgoMs: 0, newestHasSavepoint: false });
+  try {
+    const r = await opsAsync(['submit', '--spec', s.spec, '--timeout', '20s']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(s.runs[0].savepointPath, 'file:/sp/savepoint-1');
+    assert.match(r.stderr, new RegExp(`the newest finished run ${s.newest} recorded no savepoint`));
+  } finally { await s.close(); }
+});
