@@ -211,7 +211,8 @@ export class FlinkRest {
    * API answers checkpoint statistics from a cache: an answer written before the job's
    * stop-with-savepoint completed shows no savepoint or an older one. For a job that ended
    * within the cache's timeout (plus 10 s for clocks apart), the statistics are read only after
-   * that timeout has passed, when no answer from before the end can be left.
+   * that timeout has passed, when no answer from before the end can be left. A failed read is
+   * an error, never taken for "no savepoint".
    */
   public async lastSavepointOfEndedJob(job: JobOverview, log?: (m: string) => void): Promise<string | undefined> {
     const cacheMs = Math.min(await this.checkpointStatsCacheMs(), 60_000);
@@ -221,7 +222,7 @@ export class FlinkRest {
       log?.(`job ${job.jid} ended ${end > 0 ? `${Math.max(0, Math.round(ago / 100) / 10)} s ago` : 'at a time Flink does not say'}: its savepoint is read after the REST cache's ${cacheMs} ms`);
       await sleep(cacheMs + 500);
     }
-    return (await this.checkpointStats(job.jid).catch(() => undefined))?.latest?.savepoint?.external_path;
+    return (await this.checkpointStats(job.jid)).latest?.savepoint?.external_path ?? undefined;
   }
 
   public async checkpoints(jobId: string): Promise<{ completed: number; failed: number; lastPath?: string }> {

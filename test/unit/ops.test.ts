@@ -246,7 +246,7 @@ test('ops fetch-artifact and submit: a bad S3 endpoint or region (option or AWS_
  * does when it was filled before the stop: S1b for the first 300 ms (`/jobmanager/config` says
  * `web.refresh-interval: 300 ms`), then S2.
  */
-async function finishedRuns(o: { endedAgoMs: number; newestHasSavepoint: boolean }) {
+async function finishedRuns(o: { endedAgoMs: number; newestHasSavepoint: boolean; newestFails?: boolean }) {
   const http = await import('http');
   const [newest, older] = ['a1'.repeat(16), 'b2'.repeat(16)];
   const calls: Array<{ at: number; call: string }> = [];
@@ -261,6 +261,7 @@ async function finishedRuns(o: { endedAgoMs: number; newestHasSavepoint: boolean
       if (req.url === '/jobs/overview') return send({ jobs: [{ jid: older, name: 'j', state: 'FINISHED', 'end-time': t0 - 3_600_000 }, { jid: newest, name: 'j', state: 'FINISHED', 'end-time': t0 - o.endedAgoMs }] });
       if (req.url === '/jobmanager/config') return send([{ key: 'web.refresh-interval', value: '300 ms' }]);
       const stats = (savepoint: string | null) => send({ counts: { completed: 1, failed: 0, in_progress: 0, restored: 0, total: 1 }, latest: { savepoint: savepoint ? { id: 1, external_path: savepoint } : null } });
+      if (req.url === `/jobs/${newest}/checkpoints` && o.newestFails) { res.statusCode = 500; return send({ errors: ['Internal server error.'] }); }
       if (req.url === `/jobs/${newest}/checkpoints`) return stats(Date.now() - t0 < 300 ? 'file:/sp/savepoint-1b' : o.newestHasSavepoint ? 'file:/sp/savepoint-2' : null);
       if (req.url === `/jobs/${older}/checkpoints`) return stats('file:/sp/savepoint-1');
       if (req.method === 'POST' && req.url === '/jars/upload') return send({ filename: '/tmp/flink-web/upload/x_job.jar' });
@@ -307,5 +308,14 @@ test('ops submit: a retry right after a stop restores the savepoint of the stop,
     assert.equal(r.code, 0, r.stderr);
     assert.equal(s.runs[0].savepointPath, 'file:/sp/savepoint-1');
     assert.match(r.stderr, new RegExp(`the newest finished run ${s.newest} recorded no savepoint`));
+  } finally { await s.close(); }
+  // The newest run's statistics cannot be read: the submission fails (its Job retries), never falls back to an older run's savepoint.
+  s = await finishedRuns({ endedAgoMs: 60_000, newestHasSavepoint: true, newestFails: true });
+  try {
+    const r = await opsAsync(['submit', '--spec', s.spec, '--timeout', '20s']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr.trim().split('\n').pop()!, /^cdk8s-flink-ops: error: .*500/);
+    assert.deepEqual(s.runs, [], 'nothing submitted');
+    assert.ok(!s.calls.some((c) => c.call === `GET /jobs/${s.older}/checkpoints`), 'the older run is not asked');
   } finally { await s.close(); }
 });
