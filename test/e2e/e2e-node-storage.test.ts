@@ -73,7 +73,7 @@ import {
   DeliveryGuarantee, EnvValue, FieldType, FlinkPlatform, FlinkVersion, JarJobOptions, JobSource, KafkaCredentials, KafkaTls, LogConfig, LogLevel, LogPipeline, RuntimeImage, ServiceAccountRef, Sink, StorageCredentials, synthesizeUnit, UpgradeMode, VolumeSource,
 } from '../../lib';
 import { recordE2E, tally } from '../support/e2e-report';
-import { latestSavepoint } from '../support/flink-rest';
+import { latestRestored, latestSavepoint } from '../support/flink-rest';
 import { writeChart } from '../support/helm-chart';
 import { BOOTSTRAP, ChartNode, KAFKA_SECRET, splitImage } from '../support/node-charts';
 import { elasticsearchManifests, elasticsearchRequest, ensureElasticsearchImage, ensureMotoImage, JAR_SERVER_PORT, jarServerManifests, S3Pod } from '../support/node-storage';
@@ -831,8 +831,8 @@ test('the job autoscaler as pods: an idle Kafka job declared at parallelism 4 ge
       const rescaled = events.filter((e) => e.startsWith('Rescaled: ')).map((e) => /declared parallelism ([\d, ]+) \(was ([\d, ]+)\)/.exec(e)?.slice(1, 3).reverse().join(' -> '));
       assert.deepEqual(rescaled.sort(), declarations.map((d) => d.text).sort(), `each rescale as an Event:\n${events.join('\n')}`);
       assert.ok(events.includes(`TaskManagersScaled: ${TM}: 1 -> 2 TaskManager(s) for 4 slot(s)`) && events.includes(`TaskManagersScaled: ${TM}: 2 -> 1 TaskManager(s) for 2 slot(s): 1 idle removed`), `both TaskManager changes as Events:\n${events.join('\n')}`);
-      const cps = await h.rest(REST, `/jobs/${jid}/checkpoints`);
-      assert.ok(cps.latest?.restored && cps.latest.restored.id >= cpBefore && /^hdfs:/.test(cps.latest.restored.external_path), `restored from a checkpoint on HDFS at or after ${cpBefore}: ${JSON.stringify(cps.latest?.restored)}`);
+      const restored = await latestRestored((r) => h.rest(REST, r), jid, { atLeast: cpBefore });
+      assert.ok(restored && restored.id >= cpBefore && /^hdfs:/.test(restored.external_path ?? ''), `restored from a checkpoint on HDFS at or after ${cpBefore}: ${JSON.stringify(restored)}`);
       // the remaining TaskManager runs the job: the removed one was idle
       await sleep(5000);
       const subs = await h.subtasks(REST, jid);
@@ -950,8 +950,8 @@ test('a session job\'s autoscaler and the session\'s pool as pods: an idle Kafka
       assert.doesNotMatch(log, /TaskManager\(s\)/, 'it sizes no TaskManagers: the pool does');
       const poolLog = await logsOf(`${SESSION}-pool`);
       assert.match(poolLog, /scaling down by 1 idle TaskManager\(s\)/, poolLog);
-      const cps = await h.rest(REST, `/jobs/${jid}/checkpoints`);
-      assert.ok(cps.latest?.restored && cps.latest.restored.id >= cpBefore && /^hdfs:/.test(cps.latest.restored.external_path), `restored from a checkpoint on HDFS at or after ${cpBefore}: ${JSON.stringify(cps.latest?.restored)}`);
+      const restored = await latestRestored((r) => h.rest(REST, r), jid, { atLeast: cpBefore });
+      assert.ok(restored && restored.id >= cpBefore && /^hdfs:/.test(restored.external_path ?? ''), `restored from a checkpoint on HDFS at or after ${cpBefore}: ${JSON.stringify(restored)}`);
       await sleep(5000);
       const tms = (await h.rest(REST, '/taskmanagers')).taskmanagers as Array<{ slotsNumber: number; freeSlots: number }>;
       assert.deepEqual(tms.map((x) => [x.slotsNumber, x.freeSlots]), [[1, 0]], 'one TaskManager, its slot in use: the removed one was idle');

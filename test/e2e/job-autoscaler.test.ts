@@ -32,6 +32,7 @@ import { FlinkPlatform, FlinkVersion, JobSource } from '../../lib';
 import { synthesizeUnit } from '../../lib/synth/synthesize';
 import { produce, waitConsumed } from '../support/e2e-stream';
 import { restGet, waitFor } from '../support/flink-proc';
+import { latestRestored } from '../support/flink-rest';
 import { startKafka } from '../support/kafka';
 import { live } from '../support/live';
 import { RunningCluster, runCluster } from '../support/local-flink';
@@ -116,9 +117,9 @@ for (const [dist, line, version] of [['2.2.1', '2.2', FlinkVersion.V2_2], ['1.20
             return allRunning(v) && v!.vertices.map((x) => x.parallelism).join() === '2,3';
           }, { timeoutMs: 180_000, intervalMs: 500, what: 'the job RUNNING at 2 and 3', abortIf: c.died });
           t.diagnostic(`rescaled in ${Date.now() - declaredAt} ms after the declaration`);
-          const cps = await restGet<any>(`${c.rest}/jobs/${jobId}/checkpoints`);
-          assert.ok(cps.latest?.restored, 'restored from a checkpoint');
-          assert.ok(cps.latest.restored.id >= lastBefore && !cps.latest.restored.is_savepoint, `restored checkpoint ${cps.latest.restored.id}, the last one before the change was ${lastBefore}`);
+          const restored = await latestRestored((r) => restGet(`${c.rest}${r}`), jobId, { atLeast: lastBefore });
+          assert.ok(restored, 'restored from a checkpoint');
+          assert.ok(restored.id >= lastBefore && !restored.is_savepoint, `restored checkpoint ${restored.id}, the last one before the change was ${lastBefore}`);
           const jobs = await restGet<{ jobs: Array<{ jid: string; state: string }> }>(`${c.rest}/jobs/overview`);
           assert.deepEqual(jobs.jobs.map((j) => j.jid), [jobId], 'one job, the same job id');
 
@@ -198,8 +199,8 @@ test('job autoscaler: a Kafka backlog scales the source beyond what its busy tim
 
       await waitFor(() => runningAt(String(to)), { timeoutMs: 180_000, intervalMs: 500, what: `the job RUNNING at ${to}`, abortIf: c.died });
       t.diagnostic(`rescaled to ${to} in ${Date.now() - declaredAt} ms after the declaration`);
-      const cps = await restGet<any>(`${c.rest}/jobs/${jobId}/checkpoints`);
-      assert.ok(cps.latest?.restored && !cps.latest.restored.is_savepoint, 'restored from a checkpoint');
+      const restored = await latestRestored((r) => restGet(`${c.rest}${r}`), jobId);
+      assert.ok(restored && !restored.is_savepoint, 'restored from a checkpoint');
       const jobs = await restGet<{ jobs: Array<{ jid: string }> }>(`${c.rest}/jobs/overview`);
       assert.deepEqual(jobs.jobs.map((j) => j.jid), [jobId], 'one job, the same job id');
       // the backlog is read to its end: the group's offsets, committed on checkpoints, reach the end of the topic

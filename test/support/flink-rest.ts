@@ -45,3 +45,19 @@ export async function latestSavepoint(get: (resource: string) => Promise<unknown
     if ((s && (o.path === undefined || s.external_path === o.path)) || Date.now() >= until) return s;
   }
 }
+
+/**
+ * What a job restored from last (`latest.restored` of `/jobs/<id>/checkpoints`), read past the REST
+ * API's cache of checkpoint statistics: after an in-place restart (a rescale, a failover) under
+ * the same job id, a cached answer can still show the job before that restore (none, or an
+ * earlier one). Reads are repeated, bounded, until there is a restore whose checkpoint id is at
+ * least `atLeast` (when given); the last one read is returned either way (null if none), for the
+ * caller's assertion to report.
+ */
+export async function latestRestored(get: (resource: string) => Promise<unknown>, jid: string, o: { atLeast?: number; timeoutMs?: number; intervalMs?: number } = {}): Promise<{ id: number; is_savepoint?: boolean; external_path?: string } | null> {
+  const timeoutMs = o.timeoutMs ?? 20_000;
+  for (const until = Date.now() + timeoutMs; ; await sleep(o.intervalMs ?? 500)) {
+    const r = ((await get(`/jobs/${jid}/checkpoints`)) as { latest?: { restored?: any } }).latest?.restored ?? null;
+    if ((r && (o.atLeast === undefined || r.id >= o.atLeast)) || Date.now() >= until) return r;
+  }
+}

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { failureCount, latestSavepoint, numRestarts } from '../support/flink-rest';
+import { failureCount, latestRestored, latestSavepoint, numRestarts } from '../support/flink-rest';
 
 test('numRestarts: a read without the value is read again, not taken for 0', async () => {
   const answers: unknown[] = [[], [{ id: 'other', value: '7' }], [{ id: 'numRestarts', value: '2' }]];
@@ -47,4 +47,16 @@ test('flinkDurationMs: Flink\'s duration forms; anything else is undefined', asy
   const { flinkDurationMs } = await import('../../lib/ops/flink-rest');
   assert.deepEqual(['3 s', '3000', '500 ms', '1 min', '2h', '10s', '1 d'].map(flinkDurationMs), [3000, 3000, 500, 60_000, 7_200_000, 10_000, 86_400_000]);
   assert.deepEqual(['', 'three', '-1 s', '3 weeks'].map(flinkDurationMs), [undefined, undefined, undefined, undefined]);
+});
+
+test('latestRestored: a cached read without the restore, or with an earlier one, is read again; the last read is returned at the timeout', async () => {
+  const r = (id: number | null) => ({ latest: { restored: id === null ? null : { id, is_savepoint: false } } });
+  const answers: unknown[] = [r(null), r(4), r(9)];
+  const asked: string[] = [];
+  assert.deepEqual(await latestRestored(async (x) => { asked.push(x); return answers.shift(); }, 'abc', { atLeast: 7, intervalMs: 1 }), { id: 9, is_savepoint: false });
+  assert.deepEqual(asked, Array(3).fill('/jobs/abc/checkpoints'));
+  const any: unknown[] = [{}, r(2)];
+  assert.equal((await latestRestored(async () => any.shift(), 'abc', { intervalMs: 1 }))?.id, 2, 'without atLeast, the first restore read');
+  assert.equal((await latestRestored(async () => r(3), 'abc', { atLeast: 5, timeoutMs: 0 }))?.id, 3, 'at the timeout, the last read');
+  assert.equal(await latestRestored(async () => r(null), 'abc', { timeoutMs: 0 }), null);
 });
