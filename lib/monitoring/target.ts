@@ -1,6 +1,7 @@
 import { Duration } from 'cdk8s';
 import { FlinkApplication } from '../application';
 import { FlinkCluster, PORTS } from '../cluster/flink-cluster';
+import { flinkDurationMs } from '../config/flink-duration';
 import { FlinkVersion } from '../config/flink-version';
 import { checkInt, checkLabels, checkName, ValidationError } from '../errors';
 import { FlinkSessionCluster } from '../session';
@@ -128,15 +129,9 @@ export function resolveTarget(t: IMonitoringTarget): ResolvedTarget {
 
 /** Milliseconds of a Flink duration string (`500ms`, `30s`, `10min`, `2h`, or bare ms). */
 export function parseFlinkDuration(text: string): number {
-  const m = /^\s*(\d+)\s*(ms|milli|millis|s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hour|hours|d|day|days)?\s*$/.exec(text);
-  if (!m) throw new ValidationError('execution.checkpointing.interval', text, 'is not a Flink duration; expected e.g. "60s" or "1min"');
-  const n = Number(m[1]);
-  const unit = m[2] ?? 'ms';
-  if (unit.startsWith('ms') || unit.startsWith('milli')) return n;
-  if (unit.startsWith('s')) return n * 1000;
-  if (unit === 'm' || unit.startsWith('min')) return n * 60_000;
-  if (unit.startsWith('h')) return n * 3_600_000;
-  return n * 86_400_000;
+  const ms = flinkDurationMs(text);
+  if (ms === undefined) throw new ValidationError('execution.checkpointing.interval', text, 'is not a Flink duration; expected e.g. "60s" or "1min"');
+  return ms;
 }
 
 function describeCluster(c: unknown): unknown {

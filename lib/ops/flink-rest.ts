@@ -1,3 +1,4 @@
+import { flinkDurationMs } from '../config/flink-duration';
 import { OpsError, sleep } from './errors';
 
 export interface JobOverview {
@@ -222,7 +223,7 @@ export class FlinkRest {
       log?.(`job ${job.jid} ended ${end > 0 ? `${Math.max(0, Math.round(ago / 100) / 10)} s ago` : 'at a time Flink does not say'}: its savepoint is read after the REST cache's ${cacheMs} ms`);
       await sleep(cacheMs + 500);
     }
-    return (await this.checkpointStats(job.jid)).latest?.savepoint?.external_path ?? undefined;
+    return (await this.checkpointStats(job.jid)).latest?.savepoint?.external_path;
   }
 
   public async checkpoints(jobId: string): Promise<{ completed: number; failed: number; lastPath?: string }> {
@@ -244,15 +245,6 @@ export class FlinkRest {
     const r = await this.request<{ jobid: string }>('POST', `/jars/${jarId}/run`, body);
     return r.jobid;
   }
-}
-
-/** Milliseconds of a Flink duration (`500 ms`, `3 s`, `1 min`, `2h`, or bare milliseconds); undefined when it is not one. */
-export function flinkDurationMs(text: string): number | undefined {
-  const m = /^\s*(\d+)\s*(ms|milli|millis|millisecond|milliseconds|s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hour|hours|d|day|days)?\s*$/.exec(text);
-  if (!m) return undefined;
-  const unit = m[2] ?? 'ms';
-  const scale = unit.startsWith('ms') || unit.startsWith('milli') ? 1 : unit.startsWith('s') ? 1000 : unit === 'm' || unit.startsWith('min') ? 60_000 : unit.startsWith('h') ? 3_600_000 : 86_400_000;
-  return Number(m[1]) * scale;
 }
 
 function firstLine(s: string): string {

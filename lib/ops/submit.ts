@@ -96,13 +96,14 @@ export async function submit(spec: SubmitSpec, specFile: string, o: { timeoutMs:
     }
   } else if (!savepoint && (spec.upgradeMode ?? 'stateless') === 'savepoint') {
     // A retry after a stop whose resubmission failed: the newest savepoint of a finished run of
-    // this job. The newest run's is read past the REST API's cache: an answer cached before its
-    // stop-with-savepoint completed has no savepoint or an older one, and either rewinds the job.
+    // this job, each run's read past the REST API's cache (an answer cached before its
+    // stop-with-savepoint completed has no savepoint or an older one, and either rewinds the job);
+    // a read that fails fails the submission rather than fall back to an older run.
     const finished = mine.filter((x) => x.state === 'FINISHED').sort((a: any, b: any) => (b['end-time'] ?? 0) - (a['end-time'] ?? 0));
     for (const [i, j] of finished.entries()) {
-      const p = i === 0 ? await rest.lastSavepointOfEndedJob(j, o.log) : (await rest.checkpointStats(j.jid).catch(() => undefined))?.latest?.savepoint?.external_path;
+      const p = await rest.lastSavepointOfEndedJob(j, o.log);
       if (p) { savepoint = p; o.log(`no active run; restoring the savepoint of the finished run ${j.jid}: ${p}`); break; }
-      if (i === 0) o.log(`no active run; the newest finished run ${j.jid} recorded no savepoint`);
+      o.log(`no active run; the ${i === 0 ? 'newest ' : ''}finished run ${j.jid} recorded no savepoint`);
     }
   }
   savepoint ??= spec.initialSavepointPath;

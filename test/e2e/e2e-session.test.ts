@@ -39,6 +39,7 @@ import { helm, writeChart } from '../support/helm-chart';
 import { ensureHelm } from '../support/tools';
 import { restGet, waitFor } from '../support/flink-proc';
 import { latestSavepoint } from '../support/flink-rest';
+import { finished, jobEnds } from '../support/e2e-upgrade';
 import { startKafka } from '../support/kafka';
 import { live } from '../support/live';
 import { runCluster } from '../support/local-flink';
@@ -251,6 +252,7 @@ for (const c of CASES) {
       const spec = up.spec;
       assert.equal(await maxParallelism(rest, active.jid), 2,
         `error-logs runs at the changed parallelism 2 after its new submitter ran (submit's log: ${up.stderr.trim().split('\n').pop()})`);
+      await finished(rest, oldId);
       const previous = await restGet<any>(`${rest}/jobs/${oldId}`);
       assert.notEqual(active.jid, oldId, 'a new run of the job');
       assert.equal(previous.state, 'FINISHED', 'the previous run was stopped with a savepoint');
@@ -292,6 +294,7 @@ for (const c of CASES) {
       numbers.rollback = { submitMs: back.ms, submitToRunningMs: Date.now() - rollbackStart };
       assert.ok(![oldId, active.jid].includes(rolledBack.jid), 'the rollback is a run of its own');
       assert.equal(await maxParallelism(rest, rolledBack.jid), 1, 'at the first revision\'s parallelism');
+      await finished(rest, active.jid);
       assert.equal((await restGet<any>(`${rest}/jobs/${active.jid}`)).state, 'FINISHED', 'the upgraded run was stopped with a savepoint');
       const rollbackSavepoint = (await latestSavepoint((r) => restGet(`${rest}${r}`), active.jid))?.external_path;
       assert.ok(rollbackSavepoint, 'the upgraded run was stopped with a savepoint Flink records');
@@ -345,6 +348,7 @@ for (const c of CASES) {
       assert.match(finalSavepoint, new RegExp(`^${spec.savepointDirectory.replace('file://', 'file:')}/savepoint-`), 'the savepoint path on stdout, in the spec\'s savepointDirectory');
       assert.match(stopped.stderr, new RegExp(`restore it with initialSavepointPath: ${finalSavepoint}`), 'and in the hook\'s log');
       assert.ok(fs.existsSync(path.join(finalSavepoint.replace(/^file:(\/\/)?/, ''), '_metadata')), `the savepoint ${finalSavepoint} exists with its _metadata`);
+      await finished(rest, rolledBack.jid);
       assert.equal((await restGet<any>(`${rest}/jobs/${rolledBack.jid}`)).state, 'FINISHED', 'error-logs was stopped with a savepoint');
       assert.equal((await latestSavepoint((r) => restGet(`${rest}${r}`), rolledBack.jid, { path: finalSavepoint }))?.external_path, finalSavepoint, 'Flink records that savepoint as the run\'s last');
       assert.deepEqual((await jobsNamed(rest, 'error-logs')).filter((j) => !['FINISHED', 'CANCELED', 'FAILED'].includes(j.state)), [], 'no error-logs job is active');
@@ -362,6 +366,7 @@ for (const c of CASES) {
       const cancelled = await runOps(stopHookArgs(helmBin, before, 'slow-requests', rest, work, ['uninstall.stop=cancel']));
       assert.equal(cancelled.code, 0, cancelled.stderr);
       assert.equal(cancelled.stdout, '');
+      await jobEnds(rest, watchedId, 'CANCELED');
       assert.equal((await restGet<any>(`${rest}/jobs/${watchedId}`)).state, 'CANCELED', 'uninstall.stop=cancel cancels the job');
       assert.equal((await restGet<any>(`${rest}/jobs/${watchedId}/checkpoints`)).latest?.savepoint ?? null, null, 'without a savepoint');
       numbers.uninstall = { stopMs: stopped.ms, againMs: again2.ms, cancelMs: cancelled.ms, polls: uninstallPolls.length, savepoint: finalSavepoint };

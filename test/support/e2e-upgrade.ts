@@ -32,13 +32,22 @@ export function handoffHook(cluster: RunningCluster, o: { event: 'upgrade' | 'ro
     '--state', 'running', '--revision', String(o.revision), '--release', o.release, '--namespace', 'logs', '--savepoint-dir', o.savepointDir, '--timeout', '120s']);
 }
 
-/** Stop-with-savepoint reports the savepoint a moment before the job reaches FINISHED. */
-export function finished(rest: string, jobId: string): Promise<boolean> {
+/**
+ * Waits (bounded) until a stopped or cancelled job shows `state` in `GET /jobs/<id>`: the command
+ * reports back a moment before the job gets there, and the REST API answers a job's details from
+ * its execution graph cache (`web.refresh-interval`, 3 s), which can still say RUNNING.
+ */
+export function jobEnds(rest: string, jobId: string, state: 'FINISHED' | 'CANCELED'): Promise<boolean> {
   return waitFor(async () => {
     const s = (await restGet<{ state: string }>(`${rest}/jobs/${jobId}`)).state;
-    if (!['RUNNING', 'FINISHED'].includes(s)) throw Object.assign(new Error(`job ${jobId} is ${s}, expected FINISHED after stop-with-savepoint`), { fatal: true });
-    return s === 'FINISHED';
-  }, { timeoutMs: 30_000, intervalMs: 250, what: `job ${jobId} FINISHED after stop-with-savepoint` });
+    if (!['RUNNING', 'CANCELLING', state].includes(s)) throw Object.assign(new Error(`job ${jobId} is ${s}, expected ${state}`), { fatal: true });
+    return s === state;
+  }, { timeoutMs: 30_000, intervalMs: 250, what: `job ${jobId} ${state}` });
+}
+
+/** Stop-with-savepoint reports the savepoint a moment before the job reaches FINISHED. */
+export function finished(rest: string, jobId: string): Promise<boolean> {
+  return jobEnds(rest, jobId, 'FINISHED');
 }
 
 /** The hand-off as the hooks left it (the folder the ConfigMap is projected into). */

@@ -31,33 +31,27 @@ export async function failureCount(get: (resource: string) => Promise<unknown>, 
 }
 
 /**
- * The latest completed savepoint Flink records for a job (`latest.savepoint` of
- * `/jobs/<id>/checkpoints`). The REST API caches a job's checkpoint statistics
- * (`rest.cache.checkpoint-statistics.timeout`, `web.refresh-interval` by default, 3 s), so a read
- * right after a stop-with-savepoint can still show the job without it: such a read is repeated,
- * bounded. With `path`, reads are repeated until the savepoint is that one; the last one read is
- * returned either way (null if none), for the caller's assertion to report.
+ * One entry of `latest` in a job's checkpoint statistics (`/jobs/<id>/checkpoints`), read past the
+ * REST API's cache of them (`rest.cache.checkpoint-statistics.timeout`, `web.refresh-interval` by
+ * default, 3 s): right after a stop-with-savepoint, or an in-place restart (a rescale, a
+ * failover) under the same job id, a cached answer can still show the job before it (no entry,
+ * or an earlier one). Reads are repeated, bounded, until the entry is there and `done` accepts
+ * it; the last one read is returned either way (null if none), for the caller's assertion to report.
  */
-export async function latestSavepoint(get: (resource: string) => Promise<unknown>, jid: string, o: { path?: string; timeoutMs?: number; intervalMs?: number } = {}): Promise<{ external_path: string; end_to_end_duration?: number; state_size?: number; checkpointed_size?: number } | null> {
+async function latestEntry<T>(get: (resource: string) => Promise<unknown>, jid: string, entry: 'savepoint' | 'restored', done: (e: T) => boolean, o: { timeoutMs?: number; intervalMs?: number }): Promise<T | null> {
   const timeoutMs = o.timeoutMs ?? 20_000;
   for (const until = Date.now() + timeoutMs; ; await sleep(o.intervalMs ?? 500)) {
-    const s = ((await get(`/jobs/${jid}/checkpoints`)) as { latest?: { savepoint?: any } }).latest?.savepoint ?? null;
-    if ((s && (o.path === undefined || s.external_path === o.path)) || Date.now() >= until) return s;
+    const e = (((await get(`/jobs/${jid}/checkpoints`)) as { latest?: Record<string, T | null> }).latest?.[entry] ?? null);
+    if ((e && done(e)) || Date.now() >= until) return e;
   }
 }
 
-/**
- * What a job restored from last (`latest.restored` of `/jobs/<id>/checkpoints`), read past the REST
- * API's cache of checkpoint statistics: after an in-place restart (a rescale, a failover) under
- * the same job id, a cached answer can still show the job before that restore (none, or an
- * earlier one). Reads are repeated, bounded, until there is a restore whose checkpoint id is at
- * least `atLeast` (when given); the last one read is returned either way (null if none), for the
- * caller's assertion to report.
- */
-export async function latestRestored(get: (resource: string) => Promise<unknown>, jid: string, o: { atLeast?: number; timeoutMs?: number; intervalMs?: number } = {}): Promise<{ id: number; is_savepoint?: boolean; external_path?: string } | null> {
-  const timeoutMs = o.timeoutMs ?? 20_000;
-  for (const until = Date.now() + timeoutMs; ; await sleep(o.intervalMs ?? 500)) {
-    const r = ((await get(`/jobs/${jid}/checkpoints`)) as { latest?: { restored?: any } }).latest?.restored ?? null;
-    if ((r && (o.atLeast === undefined || r.id >= o.atLeast)) || Date.now() >= until) return r;
-  }
+/** The latest completed savepoint Flink records for a job (`latest.savepoint`), past the cache (above); with `path`, until it is that one. */
+export function latestSavepoint(get: (resource: string) => Promise<unknown>, jid: string, o: { path?: string; timeoutMs?: number; intervalMs?: number } = {}): Promise<{ external_path: string; end_to_end_duration?: number; state_size?: number; checkpointed_size?: number } | null> {
+  return latestEntry(get, jid, 'savepoint', (s: { external_path: string }) => o.path === undefined || s.external_path === o.path, o);
+}
+
+/** What a job restored from last (`latest.restored`), past the cache (above); with `atLeast`, until the restored checkpoint id is at least that. */
+export function latestRestored(get: (resource: string) => Promise<unknown>, jid: string, o: { atLeast?: number; timeoutMs?: number; intervalMs?: number } = {}): Promise<{ id: number; is_savepoint?: boolean; external_path?: string } | null> {
+  return latestEntry(get, jid, 'restored', (r: { id: number }) => o.atLeast === undefined || r.id >= o.atLeast, o);
 }

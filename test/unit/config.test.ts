@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as YAML from 'yaml';
 import { FlinkConfiguration, FlinkVersion, ValidationError } from '../../lib';
+import { flinkDurationMs } from '../../lib/config/flink-duration';
 import { minimumTaskManagerMiB, taskManagerBreakdown } from '../../lib/config/memory';
 import { add, clamp, div, evaluate, goExpression, input, max, min, mod, mul, named, sub, timesFraction } from '../../lib/rules/int-expr';
 
@@ -101,4 +102,9 @@ test('config: unsupported versions name the supported ones', () => {
   assert.throws(() => FlinkVersion.of('1.17'), (e: Error) => e instanceof ValidationError && /flinkVersion: "1.17" is not supported; expected one of 1.18, 1.19, 1.20, 2.0, 2.1, 2.2/.test(e.message));
   assert.equal(FlinkVersion.of('2.1.3').toString(), '2.1.3');
   assert.equal(FlinkVersion.of('1.20'), FlinkVersion.V1_20);
+});
+
+test('flinkDurationMs: Flink\'s duration forms; anything else is undefined', () => {
+  assert.deepEqual(['3 s', '3000', '500 ms', '1 min', '2h', '10s', '1 d'].map(flinkDurationMs), [3000, 3000, 500, 60_000, 7_200_000, 10_000, 86_400_000]);
+  assert.deepEqual(['', 'three', '-1 s', '3 weeks'].map(flinkDurationMs), [undefined, undefined, undefined, undefined]);
 });

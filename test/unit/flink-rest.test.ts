@@ -43,12 +43,6 @@ test('latestSavepoint: after the timeout, the last read is returned for the call
   assert.equal((await latestSavepoint(async () => ({ latest: { savepoint: { external_path: 'file:/other' } } }), 'abc', { path: 'file:/want', timeoutMs: 0 }))?.external_path, 'file:/other');
 });
 
-test('flinkDurationMs: Flink\'s duration forms; anything else is undefined', async () => {
-  const { flinkDurationMs } = await import('../../lib/ops/flink-rest');
-  assert.deepEqual(['3 s', '3000', '500 ms', '1 min', '2h', '10s', '1 d'].map(flinkDurationMs), [3000, 3000, 500, 60_000, 7_200_000, 10_000, 86_400_000]);
-  assert.deepEqual(['', 'three', '-1 s', '3 weeks'].map(flinkDurationMs), [undefined, undefined, undefined, undefined]);
-});
-
 test('latestRestored: a cached read without the restore, or with an earlier one, is read again; the last read is returned at the timeout', async () => {
   const r = (id: number | null) => ({ latest: { restored: id === null ? null : { id, is_savepoint: false } } });
   const answers: unknown[] = [r(null), r(4), r(9)];

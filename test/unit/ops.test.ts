@@ -243,10 +243,11 @@ test('ops fetch-artifact and submit: a bad S3 endpoint or region (option or AWS_
  * the savepoint and the restore in e2e-session.test.ts): job "j" has two finished runs, the
  * newest (ended `endedAgoMs` ago) stopped with savepoint S2 after an earlier savepoint S1b of
  * the same run, an older run with S1. Its checkpoint statistics answer as Flink's REST cache
- * does when it was filled before the stop: S1b for the first 300 ms (`/jobmanager/config` says
- * `web.refresh-interval: 300 ms`), then S2.
+ * does when it was filled just before the stop: S1b until `cacheMs` after the end
+ * (`/jobmanager/config` says `web.refresh-interval: <cacheMs> ms`), then S2.
  */
-async function finishedRuns(o: { endedAgoMs: number; newestHasSavepoint: boolean; newestFails?: boolean }) {
+async function finishedRuns(o: { endedAgoMs: number; newestHasSavepoint: boolean; newestFails?: boolean; cacheMs?: number }) {
+  const cacheMs = o.cacheMs ?? 300;
   const http = await import('http');
   const [newest, older] = ['a1'.repeat(16), 'b2'.repeat(16)];
   const calls: Array<{ at: number; call: string }> = [];
@@ -259,10 +260,10 @@ async function finishedRuns(o: { endedAgoMs: number; newestHasSavepoint: boolean
     req.on('data', (x: Buffer) => { body += x; });
     req.on('end', () => {
       if (req.url === '/jobs/overview') return send({ jobs: [{ jid: older, name: 'j', state: 'FINISHED', 'end-time': t0 - 3_600_000 }, { jid: newest, name: 'j', state: 'FINISHED', 'end-time': t0 - o.endedAgoMs }] });
-      if (req.url === '/jobmanager/config') return send([{ key: 'web.refresh-interval', value: '300 ms' }]);
+      if (req.url === '/jobmanager/config') return send([{ key: 'web.refresh-interval', value: `${cacheMs} ms` }]);
       const stats = (savepoint: string | null) => send({ counts: { completed: 1, failed: 0, in_progress: 0, restored: 0, total: 1 }, latest: { savepoint: savepoint ? { id: 1, external_path: savepoint } : null } });
       if (req.url === `/jobs/${newest}/checkpoints` && o.newestFails) { res.statusCode = 500; return send({ errors: ['Internal server error.'] }); }
-      if (req.url === `/jobs/${newest}/checkpoints`) return stats(Date.now() - t0 < 300 ? 'file:/sp/savepoint-1b' : o.newestHasSavepoint ? 'file:/sp/savepoint-2' : null);
+      if (req.url === `/jobs/${newest}/checkpoints`) return stats(Date.now() < t0 - o.endedAgoMs + cacheMs ? 'file:/sp/savepoint-1b' : o.newestHasSavepoint ? 'file:/sp/savepoint-2' : null);
       if (req.url === `/jobs/${older}/checkpoints`) return stats('file:/sp/savepoint-1');
       if (req.method === 'POST' && req.url === '/jars/upload') return send({ filename: '/tmp/flink-web/upload/x_job.jar' });
       if (req.method === 'POST' && req.url === '/jars/x_job.jar/run') { runs.push(JSON.parse(body)); return send({ jobid: 'c3'.repeat(16) }); }
@@ -292,14 +293,16 @@ test('ops submit: a retry right after a stop restores the savepoint of the stop,
     assert.equal(reads.length, 1, 'read once');
     assert.ok(!s.calls.some((c) => c.call === `GET /jobs/${s.older}/checkpoints`), 'the older run is not asked');
   } finally { await s.close(); }
-  // It ended long ago: read at once, no wait (the stand-in still answers from its "cache" in the first 300 ms; Flink's cannot then).
-  s = await finishedRuns({ endedAgoMs: 60_000, newestHasSavepoint: true });
+  // It ended a minute ago, longer than the cache (5 s) and 10 s for clocks apart: read at once, no wait.
+  s = await finishedRuns({ endedAgoMs: 60_000, newestHasSavepoint: true, cacheMs: 5000 });
   try {
     const r = await opsAsync(['submit', '--spec', s.spec, '--timeout', '20s']);
     assert.equal(r.code, 0, r.stderr);
+    assert.equal(s.runs[0].savepointPath, 'file:/sp/savepoint-2');
     assert.doesNotMatch(r.stderr, /is read after the REST cache/);
+    const overview = s.calls.find((c) => c.call === 'GET /jobs/overview')!;
     const read = s.calls.find((c) => c.call === `GET /jobs/${s.newest}/checkpoints`)!;
-    assert.ok(read.at - s.t0 < 5000, `read without waiting (${read.at - s.t0} ms after start)`);
+    assert.ok(read.at - overview.at < 2000, `read without waiting the cache's 5 s (${read.at - overview.at} ms after the jobs overview)`);
   } finally { await s.close(); }
   // The newest run recorded no savepoint at all (it finished on its own): the older run's, as before, said in the log.
   s = await finishedRuns({ endedAgoMs: 0, newestHasSavepoint: false });
