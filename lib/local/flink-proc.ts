@@ -414,8 +414,29 @@ export function restGet<T = any>(url: string, timeoutMs = 5000): Promise<T> {
   });
 }
 
-/** A TCP port that is free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
+/**
+ * A TCP port that is free on 127.0.0.1 right now, for a server started next.
+ *
+ * It is taken below the kernel's ephemeral range (and below 30000, where Kubernetes NodePorts
+ * start): a port the kernel hands out to listen(0) is also one it hands to outgoing
+ * connections, and a connection that takes it between this check and the server's bind makes
+ * the server fail with "Address already in use". Ports are drawn at random from that range,
+ * each checked by binding it, and one process never hands out the same port twice within a
+ * minute. Where the ephemeral range leaves no room below it, the kernel's choice is used.
+ */
+export async function freePort(): Promise<number> {
+  const [lo, hi] = FIXED_RANGE;
+  if (hi - lo >= 1000) {
+    for (let i = 0; i < 50; i++) {
+      const port = lo + Math.floor(Math.random() * (hi - lo));
+      const last = handedOut.get(port);
+      if (last !== undefined && Date.now() - last < 60_000) continue;
+      if (await canBind(port)) {
+        handedOut.set(port, Date.now());
+        return port;
+      }
+    }
+  }
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
@@ -426,6 +447,31 @@ export function freePort(): Promise<number> {
       srv.close(() => (port ? resolve(port) : reject(new Error('no port'))));
     });
   });
+}
+
+/** Ports this process handed out, with when. */
+const handedOut = new Map<number, number>();
+
+/** [low, high): the ports below the ephemeral range, from 20000, and below 30000. */
+const FIXED_RANGE: [number, number] = (() => {
+  let ephemeralLow = 32768;
+  try {
+    ephemeralLow = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || ephemeralLow;
+  } catch {
+    // not Linux: the usual default
+  }
+  return [20000, Math.min(30000, ephemeralLow)];
+})();
+
+/** Whether a server can listen on 127.0.0.1:port and on every address's port right now. */
+function canBind(port: number): Promise<boolean> {
+  const one = (host: string) => new Promise<boolean>((resolve) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host, exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+  return one('127.0.0.1').then((ok) => (ok ? one('0.0.0.0') : false));
 }
 
 /** Several distinct free ports. */

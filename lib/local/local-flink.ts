@@ -96,7 +96,9 @@ export async function runCluster(objects: any[], name: string, work: string, hom
   const killed = new Set<FlinkProcess>();
   const rest = `http://127.0.0.1:${restPort}`;
 
-  const died = () => procs.filter((p) => !killed.has(p)).map((p) => (p.exitCode() !== undefined ? `${p.name} exited with ${p.exitCode()}` : '')).find(Boolean);
+  // The first process that exited on its own, with the log lines that say why (its exception
+  // and causes), so that a caller's error names the reason and not only the exit code.
+  const died = () => procs.filter((p) => !killed.has(p)).map((p) => (p.exitCode() !== undefined ? `${p.name} exited with ${p.exitCode()}${why(p.logs())}` : '')).find(Boolean);
   const cluster: RunningCluster = {
     rest,
     get local() { return local; },
@@ -140,4 +142,10 @@ export async function runCluster(objects: any[], name: string, work: string, hom
     },
   };
   return cluster;
+}
+
+/** The lines of a log that say why a process stopped: errors, exceptions and their causes. */
+export function why(log: string, max = 12): string {
+  const lines = log.split('\n').filter((l) => /\b(ERROR|FATAL)\b|Exception|^Caused by:/.test(l)).map((l) => l.slice(0, 400));
+  return lines.length ? `:\n${lines.slice(-max).join('\n')}` : '';
 }
