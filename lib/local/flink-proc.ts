@@ -474,6 +474,12 @@ function canBind(port: number): Promise<boolean> {
   return one('127.0.0.1').then((ok) => (ok ? one('0.0.0.0') : false));
 }
 
+/** The lines of a log that say why a process stopped: errors, exceptions and their causes (the last `max`), after ":\n"; empty when there is none. */
+export function why(log: string, max = 12): string {
+  const lines = log.split('\n').filter((l) => /\b(ERROR|FATAL)\b|Exception|^Caused by:/.test(l)).map((l) => l.slice(0, 400));
+  return lines.length ? `:\n${lines.slice(-max).join('\n')}` : '';
+}
+
 /** Several distinct free ports. */
 export async function freePorts(n: number): Promise<number[]> {
   const out = new Set<number>();

@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { LocalCluster, localCluster } from './container-local';
-import { FlinkProcess, freePorts, restGet, startJobManager, startTaskManager, waitFor } from './flink-proc';
+import { FlinkProcess, freePorts, restGet, startJobManager, startTaskManager, waitFor, why } from './flink-proc';
 
 /**
  * A synthesized cluster running as local Flink processes: the JobManager and TaskManagers with
@@ -96,9 +96,7 @@ export async function runCluster(objects: any[], name: string, work: string, hom
   const killed = new Set<FlinkProcess>();
   const rest = `http://127.0.0.1:${restPort}`;
 
-  // The first process that exited on its own, with the log lines that say why (its exception
-  // and causes), so that a caller's error names the reason and not only the exit code.
-  const died = () => procs.filter((p) => !killed.has(p)).map((p) => (p.exitCode() !== undefined ? `${p.name} exited with ${p.exitCode()}${why(p.logs())}` : '')).find(Boolean);
+  const died = () => firstDied(procs, killed);
   const cluster: RunningCluster = {
     rest,
     get local() { return local; },
@@ -144,8 +142,10 @@ export async function runCluster(objects: any[], name: string, work: string, hom
   return cluster;
 }
 
-/** The lines of a log that say why a process stopped: errors, exceptions and their causes. */
-export function why(log: string, max = 12): string {
-  const lines = log.split('\n').filter((l) => /\b(ERROR|FATAL)\b|Exception|^Caused by:/.test(l)).map((l) => l.slice(0, 400));
-  return lines.length ? `:\n${lines.slice(-max).join('\n')}` : '';
+/**
+ * The first of `procs` that exited without being killed on purpose, with the lines of its log
+ * that say why (see why), so that a caller's error names the reason and not only the exit code.
+ */
+export function firstDied(procs: readonly FlinkProcess[], killed: ReadonlySet<FlinkProcess>): string | undefined {
+  return procs.filter((p) => !killed.has(p)).map((p) => (p.exitCode() !== undefined ? `${p.name} exited with ${p.exitCode()}${why(p.logFile() || p.logs())}` : '')).find(Boolean);
 }

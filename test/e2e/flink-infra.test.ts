@@ -16,6 +16,7 @@ import { Partitioners } from 'kafkajs';
 import { log4jConsoleProperties } from '../../lib/config/log4j';
 import { distJavaOpts, readArtifacts } from '../support/flink-dist';
 import { FlinkProcess, freePorts, restGet, startJobManager, startTaskManager, waitFor } from '../support/flink-proc';
+import { firstDied } from '../support/local-flink';
 import { live, sharedKafka as liveKafka } from '../support/live';
 
 const VERSIONS: Array<{ version: string; line: string }> = (process.env.CDK8S_FLINK_INFRA_VERSIONS ?? '')
@@ -188,7 +189,7 @@ for (const { version, line } of VERSIONS) {
           args: ['taskmanager', `-Djobmanager.rpc.port=${rpcPort}`, `-Dtaskmanager.rpc.port=${tmRpc}`, `-Dmetrics.reporter.prom.port=${tmProm}`],
         });
         keep(tm);
-        const died = () => procs.map((p) => (p.exitCode() !== undefined ? `${p.name} exited with ${p.exitCode()}` : '')).find(Boolean);
+        const died = () => firstDied(procs, new Set());
 
         // job RUNNING with all its tasks running (bounded generously: on a machine busy with a node
         // test beside it, the SQL planning alone has taken minutes)

@@ -19,7 +19,7 @@ import { stringify } from 'yaml';
 import { prometheusScrapeConfig } from '../../lib/monitoring';
 import { localCluster, LocalCluster } from './container-local';
 import { FlinkProcess, freePort, freePorts, ManagedProcess, restGet, spawnManaged, startJobManager, startTaskManager, waitFor } from './flink-proc';
-import { loopbackPorts } from './local-flink';
+import { firstDied, loopbackPorts } from './local-flink';
 import { ensurePrometheus } from './tools';
 
 /** One process Prometheus scrapes, as the pod it stands for. */
@@ -77,7 +77,7 @@ export async function startScrapedFlink(objects: any[], name: string, work: stri
       procs,
       targets,
       jobId: idArg >= 0 ? local.jobManager.args[idArg + 1] : undefined,
-      died: () => procs.filter((p) => !killed.has(p)).map((p) => (p.exitCode() !== undefined ? `${p.name} exited with ${p.exitCode()}` : '')).find(Boolean),
+      died: () => firstDied(procs, killed),
       async killTaskManager(i: number) {
         const p = procs[1 + i];
         if (!p) throw new Error(`no TaskManager ${i}`);

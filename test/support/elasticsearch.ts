@@ -16,7 +16,7 @@ import { AddressInfo } from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { ensureMavenLibs } from './flink-dist';
-import { freePorts, ManagedProcess, spawnManaged, waitFor } from './flink-proc';
+import { freePorts, ManagedProcess, spawnManaged, waitFor, why } from './flink-proc';
 
 export const ELASTICSEARCH_VERSION = '7.10.2';
 /**
@@ -122,7 +122,7 @@ export async function startElasticsearch(opts: StartElasticsearchOptions = {}): 
       timeoutMs: opts.readyTimeoutMs ?? 120_000,
       intervalMs: 500,
       what: `Elasticsearch ${ELASTICSEARCH_VERSION} at ${url}`,
-      abortIf: () => (proc.exitCode() !== undefined ? `the node exited with code ${proc.exitCode()}:\n${logs().split('\n').filter((l) => /ERROR|Exception|Caused by/.test(l)).slice(0, 20).join('\n')}` : undefined),
+      abortIf: () => (proc.exitCode() !== undefined ? `the node exited with code ${proc.exitCode()}${why(logs(), 20)}` : undefined),
     });
     const main = await request('GET', '/');
     if (main.body?.version?.number !== ELASTICSEARCH_VERSION) throw new Error(`the node at ${url} answers GET / with version ${JSON.stringify(main.body?.version)}; expected ${ELASTICSEARCH_VERSION}`);

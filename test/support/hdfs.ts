@@ -13,7 +13,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as http from 'http';
 import { ensureMavenLibs, run } from './flink-dist';
-import { freePorts, ManagedProcess, spawnManaged, waitFor } from './flink-proc';
+import { freePorts, ManagedProcess, spawnManaged, waitFor, why } from './flink-proc';
 
 /** Hadoop 3.3.6: the release of the runtime images' Hadoop client (runtime/artifacts.json). */
 export const HADOOP_VERSION = '3.3.6';
@@ -124,7 +124,7 @@ export async function startHdfs(opts: StartHdfsOptions = {}): Promise<Hdfs> {
   try {
     procs.push(spawnManaged(`namenode-${rpc}`, 'java', [...jvm, 'org.apache.hadoop.hdfs.server.namenode.NameNode'], { env, cwd: root, logFile: path.join(root, 'namenode.log') }));
     procs.push(spawnManaged(`datanode-${rpc}`, 'java', [...jvm, 'org.apache.hadoop.hdfs.server.datanode.DataNode'], { env, cwd: root, logFile: path.join(root, 'datanode.log') }));
-    const died = () => procs.map((p, i) => (p.exitCode() !== undefined ? `the ${i ? 'DataNode' : 'NameNode'} exited with ${p.exitCode()}:\n${p.logs().split('\n').filter((l) => /ERROR|FATAL|Exception|Caused by/.test(l)).slice(0, 20).join('\n')}` : '')).find(Boolean);
+    const died = () => procs.map((p, i) => (p.exitCode() !== undefined ? `the ${i ? 'DataNode' : 'NameNode'} exited with ${p.exitCode()}${why(p.logs(), 20)}` : '')).find(Boolean);
     await waitFor(async () => {
       const r = await fetch(`http://127.0.0.1:${http}/jmx?qry=Hadoop:service=NameNode,name=FSNamesystemState`).catch(() => undefined);
       if (!r?.ok) return false;

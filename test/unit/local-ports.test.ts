@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as net from 'net';
-import { freePort, freePorts } from '../../lib/local/flink-proc';
-import { why } from '../../lib/local/local-flink';
+import { freePort, freePorts, why } from '../../lib/local/flink-proc';
+import { firstDied } from '../../lib/local/local-flink';
 
 const ephemeralLow = (() => {
   try {
@@ -36,25 +36,56 @@ test('free ports: below the ephemeral range and below the NodePort range, distin
   }
 });
 
-test('free ports: a port a server holds is never handed out', async () => {
-  // Hold every port of a small window, then ask many times: none of the held ones comes back.
-  const held: net.Server[] = [];
-  const heldPorts = new Set<number>();
+/** Runs `body` with Math.random answering `values` in turn (then the real one): draws land where the test says. */
+async function withRandom<T>(values: number[], body: () => Promise<T>): Promise<T> {
+  const real = Math.random;
+  let k = 0;
+  Math.random = () => (k < values.length ? values[k++] : real());
   try {
-    for (let p = 20000; p < 20200; p++) {
-      await new Promise<void>((resolve) => {
-        const srv = net.createServer();
-        srv.once('error', () => resolve());
-        srv.listen(p, '127.0.0.1', () => { held.push(srv); heldPorts.add(p); resolve(); });
-      });
-    }
-    for (let i = 0; i < 200; i++) {
-      const p = await freePort();
-      assert.ok(!heldPorts.has(p), `${p} is held by a server`);
-    }
+    return await body();
   } finally {
-    await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
+    Math.random = real;
   }
+}
+const RANGE = [20000, Math.min(30000, ephemeralLow)];
+const drawOf = (port: number) => (port - RANGE[0] + 0.5) / (RANGE[1] - RANGE[0]);
+
+test('free ports: a port a server holds is passed over for the next draw', async (t) => {
+  if (ephemeralLow - 20000 < 1000) {
+    t.skip(`the ephemeral range starts at ${ephemeralLow}: no room below it`);
+    return;
+  }
+  // A server holds one port of the range; the first draw lands on it, the second on a free one.
+  const listenOn = (srv: net.Server, port: number) => new Promise<boolean>((resolve) => {
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => resolve(true));
+  });
+  const srv = net.createServer();
+  let held = RANGE[0] + 4000;
+  while (!(await listenOn(srv, held))) assert.ok(++held < RANGE[0] + 5000, 'a port to hold');
+  const probe = net.createServer();
+  let other = held + 1;
+  while (!(await listenOn(probe, other))) other++;
+  await new Promise((r) => probe.close(r));
+  try {
+    const got = await withRandom([drawOf(held), drawOf(other)], () => freePort());
+    assert.equal(got, other, `the held port ${held} was passed over`);
+  } finally {
+    await new Promise((r) => srv.close(r));
+  }
+});
+
+test('free ports: one process never hands out the same port twice within a minute', async (t) => {
+  if (ephemeralLow - 20000 < 1000) {
+    t.skip(`the ephemeral range starts at ${ephemeralLow}: no room below it`);
+    return;
+  }
+  // Nothing listens on it: the second draw of the same port is passed over because it was handed out.
+  const port = RANGE[0] + 6123;
+  const first = await withRandom([drawOf(port)], () => freePort());
+  assert.equal(first, port);
+  const second = await withRandom([drawOf(port), drawOf(port + 1)], () => freePort());
+  assert.equal(second, port + 1, 'a port already handed out is drawn again and passed over');
 });
 
 test('a died process: the message names the errors and causes of its log, the last ones, bounded', () => {
@@ -74,4 +105,16 @@ test('a died process: the message names the errors and causes of its log, the la
   assert.doesNotMatch(text, /INFO|\tat /);
   assert.equal(why('INFO all is well\n'), '');
   assert.equal(why(Array.from({ length: 50 }, (_, i) => `ERROR line ${i}`).join('\n')).split('\n').length, 13);
+});
+
+test('a died process: the first one not killed on purpose is named, with its code and why', () => {
+  const proc = (name: string, code: number | undefined, log: string) => ({ name, exitCode: () => code, logs: () => log, logFile: () => '' }) as any;
+  const jm = proc('jobmanager', 1, 'INFO start\nCaused by: java.net.BindException: Address already in use');
+  const tm = proc('taskmanager-0', 137, 'ERROR killed');
+  const live = proc('taskmanager-1', undefined, 'ERROR not dead');
+  assert.equal(firstDied([live, tm, jm], new Set([tm])), 'jobmanager exited with 1:\nCaused by: java.net.BindException: Address already in use');
+  assert.equal(firstDied([live, tm], new Set([tm])), undefined);
+  // Flink's own log file is read first when it has content.
+  const withFile = { ...jm, logFile: () => 'ERROR from the log file' };
+  assert.equal(firstDied([withFile], new Set()), 'jobmanager exited with 1:\nERROR from the log file');
 });
