@@ -139,11 +139,24 @@ export function sourcePartitions(metricIds: readonly string[]): number | undefin
   return seen.size || undefined;
 }
 
+/**
+ * A load as the decision log prints it: two decimals, or more where two would put it on the
+ * other side of a bound of the band than it is (0.9004 above a band ending at 0.90 reads 0.9004,
+ * not 0.90).
+ */
+export function loadText(load: number, lo: number, hi: number): string {
+  const side = (x: number) => (x < lo ? -1 : x > hi ? 1 : 0);
+  let text = load.toFixed(2);
+  for (let digits = 3; digits <= 6 && side(Number(text)) !== side(load); digits++) text = load.toFixed(digits);
+  return text;
+}
+
 /** The parallelism each vertex should run at, from its averaged load (see AutoscalerSpec). */
 export function decideParallelism(spec: AutoscalerSpec, vertices: readonly VertexInfo[], loads: ReadonlyMap<string, VertexLoad>): ScalingDecision {
   const factors = loadFactors(spec, vertices, loads);
-  const lo = spec.targetUtilization - spec.utilizationBoundary;
-  const hi = spec.targetUtilization + spec.utilizationBoundary;
+  // the band as declared, inclusive: 0.7 + 0.2 is 0.8999999999999999 in binary, which a load of 0.9 exceeds
+  const lo = Number((spec.targetUtilization - spec.utilizationBoundary).toFixed(9));
+  const hi = Number((spec.targetUtilization + spec.utilizationBoundary).toFixed(9));
   const busy = (v: VertexInfo) => loads.get(v.id)?.busy;
   const util = new Map(vertices.map((v) => [v.id, (busy(v) ?? 0) * (factors.get(v.id) ?? 1)]));
   const outside = vertices.filter((v) => busy(v) !== undefined && (util.get(v.id)! < lo || util.get(v.id)! > hi));
@@ -159,7 +172,7 @@ export function decideParallelism(spec: AutoscalerSpec, vertices: readonly Verte
     }
     const l = loads.get(v.id);
     const backlog = l?.pending !== undefined ? `; ${Math.round(l.sourceRate ?? 0)} records/s, ${l.pending} pending` : '';
-    const what = `${v.name.slice(0, 60)}: load ${u.toFixed(2)} (busy ${busy(v)!.toFixed(2)}, catch-up x${(factors.get(v.id) ?? 1).toFixed(2)}${backlog}) at parallelism ${v.parallelism}`;
+    const what = `${v.name.slice(0, 60)}: load ${loadText(u, lo, hi)} (busy ${busy(v)!.toFixed(2)}, catch-up x${(factors.get(v.id) ?? 1).toFixed(2)}${backlog}) at parallelism ${v.parallelism}`;
     if (!outside.includes(v)) {
       parallelism.set(v.id, v.parallelism);
       lines.push(`${what}: within ${lo.toFixed(2)}-${hi.toFixed(2)}, kept`);

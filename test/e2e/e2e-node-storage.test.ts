@@ -759,6 +759,32 @@ function assertScaleDownChain(log: string, from: number, to: number): Array<{ wa
 }
 
 /** Polls `ok` every second for `ms`; on timeout fails with the controllers' logs that `logs` reads. */
+/**
+ * A backlog on `topic` that lasts until the autoscaler has raised the source: `first` records,
+ * then `round` more whenever fewer than `round` are left unread (by the group's committed
+ * offsets), until `raised()`, `max` records in all, or `ms`. A fixed backlog can be read before
+ * the autoscaler's window has seen it: a source reading 2,219 records/s got through 150,000 and
+ * was declared up on its busy time alone, with nothing pending. Returns the records written
+ * (ids a-0 up, in order).
+ */
+async function backlogUntilRaised(name: string, topic: string, group: string, raised: () => Promise<boolean>, o: { first: number; round: number; max: number; ms: number }): Promise<number> {
+  let produced = 0;
+  const produce = async (n: number) => {
+    assert.match(await h.client(`${name}-${produced}`, ['produce-app', topic, String(n), String(produced)]), new RegExp(`produced ${n}`));
+    produced += n;
+  };
+  await produce(o.first);
+  // bounded by `ms`; past it, the caller's own wait for the rescale reports what was seen
+  for (const end = Date.now() + o.ms; Date.now() < end && !(await raised().catch(() => false)); await sleep(2000)) {
+    if (produced + o.round > o.max) continue;
+    const read = await h.client(`${name}-read-${produced}-${Date.now() % 100_000}`, ['committed', topic, group, '0']);
+    const committed = Number(/committed (-?\d+)/.exec(read)?.[1] ?? NaN);
+    assert.ok(Number.isFinite(committed), `the group's committed offsets: ${read}`);
+    if (produced - committed < o.round) await produce(o.round);
+  }
+  return produced;
+}
+
 async function untilOrLogs(what: string, ms: number, ok: () => Promise<boolean>, logs: () => Promise<string>): Promise<void> {
   for (const end = Date.now() + ms; Date.now() < end; await sleep(1000)) if (await ok().catch(() => false)) return;
   throw new Error(`timed out after ${ms} ms waiting for ${what}; ${await logs()}`);
@@ -847,8 +873,12 @@ test('the job autoscaler as pods: an idle Kafka job declared at parallelism 4 ge
       // to the topic's 4 partitions (a divisor of them, no more), the TaskManagers first (1 -> 2),
       // and the job reads the backlog to its end.
       t = Date.now();
-      const BACKLOG = 150_000;
-      assert.match(await h.client('kafka-produce-autoscale', ['produce-app', SOURCE, String(BACKLOG)]), new RegExp(`produced ${BACKLOG}`));
+      const raisedNow = async () => {
+        const d = declarationsIn(await h.kubectl(['-n', NS, 'logs', `deployment/${APP}-autoscaler`])).pop();
+        return d !== undefined && d.to[0] > d.was[0];
+      };
+      const BACKLOG = await backlogUntilRaised('kafka-produce-autoscale', SOURCE, `flink-${APP}`, raisedNow, { first: 150_000, round: 50_000, max: 400_000, ms: 240_000 });
+      steps.backlog = BACKLOG;
       steps.produceBacklogMs = Date.now() - t;
       await until('the source scaled up under the backlog, the job RUNNING at it on two TaskManagers', 300_000, async () => {
         const v = await parallelism(jid);
@@ -965,10 +995,14 @@ test('a session job\'s autoscaler and the session\'s pool as pods: an idle Kafka
       // maximum, a divisor of the 4 partitions), the pool grows by a TaskManager for the slot the
       // job now asks for, the job rescales onto it in place, and reads the backlog to its end.
       t = Date.now();
-      // large enough that the source at 1 (about 1,300 records/s here) is still behind when the
-      // autoscaler's window has read it busy and the pool's new TaskManager has started
-      const BACKLOG = 200_000;
-      assert.match(await h.client('kafka-produce-session-autoscale', ['produce-app', SOURCE, String(BACKLOG)]), new RegExp(`produced ${BACKLOG}`));
+      // the source at 1 (about 1,300 records/s here) still behind when the autoscaler's window has
+      // read it busy and the pool's new TaskManager has started
+      const raisedNow = async () => {
+        const d = declarationsIn(await logsOf(`${JOB}-autoscaler`)).pop();
+        return d !== undefined && d.to[0] > d.was[0];
+      };
+      const BACKLOG = await backlogUntilRaised('kafka-produce-session-autoscale', SOURCE, `flink-${JOB}`, raisedNow, { first: 200_000, round: 50_000, max: 400_000, ms: 240_000 });
+      steps.backlog = BACKLOG;
       steps.produceBacklogMs = Date.now() - t;
       await until('the source scaled up under the backlog, the job RUNNING at it on two TaskManagers', 300_000, async () => {
         const v = await vertices(jid);

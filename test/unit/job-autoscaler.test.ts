@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Duration } from 'cdk8s';
 import { Autoscaling, FlinkPlatform, JobSource, restrictedViolations } from '../../lib';
-import { alignParallelism, alignToKeyGroups, averageLoads, AUTOSCALER_EVENT_CONTROLLER, AutoscalerSpec, decideParallelism, deploymentEvents, MetricIdCache, sampleVertex, loadFactors, resourceRequirements, scaledJob, sizeTaskManagers, sourcePartitions, taskManagersFor, VertexInfo, VertexLoad } from '../../lib/ops/autoscale';
+import { alignParallelism, alignToKeyGroups, averageLoads, loadText, AUTOSCALER_EVENT_CONTROLLER, AutoscalerSpec, decideParallelism, deploymentEvents, MetricIdCache, sampleVertex, loadFactors, resourceRequirements, scaledJob, sizeTaskManagers, sourcePartitions, taskManagersFor, VertexInfo, VertexLoad } from '../../lib/ops/autoscale';
 import { operatorResources } from '../../lib/operator/operator-resources';
 import { synthesizeUnit } from '../../lib/synth/synthesize';
 import { planPlatform } from '../../lib/plan';
@@ -33,6 +33,26 @@ test('job autoscaler: within the band nothing changes; outside it the vertex get
   assert.equal(hot.changed, true);
   assert.equal(hot.parallelism.get('src'), 3, 'ceil(2 x 1.0 / 0.7)');
   assert.equal(hot.parallelism.get('agg'), 2, 'within the band: kept');
+});
+
+test('job autoscaler: a load is printed on the side of the band it was decided on, never rounded onto a bound', () => {
+  const job = [v('src', 2)];
+  // 0.9004 is above 0.50-0.90 and scales; two decimals would print it as 0.90
+  const up = decideParallelism(SPEC, job, loads({ src: { busy: 0.9004, backPressured: 0 } }));
+  assert.equal(up.parallelism.get('src'), 3, 'ceil(2 x 0.9004 / 0.7)');
+  assert.match(up.lines[0], /: load 0\.9004 \(busy 0\.90, /);
+  const down = decideParallelism(SPEC, job, loads({ src: { busy: 0.4996, backPressured: 0 } }));
+  assert.match(down.lines[0], /: load 0\.4996 /);
+  // the band's bounds are its own: 0.7 + 0.2 in binary is just under 0.9, which 0.9 must not exceed
+  for (const busy of [0.9, 0.5]) {
+    const edge = decideParallelism(SPEC, job, loads({ src: { busy, backPressured: 0 } }));
+    assert.equal(edge.changed, false, `a load of ${busy}, on a bound of the band, is within it: ${edge.lines[0]}`);
+  }
+  // rounding that stays on its side keeps two decimals, also onto a bound from inside the band
+  assert.match(decideParallelism(SPEC, job, loads({ src: { busy: 0.8996, backPressured: 0 } })).lines[0], /: load 0\.90 .*within 0\.50-0\.90, kept/);
+  assert.equal(loadText(1.234, 0.5, 0.9), '1.23');
+  assert.equal(loadText(0.9, 0.5, 0.9), '0.90');
+  assert.equal(loadText(0.90000001, 0.5, 0.9), '0.900000', 'at most six decimals');
 });
 
 test('job autoscaler: scale-down is limited per decision, bounded by min and max, keyed vertices align to key groups', () => {
