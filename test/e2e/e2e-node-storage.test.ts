@@ -758,16 +758,20 @@ function assertScaleDownChain(log: string, from: number, to: number): Array<{ wa
   return ds;
 }
 
-/** Polls `ok` every second for `ms`; on timeout fails with the controllers' logs that `logs` reads. */
 /**
  * A backlog on `topic` that lasts until the autoscaler has raised the source: `first` records,
  * then `round` more whenever fewer than `round` are left unread (by the group's committed
- * offsets), until `raised()`, `max` records in all, or `ms`. A fixed backlog can be read before
+ * offsets), until the autoscaler's log (`autoscalerLog`) ends with a declaration that raises the
+ * source, `max` records in all, or `ms`. A fixed backlog can be read before
  * the autoscaler's window has seen it: a source reading 2,219 records/s got through 150,000 and
  * was declared up on its busy time alone, with nothing pending. Returns the records written
  * (ids a-0 up, in order).
  */
-async function backlogUntilRaised(name: string, topic: string, group: string, raised: () => Promise<boolean>, o: { first: number; round: number; max: number; ms: number }): Promise<number> {
+async function backlogUntilRaised(name: string, topic: string, group: string, autoscalerLog: () => Promise<string>, o: { first: number; round: number; max: number; ms: number }): Promise<number> {
+  const raised = async () => {
+    const d = declarationsIn(await autoscalerLog()).pop();
+    return d !== undefined && d.to[0] > d.was[0];
+  };
   let produced = 0;
   const produce = async (n: number) => {
     assert.match(await h.client(`${name}-${produced}`, ['produce-app', topic, String(n), String(produced)]), new RegExp(`produced ${n}`));
@@ -785,6 +789,7 @@ async function backlogUntilRaised(name: string, topic: string, group: string, ra
   return produced;
 }
 
+/** Polls `ok` every second for `ms`; on timeout fails with the controllers' logs that `logs` reads. */
 async function untilOrLogs(what: string, ms: number, ok: () => Promise<boolean>, logs: () => Promise<string>): Promise<void> {
   for (const end = Date.now() + ms; Date.now() < end; await sleep(1000)) if (await ok().catch(() => false)) return;
   throw new Error(`timed out after ${ms} ms waiting for ${what}; ${await logs()}`);
@@ -873,11 +878,7 @@ test('the job autoscaler as pods: an idle Kafka job declared at parallelism 4 ge
       // to the topic's 4 partitions (a divisor of them, no more), the TaskManagers first (1 -> 2),
       // and the job reads the backlog to its end.
       t = Date.now();
-      const raisedNow = async () => {
-        const d = declarationsIn(await h.kubectl(['-n', NS, 'logs', `deployment/${APP}-autoscaler`])).pop();
-        return d !== undefined && d.to[0] > d.was[0];
-      };
-      const BACKLOG = await backlogUntilRaised('kafka-produce-autoscale', SOURCE, `flink-${APP}`, raisedNow, { first: 150_000, round: 50_000, max: 400_000, ms: 240_000 });
+      const BACKLOG = await backlogUntilRaised('kafka-produce-autoscale', SOURCE, `flink-${APP}`, () => h.kubectl(['-n', NS, 'logs', `deployment/${APP}-autoscaler`]), { first: 150_000, round: 50_000, max: 400_000, ms: 240_000 });
       steps.backlog = BACKLOG;
       steps.produceBacklogMs = Date.now() - t;
       await until('the source scaled up under the backlog, the job RUNNING at it on two TaskManagers', 300_000, async () => {
@@ -997,11 +998,7 @@ test('a session job\'s autoscaler and the session\'s pool as pods: an idle Kafka
       t = Date.now();
       // the source at 1 (about 1,300 records/s here) still behind when the autoscaler's window has
       // read it busy and the pool's new TaskManager has started
-      const raisedNow = async () => {
-        const d = declarationsIn(await logsOf(`${JOB}-autoscaler`)).pop();
-        return d !== undefined && d.to[0] > d.was[0];
-      };
-      const BACKLOG = await backlogUntilRaised('kafka-produce-session-autoscale', SOURCE, `flink-${JOB}`, raisedNow, { first: 200_000, round: 50_000, max: 400_000, ms: 240_000 });
+      const BACKLOG = await backlogUntilRaised('kafka-produce-session-autoscale', SOURCE, `flink-${JOB}`, () => logsOf(`${JOB}-autoscaler`), { first: 200_000, round: 50_000, max: 400_000, ms: 240_000 });
       steps.backlog = BACKLOG;
       steps.produceBacklogMs = Date.now() - t;
       await until('the source scaled up under the backlog, the job RUNNING at it on two TaskManagers', 300_000, async () => {
